@@ -1,0 +1,27 @@
+/* The message and name lookups for the error table in origo/error.h. Kept
+ * apart from everything else so that every component can link it. */
+#include "origo/error.h"
+
+const char *origo_strerror(int code)
+{
+    switch (code) {
+#define ORIGO_ERROR_MSG(name, value, msg)                                      \
+    case value:                                                                \
+        return msg;
+        ORIGO_ERROR_TABLE(ORIGO_ERROR_MSG)
+#undef ORIGO_ERROR_MSG
+    }
+    return "unknown error";
+}
+
+const char *origo_errname(int code)
+{
+    switch (code) {
+#define ORIGO_ERROR_NAME(name, value, msg)                                     \
+    case value:                                                                \
+        return "ORIGO_E_" #name;
+        ORIGO_ERROR_TABLE(ORIGO_ERROR_NAME)
+#undef ORIGO_ERROR_NAME
+    }
+    return "ORIGO_E_UNKNOWN";
+}

@@ -1,0 +1,101 @@
+/* Origo's one error table. Every fallible function in the project returns 0
+ * on success or one of these negative codes. Codes are never renumbered: a
+ * code that stops being used stays reserved. Each component owns a range so
+ * that parallel work never collides:
+ *   -1..-19 common, -20..-39 codec, -40..-59 event and keys, -60..-69 merkle,
+ *   -70..-99 notes and proofs, -100..-149 ledger, -150..-199 consensus,
+ *   -200..-249 node, -250..-299 CLI and config. */
+#ifndef ORIGO_ERROR_H
+#define ORIGO_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(name, value, message). Messages are lower case, no final period, and say
+ * what is wrong rather than what to do (callers add the context). */
+#define ORIGO_ERROR_TABLE(X)                                                   \
+    X(OK, 0, "success")                                                        \
+    X(NOMEM, -1, "out of memory")                                              \
+    X(INVAL, -2, "invalid argument")                                           \
+    X(RANGE, -3, "value out of range")                                         \
+    X(TOOBIG, -4, "size limit exceeded")                                       \
+    X(IO, -5, "input/output error")                                            \
+    X(NOTFOUND, -6, "not found")                                               \
+    X(EXISTS, -7, "already exists")                                            \
+    X(PERM, -8, "permission denied")                                           \
+    X(INTERNAL, -9, "internal error")                                          \
+    X(UNSUPPORTED, -10, "not supported")                                       \
+    X(BUSY, -11, "resource busy")                                              \
+    X(AGAIN, -12, "try again")                                                 \
+    X(CORRUPT, -13, "stored data is corrupt")                                  \
+    X(SODIUM, -14, "libsodium initialisation failed")                          \
+    X(TRUNCATED, -20, "input ends in the middle of a value")                   \
+    X(NONCANONICAL, -21, "non-canonical encoding")                             \
+    X(TYPE, -22, "unexpected type")                                            \
+    X(TRAILING, -23, "trailing bytes after the value")                         \
+    X(UTF8, -24, "invalid UTF-8 text")                                         \
+    X(DEPTH, -25, "nesting too deep")                                          \
+    X(KEY_ORDER, -26, "map keys out of canonical order")                       \
+    X(UNKNOWN_KEY, -27, "unknown map key")                                     \
+    X(MISSING_KEY, -28, "required map key missing")                            \
+    X(DUPLICATE_KEY, -29, "duplicate map key")                                 \
+    X(RESERVED_TYPE, -30, "reserved or unsupported msgpack type")              \
+    X(VERSION, -40, "unsupported format version")                              \
+    X(NETWORK, -41, "event belongs to another network")                        \
+    X(EVENT_TYPE, -42, "unknown event type")                                   \
+    X(SCHEMA, -43, "event fields violate the schema")                          \
+    X(SIGNATURE, -44, "signature does not verify")                             \
+    X(KEY, -45, "invalid or weak public key")                                  \
+    X(TIMESTAMP, -46, "timestamp out of range")                                \
+    X(LOT, -47, "invalid lot identifier")                                      \
+    X(KEYFILE, -48, "malformed key file")                                      \
+    X(VKEY, -49, "malformed verifier key")                                     \
+    X(PROOF, -60, "proof does not verify")                                     \
+    X(PROOF_SIZE, -61, "proof has the wrong number of hashes")                 \
+    X(TREE_SIZE, -62, "index or tree size out of range")                       \
+    X(NOTE_FORMAT, -70, "malformed signed note")                               \
+    X(NOTE_QUORUM, -71, "too few trusted signatures")                          \
+    X(NOTE_NO_SIG, -72, "note carries no signature")                           \
+    X(CHECKPOINT, -73, "malformed checkpoint body")                            \
+    X(PROOF_FORMAT, -74, "malformed proof file")                               \
+    X(ORIGIN, -75, "checkpoint origin does not match")                         \
+    X(DUPLICATE_EVENT, -100, "event already in the ledger")                    \
+    X(NOT_MEMBER, -101, "submitter is not a member")                           \
+    X(ROLE, -102, "submitter's role may not submit this event type")           \
+    X(INPUT_LOT, -103, "input lot does not exist")                             \
+    X(STORE, -104, "ledger store error")                                       \
+    X(MAP_FULL, -105, "ledger store is full")                                  \
+    X(GENESIS, -106, "invalid genesis")                                        \
+    X(AUDIT, -107, "audit found a discrepancy")                                \
+    X(BLOCK_TIME, -108, "block time not strictly increasing")                  \
+    X(CHAIN, -109, "block does not extend the chain")                          \
+    X(NOT_LEADER, -150, "this node is not the leader")                         \
+    X(STALE_TERM, -151, "message from a stale term")                           \
+    X(RAFT_CONFIG, -152, "invalid cluster configuration change")               \
+    X(SNAPSHOT, -153, "snapshot error")                                        \
+    X(LOG_GAP, -154, "log has a gap")                                          \
+    X(TRANSFER, -155, "leadership transfer in progress")                       \
+    X(SHUTDOWN, -156, "shutting down")                                         \
+    X(USAGE, -250, "bad command-line usage")                                   \
+    X(JSON, -251, "malformed JSON")                                            \
+    X(CONFIG, -252, "invalid configuration")
+
+enum origo_error {
+#define ORIGO_ERROR_ENUM(name, value, msg) ORIGO_E_##name = value,
+    ORIGO_ERROR_TABLE(ORIGO_ERROR_ENUM)
+#undef ORIGO_ERROR_ENUM
+};
+
+/* Returns a static, human-readable message for an error code; never NULL.
+ * Any thread. */
+const char *origo_strerror(int code);
+
+/* Returns the stable symbolic name ("ORIGO_E_SIGNATURE") of a code, for
+ * logs and machine-readable errors; never NULL. Any thread. */
+const char *origo_errname(int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,25 @@
+/* Helpers shared by the test programs: reading files and vectors, hex. */
+#ifndef ORIGO_TESTUTIL_H
+#define ORIGO_TESTUTIL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reads a whole file into a malloc()ed buffer (NUL-terminated for
+ * convenience; the terminator is not counted in *len). NULL on failure. */
+uint8_t *testutil_read_file(const char *path, size_t *len);
+/* Loads tests/vectors/<name> as JSON; aborts the test program on failure. */
+json_t *testutil_load_vector(const char *name);
+/* Decodes lower- or upper-case hex into out (at most out_max bytes).
+ * Returns the byte count, or -1 on malformed input. */
+long testutil_unhex(const char *hex, uint8_t *out, size_t out_max);
+/* Writes 2*len+1 chars of lower-case hex into out. */
+void testutil_hex(const uint8_t *bytes, size_t len, char *out);
+/* Creates a fresh temporary directory; returns a static-lifetime malloc()ed
+ * path the caller frees. */
+char *testutil_tmpdir(void);
+/* Removes a directory tree (best effort). */
+void testutil_rmtree(const char *path);
+
+#endif
