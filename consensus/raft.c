@@ -1,0 +1,2 @@
+/* The Raft protocol state machine: TODO (work in progress). */
+#include "raft.h"
