@@ -77,6 +77,9 @@ extern "C" {
     X(LOG_GAP, -154, "log has a gap")                                          \
     X(TRANSFER, -155, "leadership transfer in progress")                       \
     X(SHUTDOWN, -156, "shutting down")                                         \
+    X(LOG_STORE, -180, "raft log storage error")                               \
+    X(COMPACTED, -181, "log entry compacted into a snapshot")                  \
+    X(RAFT_MSG, -182, "malformed raft message")                                \
     X(USAGE, -250, "bad command-line usage")                                   \
     X(JSON, -251, "malformed JSON")                                            \
     X(CONFIG, -252, "invalid configuration")
