@@ -35,9 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The decoded event view of <origo/event.h>; declared here so that this
- * header does not depend on the SDK's event layout. */
-struct origo_event_view;
+#include <origo/event.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -86,7 +84,7 @@ int trace_open(MDB_txn *txn, struct trace_tables *out);
  * ORIGO_E_MAP_FULL (caller grows the map and re-applies the block) or
  * ORIGO_E_STORE. On error the transaction must be aborted. */
 int trace_index_event(MDB_txn *txn, const struct trace_tables *tables,
-                      uint64_t leaf_index, const struct origo_event_view *event,
+                      uint64_t leaf_index, const origo_event *event,
                       const uint8_t event_id[32]);
 
 /* Returns 1 when some indexed event names `lot` (in any role: created,
