@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <origo/error.h>
 
 #include "trace_internal.h"
@@ -228,161 +227,38 @@ int trace_lot_exists(MDB_txn *txn, const struct trace_tables *tables,
 
 /* ---- indexing an event ------------------------------------------------ */
 
-/* Every INPUT lot of the event went into every OUTPUT lot. */
-static int index_transform(MDB_txn *txn, const struct trace_tables *tables,
-                           uint64_t leaf_index, const origo_event *event)
+static int index_facts(MDB_txn *txn, const struct trace_tables *tables,
+                       uint64_t leaf_index, const struct trace_facts *facts)
 {
-    for (size_t i = 0; i < event->n_lots; i++) {
-        const origo_lot_ref *in = &event->lots[i];
-        if (in->role != ORIGO_LOT_INPUT) {
-            continue;
-        }
-        for (size_t o = 0; o < event->n_lots; o++) {
-            const origo_lot_ref *out = &event->lots[o];
-            if (out->role != ORIGO_LOT_OUTPUT) {
-                continue;
-            }
-            int rc = trace_put_edge(txn, tables, in->lot.ptr, in->lot.len,
-                                    out->lot.ptr, out->lot.len, leaf_index);
-            if (rc != 0) {
-                return rc;
-            }
-        }
-    }
-    return 0;
-}
-
-/* Returns 1 when `text` is one of the event's lots (the SDK's view of
- * which EPCIS identifiers are lots), else 0. */
-static int event_names_lot(const origo_event *event, const char *text,
-                           size_t len)
-{
-    for (size_t i = 0; i < event->n_lots; i++) {
-        if (event->lots[i].lot.len == len &&
-            memcmp(event->lots[i].lot.ptr, text, len) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int aggregation_child(MDB_txn *txn, const struct trace_tables *tables,
-                             uint64_t leaf_index, const origo_event *event,
-                             const char *parent, const json_t *child)
-{
-    if (!json_is_string(child)) {
-        return 0;
-    }
-    const char *text = json_string_value(child);
-    size_t len = json_string_length(child);
-    if (!event_names_lot(event, text, len)) {
-        return 0;
-    }
-    return trace_put_edge(txn, tables, text, len, parent, strlen(parent),
-                          leaf_index);
-}
-
-/* An EPCIS AggregationEvent with action ADD or OBSERVE puts each child
- * (childEPCs, childQuantityList[].epcClass) into the parent (parentID):
- * edges child -> parent. DELETE (disaggregation) states no genealogy. Only
- * identifiers the SDK recognised as lots take part. */
-static int index_aggregation(MDB_txn *txn, const struct trace_tables *tables,
-                             uint64_t leaf_index, const origo_event *event)
-{
-    json_error_t jerr;
-    json_t *root = json_loadb(event->epcis.ptr, event->epcis.len, 0, &jerr);
     int rc = 0;
-    if (root == NULL) {
-        return 0; /* decode already validated it; nothing to index */
+    for (size_t i = 0; i < facts->lot_count && rc == 0; i++) {
+        rc = trace_put_lot_event(txn, tables, facts->lots[i].ptr,
+                                 facts->lots[i].len, leaf_index);
     }
-    const char *type = json_string_value(json_object_get(root, "type"));
-    const char *action = json_string_value(json_object_get(root, "action"));
-    const json_t *parent_json = json_object_get(root, "parentID");
-    const char *parent = json_string_value(parent_json);
-    if (type == NULL || strcmp(type, "AggregationEvent") != 0 ||
-        action == NULL || strcmp(action, "DELETE") == 0 || parent == NULL ||
-        !event_names_lot(event, parent, json_string_length(parent_json))) {
-        goto out_root;
+    for (size_t i = 0; i < facts->edge_count && rc == 0; i++) {
+        const struct trace_text *from = &facts->lots[facts->edges[i].from];
+        const struct trace_text *to = &facts->lots[facts->edges[i].to];
+        rc = trace_put_edge(txn, tables, from->ptr, from->len, to->ptr, to->len,
+                            leaf_index);
     }
-    size_t i;
-    json_t *item;
-    json_array_foreach(json_object_get(root, "childEPCs"), i, item)
-    {
-        rc = aggregation_child(txn, tables, leaf_index, event, parent, item);
-        if (rc != 0) {
-            goto out_root;
-        }
-    }
-    json_array_foreach(json_object_get(root, "childQuantityList"), i, item)
-    {
-        rc = aggregation_child(txn, tables, leaf_index, event, parent,
-                               json_object_get(item, "epcClass"));
-        if (rc != 0) {
-            goto out_root;
-        }
-    }
-out_root:
-    json_decref(root);
-    return rc;
-}
-
-static int kind_of(enum origo_event_type type)
-{
-    switch (type) {
-    case ORIGO_EV_CUSTODY_SHIP:
-        return TRACE_CUSTODY_SHIP;
-    case ORIGO_EV_CUSTODY_RECEIVE:
-        return TRACE_CUSTODY_RECEIVE;
-    case ORIGO_EV_QUALITY_HOLD:
-        return TRACE_HOLD;
-    case ORIGO_EV_QUALITY_RELEASE:
-        return TRACE_RELEASE;
-    case ORIGO_EV_QUALITY_RECALL:
-        return TRACE_RECALL;
-    default:
-        return 0;
-    }
-}
-
-/* Custody and quality records for every subject lot of the event. */
-static int index_subjects(MDB_txn *txn, const struct trace_tables *tables,
-                          uint64_t leaf_index, const origo_event *event)
-{
-    int kind = kind_of(event->type);
-    for (size_t i = 0; kind != 0 && i < event->n_lots; i++) {
-        const origo_str *lot = &event->lots[i].lot;
-        int rc;
-        if (kind == TRACE_CUSTODY_SHIP || kind == TRACE_CUSTODY_RECEIVE) {
-            rc = trace_put_custody(txn, tables, lot->ptr, lot->len, leaf_index,
-                                   kind, event->from.ptr, event->from.len,
-                                   event->to.ptr, event->to.len);
+    for (size_t i = 0; i < facts->subject_count && rc == 0; i++) {
+        const struct trace_text *lot = &facts->lots[facts->subjects[i]];
+        if (facts->kind == TRACE_CUSTODY_SHIP ||
+            facts->kind == TRACE_CUSTODY_RECEIVE) {
+            rc = trace_put_custody(
+                txn, tables, lot->ptr, lot->len, leaf_index, facts->kind,
+                facts->from.ptr, facts->from.len, facts->to.ptr, facts->to.len);
         } else {
             rc = trace_put_hold(txn, tables, lot->ptr, lot->len, leaf_index,
-                                kind);
-        }
-        if (rc != 0) {
-            return rc;
+                                facts->kind);
         }
     }
-    return 0;
-}
-
-/* Document hashes: the doc list, an inspection's report, a COA. */
-static int index_documents(MDB_txn *txn, const struct trace_tables *tables,
-                           uint64_t leaf_index, const origo_event *event)
-{
-    int rc = 0;
-    for (size_t i = 0; i < event->n_docs && rc == 0; i++) {
-        rc = trace_put_key_event(txn, tables->doc_events, event->docs[i],
+    for (size_t i = 0; i < facts->doc_count && rc == 0; i++) {
+        rc = trace_put_key_event(txn, tables->doc_events, facts->docs[i],
                                  leaf_index);
     }
-    if (rc == 0 && event->type == ORIGO_EV_INSPECTION) {
-        rc = trace_put_key_event(txn, tables->doc_events, event->report,
-                                 leaf_index);
-    }
-    if (rc == 0 && event->type == ORIGO_EV_COA_ATTEST) {
-        rc = trace_put_key_event(txn, tables->doc_events, event->coa,
-                                 leaf_index);
+    if (rc == 0) {
+        rc = trace_put_key_event(txn, tables->by_events, facts->by, leaf_index);
     }
     return rc;
 }
@@ -392,27 +268,15 @@ int trace_index_event(MDB_txn *txn, const struct trace_tables *tables,
                       const uint8_t event_id[32])
 {
     (void)event_id; /* the ledger's event_ids table maps IDs to leaves */
-    int rc = 0;
-    for (size_t i = 0; i < event->n_lots && rc == 0; i++) {
-        rc = trace_put_lot_event(txn, tables, event->lots[i].lot.ptr,
-                                 event->lots[i].lot.len, leaf_index);
+    struct trace_facts *facts = malloc(sizeof(*facts));
+    if (facts == NULL) {
+        return ORIGO_E_NOMEM;
     }
-    if (rc == 0 && (event->type == ORIGO_EV_LOT_TRANSFORM ||
-                    event->type == ORIGO_EV_EPCIS)) {
-        rc = index_transform(txn, tables, leaf_index, event);
-    }
-    if (rc == 0 && event->type == ORIGO_EV_EPCIS) {
-        rc = index_aggregation(txn, tables, leaf_index, event);
-    }
+    int rc = trace_facts_from_event(event, facts);
     if (rc == 0) {
-        rc = index_subjects(txn, tables, leaf_index, event);
+        rc = index_facts(txn, tables, leaf_index, facts);
     }
-    if (rc == 0) {
-        rc = index_documents(txn, tables, leaf_index, event);
-    }
-    if (rc == 0) {
-        rc = trace_put_key_event(txn, tables->by_events, event->by, leaf_index);
-    }
+    free(facts);
     return rc;
 }
 

@@ -37,13 +37,12 @@
 
 #include <origo/event.h>
 
+#include "trace_facts.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Longest lot identifier the indexes accept (LMDB keys and dupsort values
- * are limited to 511 bytes; a value also holds an 8-byte leaf index). */
-#define TRACE_LOT_MAX 480
 /* Longest custodian name kept in trace_custody (longer names are cut and
  * flagged as cut; the report carries the event, which has the full name). */
 #define TRACE_PARTY_MAX 200
@@ -95,15 +94,6 @@ int trace_lot_exists(MDB_txn *txn, const struct trace_tables *tables,
                      const char *lot, size_t len);
 
 /* ---- queries ---------------------------------------------------------- */
-
-/* Kinds stored in trace_custody and trace_holds values. */
-enum trace_kind {
-    TRACE_CUSTODY_SHIP = 1,
-    TRACE_CUSTODY_RECEIVE = 2,
-    TRACE_HOLD = 3,
-    TRACE_RELEASE = 4,
-    TRACE_RECALL = 5,
-};
 
 enum trace_direction {
     TRACE_BACKWARD = 1, /* genealogy: what the lot was made from */

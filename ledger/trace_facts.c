@@ -1,0 +1,193 @@
+/* Derives, from one decoded event, everything trace cares about: the lots
+ * it names, the genealogy edges it implies (transform inputs into outputs,
+ * EPCIS transformation and aggregation), and its custody or quality record.
+ * Kept apart from the LMDB indexer so that the offline report verifier
+ * recomputes edges with exactly the code that indexed them. */
+#include "trace_facts.h"
+
+#include <string.h>
+
+#include <jansson.h>
+#include <origo/error.h>
+
+/* Index of `lot` in facts->lots, adding it when new; -1 when the lot is
+ * too long. */
+static int facts_lot(struct trace_facts *facts, const char *ptr, size_t len)
+{
+    for (size_t i = 0; i < facts->lot_count; i++) {
+        if (facts->lots[i].len == len &&
+            memcmp(facts->lots[i].ptr, ptr, len) == 0) {
+            return (int)i;
+        }
+    }
+    if (len == 0 || len > TRACE_LOT_MAX ||
+        facts->lot_count >= ORIGO_EVENT_MAX_LOTS) {
+        return -1;
+    }
+    facts->lots[facts->lot_count] = (struct trace_text){ptr, len};
+    return (int)facts->lot_count++;
+}
+
+/* Index of an already named lot, or -1. */
+static int find_lot(const struct trace_facts *facts, const char *ptr,
+                    size_t len)
+{
+    for (size_t i = 0; i < facts->lot_count; i++) {
+        if (facts->lots[i].len == len &&
+            memcmp(facts->lots[i].ptr, ptr, len) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void add_edge(struct trace_facts *facts, int from, int to)
+{
+    for (size_t i = 0; i < facts->edge_count; i++) {
+        if (facts->edges[i].from == from && facts->edges[i].to == to) {
+            return;
+        }
+    }
+    if (facts->edge_count < TRACE_FACTS_MAX_EDGES) {
+        facts->edges[facts->edge_count++] =
+            (struct trace_fact_edge){(uint16_t)from, (uint16_t)to};
+    }
+}
+
+/* Every INPUT lot went into every OUTPUT lot (lot.transform, and EPCIS
+ * TransformationEvent whose lists the SDK maps to the same roles). */
+static void transform_edges(struct trace_facts *facts, const origo_event *event)
+{
+    for (size_t i = 0; i < event->n_lots; i++) {
+        const origo_lot_ref *in = &event->lots[i];
+        if (in->role != ORIGO_LOT_INPUT) {
+            continue;
+        }
+        int from = find_lot(facts, in->lot.ptr, in->lot.len);
+        for (size_t o = 0; o < event->n_lots; o++) {
+            const origo_lot_ref *out = &event->lots[o];
+            if (out->role == ORIGO_LOT_OUTPUT) {
+                add_edge(facts, from,
+                         find_lot(facts, out->lot.ptr, out->lot.len));
+            }
+        }
+    }
+}
+
+/* The lot index of a JSON string the SDK recognised as a lot, else -1. */
+static int json_lot(const struct trace_facts *facts, const origo_event *event,
+                    const json_t *value)
+{
+    if (!json_is_string(value)) {
+        return -1;
+    }
+    /* Compare against the event's own text so the borrowed pointers in
+     * facts->lots keep pointing into the event body, not into JSON. */
+    return find_lot(facts, json_string_value(value), json_string_length(value));
+}
+
+/* An EPCIS AggregationEvent with action ADD or OBSERVE puts each child
+ * (childEPCs, childQuantityList[].epcClass) into the parent (parentID):
+ * edges child -> parent. DELETE (disaggregation) states no genealogy. */
+static int aggregation_edges(struct trace_facts *facts,
+                             const origo_event *event)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(event->epcis.ptr, event->epcis.len, 0, &jerr);
+    if (root == NULL) {
+        return 0; /* decode validated the JSON; nothing more to find */
+    }
+    const char *type = json_string_value(json_object_get(root, "type"));
+    const char *action = json_string_value(json_object_get(root, "action"));
+    int parent = json_lot(facts, event, json_object_get(root, "parentID"));
+    if (type != NULL && strcmp(type, "AggregationEvent") == 0 &&
+        action != NULL && strcmp(action, "DELETE") != 0 && parent >= 0) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(root, "childEPCs"), i, item)
+        {
+            int child = json_lot(facts, event, item);
+            if (child >= 0) {
+                add_edge(facts, child, parent);
+            }
+        }
+        json_array_foreach(json_object_get(root, "childQuantityList"), i, item)
+        {
+            int child =
+                json_lot(facts, event, json_object_get(item, "epcClass"));
+            if (child >= 0) {
+                add_edge(facts, child, parent);
+            }
+        }
+    }
+    json_decref(root);
+    return 0;
+}
+
+static int kind_of(int type)
+{
+    switch (type) {
+    case ORIGO_EV_CUSTODY_SHIP:
+        return TRACE_CUSTODY_SHIP;
+    case ORIGO_EV_CUSTODY_RECEIVE:
+        return TRACE_CUSTODY_RECEIVE;
+    case ORIGO_EV_QUALITY_HOLD:
+        return TRACE_HOLD;
+    case ORIGO_EV_QUALITY_RELEASE:
+        return TRACE_RELEASE;
+    case ORIGO_EV_QUALITY_RECALL:
+        return TRACE_RECALL;
+    default:
+        return 0;
+    }
+}
+
+static void add_doc(struct trace_facts *facts, const uint8_t hash[32])
+{
+    memcpy(facts->docs[facts->doc_count++], hash, 32);
+}
+
+int trace_facts_from_event(const origo_event *event, struct trace_facts *out)
+{
+    struct trace_facts *facts = out;
+    facts->type = event->type;
+    memcpy(facts->by, event->by, 32);
+    facts->lot_count = 0;
+    facts->edge_count = 0;
+    facts->subject_count = 0;
+    facts->doc_count = 0;
+    facts->kind = kind_of(event->type);
+    facts->from = (struct trace_text){event->from.ptr, event->from.len};
+    facts->to = (struct trace_text){event->to.ptr, event->to.len};
+
+    for (size_t i = 0; i < event->n_lots; i++) {
+        int lot =
+            facts_lot(facts, event->lots[i].lot.ptr, event->lots[i].lot.len);
+        if (lot < 0) {
+            return ORIGO_E_LOT;
+        }
+        if (facts->kind != 0 && event->lots[i].role == ORIGO_LOT_SUBJECT) {
+            facts->subjects[facts->subject_count++] = (uint16_t)lot;
+        }
+    }
+    if (event->type == ORIGO_EV_LOT_TRANSFORM ||
+        event->type == ORIGO_EV_EPCIS) {
+        transform_edges(facts, event);
+    }
+    if (event->type == ORIGO_EV_EPCIS) {
+        int rc = aggregation_edges(facts, event);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < event->n_docs && i < ORIGO_EVENT_MAX_DOCS; i++) {
+        add_doc(facts, event->docs[i]);
+    }
+    if (event->type == ORIGO_EV_INSPECTION) {
+        add_doc(facts, event->report);
+    }
+    if (event->type == ORIGO_EV_COA_ATTEST) {
+        add_doc(facts, event->coa);
+    }
+    return 0;
+}

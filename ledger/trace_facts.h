@@ -1,0 +1,73 @@
+/* What one event states for trace, as plain data: the lots it names, the
+ * genealogy edges it implies, and its custody or quality record. The
+ * indexer (trace.c) writes these facts into LMDB and the trace-report
+ * verifier (report_verify.c) recomputes them from the envelopes it checks,
+ * so both sides derive edges by the same code. No LMDB here.
+ *
+ * Any thread, distinct objects. */
+#ifndef ORIGO_LEDGER_TRACE_FACTS_H
+#define ORIGO_LEDGER_TRACE_FACTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <origo/event.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Longest lot identifier the indexes accept (LMDB keys and dupsort values
+ * are limited to 511 bytes; a value also holds an 8-byte leaf index). */
+#define TRACE_LOT_MAX 480
+
+/* Kinds of custody and quality records (stored in trace_custody and
+ * trace_holds values, named in trace reports). */
+enum trace_kind {
+    TRACE_CUSTODY_SHIP = 1,
+    TRACE_CUSTODY_RECEIVE = 2,
+    TRACE_HOLD = 3,
+    TRACE_RELEASE = 4,
+    TRACE_RECALL = 5,
+};
+
+/* A borrowed byte string (points into the event's body). */
+struct trace_text {
+    const char *ptr;
+    size_t len;
+};
+
+/* One genealogy edge: lots[from] went into lots[to]. */
+struct trace_fact_edge {
+    uint16_t from;
+    uint16_t to;
+};
+
+/* Upper bound on edges of one event: every input into every output. */
+#define TRACE_FACTS_MAX_EDGES                                                  \
+    ((ORIGO_EVENT_MAX_LOTS / 2) * (ORIGO_EVENT_MAX_LOTS / 2))
+
+struct trace_facts {
+    int type;         /* enum origo_event_type */
+    uint8_t by[32];   /* submitter */
+    size_t lot_count; /* distinct lots named, in event order */
+    struct trace_text lots[ORIGO_EVENT_MAX_LOTS];
+    size_t edge_count; /* distinct edges */
+    struct trace_fact_edge edges[TRACE_FACTS_MAX_EDGES];
+    int kind;             /* TRACE_CUSTODY_* / TRACE_HOLD... or 0 */
+    size_t subject_count; /* lots the custody or quality record is about */
+    uint16_t subjects[ORIGO_EVENT_MAX_LOTS]; /* indexes into lots[] */
+    struct trace_text from, to;              /* custody parties */
+    size_t doc_count; /* documents: doc list, report, COA */
+    uint8_t docs[ORIGO_EVENT_MAX_DOCS + 2][32];
+};
+
+/* Fills *out from a decoded event (its strings stay borrowed from the
+ * event's body). Lots longer than TRACE_LOT_MAX give ORIGO_E_LOT.
+ * Returns 0, ORIGO_E_LOT, ORIGO_E_NOMEM (EPCIS JSON parsing). */
+int trace_facts_from_event(const origo_event *event, struct trace_facts *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
