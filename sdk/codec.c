@@ -501,6 +501,10 @@ int origo_mp_read_bin(origo_mp_reader *rd, const uint8_t **bytes, size_t *len,
 
 int origo_mp_read_bin_exact(origo_mp_reader *rd, uint8_t *out, size_t len)
 {
+    /* A latched error stays what it was: only this call's own length
+     * mismatch becomes ORIGO_E_SCHEMA. */
+    if (rd->err)
+        return rd->err;
     const uint8_t *bytes;
     size_t got;
     int rc = take_bytes(rd, ORIGO_MP_BIN, &bytes, &got, len);
@@ -508,7 +512,7 @@ int origo_mp_read_bin_exact(origo_mp_reader *rd, uint8_t *out, size_t len)
         rd->err = ORIGO_E_SCHEMA;
         return rd->err;
     }
-    if (!rc)
+    if (!rc && len)
         memcpy(out, bytes, len);
     return rc;
 }
@@ -594,6 +598,8 @@ static int skip_map(origo_mp_reader *rd)
 {
     uint32_t count;
     int rc = origo_mp_read_map(rd, &count, ORIGO_MP_MAX_ITEMS);
+    if (rc)
+        return rc; /* not entered, so nothing to leave */
     const char *prev = NULL;
     size_t prev_len = 0;
     for (uint32_t i = 0; !rc && i < count; i++) {
@@ -604,9 +610,11 @@ static int skip_map(origo_mp_reader *rd)
             break;
         if (prev) {
             int c = origo_mp_keycmp(prev, prev_len, key, key_len);
-            if (c >= 0)
-                return fail(rd,
-                            c == 0 ? ORIGO_E_DUPLICATE_KEY : ORIGO_E_KEY_ORDER);
+            if (c >= 0) {
+                rc = fail(rd,
+                          c == 0 ? ORIGO_E_DUPLICATE_KEY : ORIGO_E_KEY_ORDER);
+                break;
+            }
         }
         prev = key;
         prev_len = key_len;
@@ -632,6 +640,8 @@ int origo_mp_skip(origo_mp_reader *rd)
         return take_bytes(rd, kind, &bytes, &len, ORIGO_MP_MAX_BYTES);
     case ORIGO_MP_ARRAY:
         rc = origo_mp_read_array(rd, &count, ORIGO_MP_MAX_ITEMS);
+        if (rc)
+            return rc; /* not entered, so nothing to leave */
         for (uint32_t i = 0; !rc && i < count; i++)
             rc = origo_mp_skip(rd);
         origo_mp_leave(rd);
