@@ -319,11 +319,17 @@ static int delete_range(raftlog *log, MDB_txn *txn, uint64_t from, uint64_t to)
     int rc = raftlog_mdb_error(mdb_cursor_open(txn, log->entries, &cursor));
     if (rc)
         return rc;
-    uint8_t key_bytes[8];
-    put_be64(key_bytes, from);
-    MDB_val key = {8, key_bytes}, value;
-    int mdb_rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
-    while (mdb_rc == 0) {
+    int mdb_rc;
+    /* Seek afresh after every delete: where a cursor stands after
+     * mdb_cursor_del() at the end of a page or of the table is subtle, a
+     * seek is not. */
+    do {
+        uint8_t key_bytes[8];
+        put_be64(key_bytes, from);
+        MDB_val key = {8, key_bytes}, value;
+        mdb_rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+        if (mdb_rc)
+            break;
         if (key.mv_size != 8) {
             mdb_rc = MDB_CORRUPTED;
             break;
@@ -331,10 +337,7 @@ static int delete_range(raftlog *log, MDB_txn *txn, uint64_t from, uint64_t to)
         if (get_be64(key.mv_data) > to)
             break;
         mdb_rc = mdb_cursor_del(cursor, 0);
-        if (mdb_rc)
-            break;
-        mdb_rc = mdb_cursor_get(cursor, &key, &value, MDB_GET_CURRENT);
-    }
+    } while (mdb_rc == 0);
     mdb_cursor_close(cursor);
     return mdb_rc == MDB_NOTFOUND ? 0 : raftlog_mdb_error(mdb_rc);
 }
@@ -824,14 +827,19 @@ int raftlog_compact(raftlog *log, MDB_txn *txn, uint64_t upto)
 /* ---- payload release ---- */
 
 /* Replaces the record under the cursor by its header with FLAG_RELEASED. */
-static int release_one(MDB_cursor *cursor, MDB_val *key,
+static int release_one(MDB_cursor *cursor, uint64_t index,
                        const struct record *rec)
 {
+    /* The key must not point into the page being rewritten: LMDB deletes
+     * and re-inserts a node whose size changes. */
+    uint8_t key_bytes[8];
+    put_be64(key_bytes, index);
+    MDB_val key = {8, key_bytes};
     uint8_t header[RECORD_HEADER];
     record_header(header, rec->type, FLAG_RELEASED, rec->term, rec->len,
                   rec->hash);
     MDB_val value = {sizeof(header), header};
-    return raftlog_mdb_error(mdb_cursor_put(cursor, key, &value, MDB_CURRENT));
+    return raftlog_mdb_error(mdb_cursor_put(cursor, &key, &value, MDB_CURRENT));
 }
 
 static int release_in(raftlog *log, MDB_txn *txn, uint64_t upto, uint8_t type)
@@ -870,10 +878,11 @@ static int release_in(raftlog *log, MDB_txn *txn, uint64_t upto, uint8_t type)
             mdb_rc = MDB_CORRUPTED;
             break;
         }
-        if (get_be64(key.mv_data) > upto)
+        uint64_t index = get_be64(key.mv_data);
+        if (index > upto)
             break;
         if (rec.type == type && rec.payload && rec.len > 0) {
-            rc = release_one(cursor, &key, &rec);
+            rc = release_one(cursor, index, &rec);
             if (rc)
                 break;
         }
