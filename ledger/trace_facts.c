@@ -5,10 +5,17 @@
  * recomputes edges with exactly the code that indexed them. */
 #include "trace_facts.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 #include <origo/error.h>
+#include <origo/event.h>
+
+_Static_assert(TRACE_FACTS_MAX_LOTS == ORIGO_EVENT_MAX_LOTS,
+               "trace_facts.h must track ORIGO_EVENT_MAX_LOTS");
+_Static_assert(TRACE_FACTS_MAX_DOCS == ORIGO_EVENT_MAX_DOCS,
+               "trace_facts.h must track ORIGO_EVENT_MAX_DOCS");
 
 /* Index of `lot` in facts->lots, adding it when new; -1 when the lot is
  * too long. */
@@ -21,7 +28,7 @@ static int facts_lot(struct trace_facts *facts, const char *ptr, size_t len)
         }
     }
     if (len == 0 || len > TRACE_LOT_MAX ||
-        facts->lot_count >= ORIGO_EVENT_MAX_LOTS) {
+        facts->lot_count >= TRACE_FACTS_MAX_LOTS) {
         return -1;
     }
     facts->lots[facts->lot_count] = (struct trace_text){ptr, len};
@@ -190,4 +197,20 @@ int trace_facts_from_event(const origo_event *event, struct trace_facts *out)
         add_doc(facts, event->coa);
     }
     return 0;
+}
+
+int trace_facts_from_envelope(const uint8_t *data, size_t len, const char *net,
+                              size_t net_len, struct trace_facts *out,
+                              uint8_t id[32])
+{
+    origo_event *event = malloc(sizeof(*event));
+    if (event == NULL) {
+        return ORIGO_E_NOMEM;
+    }
+    int rc = origo_envelope_verify(data, len, net, net_len, event, id);
+    if (rc == 0) {
+        rc = trace_facts_from_event(event, out);
+    }
+    free(event);
+    return rc;
 }

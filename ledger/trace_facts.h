@@ -11,7 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <origo/event.h>
+/* Declared, not included: this header must also serve files that include
+ * <origo/note.h>, whose names collide with <origo/keys.h> for now. */
+struct origo_event;
+
+/* Equal to ORIGO_EVENT_MAX_LOTS and ORIGO_EVENT_MAX_DOCS of <origo/event.h>
+ * (trace_facts.c checks it at compile time). */
+#define TRACE_FACTS_MAX_LOTS 128
+#define TRACE_FACTS_MAX_DOCS 16
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,27 +52,39 @@ struct trace_fact_edge {
 
 /* Upper bound on edges of one event: every input into every output. */
 #define TRACE_FACTS_MAX_EDGES                                                  \
-    ((ORIGO_EVENT_MAX_LOTS / 2) * (ORIGO_EVENT_MAX_LOTS / 2))
+    ((TRACE_FACTS_MAX_LOTS / 2) * (TRACE_FACTS_MAX_LOTS / 2))
 
 struct trace_facts {
     int type;         /* enum origo_event_type */
     uint8_t by[32];   /* submitter */
     size_t lot_count; /* distinct lots named, in event order */
-    struct trace_text lots[ORIGO_EVENT_MAX_LOTS];
+    struct trace_text lots[TRACE_FACTS_MAX_LOTS];
     size_t edge_count; /* distinct edges */
     struct trace_fact_edge edges[TRACE_FACTS_MAX_EDGES];
     int kind;             /* TRACE_CUSTODY_* / TRACE_HOLD... or 0 */
     size_t subject_count; /* lots the custody or quality record is about */
-    uint16_t subjects[ORIGO_EVENT_MAX_LOTS]; /* indexes into lots[] */
+    uint16_t subjects[TRACE_FACTS_MAX_LOTS]; /* indexes into lots[] */
     struct trace_text from, to;              /* custody parties */
     size_t doc_count; /* documents: doc list, report, COA */
-    uint8_t docs[ORIGO_EVENT_MAX_DOCS + 2][32];
+    uint8_t docs[TRACE_FACTS_MAX_DOCS + 2][32];
 };
 
 /* Fills *out from a decoded event (its strings stay borrowed from the
  * event's body). Lots longer than TRACE_LOT_MAX give ORIGO_E_LOT.
  * Returns 0, ORIGO_E_LOT, ORIGO_E_NOMEM (EPCIS JSON parsing). */
-int trace_facts_from_event(const origo_event *event, struct trace_facts *out);
+int trace_facts_from_event(const struct origo_event *event,
+                           struct trace_facts *out);
+
+/* Verifies an envelope as anyone receiving it would (canonical envelope and
+ * body, schema, `net` equal to the network origin, strong submitter key,
+ * strict signature: origo_envelope_verify()) and fills *out with its facts
+ * (borrowing from `data`, which must outlive *out) and id (may be NULL)
+ * with its event ID. Returns 0 or the SDK's error (ORIGO_E_SIGNATURE,
+ * ORIGO_E_NETWORK, ORIGO_E_SCHEMA, codec errors...), ORIGO_E_LOT,
+ * ORIGO_E_NOMEM. */
+int trace_facts_from_envelope(const uint8_t *data, size_t len, const char *net,
+                              size_t net_len, struct trace_facts *out,
+                              uint8_t id[32]);
 
 #ifdef __cplusplus
 }
