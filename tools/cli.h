@@ -1,0 +1,25 @@
+/* Small helpers shared by the origo CLI's verbs: whole-file reads and
+ * atomic writes, hex, and a uniform way to report errors that name the
+ * file, the field and what was expected. */
+#ifndef ORIGO_TOOLS_CLI_H
+#define ORIGO_TOOLS_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reads a whole file (at most max bytes) into a malloc()ed, NUL-terminated
+ * buffer. Returns 0 or a negative ORIGO_E_* code. */
+int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len);
+/* Writes a file atomically (temp file in the same directory, fsync,
+ * rename) with the given mode. Returns 0 or ORIGO_E_IO. */
+int cli_write_file(const char *path, const void *data, size_t len,
+                   unsigned mode);
+/* Lower-case hex of len bytes into out (2*len+1 chars). */
+void cli_hex(const uint8_t *bytes, size_t len, char *out);
+/* Parses exactly out_len bytes of hex. Returns 0 or ORIGO_E_INVAL. */
+int cli_unhex(const char *hex, uint8_t *out, size_t out_len);
+/* Prints "origo <verb>: <message>\n" to stderr, printf-style. */
+void cli_error(const char *verb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,142 @@
+/* `origo verify`: offline verification of tlog-proof files against a trust
+ * file of validator keys. For each file it checks the checkpoint's
+ * signatures and quorum, the inclusion proof, and the signature and schema
+ * of the event envelope carried in the proof; it prints one verdict line
+ * per file and exits 0 only if every file verified. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmd.h"
+#include "origo/error.h"
+#include "origo/event.h"
+#include "origo/proof.h"
+#include "trust.h"
+
+static void verify_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: origo verify --trust FILE [--quorum K] PROOF...\n"
+            "  --trust FILE  validator verifier keys, one per line "
+            "(docs/formats/trust.md)\n"
+            "  --quorum K    signatures required (default: the trust file's, "
+            "else a majority)\n"
+            "Each PROOF is a c2sp.org/tlog-proof@v1 file (origo prove).\n"
+            "Exit status: 0 all verified, 1 some did not, 2 usage error.\n");
+}
+
+/* Describes the event inside a verified proof in a few words. */
+static void describe_event(const origo_event *ev, const uint8_t id[32],
+                           char *out, size_t out_len)
+{
+    char hex[65];
+    cli_hex(id, 32, hex);
+    int lot_len = ev->n_lots ? (int)ev->lots[0].lot.len : 0;
+    snprintf(out, out_len, "%s event %.16s... lot %.*s%s",
+             origo_event_type_name(ev->type), hex, lot_len,
+             ev->n_lots ? ev->lots[0].lot.ptr : "", ev->n_lots > 1 ? " +" : "");
+}
+
+static int verify_one(const char *path, const struct trust *trust,
+                      const origo_note_policy *policy)
+{
+    uint8_t *data;
+    size_t len;
+    int rc = cli_read_file(path, ORIGO_TLOG_PROOF_MAX_BYTES, &data, &len);
+    if (rc) {
+        printf("FAIL %s: cannot read: %s\n", path, origo_strerror(rc));
+        return 1;
+    }
+    origo_tlog_proof *proof = NULL;
+    origo_note_verdict verdict;
+    rc = origo_tlog_proof_verify(data, len, policy,
+                                 trust->origin[0] ? trust->origin : NULL,
+                                 &proof, &verdict);
+    free(data);
+    if (rc) {
+        printf("FAIL %s: %s (%s)\n", path, origo_strerror(rc),
+               origo_errname(rc));
+        return 1;
+    }
+    /* The event must belong to the checkpoint's network. */
+    origo_event *ev = malloc(sizeof(*ev));
+    uint8_t id[32];
+    const char *origin = proof->checkpoint.origin;
+    rc = ev ? origo_envelope_verify(proof->extra, proof->extra_len, origin,
+                                    strlen(origin), ev, id)
+            : ORIGO_E_NOMEM;
+    if (rc) {
+        printf("FAIL %s: the event envelope in the 'extra' line: %s (%s)\n",
+               path, origo_strerror(rc), origo_errname(rc));
+    } else {
+        char what[200];
+        describe_event(ev, id, what, sizeof(what));
+        printf("OK   %s: %s at index %llu of tree %llu (%s), checkpoint "
+               "signed by %zu of %zu trusted validators (quorum %zu)\n",
+               path, what, (unsigned long long)proof->index,
+               (unsigned long long)proof->checkpoint.tree_size, origin,
+               verdict.signers, trust->signer_count, verdict.quorum);
+    }
+    free(ev);
+    origo_tlog_proof_free(proof);
+    return rc ? 1 : 0;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"trust", required_argument, NULL, 't'},
+        {"quorum", required_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *trust_path = NULL;
+    size_t quorum = 0;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "t:q:h", options, NULL)) != -1) {
+        char *end;
+        switch (opt) {
+        case 't':
+            trust_path = optarg;
+            break;
+        case 'q':
+            quorum = strtoul(optarg, &end, 10);
+            if (*end || quorum == 0) {
+                cli_error("verify",
+                          "--quorum '%s': expected a positive "
+                          "number",
+                          optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            verify_usage(stdout);
+            return 0;
+        default:
+            verify_usage(stderr);
+            return 2;
+        }
+    }
+    if (!trust_path || optind == argc) {
+        verify_usage(stderr);
+        return 2;
+    }
+    struct trust *trust = malloc(sizeof(*trust));
+    char err[512];
+    if (!trust || trust_load(trust_path, trust, err, sizeof(err))) {
+        cli_error("verify", "%s", trust ? err : "out of memory");
+        free(trust);
+        return 2;
+    }
+    origo_note_policy policy;
+    trust_policy(trust, quorum, &policy);
+    int failed = 0;
+    for (int i = optind; i < argc; i++)
+        failed += verify_one(argv[i], trust, &policy);
+    printf("%d of %d verified\n", argc - optind - failed, argc - optind);
+    free(trust);
+    return failed ? 1 : 0;
+}

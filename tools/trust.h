@@ -1,0 +1,31 @@
+/* Trust files: the validator (and witness) keys an auditor trusts, one
+ * C2SP verifier key per line (docs/formats/trust.md). `origo verify` reads
+ * them; tests and the demo write them. */
+#ifndef ORIGO_TOOLS_TRUST_H
+#define ORIGO_TOOLS_TRUST_H
+
+#include <stddef.h>
+
+#include "origo/note.h"
+
+#define TRUST_MAX_KEYS 64
+
+struct trust {
+    char origin[ORIGO_CHECKPOINT_MAX_ORIGIN + 1]; /* "" when not given */
+    size_t quorum;                                /* 0: majority */
+    origo_vkey signers[TRUST_MAX_KEYS];
+    size_t signer_count;
+    origo_witness_key witnesses[TRUST_MAX_KEYS];
+    size_t witness_count;
+};
+
+/* Parses a trust file. On error writes "<path>:<line>: <what>" into err and
+ * returns a negative ORIGO_E_* code. */
+int trust_load(const char *path, struct trust *out, char *err, size_t err_len);
+
+/* Fills a note policy from the trust set; quorum_override (if non-zero)
+ * replaces the file's quorum; the default is a majority of signers. */
+void trust_policy(const struct trust *trust, size_t quorum_override,
+                  origo_note_policy *policy);
+
+#endif
