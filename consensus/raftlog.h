@@ -52,8 +52,9 @@ extern "C" {
 #define RAFTLOG_DBI_META "raft_meta"
 #define RAFTLOG_DBI_COUNT 2
 
-/* Largest payload of one entry (the frame cap of the peer transport). */
-#define RAFTLOG_MAX_ENTRY_BYTES (16u << 20)
+/* Largest payload of one entry: RAFTMSG_MAX_ENTRY_BYTES, so that every
+ * entry the log holds fits one peer frame. */
+#define RAFTLOG_MAX_ENTRY_BYTES (15u << 20)
 /* Largest encoded configuration kept in the snapshot record. */
 #define RAFTLOG_MAX_CONF_BYTES (1u << 20)
 
