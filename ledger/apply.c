@@ -1,0 +1,334 @@
+/* Applying a block: the deterministic validation of each envelope against
+ * the state as of its point of the log, the Merkle append and indexing of
+ * accepted events, the recording of rejected ones, membership changes, and
+ * the block header that chains it all. One write transaction per block, so
+ * a crash leaves whole blocks only (docs/formats/block.md, "Validation"). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "origo/error.h"
+#include "origo/event.h"
+
+#include "block.h"
+#include "members.h"
+#include "store.h"
+#include "trace.h"
+
+typedef struct apply_job {
+    uint64_t raft_term, raft_index, block_time;
+    const ledger_envelope *envelopes;
+    size_t count;
+    unsigned flags;
+    ledger_block_result *result;
+    origo_event *ev; /* scratch, one per job */
+} apply_job;
+
+/* Per-block state while applying. */
+typedef struct block_ctx {
+    ledger *led;
+    MDB_txn *txn;
+    store_head head;
+    uint64_t height;
+    const apply_job *job;
+} block_ctx;
+
+/* ---- validation -------------------------------------------------------- */
+
+static int check_member_target(block_ctx *bc, const origo_event *ev)
+{
+    member_record target;
+    int rc = members_get(bc->led, bc->txn, ev->member, bc->head.state.tree_size,
+                         &target);
+    if (rc && rc != ORIGO_E_NOTFOUND)
+        return rc;
+    int active = rc == 0 && target.active;
+    if (ev->type == ORIGO_EV_MEMBER_ADD)
+        return active ? ORIGO_E_EXISTS : 0;
+    return active ? 0 : ORIGO_E_NOTFOUND;
+}
+
+static int check_inputs(block_ctx *bc, const origo_event *ev)
+{
+    if (!bc->led->gen->strict_inputs)
+        return 0;
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        if (ev->lots[i].role != ORIGO_LOT_INPUT)
+            continue;
+        int found = trace_lot_exists(bc->txn, bc->led->trace,
+                                     ev->lots[i].lot.ptr, ev->lots[i].lot.len);
+        if (found < 0)
+            return found;
+        if (!found)
+            return ORIGO_E_INPUT_LOT;
+    }
+    return 0;
+}
+
+/* Returns 0 (accept), a positive-sense rejection in *reason, or a negative
+ * store error that aborts the block. Order of checks (the reason reported
+ * is the first that fails): envelope and body decoding and schema, network,
+ * signature, duplicate ID, timestamp window, membership, role, member-event
+ * target, input lots. */
+static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
+                    ledger_outcome *out, int *reason)
+{
+    origo_envelope envelope;
+    const genesis *gen = bc->led->gen;
+    int rc;
+    *reason = 0;
+    if ((rc = origo_envelope_decode(env->data, env->len, &envelope))) {
+        *reason = rc;
+        return 0;
+    }
+    origo_event_id(envelope.body, envelope.body_len, out->event_id);
+    out->has_id = 1;
+    if ((rc = origo_event_decode_body(envelope.body, envelope.body_len, ev))) {
+        *reason = rc;
+        return 0;
+    }
+    if (ev->net.len != strlen(gen->origin) ||
+        memcmp(ev->net.ptr, gen->origin, ev->net.len) != 0) {
+        *reason = ORIGO_E_NETWORK;
+        return 0;
+    }
+    if (!env->sig_verified && !(bc->job->flags & LEDGER_APPLY_SIGS_VERIFIED)) {
+        rc = origo_event_verify_sig(ev->by, 32, envelope.body,
+                                    envelope.body_len, envelope.sig, 64);
+        if (rc) {
+            *reason = rc == ORIGO_E_KEY ? ORIGO_E_KEY : ORIGO_E_SIGNATURE;
+            return 0;
+        }
+    }
+    MDB_val key = {32, out->event_id}, val;
+    rc = mdb_get(bc->txn, bc->led->event_ids, &key, &val);
+    if (rc == 0) {
+        ledger_event_info info;
+        if ((rc = block_id_decode(&val, &info)))
+            return rc;
+        if (info.status == LEDGER_EVENT_COMMITTED) {
+            *reason = ORIGO_E_DUPLICATE_EVENT;
+            return 0;
+        }
+    } else if (rc != MDB_NOTFOUND) {
+        return store_err(rc);
+    }
+    uint64_t t = bc->job->block_time;
+    uint64_t diff = ev->ts > t ? ev->ts - t : t - ev->ts;
+    if (diff > gen->ts_window_ms) {
+        *reason = ORIGO_E_TIMESTAMP;
+        return 0;
+    }
+    member_record who;
+    rc = members_get(bc->led, bc->txn, ev->by, bc->head.state.tree_size, &who);
+    if (rc == ORIGO_E_NOTFOUND || (rc == 0 && !who.active)) {
+        *reason = ORIGO_E_NOT_MEMBER;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (!(who.roles & genesis_roles_for_type(ev->type))) {
+        *reason = ORIGO_E_ROLE;
+        return 0;
+    }
+    if (ev->type == ORIGO_EV_MEMBER_ADD || ev->type == ORIGO_EV_MEMBER_UPDATE ||
+        ev->type == ORIGO_EV_MEMBER_REMOVE) {
+        rc = check_member_target(bc, ev);
+        if (rc == ORIGO_E_EXISTS || rc == ORIGO_E_NOTFOUND) {
+            *reason = rc;
+            return 0;
+        }
+        if (rc)
+            return rc;
+    }
+    rc = check_inputs(bc, ev);
+    if (rc == ORIGO_E_INPUT_LOT) {
+        *reason = rc;
+        return 0;
+    }
+    return rc;
+}
+
+/* ---- effects ------------------------------------------------------------ */
+
+static int apply_member_event(block_ctx *bc, const origo_event *ev,
+                              uint64_t leaf)
+{
+    if (ev->type == ORIGO_EV_MEMBER_REMOVE) {
+        member_record prev;
+        int rc = members_get(bc->led, bc->txn, ev->member, leaf, &prev);
+        if (rc)
+            return rc;
+        return members_put(bc->led, bc->txn, ev->member, leaf + 1, 0,
+                           prev.roles, prev.name, strlen(prev.name));
+    }
+    if (ev->name.len > GENESIS_NAME_MAX)
+        return ORIGO_E_SCHEMA;
+    return members_put(bc->led, bc->txn, ev->member, leaf + 1, 1, ev->roles,
+                       ev->name.ptr, ev->name.len);
+}
+
+static int accept(block_ctx *bc, const ledger_envelope *env,
+                  const origo_event *ev, ledger_outcome *out)
+{
+    uint64_t leaf = bc->head.state.tree_size;
+    uint8_t val_buf[17];
+    int rc = mlog_append(bc->led, bc->txn, &bc->head, env->data, env->len);
+    if (rc)
+        return rc;
+    val_buf[0] = LEDGER_EVENT_COMMITTED;
+    store_put_be64(val_buf + 1, leaf);
+    store_put_be64(val_buf + 9, bc->height);
+    MDB_val key = {32, out->event_id}, val = {17, val_buf};
+    if ((rc = store_err(mdb_put(bc->txn, bc->led->event_ids, &key, &val, 0))))
+        return rc;
+    if ((rc = trace_index_event(bc->txn, bc->led->trace, leaf, ev,
+                                out->event_id)))
+        return rc == ORIGO_E_LOT ? ORIGO_E_LOT : rc;
+    if (ev->type == ORIGO_EV_MEMBER_ADD || ev->type == ORIGO_EV_MEMBER_UPDATE ||
+        ev->type == ORIGO_EV_MEMBER_REMOVE) {
+        if ((rc = apply_member_event(bc, ev, leaf)))
+            return rc;
+    }
+    out->status = 0;
+    out->leaf_index = leaf;
+    return 0;
+}
+
+static int reject(block_ctx *bc, const ledger_envelope *env, uint32_t position,
+                  int reason, ledger_outcome *out)
+{
+    uint8_t key_buf[12];
+    uint16_t code = (uint16_t)(-reason);
+    uint8_t *val_buf = malloc(env->len + 2);
+    if (!val_buf)
+        return ORIGO_E_NOMEM;
+    val_buf[0] = (uint8_t)(code >> 8);
+    val_buf[1] = (uint8_t)code;
+    if (env->len)
+        memcpy(val_buf + 2, env->data, env->len);
+    block_reject_key(key_buf, bc->height, position);
+    MDB_val key = {12, key_buf}, val = {env->len + 2, val_buf};
+    int rc = store_err(mdb_put(bc->txn, bc->led->rejects, &key, &val, 0));
+    free(val_buf);
+    if (rc)
+        return rc;
+    out->status = reason;
+    if (out->has_id && reason != ORIGO_E_DUPLICATE_EVENT) {
+        /* Keep the latest rejection of an ID that never committed. */
+        uint8_t id_buf[15];
+        id_buf[0] = LEDGER_EVENT_REJECTED;
+        store_put_be64(id_buf + 1, bc->height);
+        store_put_be32(id_buf + 9, position);
+        id_buf[13] = (uint8_t)(code >> 8);
+        id_buf[14] = (uint8_t)code;
+        MDB_val k2 = {32, out->event_id}, v2 = {15, id_buf};
+        rc = store_err(mdb_put(bc->txn, bc->led->event_ids, &k2, &v2, 0));
+    }
+    return rc;
+}
+
+/* ---- the block ------------------------------------------------------------
+ */
+
+static int write_header(block_ctx *bc, uint64_t first_leaf)
+{
+    ledger_block_header h;
+    uint8_t *bytes, hash[32], key_buf[8], height_buf[8];
+    size_t len;
+    memset(&h, 0, sizeof(h));
+    h.height = bc->height;
+    memcpy(h.prev_hash, bc->head.state.last_block_hash, 32);
+    h.block_time = bc->job->block_time;
+    h.raft_term = bc->job->raft_term;
+    h.raft_index = bc->job->raft_index;
+    h.first_leaf = first_leaf;
+    h.leaf_count = bc->head.state.tree_size - first_leaf;
+    h.tree_size = bc->head.state.tree_size;
+    origo_merkle_frontier_root(&bc->head.frontier, h.root);
+    int rc = ledger_block_encode(&h, &bytes, &len, hash);
+    if (rc)
+        return rc;
+    store_put_be64(key_buf, h.height);
+    MDB_val key = {8, key_buf}, val = {len, bytes};
+    rc = store_err(mdb_put(bc->txn, bc->led->blocks, &key, &val, MDB_APPEND));
+    free(bytes);
+    if (rc)
+        return rc;
+    store_put_be64(key_buf, h.raft_index);
+    store_put_be64(height_buf, h.height);
+    MDB_val k2 = {8, key_buf}, v2 = {8, height_buf};
+    if ((rc = store_err(
+             mdb_put(bc->txn, bc->led->block_raft, &k2, &v2, MDB_APPEND))))
+        return rc;
+    bc->head.state.height = h.height;
+    memcpy(bc->head.state.root, h.root, 32);
+    memcpy(bc->head.state.last_block_hash, hash, 32);
+    bc->head.state.last_block_time = h.block_time;
+    bc->head.state.raft_term = h.raft_term;
+    bc->head.state.raft_index = h.raft_index;
+    ledger_block_result *res = bc->job->result;
+    if (res) {
+        res->height = h.height;
+        memcpy(res->block_hash, hash, 32);
+        res->first_leaf = h.first_leaf;
+        res->leaf_count = h.leaf_count;
+        res->tree_size = h.tree_size;
+        memcpy(res->root, h.root, 32);
+    }
+    return store_head_put(bc->led, bc->txn, &bc->head);
+}
+
+static int apply_in_txn(ledger *led, MDB_txn *txn, void *ctx)
+{
+    apply_job *job = ctx;
+    block_ctx bc = {.led = led, .txn = txn, .job = job};
+    int rc = store_head_get(led, txn, &bc.head);
+    if (rc)
+        return rc;
+    if (job->raft_index <= bc.head.state.raft_index)
+        return ORIGO_E_EXISTS;
+    if (job->block_time <= bc.head.state.last_block_time)
+        return ORIGO_E_BLOCK_TIME;
+    bc.height = bc.head.state.height + 1;
+    uint64_t first_leaf = bc.head.state.tree_size;
+    size_t rejected = 0;
+    for (size_t i = 0; i < job->count; i++) {
+        ledger_outcome local, *out = job->result && job->result->outcomes
+                                         ? &job->result->outcomes[i]
+                                         : &local;
+        int reason;
+        memset(out, 0, sizeof(*out));
+        if ((rc = validate(&bc, &job->envelopes[i], job->ev, out, &reason)))
+            return rc;
+        if (reason == 0)
+            rc = accept(&bc, &job->envelopes[i], job->ev, out);
+        else
+            rc = reject(&bc, &job->envelopes[i], (uint32_t)i, reason, out);
+        if (rc)
+            return rc;
+        rejected += reason != 0;
+    }
+    if (job->result)
+        job->result->rejected = rejected;
+    return write_header(&bc, first_leaf);
+}
+
+int ledger_apply_block(ledger *led, MDB_txn *txn, uint64_t raft_term,
+                       uint64_t raft_index, uint64_t block_time_ms,
+                       const ledger_envelope *envelopes, size_t count,
+                       unsigned flags, ledger_block_result *result)
+{
+    if (count > LEDGER_MAX_BLOCK_EVENTS)
+        return ORIGO_E_TOOBIG;
+    if (raft_index == 0 || (count && !envelopes))
+        return ORIGO_E_INVAL;
+    apply_job job = {raft_term, raft_index, block_time_ms, envelopes,
+                     count,     flags,      result,        NULL};
+    job.ev = malloc(sizeof(*job.ev));
+    if (!job.ev)
+        return ORIGO_E_NOMEM;
+    int rc = txn ? apply_in_txn(led, txn, &job)
+                 : store_write(led, apply_in_txn, &job);
+    free(job.ev);
+    return rc;
+}

@@ -1,0 +1,587 @@
+/* Genesis files: strict JSON parsing (every unknown field rejected, every
+ * error names its field), the canonical msgpack encoding whose hash binds a
+ * store to one network, and the role -> event-type permission table that
+ * validation applies (docs/formats/genesis.md). */
+#include "genesis.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "origo/codec.h"
+#include "origo/error.h"
+#include "origo/event.h"
+
+const char *genesis_role_name(unsigned index)
+{
+    const char *name = index < ROLE_COUNT ? origo_role_name(1u << index) : NULL;
+    return name ? name : "?";
+}
+
+uint32_t genesis_role_parse(const char *name, size_t len)
+{
+    for (unsigned i = 0; i < ROLE_COUNT; i++) {
+        const char *role = origo_role_name(1u << i);
+        if (role && strlen(role) == len && memcmp(role, name, len) == 0)
+            return 1u << i;
+    }
+    return 0;
+}
+
+/* Which roles may submit which event type (docs/formats/genesis.md,
+ * "Roles"). Member events are admin-only; validators sign checkpoints, not
+ * events; auditors and inspectors record findings. */
+uint32_t genesis_roles_for_type(int type)
+{
+    const uint32_t maker = ORIGO_ROLE_SUPPLIER | ORIGO_ROLE_PLANT;
+    switch (type) {
+    case ORIGO_EV_LOT_CREATE:
+    case ORIGO_EV_LOT_TRANSFORM:
+        return maker;
+    case ORIGO_EV_INSPECTION:
+        return maker | ORIGO_ROLE_INSPECTOR | ORIGO_ROLE_AUDITOR;
+    case ORIGO_EV_COA_ATTEST:
+        return maker | ORIGO_ROLE_INSPECTOR;
+    case ORIGO_EV_CUSTODY_SHIP:
+    case ORIGO_EV_CUSTODY_RECEIVE:
+        return maker | ORIGO_ROLE_CARRIER;
+    case ORIGO_EV_QUALITY_HOLD:
+        return maker | ORIGO_ROLE_INSPECTOR | ORIGO_ROLE_AUDITOR |
+               ORIGO_ROLE_ADMIN;
+    case ORIGO_EV_QUALITY_RELEASE:
+    case ORIGO_EV_QUALITY_RECALL:
+        return maker | ORIGO_ROLE_ADMIN;
+    case ORIGO_EV_MEMBER_ADD:
+    case ORIGO_EV_MEMBER_UPDATE:
+    case ORIGO_EV_MEMBER_REMOVE:
+        return ORIGO_ROLE_ADMIN;
+    case ORIGO_EV_EPCIS:
+        return maker | ORIGO_ROLE_CARRIER | ORIGO_ROLE_INSPECTOR;
+    default:
+        return 0;
+    }
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+typedef struct parse_ctx {
+    char *errmsg;
+    size_t errmsg_size;
+} parse_ctx;
+
+static int fail(parse_ctx *pc, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(parse_ctx *pc, int code, const char *fmt, ...)
+{
+    if (pc->errmsg && pc->errmsg_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(pc->errmsg, pc->errmsg_size, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* Rejects any key of `obj` not in the NULL-terminated `allowed` list. */
+static int check_keys(parse_ctx *pc, json_t *obj, const char *path,
+                      const char *const *allowed)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value)
+    {
+        int known = 0;
+        for (size_t i = 0; allowed[i]; i++)
+            known |= strcmp(key, allowed[i]) == 0;
+        if (!known)
+            return fail(pc, ORIGO_E_GENESIS, "%s%s%s: unknown field", path,
+                        *path ? "." : "", key);
+    }
+    return 0;
+}
+
+static int get_string(parse_ctx *pc, json_t *obj, const char *path,
+                      const char *field, size_t max, const char **out)
+{
+    json_t *v = json_object_get(obj, field);
+    if (!v)
+        return fail(pc, ORIGO_E_GENESIS, "%s%s%s: missing (expected a string)",
+                    path, *path ? "." : "", field);
+    if (!json_is_string(v))
+        return fail(pc, ORIGO_E_GENESIS, "%s%s%s: expected a string", path,
+                    *path ? "." : "", field);
+    size_t len = json_string_length(v);
+    if (len == 0 || len > max || strlen(json_string_value(v)) != len)
+        return fail(pc, ORIGO_E_GENESIS,
+                    "%s%s%s: expected a non-empty string of at most %zu bytes "
+                    "without NUL",
+                    path, *path ? "." : "", field, max);
+    *out = json_string_value(v);
+    return 0;
+}
+
+static int name_ok(const char *name)
+{
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p <= 0x20 || *p == 0x7f || *p == '+')
+            return 0;
+    }
+    return 1;
+}
+
+/* Parses "name+hex8+base64(0x01||pub)" (C2SP verifier key) or 64 hex. */
+static int parse_key(parse_ctx *pc, const char *path, const char *name,
+                     const char *text, uint8_t pub[32])
+{
+    size_t len = strlen(text);
+    if (len == 64) {
+        if (sodium_hex2bin(pub, 32, text, 64, NULL, NULL, NULL) != 0)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "%s.key: expected 64 hex digits or a verifier key",
+                        path);
+    } else {
+        const char *plus1 = strchr(text, '+');
+        const char *plus2 = plus1 ? strchr(plus1 + 1, '+') : NULL;
+        uint8_t raw[33], key_id[4], want_id[4], hash[32];
+        size_t raw_len = 0;
+        if (!plus2 || plus2 - plus1 != 9 ||
+            sodium_hex2bin(key_id, 4, plus1 + 1, 8, NULL, NULL, NULL) != 0 ||
+            sodium_base642bin(raw, sizeof(raw), plus2 + 1, strlen(plus2 + 1),
+                              NULL, &raw_len, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
+            raw_len != 33 || raw[0] != 0x01)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "%s.key: expected a verifier key "
+                        "name+keyid+base64(0x01||pubkey) or 64 hex digits",
+                        path);
+        size_t name_len = (size_t)(plus1 - text);
+        if (name_len != strlen(name) || memcmp(text, name, name_len) != 0)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "%s.key: verifier key is named \"%.*s\", expected "
+                        "\"%s\" (the entry's name)",
+                        path, (int)name_len, text, name);
+        crypto_hash_sha256_state st;
+        crypto_hash_sha256_init(&st);
+        crypto_hash_sha256_update(&st, (const uint8_t *)text, name_len);
+        crypto_hash_sha256_update(&st, (const uint8_t *)"\n", 1);
+        crypto_hash_sha256_update(&st, raw, 33);
+        crypto_hash_sha256_final(&st, hash);
+        memcpy(want_id, hash, 4);
+        if (memcmp(want_id, key_id, 4) != 0)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "%s.key: key ID does not match the name and key", path);
+        memcpy(pub, raw + 1, 32);
+    }
+    if (crypto_core_ed25519_is_valid_point(pub) != 1)
+        return fail(pc, ORIGO_E_GENESIS,
+                    "%s.key: not a valid (prime-order, non-small-order) "
+                    "Ed25519 public key",
+                    path);
+    return 0;
+}
+
+static int parse_roles(parse_ctx *pc, const char *path, json_t *roles,
+                       uint32_t *out)
+{
+    if (!json_is_array(roles) || json_array_size(roles) == 0)
+        return fail(pc, ORIGO_E_GENESIS,
+                    "%s.roles: expected a non-empty array of role names", path);
+    uint32_t mask = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(roles, i, r)
+    {
+        uint32_t bit = json_is_string(r)
+                           ? genesis_role_parse(json_string_value(r),
+                                                json_string_length(r))
+                           : 0;
+        if (!bit)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "%s.roles[%zu]: expected one of admin, auditor, "
+                        "carrier, inspector, plant, supplier, validator",
+                        path, i);
+        if (mask & bit)
+            return fail(pc, ORIGO_E_GENESIS, "%s.roles[%zu]: duplicate role",
+                        path, i);
+        mask |= bit;
+    }
+    *out = mask;
+    return 0;
+}
+
+enum list_kind { LIST_VALIDATORS, LIST_ADMINS, LIST_MEMBERS };
+
+static int parse_party(parse_ctx *pc, const char *path, json_t *obj,
+                       enum list_kind kind, genesis_party *party)
+{
+    static const char *const v_keys[] = {"name", "key", "address", NULL};
+    static const char *const a_keys[] = {"name", "key", NULL};
+    static const char *const m_keys[] = {"name", "key", "roles", NULL};
+    const char *name, *key, *address;
+    int rc;
+    if (!json_is_object(obj))
+        return fail(pc, ORIGO_E_GENESIS, "%s: expected an object", path);
+    rc = check_keys(pc, obj, path,
+                    kind == LIST_VALIDATORS ? v_keys
+                    : kind == LIST_ADMINS   ? a_keys
+                                            : m_keys);
+    if (rc)
+        return rc;
+    if ((rc = get_string(pc, obj, path, "name", GENESIS_NAME_MAX, &name)))
+        return rc;
+    if (!name_ok(name))
+        return fail(pc, ORIGO_E_GENESIS,
+                    "%s.name: expected no spaces, control characters or '+'",
+                    path);
+    if ((rc = get_string(pc, obj, path, "key", 400, &key)))
+        return rc;
+    memset(party, 0, sizeof(*party));
+    memcpy(party->name, name, strlen(name) + 1);
+    if ((rc = parse_key(pc, path, name, key, party->pub)))
+        return rc;
+    if (kind == LIST_VALIDATORS) {
+        if ((rc = get_string(pc, obj, path, "address", GENESIS_ADDRESS_MAX,
+                             &address)))
+            return rc;
+        const char *colon = strrchr(address, ':');
+        char *end = NULL;
+        unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+        if (!colon || colon == address || !end || *end || colon[1] == '\0' ||
+            port == 0 || port > 65535)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "%s.address: expected host:port with a port 1-65535",
+                        path);
+        memcpy(party->address, address, strlen(address) + 1);
+        party->roles = ORIGO_ROLE_VALIDATOR;
+    } else if (kind == LIST_ADMINS) {
+        party->roles = ORIGO_ROLE_ADMIN;
+    } else {
+        if ((rc = parse_roles(pc, path, json_object_get(obj, "roles"),
+                              &party->roles)))
+            return rc;
+    }
+    return 0;
+}
+
+static int parse_list(parse_ctx *pc, json_t *root, const char *field,
+                      enum list_kind kind, int required, genesis *gen)
+{
+    json_t *list = json_object_get(root, field);
+    if (!list) {
+        if (required)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "%s: missing (expected a non-empty array)", field);
+        return 0;
+    }
+    if (!json_is_array(list) || (required && json_array_size(list) == 0))
+        return fail(pc, ORIGO_E_GENESIS, "%s: expected %sarray of objects",
+                    field, required ? "a non-empty " : "an ");
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        char path[64];
+        snprintf(path, sizeof(path), "%s[%zu]", field, i);
+        if (gen->party_count >= GENESIS_MAX_PARTIES)
+            return fail(pc, ORIGO_E_GENESIS, "%s: more than %u parties", path,
+                        GENESIS_MAX_PARTIES);
+        genesis_party *party = &gen->parties[gen->party_count];
+        int rc = parse_party(pc, path, item, kind, party);
+        if (rc)
+            return rc;
+        for (size_t j = 0; j < gen->party_count; j++) {
+            if (memcmp(gen->parties[j].pub, party->pub, 32) == 0)
+                return fail(pc, ORIGO_E_GENESIS,
+                            "%s.key: key already used by \"%s\" (one key per "
+                            "party; a validator's node key is separate from "
+                            "its organisation's member key)",
+                            path, gen->parties[j].name);
+            if (strcmp(gen->parties[j].name, party->name) == 0)
+                return fail(pc, ORIGO_E_GENESIS,
+                            "%s.name: name \"%s\" already used", path,
+                            party->name);
+        }
+        gen->party_count++;
+        if (kind == LIST_VALIDATORS)
+            gen->validator_count++;
+    }
+    return 0;
+}
+
+static int parse_params(parse_ctx *pc, json_t *root, genesis *gen)
+{
+    static const char *const keys[] = {"ts_window_ms", "input_lots",
+                                       "checkpoint_quorum", NULL};
+    json_t *params = json_object_get(root, "params");
+    int rc;
+    gen->ts_window_ms = 600000;
+    gen->strict_inputs = 1;
+    gen->checkpoint_quorum = (uint32_t)(gen->validator_count / 2 + 1);
+    if (!params)
+        return 0;
+    if (!json_is_object(params))
+        return fail(pc, ORIGO_E_GENESIS, "params: expected an object");
+    if ((rc = check_keys(pc, params, "params", keys)))
+        return rc;
+    json_t *v = json_object_get(params, "ts_window_ms");
+    if (v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > 86400000LL * 366)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "params.ts_window_ms: expected an integer from 1 to "
+                        "31622400000 (milliseconds)");
+        gen->ts_window_ms = (uint64_t)json_integer_value(v);
+    }
+    v = json_object_get(params, "input_lots");
+    if (v) {
+        const char *s = json_is_string(v) ? json_string_value(v) : "";
+        if (strcmp(s, "strict") == 0)
+            gen->strict_inputs = 1;
+        else if (strcmp(s, "lenient") == 0)
+            gen->strict_inputs = 0;
+        else
+            return fail(pc, ORIGO_E_GENESIS,
+                        "params.input_lots: expected \"strict\" or "
+                        "\"lenient\"");
+    }
+    v = json_object_get(params, "checkpoint_quorum");
+    if (v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            (size_t)json_integer_value(v) > gen->validator_count)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "params.checkpoint_quorum: expected an integer from "
+                        "1 to %zu (the number of validators)",
+                        gen->validator_count);
+        gen->checkpoint_quorum = (uint32_t)json_integer_value(v);
+    }
+    return 0;
+}
+
+static int parse_root(parse_ctx *pc, json_t *root, genesis *gen)
+{
+    static const char *const keys[] = {
+        "format", "origin", "validators", "admins", "members", "params", NULL};
+    const char *format, *origin;
+    int rc;
+    if (!json_is_object(root))
+        return fail(pc, ORIGO_E_GENESIS, "(top level): expected an object");
+    if ((rc = check_keys(pc, root, "", keys)))
+        return rc;
+    if ((rc = get_string(pc, root, "", "format", 64, &format)))
+        return rc;
+    if (strcmp(format, GENESIS_FORMAT) != 0)
+        return fail(pc, ORIGO_E_GENESIS, "format: expected \"%s\"",
+                    GENESIS_FORMAT);
+    if ((rc = get_string(pc, root, "", "origin", GENESIS_ORIGIN_MAX, &origin)))
+        return rc;
+    for (const unsigned char *p = (const unsigned char *)origin; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "origin: expected no control characters");
+    }
+    memcpy(gen->origin, origin, strlen(origin) + 1);
+    if ((rc = parse_list(pc, root, "validators", LIST_VALIDATORS, 1, gen)))
+        return rc;
+    if ((rc = parse_list(pc, root, "admins", LIST_ADMINS, 1, gen)))
+        return rc;
+    if ((rc = parse_list(pc, root, "members", LIST_MEMBERS, 0, gen)))
+        return rc;
+    return parse_params(pc, root, gen);
+}
+
+static int hash_genesis(genesis *gen)
+{
+    uint8_t *canon;
+    size_t canon_len;
+    int rc = genesis_encode(gen, &canon, &canon_len);
+    if (rc)
+        return rc;
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)"origo/genesis/v1", 17);
+    crypto_hash_sha256_update(&st, canon, canon_len);
+    crypto_hash_sha256_final(&st, gen->hash);
+    free(canon);
+    return 0;
+}
+
+int genesis_parse(const uint8_t *json, size_t len, genesis **out, char *errmsg,
+                  size_t errmsg_size)
+{
+    parse_ctx pc = {errmsg, errmsg_size};
+    json_error_t jerr;
+    genesis *gen;
+    int rc;
+    if (len > GENESIS_MAX_BYTES)
+        return fail(&pc, ORIGO_E_GENESIS, "(file): larger than %u bytes",
+                    GENESIS_MAX_BYTES);
+    if (sodium_init() < 0)
+        return ORIGO_E_SODIUM;
+    json_t *root =
+        json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return fail(&pc, ORIGO_E_JSON, "line %d column %d: %s", jerr.line,
+                    jerr.column, jerr.text);
+    gen = calloc(1, sizeof(*gen));
+    if (!gen) {
+        rc = ORIGO_E_NOMEM;
+        goto err_after_json;
+    }
+    gen->parties = calloc(GENESIS_MAX_PARTIES, sizeof(*gen->parties));
+    if (!gen->parties) {
+        rc = ORIGO_E_NOMEM;
+        goto err_after_gen;
+    }
+    if ((rc = parse_root(&pc, root, gen)))
+        goto err_after_gen;
+    if ((rc = hash_genesis(gen)))
+        goto err_after_gen;
+    json_decref(root);
+    *out = gen;
+    return 0;
+err_after_gen:
+    genesis_free(gen);
+err_after_json:
+    json_decref(root);
+    return rc;
+}
+
+void genesis_free(genesis *gen)
+{
+    if (!gen)
+        return;
+    free(gen->parties);
+    free(gen);
+}
+
+const genesis_party *genesis_find(const genesis *gen, const uint8_t pub[32])
+{
+    for (size_t i = 0; i < gen->party_count; i++) {
+        if (memcmp(gen->parties[i].pub, pub, 32) == 0)
+            return &gen->parties[i];
+    }
+    return NULL;
+}
+
+/* ---- canonical encoding -------------------------------------------------- */
+
+static void put_party(origo_buf *buf, const genesis_party *p, int validator)
+{
+    origo_mp_put_map(buf, 3);
+    if (validator) {
+        origo_mp_put_cstr(buf, "name");
+        origo_mp_put_cstr(buf, p->name);
+        origo_mp_put_cstr(buf, "key");
+        origo_mp_put_bin(buf, p->pub, 32);
+        origo_mp_put_cstr(buf, "address");
+        origo_mp_put_cstr(buf, p->address);
+        return;
+    }
+    origo_mp_put_cstr(buf, "name");
+    origo_mp_put_cstr(buf, p->name);
+    origo_mp_put_cstr(buf, "key");
+    origo_mp_put_bin(buf, p->pub, 32);
+    origo_mp_put_cstr(buf, "roles");
+    origo_mp_put_uint(buf, p->roles);
+}
+
+int genesis_encode(const genesis *gen, uint8_t **out, size_t *out_len)
+{
+    origo_buf buf;
+    origo_buf_init(&buf, GENESIS_MAX_BYTES * 2);
+    origo_mp_put_map(&buf, 7);
+    origo_mp_put_cstr(&buf, "format");
+    origo_mp_put_cstr(&buf, GENESIS_FORMAT);
+    origo_mp_put_cstr(&buf, "origin");
+    origo_mp_put_cstr(&buf, gen->origin);
+    origo_mp_put_cstr(&buf, "validators");
+    origo_mp_put_array(&buf, (uint32_t)gen->validator_count);
+    for (size_t i = 0; i < gen->validator_count; i++)
+        put_party(&buf, &gen->parties[i], 1);
+    origo_mp_put_cstr(&buf, "parties");
+    origo_mp_put_array(&buf,
+                       (uint32_t)(gen->party_count - gen->validator_count));
+    for (size_t i = gen->validator_count; i < gen->party_count; i++)
+        put_party(&buf, &gen->parties[i], 0);
+    origo_mp_put_cstr(&buf, "ts_window_ms");
+    origo_mp_put_uint(&buf, gen->ts_window_ms);
+    origo_mp_put_cstr(&buf, "strict_inputs");
+    origo_mp_put_bool(&buf, gen->strict_inputs);
+    origo_mp_put_cstr(&buf, "checkpoint_quorum");
+    origo_mp_put_uint(&buf, gen->checkpoint_quorum);
+    if (buf.err) {
+        int rc = buf.err;
+        origo_buf_close(&buf);
+        return rc;
+    }
+    *out = origo_buf_steal(&buf, out_len);
+    return *out ? 0 : ORIGO_E_NOMEM;
+}
+
+/* ---- JSON output --------------------------------------------------------- */
+
+static json_t *party_json(const genesis_party *p, int kind)
+{
+    char hex[65];
+    sodium_bin2hex(hex, sizeof(hex), p->pub, 32);
+    json_t *obj = json_object();
+    json_object_set_new(obj, "name", json_string(p->name));
+    json_object_set_new(obj, "key", json_string(hex));
+    if (kind == LIST_VALIDATORS) {
+        json_object_set_new(obj, "address", json_string(p->address));
+    } else if (kind == LIST_MEMBERS) {
+        json_t *roles = json_array();
+        for (unsigned i = 0; i < ROLE_COUNT; i++) {
+            if (p->roles & (1u << i))
+                json_array_append_new(roles, json_string(genesis_role_name(i)));
+        }
+        json_object_set_new(obj, "roles", roles);
+    }
+    return obj;
+}
+
+int genesis_to_json(const genesis *gen, char **out)
+{
+    json_t *root = json_object();
+    json_t *validators = json_array(), *admins = json_array(),
+           *members = json_array(), *params = json_object();
+    if (!root || !validators || !admins || !members || !params) {
+        json_decref(root);
+        json_decref(validators);
+        json_decref(admins);
+        json_decref(members);
+        json_decref(params);
+        return ORIGO_E_NOMEM;
+    }
+    json_object_set_new(root, "format", json_string(GENESIS_FORMAT));
+    json_object_set_new(root, "origin", json_string(gen->origin));
+    for (size_t i = 0; i < gen->party_count; i++) {
+        const genesis_party *p = &gen->parties[i];
+        if (i < gen->validator_count)
+            json_array_append_new(validators, party_json(p, LIST_VALIDATORS));
+        else if (p->roles == ORIGO_ROLE_ADMIN)
+            json_array_append_new(admins, party_json(p, LIST_ADMINS));
+        else
+            json_array_append_new(members, party_json(p, LIST_MEMBERS));
+    }
+    json_object_set_new(root, "validators", validators);
+    json_object_set_new(root, "admins", admins);
+    json_object_set_new(root, "members", members);
+    json_object_set_new(params, "ts_window_ms",
+                        json_integer((json_int_t)gen->ts_window_ms));
+    json_object_set_new(params, "input_lots",
+                        json_string(gen->strict_inputs ? "strict" : "lenient"));
+    json_object_set_new(params, "checkpoint_quorum",
+                        json_integer(gen->checkpoint_quorum));
+    json_object_set_new(root, "params", params);
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!text)
+        return ORIGO_E_NOMEM;
+    *out = text;
+    return 0;
+}

@@ -1,0 +1,72 @@
+/* Genesis files (docs/formats/genesis.md): the network's origin, validators,
+ * admins, members with roles and validation parameters, parsed strictly from
+ * JSON, hashed over a canonical msgpack encoding; plus the role table that
+ * says which role may submit which event type.
+ *
+ * Pure functions and plain data; any thread on distinct objects. */
+#ifndef ORIGO_LEDGER_GENESIS_H
+#define ORIGO_LEDGER_GENESIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GENESIS_NAME_MAX 255
+#define GENESIS_ORIGIN_MAX 255
+#define GENESIS_ADDRESS_MAX 255
+#define GENESIS_MAX_PARTIES 4096
+#define GENESIS_MAX_BYTES (4u << 20)
+#define GENESIS_FORMAT "origo-genesis/v1"
+
+/* Roles are the SDK's ORIGO_ROLE_* bits (origo/event.h): admin, auditor,
+ * carrier, inspector, plant, supplier, validator. */
+#define ROLE_COUNT 7
+
+/* The role's name ("admin"...) for bit `index` (0..ROLE_COUNT-1). */
+const char *genesis_role_name(unsigned index);
+/* Parses a role name; returns its ORIGO_ROLE_* bit or 0 when unknown. */
+uint32_t genesis_role_parse(const char *name, size_t len);
+/* Roles (ORIGO_ROLE_* mask) allowed to submit event type `type` (an enum
+ * origo_event_type value); 0 for an unknown type. */
+uint32_t genesis_roles_for_type(int type);
+
+/* One key holder named in the genesis. */
+typedef struct genesis_party {
+    char name[GENESIS_NAME_MAX + 1];
+    uint8_t pub[32];
+    uint32_t roles;
+    char address[GENESIS_ADDRESS_MAX + 1]; /* validators: host:port */
+} genesis_party;
+
+typedef struct genesis {
+    char origin[GENESIS_ORIGIN_MAX + 1];
+    genesis_party *parties; /* validators, then admins, then members */
+    size_t party_count;
+    size_t validator_count;
+    uint64_t ts_window_ms;      /* |ts - block time| allowed */
+    int strict_inputs;          /* 1: input lots must exist */
+    uint32_t checkpoint_quorum; /* validator signatures for a checkpoint */
+    uint8_t hash[32];           /* SHA-256("origo/genesis/v1\0"||canon) */
+} genesis;
+
+/* Parses a genesis file strictly. On failure writes a message naming the
+ * field (a JSON path such as "members[2].roles[0]") and what was expected
+ * into errmsg. Returns 0 and *out (free with genesis_free()),
+ * ORIGO_E_JSON, ORIGO_E_GENESIS, ORIGO_E_NOMEM. */
+int genesis_parse(const uint8_t *json, size_t len, genesis **out, char *errmsg,
+                  size_t errmsg_size);
+
+/* Frees a genesis; NULL is a no-op. */
+void genesis_free(genesis *gen);
+
+/* Canonical msgpack encoding of a parsed genesis (what its hash covers),
+ * malloc()ed. Returns 0 or ORIGO_E_NOMEM. */
+int genesis_encode(const genesis *gen, uint8_t **out, size_t *out_len);
+
+/* Writes a genesis as JSON text (malloc()ed, NUL-terminated), for `origo
+ * genesis`. Returns 0 or ORIGO_E_NOMEM. */
+int genesis_to_json(const genesis *gen, char **out);
+
+/* Finds a party by key; NULL when absent. */
+const genesis_party *genesis_find(const genesis *gen, const uint8_t pub[32]);
+
+#endif

@@ -1,0 +1,33 @@
+/* Internal to the ledger: the membership history table. Each change of a
+ * member is a new row keyed (public key, first leaf index it applies to),
+ * so validation can ask "who was this key at this point of the log" with
+ * one cursor seek, and nothing is ever overwritten. */
+#ifndef ORIGO_LEDGER_MEMBERS_H
+#define ORIGO_LEDGER_MEMBERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* A member as of some point of the log. */
+typedef struct member_record {
+    int active;     /* 0 once removed */
+    uint32_t roles; /* ORIGO_ROLE_* bits */
+    uint64_t from;  /* first leaf index this record applies to */
+    char name[GENESIS_NAME_MAX + 1];
+} member_record;
+
+/* Writes the row (pub, from_leaf). Returns 0, ORIGO_E_INVAL (name too
+ * long), ORIGO_E_MAP_FULL, ORIGO_E_STORE. */
+int members_put(ledger *led, MDB_txn *txn, const uint8_t pub[32],
+                uint64_t from_leaf, int active, uint32_t roles,
+                const char *name, size_t name_len);
+
+/* The record of `pub` that applies to an event at leaf position `position`
+ * (the newest row with from <= position). Returns 0, ORIGO_E_NOTFOUND,
+ * ORIGO_E_CORRUPT, ORIGO_E_STORE. */
+int members_get(ledger *led, MDB_txn *txn, const uint8_t pub[32],
+                uint64_t position, member_record *out);
+
+#endif

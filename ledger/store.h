@@ -1,0 +1,112 @@
+/* Internal to the ledger: the handle, the LMDB environment and its tables,
+ * the head record, and the helpers every ledger file shares. Not installed;
+ * callers outside ledger/ use ledger.h. */
+#ifndef ORIGO_LEDGER_STORE_H
+#define ORIGO_LEDGER_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "origo/merkle.h"
+
+#include "genesis.h"
+#include "ledger.h"
+
+/* Named tables the ledger itself uses; the rest of the max-DBs budget is
+ * for the trace indexes (up to STORE_TRACE_DBS) and the caller's extra
+ * tables (Raft). */
+#define STORE_LEDGER_DBS 9
+#define STORE_TRACE_DBS 16
+#define STORE_DEFAULT_EXTRA_DBS 8
+#define STORE_DEFAULT_MAP_SIZE ((size_t)64 << 20)
+#define STORE_MAX_MAP_SIZE ((size_t)1 << 40)
+
+/* Merkle nodes below this level are not stored: they are recomputed from
+ * the envelopes in `events` (docs/formats/block.md, "Merkle log"). */
+#define MLOG_MIN_STORED_LEVEL 3
+
+/* Format version of the store (meta "format"). */
+#define STORE_FORMAT_VERSION 1
+
+struct ledger {
+    MDB_env *env;
+    char *dir;
+    size_t map_size;
+    ledger_options options;
+    MDB_dbi meta, events, event_ids, mlog, blocks, block_raft, rejects, members,
+        ckpt_sigs;
+    genesis *gen;
+    uint8_t genesis_hash[LEDGER_HASH_LEN];
+    void *trace; /* the trace indexes' handle (ledger/trace.h), or NULL */
+};
+
+/* The head record (meta "state") with the Merkle frontier, so that a block
+ * can append leaves without reading anything but this record. */
+typedef struct store_head {
+    ledger_state state;
+    origo_merkle_frontier frontier;
+} store_head;
+
+/* Big-endian fixed-width keys keep LMDB's byte order numeric. */
+void store_put_be64(uint8_t out[8], uint64_t value);
+uint64_t store_get_be64(const uint8_t in[8]);
+void store_put_be32(uint8_t out[4], uint32_t value);
+uint32_t store_get_be32(const uint8_t in[4]);
+
+/* Maps an LMDB return code to ORIGO_E_* (MDB_MAP_FULL -> MAP_FULL,
+ * MDB_NOTFOUND -> NOTFOUND, else STORE). */
+int store_err(int mdb_rc);
+
+/* Reads / writes the head. get returns ORIGO_E_CORRUPT on a bad record. */
+int store_head_get(ledger *led, MDB_txn *txn, store_head *out);
+int store_head_put(ledger *led, MDB_txn *txn, const store_head *head);
+
+/* Runs `fn(led, txn, ctx)` in a fresh write transaction, committing on 0
+ * and aborting otherwise; on a full map grows it and runs fn again (fn must
+ * therefore have no side effects outside the transaction, or reset them). */
+int store_write(ledger *led, int (*fn)(ledger *, MDB_txn *, void *), void *ctx);
+
+/* Begins a read-only transaction if `txn` is NULL (sets *own = 1). */
+int store_read_begin(ledger *led, MDB_txn *txn, MDB_txn **use, int *own);
+void store_read_end(MDB_txn *use, int own);
+
+/* Opens (creating when `create`) the ledger's tables in `txn`. */
+int store_open_tables(ledger *led, MDB_txn *txn, int create);
+
+/* ---- Merkle log (mlog.c) ------------------------------------------------ */
+
+/* Context for origo_merkle_get_node_fn over the store: perfect nodes at
+ * levels >= MLOG_MIN_STORED_LEVEL come from `mlog`, lower ones are
+ * recomputed from the envelopes, with a one-group cache. */
+typedef struct mlog_reader {
+    ledger *led;
+    MDB_txn *txn;
+    uint64_t cached_group; /* UINT64_MAX when empty */
+    unsigned cached_count;
+    uint8_t cache[1u << MLOG_MIN_STORED_LEVEL][ORIGO_HASH_LEN];
+} mlog_reader;
+
+void mlog_reader_init(mlog_reader *rd, ledger *led, MDB_txn *txn);
+int mlog_get_node(void *ctx, unsigned level, uint64_t index,
+                  uint8_t out[ORIGO_HASH_LEN]);
+
+/* Appends one leaf (its envelope bytes) at head->state.tree_size: writes the
+ * envelope into `events`, the newly completed stored nodes into `mlog`, and
+ * advances head's frontier and tree size (not its root). */
+int mlog_append(ledger *led, MDB_txn *txn, store_head *head,
+                const uint8_t *leaf, size_t leaf_len);
+
+/* ---- blocks and checkpoints -------------------------------------------- */
+
+/* Validator set as of `tree_size`: members holding the validator role. The
+ * arrays are malloc()ed (free both); names NUL-terminated. */
+typedef struct store_validator {
+    char name[GENESIS_NAME_MAX + 1];
+    uint8_t pub[32];
+} store_validator;
+
+int members_validators(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                       store_validator **out, size_t *count);
+
+#endif
