@@ -1,0 +1,1200 @@
+/* Offline verifier of trace reports (docs/formats/trace-report.md). It
+ * checks the cosigned checkpoint, every inclusion proof and every event
+ * signature, then recomputes the trace answer from the included events
+ * alone (with the indexer's own edge rules, trace_facts.c) and requires the
+ * claimed lots, edges, custodians and holds to be exactly that answer.
+ * Needs only liborigo and jansson: no LMDB, so it can move to the SDK. */
+#include "report_verify.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <origo/error.h>
+#include <origo/merkle.h>
+#include <sodium.h>
+
+#include "trace_facts.h"
+
+#define REPORT_FORMAT_V1 "origo-trace-report/v1"
+#define DEPTH_ANY UINT32_MAX
+
+/* One included event. */
+struct vevent {
+    uint64_t leaf;
+    uint8_t *envelope; /* owned, decoded from base64 */
+    size_t envelope_len;
+    struct trace_facts *facts; /* owned; borrows from envelope */
+    int used;
+};
+
+/* A lot of the recomputed graph. */
+struct vlot {
+    const char *ptr; /* borrowed from an envelope or the JSON */
+    size_t len;
+    uint32_t depth; /* DEPTH_ANY when not reached */
+    uint32_t order; /* BFS order, for the queue */
+    size_t adj_first, adj_count;
+};
+
+/* An edge of the recomputed graph (lot indexes into vstate.lots). */
+struct vedge {
+    uint32_t from, to;
+    uint64_t leaf;
+    uint32_t event; /* index into vstate.events */
+};
+
+struct vstate {
+    json_t *root;
+    char *errbuf;
+    size_t errlen;
+    const char *origin;
+    uint64_t tree_size;
+    uint8_t root_hash[32];
+    const char *start; /* query.lot */
+    size_t start_len;
+    int backward, recall, lot_events;
+    uint32_t max_depth;
+    struct vevent *events;
+    size_t event_count;
+    struct vlot *lots;
+    size_t lot_count, lot_cap;
+    uint32_t *slots;
+    size_t slot_count;
+    struct vedge *edges; /* all edges the events state */
+    size_t edge_count, edge_cap;
+    uint32_t *adj; /* edge indexes grouped by traversal source */
+    uint32_t *queue;
+    size_t reached;       /* lots in the answer */
+    struct vedge *answer; /* edges explored by the recomputed BFS */
+    size_t answer_count;
+};
+
+static int fail(struct vstate *st, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct vstate *st, int code, const char *fmt, ...)
+{
+    if (st->errbuf != NULL && st->errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(st->errbuf, st->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* ---- JSON field access ------------------------------------------------ */
+
+static int get_string(struct vstate *st, const json_t *obj, const char *where,
+                      const char *key, const char **out, size_t *len)
+{
+    const json_t *value = json_object_get(obj, key);
+    if (!json_is_string(value)) {
+        return fail(st, ORIGO_E_JSON, "%s.%s: expected a string", where, key);
+    }
+    *out = json_string_value(value);
+    if (len != NULL) {
+        *len = json_string_length(value);
+    }
+    return 0;
+}
+
+static int get_u64(struct vstate *st, const json_t *obj, const char *where,
+                   const char *key, uint64_t *out)
+{
+    const json_t *value = json_object_get(obj, key);
+    if (!json_is_integer(value) || json_integer_value(value) < 0) {
+        return fail(st, ORIGO_E_JSON, "%s.%s: expected a non-negative integer",
+                    where, key);
+    }
+    *out = (uint64_t)json_integer_value(value);
+    return 0;
+}
+
+static int get_bool(struct vstate *st, const json_t *obj, const char *where,
+                    const char *key, int *out)
+{
+    const json_t *value = json_object_get(obj, key);
+    if (!json_is_boolean(value)) {
+        return fail(st, ORIGO_E_JSON, "%s.%s: expected true or false", where,
+                    key);
+    }
+    *out = json_is_true(value);
+    return 0;
+}
+
+static int get_array(struct vstate *st, const json_t *obj, const char *where,
+                     const char *key, json_t **out)
+{
+    json_t *value = json_object_get(obj, key);
+    if (!json_is_array(value)) {
+        return fail(st, ORIGO_E_JSON, "%s.%s: expected an array", where, key);
+    }
+    *out = value;
+    return 0;
+}
+
+/* Decodes canonical standard base64 into a malloc()ed buffer. */
+static int unbase64(const char *text, size_t len, uint8_t **out,
+                    size_t *out_len)
+{
+    size_t max = len / 4 * 3 + 3;
+    uint8_t *bytes = malloc(max ? max : 1);
+    const char *end;
+    if (bytes == NULL) {
+        return ORIGO_E_NOMEM;
+    }
+    if (sodium_base642bin(bytes, max, text, len, NULL, out_len, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != text + len) {
+        free(bytes);
+        return ORIGO_E_JSON;
+    }
+    *out = bytes;
+    return 0;
+}
+
+/* ---- lot interning ---------------------------------------------------- */
+
+static uint64_t hash_bytes(const char *bytes, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint8_t)bytes[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static int rehash(struct vstate *st)
+{
+    size_t count = st->slot_count ? st->slot_count * 2 : 256;
+    uint32_t *slots = calloc(count, sizeof(*slots));
+    if (slots == NULL) {
+        return ORIGO_E_NOMEM;
+    }
+    for (size_t i = 0; i < st->lot_count; i++) {
+        size_t pos = hash_bytes(st->lots[i].ptr, st->lots[i].len) & (count - 1);
+        while (slots[pos] != 0) {
+            pos = (pos + 1) & (count - 1);
+        }
+        slots[pos] = (uint32_t)i + 1;
+    }
+    free(st->slots);
+    st->slots = slots;
+    st->slot_count = count;
+    return 0;
+}
+
+/* Finds a lot; with `add`, adds it when absent. *index = -1 when absent. */
+static int lookup_lot(struct vstate *st, const char *ptr, size_t len, int add,
+                      long *index)
+{
+    if ((st->lot_count + 1) * 2 > st->slot_count) {
+        int rc = rehash(st);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    size_t mask = st->slot_count - 1;
+    size_t pos = hash_bytes(ptr, len) & mask;
+    while (st->slots[pos] != 0) {
+        const struct vlot *have = &st->lots[st->slots[pos] - 1];
+        if (have->len == len && memcmp(have->ptr, ptr, len) == 0) {
+            *index = (long)st->slots[pos] - 1;
+            return 0;
+        }
+        pos = (pos + 1) & mask;
+    }
+    if (!add) {
+        *index = -1;
+        return 0;
+    }
+    if (st->lot_count == st->lot_cap) {
+        size_t cap = st->lot_cap ? st->lot_cap * 2 : 256;
+        struct vlot *lots = realloc(st->lots, cap * sizeof(*lots));
+        if (lots == NULL) {
+            return ORIGO_E_NOMEM;
+        }
+        st->lots = lots;
+        st->lot_cap = cap;
+    }
+    st->lots[st->lot_count] = (struct vlot){ptr, len, DEPTH_ANY, 0, 0, 0};
+    st->slots[pos] = (uint32_t)st->lot_count + 1;
+    *index = (long)st->lot_count++;
+    return 0;
+}
+
+/* ---- header and checkpoint -------------------------------------------- */
+
+static int check_header(struct vstate *st)
+{
+    const char *format = NULL;
+    const json_t *query = json_object_get(st->root, "query");
+    uint64_t depth;
+    int rc = get_string(st, st->root, "report", "format", &format, NULL);
+    if (rc != 0) {
+        return rc;
+    }
+    if (strcmp(format, REPORT_FORMAT_V1) != 0) {
+        return fail(st, ORIGO_E_VERSION,
+                    "report.format: expected \"%s\", found \"%.80s\"",
+                    REPORT_FORMAT_V1, format);
+    }
+    if (!json_is_object(query)) {
+        return fail(st, ORIGO_E_JSON, "report.query: expected an object");
+    }
+    const char *direction = NULL;
+    if ((rc =
+             get_string(st, st->root, "report", "origin", &st->origin, NULL)) ||
+        (rc = get_u64(st, st->root, "report", "tree_size", &st->tree_size)) ||
+        (rc = get_string(st, query, "query", "lot", &st->start,
+                         &st->start_len)) ||
+        (rc = get_string(st, query, "query", "direction", &direction, NULL)) ||
+        (rc = get_bool(st, query, "query", "recall", &st->recall)) ||
+        (rc = get_bool(st, query, "query", "lot_events", &st->lot_events))) {
+        return rc;
+    }
+    if (strcmp(direction, "backward") == 0) {
+        st->backward = 1;
+    } else if (strcmp(direction, "forward") != 0) {
+        return fail(st, ORIGO_E_JSON,
+                    "query.direction: expected \"backward\" or \"forward\"");
+    }
+    if (st->recall && st->backward) {
+        return fail(st, ORIGO_E_JSON,
+                    "query.recall: a recall scope must be a forward trace");
+    }
+    if (json_is_null(json_object_get(query, "max_depth"))) {
+        st->max_depth = DEPTH_ANY;
+    } else if ((rc = get_u64(st, query, "query", "max_depth", &depth))) {
+        return rc;
+    } else {
+        st->max_depth = depth >= DEPTH_ANY ? DEPTH_ANY : (uint32_t)depth;
+    }
+    return 0;
+}
+
+static int check_checkpoint(struct vstate *st, const origo_note_policy *policy,
+                            size_t *signers)
+{
+    const char *text;
+    size_t len;
+    origo_checkpoint checkpoint;
+    origo_note *note;
+    origo_note_verdict verdict;
+    int rc = get_string(st, st->root, "report", "checkpoint", &text, &len);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = origo_checkpoint_open((const uint8_t *)text, len, policy, st->origin,
+                               &checkpoint, &note);
+    if (rc != 0) {
+        return fail(st, rc,
+                    "report.checkpoint: %s (expected a checkpoint of origin "
+                    "\"%.100s\" signed by a quorum of the trusted validators)",
+                    origo_strerror(rc), st->origin);
+    }
+    rc = origo_note_verify(note, policy, &verdict);
+    memcpy(st->root_hash, checkpoint.root, 32);
+    uint64_t size = checkpoint.tree_size;
+    origo_note_free(note);
+    if (rc != 0) {
+        return fail(st, rc, "report.checkpoint: %s", origo_strerror(rc));
+    }
+    if (size != st->tree_size) {
+        return fail(st, ORIGO_E_TREE_SIZE,
+                    "report.tree_size: %llu, but the checkpoint is for tree "
+                    "size %llu",
+                    (unsigned long long)st->tree_size,
+                    (unsigned long long)size);
+    }
+    *signers = verdict.signers;
+    return 0;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static int check_proof(struct vstate *st, size_t i, const json_t *hashes,
+                       const struct vevent *ev)
+{
+    uint8_t proof[ORIGO_MERKLE_MAX_PROOF][ORIGO_HASH_LEN];
+    size_t count = json_array_size(hashes);
+    uint8_t leaf_hash[ORIGO_HASH_LEN];
+    if (count > ORIGO_MERKLE_MAX_PROOF) {
+        return fail(st, ORIGO_E_PROOF_SIZE,
+                    "events[%zu].proof: %zu hashes, at most %d expected", i,
+                    count, ORIGO_MERKLE_MAX_PROOF);
+    }
+    for (size_t h = 0; h < count; h++) {
+        const json_t *item = json_array_get(hashes, h);
+        const char *end;
+        size_t got;
+        if (!json_is_string(item) ||
+            sodium_base642bin(proof[h], ORIGO_HASH_LEN, json_string_value(item),
+                              json_string_length(item), NULL, &got, &end,
+                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
+            got != ORIGO_HASH_LEN ||
+            end != json_string_value(item) + json_string_length(item)) {
+            return fail(st, ORIGO_E_JSON,
+                        "events[%zu].proof[%zu]: expected the base64 of a "
+                        "32-byte hash",
+                        i, h);
+        }
+    }
+    origo_merkle_leaf_hash(ev->envelope, ev->envelope_len, leaf_hash);
+    int rc = origo_merkle_verify_inclusion(ev->leaf, st->tree_size, leaf_hash,
+                                           (const uint8_t(*)[32])proof, count,
+                                           st->root_hash);
+    if (rc != 0) {
+        return fail(st, rc,
+                    "events[%zu].proof: %s (leaf %llu against the "
+                    "checkpoint's root at tree size %llu)",
+                    i, origo_strerror(rc), (unsigned long long)ev->leaf,
+                    (unsigned long long)st->tree_size);
+    }
+    return 0;
+}
+
+static int check_event(struct vstate *st, size_t i, const json_t *item,
+                       struct vevent *ev)
+{
+    char where[64];
+    const char *text;
+    size_t len;
+    json_t *hashes = NULL;
+    int rc;
+    snprintf(where, sizeof(where), "events[%zu]", i);
+    if (!json_is_object(item)) {
+        return fail(st, ORIGO_E_JSON, "%s: expected an object", where);
+    }
+    if ((rc = get_u64(st, item, where, "leaf", &ev->leaf)) ||
+        (rc = get_string(st, item, where, "envelope", &text, &len)) ||
+        (rc = get_array(st, item, where, "proof", &hashes))) {
+        return rc;
+    }
+    if (ev->leaf >= st->tree_size) {
+        return fail(st, ORIGO_E_TREE_SIZE,
+                    "%s.leaf: %llu, expected below the tree size %llu", where,
+                    (unsigned long long)ev->leaf,
+                    (unsigned long long)st->tree_size);
+    }
+    if (i > 0 && ev->leaf <= st->events[i - 1].leaf) {
+        return fail(st, ORIGO_E_JSON,
+                    "%s.leaf: %llu, expected events in strictly increasing "
+                    "leaf order",
+                    where, (unsigned long long)ev->leaf);
+    }
+    rc = unbase64(text, len, &ev->envelope, &ev->envelope_len);
+    if (rc != 0) {
+        return fail(st, rc, "%s.envelope: expected standard padded base64",
+                    where);
+    }
+    if ((rc = check_proof(st, i, hashes, ev))) {
+        return rc;
+    }
+    ev->facts = malloc(sizeof(*ev->facts));
+    if (ev->facts == NULL) {
+        return fail(st, ORIGO_E_NOMEM, "%s: out of memory", where);
+    }
+    rc = trace_facts_from_envelope(ev->envelope, ev->envelope_len, st->origin,
+                                   strlen(st->origin), ev->facts, NULL);
+    if (rc != 0) {
+        return fail(st, rc,
+                    "%s.envelope: %s (expected an event of network "
+                    "\"%.100s\" strictly signed by its submitter)",
+                    where, origo_strerror(rc), st->origin);
+    }
+    return 0;
+}
+
+static int load_events(struct vstate *st)
+{
+    json_t *events = NULL;
+    int rc = get_array(st, st->root, "report", "events", &events);
+    if (rc != 0) {
+        return rc;
+    }
+    st->event_count = json_array_size(events);
+    st->events =
+        calloc(st->event_count ? st->event_count : 1, sizeof(*st->events));
+    if (st->events == NULL) {
+        return fail(st, ORIGO_E_NOMEM, "report.events: out of memory");
+    }
+    for (size_t i = 0; i < st->event_count; i++) {
+        rc = check_event(st, i, json_array_get(events, i), &st->events[i]);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- recomputing the answer -------------------------------------------- */
+
+static int add_vedge(struct vstate *st, uint32_t from, uint32_t to,
+                     uint64_t leaf, uint32_t event)
+{
+    if (st->edge_count == st->edge_cap) {
+        size_t cap = st->edge_cap ? st->edge_cap * 2 : 256;
+        struct vedge *edges = realloc(st->edges, cap * sizeof(*edges));
+        if (edges == NULL) {
+            return ORIGO_E_NOMEM;
+        }
+        st->edges = edges;
+        st->edge_cap = cap;
+    }
+    st->edges[st->edge_count++] = (struct vedge){from, to, leaf, event};
+    return 0;
+}
+
+/* Interns every lot the events name and collects the edges they state. */
+static int build_graph(struct vstate *st)
+{
+    long start;
+    int rc = lookup_lot(st, st->start, st->start_len, 1, &start);
+    for (size_t e = 0; e < st->event_count && rc == 0; e++) {
+        const struct trace_facts *facts = st->events[e].facts;
+        long ids[TRACE_FACTS_MAX_LOTS];
+        for (size_t l = 0; l < facts->lot_count && rc == 0; l++) {
+            rc = lookup_lot(st, facts->lots[l].ptr, facts->lots[l].len, 1,
+                            &ids[l]);
+        }
+        for (size_t k = 0; k < facts->edge_count && rc == 0; k++) {
+            rc = add_vedge(st, (uint32_t)ids[facts->edges[k].from],
+                           (uint32_t)ids[facts->edges[k].to],
+                           st->events[e].leaf, (uint32_t)e);
+        }
+    }
+    if (rc != 0) {
+        return fail(st, rc, "recomputing the answer: %s", origo_strerror(rc));
+    }
+    return 0;
+}
+
+static uint32_t source_of(const struct vstate *st, const struct vedge *edge)
+{
+    return st->backward ? edge->to : edge->from;
+}
+
+static uint32_t target_of(const struct vstate *st, const struct vedge *edge)
+{
+    return st->backward ? edge->from : edge->to;
+}
+
+static int build_adjacency(struct vstate *st)
+{
+    st->adj = malloc((st->edge_count ? st->edge_count : 1) * sizeof(uint32_t));
+    if (st->adj == NULL) {
+        return ORIGO_E_NOMEM;
+    }
+    for (size_t e = 0; e < st->edge_count; e++) {
+        st->lots[source_of(st, &st->edges[e])].adj_count++;
+    }
+    size_t pos = 0;
+    for (size_t l = 0; l < st->lot_count; l++) {
+        st->lots[l].adj_first = pos;
+        pos += st->lots[l].adj_count;
+        st->lots[l].adj_count = 0;
+    }
+    for (size_t e = 0; e < st->edge_count; e++) {
+        struct vlot *lot = &st->lots[source_of(st, &st->edges[e])];
+        st->adj[lot->adj_first + lot->adj_count++] = (uint32_t)e;
+    }
+    return 0;
+}
+
+/* The same breadth-first traversal as trace_query_run(), over the graph of
+ * the included events only. */
+static int recompute(struct vstate *st)
+{
+    int rc = build_adjacency(st);
+    if (rc != 0) {
+        return fail(st, rc, "recomputing the answer: out of memory");
+    }
+    st->queue = malloc(st->lot_count * sizeof(uint32_t));
+    st->answer =
+        malloc((st->edge_count ? st->edge_count : 1) * sizeof(struct vedge));
+    if (st->queue == NULL || st->answer == NULL) {
+        return fail(st, ORIGO_E_NOMEM, "recomputing the answer: out of memory");
+    }
+    st->lots[0].depth = 0; /* the start lot was interned first */
+    st->queue[st->reached++] = 0;
+    for (size_t next = 0; next < st->reached; next++) {
+        struct vlot *lot = &st->lots[st->queue[next]];
+        if (lot->depth >= st->max_depth) {
+            continue;
+        }
+        for (size_t k = 0; k < lot->adj_count; k++) {
+            const struct vedge *edge = &st->edges[st->adj[lot->adj_first + k]];
+            struct vlot *other = &st->lots[target_of(st, edge)];
+            st->answer[st->answer_count++] = *edge;
+            st->events[edge->event].used = 1;
+            if (other->depth == DEPTH_ANY) {
+                other->depth = lot->depth + 1;
+                other->order = (uint32_t)st->reached;
+                st->queue[st->reached++] = target_of(st, edge);
+            }
+        }
+    }
+    return 0;
+}
+
+/* 1 when the recomputed answer graph has a cycle (iterative DFS, colours:
+ * 0 new, 1 on the stack, 2 done), 0 when not, negative on no memory. */
+static int has_cycle(struct vstate *st)
+{
+    uint8_t *color = calloc(st->lot_count, 1);
+    uint32_t *stack = malloc(st->lot_count * sizeof(uint32_t));
+    size_t *cursor = calloc(st->lot_count, sizeof(size_t));
+    int found = ORIGO_E_NOMEM;
+    if (color == NULL || stack == NULL || cursor == NULL) {
+        goto out_free;
+    }
+    found = 0;
+    size_t top = 0;
+    stack[top++] = 0;
+    color[0] = 1;
+    while (top > 0 && !found) {
+        uint32_t l = stack[top - 1];
+        const struct vlot *lot = &st->lots[l];
+        /* Only edges the traversal explored belong to the answer graph. */
+        if (lot->depth >= st->max_depth || cursor[l] == lot->adj_count) {
+            color[l] = 2;
+            top--;
+            continue;
+        }
+        const struct vedge *edge =
+            &st->edges[st->adj[lot->adj_first + cursor[l]++]];
+        uint32_t next = target_of(st, edge);
+        if (color[next] == 1) {
+            found = 1;
+        } else if (color[next] == 0) {
+            color[next] = 1;
+            stack[top++] = next;
+        }
+    }
+out_free:
+    free(cursor);
+    free(stack);
+    free(color);
+    return found;
+}
+
+/* ---- comparing claims with the recomputed answer ----------------------- */
+
+static int check_lots(struct vstate *st, const json_t *lots)
+{
+    size_t count = json_array_size(lots);
+    uint8_t *seen = calloc(st->lot_count ? st->lot_count : 1, 1);
+    int rc = 0;
+    if (seen == NULL) {
+        return fail(st, ORIGO_E_NOMEM, "report.lots: out of memory");
+    }
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        const json_t *item = json_array_get(lots, i);
+        char where[64];
+        const char *text;
+        size_t len;
+        uint64_t depth;
+        long index;
+        snprintf(where, sizeof(where), "lots[%zu]", i);
+        if (!json_is_object(item)) {
+            rc = fail(st, ORIGO_E_JSON, "%s: expected an object", where);
+            break;
+        }
+        if ((rc = get_string(st, item, where, "lot", &text, &len)) ||
+            (rc = get_u64(st, item, where, "depth", &depth)) ||
+            (rc = lookup_lot(st, text, len, 0, &index))) {
+            break;
+        }
+        if (index < 0 || st->lots[index].depth == DEPTH_ANY) {
+            rc = fail(st, ORIGO_E_AUDIT,
+                      "%s.lot: \"%.200s\" is not reached by the edges of the "
+                      "included events",
+                      where, text);
+        } else if (seen[index]) {
+            rc = fail(st, ORIGO_E_AUDIT, "%s.lot: \"%.200s\" listed twice",
+                      where, text);
+        } else if (depth != st->lots[index].depth) {
+            rc = fail(st, ORIGO_E_AUDIT,
+                      "%s.depth: %llu, but the events put \"%.200s\" at depth "
+                      "%u",
+                      where, (unsigned long long)depth, text,
+                      st->lots[index].depth);
+        } else {
+            seen[index] = 1;
+        }
+    }
+    free(seen);
+    if (rc == 0 && count != st->reached) {
+        rc = fail(st, ORIGO_E_AUDIT,
+                  "report.lots: %zu lots claimed, but the included events "
+                  "imply %zu",
+                  count, st->reached);
+    }
+    return rc;
+}
+
+static int cmp_vedge(const void *a, const void *b)
+{
+    const struct vedge *x = a, *y = b;
+    if (x->from != y->from) {
+        return x->from < y->from ? -1 : 1;
+    }
+    if (x->to != y->to) {
+        return x->to < y->to ? -1 : 1;
+    }
+    return (x->leaf > y->leaf) - (x->leaf < y->leaf);
+}
+
+static int claimed_edge(struct vstate *st, size_t i, const json_t *item,
+                        struct vedge *out)
+{
+    char where[64];
+    const char *from, *to;
+    size_t from_len, to_len;
+    long from_index, to_index;
+    int rc;
+    snprintf(where, sizeof(where), "edges[%zu]", i);
+    if (!json_is_object(item)) {
+        return fail(st, ORIGO_E_JSON, "%s: expected an object", where);
+    }
+    if ((rc = get_string(st, item, where, "from", &from, &from_len)) ||
+        (rc = get_string(st, item, where, "to", &to, &to_len)) ||
+        (rc = get_u64(st, item, where, "leaf", &out->leaf)) ||
+        (rc = lookup_lot(st, from, from_len, 0, &from_index)) ||
+        (rc = lookup_lot(st, to, to_len, 0, &to_index))) {
+        return rc;
+    }
+    if (from_index < 0 || to_index < 0) {
+        return fail(st, ORIGO_E_AUDIT,
+                    "%s: no included event names both \"%.200s\" and "
+                    "\"%.200s\"",
+                    where, from, to);
+    }
+    out->from = (uint32_t)from_index;
+    out->to = (uint32_t)to_index;
+    out->event = 0;
+    return 0;
+}
+
+static int check_edges(struct vstate *st, const json_t *edges)
+{
+    size_t count = json_array_size(edges);
+    struct vedge *claimed = malloc((count ? count : 1) * sizeof(*claimed));
+    int rc = 0;
+    if (claimed == NULL) {
+        return fail(st, ORIGO_E_NOMEM, "report.edges: out of memory");
+    }
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        rc = claimed_edge(st, i, json_array_get(edges, i), &claimed[i]);
+    }
+    if (rc == 0 && count != st->answer_count) {
+        rc = fail(st, ORIGO_E_AUDIT,
+                  "report.edges: %zu edges claimed, but the included events "
+                  "imply %zu",
+                  count, st->answer_count);
+    }
+    if (rc == 0) {
+        qsort(claimed, count, sizeof(*claimed), cmp_vedge);
+        qsort(st->answer, count, sizeof(*claimed), cmp_vedge);
+        for (size_t i = 0; i < count && rc == 0; i++) {
+            if (cmp_vedge(&claimed[i], &st->answer[i]) != 0) {
+                const struct vedge *want = &st->answer[i];
+                rc = fail(st, ORIGO_E_AUDIT,
+                          "report.edges: the events imply the edge "
+                          "\"%.200s\" -> \"%.200s\" (leaf %llu), which the "
+                          "report does not list as such",
+                          st->lots[want->from].ptr, st->lots[want->to].ptr,
+                          (unsigned long long)want->leaf);
+            }
+        }
+    }
+    free(claimed);
+    return rc;
+}
+
+static int check_cycle(struct vstate *st)
+{
+    int claimed = 0;
+    json_t *cycle_edges = NULL;
+    int rc = get_bool(st, st->root, "report", "cycle", &claimed);
+    if (rc == 0) {
+        rc = get_array(st, st->root, "report", "cycle_edges", &cycle_edges);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    int found = has_cycle(st);
+    if (found < 0) {
+        return fail(st, found, "report.cycle: out of memory");
+    }
+    if (found != claimed) {
+        return fail(st, ORIGO_E_AUDIT,
+                    "report.cycle: %s, but the included events %s a cycle",
+                    claimed ? "true" : "false", found ? "form" : "do not form");
+    }
+    if ((json_array_size(cycle_edges) > 0) != claimed) {
+        return fail(st, ORIGO_E_AUDIT,
+                    "report.cycle_edges: expected %s list when cycle is %s",
+                    claimed ? "a non-empty" : "an empty",
+                    claimed ? "true" : "false");
+    }
+    for (size_t i = 0; i < json_array_size(cycle_edges); i++) {
+        const json_t *item = json_array_get(cycle_edges, i);
+        if (!json_is_integer(item) || json_integer_value(item) < 0 ||
+            (size_t)json_integer_value(item) >= st->answer_count) {
+            return fail(st, ORIGO_E_JSON,
+                        "report.cycle_edges[%zu]: expected an index into "
+                        "edges",
+                        i);
+        }
+    }
+    return 0;
+}
+
+/* ---- recall scope ------------------------------------------------------ */
+
+/* A hold-kind event on a lot, for replay in leaf order. */
+struct vhold {
+    uint32_t lot;
+    uint32_t event;
+};
+
+static int cmp_vhold(const void *a, const void *b)
+{
+    const struct vhold *x = a, *y = b;
+    if (x->lot != y->lot) {
+        return x->lot < y->lot ? -1 : 1;
+    }
+    return (x->event > y->event) - (x->event < y->event);
+}
+
+static const char *kind_name(int kind)
+{
+    static const char *const names[] = {NULL,   "ship",    "receive",
+                                        "hold", "release", "recall"};
+    return kind >= 1 && kind <= 5 ? names[kind] : "?";
+}
+
+static int text_equal(const char *text, size_t len, const struct trace_text *t)
+{
+    return len == t->len && memcmp(text, t->ptr, len) == 0;
+}
+
+/* Compares lots[i].custody with the last custody event of the lot. */
+static int check_custody(struct vstate *st, size_t i, const json_t *item,
+                         long last)
+{
+    char where[64];
+    const json_t *custody = json_object_get(item, "custody");
+    snprintf(where, sizeof(where), "lots[%zu].custody", i);
+    if (last < 0) {
+        if (custody != NULL) {
+            return fail(st, ORIGO_E_AUDIT,
+                        "%s: no included custody event names this lot", where);
+        }
+        return 0;
+    }
+    const struct vevent *ev = &st->events[last];
+    uint64_t leaf;
+    const char *kind = "", *from = "", *to = "";
+    size_t from_len, to_len;
+    int rc;
+    if (!json_is_object(custody)) {
+        return fail(st, ORIGO_E_AUDIT,
+                    "%s: missing, but event at leaf %llu is a custody event "
+                    "of this lot",
+                    where, (unsigned long long)ev->leaf);
+    }
+    if ((rc = get_u64(st, custody, where, "leaf", &leaf)) ||
+        (rc = get_string(st, custody, where, "kind", &kind, NULL)) ||
+        (rc = get_string(st, custody, where, "from", &from, &from_len)) ||
+        (rc = get_string(st, custody, where, "to", &to, &to_len))) {
+        return rc;
+    }
+    if (leaf != ev->leaf || strcmp(kind, kind_name(ev->facts->kind)) != 0 ||
+        !text_equal(from, from_len, &ev->facts->from) ||
+        !text_equal(to, to_len, &ev->facts->to)) {
+        return fail(st, ORIGO_E_AUDIT,
+                    "%s: expected the last custody event, leaf %llu (%s), "
+                    "with its from and to",
+                    where, (unsigned long long)ev->leaf,
+                    kind_name(ev->facts->kind));
+    }
+    return 0;
+}
+
+/* Replays the lot's hold events (hold/recall add, release lifts holds
+ * placed before it) and compares the result with lots[i].holds. */
+static int check_holds(struct vstate *st, size_t i, const json_t *item,
+                       const struct vhold *holds, size_t count)
+{
+    char where[64];
+    size_t n = 0;
+    json_t *claimed = NULL;
+    int rc;
+    snprintf(where, sizeof(where), "lots[%zu]", i);
+    if ((rc = get_array(st, item, where, "holds", &claimed))) {
+        return rc;
+    }
+    uint32_t *list = malloc((count ? count : 1) * sizeof(uint32_t));
+    if (list == NULL) {
+        return fail(st, ORIGO_E_NOMEM, "%s.holds: out of memory", where);
+    }
+    for (size_t h = 0; h < count; h++) {
+        int kind = st->events[holds[h].event].facts->kind;
+        if (kind == TRACE_RELEASE) {
+            size_t keep = 0;
+            for (size_t k = 0; k < n; k++) {
+                if (st->events[list[k]].facts->kind == TRACE_RECALL) {
+                    list[keep++] = list[k];
+                }
+            }
+            n = keep;
+        } else {
+            list[n++] = holds[h].event;
+        }
+    }
+    if (json_array_size(claimed) != n) {
+        rc = fail(st, ORIGO_E_AUDIT,
+                  "%s.holds: %zu claimed, but the included events leave %zu "
+                  "in force",
+                  where, json_array_size(claimed), n);
+    }
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        const json_t *hold = json_array_get(claimed, k);
+        const struct vevent *ev = &st->events[list[k]];
+        uint64_t leaf = 0;
+        const char *kind = "";
+        snprintf(where, sizeof(where), "lots[%zu].holds[%zu]", i, k);
+        if (!json_is_object(hold) ||
+            (rc = get_u64(st, hold, where, "leaf", &leaf)) ||
+            (rc = get_string(st, hold, where, "kind", &kind, NULL))) {
+            rc = rc ? rc
+                    : fail(st, ORIGO_E_JSON, "%s: expected an object", where);
+            break;
+        }
+        if (leaf != ev->leaf || strcmp(kind, kind_name(ev->facts->kind))) {
+            rc = fail(st, ORIGO_E_AUDIT, "%s: expected the %s at leaf %llu",
+                      where, kind_name(ev->facts->kind),
+                      (unsigned long long)ev->leaf);
+        }
+    }
+    free(list);
+    return rc;
+}
+
+/* Collects, per reached lot, its last custody event and its hold events. */
+static int collect_recall(struct vstate *st, long *last_custody,
+                          struct vhold **holds_out, size_t *hold_count)
+{
+    size_t cap = 0, n = 0;
+    struct vhold *holds = NULL;
+    for (size_t l = 0; l < st->lot_count; l++) {
+        last_custody[l] = -1;
+    }
+    for (size_t e = 0; e < st->event_count; e++) {
+        const struct trace_facts *facts = st->events[e].facts;
+        for (size_t s = 0; s < facts->subject_count; s++) {
+            const struct trace_text *t = &facts->lots[facts->subjects[s]];
+            long lot;
+            int rc = lookup_lot(st, t->ptr, t->len, 0, &lot);
+            if (rc != 0) {
+                free(holds);
+                return rc;
+            }
+            if (lot < 0 || st->lots[lot].depth == DEPTH_ANY) {
+                continue;
+            }
+            if (facts->kind == TRACE_CUSTODY_SHIP ||
+                facts->kind == TRACE_CUSTODY_RECEIVE) {
+                last_custody[lot] = (long)e; /* events ascend by leaf */
+                continue;
+            }
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                struct vhold *more = realloc(holds, cap * sizeof(*holds));
+                if (more == NULL) {
+                    free(holds);
+                    return ORIGO_E_NOMEM;
+                }
+                holds = more;
+            }
+            holds[n++] = (struct vhold){(uint32_t)lot, (uint32_t)e};
+            st->events[e].used = 1;
+        }
+    }
+    qsort(holds, n, sizeof(*holds), cmp_vhold);
+    for (size_t l = 0; l < st->lot_count; l++) {
+        if (last_custody[l] >= 0) {
+            st->events[last_custody[l]].used = 1;
+        }
+    }
+    *holds_out = holds;
+    *hold_count = n;
+    return 0;
+}
+
+static int check_recall(struct vstate *st, const json_t *lots,
+                        size_t *hold_total)
+{
+    long *last = malloc(st->lot_count * sizeof(long));
+    struct vhold *holds = NULL;
+    size_t hold_count = 0;
+    int rc =
+        last ? collect_recall(st, last, &holds, &hold_count) : ORIGO_E_NOMEM;
+    if (rc != 0) {
+        free(last);
+        return fail(st, rc, "report.lots: %s", origo_strerror(rc));
+    }
+    *hold_total = 0;
+    for (size_t i = 0; i < json_array_size(lots) && rc == 0; i++) {
+        const json_t *item = json_array_get(lots, i);
+        const json_t *name = json_object_get(item, "lot");
+        long lot;
+        rc = lookup_lot(st, json_string_value(name), json_string_length(name),
+                        0, &lot);
+        if (rc != 0) {
+            break;
+        }
+        size_t first = 0;
+        while (first < hold_count && holds[first].lot < (uint32_t)lot) {
+            first++;
+        }
+        size_t end = first;
+        while (end < hold_count && holds[end].lot == (uint32_t)lot) {
+            end++;
+        }
+        rc = check_custody(st, i, item, last[lot]);
+        if (rc == 0) {
+            rc = check_holds(st, i, item, holds + first, end - first);
+        }
+        if (rc == 0) {
+            *hold_total += json_array_size(json_object_get(item, "holds"));
+        }
+    }
+    free(holds);
+    free(last);
+    return rc;
+}
+
+static int check_no_recall_fields(struct vstate *st, const json_t *lots)
+{
+    for (size_t i = 0; i < json_array_size(lots); i++) {
+        const json_t *item = json_array_get(lots, i);
+        if (json_object_get(item, "custody") ||
+            json_object_get(item, "holds")) {
+            return fail(st, ORIGO_E_AUDIT,
+                        "lots[%zu]: custody or holds in a report whose query "
+                        "is not a recall scope",
+                        i);
+        }
+    }
+    return 0;
+}
+
+/* With lot_events every event naming a lot of the answer belongs. */
+static int mark_lot_events(struct vstate *st)
+{
+    for (size_t e = 0; e < st->event_count; e++) {
+        const struct trace_facts *facts = st->events[e].facts;
+        for (size_t l = 0; l < facts->lot_count; l++) {
+            long lot;
+            int rc =
+                lookup_lot(st, facts->lots[l].ptr, facts->lots[l].len, 0, &lot);
+            if (rc != 0) {
+                return fail(st, rc, "report.events: out of memory");
+            }
+            if (lot >= 0 && st->lots[lot].depth != DEPTH_ANY) {
+                st->events[e].used = 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_all_used(struct vstate *st)
+{
+    for (size_t e = 0; e < st->event_count; e++) {
+        if (!st->events[e].used) {
+            return fail(st, ORIGO_E_AUDIT,
+                        "events[%zu] (leaf %llu): not behind any lot, edge, "
+                        "custodian or hold of the answer",
+                        e, (unsigned long long)st->events[e].leaf);
+        }
+    }
+    return 0;
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+static int verify_claims(struct vstate *st, struct report_verdict *verdict)
+{
+    json_t *lots = NULL, *edges = NULL;
+    int rc;
+    if ((rc = get_array(st, st->root, "report", "lots", &lots)) ||
+        (rc = get_array(st, st->root, "report", "edges", &edges)) ||
+        (rc = build_graph(st)) || (rc = recompute(st)) ||
+        (rc = check_lots(st, lots)) || (rc = check_edges(st, edges)) ||
+        (rc = check_cycle(st))) {
+        return rc;
+    }
+    verdict->holds = 0;
+    if (st->recall) {
+        rc = check_recall(st, lots, &verdict->holds);
+    } else {
+        rc = check_no_recall_fields(st, lots);
+    }
+    if (rc == 0 && st->lot_events) {
+        rc = mark_lot_events(st);
+    }
+    if (rc == 0) {
+        rc = check_all_used(st);
+    }
+    verdict->lots = st->reached;
+    verdict->edges = st->answer_count;
+    verdict->cycle = has_cycle(st) == 1;
+    return rc;
+}
+
+static void vstate_close(struct vstate *st)
+{
+    for (size_t i = 0; i < st->event_count && st->events != NULL; i++) {
+        free(st->events[i].envelope);
+        free(st->events[i].facts);
+    }
+    free(st->events);
+    free(st->lots);
+    free(st->slots);
+    free(st->edges);
+    free(st->adj);
+    free(st->queue);
+    free(st->answer);
+    json_decref(st->root);
+}
+
+int report_verify(const uint8_t *data, size_t len,
+                  const origo_note_policy *policy,
+                  struct report_verdict *verdict, char *errbuf, size_t errlen)
+{
+    struct vstate st;
+    struct report_verdict result;
+    json_error_t jerr;
+    int rc;
+    memset(&st, 0, sizeof(st));
+    memset(&result, 0, sizeof(result));
+    st.errbuf = errbuf;
+    st.errlen = errlen;
+    if (len > REPORT_MAX_BYTES) {
+        return fail(&st, ORIGO_E_TOOBIG, "report: %zu bytes, at most %u", len,
+                    REPORT_MAX_BYTES);
+    }
+    st.root =
+        json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (st.root == NULL || !json_is_object(st.root)) {
+        rc = st.root == NULL
+                 ? fail(&st, ORIGO_E_JSON, "report: line %d column %d: %s",
+                        jerr.line, jerr.column, jerr.text)
+                 : fail(&st, ORIGO_E_JSON, "report: expected a JSON object");
+        goto out_state;
+    }
+    if ((rc = check_header(&st)) ||
+        (rc = check_checkpoint(&st, policy, &result.signers)) ||
+        (rc = load_events(&st)) || (rc = verify_claims(&st, &result))) {
+        goto out_state;
+    }
+    result.tree_size = st.tree_size;
+    result.events = st.event_count;
+    result.recall = st.recall;
+    if (verdict != NULL) {
+        *verdict = result;
+    }
+out_state:
+    vstate_close(&st);
+    return rc;
+}
+
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        return errno == ENOENT ? ORIGO_E_NOTFOUND : ORIGO_E_IO;
+    }
+    size_t cap = 1 << 16, used = 0;
+    uint8_t *data = malloc(cap);
+    int rc = data ? 0 : ORIGO_E_NOMEM;
+    while (rc == 0) {
+        if (used == cap) {
+            if (cap > REPORT_MAX_BYTES) {
+                rc = ORIGO_E_TOOBIG;
+                break;
+            }
+            uint8_t *more = realloc(data, cap * 2);
+            if (more == NULL) {
+                rc = ORIGO_E_NOMEM;
+                break;
+            }
+            data = more;
+            cap *= 2;
+        }
+        size_t got = fread(data + used, 1, cap - used, file);
+        used += got;
+        if (got == 0) {
+            rc = ferror(file) ? ORIGO_E_IO : 1;
+        }
+    }
+    fclose(file);
+    if (rc != 1) {
+        free(data);
+        return rc;
+    }
+    *out = data;
+    *len = used;
+    return 0;
+}
+
+int report_verify_file(const char *path, const origo_vkey *keys,
+                       size_t key_count, unsigned quorum,
+                       struct report_verdict *verdict, char *errbuf,
+                       size_t errlen)
+{
+    uint8_t *data;
+    size_t len;
+    char inner[512];
+    int rc = read_file(path, &data, &len);
+    if (rc != 0) {
+        if (errbuf != NULL && errlen > 0) {
+            snprintf(errbuf, errlen, "%s: cannot read: %s", path,
+                     origo_strerror(rc));
+        }
+        return rc;
+    }
+    origo_note_policy policy = {
+        .signers = keys,
+        .signer_count = key_count,
+        .quorum = quorum,
+    };
+    inner[0] = '\0';
+    rc = report_verify(data, len, &policy, verdict, inner, sizeof(inner));
+    free(data);
+    if (rc != 0 && errbuf != NULL && errlen > 0) {
+        snprintf(errbuf, errlen, "%s: %s", path, inner);
+    }
+    return rc;
+}
+
+int report_is_report(const uint8_t *data, size_t len)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb((const char *)data, len, 0, &jerr);
+    const char *format = json_string_value(json_object_get(root, "format"));
+    int is = format != NULL && strcmp(format, REPORT_FORMAT_V1) == 0;
+    json_decref(root);
+    return is;
+}

@@ -1,0 +1,86 @@
+/* Offline verification of trace reports (docs/formats/trace-report.md):
+ * checks one JSON file against a trust set of validator keys with nothing
+ * but liborigo and jansson (no LMDB, no network), so it can move into the
+ * SDK unchanged.
+ *
+ * A report verifies when: its checkpoint is signed by a quorum of the
+ * trusted validator keys and names the report's origin and tree size;
+ * every event's envelope is canonical, of this network, strictly signed by
+ * its submitter, and included at its leaf index by its proof under the
+ * checkpoint's root; and the lots, depths, edges, cycle flag, custodians
+ * and holds claimed are exactly those that the included events imply for
+ * the query stated in the report, with no event left unused.
+ *
+ * What it cannot show: that the ledger holds no further event that would
+ * add to the answer (the report proves every claim, not completeness).
+ *
+ * Any thread; no global state. */
+#ifndef ORIGO_LEDGER_REPORT_VERIFY_H
+#define ORIGO_LEDGER_REPORT_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <origo/note.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define REPORT_WUR __attribute__((warn_unused_result))
+#else
+#define REPORT_WUR
+#endif
+
+/* Largest report file accepted (bytes). */
+#define REPORT_MAX_BYTES (256u << 20)
+
+/* What a verified report holds. */
+struct report_verdict {
+    uint64_t tree_size;
+    size_t lots;
+    size_t edges;
+    size_t events;
+    size_t signers; /* distinct trusted validator signatures */
+    int cycle;      /* the answer contains a cycle */
+    int recall;     /* the report is a recall scope */
+    size_t holds;   /* holds and recalls in force over the answer */
+};
+
+/* Verifies report bytes (exactly `len`) under `policy` (trusted validator
+ * keys and quorum, as origo_note_verify() takes them). *verdict (may be
+ * NULL) is written on success. On failure `errbuf` (may be NULL) says what
+ * failed, naming the JSON field ("events[3].proof[2]") and what was
+ * expected.
+ * Returns 0 when the report verifies; ORIGO_E_JSON (malformed JSON or a
+ * field of the wrong type); ORIGO_E_VERSION (unknown format);
+ * ORIGO_E_NOTE_QUORUM, ORIGO_E_SIGNATURE, ORIGO_E_NOTE_FORMAT,
+ * ORIGO_E_CHECKPOINT, ORIGO_E_ORIGIN (the checkpoint); ORIGO_E_PROOF,
+ * ORIGO_E_PROOF_SIZE, ORIGO_E_TREE_SIZE (an inclusion proof); the envelope
+ * errors of origo_envelope_verify(); ORIGO_E_AUDIT when the claimed answer
+ * differs from what the events imply; ORIGO_E_TOOBIG; ORIGO_E_NOMEM. */
+REPORT_WUR int report_verify(const uint8_t *data, size_t len,
+                             const origo_note_policy *policy,
+                             struct report_verdict *verdict, char *errbuf,
+                             size_t errlen);
+
+/* Reads the file at `path` and verifies it with report_verify() under the
+ * trust set `keys` (the validators' verifier keys, <origo/keys.h>) and
+ * `quorum` (0 = a majority of the distinct keys); no witnesses required.
+ * Error messages start with the path. Returns report_verify()'s codes plus
+ * ORIGO_E_IO / ORIGO_E_NOTFOUND (cannot read the file). */
+REPORT_WUR int report_verify_file(const char *path, const origo_vkey *keys,
+                                  size_t key_count, unsigned quorum,
+                                  struct report_verdict *verdict, char *errbuf,
+                                  size_t errlen);
+
+/* Returns 1 when `data` looks like a trace report (a JSON object whose
+ * "format" is origo-trace-report/v1), else 0. Cheap: for dispatchers such
+ * as `origo verify` that accept several file kinds. */
+int report_is_report(const uint8_t *data, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
