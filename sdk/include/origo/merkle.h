@@ -89,8 +89,8 @@ ORIGO_MERKLE_WUR int origo_merkle_verify_inclusion(
 /* Verifies that the tree of `old_size` leaves with root `old_root` is a
  * prefix of the tree of `new_size` leaves with root `new_root`
  * (RFC 9162 2.1.4.2). old_size == new_size requires an empty proof and equal
- * roots; old_size == 0 requires an empty proof (any tree extends the empty
- * one). Returns 0 when consistent; ORIGO_E_TREE_SIZE when old_size >
+ * roots; old_size == 0 requires an empty proof and old_root == SHA-256("")
+ * (any tree extends the empty one). Returns 0 when consistent; ORIGO_E_TREE_SIZE when old_size >
  * new_size; ORIGO_E_PROOF_SIZE on a proof of the wrong length;
  * ORIGO_E_PROOF when the proof does not reproduce both roots; ORIGO_E_INVAL
  * on NULL pointers. */
