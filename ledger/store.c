@@ -398,10 +398,8 @@ static int open_tables_and_genesis(ledger *led, const uint8_t *json,
                 origo_strerror(rc));
         goto err_after_txn;
     }
-    if (ro) {
-        mdb_txn_abort(txn);
-        return 0;
-    }
+    /* Commit even a read-only transaction: handles opened in an aborted
+     * one would be closed. */
     return store_err(mdb_txn_commit(txn));
 err_after_txn:
     mdb_txn_abort(txn);

@@ -1,0 +1,671 @@
+/* Audit: re-verifies a store from its genesis by replaying every block into
+ * a scratch store with full validation (signatures included), comparing
+ * each decision and block header as it goes, then every table byte for byte
+ * (events, Merkle hashes, blocks, rejects, event IDs, members, head, trace
+ * indexes), then every stored checkpoint signature. It stops at the first
+ * discrepancy and names the table, key, expected and found values. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "origo/error.h"
+
+#include "block.h"
+#include "checkpoint.h"
+#include "store.h"
+
+typedef struct audit {
+    ledger *src, *dst;
+    MDB_txn *rtxn; /* read transaction on src for the whole audit */
+    ledger_audit_report *rep;
+} audit;
+
+static void field(char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void field(char *out, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+}
+
+static void hex_field(char *out, size_t size, const void *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    const uint8_t *p = data;
+    size_t room = (size - 4) / 2, n = len < room ? len : room, o = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[o++] = digits[p[i] >> 4];
+        out[o++] = digits[p[i] & 15];
+    }
+    if (n < len) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+/* Records the first discrepancy; returns 1 so callers can `return found()`. */
+static int found(audit *au, const char *table, const char *detail)
+{
+    au->rep->clean = 0;
+    field(au->rep->table, sizeof(au->rep->table), "%s", table);
+    field(au->rep->detail, sizeof(au->rep->detail), "%s", detail);
+    return 1;
+}
+
+static const char *decision(int status, char *buf, size_t size)
+{
+    if (status == 0)
+        snprintf(buf, size, "accepted");
+    else
+        snprintf(buf, size, "rejected (%s: %s)", origo_errname(status),
+                 origo_strerror(status));
+    return buf;
+}
+
+/* ---- block replay ----------------------------------------------------------
+ */
+
+typedef struct collected {
+    ledger_envelope *envs;
+    int *status;
+    size_t count, cap;
+} collected;
+
+static int collect(void *ctx, uint32_t position, const uint8_t *data,
+                   size_t len, int status)
+{
+    collected *c = ctx;
+    if (c->count == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        ledger_envelope *envs = realloc(c->envs, cap * sizeof(*envs));
+        if (!envs)
+            return ORIGO_E_NOMEM;
+        c->envs = envs;
+        int *st = realloc(c->status, cap * sizeof(*st));
+        if (!st)
+            return ORIGO_E_NOMEM;
+        c->status = st;
+        c->cap = cap;
+    }
+    if (position != c->count)
+        return ORIGO_E_CORRUPT;
+    c->envs[c->count] = (ledger_envelope){data, len, 0};
+    c->status[c->count] = status;
+    c->count++;
+    return 0;
+}
+
+/* Names the first header field that differs. */
+static int compare_headers(audit *au, uint64_t height,
+                           const ledger_block_header *want,
+                           const ledger_block_header *got)
+{
+    ledger_audit_report *rep = au->rep;
+    struct {
+        const char *name;
+        uint64_t want, got;
+    } ints[] = {
+        {"height", want->height, got->height},
+        {"time", want->block_time, got->block_time},
+        {"raft_term", want->raft_term, got->raft_term},
+        {"raft_index", want->raft_index, got->raft_index},
+        {"first_leaf", want->first_leaf, got->first_leaf},
+        {"leaf_count", want->leaf_count, got->leaf_count},
+        {"tree_size", want->tree_size, got->tree_size},
+    };
+    field(rep->key, sizeof(rep->key), "height %llu",
+          (unsigned long long)height);
+    if (memcmp(want->prev_hash, got->prev_hash, 32) != 0) {
+        field(rep->key, sizeof(rep->key), "height %llu field prev",
+              (unsigned long long)height);
+        hex_field(rep->expected, sizeof(rep->expected), want->prev_hash, 32);
+        hex_field(rep->found, sizeof(rep->found), got->prev_hash, 32);
+        return found(au, LEDGER_DBI_BLOCKS,
+                     "chain link broken: prev is not the hash of the previous "
+                     "block's header as replayed");
+    }
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        if (ints[i].want == ints[i].got)
+            continue;
+        field(rep->key, sizeof(rep->key), "height %llu field %s",
+              (unsigned long long)height, ints[i].name);
+        field(rep->expected, sizeof(rep->expected), "%llu",
+              (unsigned long long)ints[i].want);
+        field(rep->found, sizeof(rep->found), "%llu",
+              (unsigned long long)ints[i].got);
+        return found(au, LEDGER_DBI_BLOCKS, "block header field differs");
+    }
+    if (memcmp(want->root, got->root, 32) != 0) {
+        field(rep->key, sizeof(rep->key), "height %llu field root",
+              (unsigned long long)height);
+        hex_field(rep->expected, sizeof(rep->expected), want->root, 32);
+        hex_field(rep->found, sizeof(rep->found), got->root, 32);
+        return found(au, LEDGER_DBI_BLOCKS,
+                     "Merkle root after the block "
+                     "differs from the recomputed one");
+    }
+    return 0;
+}
+
+static int compare_outcomes(audit *au, uint64_t height,
+                            const ledger_block_header *stored,
+                            const collected *c, const ledger_outcome *out)
+{
+    ledger_audit_report *rep = au->rep;
+    uint64_t leaf = stored->first_leaf;
+    char a[128], b[128];
+    for (size_t i = 0; i < c->count; i++) {
+        int was = c->status[i], now = out[i].status;
+        if (was == 0 && now != 0) {
+            field(rep->key, sizeof(rep->key),
+                  "leaf %llu (block %llu "
+                  "position %zu)",
+                  (unsigned long long)leaf, (unsigned long long)height, i);
+            field(rep->expected, sizeof(rep->expected), "%s",
+                  decision(now, a, sizeof(a)));
+            field(rep->found, sizeof(rep->found), "accepted");
+            return found(au, LEDGER_DBI_EVENTS,
+                         "stored event fails validation on replay");
+        }
+        if (was != now) {
+            field(rep->key, sizeof(rep->key), "height %llu position %zu",
+                  (unsigned long long)height, i);
+            field(rep->expected, sizeof(rep->expected), "%s",
+                  decision(now, a, sizeof(a)));
+            field(rep->found, sizeof(rep->found), "%s",
+                  decision(was, b, sizeof(b)));
+            return found(au, LEDGER_DBI_REJECTS,
+                         "stored rejection differs from the replayed "
+                         "validation decision");
+        }
+        if (was == 0)
+            leaf++;
+    }
+    return 0;
+}
+
+static int replay_block(audit *au, uint64_t height)
+{
+    ledger_block_header stored, replayed;
+    ledger_audit_report *rep = au->rep;
+    collected c = {0};
+    ledger_outcome *out = NULL;
+    ledger_state before;
+    int rc = ledger_block_get(au->src, au->rtxn, height, &stored, NULL);
+    field(rep->key, sizeof(rep->key), "height %llu",
+          (unsigned long long)height);
+    if (rc == ORIGO_E_CORRUPT || rc == ORIGO_E_NOTFOUND) {
+        field(rep->expected, sizeof(rep->expected), "a canonical block header");
+        field(rep->found, sizeof(rep->found), "%s",
+              rc == ORIGO_E_NOTFOUND ? "no header" : "an undecodable header");
+        return found(au, LEDGER_DBI_BLOCKS, "block header unreadable");
+    }
+    if (rc)
+        return rc;
+    if ((rc = ledger_get_state(au->dst, NULL, &before)))
+        return rc;
+    rc = ledger_block_envelopes(au->src, au->rtxn, height, collect, &c);
+    if (rc == ORIGO_E_CORRUPT) {
+        field(rep->expected, sizeof(rep->expected),
+              "leaves %llu..%llu and the block's rejects",
+              (unsigned long long)stored.first_leaf,
+              (unsigned long long)(stored.first_leaf + stored.leaf_count));
+        field(rep->found, sizeof(rep->found), "missing or malformed entries");
+        rc = found(au, LEDGER_DBI_EVENTS, "block contents incomplete");
+        goto out;
+    }
+    if (rc)
+        goto out;
+    out = calloc(c.count ? c.count : 1, sizeof(*out));
+    if (!out) {
+        rc = ORIGO_E_NOMEM;
+        goto out;
+    }
+    ledger_block_result res = {.outcomes = out};
+    rc = ledger_apply_block(au->dst, NULL, stored.raft_term, stored.raft_index,
+                            stored.block_time, c.envs, c.count, 0, &res);
+    if (rc == ORIGO_E_BLOCK_TIME || rc == ORIGO_E_EXISTS) {
+        field(rep->key, sizeof(rep->key), "height %llu field %s",
+              (unsigned long long)height,
+              rc == ORIGO_E_BLOCK_TIME ? "time" : "raft_index");
+        field(rep->expected, sizeof(rep->expected), "greater than %llu",
+              (unsigned long long)(rc == ORIGO_E_BLOCK_TIME
+                                       ? before.last_block_time
+                                       : before.raft_index));
+        field(rep->found, sizeof(rep->found), "%llu",
+              (unsigned long long)(rc == ORIGO_E_BLOCK_TIME
+                                       ? stored.block_time
+                                       : stored.raft_index));
+        rc = found(au, LEDGER_DBI_BLOCKS, "block does not extend the chain");
+        goto out;
+    }
+    if (rc)
+        goto out;
+    if ((rc = compare_outcomes(au, height, &stored, &c, out)))
+        goto out;
+    if ((rc = ledger_block_get(au->dst, NULL, height, &replayed, NULL)))
+        goto out;
+    rc = compare_headers(au, height, &replayed, &stored);
+    au->rep->events += c.count;
+out:
+    free(c.envs);
+    free(c.status);
+    free(out);
+    return rc;
+}
+
+/* ---- table comparison ------------------------------------------------------
+ */
+
+static void format_key(const char *table, const MDB_val *key, char *out,
+                       size_t size)
+{
+    const uint8_t *k = key->mv_data;
+    if (strcmp(table, LEDGER_DBI_META) == 0) {
+        field(out, size, "%.*s", (int)key->mv_size, (const char *)k);
+    } else if (key->mv_size == 8 && strcmp(table, LEDGER_DBI_EVENTS) == 0) {
+        field(out, size, "leaf %llu", (unsigned long long)store_get_be64(k));
+    } else if (key->mv_size == 8 && strcmp(table, LEDGER_DBI_BLOCKS) == 0) {
+        field(out, size, "height %llu", (unsigned long long)store_get_be64(k));
+    } else if (key->mv_size == 8 && strcmp(table, LEDGER_DBI_BLOCK_RAFT) == 0) {
+        field(out, size, "raft index %llu",
+              (unsigned long long)store_get_be64(k));
+    } else if (key->mv_size == 9 && strcmp(table, LEDGER_DBI_MLOG) == 0) {
+        field(out, size, "level %u index %llu", k[0],
+              (unsigned long long)store_get_be64(k + 1));
+    } else if (key->mv_size == 12 && strcmp(table, LEDGER_DBI_REJECTS) == 0) {
+        field(out, size, "height %llu position %u",
+              (unsigned long long)store_get_be64(k), store_get_be32(k + 8));
+    } else if (key->mv_size == 40 && strcmp(table, LEDGER_DBI_MEMBERS) == 0) {
+        char hex[80];
+        hex_field(hex, sizeof(hex), k, 32);
+        field(out, size, "%s from leaf %llu", hex,
+              (unsigned long long)store_get_be64(k + 32));
+    } else {
+        hex_field(out, size, k, key->mv_size);
+    }
+}
+
+static int val_cmp(const MDB_val *a, const MDB_val *b)
+{
+    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+    int c = n ? memcmp(a->mv_data, b->mv_data, n) : 0;
+    if (c)
+        return c;
+    return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
+}
+
+/* Walks both tables in key order (and duplicate order for dupsort
+ * tables) and reports the first difference. */
+static int compare_table(audit *au, MDB_txn *dtxn, const char *name)
+{
+    MDB_dbi sdbi, ddbi;
+    MDB_cursor *sc = NULL, *dc = NULL;
+    ledger_audit_report *rep = au->rep;
+    int rc;
+    int s_missing = mdb_dbi_open(au->rtxn, name, 0, &sdbi) != 0;
+    int d_missing = mdb_dbi_open(dtxn, name, 0, &ddbi) != 0;
+    if (s_missing || d_missing) {
+        if (s_missing && d_missing)
+            return 0;
+        field(rep->key, sizeof(rep->key), "(table)");
+        field(rep->expected, sizeof(rep->expected), "%s",
+              d_missing ? "no such table" : "the table");
+        field(rep->found, sizeof(rep->found), "%s",
+              s_missing ? "no such table" : "the table");
+        return found(au, name, "table presence differs");
+    }
+    if ((rc = mdb_cursor_open(au->rtxn, sdbi, &sc)) ||
+        (rc = mdb_cursor_open(dtxn, ddbi, &dc))) {
+        rc = store_err(rc);
+        goto out;
+    }
+    MDB_val sk, sv, dk, dv;
+    int s_rc = mdb_cursor_get(sc, &sk, &sv, MDB_FIRST);
+    int d_rc = mdb_cursor_get(dc, &dk, &dv, MDB_FIRST);
+    for (;;) {
+        if (s_rc == MDB_NOTFOUND && d_rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if ((s_rc && s_rc != MDB_NOTFOUND) || (d_rc && d_rc != MDB_NOTFOUND)) {
+            rc = ORIGO_E_STORE;
+            break;
+        }
+        int skip_meta = 0;
+        if (strcmp(name, LEDGER_DBI_META) == 0) {
+            /* The checkpoint pointer is audited with the signatures. */
+            if (s_rc == 0 && sk.mv_size == 11 &&
+                memcmp(sk.mv_data, "ckpt_latest", 11) == 0) {
+                s_rc = mdb_cursor_get(sc, &sk, &sv, MDB_NEXT);
+                skip_meta = 1;
+            }
+            if (d_rc == 0 && dk.mv_size == 11 &&
+                memcmp(dk.mv_data, "ckpt_latest", 11) == 0) {
+                d_rc = mdb_cursor_get(dc, &dk, &dv, MDB_NEXT);
+                skip_meta = 1;
+            }
+            if (skip_meta)
+                continue;
+        }
+        int order = s_rc ? 1 : d_rc ? -1 : val_cmp(&sk, &dk);
+        if (order != 0) {
+            const MDB_val *k = order < 0 ? &sk : &dk;
+            format_key(name, k, rep->key, sizeof(rep->key));
+            if (order < 0) {
+                field(rep->expected, sizeof(rep->expected), "no such key");
+                hex_field(rep->found, sizeof(rep->found), sv.mv_data,
+                          sv.mv_size);
+                rc = found(au, name,
+                           "stored key that the replay does not "
+                           "produce");
+            } else {
+                hex_field(rep->expected, sizeof(rep->expected), dv.mv_data,
+                          dv.mv_size);
+                field(rep->found, sizeof(rep->found), "no such key");
+                rc = found(au, name, "key missing from the store");
+            }
+            break;
+        }
+        if (val_cmp(&sv, &dv) != 0) {
+            format_key(name, &sk, rep->key, sizeof(rep->key));
+            hex_field(rep->expected, sizeof(rep->expected), dv.mv_data,
+                      dv.mv_size);
+            hex_field(rep->found, sizeof(rep->found), sv.mv_data, sv.mv_size);
+            rc = found(au, name, "stored value differs from the replayed one");
+            break;
+        }
+        s_rc = mdb_cursor_get(sc, &sk, &sv, MDB_NEXT);
+        d_rc = mdb_cursor_get(dc, &dk, &dv, MDB_NEXT);
+    }
+out:
+    if (sc)
+        mdb_cursor_close(sc);
+    if (dc)
+        mdb_cursor_close(dc);
+    return rc;
+}
+
+/* Names of the trace tables (all "trace_*" names in src or dst). */
+static int compare_trace_tables(audit *au, MDB_txn *dtxn)
+{
+    MDB_dbi main_dbi;
+    MDB_cursor *cur;
+    int rc = mdb_dbi_open(dtxn, NULL, 0, &main_dbi);
+    if (rc)
+        return store_err(rc);
+    if ((rc = mdb_cursor_open(dtxn, main_dbi, &cur)))
+        return store_err(rc);
+    MDB_val k, v;
+    char names[32][64];
+    size_t n = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < 32;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size > 6 && k.mv_size < 64 &&
+            memcmp(k.mv_data, "trace_", 6) == 0) {
+            memcpy(names[n], k.mv_data, k.mv_size);
+            names[n][k.mv_size] = '\0';
+            n++;
+        }
+    }
+    mdb_cursor_close(cur);
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = compare_table(au, dtxn, names[i])))
+            return rc;
+    }
+    return 0;
+}
+
+static int compare_tables(audit *au)
+{
+    static const char *const tables[] = {
+        LEDGER_DBI_EVENTS,     LEDGER_DBI_MLOG,    LEDGER_DBI_BLOCKS,
+        LEDGER_DBI_BLOCK_RAFT, LEDGER_DBI_REJECTS, LEDGER_DBI_EVENT_IDS,
+        LEDGER_DBI_MEMBERS,    LEDGER_DBI_META,
+    };
+    MDB_txn *dtxn;
+    int rc = ledger_txn_begin(au->dst, 1, &dtxn);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        if ((rc = compare_table(au, dtxn, tables[i])))
+            break;
+    }
+    if (rc == 0)
+        rc = compare_trace_tables(au, dtxn);
+    mdb_txn_abort(dtxn);
+    return rc;
+}
+
+/* ---- checkpoint signatures -------------------------------------------------
+ */
+
+static int check_one_sig(audit *au, MDB_txn *dtxn, const MDB_val *key,
+                         const MDB_val *val, uint64_t tree_size)
+{
+    ledger_audit_report *rep = au->rep;
+    store_validator *validators = NULL;
+    size_t count = 0, which;
+    char *body = NULL;
+    size_t body_len;
+    checkpoint_line cl;
+    char hex[80];
+    hex_field(hex, sizeof(hex), (const uint8_t *)key->mv_data + 8, 32);
+    field(rep->key, sizeof(rep->key), "tree size %llu key %s",
+          (unsigned long long)tree_size, hex);
+    if (tree_size > rep->tree_size) {
+        field(rep->expected, sizeof(rep->expected), "tree size <= %llu",
+              (unsigned long long)rep->tree_size);
+        field(rep->found, sizeof(rep->found), "%llu",
+              (unsigned long long)tree_size);
+        return found(au, LEDGER_DBI_CKPT_SIGS,
+                     "signature for a tree the "
+                     "ledger does not have");
+    }
+    int rc = ledger_checkpoint_body(au->dst, dtxn, tree_size, &body, &body_len);
+    if (rc)
+        return rc;
+    if ((rc =
+             members_validators(au->dst, dtxn, tree_size, &validators, &count)))
+        goto out;
+    rc = checkpoint_parse_line(val->mv_data, val->mv_size, &cl);
+    if (rc == 0)
+        rc = checkpoint_verify_line(validators, count, body, body_len, &cl,
+                                    &which);
+    if (rc == 0 && memcmp(validators[which].pub,
+                          (const uint8_t *)key->mv_data + 8, 32) != 0)
+        rc = ORIGO_E_PERM;
+    if (rc == ORIGO_E_NOTE_FORMAT || rc == ORIGO_E_SIGNATURE ||
+        rc == ORIGO_E_PERM) {
+        field(rep->expected, sizeof(rep->expected),
+              "a valid signature by this validator over the checkpoint");
+        field(rep->found, sizeof(rep->found), "%.*s (%s)",
+              (int)(val->mv_size < 120 ? val->mv_size : 120),
+              (const char *)val->mv_data, origo_strerror(rc));
+        rc = found(au, LEDGER_DBI_CKPT_SIGS, "checkpoint signature invalid");
+    }
+out:
+    free(validators);
+    free(body);
+    return rc;
+}
+
+static int check_signatures(audit *au)
+{
+    MDB_txn *dtxn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t size = UINT64_MAX, latest_quorum = 0;
+    size_t per_size = 0;
+    int have_latest = 0;
+    int rc = ledger_txn_begin(au->dst, 1, &dtxn);
+    if (rc)
+        return rc;
+    if ((rc = mdb_cursor_open(au->rtxn, au->src->ckpt_sigs, &cur))) {
+        mdb_txn_abort(dtxn);
+        return store_err(rc);
+    }
+    size_t quorum = au->src->gen->checkpoint_quorum;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 40) {
+            hex_field(au->rep->key, sizeof(au->rep->key), k.mv_data, k.mv_size);
+            field(au->rep->expected, sizeof(au->rep->expected),
+                  "a 40-byte key");
+            field(au->rep->found, sizeof(au->rep->found), "%zu bytes",
+                  k.mv_size);
+            rc = found(au, LEDGER_DBI_CKPT_SIGS, "malformed key");
+            break;
+        }
+        uint64_t this_size = store_get_be64(k.mv_data);
+        if (this_size != size) {
+            size = this_size;
+            per_size = 0;
+        }
+        if ((rc = check_one_sig(au, dtxn, &k, &v, this_size)))
+            break;
+        au->rep->signatures++;
+        if (++per_size == quorum) {
+            latest_quorum = this_size;
+            have_latest = 1;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc == 0) {
+        uint64_t stored = 0;
+        int src_rc = checkpoint_latest_size(au->src, au->rtxn, &stored);
+        int stored_has = src_rc == 0;
+        if (src_rc && src_rc != ORIGO_E_NOTFOUND) {
+            stored_has = -1;
+        }
+        if (stored_has != have_latest ||
+            (have_latest && stored != latest_quorum)) {
+            field(au->rep->key, sizeof(au->rep->key), "ckpt_latest");
+            if (have_latest)
+                field(au->rep->expected, sizeof(au->rep->expected), "%llu",
+                      (unsigned long long)latest_quorum);
+            else
+                field(au->rep->expected, sizeof(au->rep->expected), "absent");
+            if (stored_has == 1)
+                field(au->rep->found, sizeof(au->rep->found), "%llu",
+                      (unsigned long long)stored);
+            else
+                field(au->rep->found, sizeof(au->rep->found), "%s",
+                      stored_has == 0 ? "absent" : "malformed");
+            rc = found(au, LEDGER_DBI_META,
+                       "latest quorum-signed checkpoint pointer is wrong");
+        }
+    }
+    mdb_txn_abort(dtxn);
+    return rc;
+}
+
+/* ---- driver ----------------------------------------------------------------
+ */
+
+static void remove_scratch(const char *path)
+{
+    char file[4096 + 16];
+    snprintf(file, sizeof(file), "%s/data.mdb", path);
+    unlink(file);
+    snprintf(file, sizeof(file), "%s/lock.mdb", path);
+    unlink(file);
+    rmdir(path);
+}
+
+static int run(audit *au)
+{
+    ledger_state head;
+    int rc = ledger_get_state(au->src, au->rtxn, &head);
+    if (rc == ORIGO_E_CORRUPT) {
+        field(au->rep->key, sizeof(au->rep->key), "state");
+        field(au->rep->expected, sizeof(au->rep->expected),
+              "a well-formed head record");
+        field(au->rep->found, sizeof(au->rep->found), "a malformed one");
+        return found(au, LEDGER_DBI_META, "head record unreadable");
+    }
+    if (rc)
+        return rc;
+    for (uint64_t h = 1; h <= head.height; h++) {
+        if ((rc = replay_block(au, h)))
+            return rc;
+        au->rep->blocks++;
+    }
+    ledger_state replayed;
+    if ((rc = ledger_get_state(au->dst, NULL, &replayed)))
+        return rc;
+    au->rep->tree_size = replayed.tree_size;
+    memcpy(au->rep->root, replayed.root, 32);
+    if ((rc = compare_tables(au)))
+        return rc;
+    return check_signatures(au);
+}
+
+int ledger_audit(const char *dir, const char *scratch_dir,
+                 ledger_audit_report *report)
+{
+    audit au = {.rep = report};
+    ledger_options ro = {.read_only = 1};
+    char msg[256] = "", scratch[4096];
+    int rc;
+    memset(report, 0, sizeof(*report));
+    report->clean = 1;
+    rc = ledger_open(dir, NULL, 0, &ro, &au.src, msg, sizeof(msg));
+    if (rc == ORIGO_E_CORRUPT) {
+        field(report->key, sizeof(report->key), "genesis");
+        field(report->expected, sizeof(report->expected),
+              "a genesis that parses and matches its stored hash");
+        field(report->found, sizeof(report->found), "%s", msg);
+        found(&au, LEDGER_DBI_META, msg);
+        return 0;
+    }
+    if (rc) {
+        field(report->detail, sizeof(report->detail), "%s", msg);
+        return rc;
+    }
+    if (!scratch_dir)
+        scratch_dir = getenv("TMPDIR");
+    snprintf(scratch, sizeof(scratch), "%s/origo-audit-XXXXXX",
+             scratch_dir ? scratch_dir : "/tmp");
+    if (!mkdtemp(scratch)) {
+        field(report->detail, sizeof(report->detail),
+              "%s: cannot create the scratch directory: %s", scratch,
+              strerror(errno));
+        rc = ORIGO_E_IO;
+        goto out_src;
+    }
+    MDB_val key = {12, "genesis_json"}, val;
+    if ((rc = ledger_txn_begin(au.src, 1, &au.rtxn)))
+        goto out_scratch;
+    if ((rc = store_err(mdb_get(au.rtxn, au.src->meta, &key, &val))))
+        goto out_rtxn;
+    ledger_options scratch_opts = {.nosync = 1};
+    if ((rc = ledger_open(scratch, val.mv_data, val.mv_size, &scratch_opts,
+                          &au.dst, msg, sizeof(msg)))) {
+        field(report->detail, sizeof(report->detail), "scratch store: %s", msg);
+        goto out_rtxn;
+    }
+    rc = run(&au);
+    if (rc > 0)
+        rc = 0;
+    else if (rc < 0 && !report->detail[0])
+        field(report->detail, sizeof(report->detail), "audit stopped: %s",
+              origo_strerror(rc));
+    ledger_close(au.dst);
+out_rtxn:
+    mdb_txn_abort(au.rtxn);
+out_scratch:
+    remove_scratch(scratch);
+out_src:
+    ledger_close(au.src);
+    return rc;
+}

@@ -1,0 +1,86 @@
+/* Helpers for the ledger tests: a test network (deterministic keys for
+ * validators, an admin and members of each role), its genesis JSON, stores
+ * in temporary directories, signed events and blocks. */
+#ifndef ORIGO_TESTS_LEDGERTEST_H
+#define ORIGO_TESTS_LEDGERTEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "origo/event.h"
+
+#include "ledger.h"
+
+#define LT_NET "origo.test/net"
+#define LT_VALIDATORS 3
+#define LT_T0 1700000000000ull /* block times start here (ms) */
+
+/* Parties of the test network, by index into lt_net.keys. */
+enum lt_party {
+    LT_V1,
+    LT_V2,
+    LT_V3, /* validators */
+    LT_ADMIN,
+    LT_SUPPLIER,
+    LT_PLANT,
+    LT_CARRIER,
+    LT_INSPECTOR,
+    LT_OUTSIDER, /* not in the genesis */
+    LT_PARTIES
+};
+
+typedef struct lt_net {
+    origo_key *keys[LT_PARTIES];
+    uint8_t seeds[LT_PARTIES][32];
+    char *genesis_json; /* NUL-terminated */
+    size_t genesis_len;
+} lt_net;
+
+/* Builds the network; `strict` selects strict input-lot checks; window is
+ * the timestamp window in ms. Aborts on failure. */
+void lt_net_init(lt_net *net, int strict, uint64_t window_ms);
+void lt_net_close(lt_net *net);
+
+/* Opens a fresh store in a new temporary directory (path into *dir,
+ * malloc()ed). nosync for speed unless `sync`. */
+ledger *lt_store(const lt_net *net, char **dir, int sync);
+
+/* A growable list of envelopes (owned copies). */
+typedef struct lt_block {
+    ledger_envelope *envs;
+    size_t count, cap;
+} lt_block;
+
+void lt_block_add(lt_block *b, const uint8_t *data, size_t len);
+void lt_block_clear(lt_block *b);
+
+/* Builds and signs events (aborts on failure); appends the envelope to
+ * `b` and writes the ID to id (may be NULL). */
+void lt_lot_create(lt_block *b, const lt_net *net, int party, const char *lot,
+                   uint64_t ts, uint8_t id[32]);
+void lt_transform(lt_block *b, const lt_net *net, int party,
+                  const char *const *inputs, size_t n_in,
+                  const char *const *outputs, size_t n_out, uint64_t ts,
+                  uint8_t id[32]);
+void lt_member(lt_block *b, const lt_net *net, int party,
+               enum origo_event_type type, const uint8_t member[32],
+               const char *name, unsigned roles, uint64_t ts, uint8_t id[32]);
+/* Signs an event with `signer` while claiming `by` (for bad signatures). */
+void lt_lot_create_forged(lt_block *b, const lt_net *net, int by, int signer,
+                          const char *lot, uint64_t ts);
+
+/* Applies a block with the given block time; asserts success; fills
+ * outcomes (room for b->count). */
+void lt_apply(ledger *led, const lt_block *b, uint64_t raft_index,
+              uint64_t block_time, ledger_outcome *outcomes);
+
+/* Signs a checkpoint body as validator `v` (0..2): writes the note line. */
+void lt_sign_checkpoint(const lt_net *net, int v, const char *body,
+                        size_t body_len, char *line, size_t line_size);
+
+/* Compares every named table of two environments byte for byte (except
+ * tables named in `skip`, NULL-terminated or NULL). Returns 0 when equal,
+ * else prints the first difference and returns 1. */
+int lt_compare_envs(MDB_env *a, MDB_env *b, const char *const *skip);
+
+#endif
