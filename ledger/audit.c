@@ -605,6 +605,18 @@ static int run(audit *au)
         return rc;
     au->rep->tree_size = replayed.tree_size;
     memcpy(au->rep->root, replayed.root, 32);
+    if (memcmp(head.last_block_hash, replayed.last_block_hash, 32) != 0) {
+        /* Nothing after the last block links to it but the head record. */
+        field(au->rep->key, sizeof(au->rep->key), "height %llu",
+              (unsigned long long)head.height);
+        hex_field(au->rep->expected, sizeof(au->rep->expected),
+                  head.last_block_hash, 32);
+        hex_field(au->rep->found, sizeof(au->rep->found),
+                  replayed.last_block_hash, 32);
+        return found(au, LEDGER_DBI_BLOCKS,
+                     "hash of the last block's stored header differs from the "
+                     "head record (meta/state)");
+    }
     if ((rc = compare_tables(au)))
         return rc;
     return check_signatures(au);

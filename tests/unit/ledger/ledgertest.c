@@ -316,3 +316,62 @@ int lt_compare_envs(MDB_env *a, MDB_env *b, const char *const *skip)
     mdb_txn_abort(tb);
     return result;
 }
+
+uint64_t lt_block_time(uint64_t k)
+{
+    return LT_T0 + k * 1000;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+void lt_random_block(const lt_net *net, uint64_t seed, uint64_t k,
+                     size_t max_events, lt_block *b)
+{
+    uint64_t r = mix(seed ^ (k * 0x9e3779b97f4a7c15ull));
+    size_t n = 1 + (size_t)(r % max_events);
+    uint64_t ts = lt_block_time(k);
+    const uint8_t *carrier = origo_key_public(net->keys[LT_CARRIER]);
+    for (size_t i = 0; i < n; i++) {
+        char lot[64], prev[64];
+        r = mix(r + i);
+        snprintf(lot, sizeof(lot), "acme/p/%llu-%zu", (unsigned long long)k, i);
+        snprintf(prev, sizeof(prev), "acme/p/%llu-0",
+                 (unsigned long long)(k - 1));
+        switch (r % 10) {
+        case 0:
+            lt_lot_create(b, net, LT_OUTSIDER, lot, ts, NULL);
+            break;
+        case 1:
+            lt_lot_create(b, net, LT_CARRIER, lot, ts, NULL);
+            break;
+        case 2:
+            if (b->count)
+                lt_block_add(b, b->envs[0].data, b->envs[0].len);
+            else
+                lt_lot_create_forged(b, net, LT_SUPPLIER, LT_PLANT, lot, ts);
+            break;
+        case 3: {
+            const char *in[] = {prev}, *out[] = {lot};
+            lt_transform(b, net, LT_PLANT, in, 1, out, 1, ts, NULL);
+            break;
+        }
+        case 4:
+            lt_member(b, net, LT_ADMIN,
+                      (r >> 8) & 1 ? ORIGO_EV_MEMBER_REMOVE
+                                   : ORIGO_EV_MEMBER_ADD,
+                      carrier, "truckco", ORIGO_ROLE_CARRIER, ts, NULL);
+            break;
+        default:
+            lt_lot_create(b, net, (r >> 8) & 1 ? LT_SUPPLIER : LT_PLANT, lot,
+                          ts, NULL);
+        }
+    }
+}

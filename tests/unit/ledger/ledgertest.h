@@ -84,3 +84,12 @@ void lt_sign_checkpoint(const lt_net *net, int v, const char *body,
 int lt_compare_envs(MDB_env *a, MDB_env *b, const char *const *skip);
 
 #endif
+
+/* Block number `k` (1-based) of a deterministic random sequence: valid lot
+ * creations and transforms (inputs from block k-1), plus invalid events
+ * (outsider, wrong role, duplicate, forged signature) and, every few
+ * blocks, member removal / re-addition of the carrier. Its block time is
+ * lt_block_time(k) and its Raft index k. */
+void lt_random_block(const lt_net *net, uint64_t seed, uint64_t k,
+                     size_t max_events, lt_block *b);
+uint64_t lt_block_time(uint64_t k);
