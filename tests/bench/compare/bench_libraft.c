@@ -45,13 +45,15 @@ struct bench_opts {
     uint64_t total;       /* entries to commit in the timed part */
     unsigned window;      /* batches proposed and not yet committed */
     bool use_fixture;     /* raft_fixture instead of the direct backend */
+    bool single_apply;    /* one raft_apply() per entry, not per batch */
     unsigned snap_thresh; /* 0: fixture default / direct off */
 };
 
 static void usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s [--io direct|fixture] [--batch N] [--entry-size N]\n"
+            "usage: %s [--io direct|fixture] [--apply batch|single]\n"
+            "          [--batch N] [--entry-size N]\n"
             "          [--entries N] [--window N] [--snapshot-threshold N]\n",
             prog);
 }
@@ -82,6 +84,12 @@ static int parse_opt_value(const char *name, const char *text,
         o->use_fixture = strcmp(text, "fixture") == 0;
         return 0;
     }
+    if (strcmp(name, "--apply") == 0) {
+        if (strcmp(text, "batch") != 0 && strcmp(text, "single") != 0)
+            return -1;
+        o->single_apply = strcmp(text, "single") == 0;
+        return 0;
+    }
     if (strcmp(name, "--batch") == 0 && parse_u64(text, 1, 65536, &value) == 0)
         o->batch = (unsigned)value;
     else if (strcmp(name, "--entry-size") == 0 &&
@@ -110,6 +118,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
     o->total = 200000;
     o->window = 1;
     o->use_fixture = false;
+    o->single_apply = false;
     o->snap_thresh = 0;
     for (i = 1; i < argc; i += 2) {
         if (i + 1 >= argc || parse_opt_value(argv[i], argv[i + 1], o) != 0) {
@@ -668,23 +677,27 @@ static void apply_done(struct raft_apply *req, int status, void *result)
     (void)req;
 }
 
-/* Proposes one batch of entries of o->entry_size bytes through one
- * raft_apply() call; returns the index of the batch's last entry. */
-static raft_index propose_batch(struct raft *leader, struct raft_apply *req,
-                                struct raft_buffer *bufs,
+/* Proposes n entries of o->entry_size bytes: through one raft_apply() call
+ * of n entries, or with o->single_apply through n calls of one entry each
+ * (reqs then has n slots). Returns the index of the last entry proposed. */
+static raft_index propose_batch(struct raft *leader, struct raft_apply *reqs,
+                                struct raft_buffer *bufs, unsigned n,
                                 const struct bench_opts *o, uint64_t seqno)
 {
     unsigned i;
-    int rv;
+    int rv = 0;
 
-    for (i = 0; i < o->batch; i++) {
+    for (i = 0; i < n; i++) {
         bufs[i].len = o->entry_size;
         bufs[i].base = raft_malloc(o->entry_size);
         if (bufs[i].base == NULL)
             dio_die("out of memory (entry)");
         memset(bufs[i].base, (int)((seqno + i) & 0xff), o->entry_size);
     }
-    rv = raft_apply(leader, req, bufs, o->batch, apply_done);
+    if (!o->single_apply)
+        rv = raft_apply(leader, &reqs[0], bufs, n, apply_done);
+    for (i = 0; o->single_apply && i < n && rv == 0; i++)
+        rv = raft_apply(leader, &reqs[i], &bufs[i], 1, apply_done);
     if (rv != 0) {
         fprintf(stderr, "bench_libraft: raft_apply: %s\n", raft_strerror(rv));
         exit(1);
@@ -696,6 +709,8 @@ struct workload_result {
     uint64_t committed;
     double seconds;
     uint64_t steps;
+    raft_index commit_index; /* leader's, at the end */
+    bool all_applied;        /* every server applied up to commit_index */
 };
 
 /* Keeps o->window batches in flight and steps the cluster until the
@@ -705,7 +720,8 @@ static void run_workload(const struct bench_driver *d,
                          struct workload_result *res)
 {
     struct raft *leader = d->leader(d->ctx);
-    struct raft_apply *reqs = calloc(o->window, sizeof *reqs);
+    struct raft_apply *reqs =
+        calloc((size_t)o->window * o->batch, sizeof *reqs);
     struct raft_buffer *bufs = calloc(o->batch, sizeof *bufs);
     raft_index last_of[MAX_WINDOW];
     raft_index start = leader->commit_index;
@@ -720,10 +736,12 @@ static void run_workload(const struct bench_driver *d,
     while (proposed < o->total || inflight > 0) {
         while (inflight < o->window && proposed < o->total) {
             unsigned slot = (head + inflight) % o->window;
+            uint64_t left = o->total - proposed;
+            unsigned n = left < o->batch ? (unsigned)left : o->batch;
 
-            last_of[slot] =
-                propose_batch(leader, &reqs[slot], bufs, o, proposed);
-            proposed += o->batch;
+            last_of[slot] = propose_batch(
+                leader, &reqs[(size_t)slot * o->batch], bufs, n, o, proposed);
+            proposed += n;
             inflight++;
         }
         while (leader->commit_index < last_of[head]) {
@@ -737,6 +755,7 @@ static void run_workload(const struct bench_driver *d,
     }
     res->seconds = now_seconds() - t0;
     res->committed = leader->commit_index - start;
+    res->commit_index = leader->commit_index;
     free(bufs);
     free(reqs);
 }
@@ -752,6 +771,26 @@ static struct raft *dio_leader(void *ctx)
         if (raft_state(&c->nodes[i].raft) == RAFT_LEADER)
             return &c->nodes[i].raft;
     return NULL;
+}
+
+/* Untimed: runs what is still pending, then checks that every server
+ * applied everything the leader committed. */
+static void dio_check_applied(struct dio_cluster *c,
+                              struct workload_result *res)
+{
+    struct dio_event ev;
+    unsigned i;
+
+    while (dio_pop(c, &ev))
+        dio_run_event(c, &ev);
+    /* A follower learns the final commit index with the next heartbeat. */
+    dio_step(c);
+    while (dio_pop(c, &ev))
+        dio_run_event(c, &ev);
+    res->all_applied = true;
+    for (i = 0; i < N_SERVERS; i++)
+        if (raft_last_applied(&c->nodes[i].raft) < res->commit_index)
+            res->all_applied = false;
 }
 
 static void dio_step_ctx(void *ctx)
@@ -786,6 +825,7 @@ static int run_direct(const struct bench_opts *o, struct workload_result *res)
         return -1;
     }
     run_workload(&d, o, res);
+    dio_check_applied(c, res);
     dio_cluster_close(c);
     free(c);
     return 0;
@@ -866,6 +906,9 @@ static int run_fixture(const struct bench_opts *o, struct workload_result *res)
         return -1;
     }
     run_workload(&d, o, res);
+    /* Untimed: every server applies what the leader committed. */
+    res->all_applied =
+        raft_fixture_step_until_applied(f, N_SERVERS, res->commit_index, 10000);
     raft_fixture_close(f);
     free(f);
     return 0;
@@ -882,11 +925,14 @@ int main(int argc, char **argv)
     rv = o.use_fixture ? run_fixture(&o, &res) : run_direct(&o, &res);
     if (rv != 0)
         return 1;
-    printf("libraft-0.15 io=%s nodes=%d batch=%u entry_bytes=%zu window=%u "
-           "entries=%llu steps=%llu wall_s=%.3f entries_per_s=%.0f\n",
-           o.use_fixture ? "fixture" : "direct", N_SERVERS, o.batch,
+    printf("libraft-0.15 io=%s apply=%s nodes=%d batch=%u entry_bytes=%zu "
+           "window=%u entries=%llu steps=%llu wall_s=%.3f "
+           "entries_per_s=%.0f all_applied=%s\n",
+           o.use_fixture ? "fixture" : "direct",
+           o.single_apply ? "single" : "batch", N_SERVERS, o.batch,
            o.entry_size, o.window, (unsigned long long)res.committed,
            (unsigned long long)res.steps, res.seconds,
-           res.seconds > 0 ? (double)res.committed / res.seconds : 0.0);
-    return 0;
+           res.seconds > 0 ? (double)res.committed / res.seconds : 0.0,
+           res.all_applied ? "yes" : "NO");
+    return res.all_applied ? 0 : 1;
 }
