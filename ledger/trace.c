@@ -697,7 +697,8 @@ static int lot_custody(struct query_state *st, MDB_cursor *cursor,
 }
 
 /* Replays the lot's hold values in log order: a hold or recall is added, a
- * release lifts the holds placed before it (a recall stays). */
+ * release lifts the holds placed before it (a recall stays). Every one of
+ * these events joins the answer's events. */
 static int lot_holds(struct query_state *st, MDB_cursor *cursor, uint32_t index)
 {
     struct trace_lot *lot = &st->res.lots[index];
@@ -714,6 +715,12 @@ static int lot_holds(struct query_state *st, MDB_cursor *cursor, uint32_t index)
             break;
         }
         int kind = ((const uint8_t *)v.mv_data)[LEAF_LEN];
+        /* Every quality event goes into the answer, lifted or not, so that
+         * a verifier can replay the lot's holds from the events alone. */
+        int erc = add_event(st, leaf);
+        if (erc != 0) {
+            return erc;
+        }
         if (kind == TRACE_RELEASE) {
             size_t keep = first;
             for (size_t i = first; i < st->res.hold_count; i++) {
@@ -741,12 +748,6 @@ static int lot_holds(struct query_state *st, MDB_cursor *cursor, uint32_t index)
     lot = &st->res.lots[index];
     lot->hold_first = first;
     lot->hold_count = st->res.hold_count - first;
-    for (size_t i = first; i < st->res.hold_count; i++) {
-        rc = add_event(st, st->res.holds[i].leaf_index);
-        if (rc != 0) {
-            return rc;
-        }
-    }
     return 0;
 }
 

@@ -155,8 +155,9 @@ struct trace_result {
     struct trace_edge *edges; /* in discovery order */
     size_t edge_count;
     /* The events behind the answer, ascending, without duplicates: every
-     * edge's event, plus custody and hold events for a recall scope, plus
-     * lot events with TRACE_WITH_LOT_EVENTS. */
+     * edge's event; for a recall scope each lot's last custody event and
+     * all its quality.* events (lifted or not); with TRACE_WITH_LOT_EVENTS
+     * every event that names a lot of the answer. */
     uint64_t *events;
     size_t event_count;
     struct trace_hold *holds;
