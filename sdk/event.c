@@ -375,8 +375,41 @@ static void fields_add_keys(struct fields *f, const char *const *keys, size_t n)
         f->keys[f->n_keys++] = keys[i];
 }
 
-/* The next key is not the one expected: say why. */
-static int fields_misplaced(struct fields *f)
+/* Skips one value whose maps may be in spec order (origo_mp_skip() wants
+ * generic, sorted maps). */
+static int skip_value(origo_mp_reader *rd)
+{
+    int kind = origo_mp_peek(rd);
+    if (kind != ORIGO_MP_ARRAY && kind != ORIGO_MP_MAP)
+        return origo_mp_skip(rd);
+    uint32_t count;
+    int rc = kind == ORIGO_MP_ARRAY
+                 ? origo_mp_read_array(rd, &count, ORIGO_MP_MAX_ITEMS)
+                 : origo_mp_read_map(rd, &count, ORIGO_MP_MAX_ITEMS);
+    uint32_t values = kind == ORIGO_MP_MAP ? 2 * count : count;
+    for (uint32_t i = 0; i < values && !rc; i++)
+        rc = skip_value(rd);
+    if (!rc)
+        origo_mp_leave(rd);
+    return rc;
+}
+
+/* Returns 1 when `key` is among the map's remaining entries (read through a
+ * copy of the reader, so nothing is consumed). */
+static int key_later(const struct fields *f, const char *key)
+{
+    origo_mp_reader probe = *f->rd;
+    for (uint32_t i = f->used; i < f->count; i++) {
+        if (origo_mp_next_is_key(&probe, key))
+            return 1;
+        if (skip_value(&probe) || skip_value(&probe))
+            return 0;
+    }
+    return 0;
+}
+
+/* The next key is not `expected` (NULL at the end of the map): say why. */
+static int fields_misplaced(struct fields *f, const char *expected)
 {
     origo_mp_reader probe = *f->rd;
     const char *text;
@@ -389,7 +422,11 @@ static int fields_misplaced(struct fields *f)
             continue;
         if (f->seen & (1u << i))
             return ORIGO_E_DUPLICATE_KEY;
-        return i < f->next ? ORIGO_E_KEY_ORDER : ORIGO_E_MISSING_KEY;
+        if (i < f->next || !expected)
+            return ORIGO_E_KEY_ORDER;
+        /* A later key stands where `expected` should: is `expected`
+         * further on (out of order) or nowhere (missing)? */
+        return key_later(f, expected) ? ORIGO_E_KEY_ORDER : ORIGO_E_MISSING_KEY;
     }
     return ORIGO_E_UNKNOWN_KEY;
 }
@@ -427,7 +464,7 @@ static int fields_req(struct fields *f, const char *key)
         return rc;
     if (rc == 1)
         return 0;
-    return f->used == f->count ? ORIGO_E_MISSING_KEY : fields_misplaced(f);
+    return f->used == f->count ? ORIGO_E_MISSING_KEY : fields_misplaced(f, key);
 }
 
 /* An optional key; 1 present, 0 absent. Absent keys may not come later. */
@@ -445,7 +482,7 @@ static int fields_close(struct fields *f)
         return f->rd->err;
     if (f->used != f->count) {
         f->next = f->n_keys;
-        return fields_misplaced(f);
+        return fields_misplaced(f, NULL);
     }
     origo_mp_leave(f->rd);
     return 0;

@@ -24,10 +24,11 @@ struct origo_key {
 };
 
 static const char keyfile_magic[] = "origo-key v1\n";
-#define SEED_B64_LEN 44    /* base64 of 32 bytes, padded */
-#define VKEY_B64_LEN 44    /* base64 of 33 bytes */
-#define STACK_MSG_MAX 4096 /* prefixed messages up to this size avoid malloc   \
-                            */
+#define SEED_B64_LEN 44 /* base64 of 32 bytes, padded */
+#define VKEY_B64_LEN 44 /* base64 of 33 bytes */
+#define STACK_MSG_MAX                                                          \
+    4096 /* prefixed messages up to this size avoid malloc                     \
+          */
 
 static int sodium_ready(void)
 {
@@ -478,8 +479,14 @@ int origo_key_parse(const char *text, size_t len, origo_key **out)
     const char *pos = text, *end = text + len;
     size_t magic_len = sizeof(keyfile_magic) - 1;
     if (len < magic_len || memcmp(text, keyfile_magic, magic_len) != 0) {
-        /* Same family, other version: say so rather than "malformed". */
-        if (len >= 11 && memcmp(text, "origo-key v", 11) == 0)
+        /* "origo-key v<digits>\n" of another version: say so rather than
+         * "malformed". */
+        size_t digits = 0;
+        while (11 + digits < len && text[11 + digits] >= '0' &&
+               text[11 + digits] <= '9')
+            digits++;
+        if (len >= 11 && memcmp(text, "origo-key v", 11) == 0 && digits &&
+            11 + digits < len && text[11 + digits] == '\n')
             return ORIGO_E_VERSION;
         return ORIGO_E_KEYFILE;
     }
