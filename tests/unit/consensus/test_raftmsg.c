@@ -390,6 +390,25 @@ static void expect_refused(const uint8_t *data, size_t len, int code)
         }                                                                      \
     }
 
+/* The example of consensus/README.md, section "Wire format". */
+static void heartbeat_matches_documented_bytes(void **state)
+{
+    (void)state;
+    static const uint8_t expect[] = {0x85, 0xa1, 0x74, 0x07, 0xa4, 0x66, 0x72,
+                                     0x6f, 0x6d, 0x01, 0xa2, 0x74, 0x6f, 0x02,
+                                     0xa4, 0x74, 0x65, 0x72, 0x6d, 0x03, 0xa6,
+                                     0x63, 0x6f, 0x6d, 0x6d, 0x69, 0x74, 0x04};
+    struct raft_msg m = {
+        .type = RAFT_MSG_HEARTBEAT, .from = 1, .to = 2, .term = 3};
+    m.u.heartbeat.commit = 4;
+    origo_buf buf;
+    origo_buf_init(&buf, 64);
+    assert_int_equal(raftmsg_encode(&m, &buf), 0);
+    assert_int_equal(buf.len, sizeof(expect));
+    assert_memory_equal(buf.data, expect, sizeof(expect));
+    origo_buf_close(&buf);
+}
+
 static void heartbeat_hand_made_is_accepted(void **state)
 {
     (void)state;
@@ -836,6 +855,7 @@ int main(void)
         cmocka_unit_test(other_messages_round_trip),
         cmocka_unit_test(snapshot_chunks_round_trip),
         cmocka_unit_test(encoder_refuses_what_decoder_would),
+        cmocka_unit_test(heartbeat_matches_documented_bytes),
         cmocka_unit_test(heartbeat_hand_made_is_accepted),
         cmocka_unit_test(truncated_and_trailing_bytes_are_refused),
         cmocka_unit_test(unknown_message_types_are_refused),
