@@ -1,0 +1,572 @@
+/* Trace reports over the generated supply network (trace_net.c): every
+ * report the builder writes verifies offline against the validators' keys
+ * (checkpoint quorum, each inclusion proof, each event signature, and the
+ * claimed answer recomputed from the included events), and every kind of
+ * tampering fails: a changed envelope or proof hash, a lot or edge added or
+ * removed, a dropped or extra event, changed recall facts, a wrong tree
+ * size, untrusted or too few checkpoint signers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <origo/error.h>
+#include <sodium.h>
+
+#include "report.h"
+#include "report_verify.h"
+#include "testutil.h"
+#include "trace_net.h"
+
+static struct trace_net net;
+
+static origo_note_policy trusted(void)
+{
+    origo_note_policy policy = {
+        .signers = net.vkeys,
+        .signer_count = NET_VALIDATORS,
+        .quorum = 0, /* majority: 2 of 3 */
+    };
+    return policy;
+}
+
+/* Builds a report; returns the JSON (caller frees). */
+static char *build(int lot, enum trace_direction dir, uint32_t depth,
+                   unsigned flags, struct trace_result *res)
+{
+    struct report_request request = {
+        .lot = net.lots[lot],
+        .lot_len = strlen(net.lots[lot]),
+        .direction = dir,
+        .max_depth = depth,
+        .flags = flags,
+    };
+    char *json = NULL, errmsg[256] = "";
+    size_t len;
+    int rc = report_build(net.led, &request, &json, &len, res, errmsg,
+                          sizeof(errmsg));
+    if (rc != 0) {
+        fail_msg("report_build(%s): %s: %s", net.lots[lot], origo_strerror(rc),
+                 errmsg);
+    }
+    assert_int_equal(strlen(json), len);
+    return json;
+}
+
+static int verify_text(const char *json, struct report_verdict *verdict,
+                       char *err, size_t err_len)
+{
+    origo_note_policy policy = trusted();
+    return report_verify((const uint8_t *)json, strlen(json), &policy, verdict,
+                         err, err_len);
+}
+
+static void expect_verifies(int lot, enum trace_direction dir, uint32_t depth,
+                            unsigned flags)
+{
+    struct trace_result res;
+    struct report_verdict verdict;
+    char err[512] = "";
+    char *json = build(lot, dir, depth, flags, &res);
+    int rc = verify_text(json, &verdict, err, sizeof(err));
+    if (rc != 0) {
+        fail_msg("report of %s does not verify: %s: %s", net.lots[lot],
+                 origo_strerror(rc), err);
+    }
+    /* Every event of the answer was checked, and the verifier recomputed
+     * the same answer. */
+    assert_int_equal(verdict.events, res.event_count);
+    assert_int_equal(verdict.lots, res.lot_count);
+    assert_int_equal(verdict.edges, res.edge_count);
+    assert_int_equal(verdict.cycle, res.cycle_edge_count > 0);
+    assert_int_equal(verdict.signers, 2);
+    assert_int_equal(verdict.tree_size, res.tree_size);
+    assert_int_equal(verdict.holds,
+                     (flags & TRACE_WITH_RECALL) ? res.hold_count : 0);
+    trace_result_close(&res);
+    free(json);
+}
+
+static void test_every_report_verifies(void **state)
+{
+    (void)state;
+    for (int lot = 0; lot < net.lot_count; lot++) {
+        expect_verifies(lot, TRACE_BACKWARD, TRACE_DEPTH_ANY, 0);
+        expect_verifies(lot, TRACE_FORWARD, TRACE_DEPTH_ANY, 0);
+        expect_verifies(lot, TRACE_FORWARD, TRACE_DEPTH_ANY, TRACE_WITH_RECALL);
+    }
+}
+
+static void test_depth_limited_and_lot_event_reports_verify(void **state)
+{
+    (void)state;
+    for (uint32_t depth = 0; depth <= 2; depth++) {
+        for (int lot = 0; lot < net.lot_count; lot += 3) {
+            expect_verifies(lot, TRACE_BACKWARD, depth, TRACE_WITH_LOT_EVENTS);
+            expect_verifies(lot, TRACE_FORWARD, depth,
+                            TRACE_WITH_RECALL | TRACE_WITH_LOT_EVENTS);
+        }
+    }
+}
+
+static void test_cycle_report_verifies_and_says_so(void **state)
+{
+    (void)state;
+    struct trace_result res;
+    struct report_verdict verdict;
+    char err[512] = "";
+    char *json = build(net.cycle_raw, TRACE_FORWARD, TRACE_DEPTH_ANY, 0, &res);
+    assert_int_equal(verify_text(json, &verdict, err, sizeof(err)), 0);
+    assert_true(verdict.cycle);
+    json_t *root = json_loads(json, 0, NULL);
+    assert_true(json_is_true(json_object_get(root, "cycle")));
+    assert_true(json_array_size(json_object_get(root, "cycle_edges")) > 0);
+    json_decref(root);
+    trace_result_close(&res);
+    free(json);
+}
+
+/* ---- tampering --------------------------------------------------------- */
+
+/* The recall scope of a lot, as JSON. */
+static json_t *recall_report_of(int lot)
+{
+    struct trace_result res;
+    char *json =
+        build(lot, TRACE_FORWARD, TRACE_DEPTH_ANY, TRACE_WITH_RECALL, &res);
+    json_t *root = json_loads(json, 0, NULL);
+    assert_non_null(root);
+    trace_result_close(&res);
+    free(json);
+    return root;
+}
+
+/* The recall scope of raw lot R05 (held) has edges and holds. */
+static json_t *recall_report(void)
+{
+    json_t *root = recall_report_of(net.raw_first + 5);
+    assert_true(json_array_size(json_object_get(root, "edges")) > 0);
+    return root;
+}
+
+/* Verifies the (tampered) JSON and returns the code. */
+static int verify_json(json_t *root, char *err, size_t err_len)
+{
+    char *text = json_dumps(root, JSON_COMPACT);
+    int rc = verify_text(text, NULL, err, err_len);
+    free(text);
+    return rc;
+}
+
+static void expect_rejected(json_t *root, int code)
+{
+    char err[512] = "";
+    int rc = verify_json(root, err, sizeof(err));
+    if (rc != code) {
+        fail_msg("expected %s, got %s: %s", origo_errname(code),
+                 origo_errname(rc), err);
+    }
+    assert_true(strlen(err) > 0);
+    json_decref(root);
+}
+
+static json_t *event_item(json_t *root, size_t index)
+{
+    return json_array_get(json_object_get(root, "events"), index);
+}
+
+static void flip_base64(json_t *holder, const char *key, size_t byte)
+{
+    const char *text = json_string_value(json_object_get(holder, key));
+    uint8_t raw[4096];
+    size_t len;
+    char out[6000];
+    assert_int_equal(sodium_base642bin(raw, sizeof(raw), text, strlen(text),
+                                       NULL, &len, NULL,
+                                       sodium_base64_VARIANT_ORIGINAL),
+                     0);
+    raw[byte % len] ^= 0x01;
+    sodium_bin2base64(out, sizeof(out), raw, len,
+                      sodium_base64_VARIANT_ORIGINAL);
+    json_object_set_new(holder, key, json_string(out));
+}
+
+static void test_untampered_recall_report_verifies(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    json_t *root = recall_report();
+    int rc = verify_json(root, err, sizeof(err));
+    if (rc != 0) {
+        fail_msg("%s", err);
+    }
+    json_decref(root);
+}
+
+static void test_changed_envelope_fails(void **state)
+{
+    (void)state;
+    /* A flipped byte anywhere in an envelope breaks its inclusion proof
+     * (the leaf hash changes), whatever the byte. */
+    for (size_t byte = 0; byte < 200; byte += 37) {
+        json_t *root = recall_report();
+        flip_base64(event_item(root, 0), "envelope", byte);
+        expect_rejected(root, ORIGO_E_PROOF);
+    }
+}
+
+static void test_changed_proof_hash_fails(void **state)
+{
+    (void)state;
+    json_t *root = recall_report();
+    json_t *proof = json_object_get(event_item(root, 1), "proof");
+    assert_true(json_array_size(proof) > 0);
+    json_t *holder = json_object();
+    json_object_set(holder, "h", json_array_get(proof, 0));
+    flip_base64(holder, "h", 7);
+    json_array_set(proof, 0, json_object_get(holder, "h"));
+    json_decref(holder);
+    expect_rejected(root, ORIGO_E_PROOF);
+
+    root = recall_report();
+    proof = json_object_get(event_item(root, 1), "proof");
+    json_array_remove(proof, 0);
+    expect_rejected(root, ORIGO_E_PROOF_SIZE);
+}
+
+static void test_added_lot_fails(void **state)
+{
+    (void)state;
+    json_t *root = recall_report();
+    json_array_append_new(json_object_get(root, "lots"),
+                          json_pack("{s:s, s:i, s:[]}", "lot", "zz/extra/X1",
+                                    "depth", 1, "holds"));
+    expect_rejected(root, ORIGO_E_AUDIT);
+
+    /* A real lot of the network that is not downstream of R05. */
+    root = recall_report();
+    json_array_append_new(json_object_get(root, "lots"),
+                          json_pack("{s:s, s:i, s:[]}", "lot",
+                                    net.lots[net.raw_first + 29], "depth", 1,
+                                    "holds"));
+    expect_rejected(root, ORIGO_E_AUDIT);
+}
+
+static void test_removed_lot_or_changed_depth_fails(void **state)
+{
+    (void)state;
+    json_t *root = recall_report();
+    json_t *lots = json_object_get(root, "lots");
+    json_array_remove(lots, json_array_size(lots) - 1);
+    expect_rejected(root, ORIGO_E_AUDIT);
+
+    root = recall_report();
+    json_t *last = json_array_get(json_object_get(root, "lots"), 1);
+    json_object_set_new(
+        last, "depth",
+        json_integer(json_integer_value(json_object_get(last, "depth")) + 1));
+    expect_rejected(root, ORIGO_E_AUDIT);
+}
+
+static void test_changed_edges_fail(void **state)
+{
+    (void)state;
+    json_t *root = recall_report();
+    json_array_remove(json_object_get(root, "edges"), 0);
+    expect_rejected(root, ORIGO_E_AUDIT);
+
+    root = recall_report();
+    json_t *edge = json_array_get(json_object_get(root, "edges"), 0);
+    json_object_set_new(
+        edge, "leaf",
+        json_integer(json_integer_value(json_object_get(edge, "leaf")) + 1));
+    expect_rejected(root, ORIGO_E_AUDIT);
+
+    root = recall_report();
+    json_t *edges = json_object_get(root, "edges");
+    json_array_append(edges, json_array_get(edges, 0));
+    expect_rejected(root, ORIGO_E_AUDIT);
+}
+
+static void test_dropped_or_extra_event_fails(void **state)
+{
+    (void)state;
+    /* Dropping the event behind the first edge: the edge is no longer
+     * implied. */
+    json_t *root = recall_report();
+    json_t *edge = json_array_get(json_object_get(root, "edges"), 0);
+    json_int_t leaf = json_integer_value(json_object_get(edge, "leaf"));
+    json_t *events = json_object_get(root, "events");
+    for (size_t i = 0; i < json_array_size(events); i++) {
+        if (json_integer_value(json_object_get(event_item(root, i), "leaf")) ==
+            leaf) {
+            json_array_remove(events, i);
+            break;
+        }
+    }
+    expect_rejected(root, ORIGO_E_AUDIT);
+
+    /* An extra, genuine and proven event that is not behind the answer:
+     * the creation of R29 taken from a lot-events report of R29. */
+    struct trace_result res;
+    char *json = build(net.raw_first + 29, TRACE_BACKWARD, 0,
+                       TRACE_WITH_LOT_EVENTS, &res);
+    json_t *other = json_loads(json, 0, NULL);
+    json_t *extra = event_item(other, 0);
+    root = recall_report();
+    events = json_object_get(root, "events");
+    json_int_t extra_leaf = json_integer_value(json_object_get(extra, "leaf"));
+    size_t at = 0;
+    while (at < json_array_size(events) &&
+           json_integer_value(json_object_get(event_item(root, at), "leaf")) <
+               extra_leaf) {
+        at++;
+    }
+    json_array_insert(events, at, extra);
+    expect_rejected(root, ORIGO_E_AUDIT);
+    json_decref(other);
+    trace_result_close(&res);
+    free(json);
+}
+
+static void test_changed_recall_facts_fail(void **state)
+{
+    (void)state;
+    /* The custodian of S00, shipped and received. */
+    json_t *root = recall_report_of(net.sub_first);
+    json_t *lots = json_object_get(root, "lots");
+    int changed = 0;
+    for (size_t i = 0; i < json_array_size(lots) && !changed; i++) {
+        json_t *custody = json_object_get(json_array_get(lots, i), "custody");
+        if (custody != NULL) {
+            json_object_set_new(custody, "to", json_string("elsewhere"));
+            changed = 1;
+        }
+    }
+    assert_true(changed);
+    expect_rejected(root, ORIGO_E_AUDIT);
+
+    /* A hold in force, dropped from its lot. */
+    root = recall_report();
+    lots = json_object_get(root, "lots");
+    changed = 0;
+    for (size_t i = 0; i < json_array_size(lots) && !changed; i++) {
+        json_t *holds = json_object_get(json_array_get(lots, i), "holds");
+        if (json_array_size(holds) > 0) {
+            json_array_remove(holds, 0);
+            changed = 1;
+        }
+    }
+    assert_true(changed);
+    expect_rejected(root, ORIGO_E_AUDIT);
+
+    /* A hold claimed on a lot that has none. */
+    root = recall_report();
+    lots = json_object_get(root, "lots");
+    json_t *holds = json_object_get(json_array_get(lots, 0), "holds");
+    json_t *first_hold = NULL;
+    for (size_t i = 0; i < json_array_size(lots) && !first_hold; i++) {
+        json_t *h = json_object_get(json_array_get(lots, i), "holds");
+        first_hold = json_array_size(h) ? json_array_get(h, 0) : NULL;
+    }
+    assert_non_null(first_hold);
+    json_array_append(json_object_get(json_array_get(lots, 1), "holds"),
+                      first_hold);
+    (void)holds;
+    expect_rejected(root, ORIGO_E_AUDIT);
+}
+
+static void test_wrong_tree_size_or_cycle_flag_fails(void **state)
+{
+    (void)state;
+    json_t *root = recall_report();
+    json_object_set_new(
+        root, "tree_size",
+        json_integer(json_integer_value(json_object_get(root, "tree_size")) +
+                     1));
+    expect_rejected(root, ORIGO_E_TREE_SIZE);
+
+    root = recall_report();
+    json_object_set_new(root, "cycle", json_true());
+    json_object_set_new(root, "cycle_edges", json_pack("[i]", 0));
+    expect_rejected(root, ORIGO_E_AUDIT);
+
+    root = recall_report();
+    json_object_set_new(root, "format", json_string("origo-trace-report/v9"));
+    expect_rejected(root, ORIGO_E_VERSION);
+
+    root = recall_report();
+    json_object_set_new(json_object_get(root, "query"), "lot",
+                        json_string(net.lots[net.raw_first + 6]));
+    expect_rejected(root, ORIGO_E_AUDIT);
+}
+
+static void test_untrusted_or_too_few_signers_fail(void **state)
+{
+    (void)state;
+    json_t *root = recall_report();
+    char *text = json_dumps(root, JSON_COMPACT);
+    char err[512];
+    /* All three validators required; only two signed. */
+    origo_note_policy policy = trusted();
+    policy.quorum = 3;
+    assert_int_equal(report_verify((const uint8_t *)text, strlen(text), &policy,
+                                   NULL, err, sizeof(err)),
+                     ORIGO_E_NOTE_QUORUM);
+    /* Trusting only the validator that did not sign. */
+    policy.signers = &net.vkeys[2];
+    policy.signer_count = 1;
+    policy.quorum = 1;
+    assert_int_equal(report_verify((const uint8_t *)text, strlen(text), &policy,
+                                   NULL, err, sizeof(err)),
+                     ORIGO_E_NOTE_QUORUM);
+    free(text);
+    /* A changed checkpoint root breaks the signatures. */
+    const char *note = json_string_value(json_object_get(root, "checkpoint"));
+    char *copy = strdup(note);
+    char *root_line = strchr(strchr(copy, '\n') + 1, '\n') + 1;
+    root_line[0] = root_line[0] == 'A' ? 'B' : 'A';
+    json_object_set_new(root, "checkpoint", json_string(copy));
+    free(copy);
+    expect_rejected(root, ORIGO_E_SIGNATURE);
+}
+
+static void test_malformed_reports_fail_with_json_errors(void **state)
+{
+    (void)state;
+    char err[256];
+    origo_note_policy policy = trusted();
+    const char *bad[] = {"", "[]", "{\"format\": 1}", "{\"format\":",
+                         "{\"format\":\"origo-trace-report/v1\"}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = report_verify((const uint8_t *)bad[i], strlen(bad[i]), &policy,
+                               NULL, err, sizeof(err));
+        assert_int_equal(rc, ORIGO_E_JSON);
+    }
+    json_t *root = recall_report();
+    json_object_set_new(event_item(root, 0), "envelope",
+                        json_string("not base64!"));
+    expect_rejected(root, ORIGO_E_JSON);
+}
+
+static void test_report_file_round_trip(void **state)
+{
+    (void)state;
+    struct trace_result res;
+    struct report_verdict verdict;
+    char err[512] = "", path[512];
+    char *json = build(net.fin_first, TRACE_BACKWARD, TRACE_DEPTH_ANY, 0, &res);
+    char *dir = testutil_tmpdir();
+    snprintf(path, sizeof(path), "%s/report.json", dir);
+    FILE *file = fopen(path, "wb");
+    assert_non_null(file);
+    assert_int_equal(fwrite(json, 1, strlen(json), file), strlen(json));
+    fclose(file);
+    assert_true(report_is_report((const uint8_t *)json, strlen(json)));
+    assert_false(report_is_report((const uint8_t *)"{}", 2));
+    int rc = report_verify_file(path, net.vkeys, NET_VALIDATORS, 0, &verdict,
+                                err, sizeof(err));
+    if (rc != 0) {
+        fail_msg("%s", err);
+    }
+    assert_int_equal(verdict.lots, res.lot_count);
+    snprintf(path, sizeof(path), "%s/missing.json", dir);
+    assert_int_equal(report_verify_file(path, net.vkeys, NET_VALIDATORS, 0,
+                                        NULL, err, sizeof(err)),
+                     ORIGO_E_NOTFOUND);
+    assert_non_null(strstr(err, "missing.json"));
+    testutil_rmtree(dir);
+    free(dir);
+    trace_result_close(&res);
+    free(json);
+}
+
+static void test_report_stays_at_the_cosigned_tree_size(void **state)
+{
+    (void)state;
+    ledger_state before;
+    struct trace_result res;
+    char err[512] = "";
+    assert_int_equal(ledger_get_state(net.led, NULL, &before), 0);
+    int kit = trace_net_extend(&net);
+    /* No new checkpoint yet: the report is still proven at the old size
+     * and does not mention the new lot. */
+    char *json =
+        build(net.fin_first + 1, TRACE_FORWARD, TRACE_DEPTH_ANY, 0, &res);
+    assert_int_equal(res.tree_size, before.tree_size);
+    for (size_t i = 0; i < res.lot_count; i++) {
+        assert_string_not_equal(res.lots[i].lot, net.lots[kit]);
+    }
+    assert_int_equal(verify_text(json, NULL, err, sizeof(err)), 0);
+    trace_result_close(&res);
+    free(json);
+
+    /* Asking for another tree size than the cosigned one is refused. */
+    struct report_request request = {
+        .lot = net.lots[0],
+        .lot_len = strlen(net.lots[0]),
+        .direction = TRACE_FORWARD,
+        .max_depth = TRACE_DEPTH_ANY,
+        .tree_size = before.tree_size + 1,
+    };
+    size_t len;
+    assert_int_equal(
+        report_build(net.led, &request, &json, &len, NULL, err, sizeof(err)),
+        ORIGO_E_TREE_SIZE);
+
+    /* Once the validators sign the new size, the kit appears. */
+    trace_net_sign(&net, 3);
+    json = build(net.fin_first + 1, TRACE_FORWARD, TRACE_DEPTH_ANY, 0, &res);
+    int found = 0;
+    for (size_t i = 0; i < res.lot_count; i++) {
+        found |= strcmp(res.lots[i].lot, net.lots[kit]) == 0;
+    }
+    assert_true(found);
+    struct report_verdict verdict;
+    assert_int_equal(verify_text(json, &verdict, err, sizeof(err)), 0);
+    assert_int_equal(verdict.signers, 3);
+    trace_result_close(&res);
+    free(json);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    trace_net_build(&net, 0xbeef);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    trace_net_free(&net);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_report_verifies),
+        cmocka_unit_test(test_depth_limited_and_lot_event_reports_verify),
+        cmocka_unit_test(test_cycle_report_verifies_and_says_so),
+        cmocka_unit_test(test_untampered_recall_report_verifies),
+        cmocka_unit_test(test_changed_envelope_fails),
+        cmocka_unit_test(test_changed_proof_hash_fails),
+        cmocka_unit_test(test_added_lot_fails),
+        cmocka_unit_test(test_removed_lot_or_changed_depth_fails),
+        cmocka_unit_test(test_changed_edges_fail),
+        cmocka_unit_test(test_dropped_or_extra_event_fails),
+        cmocka_unit_test(test_changed_recall_facts_fail),
+        cmocka_unit_test(test_wrong_tree_size_or_cycle_flag_fails),
+        cmocka_unit_test(test_untrusted_or_too_few_signers_fail),
+        cmocka_unit_test(test_malformed_reports_fail_with_json_errors),
+        cmocka_unit_test(test_report_file_round_trip),
+        /* Last: it extends the ledger. */
+        cmocka_unit_test(test_report_stays_at_the_cosigned_tree_size),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
