@@ -685,7 +685,10 @@ static int put_snapshot(raftlog *log, MDB_txn *txn,
     uint8_t bytes[SNAPSHOT_FIXED + RAFT_CONFIG_ENCODED_MAX];
     size_t conf_len = raft_config_encode(
         &snapshot->config, bytes + SNAPSHOT_FIXED, RAFT_CONFIG_ENCODED_MAX);
-    if (conf_len == 0)
+    /* Refuse what raftlog_load_snapshot() would call corrupt later. */
+    struct raft_config check;
+    if (conf_len == 0 ||
+        raft_config_decode(bytes + SNAPSHOT_FIXED, conf_len, &check) != 0)
         return ORIGO_E_INVAL;
     bytes[0] = RECORD_VERSION;
     put_be64(bytes + 1, snapshot->index);

@@ -508,6 +508,14 @@ static void install_snapshot_resets_log(void **state)
     meta.index = 0;
     assert_int_equal(raftlog_install_snapshot(fx->log, NULL, &meta),
                      ORIGO_E_INVAL);
+    /* A configuration listing an id twice is refused, not stored. */
+    meta.index = 200;
+    meta.config.voters[1] = meta.config.voters[0];
+    assert_int_equal(raftlog_install_snapshot(fx->log, NULL, &meta),
+                     ORIGO_E_INVAL);
+    struct raft_snapshot_meta got;
+    assert_int_equal(raftlog_load_snapshot(fx->log, NULL, &got), 0);
+    assert_int_equal(got.index, 102);
 }
 
 /* Stores the log's entries lo..hi in the stand-in ledger table. */
