@@ -51,7 +51,12 @@ int origo_buf_append(origo_buf *buf, const void *bytes, size_t len);
 uint8_t *origo_buf_steal(origo_buf *buf, size_t *len);
 
 /* Canonical writers. Each appends one value (or a container header that the
- * caller follows with exactly `count` values or key/value pairs). */
+ * caller follows with exactly `count` values or key/value pairs). Errors
+ * latch in `buf` (check buf->err once at the end). The writers choose the
+ * shortest form but do not judge content: origo_mp_put_str() does not check
+ * UTF-8 and origo_mp_put_map() does not check key order, so callers that
+ * emit caller-supplied text or generic maps validate those first (the
+ * reader rejects both). */
 void origo_mp_put_nil(origo_buf *buf);
 void origo_mp_put_bool(origo_buf *buf, int value);
 void origo_mp_put_uint(origo_buf *buf, uint64_t value);
