@@ -911,3 +911,67 @@ int raftlog_release(raftlog *log, MDB_txn *txn, uint64_t upto, uint8_t type)
         return rc;
     return txn_leave(txn, own, release_in(log, txn, upto, type));
 }
+
+/* ---- restore ---- */
+
+static int restore_entries(raftlog *log, MDB_txn *txn, uint64_t from,
+                           struct raft_restore *out)
+{
+    uint64_t first, last;
+    int rc = bounds(log, txn, &first, &last);
+    if (rc || last < from)
+        return rc;
+    if (last - from + 1 > SIZE_MAX / sizeof(struct raft_entry))
+        return ORIGO_E_NOMEM;
+    size_t count = (size_t)(last - from + 1);
+    struct raft_entry *entries = calloc(count, sizeof(*entries));
+    if (!entries)
+        return ORIGO_E_NOMEM;
+    size_t done = 0;
+    while (done < count) {
+        size_t n;
+        rc = read_range(log, txn, from + done, last + 1, SIZE_MAX,
+                        entries + done, count - done, &n);
+        if (rc)
+            goto err_after_alloc;
+        done += n;
+    }
+    out->entries = entries;
+    out->n_entries = count;
+    return 0;
+
+err_after_alloc:
+    free(entries);
+    return rc;
+}
+
+int raftlog_restore(raftlog *log, MDB_txn *txn, struct raft_restore *out)
+{
+    if (!log || !txn || !out)
+        return ORIGO_E_INVAL;
+    struct raft_restore restore;
+    memset(&restore, 0, sizeof(restore));
+    int rc = load_hard_state_in(log, txn, &restore.hard_state);
+    if (rc)
+        return rc;
+    rc = load_snapshot_in(log, txn, &restore.snapshot);
+    if (rc == ORIGO_E_NOTFOUND) {
+        memset(&restore.snapshot, 0, sizeof(restore.snapshot));
+        rc = 0;
+    }
+    if (!rc)
+        rc = restore_entries(log, txn, restore.snapshot.index + 1, &restore);
+    if (rc)
+        return rc;
+    *out = restore;
+    return 0;
+}
+
+void raftlog_restore_release(struct raft_restore *restore)
+{
+    if (!restore)
+        return;
+    free((void *)(uintptr_t)restore->entries);
+    restore->entries = NULL;
+    restore->n_entries = 0;
+}

@@ -191,6 +191,19 @@ int raftlog_compact(raftlog *log, MDB_txn *txn, uint64_t upto);
  * configured), ORIGO_E_MAP_FULL, ORIGO_E_CORRUPT, ORIGO_E_LOG_STORE. */
 int raftlog_release(raftlog *log, MDB_txn *txn, uint64_t upto, uint8_t type);
 
+/* Fills the durable part of *out for raft_new(): hard_state, snapshot
+ * (index 0 and an empty configuration if none) and entries from snapshot
+ * index + 1 to the last index. out->entries is a malloc()ed array (free it
+ * with raftlog_restore_release()) whose data point into the map or the
+ * payload hook's memory: call raft_new() before `txn` (not NULL) ends.
+ * bootstrap and snapshot_data are set to zero: the caller fills them.
+ * Returns 0, ORIGO_E_INVAL, ORIGO_E_NOMEM, or the errors of
+ * raftlog_entries() and raftlog_load_snapshot(). */
+int raftlog_restore(raftlog *log, MDB_txn *txn, struct raft_restore *out);
+
+/* Frees what raftlog_restore() allocated; safe to call twice. */
+void raftlog_restore_release(struct raft_restore *restore);
+
 /* Maps an LMDB return code (or errno value) to an ORIGO_E_* code:
  * MDB_NOTFOUND -> ORIGO_E_NOTFOUND, MDB_MAP_FULL -> ORIGO_E_MAP_FULL,
  * MDB_CORRUPTED / MDB_PAGE_NOTFOUND / MDB_INVALID -> ORIGO_E_CORRUPT,

@@ -696,6 +696,55 @@ static void reopen_keeps_everything(void **state)
     assert_int_equal(stored_record_size(fx, 120), 28);
 }
 
+static void restore_hands_the_core_its_durable_state(void **state)
+{
+    struct fixture *fx = *state;
+    MDB_txn *txn;
+    struct raft_restore rs;
+    /* A fresh log restores to nothing. */
+    assert_int_equal(mdb_txn_begin(fx->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(raftlog_restore(fx->log, txn, &rs), 0);
+    assert_int_equal(rs.n_entries, 0);
+    assert_int_equal(rs.snapshot.index, 0);
+    assert_int_equal(rs.hard_state.term, 0);
+    raftlog_restore_release(&rs);
+    mdb_txn_abort(txn);
+
+    assert_int_equal(append_range(fx->log, NULL, 1, 5, 1), 0);
+    assert_int_equal(append_range(fx->log, NULL, 6, 150, 2), 0);
+    struct raft_hard_state hs = {2, 1, 140};
+    assert_int_equal(raftlog_save_hard_state(fx->log, NULL, &hs), 0);
+    struct raft_snapshot_meta meta = {.index = 60, .term = 2};
+    meta.config = three_voters();
+    assert_int_equal(raftlog_save_snapshot(fx->log, NULL, &meta), 0);
+    assert_int_equal(raftlog_compact(fx->log, NULL, 40), 0);
+    assert_int_equal(mdb_txn_begin(fx->env, NULL, 0, &txn), 0);
+    ledger_store(fx, txn, 41, 100);
+    assert_int_equal(raftlog_release(fx->log, txn, 100, RAFT_ENTRY_NORMAL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+
+    assert_int_equal(mdb_txn_begin(fx->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(raftlog_restore(fx->log, txn, &rs), 0);
+    assert_int_equal(rs.hard_state.term, 2);
+    assert_int_equal(rs.hard_state.commit, 140);
+    assert_int_equal(rs.snapshot.index, 60);
+    assert_int_equal(rs.snapshot.config.n_voters, 3);
+    /* Entries start after the snapshot, not at the first kept entry. */
+    assert_int_equal(rs.n_entries, 90);
+    for (size_t i = 0; i < rs.n_entries; i++) {
+        const struct raft_entry *e = &rs.entries[i];
+        uint8_t expect[300];
+        payload_fill(expect, 61 + i, 2);
+        assert_int_equal(e->index, 61 + i);
+        assert_int_equal(e->data.len, payload_len(61 + i, 2));
+        if (e->data.len)
+            assert_memory_equal(e->data.base, expect, e->data.len);
+    }
+    raftlog_restore_release(&rs);
+    raftlog_restore_release(&rs);
+    mdb_txn_abort(txn);
+}
+
 static void long_log_truncates_and_compacts_across_pages(void **state)
 {
     struct fixture *fx = *state;
@@ -1006,6 +1055,7 @@ int main(void)
         T(watermark_stops_at_last_entry),
         T(caller_transaction_commits_or_aborts_together),
         T(reopen_keeps_everything),
+        T(restore_hands_the_core_its_durable_state),
         T(long_log_truncates_and_compacts_across_pages),
         T(map_full_is_reported_and_recoverable),
         T(error_mapping_covers_lmdb_codes),
