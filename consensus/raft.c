@@ -307,6 +307,13 @@ static void reset_timeout(struct raft *r)
 
 void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)
 {
+    /* Only hearing from a leader or granting a vote restarts the election
+     * timer: a rejected candidate that keeps raising the term (a node with
+     * a stale log and a fast clock) must not keep the others from timing
+     * out. A leader stepping down starts afresh. */
+    if (r->role == RAFT_LEADER) {
+        reset_timeout(r);
+    }
     if (term > r->term) {
         r->term = term;
         r->vote = RAFT_NONE;
@@ -316,7 +323,6 @@ void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)
     r->leader = leader;
     r->transfer_target = RAFT_NONE;
     r->n_voted = 0;
-    reset_timeout(r);
 }
 
 static int become_leader(struct raft *r)
@@ -1050,6 +1056,11 @@ void raft_persisted(struct raft *r, uint64_t seq)
 }
 
 /* -------------------------------------------------------- observation -- */
+
+void raft_snapshot_info(const struct raft *r, struct raft_snapshot_meta *out)
+{
+    *out = r->snap;
+}
 
 void raft_status(const struct raft *r, struct raft_status *out)
 {

@@ -323,6 +323,11 @@ int raft_transfer(struct raft *r, uint64_t target);
 int raft_snapshot_taken(struct raft *r, uint64_t index, const uint8_t *data,
                         size_t len);
 
+/* The metadata of the node's latest snapshot (index 0 if none), including
+ * the configuration in force at its index: what storage must record next to
+ * the snapshot data after raft_snapshot_taken() or an install. */
+void raft_snapshot_info(const struct raft *r, struct raft_snapshot_meta *out);
+
 /* True if there is work to hand out. */
 bool raft_has_ready(const struct raft *r);
 
