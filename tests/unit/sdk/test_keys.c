@@ -368,8 +368,7 @@ static void malformed_key_files_rejected(void **state)
         "origo-key v1\nname n\n" GOOD_SEED GOOD_PUB "\n",
         "origo-key v1\nname n\n" GOOD_SEED GOOD_PUB "extra 1\n",
         /* public key of another seed */
-        "origo-key v1\nname n\n" GOOD_SEED
-        "public "
+        "origo-key v1\nname n\n" GOOD_SEED "public "
         "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b9\n",
         /* seed without padding, seed of 31 bytes, seed with bad padding bits */
         "origo-key v1\nname n\nseed "
@@ -379,8 +378,7 @@ static void malformed_key_files_rejected(void **state)
         "origo-key v1\nname n\nseed "
         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=\n" GOOD_PUB,
         /* no final newline */
-        "origo-key v1\nname n\n" GOOD_SEED
-        "public "
+        "origo-key v1\nname n\n" GOOD_SEED "public "
         "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
