@@ -1,0 +1,628 @@
+/* Ledger benchmark (prints numbers; never pass/fail). Builds a store of at
+ * least --events events (default 1,000,000) through ledger_apply_block()
+ * with fsync on, and prints: blocks/s and events/s applied with and without
+ * signature checks, inclusion-proof build time, trace latency with proofs
+ * for 1,000-lot genealogies (p50/p99), bytes on disk per event against the
+ * raw envelope bytes, and reopen time.
+ *
+ * Event generation: every event is a real, signed envelope. Signing is done
+ * in bulk per block before the block is applied and is excluded from the
+ * apply timings; its own rate is printed. Five 1,000-lot genealogies
+ * (900 raw lots -> 90 components -> 9 subassemblies -> 1 product) are
+ * spread evenly through the log among the filler events. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <origo/error.h>
+#include <origo/event.h>
+#include <origo/keys.h>
+#include <sodium.h>
+
+#include "ledger.h"
+#include "report.h"
+#include "testutil.h"
+#include "trace.h"
+
+#define ORIGIN "origo.bench/ledger"
+#define BLOCK_EVENTS 1000
+#define MEMBERS 8
+#define GENEALOGIES 5
+#define GENEALOGY_EVENTS 1000
+#define TRACE_RUNS 100
+#define PROOF_RUNS 200000
+
+static origo_key *members[MEMBERS];
+static origo_key *validator;
+static uint8_t validator_sk[64];
+static uint64_t block_time = 1763700000000ull;
+static uint64_t raft_index;
+static uint64_t envelope_bytes;
+static uint64_t events_total;
+static double sign_seconds;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int rc)
+{
+    fprintf(stderr, "bench_ledger: %s: %s\n", what, origo_strerror(rc));
+    exit(1);
+}
+
+static origo_key *make_key(const char *name)
+{
+    uint8_t seed[32];
+    origo_key *key;
+    crypto_hash_sha256(seed, (const uint8_t *)name, strlen(name));
+    int rc = origo_key_from_seed(name, seed, &key);
+    if (rc != 0) {
+        die("key", rc);
+    }
+    return key;
+}
+
+static char *genesis_text(void)
+{
+    char hex[65];
+    json_t *members_json = json_array();
+    for (int m = 0; m < MEMBERS; m++) {
+        origo_pubkey_to_hex(origo_key_public(members[m]), hex);
+        json_array_append_new(
+            members_json, json_pack("{s:s, s:s, s:[s,s,s]}", "name",
+                                    origo_key_name(members[m]), "key", hex,
+                                    "roles", "carrier", "plant", "supplier"));
+    }
+    origo_pubkey_to_hex(origo_key_public(validator), hex);
+    json_t *validators = json_pack("[{s:s, s:s, s:s}]", "name", "v0", "key",
+                                   hex, "address", "127.0.0.1:7000");
+    uint8_t admin_seed[32] = {1};
+    uint8_t admin_pk[32], admin_sk[64];
+    crypto_sign_seed_keypair(admin_pk, admin_sk, admin_seed);
+    origo_pubkey_to_hex(admin_pk, hex);
+    json_t *root = json_pack(
+        "{s:s, s:s, s:o, s:[{s:s, s:s}], s:o, s:{s:s, s:i}}", "format",
+        "origo-genesis/v1", "origin", ORIGIN, "validators", validators,
+        "admins", "name", "admin", "key", hex, "members", members_json,
+        "params", "input_lots", "strict", "checkpoint_quorum", 1);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+struct block {
+    origo_buf envelopes[BLOCK_EVENTS];
+    ledger_envelope refs[BLOCK_EVENTS];
+    size_t count;
+};
+
+static void seal(struct block *block, origo_event *ev, int member)
+{
+    origo_buf *buf = &block->envelopes[block->count];
+    ev->net = origo_str_c(ORIGIN);
+    memcpy(ev->by, origo_key_public(members[member]), 32);
+    ev->ts = block_time;
+    origo_buf_reset(buf);
+    int rc = origo_event_seal(ev, members[member], buf, NULL);
+    if (rc != 0) {
+        die("seal", rc);
+    }
+    block->refs[block->count].data = buf->data;
+    block->refs[block->count].len = buf->len;
+    envelope_bytes += buf->len;
+    block->count++;
+}
+
+static origo_lot_ref ref(const char *lot, enum origo_lot_role role,
+                         const char *qty, const char *unit)
+{
+    origo_lot_ref r = {role, origo_str_c(lot), origo_str_c(qty),
+                       origo_str_c(unit)};
+    return r;
+}
+
+static void create(struct block *block, const char *lot, int member)
+{
+    origo_event ev;
+    origo_event_init(&ev, ORIGO_EV_LOT_CREATE);
+    ev.lots[ev.n_lots++] = ref(lot, ORIGO_LOT_SUBJECT, "100", "kg");
+    ev.item = origo_str_c("PART-7");
+    seal(block, &ev, member);
+}
+
+/* Filler: creations, two-input transforms of recent lots, shipments and
+ * inspections, in a fixed rotation. */
+static uint64_t filler_lots;
+
+/* Filler lot n is "m<n mod MEMBERS>/raw/L<n>". */
+static void filler_name(char *out, size_t size, uint64_t n)
+{
+    snprintf(out, size, "m%d/raw/L%08" PRIu64, (int)(n % MEMBERS), n);
+}
+
+static void filler(struct block *block)
+{
+    static uint64_t turn;
+    char lot[64], in0[64], in1[64];
+    origo_event ev;
+    int member = (int)(turn % MEMBERS);
+    switch (turn++ % 10) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+        filler_name(lot, sizeof(lot), filler_lots++);
+        create(block, lot, member);
+        break;
+    case 4:
+    case 5:
+    case 6:
+        if (filler_lots < 4) {
+            filler_name(lot, sizeof(lot), filler_lots++);
+            create(block, lot, member);
+            break;
+        }
+        origo_event_init(&ev, ORIGO_EV_LOT_TRANSFORM);
+        filler_name(in0, sizeof(in0), filler_lots - 1);
+        filler_name(in1, sizeof(in1), filler_lots - 2);
+        filler_name(lot, sizeof(lot), filler_lots);
+        filler_lots++;
+        ev.lots[ev.n_lots++] = ref(in0, ORIGO_LOT_INPUT, "1", "kg");
+        ev.lots[ev.n_lots++] = ref(in1, ORIGO_LOT_INPUT, "1", "kg");
+        ev.lots[ev.n_lots++] = ref(lot, ORIGO_LOT_OUTPUT, "2", "kg");
+        seal(block, &ev, member);
+        break;
+    case 7:
+    case 8:
+        origo_event_init(&ev, ORIGO_EV_CUSTODY_SHIP);
+        filler_name(lot, sizeof(lot), filler_lots - 1);
+        ev.lots[ev.n_lots++] = ref(lot, ORIGO_LOT_SUBJECT, "", "");
+        ev.from = origo_str_c("plant-a");
+        ev.to = origo_str_c("dc-b");
+        snprintf(in0, sizeof(in0), "BOL-%" PRIu64, turn);
+        ev.ref = origo_str_c(in0);
+        seal(block, &ev, member);
+        break;
+    default:
+        origo_event_init(&ev, ORIGO_EV_INSPECTION);
+        filler_name(lot, sizeof(lot), filler_lots - 1);
+        ev.lots[ev.n_lots++] = ref(lot, ORIGO_LOT_SUBJECT, "", "");
+        ev.stage = ORIGO_STAGE_IQC;
+        ev.result = ORIGO_RESULT_PASS;
+        crypto_hash_sha256(ev.report, (const uint8_t *)&turn, sizeof(turn));
+        seal(block, &ev, member);
+        break;
+    }
+}
+
+/* Genealogy g, step s (0..999): 900 raw creations, then 90 components of
+ * 10 raws, 9 subassemblies of 10 components, 1 product of 9 subassemblies.
+ * 1,000 lots, 100 transform events. */
+static void genealogy_lot(char *out, size_t size, int g, int level, int n)
+{
+    static const char *const names[] = {"raw", "cmp", "sub", "fin"};
+    snprintf(out, size, "g%d/%s/N%04d", g, names[level], n);
+}
+
+static void genealogy_step(struct block *block, int g, int step)
+{
+    char lot[64];
+    static char inputs[10][64];
+    origo_event ev;
+    int member = g % MEMBERS;
+    if (step < 900) {
+        genealogy_lot(lot, sizeof(lot), g, 0, step);
+        create(block, lot, member);
+        return;
+    }
+    int level, n, fan;
+    if (step < 990) {
+        level = 1, n = step - 900, fan = 10;
+    } else if (step < 999) {
+        level = 2, n = step - 990, fan = 10;
+    } else {
+        level = 3, n = 0, fan = 9;
+    }
+    origo_event_init(&ev, ORIGO_EV_LOT_TRANSFORM);
+    for (int i = 0; i < fan; i++) {
+        genealogy_lot(inputs[i], sizeof(inputs[i]), g, level - 1, n * fan + i);
+        ev.lots[ev.n_lots++] = ref(inputs[i], ORIGO_LOT_INPUT, "1", "pcs");
+    }
+    genealogy_lot(lot, sizeof(lot), g, level, n);
+    ev.lots[ev.n_lots++] = ref(lot, ORIGO_LOT_OUTPUT, "1", "pcs");
+    seal(block, &ev, member);
+}
+
+/* ---- applying ---------------------------------------------------------- */
+
+struct apply_stats {
+    double seconds;
+    uint64_t blocks, events;
+};
+
+static uint64_t genealogy_next; /* steps emitted, over all genealogies */
+static uint64_t genealogy_every;
+
+static void fill_block(struct block *block, size_t count)
+{
+    double t0 = now();
+    block->count = 0;
+    while (block->count < count) {
+        if (genealogy_next < (uint64_t)GENEALOGIES * GENEALOGY_EVENTS &&
+            events_total % genealogy_every == 0) {
+            genealogy_step(block, (int)(genealogy_next / GENEALOGY_EVENTS),
+                           (int)(genealogy_next % GENEALOGY_EVENTS));
+            genealogy_next++;
+        } else {
+            filler(block);
+        }
+        events_total++;
+    }
+    sign_seconds += now() - t0;
+}
+
+static void apply(ledger *led, struct block *block, unsigned flags,
+                  struct apply_stats *stats)
+{
+    static ledger_outcome outcomes[BLOCK_EVENTS];
+    ledger_block_result result;
+    memset(&result, 0, sizeof(result));
+    result.outcomes = outcomes;
+    raft_index++;
+    double t0 = now();
+    int rc = ledger_apply_block(led, NULL, 1, raft_index, block_time,
+                                block->refs, block->count, flags, &result);
+    stats->seconds += now() - t0;
+    if (rc != 0) {
+        die("apply", rc);
+    }
+    if (result.rejected != 0) {
+        for (size_t i = 0; i < block->count; i++) {
+            if (outcomes[i].status != 0) {
+                fprintf(stderr,
+                        "bench_ledger: block %" PRIu64 ": %zu rejected, the "
+                        "first at %zu: %s\n",
+                        raft_index, result.rejected, i,
+                        origo_strerror(outcomes[i].status));
+                break;
+            }
+        }
+        exit(1);
+    }
+    stats->blocks++;
+    stats->events += block->count;
+    block_time += 1000;
+}
+
+static void print_rate(const char *what, const struct apply_stats *s)
+{
+    printf("apply %-22s %8.0f blocks/s  %9.0f events/s  (%" PRIu64
+           " blocks of %d, fsync on)\n",
+           what, (double)s->blocks / s->seconds, (double)s->events / s->seconds,
+           s->blocks, BLOCK_EVENTS);
+}
+
+static void sign_checkpoint(ledger *led)
+{
+    ledger_state state;
+    char *body, line[256], b64[128];
+    size_t body_len;
+    uint8_t raw[68];
+    int rc = ledger_get_state(led, NULL, &state);
+    if (rc == 0) {
+        rc = ledger_checkpoint_body(led, NULL, state.tree_size, &body,
+                                    &body_len);
+    }
+    if (rc != 0) {
+        die("checkpoint body", rc);
+    }
+    rc = origo_vkey_id("v0", 2, origo_key_public(validator), raw);
+    crypto_sign_detached(raw + 4, NULL, (const uint8_t *)body, body_len,
+                         validator_sk);
+    sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw),
+                      sodium_base64_VARIANT_ORIGINAL);
+    int n = snprintf(line, sizeof(line), "\xe2\x80\x94 v0 %s\n", b64);
+    rc = ledger_checkpoint_add_signature(led, NULL, state.tree_size, line,
+                                         (size_t)n);
+    free(body);
+    if (rc != 0) {
+        die("checkpoint signature", rc);
+    }
+}
+
+/* ---- measurements ------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile(double *values, size_t count, double p)
+{
+    qsort(values, count, sizeof(double), cmp_double);
+    size_t index = (size_t)(p * (double)(count - 1) + 0.5);
+    return values[index];
+}
+
+static void bench_proofs(ledger *led)
+{
+    MDB_txn *txn;
+    ledger_state state;
+    uint8_t proof[65][32];
+    size_t len;
+    double *times = malloc(PROOF_RUNS * sizeof(double));
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    int rc = ledger_get_state(led, NULL, &state);
+    if (rc == 0) {
+        rc = ledger_txn_begin(led, 1, &txn);
+    }
+    if (rc != 0 || times == NULL) {
+        die("proof setup", rc ? rc : ORIGO_E_NOMEM);
+    }
+    double t_all = now();
+    for (int i = 0; i < PROOF_RUNS; i++) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        uint64_t leaf = rng % state.tree_size;
+        double t0 = now();
+        rc = ledger_inclusion_proof(led, txn, leaf, state.tree_size, proof, 65,
+                                    &len);
+        times[i] = now() - t0;
+        if (rc != 0) {
+            die("inclusion proof", rc);
+        }
+    }
+    t_all = now() - t_all;
+    mdb_txn_abort(txn);
+    printf("inclusion proof (tree %" PRIu64 ", random leaves, %d runs): "
+           "mean %.2f us  p50 %.2f us  p99 %.2f us\n",
+           state.tree_size, PROOF_RUNS, t_all / PROOF_RUNS * 1e6,
+           percentile(times, PROOF_RUNS, 0.50) * 1e6,
+           percentile(times, PROOF_RUNS, 0.99) * 1e6);
+    free(times);
+}
+
+static void bench_trace(ledger *led, unsigned flags, const char *label)
+{
+    double query_times[TRACE_RUNS], report_times[TRACE_RUNS];
+    size_t lots = 0, events = 0, bytes = 0;
+    for (int run = 0; run < TRACE_RUNS; run++) {
+        char lot[64];
+        genealogy_lot(lot, sizeof(lot), run % GENEALOGIES, 3, 0);
+        /* The trace alone, no proofs. */
+        MDB_txn *txn;
+        struct trace_tables tables;
+        struct trace_result res;
+        struct trace_query query = {
+            .lot = lot,
+            .lot_len = strlen(lot),
+            .direction = TRACE_BACKWARD,
+            .max_depth = TRACE_DEPTH_ANY,
+            .tree_size = TRACE_TREE_SIZE_ALL,
+            .flags = flags,
+        };
+        double t0 = now();
+        int rc = ledger_txn_begin(led, 1, &txn);
+        if (rc == 0) {
+            rc = trace_open(txn, &tables);
+        }
+        if (rc == 0) {
+            rc = trace_query_run(txn, &tables, &query, &res);
+        }
+        if (rc != 0) {
+            die("trace", rc);
+        }
+        mdb_txn_abort(txn);
+        query_times[run] = now() - t0;
+        trace_result_close(&res);
+
+        /* The full report: trace, envelopes, proofs, checkpoint, JSON. */
+        struct report_request request = {
+            .lot = lot,
+            .lot_len = strlen(lot),
+            .direction = TRACE_BACKWARD,
+            .max_depth = TRACE_DEPTH_ANY,
+            .flags = flags,
+        };
+        char *json, err[256];
+        size_t len;
+        t0 = now();
+        rc = report_build(led, &request, &json, &len, &res, err, sizeof(err));
+        report_times[run] = now() - t0;
+        if (rc != 0) {
+            fprintf(stderr, "report: %s\n", err);
+            die("report", rc);
+        }
+        lots = res.lot_count;
+        events = res.event_count;
+        bytes = len;
+        trace_result_close(&res);
+        free(json);
+    }
+    printf("trace %-14s %zu lots, %zu events: query only p50 %.2f ms p99 "
+           "%.2f ms; report with proofs p50 %.2f ms p99 %.2f ms (%zu bytes "
+           "JSON)\n",
+           label, lots, events, percentile(query_times, TRACE_RUNS, 0.5) * 1e3,
+           percentile(query_times, TRACE_RUNS, 0.99) * 1e3,
+           percentile(report_times, TRACE_RUNS, 0.5) * 1e3,
+           percentile(report_times, TRACE_RUNS, 0.99) * 1e3, bytes);
+}
+
+static void bench_disk(const char *dir, ledger *led)
+{
+    char path[1024];
+    struct stat st;
+    MDB_envinfo info;
+    MDB_stat env_stat;
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "bench_ledger: stat %s: %s\n", path, strerror(errno));
+        return;
+    }
+    mdb_env_info(ledger_env(led), &info);
+    mdb_env_stat(ledger_env(led), &env_stat);
+    double used = (double)(info.me_last_pgno + 1) * env_stat.ms_psize;
+    double allocated = (double)st.st_blocks * 512.0;
+    printf("disk: %" PRIu64 " events, raw envelopes %.1f MB (%.1f B/event); "
+           "store pages used %.1f MB (%.1f B/event, %.2fx raw); file "
+           "blocks allocated %.1f MB (%.2fx raw)\n",
+           events_total, (double)envelope_bytes / 1e6,
+           (double)envelope_bytes / (double)events_total, used / 1e6,
+           used / (double)events_total, used / (double)envelope_bytes,
+           allocated / 1e6, allocated / (double)envelope_bytes);
+}
+
+/* Pages used by each named table, for the disk breakdown. */
+static void bench_tables(ledger *led)
+{
+    MDB_txn *txn;
+    MDB_dbi main_dbi;
+    MDB_cursor *cursor;
+    MDB_val key, value;
+    if (ledger_txn_begin(led, 1, &txn) != 0 ||
+        mdb_dbi_open(txn, NULL, 0, &main_dbi) != 0 ||
+        mdb_cursor_open(txn, main_dbi, &cursor) != 0) {
+        return;
+    }
+    printf("disk by table (MB, entries):");
+    while (mdb_cursor_get(cursor, &key, &value, MDB_NEXT) == 0) {
+        char name[64];
+        MDB_dbi dbi;
+        MDB_stat st;
+        size_t len =
+            key.mv_size < sizeof(name) - 1 ? key.mv_size : sizeof(name) - 1;
+        memcpy(name, key.mv_data, len);
+        name[len] = '\0';
+        if (mdb_dbi_open(txn, name, 0, &dbi) != 0 ||
+            mdb_stat(txn, dbi, &st) != 0) {
+            continue;
+        }
+        double pages = (double)(st.ms_branch_pages + st.ms_leaf_pages +
+                                st.ms_overflow_pages);
+        printf(" %s %.1f/%zu", name, pages * st.ms_psize / 1e6, st.ms_entries);
+    }
+    printf("\n");
+    mdb_cursor_close(cursor);
+    mdb_txn_abort(txn);
+}
+
+static ledger *open_ledger(const char *dir, const char *genesis)
+{
+    ledger *led;
+    char errmsg[256] = "";
+    ledger_options options = {.map_size = (size_t)8 << 30};
+    int rc = ledger_open(dir, (const uint8_t *)genesis,
+                         genesis ? strlen(genesis) : 0, &options, &led, errmsg,
+                         sizeof(errmsg));
+    if (rc != 0) {
+        fprintf(stderr, "bench_ledger: open %s: %s: %s\n", dir,
+                origo_strerror(rc), errmsg);
+        exit(1);
+    }
+    return led;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t target = 1000000;
+    const char *keep_dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
+            target = strtoull(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            keep_dir = argv[++i];
+        } else {
+            fprintf(stderr, "usage: bench_ledger [--events N] [--dir DIR]\n");
+            return 2;
+        }
+    }
+    if (target < 20 * BLOCK_EVENTS) {
+        target = 20 * BLOCK_EVENTS;
+    }
+    if (sodium_init() < 0) {
+        return 1;
+    }
+    for (int m = 0; m < MEMBERS; m++) {
+        char name[16];
+        snprintf(name, sizeof(name), "m%d", m);
+        members[m] = make_key(name);
+    }
+    validator = make_key("v0");
+    uint8_t seed[32], pk[32];
+    crypto_hash_sha256(seed, (const uint8_t *)"v0", 2);
+    crypto_sign_seed_keypair(pk, validator_sk, seed);
+
+    char *tmp_dir = keep_dir ? NULL : testutil_tmpdir();
+    const char *dir = keep_dir ? keep_dir : tmp_dir;
+    char *genesis = genesis_text();
+    ledger *led = open_ledger(dir, genesis);
+    genealogy_every = target / ((uint64_t)GENEALOGIES * GENEALOGY_EVENTS + 1);
+    if (genealogy_every == 0) {
+        genealogy_every = 1;
+    }
+
+    struct block *block = calloc(1, sizeof(*block));
+    for (int i = 0; i < BLOCK_EVENTS; i++) {
+        origo_buf_init(&block->envelopes[i], ORIGO_ENVELOPE_MAX);
+    }
+    printf("bench_ledger: %" PRIu64 " events in blocks of %d into %s\n", target,
+           BLOCK_EVENTS, dir);
+    /* A tenth of the store with signature checks, the rest without. */
+    struct apply_stats checked = {0}, unchecked = {0};
+    uint64_t checked_target = target / 10;
+    while (events_total < target) {
+        fill_block(block, BLOCK_EVENTS);
+        int check = events_total <= checked_target;
+        apply(led, block, check ? 0 : LEDGER_APPLY_SIGS_VERIFIED,
+              check ? &checked : &unchecked);
+    }
+    print_rate("with signature checks", &checked);
+    print_rate("without sig checks", &unchecked);
+    printf("event generation (encode + sign): %.0f events/s, excluded from "
+           "the apply rates\n",
+           (double)events_total / sign_seconds);
+    sign_checkpoint(led);
+
+    bench_proofs(led);
+    bench_trace(led, 0, "genealogy");
+    bench_trace(led, TRACE_WITH_LOT_EVENTS, "+lot events");
+    bench_disk(dir, led);
+    bench_tables(led);
+
+    ledger_close(led);
+    double t0 = now();
+    led = open_ledger(dir, NULL);
+    ledger_state state;
+    int rc = ledger_get_state(led, NULL, &state);
+    double reopen = now() - t0;
+    if (rc != 0) {
+        die("state after reopen", rc);
+    }
+    printf("reopen: %.2f ms (ledger_open + head read, tree size %" PRIu64 ")\n",
+           reopen * 1e3, state.tree_size);
+    ledger_close(led);
+
+    for (int i = 0; i < BLOCK_EVENTS; i++) {
+        origo_buf_close(&block->envelopes[i]);
+    }
+    free(block);
+    free(genesis);
+    if (tmp_dir != NULL) {
+        testutil_rmtree(tmp_dir);
+        free(tmp_dir);
+    }
+    return 0;
+}
