@@ -83,6 +83,10 @@ static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
     origo_event_id(envelope.body, envelope.body_len, out->event_id);
     out->has_id = 1;
     if ((rc = origo_event_decode_body(envelope.body, envelope.body_len, ev))) {
+        /* Running out of memory is this node's problem, not the event's:
+         * abort the block rather than reject differently elsewhere. */
+        if (rc == ORIGO_E_NOMEM || rc == ORIGO_E_SODIUM)
+            return rc;
         *reason = rc;
         return 0;
     }
@@ -94,6 +98,8 @@ static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
     if (!env->sig_verified && !(bc->job->flags & LEDGER_APPLY_SIGS_VERIFIED)) {
         rc = origo_event_verify_sig(ev->by, 32, envelope.body,
                                     envelope.body_len, envelope.sig, 64);
+        if (rc == ORIGO_E_NOMEM || rc == ORIGO_E_SODIUM)
+            return rc;
         if (rc) {
             *reason = rc == ORIGO_E_KEY ? ORIGO_E_KEY : ORIGO_E_SIGNATURE;
             return 0;
