@@ -679,21 +679,34 @@ int raftlog_load_hard_state(raftlog *log, MDB_txn *txn,
 
 /* ---- snapshots ---- */
 
-static int put_snapshot(raftlog *log, MDB_txn *txn,
-                        const struct raft_snapshot_meta *snapshot)
-{
+/* The snapshot record, encoded before anything is written. */
+struct snapshot_record {
     uint8_t bytes[SNAPSHOT_FIXED + RAFT_CONFIG_ENCODED_MAX];
-    size_t conf_len = raft_config_encode(
-        &snapshot->config, bytes + SNAPSHOT_FIXED, RAFT_CONFIG_ENCODED_MAX);
+    size_t len;
+};
+
+static int snapshot_encode(const struct raft_snapshot_meta *snapshot,
+                           struct snapshot_record *out)
+{
+    size_t conf_len =
+        raft_config_encode(&snapshot->config, out->bytes + SNAPSHOT_FIXED,
+                           RAFT_CONFIG_ENCODED_MAX);
     /* Refuse what raftlog_load_snapshot() would call corrupt later. */
     struct raft_config check;
     if (conf_len == 0 ||
-        raft_config_decode(bytes + SNAPSHOT_FIXED, conf_len, &check) != 0)
+        raft_config_decode(out->bytes + SNAPSHOT_FIXED, conf_len, &check) != 0)
         return ORIGO_E_INVAL;
-    bytes[0] = RECORD_VERSION;
-    put_be64(bytes + 1, snapshot->index);
-    put_be64(bytes + 9, snapshot->term);
-    return meta_put(log, txn, KEY_SNAPSHOT, bytes, SNAPSHOT_FIXED + conf_len);
+    out->bytes[0] = RECORD_VERSION;
+    put_be64(out->bytes + 1, snapshot->index);
+    put_be64(out->bytes + 9, snapshot->term);
+    out->len = SNAPSHOT_FIXED + conf_len;
+    return 0;
+}
+
+static int put_snapshot(raftlog *log, MDB_txn *txn,
+                        const struct snapshot_record *record)
+{
+    return meta_put(log, txn, KEY_SNAPSHOT, record->bytes, record->len);
 }
 
 /* Checks that `snapshot` is not older than the stored one. */
@@ -713,7 +726,10 @@ static int snapshot_newer(raftlog *log, MDB_txn *txn,
 static int save_snapshot_in(raftlog *log, MDB_txn *txn,
                             const struct raft_snapshot_meta *snapshot)
 {
-    int rc = snapshot_newer(log, txn, snapshot);
+    struct snapshot_record record;
+    int rc = snapshot_encode(snapshot, &record);
+    if (!rc)
+        rc = snapshot_newer(log, txn, snapshot);
     if (rc)
         return rc;
     uint64_t term;
@@ -723,7 +739,7 @@ static int save_snapshot_in(raftlog *log, MDB_txn *txn,
         return ORIGO_E_SNAPSHOT;
     if (rc)
         return rc;
-    return put_snapshot(log, txn, snapshot);
+    return put_snapshot(log, txn, &record);
 }
 
 int raftlog_save_snapshot(raftlog *log, MDB_txn *txn,
@@ -741,11 +757,14 @@ int raftlog_save_snapshot(raftlog *log, MDB_txn *txn,
 static int install_snapshot_in(raftlog *log, MDB_txn *txn,
                                const struct raft_snapshot_meta *snapshot)
 {
-    int rc = snapshot_newer(log, txn, snapshot);
+    struct snapshot_record record;
+    int rc = snapshot_encode(snapshot, &record);
+    if (!rc)
+        rc = snapshot_newer(log, txn, snapshot);
     if (!rc)
         rc = raftlog_mdb_error(mdb_drop(txn, log->entries, 0));
     if (!rc)
-        rc = put_snapshot(log, txn, snapshot);
+        rc = put_snapshot(log, txn, &record);
     if (rc)
         return rc;
     /* Entries after the snapshot are new: none of them is released yet. */

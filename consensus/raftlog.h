@@ -18,10 +18,13 @@
  * accept a read-only or a read-write transaction; functions that write need
  * a read-write one. Pass NULL to let the function run in a transaction of
  * its own (committed before it returns); functions that hand out pointers
- * into the map (raftlog_entries()) require a real
- * transaction, because the pointers are valid only until it ends. A failed
- * write leaves the caller's transaction in a state that must be aborted
- * (LMDB's rule); with txn == NULL the function aborts its own.
+ * into the map (raftlog_entries(), raftlog_restore()) require a real
+ * transaction, because the pointers are valid only until it ends. Argument
+ * and rule violations (ORIGO_E_INVAL, _TOOBIG, _LOG_GAP, _COMPACTED,
+ * _SNAPSHOT) are found before anything is written and leave the caller's
+ * transaction usable; after an LMDB failure (ORIGO_E_MAP_FULL,
+ * ORIGO_E_LOG_STORE...) the caller must abort it (LMDB's rule). With
+ * txn == NULL the function aborts its own.
  *
  * "A block is stored once": once the ledger has applied an entry and stored
  * the block in its own tables, raftlog_release() (in the same transaction)
@@ -55,8 +58,6 @@ extern "C" {
 /* Largest payload of one entry: RAFTMSG_MAX_ENTRY_BYTES, so that every
  * entry the log holds fits one peer frame. */
 #define RAFTLOG_MAX_ENTRY_BYTES (15u << 20)
-/* Largest encoded configuration kept in the snapshot record. */
-#define RAFTLOG_MAX_CONF_BYTES (1u << 20)
 
 /* Supplies the payload of an entry whose copy the log has released (see
  * raftlog_release()): sets *data and *len to the bytes the entry carried,
