@@ -3,6 +3,7 @@
  * accepted events, the recording of rejected ones, membership changes, and
  * the block header that chains it all. One write transaction per block, so
  * a crash leaves whole blocks only (docs/formats/block.md, "Validation"). */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,8 @@ typedef struct apply_job {
     size_t count;
     unsigned flags;
     ledger_block_result *result;
-    origo_event *ev; /* scratch, one per job */
+    origo_event *ev;  /* scratch, one per job */
+    uint8_t *message; /* scratch: signature domain || body */
 } apply_job;
 
 /* Per-block state while applying. */
@@ -64,11 +66,26 @@ static int check_inputs(block_ctx *bc, const origo_event *ev)
     return 0;
 }
 
+/* Strict Ed25519 over "origo/event/v1\0" || body. The key is a member's,
+ * and member keys were checked to be prime-order points when they entered
+ * (genesis parsing, the member.add schema), so the SDK's per-call point
+ * check (as costly as a verification) is not repeated here; libsodium
+ * >= 1.0.18 still rejects small-order R and A and non-canonical S. */
+static int signature_ok(const apply_job *job, const uint8_t pub[32],
+                        const origo_envelope *envelope)
+{
+    memcpy(job->message + ORIGO_EVENT_SIG_DOMAIN_LEN, envelope->body,
+           envelope->body_len);
+    return crypto_sign_verify_detached(
+               envelope->sig, job->message,
+               ORIGO_EVENT_SIG_DOMAIN_LEN + envelope->body_len, pub) == 0;
+}
+
 /* Returns 0 (accept), a positive-sense rejection in *reason, or a negative
  * store error that aborts the block. Order of checks (the reason reported
- * is the first that fails): envelope and body decoding and schema, network,
- * signature, duplicate ID, timestamp window, membership, role, member-event
- * target, input lots. */
+ * is the first that fails): envelope decoding, duplicate ID, body decoding
+ * and schema, network, membership, role, signature, timestamp window,
+ * member-event target, input lots (docs/formats/block.md). */
 static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
                     ledger_outcome *out, int *reason)
 {
@@ -82,29 +99,9 @@ static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
     }
     origo_event_id(envelope.body, envelope.body_len, out->event_id);
     out->has_id = 1;
-    if ((rc = origo_event_decode_body(envelope.body, envelope.body_len, ev))) {
-        /* Running out of memory is this node's problem, not the event's:
-         * abort the block rather than reject differently elsewhere. */
-        if (rc == ORIGO_E_NOMEM || rc == ORIGO_E_SODIUM)
-            return rc;
-        *reason = rc;
-        return 0;
-    }
-    if (ev->net.len != strlen(gen->origin) ||
-        memcmp(ev->net.ptr, gen->origin, ev->net.len) != 0) {
-        *reason = ORIGO_E_NETWORK;
-        return 0;
-    }
-    if (!env->sig_verified && !(bc->job->flags & LEDGER_APPLY_SIGS_VERIFIED)) {
-        rc = origo_event_verify_sig(ev->by, 32, envelope.body,
-                                    envelope.body_len, envelope.sig, 64);
-        if (rc == ORIGO_E_NOMEM || rc == ORIGO_E_SODIUM)
-            return rc;
-        if (rc) {
-            *reason = rc == ORIGO_E_KEY ? ORIGO_E_KEY : ORIGO_E_SIGNATURE;
-            return 0;
-        }
-    }
+    /* First: a committed ID answers "duplicate" whatever else changed since
+     * (its submitter may have been removed), and its record is never
+     * overwritten by a rejection. */
     MDB_val key = {32, out->event_id}, val;
     rc = mdb_get(bc->txn, bc->led->event_ids, &key, &val);
     if (rc == 0) {
@@ -118,10 +115,17 @@ static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
     } else if (rc != MDB_NOTFOUND) {
         return store_err(rc);
     }
-    uint64_t t = bc->job->block_time;
-    uint64_t diff = ev->ts > t ? ev->ts - t : t - ev->ts;
-    if (diff > gen->ts_window_ms) {
-        *reason = ORIGO_E_TIMESTAMP;
+    if ((rc = origo_event_decode_body(envelope.body, envelope.body_len, ev))) {
+        /* Running out of memory is this node's problem, not the event's:
+         * abort the block rather than reject differently elsewhere. */
+        if (rc == ORIGO_E_NOMEM || rc == ORIGO_E_SODIUM)
+            return rc;
+        *reason = rc;
+        return 0;
+    }
+    if (ev->net.len != strlen(gen->origin) ||
+        memcmp(ev->net.ptr, gen->origin, ev->net.len) != 0) {
+        *reason = ORIGO_E_NETWORK;
         return 0;
     }
     member_record who;
@@ -134,6 +138,17 @@ static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
         return rc;
     if (!(who.roles & genesis_roles_for_type(ev->type))) {
         *reason = ORIGO_E_ROLE;
+        return 0;
+    }
+    if (!env->sig_verified && !(bc->job->flags & LEDGER_APPLY_SIGS_VERIFIED) &&
+        !signature_ok(bc->job, ev->by, &envelope)) {
+        *reason = ORIGO_E_SIGNATURE;
+        return 0;
+    }
+    uint64_t t = bc->job->block_time;
+    uint64_t diff = ev->ts > t ? ev->ts - t : t - ev->ts;
+    if (diff > gen->ts_window_ms) {
+        *reason = ORIGO_E_TIMESTAMP;
         return 0;
     }
     if (ev->type == ORIGO_EV_MEMBER_ADD || ev->type == ORIGO_EV_MEMBER_UPDATE ||
@@ -328,13 +343,24 @@ int ledger_apply_block(ledger *led, MDB_txn *txn, uint64_t raft_term,
         return ORIGO_E_TOOBIG;
     if (raft_index == 0 || (count && !envelopes))
         return ORIGO_E_INVAL;
-    apply_job job = {raft_term, raft_index, block_time_ms, envelopes,
-                     count,     flags,      result,        NULL};
+    apply_job job = {.raft_term = raft_term,
+                     .raft_index = raft_index,
+                     .block_time = block_time_ms,
+                     .envelopes = envelopes,
+                     .count = count,
+                     .flags = flags,
+                     .result = result};
     job.ev = malloc(sizeof(*job.ev));
-    if (!job.ev)
+    job.message = malloc(ORIGO_EVENT_SIG_DOMAIN_LEN + ORIGO_EVENT_BODY_MAX);
+    if (!job.ev || !job.message) {
+        free(job.ev);
+        free(job.message);
         return ORIGO_E_NOMEM;
+    }
+    memcpy(job.message, ORIGO_EVENT_SIG_DOMAIN, ORIGO_EVENT_SIG_DOMAIN_LEN);
     int rc = txn ? apply_in_txn(led, txn, &job)
                  : store_write(led, apply_in_txn, &job);
     free(job.ev);
+    free(job.message);
     return rc;
 }

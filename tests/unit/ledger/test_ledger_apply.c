@@ -171,6 +171,20 @@ static void test_removed_member_cannot_submit_after_removal_leaf(void **state)
     assert_int_equal(f->out[1].status, 0);
     assert_int_equal(f->out[1].leaf_index, 1);
     assert_int_equal(f->out[2].status, ORIGO_E_NOT_MEMBER);
+    /* Its committed event stays a duplicate, not a "non-member" rejection
+     * that would overwrite the ID's commit record. */
+    lt_block dup = {0};
+    uint8_t first_id[32];
+    memcpy(first_id, f->out[0].event_id, 32);
+    lt_block_add(&dup, f->block.envs[0].data, f->block.envs[0].len);
+    f->time += 1000;
+    lt_apply(f->led, &dup, ++f->raft_index, f->time, f->out);
+    assert_int_equal(f->out[0].status, ORIGO_E_DUPLICATE_EVENT);
+    lt_block_clear(&dup);
+    ledger_event_info info;
+    assert_int_equal(ledger_event_lookup(f->led, NULL, first_id, &info), 0);
+    assert_int_equal(info.status, LEDGER_EVENT_COMMITTED);
+    assert_int_equal(info.leaf_index, 0);
     /* Still out in a later block; back in after a member.add. */
     next_block(f);
     lt_lot_create(&f->block, &f->net, LT_SUPPLIER, "acme/p/C", ts + 1000, NULL);
