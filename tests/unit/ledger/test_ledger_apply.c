@@ -337,6 +337,38 @@ static void test_block_time_must_increase_and_raft_index_advance(void **state)
                      0);
 }
 
+static void test_block_in_callers_transaction_commits_or_aborts(void **state)
+{
+    fixture *f = *state;
+    MDB_txn *txn;
+    ledger_state st;
+    lt_lot_create(&f->block, &f->net, LT_SUPPLIER, "acme/p/L", LT_T0, NULL);
+    /* Aborted: nothing of the block remains. */
+    assert_int_equal(ledger_txn_begin(f->led, 0, &txn), 0);
+    assert_int_equal(
+        ledger_apply_block(f->led, txn, 1, 1, LT_T0, f->block.envs, 1, 0, NULL),
+        0);
+    assert_int_equal(ledger_get_state(f->led, txn, &st), 0);
+    assert_int_equal(st.height, 1);
+    mdb_txn_abort(txn);
+    assert_int_equal(ledger_get_state(f->led, NULL, &st), 0);
+    assert_int_equal(st.height, 0);
+    assert_int_equal(st.tree_size, 0);
+    /* Committed by the caller, together with a table of its own. */
+    MDB_dbi own;
+    assert_int_equal(ledger_txn_begin(f->led, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "raft_test", MDB_CREATE, &own), 0);
+    MDB_val k = {1, "k"}, v = {1, "v"};
+    assert_int_equal(mdb_put(txn, own, &k, &v, 0), 0);
+    assert_int_equal(
+        ledger_apply_block(f->led, txn, 1, 1, LT_T0, f->block.envs, 1, 0, NULL),
+        0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(ledger_get_state(f->led, NULL, &st), 0);
+    assert_int_equal(st.height, 1);
+    assert_int_equal(st.tree_size, 1);
+}
+
 static int collect_status(void *ctx, uint32_t position, const uint8_t *data,
                           size_t len, int status)
 {
@@ -585,6 +617,7 @@ int main(void)
         T(test_strict_input_lot_must_exist),
         cmocka_unit_test(test_lenient_input_lot_may_be_missing),
         T(test_block_time_must_increase_and_raft_index_advance),
+        T(test_block_in_callers_transaction_commits_or_aborts),
         T(test_block_envelopes_come_back_in_order),
         T(test_proofs_of_committed_events_verify),
         T(test_checkpoint_signatures_and_quorum),
