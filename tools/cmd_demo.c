@@ -355,6 +355,7 @@ static int block_cells(struct demo *d, origo_event *ev)
     /* A vendor that is not a member tries to add a lot: rejected. */
     origo_event_init(ev, ORIGO_EV_LOT_CREATE);
     lot(ev, ORIGO_LOT_SUBJECT, "unknown/cell/X-1", "1", "pcs");
+    ev->item = origo_str_c("cell-21700");
     add_event(d, OUTSIDER, ev);
     return commit_block(d, "IQC, two cell lots, an outsider's event");
 }

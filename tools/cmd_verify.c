@@ -1,9 +1,12 @@
-/* `origo verify`: offline verification of tlog-proof files against a trust
- * file of validator keys. For each file it checks the checkpoint's
- * signatures and quorum, the inclusion proof, and the signature and schema
- * of the event envelope carried in the proof; it prints one verdict line
- * per file and exits 0 only if every file verified. */
+/* `origo verify`: offline verification of tlog-proof files and trace
+ * reports against a trust file of validator keys. For a proof it checks the
+ * checkpoint's signatures and quorum, the inclusion proof, and the
+ * signature and schema of the event envelope carried in it; for a trace
+ * report, every event's proof and signature and that the claimed answer is
+ * exactly what those events imply. One verdict line per file; exit 0 only
+ * if every file verified. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +16,19 @@
 #include "origo/error.h"
 #include "origo/event.h"
 #include "origo/proof.h"
+#include "report_verify.h"
 #include "trust.h"
 
 static void verify_usage(FILE *out)
 {
     fprintf(out,
-            "usage: origo verify --trust FILE [--quorum K] PROOF...\n"
+            "usage: origo verify --trust FILE [--quorum K] FILE...\n"
             "  --trust FILE  validator verifier keys, one per line "
             "(docs/formats/trust.md)\n"
             "  --quorum K    signatures required (default: the trust file's, "
             "else a majority)\n"
-            "Each PROOF is a c2sp.org/tlog-proof@v1 file (origo prove).\n"
+            "Each FILE is a c2sp.org/tlog-proof@v1 file (origo prove) or "
+            "a trace\nreport (origo trace --proofs --out).\n"
             "Exit status: 0 all verified, 1 some did not, 2 usage error.\n");
 }
 
@@ -39,14 +44,69 @@ static void describe_event(const origo_event *ev, const uint8_t id[32],
              ev->n_lots ? ev->lots[0].lot.ptr : "", ev->n_lots > 1 ? " +" : "");
 }
 
+/* Returns 1 when the report's "origin" is the trust file's (or the trust
+ * file names none). */
+static int report_origin_matches(const uint8_t *data, size_t len,
+                                 const struct trust *trust)
+{
+    if (!trust->origin[0])
+        return 1;
+    json_t *root = json_loadb((const char *)data, len, 0, NULL);
+    const char *origin = json_string_value(json_object_get(root, "origin"));
+    int match = origin && !strcmp(origin, trust->origin);
+    json_decref(root);
+    return match;
+}
+
+static int verify_report(const char *path, const uint8_t *data, size_t len,
+                         const struct trust *trust,
+                         const origo_note_policy *policy)
+{
+    if (!report_origin_matches(data, len, trust)) {
+        printf("FAIL %s: the report's origin is not '%s' (trust file)\n", path,
+               trust->origin);
+        return 1;
+    }
+    struct report_verdict verdict;
+    char err[512] = "";
+    int rc = report_verify(data, len, policy, &verdict, err, sizeof(err));
+    if (rc) {
+        printf("FAIL %s: %s (%s)\n", path, err[0] ? err : origo_strerror(rc),
+               origo_errname(rc));
+        return 1;
+    }
+    printf("OK   %s: trace report with %zu lots, %zu edges, %zu events%s, "
+           "all proven at tree %llu, checkpoint signed by %zu of %zu "
+           "trusted validators\n",
+           path, verdict.lots, verdict.edges, verdict.events,
+           verdict.cycle ? " (contains a cycle)" : "",
+           (unsigned long long)verdict.tree_size, verdict.signers,
+           trust->signer_count);
+    return 0;
+}
+
 static int verify_one(const char *path, const struct trust *trust,
                       const origo_note_policy *policy)
 {
     uint8_t *data;
     size_t len;
-    int rc = cli_read_file(path, ORIGO_TLOG_PROOF_MAX_BYTES, &data, &len);
+    int rc = cli_read_file(path, REPORT_MAX_BYTES, &data, &len);
     if (rc) {
         printf("FAIL %s: cannot read: %s\n", path, origo_strerror(rc));
+        return 1;
+    }
+    if (report_is_report(data, len)) {
+        int failed = verify_report(path, data, len, trust, policy);
+        free(data);
+        return failed;
+    }
+    static const char header[] = ORIGO_TLOG_PROOF_HEADER "\n";
+    if (len < sizeof(header) - 1 || memcmp(data, header, sizeof(header) - 1)) {
+        printf("FAIL %s: neither a tlog-proof file (first line "
+               "'" ORIGO_TLOG_PROOF_HEADER "') nor a trace report (JSON with "
+               "\"format\": \"origo-trace-report/v1\")\n",
+               path);
+        free(data);
         return 1;
     }
     origo_tlog_proof *proof = NULL;
