@@ -202,6 +202,7 @@ struct raft_options {
     uint32_t max_inflight_msgs;    /* default 64 */
     uint64_t max_inflight_bytes;   /* default 8 MiB */
     uint64_t max_msg_bytes;        /* entry bytes per append, default 1 MiB */
+    uint32_t max_msg_entries;      /* entries per append, 0 (default): any */
     uint32_t snapshot_chunk_bytes; /* default 64 KiB */
     bool pre_vote;                 /* default on: see raft_options_default() */
     bool check_quorum;             /* default on */

@@ -644,6 +644,7 @@ static void node_start(struct sim_cluster *c, struct sim_node *n)
     o.election_ticks = c->opts.election_ticks;
     o.max_inflight_msgs = c->opts.max_inflight_msgs;
     o.max_msg_bytes = c->opts.max_msg_bytes;
+    o.max_msg_entries = c->opts.max_msg_entries;
     o.snapshot_chunk_bytes = c->opts.snapshot_chunk_bytes;
     o.pre_vote = c->opts.pre_vote;
     o.check_quorum = c->opts.check_quorum;
@@ -844,7 +845,7 @@ bool sim_check(struct sim_cluster *c)
                         c->now + 1 +
                         sim_rng_below(&c->rng, 3 * c->faults.delay_max + 6);
                     n->unflap_at =
-                        n->flap_at + 30 + sim_rng_below(&c->rng, 300);
+                        n->flap_at + 20 + sim_rng_below(&c->rng, 150);
                     n->flap_crash = sim_rng_chance(&c->rng, 400);
                 }
                 trace(c,
@@ -909,6 +910,33 @@ static void deliver(struct sim_cluster *c, struct raft_msg *m)
 
 void sim_deliver_only(struct sim_cluster *c, uint64_t from, uint64_t to)
 {
+    sim_deliver_type(c, from, to, 0);
+}
+
+bool sim_win(struct sim_cluster *c, uint64_t id, int max_ticks)
+{
+    for (int i = 0; i < max_ticks; i++) {
+        struct raft_status st;
+        sim_status(c, id, &st);
+        if (st.role == RAFT_LEADER) {
+            return true;
+        }
+        sim_tick(c, id);
+        for (int k = 0; k < 3; k++) {
+            sim_deliver_type(c, id, 0, RAFT_MSG_PREVOTE);
+            sim_deliver_type(c, 0, id, RAFT_MSG_PREVOTE_RESP);
+            sim_deliver_type(c, id, 0, RAFT_MSG_VOTE);
+            sim_deliver_type(c, 0, id, RAFT_MSG_VOTE_RESP);
+        }
+    }
+    struct raft_status st;
+    sim_status(c, id, &st);
+    return st.role == RAFT_LEADER;
+}
+
+void sim_deliver_type(struct sim_cluster *c, uint64_t from, uint64_t to,
+                      uint8_t type)
+{
     size_t n = c->n_net;
     struct sim_msg *batch = c->net;
     c->net = NULL;
@@ -916,7 +944,8 @@ void sim_deliver_only(struct sim_cluster *c, uint64_t from, uint64_t to)
     c->cap_net = 0;
     for (size_t i = 0; i < n; i++) {
         struct raft_msg *m = &batch[i].m;
-        if ((from == 0 || m->from == from) && (to == 0 || m->to == to)) {
+        if ((from == 0 || m->from == from) && (to == 0 || m->to == to) &&
+            (type == 0 || m->type == type)) {
             deliver(c, m);
         } else {
             net_push(c, m, batch[i].deliver_at - c->now);
@@ -1107,8 +1136,7 @@ static void random_profile(struct sim_cluster *c)
     f->propose = 100;
     f->sync = pick(g, sync, 3);
     f->skew = sim_rng_chance(g, 500);
-    f->flap =
-        sim_rng_chance(g, 600) ? 300 + (uint32_t)sim_rng_below(g, 700) : 0;
+    f->flap = sim_rng_chance(g, 900) ? 1000 : 0;
     for (uint32_t id = 1; id <= c->n_nodes; id++) {
         struct sim_node *n = &c->nodes[id];
         n->tick_period = SIM_TICK_STEPS;
@@ -1414,6 +1442,9 @@ int sim_run_seed(uint64_t seed, uint64_t fault_steps, uint64_t liveness_steps,
     o.n_spares = 1;
     o.max_inflight_msgs = pick(&g, inflight, 4);
     o.max_msg_bytes = pick(&g, msg_bytes, 4);
+    o.max_msg_entries = sim_rng_chance(&g, 700) ? 1 : 0;
+    static const uint32_t election[] = {4, 6, 10};
+    o.election_ticks = pick(&g, election, 3);
     o.snapshot_chunk_bytes = pick(&g, chunk, 3);
     /* Without pre-vote or check-quorum, removed servers may disrupt the
      * cluster forever (dissertation 4.2.3): such seeds make no membership

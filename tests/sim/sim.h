@@ -67,6 +67,7 @@ struct sim_options {
     uint32_t election_ticks;
     uint32_t max_inflight_msgs;
     uint64_t max_msg_bytes;
+    uint32_t max_msg_entries;
     uint32_t snapshot_chunk_bytes;
     bool pre_vote;
     bool check_quorum;
@@ -90,6 +91,13 @@ bool sim_elect(struct sim_cluster *c, uint64_t id);
 void sim_deliver_all(struct sim_cluster *c, int max_rounds);
 /* Delivers only queued messages matching (from, to); 0 = any. */
 void sim_deliver_only(struct sim_cluster *c, uint64_t from, uint64_t to);
+/* Delivers only queued messages of one type (0 = any) from/to (0 = any). */
+void sim_deliver_type(struct sim_cluster *c, uint64_t from, uint64_t to,
+                      uint8_t type);
+/* Ticks id and delivers only (pre-)vote requests from it and the answers
+ * to it, until it leads or max_ticks pass; other traffic stays queued.
+ * Returns true if id became leader. */
+bool sim_win(struct sim_cluster *c, uint64_t id, int max_ticks);
 void sim_drop_all(struct sim_cluster *c);
 size_t sim_queued(const struct sim_cluster *c);
 void sim_block(struct sim_cluster *c, uint64_t from, uint64_t to, bool on);

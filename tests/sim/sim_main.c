@@ -11,7 +11,7 @@
 
 #include "sim.h"
 
-#define DEFAULT_FAULT_STEPS 1500
+#define DEFAULT_FAULT_STEPS 3000
 #define DEFAULT_LIVENESS_STEPS 4000
 
 static int parse_u64(const char *s, uint64_t *out)
