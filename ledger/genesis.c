@@ -308,6 +308,8 @@ static int parse_list(parse_ctx *pc, json_t *root, const char *field,
         gen->party_count++;
         if (kind == LIST_VALIDATORS)
             gen->validator_count++;
+        else if (kind == LIST_ADMINS)
+            gen->admin_count++;
     }
     return 0;
 }
@@ -563,7 +565,7 @@ int genesis_to_json(const genesis *gen, char **out)
         const genesis_party *p = &gen->parties[i];
         if (i < gen->validator_count)
             json_array_append_new(validators, party_json(p, LIST_VALIDATORS));
-        else if (p->roles == ORIGO_ROLE_ADMIN)
+        else if (i < gen->validator_count + gen->admin_count)
             json_array_append_new(admins, party_json(p, LIST_ADMINS));
         else
             json_array_append_new(members, party_json(p, LIST_MEMBERS));

@@ -42,6 +42,7 @@ typedef struct genesis {
     genesis_party *parties; /* validators, then admins, then members */
     size_t party_count;
     size_t validator_count;
+    size_t admin_count;         /* parties[validator_count..+admin_count) */
     uint64_t ts_window_ms;      /* |ts - block time| allowed */
     int strict_inputs;          /* 1: input lots must exist */
     uint32_t checkpoint_quorum; /* validator signatures for a checkpoint */
