@@ -399,6 +399,173 @@ static void malformed_proof_files_rejected(void **state)
     origo_buf_close(&big);
 }
 
+/* ---- the worked example of docs/formats/checkpoint.md ------------------- */
+
+static char *read_doc(const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/../../docs/formats/%s", ORIGO_TEST_VECTORS,
+             name);
+    size_t len = 0;
+    char *text = (char *)testutil_read_file(path, &len);
+    assert_non_null(text);
+    return text;
+}
+
+/* The doc holds `content` as one whole fenced code block. */
+static void assert_doc_block(const char *doc, const char *content)
+{
+    size_t len = strlen(content);
+    char *block = malloc(len + 16);
+    assert_non_null(block);
+    snprintf(block, len + 16, "```\n%s```\n", content);
+    if (!strstr(doc, block))
+        print_error("block missing from the doc:\n%s", block);
+    assert_non_null(strstr(doc, block));
+    free(block);
+}
+
+static const char *jstr(json_t *obj, const char *key)
+{
+    const char *value = json_string_value(json_object_get(obj, key));
+    assert_non_null(value);
+    return value;
+}
+
+static void seed_keypair(json_t *entry, unsigned char pk[32],
+                         unsigned char sk[64])
+{
+    uint8_t seed[32];
+    assert_int_equal(testutil_unhex(jstr(entry, "seed_hex"), seed, 32), 32);
+    assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
+}
+
+static void doc_example_reproduced_verified_and_documented(void **state)
+{
+    (void)state;
+    json_t *ex = testutil_load_vector("checkpoint-example.json");
+    char *doc = read_doc("checkpoint.md");
+    const char *origin = jstr(ex, "origin");
+    json_t *validators = json_object_get(ex, "validators");
+    assert_int_equal(json_array_size(validators), 3);
+    origo_vkey trust[3];
+    unsigned char pk[3][32], sk[3][64];
+    origo_buf keys_block;
+    origo_buf_init(&keys_block, 4096);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *entry = json_array_get(validators, i);
+        seed_keypair(entry, pk[i], sk[i]);
+        const char *name = jstr(entry, "name");
+        char vkey[ORIGO_VKEY_MAX + 1];
+        assert_int_equal(origo_vkey_format(name, strlen(name), pk[i], vkey,
+                                           sizeof(vkey), NULL),
+                         0);
+        assert_string_equal(vkey, jstr(entry, "vkey"));
+        assert_int_equal(origo_vkey_parse(vkey, strlen(vkey), &trust[i]), 0);
+        origo_buf_append(&keys_block, vkey, strlen(vkey));
+        origo_buf_append(&keys_block, "\n", 1);
+    }
+    json_t *wentry = json_object_get(ex, "witness");
+    unsigned char wpk[32], wsk[64];
+    seed_keypair(wentry, wpk, wsk);
+    origo_witness_key witness;
+    const char *wname = jstr(wentry, "name");
+    assert_int_equal(
+        origo_witness_key_from_pub(wname, strlen(wname), wpk, &witness), 0);
+    char wvkey[ORIGO_VKEY_MAX + 1];
+    assert_int_equal(
+        origo_witness_key_format(&witness, wvkey, sizeof(wvkey), NULL), 0);
+    assert_string_equal(wvkey, jstr(wentry, "vkey"));
+    origo_buf_append(&keys_block, wvkey, strlen(wvkey));
+    origo_buf_append(&keys_block, "\n", 2); /* with the NUL */
+    assert_int_equal(keys_block.err, 0);
+    assert_doc_block(doc, (const char *)keys_block.data);
+    origo_buf_close(&keys_block);
+
+    /* Checkpoint over the seven leaves "leaf-i". */
+    origo_merkle_tree *tree = NULL;
+    assert_int_equal(origo_merkle_tree_new(&tree), 0);
+    for (int i = 0; i < 7; i++) {
+        char leaf[16];
+        int n = snprintf(leaf, sizeof(leaf), "leaf-%d", i);
+        assert_int_equal(
+            origo_merkle_tree_append(tree, (uint8_t *)leaf, (size_t)n), 0);
+    }
+    origo_checkpoint cp;
+    memset(&cp, 0, sizeof(cp));
+    snprintf(cp.origin, sizeof(cp.origin), "%s", origin);
+    cp.tree_size = 7;
+    assert_int_equal(
+        origo_merkle_root(origo_merkle_tree_get_node, tree, 7, cp.root), 0);
+    origo_buf buf;
+    origo_buf_init(&buf, 1 << 20);
+    assert_int_equal(origo_checkpoint_format(&cp, &buf), 0);
+    origo_buf_append(&buf, "", 1);
+    assert_string_equal((char *)buf.data, jstr(ex, "checkpoint_body"));
+    assert_doc_block(doc, jstr(ex, "checkpoint_body"));
+
+    origo_note *note = NULL;
+    assert_int_equal(origo_note_new((char *)buf.data, buf.len - 1, &note), 0);
+    assert_int_equal(origo_note_sign(note, trust[0].name, sk[0]), 0);
+    assert_int_equal(origo_note_sign(note, trust[1].name, sk[1]), 0);
+    uint64_t when =
+        (uint64_t)json_integer_value(json_object_get(ex, "cosign_time"));
+    assert_int_equal(origo_note_cosign(note, wname, wsk, when), 0);
+    origo_buf_reset(&buf);
+    assert_int_equal(origo_note_format(note, &buf), 0);
+    origo_buf_append(&buf, "", 1);
+    assert_string_equal((char *)buf.data, jstr(ex, "signed_note"));
+    assert_doc_block(doc, jstr(ex, "signed_note"));
+
+    /* The cosigned message the doc shows is the one that verifies. */
+    const char *message = jstr(ex, "cosigned_message");
+    assert_doc_block(doc, message);
+    uint64_t stamp = 0;
+    uint8_t ed_sig[64];
+    assert_int_equal(origo_cosig_decode(&note->sigs[2], &stamp, ed_sig), 0);
+    assert_true(stamp == when);
+    assert_int_equal(origo_ed25519_verify(wpk, 32, (const uint8_t *)message,
+                                          strlen(message), ed_sig, 64),
+                     0);
+
+    /* The proof file. */
+    uint8_t hashes[ORIGO_MERKLE_MAX_PROOF][ORIGO_HASH_LEN];
+    size_t count = 0;
+    assert_int_equal(
+        origo_merkle_inclusion_proof(origo_merkle_tree_get_node, tree, 3, 7,
+                                     hashes, ORIGO_MERKLE_MAX_PROOF, &count),
+        0);
+    origo_buf_reset(&buf);
+    assert_int_equal(
+        origo_tlog_proof_write((const uint8_t *)"leaf-3", 6, 3,
+                               (const uint8_t(*)[ORIGO_HASH_LEN])hashes, count,
+                               note, &buf),
+        0);
+    const char *file = jstr(ex, "tlog_proof");
+    assert_int_equal(buf.len, strlen(file));
+    assert_memory_equal(buf.data, file, buf.len);
+    assert_doc_block(doc, file);
+    origo_note_policy policy = {.signers = trust,
+                                .signer_count = 3,
+                                .witnesses = &witness,
+                                .witness_count = 1,
+                                .witness_quorum = 1};
+    origo_note_verdict verdict;
+    assert_int_equal(origo_tlog_proof_verify((const uint8_t *)file,
+                                             strlen(file), &policy, origin,
+                                             NULL, &verdict),
+                     0);
+    assert_int_equal(verdict.signers, 2);
+    assert_int_equal(verdict.witnesses, 1);
+    assert_int_equal(verdict.quorum, 2);
+
+    origo_buf_close(&buf);
+    origo_note_free(note);
+    origo_merkle_tree_free(tree);
+    free(doc);
+    json_decref(ex);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -408,6 +575,7 @@ int main(void)
         cmocka_unit_test(every_bit_flip_of_a_proof_rejected),
         cmocka_unit_test(tampered_proofs_rejected_with_reason),
         cmocka_unit_test(malformed_proof_files_rejected),
+        cmocka_unit_test(doc_example_reproduced_verified_and_documented),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
