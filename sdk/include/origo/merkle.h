@@ -90,10 +90,10 @@ ORIGO_MERKLE_WUR int origo_merkle_verify_inclusion(
  * prefix of the tree of `new_size` leaves with root `new_root`
  * (RFC 9162 2.1.4.2). old_size == new_size requires an empty proof and equal
  * roots; old_size == 0 requires an empty proof and old_root == SHA-256("")
- * (any tree extends the empty one). Returns 0 when consistent; ORIGO_E_TREE_SIZE when old_size >
- * new_size; ORIGO_E_PROOF_SIZE on a proof of the wrong length;
- * ORIGO_E_PROOF when the proof does not reproduce both roots; ORIGO_E_INVAL
- * on NULL pointers. */
+ * (any tree extends the empty one). Returns 0 when consistent;
+ * ORIGO_E_TREE_SIZE when old_size > new_size; ORIGO_E_PROOF_SIZE on a proof of
+ * the wrong length; ORIGO_E_PROOF when the proof does not reproduce both roots;
+ * ORIGO_E_INVAL on NULL pointers. */
 ORIGO_MERKLE_WUR int
 origo_merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
                                 const uint8_t old_root[ORIGO_HASH_LEN],
