@@ -209,14 +209,31 @@ int origo_key_sign_prefixed(const origo_key *key, const uint8_t *prefix,
 
 /* ---- public keys and verification --------------------------------------- */
 
+/* The subgroup check costs about as much as a signature verification, and
+ * a ledger sees the same few member keys over and over. Validity is a pure
+ * function of the 32 bytes, so each thread remembers keys it has found
+ * valid, in a small direct-mapped table (public data: no secrecy or timing
+ * concern). Invalid keys are never cached. */
+#define VALID_CACHE_SLOTS 256
+static _Thread_local uint8_t valid_cache[VALID_CACHE_SLOTS][ORIGO_PUBKEY_LEN];
+static _Thread_local uint8_t valid_cache_used[VALID_CACHE_SLOTS];
+
 int origo_pubkey_check(const uint8_t pub[ORIGO_PUBKEY_LEN])
 {
+    size_t slot = pub[0] % VALID_CACHE_SLOTS;
+    if (valid_cache_used[slot] &&
+        memcmp(valid_cache[slot], pub, ORIGO_PUBKEY_LEN) == 0)
+        return 0;
     int rc = sodium_ready();
     if (rc)
         return rc;
     /* Rejects non-canonical encodings, points off the curve, small-order
      * points and points with a torsion component. */
-    return crypto_core_ed25519_is_valid_point(pub) == 1 ? 0 : ORIGO_E_KEY;
+    if (crypto_core_ed25519_is_valid_point(pub) != 1)
+        return ORIGO_E_KEY;
+    memcpy(valid_cache[slot], pub, ORIGO_PUBKEY_LEN);
+    valid_cache_used[slot] = 1;
+    return 0;
 }
 
 int origo_ed25519_verify(const uint8_t *pub, size_t pub_len, const uint8_t *msg,

@@ -214,6 +214,32 @@ static void mixed_order_public_key_rejected(void **state)
     origo_key_free(key);
 }
 
+static void key_check_cache_does_not_admit_weak_keys(void **state)
+{
+    (void)state;
+    /* Find a valid key sharing its first byte (its cache slot) with the
+     * small-order point 26e8...05, check it (cached), then the point. */
+    uint8_t weak[32], seed[32] = {0}, pub[32], secret[64];
+    unhex_exact(small_order_hex[4], weak, 32);
+    for (unsigned i = 0;; i++) {
+        assert_true(i < 100000);
+        memcpy(seed, &i, sizeof(i));
+        crypto_sign_seed_keypair(pub, secret, seed);
+        if (pub[0] == weak[0])
+            break;
+    }
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(origo_pubkey_check(pub), 0);
+        assert_int_equal(origo_pubkey_check(weak), ORIGO_E_KEY);
+    }
+    /* The valid key with a torsion point added stays invalid too. */
+    uint8_t mixed[32];
+    unhex_exact(small_order_hex[6], weak, 32);
+    assert_int_equal(crypto_core_ed25519_add(mixed, pub, weak), 0);
+    assert_int_equal(origo_pubkey_check(mixed), ORIGO_E_KEY);
+    assert_int_equal(origo_pubkey_check(pub), 0);
+}
+
 static void non_canonical_public_key_rejected(void **state)
 {
     (void)state;
@@ -503,6 +529,7 @@ int main(void)
         cmocka_unit_test(small_order_r_rejected),
         cmocka_unit_test(non_canonical_s_rejected),
         cmocka_unit_test(mixed_order_public_key_rejected),
+        cmocka_unit_test(key_check_cache_does_not_admit_weak_keys),
         cmocka_unit_test(non_canonical_public_key_rejected),
         cmocka_unit_test(wrong_lengths_rejected),
         cmocka_unit_test(envelope_verifies_and_gives_id_and_view),
