@@ -154,7 +154,9 @@ typedef struct origo_ext_entry {
     origo_str value;
 } origo_ext_entry;
 
-/* An event, as filled by a producer or by origo_event_decode_body().
+/* An event, as filled by a producer or by origo_event_decode_body(). It is
+ * about 13.6 KB (fixed arrays, so decoding never allocates): keep one per
+ * thread or on the heap rather than many on a small stack.
  * Fields a type does not use must be left zero/empty by producers; decode
  * leaves them zero. Per type:
  *   lot.create       lots[0] (SUBJECT, with qty and unit), item

@@ -33,10 +33,10 @@ extern "C" {
 #define ORIGO_SEED_LEN 32   /* Ed25519 secret seed */
 #define ORIGO_SIG_LEN 64    /* Ed25519 signature */
 #define ORIGO_KEYID_LEN 4   /* C2SP note key ID */
-/* Longest key name in bytes. Names are non-empty UTF-8 with no Unicode
- * whitespace (we reject ASCII space, controls and U+0085/U+00A0 and the
- * other Zs/line separators by restricting to bytes > 0x20 except 0x7f) and
- * no '+', as C2SP signed-note v1.0.0 requires of key names. */
+/* Longest key name in bytes. Names are non-empty UTF-8 with no
+ * whitespace (ASCII controls and space, DEL, U+0085, U+00A0, U+1680,
+ * U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000) and no '+', as
+ * C2SP signed-note v1.0.0 requires of key names. */
 #define ORIGO_KEYNAME_MAX 255
 /* Longest verifier-key string: name + '+' + 8 hex + '+' + base64 of 33
  * bytes (44 chars), without the terminating NUL. */
@@ -114,7 +114,9 @@ int origo_key_parse(const char *text, size_t len, origo_key **out);
 
 /* Returns 0 when `pub` is a canonical encoding of a point of the
  * prime-order subgroup that is not of small order, else ORIGO_E_KEY.
- * ORIGO_E_SODIUM if libsodium cannot initialise. */
+ * ORIGO_E_SODIUM if libsodium cannot initialise. The subgroup check costs
+ * about one signature verification, so each thread caches up to 256 keys it
+ * has found valid (never an invalid one). */
 ORIGO_WARN_UNUSED int origo_pubkey_check(const uint8_t pub[ORIGO_PUBKEY_LEN]);
 
 /* Strict Ed25519 verification of `sig` over `msg` under `pub`. Lengths are
