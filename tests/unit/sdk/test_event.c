@@ -807,6 +807,70 @@ static void decode_rejects_unknown_or_unordered_roles(void **state)
     assert_int_equal(decode_buf(&buf), ORIGO_E_SCHEMA);
 }
 
+static void decode_rejects_measure_keys_out_of_order(void **state)
+{
+    (void)state;
+    uint8_t report[32] = {0};
+    origo_buf buf;
+    origo_buf_init(&buf, 4096);
+    put_head(&buf, 10, 1, "inspection");
+    origo_mp_put_cstr(&buf, "lot");
+    origo_mp_put_cstr(&buf, SAMPLE_LOT_COIL);
+    origo_mp_put_cstr(&buf, "stage");
+    origo_mp_put_cstr(&buf, "IQC");
+    origo_mp_put_cstr(&buf, "result");
+    origo_mp_put_cstr(&buf, "fail");
+    origo_mp_put_cstr(&buf, "report");
+    origo_mp_put_bin(&buf, report, 32);
+    origo_mp_put_cstr(&buf, "measurements");
+    origo_mp_put_array(&buf, 1);
+    origo_mp_put_map(&buf, 3);
+    origo_mp_put_cstr(&buf, "name");
+    origo_mp_put_cstr(&buf, "width");
+    origo_mp_put_cstr(&buf, "unit");
+    origo_mp_put_cstr(&buf, "mm");
+    origo_mp_put_cstr(&buf, "value");
+    origo_mp_put_cstr(&buf, "3");
+    assert_int_equal(decode_buf(&buf), ORIGO_E_KEY_ORDER);
+}
+
+static void decode_rejects_unknown_key_in_lot_quantity(void **state)
+{
+    (void)state;
+    origo_buf buf;
+    origo_buf_init(&buf, 4096);
+    put_head(&buf, 7, 1, "lot.transform");
+    origo_mp_put_cstr(&buf, "inputs");
+    origo_mp_put_array(&buf, 1);
+    origo_mp_put_map(&buf, 4);
+    origo_mp_put_cstr(&buf, "lot");
+    origo_mp_put_cstr(&buf, SAMPLE_LOT_COIL);
+    origo_mp_put_cstr(&buf, "qty");
+    origo_mp_put_cstr(&buf, "1");
+    origo_mp_put_cstr(&buf, "unit");
+    origo_mp_put_cstr(&buf, "KGM");
+    origo_mp_put_cstr(&buf, "note");
+    origo_mp_put_cstr(&buf, "x");
+    origo_mp_put_cstr(&buf, "outputs");
+    origo_mp_put_array(&buf, 0);
+    assert_int_equal(decode_buf(&buf), ORIGO_E_UNKNOWN_KEY);
+}
+
+static void decode_rejects_lot_as_bin(void **state)
+{
+    (void)state;
+    origo_buf buf;
+    origo_buf_init(&buf, 4096);
+    put_head(&buf, 7, 1, "quality.hold");
+    origo_mp_put_cstr(&buf, "lots");
+    origo_mp_put_array(&buf, 1);
+    origo_mp_put_bin(&buf, (const uint8_t *)SAMPLE_LOT_COIL,
+                     strlen(SAMPLE_LOT_COIL));
+    origo_mp_put_cstr(&buf, "reason");
+    origo_mp_put_cstr(&buf, "rust");
+    assert_int_equal(decode_buf(&buf), ORIGO_E_TYPE);
+}
+
 static void decode_applies_schema_to_lots(void **state)
 {
     (void)state;
@@ -1084,6 +1148,9 @@ int main(void)
         T(decode_rejects_ts_as_string),
         T(decode_rejects_non_minimal_timestamp),
         T(decode_rejects_unknown_or_unordered_roles),
+        T(decode_rejects_measure_keys_out_of_order),
+        T(decode_rejects_unknown_key_in_lot_quantity),
+        T(decode_rejects_lot_as_bin),
         T(decode_applies_schema_to_lots),
         T(decode_rejects_empty_measure_limit),
         T(decode_rejects_oversized_body),
