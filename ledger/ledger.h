@@ -282,7 +282,8 @@ int ledger_checkpoint_add_signature(ledger *led, MDB_txn *txn,
                                     size_t line_len);
 
 /* The latest quorum-signed checkpoint as a signed note (body, blank line,
- * signature lines in validator order), malloc()ed and NUL-terminated.
+ * signature lines in the order of the validators' public keys), malloc()ed
+ * and NUL-terminated.
  * Returns 0, ORIGO_E_NOTFOUND (none yet), ORIGO_E_NOMEM, ORIGO_E_STORE. */
 int ledger_checkpoint_latest(ledger *led, MDB_txn *txn, char **note,
                              size_t *note_len, uint64_t *tree_size);
