@@ -187,14 +187,66 @@ static int print_result(const origo_buf *envelope, const uint8_t id[32],
     return 0;
 }
 
+/* Names the first field of a rejected event that the SDK's checks can
+ * pin down, so the operator knows what to fix; falls back to the code. */
+static void explain_rejection(const origo_event *ev, int rc)
+{
+    if (!ev->net.len) {
+        cli_error("event", "field 'net': expected the network origin "
+                           "(--net, e.g. origo.example/network-1)");
+        return;
+    }
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        const origo_lot_ref *ref = &ev->lots[i];
+        if (origo_lot_check(ref->lot.ptr, ref->lot.len, NULL)) {
+            cli_error("event",
+                      "lot '%.*s': expected urn:epc:class:lgtin:<company "
+                      "prefix>.<item ref>.<lot>, a GS1 Digital Link URI "
+                      "(https://<host>/01/<gtin>/10/<lot>) or "
+                      "<party>/<part>/<lot> without spaces",
+                      (int)ref->lot.len, ref->lot.ptr);
+            return;
+        }
+        if (ref->qty.len &&
+            origo_decimal_check(ref->qty.ptr, ref->qty.len, 0)) {
+            cli_error("event",
+                      "lot '%.*s': quantity '%.*s': expected a positive "
+                      "decimal such as 12 or 0.5 (no leading zeros, no "
+                      "trailing fractional zeros)",
+                      (int)ref->lot.len, ref->lot.ptr, (int)ref->qty.len,
+                      ref->qty.ptr);
+            return;
+        }
+    }
+    if (!ev->n_lots && ev->type != ORIGO_EV_MEMBER_ADD &&
+        ev->type != ORIGO_EV_MEMBER_UPDATE &&
+        ev->type != ORIGO_EV_MEMBER_REMOVE && ev->type != ORIGO_EV_EPCIS) {
+        cli_error("event",
+                  "a %s event needs lots (--lot, or --input and "
+                  "--output for lot.transform)",
+                  origo_event_type_name(ev->type));
+        return;
+    }
+    cli_error("event",
+              "the %s event violates the schema: %s (%s); "
+              "docs/formats/event.md lists the fields each type requires",
+              origo_event_type_name(ev->type), origo_strerror(rc),
+              origo_errname(rc));
+}
+
 static int seal_and_write(json_t *fields, const char *key_path,
                           const char *out_path)
 {
     origo_key *key = NULL;
     int rc = origo_key_load(key_path, &key);
     if (rc) {
-        cli_error("event", "%s: cannot load key file: %s", key_path,
-                  origo_strerror(rc));
+        cli_error("event", "%s: cannot load key file: %s%s", key_path,
+                  origo_strerror(rc),
+                  rc == ORIGO_E_PERM ? " (key files must not be readable by "
+                                       "others: chmod 600 the file)"
+                  : rc == ORIGO_E_KEYFILE
+                      ? " (expected a file written by origo keygen)"
+                      : "");
         return 2;
     }
     int status = 2;
@@ -213,11 +265,7 @@ static int seal_and_write(json_t *fields, const char *key_path,
     memcpy(ev->by, origo_key_public(key), ORIGO_PUBKEY_LEN);
     rc = origo_event_seal(ev, key, &envelope, id);
     if (rc) {
-        cli_error("event",
-                  "the %s event violates the schema: %s (%s); see "
-                  "docs/formats/event.md",
-                  origo_event_type_name(ev->type), origo_strerror(rc),
-                  origo_errname(rc));
+        explain_rejection(ev, rc);
         goto done;
     }
     if (out_path &&

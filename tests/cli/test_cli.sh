@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# End-to-end test of the origo CLI as a user runs it: the demo network, then
+# proofs, trace reports, audit, keys and events, each with the failure an
+# auditor must see when a file is tampered with or a flag is wrong.
+# Usage: test_cli.sh PATH-TO-ORIGO
+set -uo pipefail
+origo=$1
+work=$(mktemp -d "${TMPDIR:-/tmp}/origo-cli-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+pass() { echo "ok   - $1"; }
+fail() { echo "FAIL - $1"; failures=$((failures + 1)); }
+
+# expect STATUS NAME CMD...: runs CMD, checks its exit status.
+expect() {
+  local want=$1 name=$2
+  shift 2
+  "$@" >"$work/out" 2>&1
+  local got=$?
+  if [ "$got" -eq "$want" ]; then pass "$name"; else
+    fail "$name (exit $got, wanted $want)"; sed 's/^/     /' "$work/out"; fi
+}
+
+# expect_output PATTERN NAME: the last command's output matches PATTERN.
+expect_output() {
+  if grep -q -- "$1" "$work/out"; then pass "$2"; else
+    fail "$2 (no '$1' in output)"; sed 's/^/     /' "$work/out"; fi
+}
+
+demo=$work/demo
+expect 0 "demo builds a network" "$origo" demo --dir "$demo"
+expect_output "14 events committed, 1 rejected" "demo commits 14 events and rejects the outsider"
+
+expect 0 "prove leaf 3" "$origo" prove --data "$demo/validator-1" --leaf 3 --out "$work/p3.proof"
+expect 0 "a fresh proof verifies" "$origo" verify --trust "$demo/trust.txt" "$work/p3.proof"
+expect_output "custody.ship" "verify names the event type"
+
+# Tamper with one character of each line kind of the proof.
+for line in 2 3 4; do
+  awk -v n="$line" 'NR == n { c = substr($0, length($0) - 5, 1);
+        r = (c == "A") ? "B" : "A";
+        $0 = substr($0, 1, length($0) - 6) r substr($0, length($0) - 4) } { print }' \
+    "$work/p3.proof" >"$work/bad.proof"
+  expect 1 "a proof with line $line altered is rejected" \
+    "$origo" verify --trust "$demo/trust.txt" "$work/bad.proof"
+done
+sed '$ d' "$work/p3.proof" | sed '$ d' >"$work/onesig.proof"
+expect 1 "a checkpoint left with one signature misses quorum 2" \
+  "$origo" verify --trust "$demo/trust.txt" "$work/onesig.proof"
+expect 1 "--quorum 4 of 3 validators cannot be met" \
+  "$origo" verify --trust "$demo/trust.txt" --quorum 4 "$work/p3.proof"
+sed 's/^origin .*/origin other.example/' "$demo/trust.txt" >"$work/other.txt"
+expect 1 "a proof from another network is rejected" \
+  "$origo" verify --trust "$work/other.txt" "$work/p3.proof"
+grep -v '^validator' "$demo/trust.txt" >"$work/nokeys.txt"
+echo "garbage-line" >>"$work/nokeys.txt"
+expect 2 "a malformed trust file is a usage error" \
+  "$origo" verify --trust "$work/nokeys.txt" "$work/p3.proof"
+expect_output "nokeys.txt:[0-9]*:" "the trust-file error names file and line"
+
+expect 0 "trace report for a recall" "$origo" trace --data "$demo/validator-1" \
+  --lot nordic/li2co3/LC-2291 --recall --proofs --out "$work/recall.json"
+expect 0 "the recall report verifies" "$origo" verify --trust "$demo/trust.txt" "$work/recall.json"
+python3 - "$work/recall.json" "$work/extra-lot.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+report["lots"].append({"lot": "acme/cell-21700/C-9999", "depth": 1})
+json.dump(report, open(sys.argv[2], "w"))
+PY
+expect 1 "a report claiming an extra lot is rejected" \
+  "$origo" verify --trust "$demo/trust.txt" "$work/extra-lot.json"
+
+expect 0 "audit of an untouched ledger is clean" "$origo" audit --data "$demo/validator-2"
+expect_output "audit clean" "audit says clean"
+
+expect 0 "keygen writes a key" "$origo" keygen --name test-supplier --out "$work/s.key"
+mode=$(stat -c %a "$work/s.key")
+[ "$mode" = 600 ] && pass "key file mode is 0600" || fail "key file mode is $mode"
+expect 2 "keygen refuses to overwrite" "$origo" keygen --name x --out "$work/s.key"
+expect 0 "event builds and signs a lot.create" "$origo" event --key "$work/s.key" \
+  --net origo.example/t --type lot.create --lot test/part/L1,10,pcs --item part \
+  --out "$work/e.msgpack"
+expect_output '"id"' "event prints the event ID"
+[ -s "$work/e.msgpack" ] && pass "event writes the envelope" || fail "no envelope written"
+expect 2 "event rejects an unknown type" "$origo" event --key "$work/s.key" \
+  --net origo.example/t --type lot.melt --lot test/part/L1
+expect_output "type" "the error names the field"
+expect 2 "event rejects a malformed lot id" "$origo" event --key "$work/s.key" \
+  --net origo.example/t --type lot.create --lot "bad lot" --item x
+expect 2 "an unknown verb is a usage error" "$origo" frobnicate
+
+echo
+if [ "$failures" -eq 0 ]; then echo "all CLI checks passed"; exit 0; fi
+echo "$failures CLI checks failed"
+exit 1
