@@ -5,6 +5,8 @@
  * transaction, so the answer, the proofs and the checkpoint agree. */
 #include "report.h"
 
+#include "store.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,15 @@ static void set_msg(char *errmsg, size_t size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(errmsg, size, fmt, ap);
     va_end(ap);
+}
+
+int report_trace_tables(const ledger *led, struct trace_tables *out)
+{
+    if (led->trace == NULL) {
+        return ORIGO_E_NOTFOUND;
+    }
+    *out = *(const struct trace_tables *)led->trace;
+    return 0;
 }
 
 const char *report_kind_name(int kind)
@@ -304,9 +315,9 @@ static int checkpoint_for(ledger *led, MDB_txn *txn,
     return 0;
 }
 
-static int run_query(MDB_txn *txn, const struct report_request *request,
-                     uint64_t tree_size, struct trace_result *res, char *errmsg,
-                     size_t errmsg_size)
+static int run_query(ledger *led, MDB_txn *txn,
+                     const struct report_request *request, uint64_t tree_size,
+                     struct trace_result *res, char *errmsg, size_t errmsg_size)
 {
     struct trace_tables tables;
     struct trace_query query = {
@@ -318,7 +329,7 @@ static int run_query(MDB_txn *txn, const struct report_request *request,
         .flags = request->flags,
         .max_lots = request->max_lots,
     };
-    int rc = trace_open(txn, &tables);
+    int rc = report_trace_tables(led, &tables);
     if (rc == 0) {
         rc = trace_query_run(txn, &tables, &query, res);
     }
@@ -349,7 +360,7 @@ int report_build(ledger *led, const struct report_request *request, char **json,
     if (rc != 0) {
         goto out_txn;
     }
-    rc = run_query(txn, request, tree_size, &res, errmsg, errmsg_size);
+    rc = run_query(led, txn, request, tree_size, &res, errmsg, errmsg_size);
     if (rc != 0) {
         goto out_note;
     }

@@ -49,6 +49,12 @@ int report_build(ledger *led, const struct report_request *request, char **json,
                  size_t *json_len, struct trace_result *result, char *errmsg,
                  size_t errmsg_size);
 
+/* Copies the trace table handles that ledger_open() opened into *out.
+ * Unlike trace_open() it calls no mdb_dbi_open(), so any thread may use it
+ * at any time while the ledger is open. Returns 0, or ORIGO_E_NOTFOUND when
+ * the ledger has no trace tables. */
+int report_trace_tables(const ledger *led, struct trace_tables *out);
+
 /* Name of a trace kind in reports and summaries ("ship", "receive",
  * "hold", "release", "recall"), or NULL. */
 const char *report_kind_name(int kind);

@@ -81,16 +81,29 @@ static void transform_edges(struct trace_facts *facts, const origo_event *event)
     }
 }
 
-/* The lot index of a JSON string the SDK recognised as a lot, else -1. */
-static int json_lot(const struct trace_facts *facts, const origo_event *event,
-                    const json_t *value)
+/* The lot index of a JSON string naming one of the event's lots, else -1:
+ * the lot itself, or (as the SDK reads EPCs) a serialised Digital Link
+ * "<lot>/21/<serial>" of it. */
+static int json_lot(const struct trace_facts *facts, const json_t *value)
 {
     if (!json_is_string(value)) {
         return -1;
     }
-    /* Compare against the event's own text so the borrowed pointers in
-     * facts->lots keep pointing into the event body, not into JSON. */
-    return find_lot(facts, json_string_value(value), json_string_length(value));
+    const char *text = json_string_value(value);
+    size_t len = json_string_length(value);
+    int exact = find_lot(facts, text, len);
+    if (exact >= 0) {
+        return exact;
+    }
+    for (size_t i = 0; i < facts->lot_count; i++) {
+        const struct trace_text *lot = &facts->lots[i];
+        if (len > lot->len + 4 && memcmp(text, lot->ptr, lot->len) == 0 &&
+            memcmp(text + lot->len, "/21/", 4) == 0 &&
+            memchr(text + lot->len + 4, '/', len - lot->len - 4) == NULL) {
+            return (int)i;
+        }
+    }
+    return -1;
 }
 
 /* An EPCIS AggregationEvent with action ADD or OBSERVE puts each child
@@ -106,22 +119,21 @@ static int aggregation_edges(struct trace_facts *facts,
     }
     const char *type = json_string_value(json_object_get(root, "type"));
     const char *action = json_string_value(json_object_get(root, "action"));
-    int parent = json_lot(facts, event, json_object_get(root, "parentID"));
+    int parent = json_lot(facts, json_object_get(root, "parentID"));
     if (type != NULL && strcmp(type, "AggregationEvent") == 0 &&
         action != NULL && strcmp(action, "DELETE") != 0 && parent >= 0) {
         size_t i;
         json_t *item;
         json_array_foreach(json_object_get(root, "childEPCs"), i, item)
         {
-            int child = json_lot(facts, event, item);
+            int child = json_lot(facts, item);
             if (child >= 0) {
                 add_edge(facts, child, parent);
             }
         }
         json_array_foreach(json_object_get(root, "childQuantityList"), i, item)
         {
-            int child =
-                json_lot(facts, event, json_object_get(item, "epcClass"));
+            int child = json_lot(facts, json_object_get(item, "epcClass"));
             if (child >= 0) {
                 add_edge(facts, child, parent);
             }

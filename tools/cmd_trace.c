@@ -222,7 +222,7 @@ static int summary(ledger *led, const struct trace_args *args)
         query.tree_size = state.tree_size;
     }
     if (rc == 0) {
-        rc = trace_open(txn, &tables);
+        rc = report_trace_tables(led, &tables);
     }
     if (rc == 0) {
         rc = trace_query_run(txn, &tables, &query, &res);

@@ -418,7 +418,7 @@ static void bench_trace(ledger *led, unsigned flags, const char *label)
         double t0 = now();
         int rc = ledger_txn_begin(led, 1, &txn);
         if (rc == 0) {
-            rc = trace_open(txn, &tables);
+            rc = report_trace_tables(led, &tables);
         }
         if (rc == 0) {
             rc = trace_query_run(txn, &tables, &query, &res);
@@ -576,6 +576,7 @@ int main(int argc, char **argv)
     if (sodium_init() < 0) {
         return 1;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);
     for (int m = 0; m < MEMBERS; m++) {
         char name[16];
         snprintf(name, sizeof(name), "m%d", m);
