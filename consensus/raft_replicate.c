@@ -232,7 +232,9 @@ int raft_replicate_send_append(struct raft *r, struct progress *pr,
         bytes += len;
         n++;
     }
-    if (n == 0 && !send_empty) {
+    /* A probe goes out even without entries: its answer tells where the
+     * follower's log stands. */
+    if (n == 0 && !send_empty && pr->state != PROGRESS_PROBE) {
         return 0;
     }
     struct raft_msg m;
@@ -421,34 +423,33 @@ static int on_reject(struct raft *r, struct progress *pr,
 
 static int on_ack(struct raft *r, struct progress *pr, uint64_t index)
 {
-    if (index > raft_last_index(r)) {
-        return 0; /* not from this leader's log */
+    if (index > raft_last_index(r) || index < pr->match) {
+        return 0; /* not from this leader's log, or stale */
     }
-    if (index <= pr->match) {
-        if (pr->state == PROGRESS_PROBE) {
-            pr->probe_sent = false;
-        }
-        return pump(r, pr, false);
+    bool advanced = index > pr->match;
+    if (advanced) {
+        pr->match = index;
+        pr->stall_ticks = 0;
+        inflight_free_to(pr, index);
     }
-    pr->match = index;
-    pr->stall_ticks = 0;
     if (pr->next <= index) {
         pr->next = index + 1;
     }
-    inflight_free_to(pr, index);
     if (pr->state == PROGRESS_PROBE) {
-        become_replicate(pr);
+        become_replicate(pr); /* the follower matches us up to index */
     } else if (pr->state == PROGRESS_SNAPSHOT && pr->match >= pr->snap_index) {
         become_probe(pr);
     }
-    raft_replicate_maybe_commit(r);
-    if (r->role != RAFT_LEADER) {
-        return 0;
-    }
-    if (pr->id == r->transfer_target && pr->match == raft_last_index(r)) {
-        int rc = send_timeout_now(r, pr->id);
-        if (rc != 0) {
-            return rc;
+    if (advanced) {
+        raft_replicate_maybe_commit(r);
+        if (r->role != RAFT_LEADER) {
+            return 0;
+        }
+        if (pr->id == r->transfer_target && pr->match == raft_last_index(r)) {
+            int rc = send_timeout_now(r, pr->id);
+            if (rc != 0) {
+                return rc;
+            }
         }
     }
     return pump(r, pr, false);

@@ -882,6 +882,15 @@ struct raft *sim_raft(struct sim_cluster *c, uint64_t id)
     return n != NULL ? n->raft : NULL;
 }
 
+void sim_drain(struct sim_cluster *c, uint64_t id)
+{
+    struct sim_node *n = node(c, id);
+    if (n != NULL && n->raft != NULL) {
+        drain(c, n);
+        sim_check(c);
+    }
+}
+
 void sim_tick(struct sim_cluster *c, uint64_t id)
 {
     struct sim_node *n = node(c, id);
@@ -973,6 +982,25 @@ void sim_drop_all(struct sim_cluster *c)
 size_t sim_queued(const struct sim_cluster *c)
 {
     return c->n_net;
+}
+
+size_t sim_count(const struct sim_cluster *c, uint64_t from, uint64_t to,
+                 uint8_t type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_net; i++) {
+        const struct raft_msg *m = &c->net[i].m;
+        if ((from == 0 || m->from == from) && (to == 0 || m->to == to) &&
+            (type == 0 || m->type == type)) {
+            n++;
+        }
+    }
+    return n;
+}
+
+const struct sim_stats *sim_stats(const struct sim_cluster *c)
+{
+    return &c->stats;
 }
 
 void sim_block(struct sim_cluster *c, uint64_t from, uint64_t to, bool on)

@@ -83,6 +83,8 @@ void sim_free(struct sim_cluster *c);
 /* --- hand driving (scenario tests) --- */
 struct raft *sim_raft(struct sim_cluster *c, uint64_t id); /* NULL if down */
 void sim_tick(struct sim_cluster *c, uint64_t id);
+/* Collects the work of id after a direct call on sim_raft(c, id). */
+void sim_drain(struct sim_cluster *c, uint64_t id);
 /* Ticks id until it campaigns and, with the network delivering everything
  * queued, becomes leader; returns true on success. */
 bool sim_elect(struct sim_cluster *c, uint64_t id);
@@ -100,6 +102,10 @@ void sim_deliver_type(struct sim_cluster *c, uint64_t from, uint64_t to,
 bool sim_win(struct sim_cluster *c, uint64_t id, int max_ticks);
 void sim_drop_all(struct sim_cluster *c);
 size_t sim_queued(const struct sim_cluster *c);
+/* Queued messages matching from/to/type (0 = any). */
+size_t sim_count(const struct sim_cluster *c, uint64_t from, uint64_t to,
+                 uint8_t type);
+const struct sim_stats *sim_stats(const struct sim_cluster *c);
 void sim_block(struct sim_cluster *c, uint64_t from, uint64_t to, bool on);
 void sim_isolate(struct sim_cluster *c, uint64_t id, bool on);
 void sim_heal(struct sim_cluster *c);
