@@ -1,27 +1,40 @@
 /* Throughput of Debian's libraft 0.15 (canonical/raft) for three servers in
- * one process, measured the way tests/bench/bench_raft.c measures our own
- * core: a leader is elected, then entries of a fixed size are proposed in
- * batches and the cluster is driven until the leader's commit index covers
- * them; the figure is entries committed per second of wall time.
+ * one process, with the workload of tests/bench/bench_raft.c (our core): a
+ * leader is elected, then, batch after batch, entries of a fixed size are
+ * proposed and the cluster is driven until every server has applied them;
+ * the figure is entries committed on all nodes per second of wall time
+ * (CLOCK_MONOTONIC), printed with the process's CPU time because the
+ * machine is shared. Only libraft's public API is used.
  *
- * Only libraft's public API is used. Two I/O backends drive the servers:
- *  - "fixture": libraft's own raft_fixture (in-memory stub I/O, fake time),
- *    with network and disk latency set to 0 so every message and write
- *    completes at the same fake instant. After every single event the
- *    fixture also copies the leader's whole in-memory log and compares it
- *    byte for byte with the previous copy (its Leader Append-Only check);
- *    that cost is the fixture's, not the library's, and grows with the log.
- *    Snapshots therefore stay at libraft's defaults (every 1024 entries,
- *    128 kept) so the in-memory log, and that check, stay bounded.
+ * Two I/O backends drive the servers:
  *  - "direct" (default): a minimal raft_io written here against the public
- *    struct raft_io. Appends complete without copying (like a core whose
- *    persistence is reported done at once), each message is copied once
- *    (entries into one batch buffer, as a receiver would hold them) and
- *    delivered in FIFO order with no delay; time moves only when nothing is
- *    pending. Snapshots are off, as in bench_raft.c, so the log grows.
- * This file builds only when meson finds libraft and -Dbench_libraft=true;
- * it must not link liborigo's consensus library, whose raft_* names clash
- * with libraft's. */
+ *    struct raft_io, playing the part of bench_raft.c's pump(): appends are
+ *    reported durable without copying, every message is copied once
+ *    (entries into one batch buffer, as a receiver holds them) and delivered
+ *    in FIFO order with no delay. When nothing is pending, time moves one
+ *    heartbeat interval and every server ticks: that is bench_raft.c's
+ *    raft_tick(leader) after each batch, which lets followers learn the
+ *    final commit index. Snapshots every 16384 entries keeping none behind,
+ *    as bench_raft.c compacts.
+ *  - "fixture": libraft's own raft_fixture (stub I/O, fake time) with
+ *    network and disk latency set to 0, the minimum: every write and message
+ *    completes at the same fake instant. The fixture copies each appended
+ *    entry into its stub disk, and after every single event it also copies
+ *    the leader's whole in-memory log and compares it byte for byte with the
+ *    previous copy (its Leader Append-Only check). That cost is the
+ *    fixture's, not the library's, and grows with the log, so snapshots stay
+ *    at libraft's defaults here (every 1024 entries, 128 kept).
+ *
+ * Batching: bench_raft.c makes one raft_propose() call per entry and then
+ * one pass over the readies, which sends one append message per follower
+ * for the whole batch. libraft sends at once on every raft_apply(), so the
+ * same messages come from one raft_apply() of n entries (--apply batch, the
+ * default); --apply single makes one raft_apply() per entry instead, which
+ * gives libraft one append message per entry and per follower.
+ *
+ * Builds only when meson finds libraft and -Dbench_libraft=true. It must not
+ * link liborigo's consensus library, whose raft_* names clash with
+ * libraft's. */
 #include <raft.h>
 #include <raft/fixture.h>
 
@@ -35,26 +48,28 @@
 #include <time.h>
 
 #define N_SERVERS 3
-#define MAX_WINDOW 1024
 
 /* ------------------------------------------------------------ options -- */
 
 struct bench_opts {
-    unsigned batch;       /* entries per raft_apply() */
-    size_t entry_size;    /* bytes per entry */
-    uint64_t total;       /* entries to commit in the timed part */
-    unsigned window;      /* batches proposed and not yet committed */
-    bool use_fixture;     /* raft_fixture instead of the direct backend */
-    bool single_apply;    /* one raft_apply() per entry, not per batch */
-    unsigned snap_thresh; /* 0: fixture default / direct off */
+    bool use_fixture;       /* raft_fixture instead of the direct backend */
+    bool single_apply;      /* one raft_apply() per entry, not per batch */
+    uint64_t total;         /* entries per run (256-byte runs) */
+    unsigned batch;         /* 0: bench_raft.c's matrix of runs */
+    size_t entry_size;      /* 0: bench_raft.c's matrix of runs */
+    unsigned snap_thresh;   /* entries between snapshots */
+    unsigned snap_trailing; /* entries kept behind a snapshot */
 };
 
 static void usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s [--io direct|fixture] [--apply batch|single]\n"
-            "          [--batch N] [--entry-size N]\n"
-            "          [--entries N] [--window N] [--snapshot-threshold N]\n",
+            "          [--entries N] [--batch N] [--entry-size N]\n"
+            "          [--snapshot-threshold N] [--snapshot-trailing N]\n"
+            "Without --batch and --entry-size it runs bench_raft.c's matrix:\n"
+            "batches 1, 16, 128, 1024 of 256-byte entries (N each), then\n"
+            "batch 128 of 4096-byte entries (N/4).\n",
             prog);
 }
 
@@ -73,37 +88,38 @@ static int parse_u64(const char *text, uint64_t min, uint64_t max,
     return 0;
 }
 
+static int parse_choice(const char *text, const char *yes, const char *no,
+                        bool *out)
+{
+    if (strcmp(text, yes) != 0 && strcmp(text, no) != 0)
+        return -1;
+    *out = strcmp(text, yes) == 0;
+    return 0;
+}
+
 static int parse_opt_value(const char *name, const char *text,
                            struct bench_opts *o)
 {
     uint64_t value = 0;
 
-    if (strcmp(name, "--io") == 0) {
-        if (strcmp(text, "fixture") != 0 && strcmp(text, "direct") != 0)
-            return -1;
-        o->use_fixture = strcmp(text, "fixture") == 0;
-        return 0;
-    }
-    if (strcmp(name, "--apply") == 0) {
-        if (strcmp(text, "batch") != 0 && strcmp(text, "single") != 0)
-            return -1;
-        o->single_apply = strcmp(text, "single") == 0;
-        return 0;
-    }
+    if (strcmp(name, "--io") == 0)
+        return parse_choice(text, "fixture", "direct", &o->use_fixture);
+    if (strcmp(name, "--apply") == 0)
+        return parse_choice(text, "single", "batch", &o->single_apply);
     if (strcmp(name, "--batch") == 0 && parse_u64(text, 1, 65536, &value) == 0)
         o->batch = (unsigned)value;
     else if (strcmp(name, "--entry-size") == 0 &&
              parse_u64(text, 1, 1 << 20, &value) == 0)
         o->entry_size = (size_t)value;
     else if (strcmp(name, "--entries") == 0 &&
-             parse_u64(text, 1, UINT64_C(1) << 32, &value) == 0)
+             parse_u64(text, 4, UINT64_C(1) << 32, &value) == 0)
         o->total = value;
-    else if (strcmp(name, "--window") == 0 &&
-             parse_u64(text, 1, MAX_WINDOW, &value) == 0)
-        o->window = (unsigned)value;
     else if (strcmp(name, "--snapshot-threshold") == 0 &&
-             parse_u64(text, 0, UINT_MAX, &value) == 0)
+             parse_u64(text, 1, UINT_MAX, &value) == 0)
         o->snap_thresh = (unsigned)value;
+    else if (strcmp(name, "--snapshot-trailing") == 0 &&
+             parse_u64(text, 0, UINT_MAX, &value) == 0)
+        o->snap_trailing = (unsigned)value;
     else
         return -1;
     return 0;
@@ -111,21 +127,23 @@ static int parse_opt_value(const char *name, const char *text,
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
+    bool thresh_set = false, trailing_set = false;
     int i;
 
-    o->batch = 64;
-    o->entry_size = 256;
+    memset(o, 0, sizeof *o);
     o->total = 200000;
-    o->window = 1;
-    o->use_fixture = false;
-    o->single_apply = false;
-    o->snap_thresh = 0;
     for (i = 1; i < argc; i += 2) {
         if (i + 1 >= argc || parse_opt_value(argv[i], argv[i + 1], o) != 0) {
             usage(argv[0]);
             return -1;
         }
+        thresh_set |= strcmp(argv[i], "--snapshot-threshold") == 0;
+        trailing_set |= strcmp(argv[i], "--snapshot-trailing") == 0;
     }
+    if (!thresh_set)
+        o->snap_thresh = o->use_fixture ? 1024 : 16384;
+    if (!trailing_set)
+        o->snap_trailing = o->use_fixture ? 128 : 0;
     return 0;
 }
 
@@ -139,7 +157,7 @@ static double clock_seconds(clockid_t id)
 
 /* ---------------------------------------------------------------- FSM -- */
 
-/* The state machine counts applied entries and snapshots that count. */
+/* The state machine counts applied entries; its snapshot is that count. */
 struct bench_fsm_state {
     uint64_t applied;
 };
@@ -475,8 +493,8 @@ static int dio_truncate(struct raft_io *io, raft_index index)
     return 0;
 }
 
-/* Only with --snapshot-threshold: the snapshot is "stored" without a copy
- * (no follower lags behind far enough to need it sent). */
+/* The snapshot is "stored" without a copy: no follower lags behind far
+ * enough to need it sent (snapshot_get aborts the run if one does). */
 static int dio_snapshot_put(struct raft_io *io, unsigned trailing,
                             struct raft_io_snapshot_put *req,
                             const struct raft_snapshot *snapshot,
@@ -599,7 +617,7 @@ static int dio_configuration(struct raft_configuration *conf)
     return 0;
 }
 
-static int dio_cluster_start(struct dio_cluster *c, unsigned snap_thresh)
+static int dio_cluster_start(struct dio_cluster *c, const struct bench_opts *o)
 {
     struct raft_configuration conf;
     unsigned i;
@@ -619,9 +637,8 @@ static int dio_cluster_start(struct dio_cluster *c, unsigned snap_thresh)
         if (raft_init(&n->raft, &n->io, &n->fsm, n->id, n->address) != 0 ||
             raft_bootstrap(&n->raft, &conf) != 0)
             goto err_after_conf;
-        /* By default never snapshot: the log grows, as in bench_raft.c. */
-        raft_set_snapshot_threshold(&n->raft,
-                                    snap_thresh != 0 ? snap_thresh : UINT_MAX);
+        raft_set_snapshot_threshold(&n->raft, o->snap_thresh);
+        raft_set_snapshot_trailing(&n->raft, o->snap_trailing);
         if (raft_start(&n->raft) != 0)
             goto err_after_conf;
     }
@@ -669,42 +686,67 @@ static void dio_cluster_close(struct dio_cluster *c)
 
 /* What the workload needs from either backend. */
 struct bench_driver {
-    struct raft *(*leader)(void *ctx);
-    void (*step)(void *ctx);
+    struct raft *(*server)(void *ctx, unsigned i);
+    struct raft *(*leader)(void *ctx); /* NULL if none */
+    void (*step)(void *ctx);           /* one event, or time moves on */
     void *ctx;
 };
 
+struct bench_run {
+    unsigned batch;
+    size_t entry_size;
+    uint64_t total;
+};
+
+struct run_result {
+    double seconds;     /* wall time, CLOCK_MONOTONIC */
+    double cpu_seconds; /* this process's CPU time: the machine is shared */
+    uint64_t steps;     /* events and ticks the driver ran */
+    uint64_t applied;   /* lowest applied index over the servers, at end */
+};
+
+static void bench_die(const char *what)
+{
+    fprintf(stderr, "bench_libraft: %s\n", what);
+    exit(1);
+}
+
 static void apply_done(struct raft_apply *req, int status, void *result)
 {
+    (void)req;
     (void)result;
     if (status != 0) {
         fprintf(stderr, "bench_libraft: apply failed: %s\n",
                 raft_strerror(status));
         exit(1);
     }
-    (void)req;
 }
 
-/* Proposes n entries of o->entry_size bytes: through one raft_apply() call
- * of n entries, or with o->single_apply through n calls of one entry each
- * (reqs then has n slots). Returns the index of the last entry proposed. */
-static raft_index propose_batch(struct raft *leader, struct raft_apply *reqs,
-                                struct raft_buffer *bufs, unsigned n,
-                                const struct bench_opts *o, uint64_t seqno)
+/* Proposes n entries of run->entry_size bytes, each a copy of payload with
+ * its sequence number in front (as bench_raft.c fills them): through one
+ * raft_apply() of n entries, or with --apply single through n calls of one
+ * entry each (reqs has n slots). libraft takes ownership of each entry's
+ * buffer, which must come from raft_malloc(). Returns the index of the last
+ * entry proposed. */
+static raft_index propose(struct raft *leader, struct raft_apply *reqs,
+                          struct raft_buffer *bufs, unsigned n,
+                          uint8_t *payload, const struct bench_run *run,
+                          bool single_apply, uint64_t *seqno)
 {
     unsigned i;
     int rv = 0;
 
-    for (i = 0; i < n; i++) {
-        bufs[i].len = o->entry_size;
-        bufs[i].base = raft_malloc(o->entry_size);
+    for (i = 0; i < n; i++, (*seqno)++) {
+        memcpy(payload, seqno, sizeof *seqno);
+        bufs[i].len = run->entry_size;
+        bufs[i].base = raft_malloc(run->entry_size);
         if (bufs[i].base == NULL)
-            dio_die("out of memory (entry)");
-        memset(bufs[i].base, (int)((seqno + i) & 0xff), o->entry_size);
+            bench_die("out of memory (entry)");
+        memcpy(bufs[i].base, payload, run->entry_size);
     }
-    if (!o->single_apply)
+    if (!single_apply)
         rv = raft_apply(leader, &reqs[0], bufs, n, apply_done);
-    for (i = 0; o->single_apply && i < n && rv == 0; i++)
+    for (i = 0; single_apply && i < n && rv == 0; i++)
         rv = raft_apply(leader, &reqs[i], &bufs[i], 1, apply_done);
     if (rv != 0) {
         fprintf(stderr, "bench_libraft: raft_apply: %s\n", raft_strerror(rv));
@@ -713,65 +755,78 @@ static raft_index propose_batch(struct raft *leader, struct raft_apply *reqs,
     return raft_last_index(leader);
 }
 
-struct workload_result {
-    uint64_t committed;
-    double seconds;     /* wall time, CLOCK_MONOTONIC */
-    double cpu_seconds; /* this process's CPU time: the machine is shared */
-    uint64_t steps;
-    raft_index commit_index; /* leader's, at the end */
-    bool all_applied;        /* every server applied up to commit_index */
-};
+static raft_index lowest_applied(const struct bench_driver *d)
+{
+    raft_index lowest = raft_last_applied(d->server(d->ctx, 0));
+    unsigned i;
 
-/* Keeps o->window batches in flight and steps the cluster until the
- * leader's commit index covers every proposed entry. */
+    for (i = 1; i < N_SERVERS; i++) {
+        raft_index applied = raft_last_applied(d->server(d->ctx, i));
+        if (applied < lowest)
+            lowest = applied;
+    }
+    return lowest;
+}
+
+/* Steps until every server has applied index; the leader must not change. */
+static void drive_until_applied(const struct bench_driver *d,
+                                struct raft *leader, raft_index index,
+                                uint64_t *steps)
+{
+    uint64_t idle = 0;
+
+    while (lowest_applied(d) < index) {
+        d->step(d->ctx);
+        (*steps)++;
+        if (++idle > 10000000)
+            bench_die("no progress after 10^7 steps");
+        if (d->leader(d->ctx) != leader)
+            bench_die("leadership changed during the run");
+    }
+}
+
+/* bench_raft.c's loop: propose a batch, then drive the cluster until every
+ * server has applied it, until run->total entries are in. */
 static void run_workload(const struct bench_driver *d,
-                         const struct bench_opts *o,
-                         struct workload_result *res)
+                         const struct bench_run *run, bool single_apply,
+                         struct run_result *res)
 {
     struct raft *leader = d->leader(d->ctx);
-    struct raft_apply *reqs =
-        calloc((size_t)o->window * o->batch, sizeof *reqs);
-    struct raft_buffer *bufs = calloc(o->batch, sizeof *bufs);
-    raft_index last_of[MAX_WINDOW];
-    raft_index start = leader->commit_index;
+    struct raft_apply *reqs = calloc(run->batch, sizeof *reqs);
+    struct raft_buffer *bufs = calloc(run->batch, sizeof *bufs);
+    uint8_t *payload = calloc(1, run->entry_size + sizeof(uint64_t));
     uint64_t proposed = 0;
-    unsigned head = 0, inflight = 0;
     double t0, cpu0;
 
-    if (reqs == NULL || bufs == NULL)
-        dio_die("out of memory (workload)");
+    if (reqs == NULL || bufs == NULL || payload == NULL)
+        bench_die("out of memory (workload)");
     memset(res, 0, sizeof *res);
     t0 = clock_seconds(CLOCK_MONOTONIC);
     cpu0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-    while (proposed < o->total || inflight > 0) {
-        while (inflight < o->window && proposed < o->total) {
-            unsigned slot = (head + inflight) % o->window;
-            uint64_t left = o->total - proposed;
-            unsigned n = left < o->batch ? (unsigned)left : o->batch;
+    while (proposed < run->total) {
+        uint64_t left = run->total - proposed;
+        unsigned n = left < run->batch ? (unsigned)left : run->batch;
+        raft_index last = propose(leader, reqs, bufs, n, payload, run,
+                                  single_apply, &proposed);
 
-            last_of[slot] = propose_batch(
-                leader, &reqs[(size_t)slot * o->batch], bufs, n, o, proposed);
-            proposed += n;
-            inflight++;
-        }
-        while (leader->commit_index < last_of[head]) {
-            d->step(d->ctx);
-            res->steps++;
-            if (d->leader(d->ctx) != leader)
-                dio_die("leadership changed during the run");
-        }
-        head = (head + 1) % o->window;
-        inflight--;
+        drive_until_applied(d, leader, last, &res->steps);
     }
     res->seconds = clock_seconds(CLOCK_MONOTONIC) - t0;
     res->cpu_seconds = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-    res->committed = leader->commit_index - start;
-    res->commit_index = leader->commit_index;
+    res->applied = lowest_applied(d);
+    free(payload);
     free(bufs);
     free(reqs);
 }
 
 /* ------------------------------------------------------------ drivers -- */
+
+static struct raft *dio_server(void *ctx, unsigned i)
+{
+    struct dio_cluster *c = ctx;
+
+    return &c->nodes[i].raft;
+}
 
 static struct raft *dio_leader(void *ctx)
 {
@@ -784,62 +839,61 @@ static struct raft *dio_leader(void *ctx)
     return NULL;
 }
 
-/* Untimed: runs what is still pending, then checks that every server
- * applied everything the leader committed. */
-static void dio_check_applied(struct dio_cluster *c,
-                              struct workload_result *res)
-{
-    struct dio_event ev;
-    unsigned i;
-
-    while (dio_pop(c, &ev))
-        dio_run_event(c, &ev);
-    /* A follower learns the final commit index with the next heartbeat. */
-    dio_step(c);
-    while (dio_pop(c, &ev))
-        dio_run_event(c, &ev);
-    res->all_applied = true;
-    for (i = 0; i < N_SERVERS; i++)
-        if (raft_last_applied(&c->nodes[i].raft) < res->commit_index)
-            res->all_applied = false;
-}
-
 static void dio_step_ctx(void *ctx)
 {
     dio_step(ctx);
 }
 
-static int run_direct(const struct bench_opts *o, struct workload_result *res)
+/* Elects server 0 (it draws the shortest timeout) and lets the entries it
+ * appends on election reach every server. */
+static int dio_elect(struct dio_cluster *c)
+{
+    struct bench_driver d = {dio_server, dio_leader, dio_step_ctx, c};
+    unsigned guard;
+
+    for (guard = 0; guard < 100000 && dio_leader(c) == NULL; guard++)
+        dio_step(c);
+    if (dio_leader(c) == NULL) {
+        fprintf(stderr, "bench_libraft: no leader elected\n");
+        return -1;
+    }
+    for (guard = 0; guard < 100000; guard++) {
+        if (lowest_applied(&d) >= raft_last_index(dio_leader(c)))
+            return 0;
+        dio_step(c);
+    }
+    fprintf(stderr, "bench_libraft: election entries not applied\n");
+    return -1;
+}
+
+static int run_direct(const struct bench_opts *o, const struct bench_run *run,
+                      struct run_result *res)
 {
     struct dio_cluster *c = malloc(sizeof *c);
-    struct bench_driver d = {dio_leader, dio_step_ctx, NULL};
-    unsigned guard;
+    struct bench_driver d = {dio_server, dio_leader, dio_step_ctx, NULL};
 
     if (c == NULL)
         return -1;
-    if (dio_cluster_start(c, o->snap_thresh) != 0) {
-        free(c);
-        return -1;
-    }
+    if (dio_cluster_start(c, o) != 0)
+        goto err_after_alloc;
+    if (dio_elect(c) != 0)
+        goto err_after_start;
     d.ctx = c;
-    /* Elect server 0 and let its first (no-op/barrier) entries commit. */
-    for (guard = 0; guard < 100000; guard++) {
-        struct raft *l = dio_leader(c);
-        if (l != NULL && l->commit_index == raft_last_index(l) && c->count == 0)
-            break;
-        dio_step(c);
-    }
-    if (dio_leader(c) == NULL) {
-        fprintf(stderr, "bench_libraft: no leader elected\n");
-        dio_cluster_close(c);
-        free(c);
-        return -1;
-    }
-    run_workload(&d, o, res);
-    dio_check_applied(c, res);
+    run_workload(&d, run, o->single_apply, res);
     dio_cluster_close(c);
     free(c);
     return 0;
+
+err_after_start:
+    dio_cluster_close(c);
+err_after_alloc:
+    free(c);
+    return -1;
+}
+
+static struct raft *fixture_server(void *ctx, unsigned i)
+{
+    return raft_fixture_get(ctx, i);
 }
 
 static struct raft *fixture_leader(void *ctx)
@@ -870,11 +924,11 @@ static int fixture_setup(struct raft_fixture *f, struct raft_fsm *fsms,
         fsm_setup(&fsms[i], &states[i]);
         if (raft_fixture_grow(f, &fsms[i]) != 0)
             goto err_after_fixture;
-        /* Minimum the fixture allows: delivered and written at once. */
+        /* The minimum the fixture allows: delivered and written at once. */
         raft_fixture_set_network_latency(f, i, 0);
         raft_fixture_set_disk_latency(f, i, 0);
-        if (o->snap_thresh != 0)
-            raft_set_snapshot_threshold(raft_fixture_get(f, i), o->snap_thresh);
+        raft_set_snapshot_threshold(raft_fixture_get(f, i), o->snap_thresh);
+        raft_set_snapshot_trailing(raft_fixture_get(f, i), o->snap_trailing);
     }
     if (raft_fixture_configuration(f, N_SERVERS, &conf) != 0)
         goto err_after_fixture;
@@ -884,9 +938,9 @@ static int fixture_setup(struct raft_fixture *f, struct raft_fsm *fsms,
     if (raft_fixture_start(f) != 0)
         goto err_after_fixture;
     raft_fixture_elect(f, 0);
-    /* Let the leader's first entries commit before timing starts. */
-    raft_fixture_step_until_applied(
-        f, N_SERVERS, raft_last_index(raft_fixture_get(f, 0)), 10000);
+    if (!raft_fixture_step_until_applied(
+            f, N_SERVERS, raft_last_index(raft_fixture_get(f, 0)), 10000))
+        goto err_after_fixture;
     return 0;
 
 err_after_conf:
@@ -896,16 +950,19 @@ err_after_fixture:
     return -1;
 }
 
-static int run_fixture(const struct bench_opts *o, struct workload_result *res)
+static int run_fixture(const struct bench_opts *o, const struct bench_run *run,
+                       struct run_result *res)
 {
     struct raft_fixture *f = malloc(sizeof *f);
     struct raft_fsm fsms[N_SERVERS];
     struct bench_fsm_state states[N_SERVERS];
-    struct bench_driver d = {fixture_leader, fixture_step_ctx, NULL};
+    struct bench_driver d = {fixture_server, fixture_leader, fixture_step_ctx,
+                             NULL};
 
     if (f == NULL)
         return -1;
     if (fixture_setup(f, fsms, states, o) != 0) {
+        fprintf(stderr, "bench_libraft: fixture setup or election failed\n");
         free(f);
         return -1;
     }
@@ -916,40 +973,64 @@ static int run_fixture(const struct bench_opts *o, struct workload_result *res)
         free(f);
         return -1;
     }
-    run_workload(&d, o, res);
-    /* Untimed: every server applies what the leader committed. */
-    res->all_applied =
-        raft_fixture_step_until_applied(f, N_SERVERS, res->commit_index, 10000);
+    run_workload(&d, run, o->single_apply, res);
     raft_fixture_close(f);
     free(f);
     return 0;
 }
+
+/* --------------------------------------------------------------- main -- */
 
 static double per_second(uint64_t count, double seconds)
 {
     return seconds > 0 ? (double)count / seconds : 0.0;
 }
 
+static int run_one(const struct bench_opts *o, const struct bench_run *run)
+{
+    struct run_result res;
+    int rv =
+        o->use_fixture ? run_fixture(o, run, &res) : run_direct(o, run, &res);
+
+    if (rv != 0)
+        return rv;
+    printf("bench_libraft: 3 nodes, %zu-byte entries, batch %4u: %10.0f "
+           "entries/s committed on all nodes (%llu in %.3f s; cpu %.3f s, "
+           "%.0f entries/cpu-s; io=%s apply=%s snapshot=%u/%u steps=%llu)\n",
+           run->entry_size, run->batch, per_second(run->total, res.seconds),
+           (unsigned long long)run->total, res.seconds, res.cpu_seconds,
+           per_second(run->total, res.cpu_seconds),
+           o->use_fixture ? "fixture" : "direct",
+           o->single_apply ? "single" : "batch", o->snap_thresh,
+           o->snap_trailing, (unsigned long long)res.steps);
+    fflush(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    static const unsigned batches[] = {1, 16, 128, 1024};
     struct bench_opts o;
-    struct workload_result res;
-    int rv;
+    struct bench_run run;
+    size_t i;
 
     if (parse_opts(argc, argv, &o) != 0)
         return 2;
-    rv = o.use_fixture ? run_fixture(&o, &res) : run_direct(&o, &res);
-    if (rv != 0)
-        return 1;
-    printf("libraft-0.15 io=%s apply=%s nodes=%d batch=%u entry_bytes=%zu "
-           "window=%u entries=%llu steps=%llu wall_s=%.3f cpu_s=%.3f "
-           "entries_per_s=%.0f entries_per_cpu_s=%.0f all_applied=%s\n",
-           o.use_fixture ? "fixture" : "direct",
-           o.single_apply ? "single" : "batch", N_SERVERS, o.batch,
-           o.entry_size, o.window, (unsigned long long)res.committed,
-           (unsigned long long)res.steps, res.seconds, res.cpu_seconds,
-           per_second(res.committed, res.seconds),
-           per_second(res.committed, res.cpu_seconds),
-           res.all_applied ? "yes" : "NO");
-    return res.all_applied ? 0 : 1;
+    if (o.batch != 0 || o.entry_size != 0) {
+        run.batch = o.batch != 0 ? o.batch : 128;
+        run.entry_size = o.entry_size != 0 ? o.entry_size : 256;
+        run.total = o.total;
+        return run_one(&o, &run) == 0 ? 0 : 1;
+    }
+    for (i = 0; i < sizeof batches / sizeof batches[0]; i++) {
+        run.batch = batches[i];
+        run.entry_size = 256;
+        run.total = o.total;
+        if (run_one(&o, &run) != 0)
+            return 1;
+    }
+    run.batch = 128;
+    run.entry_size = 4096;
+    run.total = o.total / 4;
+    return run_one(&o, &run) == 0 ? 0 : 1;
 }
