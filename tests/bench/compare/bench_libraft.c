@@ -953,7 +953,7 @@ err_after_fixture:
 static int run_fixture(const struct bench_opts *o, const struct bench_run *run,
                        struct run_result *res)
 {
-    struct raft_fixture *f = malloc(sizeof *f);
+    struct raft_fixture *f = calloc(1, sizeof *f); /* grow() needs zeros */
     struct raft_fsm fsms[N_SERVERS];
     struct bench_fsm_state states[N_SERVERS];
     struct bench_driver d = {fixture_server, fixture_leader, fixture_step_ctx,
