@@ -14,6 +14,7 @@
 
 #include <origo/codec.h>
 #include <origo/error.h>
+#include <origo/merkle.h>
 #include <sodium.h>
 
 #define PROOF_MAX 65
@@ -217,18 +218,58 @@ static void put_edges(origo_buf *out, const struct trace_result *res)
                                     : "],\"depth_limited\":false,");
 }
 
+/* ---- proofs for many leaves --------------------------------------------
+ * All proofs of a report are against one tree size, so the upper Merkle
+ * nodes they need are largely the same. A small direct-mapped cache in
+ * front of the store's node reader (mlog_get_node) serves those again
+ * without another LMDB lookup; events come in ascending leaf order, which
+ * also lets the reader's own group cache help neighbouring leaves. */
+
+#define NODE_CACHE_SLOTS 4096
+
+struct node_cache {
+    mlog_reader reader;
+    struct {
+        uint64_t key; /* level << 58 | index, plus one; 0 = empty */
+        uint8_t hash[LEDGER_HASH_LEN];
+    } slots[NODE_CACHE_SLOTS];
+};
+
+static int cached_get_node(void *ctx, unsigned level, uint64_t index,
+                           uint8_t out[ORIGO_HASH_LEN])
+{
+    struct node_cache *cache = ctx;
+    if (level < MLOG_MIN_STORED_LEVEL || level >= 64 || index >> 58 != 0) {
+        return mlog_get_node(&cache->reader, level, index, out);
+    }
+    uint64_t key = ((uint64_t)level << 58 | index) + 1;
+    size_t slot =
+        (size_t)((key * 0x9e3779b97f4a7c15ull) >> 52) % NODE_CACHE_SLOTS;
+    if (cache->slots[slot].key == key) {
+        memcpy(out, cache->slots[slot].hash, ORIGO_HASH_LEN);
+        return 0;
+    }
+    int rc = mlog_get_node(&cache->reader, level, index, out);
+    if (rc == 0) {
+        cache->slots[slot].key = key;
+        memcpy(cache->slots[slot].hash, out, ORIGO_HASH_LEN);
+    }
+    return rc;
+}
+
 /* One event entry: leaf, base64 envelope, base64 proof hashes. */
-static int put_event(ledger *led, MDB_txn *txn, uint64_t leaf,
-                     uint64_t tree_size, int first, origo_buf *out,
-                     char *errmsg, size_t errmsg_size)
+static int put_event(ledger *led, MDB_txn *txn, struct node_cache *cache,
+                     uint64_t leaf, uint64_t tree_size, int first,
+                     origo_buf *out, char *errmsg, size_t errmsg_size)
 {
     const uint8_t *data;
     size_t len, proof_len;
     uint8_t proof[PROOF_MAX][LEDGER_HASH_LEN];
     int rc = ledger_event_at(led, txn, leaf, &data, &len);
     if (rc == 0) {
-        rc = ledger_inclusion_proof(led, txn, leaf, tree_size, proof, PROOF_MAX,
-                                    &proof_len);
+        rc = origo_merkle_inclusion_proof(cached_get_node, cache, leaf,
+                                          tree_size, proof, PROOF_MAX,
+                                          &proof_len);
     }
     if (rc != 0) {
         set_msg(errmsg, errmsg_size, "leaf %llu: %s", (unsigned long long)leaf,
@@ -267,13 +308,20 @@ static int answer_json(ledger *led, MDB_txn *txn,
     put_lots(out, res, (request->flags & TRACE_WITH_RECALL) != 0);
     put_edges(out, res);
     put_raw(out, "\"events\":[");
+    struct node_cache *cache = calloc(1, sizeof(*cache));
+    if (cache == NULL) {
+        return ORIGO_E_NOMEM;
+    }
+    mlog_reader_init(&cache->reader, led, txn);
     for (size_t i = 0; i < res->event_count; i++) {
-        int rc = put_event(led, txn, res->events[i], res->tree_size, i == 0,
-                           out, errmsg, errmsg_size);
+        int rc = put_event(led, txn, cache, res->events[i], res->tree_size,
+                           i == 0, out, errmsg, errmsg_size);
         if (rc != 0) {
+            free(cache);
             return rc;
         }
     }
+    free(cache);
     put_raw(out, "]}");
     origo_buf_append(out, "", 1); /* the NUL terminator */
     if (out->err != 0) {
