@@ -353,6 +353,8 @@ static int sig_line_parse(const char *line, size_t len, origo_note_sig *out)
     size_t b64_len = rest - name_len - 1;
     uint8_t raw[ORIGO_KEYID_LEN + ORIGO_NOTE_MAX_SIG_LEN];
     size_t raw_len = 0;
+    if (b64_len / 4 * 3 > sizeof(raw) + 2)
+        return ORIGO_E_TOOBIG;
     if (note_base64_decode(b64, b64_len, raw, sizeof(raw), &raw_len) != 0 ||
         raw_len <= ORIGO_KEYID_LEN)
         return ORIGO_E_NOTE_FORMAT;

@@ -41,11 +41,14 @@ extern "C" {
 #endif
 
 /* Limits. A note (text and signatures) is at most ORIGO_NOTE_MAX_BYTES; no
- * line is longer than ORIGO_NOTE_MAX_LINE bytes without its "\n". */
-#define ORIGO_NOTE_MAX_BYTES 65536
-#define ORIGO_NOTE_MAX_LINE 4096
+ * line is longer than ORIGO_NOTE_MAX_LINE bytes without its "\n". A
+ * signature may be up to ORIGO_NOTE_MAX_SIG_LEN bytes after its key ID, so
+ * that notes carrying post-quantum signatures of unknown keys (nearly 5 kB,
+ * as signed-note v1.0.0 warns) still parse; 16 such lines fit in a note. */
+#define ORIGO_NOTE_MAX_BYTES 131072
+#define ORIGO_NOTE_MAX_LINE 8192
 #define ORIGO_NOTE_MAX_SIGS 64
-#define ORIGO_NOTE_MAX_SIG_LEN 256 /* decoded signature bytes after key ID */
+#define ORIGO_NOTE_MAX_SIG_LEN 5000 /* decoded signature bytes after key ID */
 
 /* Signature algorithm bytes (they enter the key ID). */
 #define ORIGO_NOTE_ALG_ED25519 0x01

@@ -362,6 +362,53 @@ static void signatures_gathered_from_peers_combine(void **state)
     origo_note_free(note);
 }
 
+/* Signed-note v1.0.0 warns that post-quantum signatures are nearly 5 kB: a
+ * note carrying such lines from unknown keys still parses, round-trips and
+ * verifies on its trusted Ed25519 signature. */
+static void long_unknown_signatures_are_kept_and_ignored(void **state)
+{
+    (void)state;
+    signer a;
+    signer_make(&a, "validator-a.origo.test", 0xa1);
+    signer *one[] = {&a};
+    origo_note *note = signed_by(one, 1);
+    origo_note_sig pq;
+    memset(&pq, 0, sizeof(pq));
+    snprintf(pq.name, sizeof(pq.name), "pq.example/log");
+    memcpy(pq.key_id, "\xde\xad\xbe\xef", 4);
+    pq.sig_len = 4627; /* an ML-DSA-87 signature */
+    for (size_t i = 0; i < pq.sig_len; i++)
+        pq.sig[i] = (uint8_t)(i * 13);
+    for (int i = 0; i < 15; i++)
+        assert_int_equal(origo_note_add_sig(note, &pq), 0);
+    origo_buf buf;
+    origo_buf_init(&buf, 1 << 20);
+    assert_int_equal(origo_note_format(note, &buf), 0);
+    assert_true(buf.len > 15 * 6000);
+    origo_note *parsed = NULL;
+    assert_int_equal(origo_note_parse(buf.data, buf.len, &parsed), 0);
+    assert_int_equal(parsed->sig_count, 16);
+    assert_int_equal(parsed->sigs[3].sig_len, 4627);
+    assert_int_equal(verify_with(parsed, &a.vkey, 1, 0, NULL), 0);
+    origo_note_free(parsed);
+    origo_buf_close(&buf);
+    /* One byte past the limit is refused. */
+    pq.sig_len = ORIGO_NOTE_MAX_SIG_LEN + 1;
+    assert_int_equal(origo_note_add_sig(note, &pq), ORIGO_E_NOTE_FORMAT);
+    origo_note_free(note);
+    static const char head[] = "x\n\n\xe2\x80\x94 a ";
+    size_t b64_len = (4 + ORIGO_NOTE_MAX_SIG_LEN + 1 + 2) / 3 * 4;
+    char *text = malloc(sizeof(head) + b64_len + 1);
+    assert_non_null(text);
+    memcpy(text, head, sizeof(head) - 1);
+    memset(text + sizeof(head) - 1, 'A', b64_len);
+    text[sizeof(head) - 1 + b64_len] = '\n';
+    assert_int_equal(
+        origo_note_parse((uint8_t *)text, sizeof(head) + b64_len, &parsed),
+        ORIGO_E_TOOBIG);
+    free(text);
+}
+
 /* ---- cosignatures ----------------------------------------------------------
  */
 
@@ -696,6 +743,7 @@ int main(void)
         cmocka_unit_test(vector_every_bit_flip_rejected),
         cmocka_unit_test(quorum_counts_distinct_trusted_keys),
         cmocka_unit_test(signatures_gathered_from_peers_combine),
+        cmocka_unit_test(long_unknown_signatures_are_kept_and_ignored),
         cmocka_unit_test(witness_cosignatures_verify),
         cmocka_unit_test(malformed_notes_rejected),
         cmocka_unit_test(note_limits_enforced),
