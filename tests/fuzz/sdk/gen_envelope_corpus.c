@@ -2,8 +2,9 @@
  * corpus of fuzz_envelope: a signed envelope of every event type from
  * tests/unit/sdk/event_samples.h, its bare body, and broken variants
  * (truncated, bit-flipped, trailing byte, short signature, non-minimal map
- * header, keys swapped). `gen_envelope_corpus example` prints the JSON of
- * tests/vectors/event-example.json, the worked example of
+ * header, keys swapped). `gen_envelope_corpus epcis DIR` writes the seeds
+ * of fuzz_epcis (EPCIS JSON texts). `gen_envelope_corpus example` prints
+ * the JSON of tests/vectors/event-example.json, the worked example of
  * docs/formats/event.md. Output is deterministic. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,42 @@ static int write_corpus(const char *dir, const origo_key *key)
     return rc ? 1 : 0;
 }
 
+/* Seeds of fuzz_epcis: EPCIS JSON texts, canonical and not. */
+static int write_epcis_corpus(const char *dir)
+{
+    static const struct {
+        const char *name, *text;
+    } seeds[] = {
+        {"object.json", SAMPLE_EPCIS_OBJECT},
+        {"transform.json", SAMPLE_EPCIS_TRANSFORM},
+        {"aggregation.json",
+         "{\"action\":\"ADD\",\"childEPCs\":[\"ACME/steel-coil/C-7781\"],"
+         "\"childQuantityList\":[{\"epcClass\":\"ORIGO/bracket/B-2026-0042\"}"
+         "],\"eventTime\":\"2026-01-01T00:00:00.000Z\",\"parentID\":"
+         "\"urn:epc:id:sscc:4012345.0000000001\",\"type\":"
+         "\"AggregationEvent\"}"},
+        {"real_quantity.json",
+         "{\"eventTime\":\"2026-01-01T00:00:00Z\",\"quantityList\":[{"
+         "\"epcClass\":\"ACME/coil/C1\",\"quantity\":0.10000000000000001}],"
+         "\"type\":\"ObjectEvent\"}"},
+        {"unsorted.json", "{\"type\":\"ObjectEvent\",\"eventTime\":\"x\"}"},
+        {"spaced.json", "{\"eventTime\": \"x\", \"type\": \"ObjectEvent\"}"},
+        {"duplicate.json",
+         "{\"eventTime\":\"x\",\"type\":\"ObjectEvent\",\"type\":\"X\"}"},
+        {"self_transform.json",
+         "{\"eventTime\":\"x\",\"inputEPCList\":[\"a/b/c\"],"
+         "\"outputEPCList\":[\"a/b/c\"],\"type\":\"TransformationEvent\"}"},
+        {"array.json", "[]"},
+        {"escaped.json",
+         "{\"eventTime\":\"\\u0078\",\"type\":\"ObjectEvent\"}"},
+    };
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+        rc |= write_file(dir, seeds[i].name, (const uint8_t *)seeds[i].text,
+                         strlen(seeds[i].text));
+    return rc ? 1 : 0;
+}
+
 static void print_hex(const uint8_t *bytes, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -169,10 +206,13 @@ int main(int argc, char **argv)
     int rc = 2;
     if (argc == 3 && strcmp(argv[1], "corpus") == 0)
         rc = write_corpus(argv[2], key);
+    else if (argc == 3 && strcmp(argv[1], "epcis") == 0)
+        rc = write_epcis_corpus(argv[2]);
     else if (argc == 2 && strcmp(argv[1], "example") == 0)
         rc = print_example(key);
     else
-        fprintf(stderr, "usage: %s corpus DIR | example\n", argv[0]);
+        fprintf(stderr, "usage: %s corpus DIR | epcis DIR | example\n",
+                argv[0]);
     origo_key_free(key);
     return rc;
 }
