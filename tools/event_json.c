@@ -118,12 +118,12 @@ static void get_lots(struct ctx *c, json_t *obj, const char *field,
 
 static void get_measures(struct ctx *c, json_t *obj, origo_event *ev)
 {
-    json_t *value = json_object_get(obj, "measures");
+    json_t *value = json_object_get(obj, "measurements");
     if (!value)
         return;
     if (!json_is_array(value) ||
         json_array_size(value) > ORIGO_EVENT_MAX_MEASURE) {
-        bad(c, "measures", "an array of at most 64 measurement objects");
+        bad(c, "measurements", "an array of at most 64 measurement objects");
         return;
     }
     size_t i;
@@ -131,7 +131,7 @@ static void get_measures(struct ctx *c, json_t *obj, origo_event *ev)
     json_array_foreach(value, i, item)
     {
         if (!json_is_object(item)) {
-            bad(c, "measures", "objects {name, value, unit, lower, upper}");
+            bad(c, "measurements", "objects {name, value, unit, lower, upper}");
             return;
         }
         origo_measure *m = &ev->measures[ev->n_measures++];
@@ -292,10 +292,10 @@ static void get_epcis(struct ctx *c, json_t *obj, origo_event *ev,
 }
 
 static const char *const known_fields[] = {
-    "net",   "type",   "ts",     "lots",     "inputs", "outputs", "item",
-    "stage", "result", "report", "measures", "coa",    "issuer",  "from",
-    "to",    "ref",    "reason", "member",   "name",   "roles",   "epcis",
-    "doc",   "ext",    "by",     "id",       "sig",    NULL,
+    "net",   "type",   "ts",     "lots",         "inputs", "outputs", "item",
+    "stage", "result", "report", "measurements", "coa",    "issuer",  "from",
+    "to",    "ref",    "reason", "member",       "name",   "roles",   "epcis",
+    "doc",   "ext",    "by",     "id",           "sig",    NULL,
 };
 
 int event_json_parse(json_t *obj, origo_event *ev, char **epcis_text, char *err,
@@ -416,7 +416,7 @@ static void dump_type_fields(json_t *obj, const origo_event *ev)
             set_str(item, "upper", m->upper);
             json_array_append_new(measures, item);
         }
-        json_object_set_new(obj, "measures", measures);
+        json_object_set_new(obj, "measurements", measures);
     }
     if (ev->type == ORIGO_EV_COA_ATTEST)
         set_hash(obj, "coa", ev->coa);
