@@ -22,12 +22,24 @@
 #define REPORT_FORMAT_V1 "origo-trace-report/v1"
 #define DEPTH_ANY UINT32_MAX
 
+/* The facts of one event, compacted: struct trace_facts reserves room for
+ * the largest event (about 20 KB), which a report of many events must not
+ * keep. Same field names, so the code reads either. One allocation. */
+struct vfacts {
+    int kind;
+    struct trace_text from, to;
+    size_t lot_count, edge_count, subject_count;
+    struct trace_text *lots;
+    struct trace_fact_edge *edges;
+    uint16_t *subjects;
+};
+
 /* One included event. */
 struct vevent {
     uint64_t leaf;
     uint8_t *envelope; /* owned, decoded from base64 */
     size_t envelope_len;
-    struct trace_facts *facts; /* owned; borrows from envelope */
+    struct vfacts *facts; /* owned; borrows from envelope */
     int used;
 };
 
@@ -360,6 +372,30 @@ static int check_proof(struct vstate *st, size_t i, const json_t *hashes,
     return 0;
 }
 
+static struct vfacts *compact_facts(const struct trace_facts *full)
+{
+    size_t lots = full->lot_count * sizeof(struct trace_text);
+    size_t edges = full->edge_count * sizeof(struct trace_fact_edge);
+    size_t subjects = full->subject_count * sizeof(uint16_t);
+    struct vfacts *facts = malloc(sizeof(*facts) + lots + edges + subjects);
+    if (facts == NULL) {
+        return NULL;
+    }
+    facts->kind = full->kind;
+    facts->from = full->from;
+    facts->to = full->to;
+    facts->lot_count = full->lot_count;
+    facts->edge_count = full->edge_count;
+    facts->subject_count = full->subject_count;
+    facts->lots = (struct trace_text *)(facts + 1);
+    facts->edges = (struct trace_fact_edge *)((char *)facts->lots + lots);
+    facts->subjects = (uint16_t *)((char *)facts->edges + edges);
+    memcpy(facts->lots, full->lots, lots);
+    memcpy(facts->edges, full->edges, edges);
+    memcpy(facts->subjects, full->subjects, subjects);
+    return facts;
+}
+
 static int check_event(struct vstate *st, size_t i, const json_t *item,
                        struct vevent *ev)
 {
@@ -397,17 +433,23 @@ static int check_event(struct vstate *st, size_t i, const json_t *item,
     if ((rc = check_proof(st, i, hashes, ev))) {
         return rc;
     }
-    ev->facts = malloc(sizeof(*ev->facts));
-    if (ev->facts == NULL) {
+    struct trace_facts *scratch = malloc(sizeof(*scratch));
+    if (scratch == NULL) {
         return fail(st, ORIGO_E_NOMEM, "%s: out of memory", where);
     }
     rc = trace_facts_from_envelope(ev->envelope, ev->envelope_len, st->origin,
-                                   strlen(st->origin), ev->facts, NULL);
+                                   strlen(st->origin), scratch, NULL);
     if (rc != 0) {
+        free(scratch);
         return fail(st, rc,
                     "%s.envelope: %s (expected an event of network "
                     "\"%.100s\" strictly signed by its submitter)",
                     where, origo_strerror(rc), st->origin);
+    }
+    ev->facts = compact_facts(scratch);
+    free(scratch);
+    if (ev->facts == NULL) {
+        return fail(st, ORIGO_E_NOMEM, "%s: out of memory", where);
     }
     return 0;
 }
@@ -458,7 +500,7 @@ static int build_graph(struct vstate *st)
     long start;
     int rc = lookup_lot(st, st->start, st->start_len, 1, &start);
     for (size_t e = 0; e < st->event_count && rc == 0; e++) {
-        const struct trace_facts *facts = st->events[e].facts;
+        const struct vfacts *facts = st->events[e].facts;
         long ids[TRACE_FACTS_MAX_LOTS];
         for (size_t l = 0; l < facts->lot_count && rc == 0; l++) {
             rc = lookup_lot(st, facts->lots[l].ptr, facts->lots[l].len, 1,
@@ -900,7 +942,7 @@ static int collect_recall(struct vstate *st, long *last_custody,
         last_custody[l] = -1;
     }
     for (size_t e = 0; e < st->event_count; e++) {
-        const struct trace_facts *facts = st->events[e].facts;
+        const struct vfacts *facts = st->events[e].facts;
         for (size_t s = 0; s < facts->subject_count; s++) {
             const struct trace_text *t = &facts->lots[facts->subjects[s]];
             long lot;
@@ -1003,7 +1045,7 @@ static int check_no_recall_fields(struct vstate *st, const json_t *lots)
 static int mark_lot_events(struct vstate *st)
 {
     for (size_t e = 0; e < st->event_count; e++) {
-        const struct trace_facts *facts = st->events[e].facts;
+        const struct vfacts *facts = st->events[e].facts;
         for (size_t l = 0; l < facts->lot_count; l++) {
             long lot;
             int rc =

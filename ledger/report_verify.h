@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 /* Largest report file accepted (bytes). */
-#define REPORT_MAX_BYTES (256u << 20)
+#define REPORT_MAX_BYTES (128u << 20)
 
 /* What a verified report holds. */
 struct report_verdict {
@@ -75,9 +75,9 @@ REPORT_WUR int report_verify_file(const char *path, const origo_vkey *keys,
                                   struct report_verdict *verdict, char *errbuf,
                                   size_t errlen);
 
-/* Returns 1 when `data` looks like a trace report (a JSON object whose
- * "format" is origo-trace-report/v1), else 0. Cheap: for dispatchers such
- * as `origo verify` that accept several file kinds. */
+/* Returns 1 when `data` parses as a JSON object whose "format" is
+ * origo-trace-report/v1 (a trace report), else 0; verifies nothing. For
+ * dispatchers such as `origo verify` that accept several file kinds. */
 int report_is_report(const uint8_t *data, size_t len);
 
 #ifdef __cplusplus
