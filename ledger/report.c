@@ -66,7 +66,9 @@ const char *report_kind_name(int kind)
  * time. Strings are escaped per RFC 8259 (quote, backslash, control
  * characters); other bytes pass through, so UTF-8 text stays as is. */
 
-#define REPORT_MAX_JSON ((size_t)1 << 30)
+/* The verifier's cap (REPORT_MAX_BYTES of report_verify.h): a larger
+ * report could not be checked, so it is not written. */
+#define REPORT_MAX_JSON ((size_t)128 << 20)
 
 static void put_raw(origo_buf *out, const char *text)
 {

@@ -42,7 +42,8 @@ struct report_request {
  * are set, and *result (may be NULL) receives the trace answer (release with
  * trace_result_close()).
  * Returns 0; ORIGO_E_NOTFOUND (no quorum-signed checkpoint yet);
- * ORIGO_E_TREE_SIZE; the errors of trace_query_run(); ORIGO_E_STORE,
+ * ORIGO_E_TREE_SIZE; the errors of trace_query_run(); ORIGO_E_TOOBIG (the
+ * report would exceed the verifier's 128 MiB cap); ORIGO_E_STORE,
  * ORIGO_E_CORRUPT, ORIGO_E_NOMEM. `errmsg` (may be NULL) receives what
  * failed, on what. */
 int report_build(ledger *led, const struct report_request *request, char **json,
