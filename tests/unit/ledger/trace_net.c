@@ -32,7 +32,7 @@ enum party {
     PARTY_COUNT
 };
 
-static origo_key *party_keys[PARTY_COUNT];
+_Static_assert(PARTY_COUNT == NET_PARTIES, "trace_net.h NET_PARTIES");
 
 struct pending {
     origo_buf envelopes[BLOCK_EVENTS];
@@ -102,7 +102,7 @@ static char *genesis_text(struct trace_net *net)
                                         "key", hex, "address", address));
     }
     for (int p = 0; p < PARTY_COUNT; p++) {
-        const uint8_t *pub = origo_key_public(party_keys[p]);
+        const uint8_t *pub = origo_key_public(net->parties[p]);
         if (p == PARTY_ADMIN) {
             json_array_append_new(admins, party_json(party_name(p), pub, NULL));
         } else {
@@ -162,10 +162,10 @@ static uint64_t submit(struct trace_net *net, origo_event *ev, int party)
 {
     origo_buf *buf = &pending.envelopes[pending.count];
     ev->net = origo_str_c(NET_ORIGIN);
-    memcpy(ev->by, origo_key_public(party_keys[party]), 32);
+    memcpy(ev->by, origo_key_public(net->parties[party]), 32);
     ev->ts = net->block_time;
     origo_buf_init(buf, ORIGO_ENVELOPE_MAX);
-    int rc = origo_event_seal(ev, party_keys[party], buf, NULL);
+    int rc = origo_event_seal(ev, net->parties[party], buf, NULL);
     if (rc != 0) {
         fail_msg("sealing a %s event: %s", origo_event_type_name(ev->type),
                  origo_strerror(rc));
@@ -501,7 +501,7 @@ void trace_net_build(struct trace_net *net, uint64_t seed)
     memset(net, 0, sizeof(*net));
     rng_state = seed ? seed : 88172645463325252ull;
     for (int p = 0; p < PARTY_COUNT; p++) {
-        party_keys[p] = make_key(party_name(p));
+        net->parties[p] = make_key(party_name(p));
     }
     for (int v = 0; v < NET_VALIDATORS; v++) {
         char name[16];
@@ -554,7 +554,7 @@ void trace_net_free(struct trace_net *net)
         sodium_memzero(net->validator_sk[v], 64);
     }
     for (int p = 0; p < PARTY_COUNT; p++) {
-        origo_key_free(party_keys[p]);
-        party_keys[p] = NULL;
+        origo_key_free(net->parties[p]);
+        net->parties[p] = NULL;
     }
 }

@@ -20,6 +20,7 @@
 #define NET_MAX_EDGES 2048
 #define NET_MAX_RECORDS 256
 #define NET_VALIDATORS 3
+#define NET_PARTIES 9 /* 4 suppliers, 3 plants, a carrier, an admin */
 #define NET_ORIGIN "origo.test/trace"
 
 /* A genealogy edge the generator created: lot `from` went into `to`. */
@@ -39,6 +40,7 @@ struct net_record {
 struct trace_net {
     char *dir;
     ledger *led;
+    origo_key *parties[NET_PARTIES];
     origo_key *validators[NET_VALIDATORS];
     uint8_t validator_sk[NET_VALIDATORS][64];
     origo_vkey vkeys[NET_VALIDATORS];
