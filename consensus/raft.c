@@ -420,9 +420,13 @@ static bool log_up_to_date(const struct raft *r, uint64_t last_index,
            (last_term == my_term && last_index >= raft_last_index(r));
 }
 
+/* Dissertation 4.2.3: within an election timeout of hearing from a leader,
+ * a server neither grants votes nor updates its term for a vote request, so
+ * a removed server (or one whose log got ahead of a stalled leader's
+ * followers) cannot depose a working leader. Transfers bypass this. */
 static bool in_lease(const struct raft *r)
 {
-    return r->opts.check_quorum && r->leader != RAFT_NONE &&
+    return r->opts.leader_lease && r->leader != RAFT_NONE &&
            r->election_elapsed < r->opts.election_ticks;
 }
 
@@ -439,6 +443,7 @@ void raft_options_default(struct raft_options *opts)
     opts->snapshot_chunk_bytes = 64u << 10;
     opts->pre_vote = true;
     opts->check_quorum = true;
+    opts->leader_lease = true;
     opts->promote_lag = 16;
 }
 

@@ -206,6 +206,10 @@ struct raft_options {
     uint32_t snapshot_chunk_bytes; /* default 64 KiB */
     bool pre_vote;                 /* default on: see raft_options_default() */
     bool check_quorum;             /* default on */
+    /* Dissertation 4.2.3: ignore vote requests within an election timeout
+     * of hearing from a leader. Keeps removed servers from disrupting;
+     * off gives the paper's plain Raft (for tests of the bare protocol). */
+    bool leader_lease; /* default on */
     /* A learner is "caught up" for raft_promote() when its match index is
      * within this many entries of the leader's last index. */
     uint64_t promote_lag; /* default 16 */

@@ -648,6 +648,7 @@ static void node_start(struct sim_cluster *c, struct sim_node *n)
     o.snapshot_chunk_bytes = c->opts.snapshot_chunk_bytes;
     o.pre_vote = c->opts.pre_vote;
     o.check_quorum = c->opts.check_quorum;
+    o.leader_lease = c->opts.leader_lease;
     o.promote_lag = 8;
     o.rand_fn = node_rand;
     o.rand_ctx = &n->rng;
@@ -689,6 +690,7 @@ void sim_options_default(struct sim_options *o)
     o->snapshot_chunk_bytes = 64;
     o->pre_vote = true;
     o->check_quorum = true;
+    o->leader_lease = true;
     o->auto_sync = true;
 }
 
@@ -904,9 +906,40 @@ void sim_tick(struct sim_cluster *c, uint64_t id)
     sim_check(c);
 }
 
+static void trace_msg(struct sim_cluster *c, const struct raft_msg *m)
+{
+    if (!c->opts.verbose || getenv("SIM_TRACE_MSGS") == NULL) {
+        return;
+    }
+    const char *t = raft_msg_type_name(m->type);
+    switch (m->type) {
+    case RAFT_MSG_APPEND:
+        trace(c,
+              "  %" PRIu64 "->%" PRIu64 " %s t%" PRIu64 " prev %" PRIu64
+              "/%" PRIu64 " n %zu commit %" PRIu64,
+              m->from, m->to, t, m->term, m->u.append.prev_index,
+              m->u.append.prev_term, m->u.append.n_entries, m->u.append.commit);
+        break;
+    case RAFT_MSG_APPEND_RESP:
+        trace(c,
+              "  %" PRIu64 "->%" PRIu64 " %s t%" PRIu64 " reject %d index "
+              "%" PRIu64 " hint %" PRIu64 "/%" PRIu64,
+              m->from, m->to, t, m->term, m->u.append_resp.reject,
+              m->u.append_resp.index, m->u.append_resp.hint_index,
+              m->u.append_resp.hint_term);
+        break;
+    default:
+        trace(c, "  %" PRIu64 "->%" PRIu64 " %s t%" PRIu64, m->from, m->to, t,
+              m->term);
+    }
+}
+
 static void deliver(struct sim_cluster *c, struct raft_msg *m)
 {
     struct sim_node *n = node(c, m->to);
+    if (n != NULL && n->raft != NULL && !c->blocked[m->from][m->to]) {
+        trace_msg(c, m);
+    }
     if (n != NULL && n->raft != NULL && !c->blocked[m->from][m->to]) {
         if (raft_step(n->raft, m) != 0) {
             fail(c, "step failed on node %" PRIu64, m->to);
@@ -1474,16 +1507,16 @@ int sim_run_seed(uint64_t seed, uint64_t fault_steps, uint64_t liveness_steps,
     static const uint32_t election[] = {4, 6, 10};
     o.election_ticks = pick(&g, election, 3);
     o.snapshot_chunk_bytes = pick(&g, chunk, 3);
-    /* Without pre-vote or check-quorum, removed servers may disrupt the
-     * cluster forever (dissertation 4.2.3): such seeds make no membership
-     * changes (see random_profile). */
     o.pre_vote = sim_rng_chance(&g, 700);
     o.check_quorum = sim_rng_chance(&g, 700);
+    o.leader_lease = sim_rng_chance(&g, 800);
     o.auto_sync = false;
     o.verbose = verbose;
     struct sim_cluster *c = sim_new(&o);
     random_profile(c);
-    if (!o.pre_vote && !o.check_quorum) {
+    if (!o.leader_lease) {
+        /* Without the lease a removed server may disrupt the cluster for
+         * ever (dissertation 4.2.3): no membership changes then. */
         c->faults.membership = 0;
     }
     trace(c,

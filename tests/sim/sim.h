@@ -71,6 +71,7 @@ struct sim_options {
     uint32_t snapshot_chunk_bytes;
     bool pre_vote;
     bool check_quorum;
+    bool leader_lease;
     bool auto_sync; /* sync every write at once (scenario default) */
     bool verbose;   /* trace events to stderr */
 };

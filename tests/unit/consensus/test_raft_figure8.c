@@ -27,7 +27,8 @@ static void figure8_old_term_entry_not_committed_by_counting(void **state)
     o.n_voters = 5;
     o.pre_vote = false;
     o.check_quorum = false;
-    o.max_msg_entries = 1; /* one entry per append */
+    o.leader_lease = false; /* the paper's plain Raft */
+    o.max_msg_entries = 1;  /* one entry per append */
     struct sim_cluster *c = sim_new(&o);
 
     /* (a) S1 leads term 1; entry 2 reaches only S2. */

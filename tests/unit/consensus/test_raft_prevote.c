@@ -11,6 +11,7 @@ static void run_rejoin(bool pre_vote, uint64_t *term_before,
     sim_options_default(&o);
     o.pre_vote = pre_vote;
     o.check_quorum = pre_vote;
+    o.leader_lease = pre_vote;
     struct sim_cluster *c = sim_new(&o);
     assert_true(sim_elect(c, 1));
     rt_tick_all(c, 3);
