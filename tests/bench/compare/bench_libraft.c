@@ -32,6 +32,14 @@
  * default); --apply single makes one raft_apply() per entry instead, which
  * gives libraft one append message per entry and per follower.
  *
+ * Other differences from bench_raft.c: pump() hands message pointers to the
+ * receiving core, while libraft's callback I/O makes this file queue a copy
+ * of each message and run send and append completions as events of their
+ * own (a cost charged to libraft's figure); our core caps an append at
+ * 1 MiB, libraft does not; our core runs pre-vote, check-quorum and flow
+ * control, libraft here runs without pre-vote (its default). None of these
+ * fire in steady state. See README.md for the figures.
+ *
  * Builds only when meson finds libraft and -Dbench_libraft=true. It must not
  * link liborigo's consensus library, whose raft_* names clash with
  * libraft's. */
