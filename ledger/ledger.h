@@ -11,7 +11,10 @@
  * Transactions. Most functions take an `MDB_txn *txn`:
  *   - NULL: the function runs its own transaction (a read-only one for
  *     queries, a write one for updates, committed before it returns; a
- *     write that finds the map full grows the map and retries);
+ *     write that finds the map full grows the map and retries, which LMDB
+ *     allows only while no other transaction of this process is active:
+ *     a process with concurrent readers passes its own transaction, or
+ *     opens with a map_size that will not fill between quiet points);
  *   - non-NULL: the caller's transaction (for writes a read-write one, so a
  *     node can apply a block and update its Raft state atomically). A failed
  *     write leaves the caller's transaction to be aborted (LMDB's rule);
