@@ -204,7 +204,8 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
         return rc;
     if ((rc = trace_index_event(bc->txn, bc->led->trace, leaf, ev,
                                 out->event_id)))
-        return rc == ORIGO_E_LOT ? ORIGO_E_LOT : rc;
+        return rc; /* ORIGO_E_LOT cannot happen: the schema caps lots at
+                      ORIGO_LOT_MAX (256) < TRACE_LOT_MAX (480) */
     if (ev->type == ORIGO_EV_MEMBER_ADD || ev->type == ORIGO_EV_MEMBER_UPDATE ||
         ev->type == ORIGO_EV_MEMBER_REMOVE) {
         if ((rc = apply_member_event(bc, ev, leaf)))
