@@ -213,16 +213,24 @@ int trace_put_key_event(MDB_txn *txn, MDB_dbi dbi, const uint8_t key[32],
 int trace_lot_exists(MDB_txn *txn, const struct trace_tables *tables,
                      const char *lot, size_t len)
 {
-    MDB_val k = {len, (void *)lot};
-    MDB_val v;
+    /* Named without an edge, produced by an edge, or consumed by one. */
+    const MDB_dbi dbis[3] = {tables->lot_events, tables->lot_inputs,
+                             tables->lot_outputs};
     if (len == 0 || len > TRACE_LOT_MAX) {
         return 0;
     }
-    int rc = mdb_get(txn, tables->lot_events, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        return 0;
+    for (int i = 0; i < 3; i++) {
+        MDB_val k = {len, (void *)lot};
+        MDB_val v;
+        int rc = mdb_get(txn, dbis[i], &k, &v);
+        if (rc == 0) {
+            return 1;
+        }
+        if (rc != MDB_NOTFOUND) {
+            return map_mdb(rc);
+        }
     }
-    return rc == 0 ? 1 : map_mdb(rc);
+    return 0;
 }
 
 /* ---- indexing an event ------------------------------------------------ */
@@ -231,9 +239,19 @@ static int index_facts(MDB_txn *txn, const struct trace_tables *tables,
                        uint64_t leaf_index, const struct trace_facts *facts)
 {
     int rc = 0;
+    /* A lot that is an end of one of this event's edges is found through
+     * the edge tables; trace_lot_events keeps only the other mentions,
+     * which saves an entry per transformed lot. */
+    uint8_t on_edge[TRACE_FACTS_MAX_LOTS] = {0};
+    for (size_t i = 0; i < facts->edge_count; i++) {
+        on_edge[facts->edges[i].from] = 1;
+        on_edge[facts->edges[i].to] = 1;
+    }
     for (size_t i = 0; i < facts->lot_count && rc == 0; i++) {
-        rc = trace_put_lot_event(txn, tables, facts->lots[i].ptr,
-                                 facts->lots[i].len, leaf_index);
+        if (!on_edge[i]) {
+            rc = trace_put_lot_event(txn, tables, facts->lots[i].ptr,
+                                     facts->lots[i].len, leaf_index);
+        }
     }
     for (size_t i = 0; i < facts->edge_count && rc == 0; i++) {
         const struct trace_text *from = &facts->lots[facts->edges[i].from];
@@ -322,6 +340,90 @@ int trace_list_events(MDB_txn *txn, MDB_dbi table, const void *key,
         rc = map_mdb(mrc);
     }
     mdb_cursor_close(cursor);
+    return rc;
+}
+
+/* One ascending stream of a lot's leaf indexes: the duplicates of the lot
+ * in one table. */
+struct leaf_stream {
+    MDB_cursor *cursor;
+    uint64_t head; /* UINT64_MAX when exhausted */
+};
+
+static int stream_load(struct leaf_stream *stream, int mdb_rc, const MDB_val *v)
+{
+    if (mdb_rc == MDB_NOTFOUND) {
+        stream->head = UINT64_MAX;
+        return 0;
+    }
+    if (mdb_rc != 0) {
+        return map_mdb(mdb_rc);
+    }
+    if (v->mv_size < LEAF_LEN) {
+        return ORIGO_E_CORRUPT;
+    }
+    stream->head = trace_get_be64(v->mv_data);
+    return 0;
+}
+
+static int stream_open(struct leaf_stream *stream, MDB_txn *txn, MDB_dbi dbi,
+                       const char *lot, size_t len)
+{
+    MDB_val k = {len, (void *)lot}, v;
+    int rc = map_mdb(mdb_cursor_open(txn, dbi, &stream->cursor));
+    if (rc != 0) {
+        stream->cursor = NULL;
+        return rc;
+    }
+    return stream_load(stream,
+                       mdb_cursor_get(stream->cursor, &k, &v, MDB_SET_KEY), &v);
+}
+
+static int stream_next(struct leaf_stream *stream)
+{
+    MDB_val k, v;
+    return stream_load(
+        stream, mdb_cursor_get(stream->cursor, &k, &v, MDB_NEXT_DUP), &v);
+}
+
+int trace_lot_list_events(MDB_txn *txn, const struct trace_tables *tables,
+                          const char *lot, size_t len, uint64_t tree_size,
+                          int (*fn)(void *ctx, uint64_t leaf_index), void *ctx)
+{
+    const MDB_dbi dbis[3] = {tables->lot_events, tables->lot_inputs,
+                             tables->lot_outputs};
+    struct leaf_stream streams[3] = {
+        {NULL, UINT64_MAX}, {NULL, UINT64_MAX}, {NULL, UINT64_MAX}};
+    uint64_t last = UINT64_MAX;
+    int rc = 0;
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        rc = stream_open(&streams[i], txn, dbis[i], lot, len);
+    }
+    /* Merge the three ascending streams; equal leaves come out once. */
+    while (rc == 0) {
+        int min = 0;
+        for (int i = 1; i < 3; i++) {
+            if (streams[i].head < streams[min].head) {
+                min = i;
+            }
+        }
+        uint64_t leaf = streams[min].head;
+        if (leaf == UINT64_MAX || leaf >= tree_size) {
+            break;
+        }
+        if (leaf != last) {
+            rc = fn(ctx, leaf);
+            last = leaf;
+        }
+        if (rc == 0) {
+            rc = stream_next(&streams[min]);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        if (streams[i].cursor != NULL) {
+            mdb_cursor_close(streams[i].cursor);
+        }
+    }
     return rc;
 }
 
@@ -782,9 +884,9 @@ static int lot_event_cb(void *ctx, uint64_t leaf_index)
 static int all_lot_events(struct query_state *st)
 {
     for (size_t i = 0; i < st->res.lot_count; i++) {
-        int rc = trace_list_events(st->txn, st->tables->lot_events,
-                                   st->res.lots[i].lot, st->res.lots[i].len,
-                                   st->query->tree_size, lot_event_cb, st);
+        int rc = trace_lot_list_events(st->txn, st->tables, st->res.lots[i].lot,
+                                       st->res.lots[i].len,
+                                       st->query->tree_size, lot_event_cb, st);
         if (rc != 0) {
             return rc;
         }

@@ -4,7 +4,9 @@
  * (all names start with "trace_") and fills them, inside the apply write
  * transaction, for every accepted event:
  *
- *   trace_lot_events  lot            -> leaf index (8 bytes big-endian)
+ *   trace_lot_events  lot            -> leaf index (8 bytes big-endian) of
+ *                                       each event naming the lot without
+ *                                       stating an edge of it
  *   trace_lot_inputs  lot            -> leaf index || input lot
  *   trace_lot_outputs lot            -> leaf index || output lot
  *   trace_doc_events  document hash  -> leaf index
@@ -189,13 +191,22 @@ int trace_query_run(MDB_txn *txn, const struct trace_tables *tables,
 /* Frees everything a result owns and zeroes it; a zeroed result is fine. */
 void trace_result_close(struct trace_result *result);
 
-/* Calls `fn` for each leaf index in `table` under `key` (a lot, document
- * hash or submitter key), ascending, below `tree_size`; stops early and
- * returns fn's value when it is non-zero. Returns 0, fn's value or
- * ORIGO_E_STORE. For trace_lot_events, trace_doc_events, trace_by_events. */
+/* Calls `fn` for each leaf index in `table` under `key` (a document hash or
+ * a submitter key), ascending, below `tree_size`; stops early and returns
+ * fn's value when it is non-zero. Returns 0, fn's value, ORIGO_E_CORRUPT or
+ * ORIGO_E_STORE. For trace_doc_events and trace_by_events. */
 int trace_list_events(MDB_txn *txn, MDB_dbi table, const void *key,
                       size_t key_len, uint64_t tree_size,
                       int (*fn)(void *ctx, uint64_t leaf_index), void *ctx);
+
+/* Calls `fn` once for each event that names `lot` in any role (created,
+ * transformed, inspected, shipped...), ascending by leaf index, below
+ * `tree_size`: the merge of trace_lot_events with the lot's edges in both
+ * edge tables. Stops early and returns fn's value when it is non-zero.
+ * Returns 0, fn's value, ORIGO_E_CORRUPT or ORIGO_E_STORE. */
+int trace_lot_list_events(MDB_txn *txn, const struct trace_tables *tables,
+                          const char *lot, size_t len, uint64_t tree_size,
+                          int (*fn)(void *ctx, uint64_t leaf_index), void *ctx);
 
 #ifdef __cplusplus
 }

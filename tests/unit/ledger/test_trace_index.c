@@ -310,13 +310,13 @@ static void test_list_events_in_order_and_stops_early(void **state)
     transform(&e, in, 1, out1, 1);
     transform(&e, in, 1, out2, 1);
     transform(&e, out1, 1, out2, 1);
-    assert_int_equal(trace_list_events(e.txn, e.tables.lot_events, "l/raw/R", 7,
-                                       TRACE_TREE_SIZE_ALL, stop_at_second,
-                                       &seen),
+    assert_int_equal(trace_lot_list_events(e.txn, &e.tables, "l/raw/R", 7,
+                                           TRACE_TREE_SIZE_ALL, stop_at_second,
+                                           &seen),
                      42);
     seen = 0;
-    assert_int_equal(trace_list_events(e.txn, e.tables.lot_events, "l/raw/R", 7,
-                                       1, stop_at_second, &seen),
+    assert_int_equal(trace_lot_list_events(e.txn, &e.tables, "l/raw/R", 7, 1,
+                                           stop_at_second, &seen),
                      0);
     assert_int_equal(seen, 1); /* only leaf 0 is below tree size 1 */
     assert_int_equal(trace_lot_exists(e.txn, &e.tables, "l/out/B", 7), 1);

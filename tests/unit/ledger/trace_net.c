@@ -212,13 +212,16 @@ static origo_lot_ref lot_ref(const struct trace_net *net, int lot,
     return ref;
 }
 
+static void record(struct trace_net *net, int lot, int kind, uint64_t leaf,
+                   const char *from, const char *to);
+
 static void create_lot(struct trace_net *net, int lot, int party)
 {
     origo_event ev;
     origo_event_init(&ev, ORIGO_EV_LOT_CREATE);
     ev.lots[ev.n_lots++] = lot_ref(net, lot, ORIGO_LOT_SUBJECT, "100", "kg");
     ev.item = origo_str_c("RAW-MATERIAL");
-    submit(net, &ev, party);
+    record(net, lot, 0, submit(net, &ev, party), NULL, NULL);
 }
 
 static void attest(struct trace_net *net, int lot, int party)
@@ -229,7 +232,7 @@ static void attest(struct trace_net *net, int lot, int party)
     crypto_hash_sha256(ev.coa, (const uint8_t *)net->lots[lot],
                        strlen(net->lots[lot]));
     ev.issuer = origo_str_c("lab-1");
-    submit(net, &ev, party);
+    record(net, lot, 0, submit(net, &ev, party), NULL, NULL);
 }
 
 static void add_edge(struct trace_net *net, int from, int to, uint64_t leaf)

@@ -29,10 +29,11 @@ struct net_edge {
     uint64_t leaf;
 };
 
-/* A custody or quality record, in log order. */
+/* A custody or quality record, or (kind 0) a creation or COA attestation:
+ * events that name a lot without an edge. In log order. */
 struct net_record {
     int lot;
-    int kind; /* enum trace_kind */
+    int kind; /* enum trace_kind, or 0 */
     uint64_t leaf;
     char from[32], to[32];
 };
