@@ -655,15 +655,15 @@ static int check_lots(struct vstate *st, const json_t *lots)
             break;
         }
         if (index < 0 || st->lots[index].depth == DEPTH_ANY) {
-            rc = fail(st, ORIGO_E_AUDIT,
+            rc = fail(st, ORIGO_E_REPORT_CLAIM,
                       "%s.lot: \"%.200s\" is not reached by the edges of the "
                       "included events",
                       where, text);
         } else if (seen[index]) {
-            rc = fail(st, ORIGO_E_AUDIT, "%s.lot: \"%.200s\" listed twice",
-                      where, text);
+            rc = fail(st, ORIGO_E_REPORT_CLAIM,
+                      "%s.lot: \"%.200s\" listed twice", where, text);
         } else if (depth != st->lots[index].depth) {
-            rc = fail(st, ORIGO_E_AUDIT,
+            rc = fail(st, ORIGO_E_REPORT_CLAIM,
                       "%s.depth: %llu, but the events put \"%.200s\" at depth "
                       "%u",
                       where, (unsigned long long)depth, text,
@@ -674,7 +674,7 @@ static int check_lots(struct vstate *st, const json_t *lots)
     }
     free(seen);
     if (rc == 0 && count != st->reached) {
-        rc = fail(st, ORIGO_E_AUDIT,
+        rc = fail(st, ORIGO_E_REPORT_CLAIM,
                   "report.lots: %zu lots claimed, but the included events "
                   "imply %zu",
                   count, st->reached);
@@ -714,7 +714,7 @@ static int claimed_edge(struct vstate *st, size_t i, const json_t *item,
         return rc;
     }
     if (from_index < 0 || to_index < 0) {
-        return fail(st, ORIGO_E_AUDIT,
+        return fail(st, ORIGO_E_REPORT_CLAIM,
                     "%s: no included event names both \"%.200s\" and "
                     "\"%.200s\"",
                     where, from, to);
@@ -737,7 +737,7 @@ static int check_edges(struct vstate *st, const json_t *edges)
         rc = claimed_edge(st, i, json_array_get(edges, i), &claimed[i]);
     }
     if (rc == 0 && count != st->answer_count) {
-        rc = fail(st, ORIGO_E_AUDIT,
+        rc = fail(st, ORIGO_E_REPORT_CLAIM,
                   "report.edges: %zu edges claimed, but the included events "
                   "imply %zu",
                   count, st->answer_count);
@@ -748,7 +748,7 @@ static int check_edges(struct vstate *st, const json_t *edges)
         for (size_t i = 0; i < count && rc == 0; i++) {
             if (cmp_vedge(&claimed[i], &st->answer[i]) != 0) {
                 const struct vedge *want = &st->answer[i];
-                rc = fail(st, ORIGO_E_AUDIT,
+                rc = fail(st, ORIGO_E_REPORT_CLAIM,
                           "report.edges: the events imply the edge "
                           "\"%.200s\" -> \"%.200s\" (leaf %llu), which the "
                           "report does not list as such",
@@ -777,12 +777,12 @@ static int check_cycle(struct vstate *st)
         return fail(st, found, "report.cycle: out of memory");
     }
     if (found != claimed) {
-        return fail(st, ORIGO_E_AUDIT,
+        return fail(st, ORIGO_E_REPORT_CLAIM,
                     "report.cycle: %s, but the included events %s a cycle",
                     claimed ? "true" : "false", found ? "form" : "do not form");
     }
     if ((json_array_size(cycle_edges) > 0) != claimed) {
-        return fail(st, ORIGO_E_AUDIT,
+        return fail(st, ORIGO_E_REPORT_CLAIM,
                     "report.cycle_edges: expected %s list when cycle is %s",
                     claimed ? "a non-empty" : "an empty",
                     claimed ? "true" : "false");
@@ -838,7 +838,7 @@ static int check_custody(struct vstate *st, size_t i, const json_t *item,
     snprintf(where, sizeof(where), "lots[%zu].custody", i);
     if (last < 0) {
         if (custody != NULL) {
-            return fail(st, ORIGO_E_AUDIT,
+            return fail(st, ORIGO_E_REPORT_CLAIM,
                         "%s: no included custody event names this lot", where);
         }
         return 0;
@@ -849,7 +849,7 @@ static int check_custody(struct vstate *st, size_t i, const json_t *item,
     size_t from_len, to_len;
     int rc;
     if (!json_is_object(custody)) {
-        return fail(st, ORIGO_E_AUDIT,
+        return fail(st, ORIGO_E_REPORT_CLAIM,
                     "%s: missing, but event at leaf %llu is a custody event "
                     "of this lot",
                     where, (unsigned long long)ev->leaf);
@@ -863,7 +863,7 @@ static int check_custody(struct vstate *st, size_t i, const json_t *item,
     if (leaf != ev->leaf || strcmp(kind, kind_name(ev->facts->kind)) != 0 ||
         !text_equal(from, from_len, &ev->facts->from) ||
         !text_equal(to, to_len, &ev->facts->to)) {
-        return fail(st, ORIGO_E_AUDIT,
+        return fail(st, ORIGO_E_REPORT_CLAIM,
                     "%s: expected the last custody event, leaf %llu (%s), "
                     "with its from and to",
                     where, (unsigned long long)ev->leaf,
@@ -904,7 +904,7 @@ static int check_holds(struct vstate *st, size_t i, const json_t *item,
         }
     }
     if (json_array_size(claimed) != n) {
-        rc = fail(st, ORIGO_E_AUDIT,
+        rc = fail(st, ORIGO_E_REPORT_CLAIM,
                   "%s.holds: %zu claimed, but the included events leave %zu "
                   "in force",
                   where, json_array_size(claimed), n);
@@ -923,9 +923,9 @@ static int check_holds(struct vstate *st, size_t i, const json_t *item,
             break;
         }
         if (leaf != ev->leaf || strcmp(kind, kind_name(ev->facts->kind))) {
-            rc = fail(st, ORIGO_E_AUDIT, "%s: expected the %s at leaf %llu",
-                      where, kind_name(ev->facts->kind),
-                      (unsigned long long)ev->leaf);
+            rc = fail(st, ORIGO_E_REPORT_CLAIM,
+                      "%s: expected the %s at leaf %llu", where,
+                      kind_name(ev->facts->kind), (unsigned long long)ev->leaf);
         }
     }
     free(list);
@@ -972,7 +972,8 @@ static int collect_recall(struct vstate *st, long *last_custody,
             st->events[e].used = 1;
         }
     }
-    qsort(holds, n, sizeof(*holds), cmp_vhold);
+    if (n > 1)
+        qsort(holds, n, sizeof(*holds), cmp_vhold);
     for (size_t l = 0; l < st->lot_count; l++) {
         if (last_custody[l] >= 0) {
             st->events[last_custody[l]].used = 1;
@@ -1032,7 +1033,7 @@ static int check_no_recall_fields(struct vstate *st, const json_t *lots)
         const json_t *item = json_array_get(lots, i);
         if (json_object_get(item, "custody") ||
             json_object_get(item, "holds")) {
-            return fail(st, ORIGO_E_AUDIT,
+            return fail(st, ORIGO_E_REPORT_CLAIM,
                         "lots[%zu]: custody or holds in a report whose query "
                         "is not a recall scope",
                         i);
@@ -1065,7 +1066,7 @@ static int check_all_used(struct vstate *st)
 {
     for (size_t e = 0; e < st->event_count; e++) {
         if (!st->events[e].used) {
-            return fail(st, ORIGO_E_AUDIT,
+            return fail(st, ORIGO_E_REPORT_CLAIM,
                         "events[%zu] (leaf %llu): not behind any lot, edge, "
                         "custodian or hold of the answer",
                         e, (unsigned long long)st->events[e].leaf);

@@ -58,8 +58,8 @@ struct report_verdict {
  * ORIGO_E_NOTE_QUORUM, ORIGO_E_SIGNATURE, ORIGO_E_NOTE_FORMAT,
  * ORIGO_E_CHECKPOINT, ORIGO_E_ORIGIN (the checkpoint); ORIGO_E_PROOF,
  * ORIGO_E_PROOF_SIZE, ORIGO_E_TREE_SIZE (an inclusion proof); the envelope
- * errors of origo_envelope_verify(); ORIGO_E_AUDIT when the claimed answer
- * differs from what the events imply; ORIGO_E_TOOBIG; ORIGO_E_NOMEM. */
+ * errors of origo_envelope_verify(); ORIGO_E_REPORT_CLAIM when the claimed
+ * answer differs from what the events imply; ORIGO_E_TOOBIG; ORIGO_E_NOMEM. */
 REPORT_WUR int report_verify(const uint8_t *data, size_t len,
                              const origo_note_policy *policy,
                              struct report_verdict *verdict, char *errbuf,

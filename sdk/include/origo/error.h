@@ -70,6 +70,7 @@ extern "C" {
     X(AUDIT, -107, "audit found a discrepancy")                                \
     X(BLOCK_TIME, -108, "block time not strictly increasing")                  \
     X(CHAIN, -109, "block does not extend the chain")                          \
+    X(REPORT_CLAIM, -140, "trace report claims differ from its events")        \
     X(NOT_LEADER, -150, "this node is not the leader")                         \
     X(STALE_TERM, -151, "message from a stale term")                           \
     X(RAFT_CONFIG, -152, "invalid cluster configuration change")               \

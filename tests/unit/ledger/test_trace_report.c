@@ -245,7 +245,7 @@ static void test_added_lot_fails(void **state)
     json_array_append_new(json_object_get(root, "lots"),
                           json_pack("{s:s, s:i, s:[]}", "lot", "zz/extra/X1",
                                     "depth", 1, "holds"));
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 
     /* A real lot of the network that is not downstream of R05. */
     root = recall_report();
@@ -253,7 +253,7 @@ static void test_added_lot_fails(void **state)
                           json_pack("{s:s, s:i, s:[]}", "lot",
                                     net.lots[net.raw_first + 29], "depth", 1,
                                     "holds"));
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 }
 
 static void test_removed_lot_or_changed_depth_fails(void **state)
@@ -262,14 +262,14 @@ static void test_removed_lot_or_changed_depth_fails(void **state)
     json_t *root = recall_report();
     json_t *lots = json_object_get(root, "lots");
     json_array_remove(lots, json_array_size(lots) - 1);
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 
     root = recall_report();
     json_t *last = json_array_get(json_object_get(root, "lots"), 1);
     json_object_set_new(
         last, "depth",
         json_integer(json_integer_value(json_object_get(last, "depth")) + 1));
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 }
 
 static void test_changed_edges_fail(void **state)
@@ -277,19 +277,19 @@ static void test_changed_edges_fail(void **state)
     (void)state;
     json_t *root = recall_report();
     json_array_remove(json_object_get(root, "edges"), 0);
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 
     root = recall_report();
     json_t *edge = json_array_get(json_object_get(root, "edges"), 0);
     json_object_set_new(
         edge, "leaf",
         json_integer(json_integer_value(json_object_get(edge, "leaf")) + 1));
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 
     root = recall_report();
     json_t *edges = json_object_get(root, "edges");
     json_array_append(edges, json_array_get(edges, 0));
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 }
 
 static void test_dropped_or_extra_event_fails(void **state)
@@ -308,7 +308,7 @@ static void test_dropped_or_extra_event_fails(void **state)
             break;
         }
     }
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 
     /* An extra, genuine and proven event that is not behind the answer:
      * the creation of R29 taken from a lot-events report of R29. */
@@ -327,7 +327,7 @@ static void test_dropped_or_extra_event_fails(void **state)
         at++;
     }
     json_array_insert(events, at, extra);
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
     json_decref(other);
     trace_result_close(&res);
     free(json);
@@ -348,7 +348,7 @@ static void test_changed_recall_facts_fail(void **state)
         }
     }
     assert_true(changed);
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 
     /* A hold in force, dropped from its lot. */
     root = recall_report();
@@ -362,7 +362,7 @@ static void test_changed_recall_facts_fail(void **state)
         }
     }
     assert_true(changed);
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 
     /* A hold claimed on a lot that has none. */
     root = recall_report();
@@ -377,7 +377,7 @@ static void test_changed_recall_facts_fail(void **state)
     json_array_append(json_object_get(json_array_get(lots, 1), "holds"),
                       first_hold);
     (void)holds;
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 }
 
 static void test_wrong_tree_size_or_cycle_flag_fails(void **state)
@@ -393,7 +393,7 @@ static void test_wrong_tree_size_or_cycle_flag_fails(void **state)
     root = recall_report();
     json_object_set_new(root, "cycle", json_true());
     json_object_set_new(root, "cycle_edges", json_pack("[i]", 0));
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 
     root = recall_report();
     json_object_set_new(root, "format", json_string("origo-trace-report/v9"));
@@ -402,7 +402,7 @@ static void test_wrong_tree_size_or_cycle_flag_fails(void **state)
     root = recall_report();
     json_object_set_new(json_object_get(root, "query"), "lot",
                         json_string(net.lots[net.raw_first + 6]));
-    expect_rejected(root, ORIGO_E_AUDIT);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 }
 
 static void test_untrusted_or_too_few_signers_fail(void **state)
