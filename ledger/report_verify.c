@@ -659,6 +659,11 @@ static int check_lots(struct vstate *st, const json_t *lots)
                       "%s.lot: \"%.200s\" is not reached by the edges of the "
                       "included events",
                       where, text);
+        } else if ((i == 0) != (index == 0)) {
+            rc = fail(st, ORIGO_E_REPORT_CLAIM,
+                      "%s.lot: \"%.200s\"; expected the query's lot first, "
+                      "and only there",
+                      where, text);
         } else if (seen[index]) {
             rc = fail(st, ORIGO_E_REPORT_CLAIM,
                       "%s.lot: \"%.200s\" listed twice", where, text);

@@ -272,6 +272,18 @@ static void test_removed_lot_or_changed_depth_fails(void **state)
     expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 }
 
+static void test_reordered_lots_fail(void **state)
+{
+    (void)state;
+    /* The start lot must come first. */
+    json_t *root = recall_report();
+    json_t *lots = json_object_get(root, "lots");
+    json_t *first = json_incref(json_array_get(lots, 0));
+    json_array_remove(lots, 0);
+    json_array_append_new(lots, first);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
+}
+
 static void test_changed_edges_fail(void **state)
 {
     (void)state;
@@ -610,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_changed_proof_hash_fails),
         cmocka_unit_test(test_added_lot_fails),
         cmocka_unit_test(test_removed_lot_or_changed_depth_fails),
+        cmocka_unit_test(test_reordered_lots_fail),
         cmocka_unit_test(test_changed_edges_fail),
         cmocka_unit_test(test_dropped_or_extra_event_fails),
         cmocka_unit_test(test_changed_recall_facts_fail),
