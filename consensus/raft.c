@@ -327,15 +327,18 @@ void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)
 
 static int become_leader(struct raft *r)
 {
+    /* Progress tracking first: if it cannot be allocated, the node stays a
+     * candidate and times out again rather than lead blind. */
     r->role = RAFT_LEADER;
+    int rc = raft_replicate_reset(r);
+    if (rc != 0) {
+        r->role = RAFT_CANDIDATE;
+        return rc;
+    }
     r->leader = r->id;
     r->transfer_target = RAFT_NONE;
     r->election_elapsed = 0;
     r->heartbeat_elapsed = 0;
-    int rc = raft_replicate_reset(r);
-    if (rc != 0) {
-        return rc;
-    }
     rc = raft_log_append(r, r->term, RAFT_ENTRY_NOOP, NULL, 0);
     if (rc != 0) {
         return rc;
@@ -673,6 +676,12 @@ static int snapshot_resp(struct raft *r, const struct raft_msg *m,
 static int install_snapshot(struct raft *r)
 {
     struct raft_snapshot_meta meta = r->in_snap;
+    /* The only allocation comes first, so a failure changes nothing. */
+    int rc =
+        buf_copy(r, &r->install_data, r->in_snap_buf, (size_t)r->in_snap_len);
+    if (rc != 0) {
+        return rc;
+    }
     if (r->persisted_index > r->commit) {
         r->persisted_index = r->commit;
     }
@@ -680,13 +689,9 @@ static int install_snapshot(struct raft *r)
     r->snap = meta;
     raft_mem_free(r, r->snap_data.base);
     r->snap_data.base = r->in_snap_buf;
-    r->snap_data.len = r->in_snap_len;
-    int rc = buf_copy(r, &r->install_data, r->in_snap_buf, r->in_snap_len);
+    r->snap_data.len = (size_t)r->in_snap_len;
     r->in_snap_buf = NULL;
     r->in_snap_active = false;
-    if (rc != 0) {
-        return rc;
-    }
     if (r->persisted_index > meta.index) {
         r->persisted_index = meta.index;
     }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "origo/error.h"
+
 /* ---------------------------------------------------------------- rng -- */
 
 static uint64_t splitmix64(uint64_t *x)
@@ -303,6 +305,9 @@ struct sim_node {
     uint64_t leader_term_checked;
     /* Nemesis: a new leader is crashed or isolated at flap_at, and
      * restarted or reconnected at unflap_at. */
+    struct sim_rng alloc_rng; /* injected allocation failures */
+    uint32_t alloc_fail;
+    bool alloc_armed;
     uint64_t flap_at;
     uint64_t unflap_at;
     bool flap_crash;
@@ -617,7 +622,11 @@ static void drain(struct sim_cluster *c, struct sim_node *n)
 {
     for (int guard = 0; n->raft != NULL && raft_has_ready(n->raft); guard++) {
         struct raft_ready rd;
-        if (guard > 1000 || raft_ready(n->raft, &rd) != 0) {
+        int rc = guard > 1000 ? -1 : raft_ready(n->raft, &rd);
+        if (rc == ORIGO_E_NOMEM && n->alloc_fail > 0) {
+            return; /* try again at the next event */
+        }
+        if (rc != 0) {
             fail(c, "node %" PRIu64 " ready loop", n->id);
             return;
         }
@@ -636,6 +645,37 @@ static uint64_t node_rand(void *ctx)
     return sim_rng_next(ctx);
 }
 
+static void *node_malloc(void *ctx, size_t size)
+{
+    struct sim_node *n = ctx;
+    if (n->alloc_armed && sim_rng_chance(&n->alloc_rng, n->alloc_fail)) {
+        return NULL;
+    }
+    return malloc(size);
+}
+
+static void *node_realloc(void *ctx, void *ptr, size_t size)
+{
+    struct sim_node *n = ctx;
+    if (n->alloc_armed && sim_rng_chance(&n->alloc_rng, n->alloc_fail)) {
+        return NULL;
+    }
+    return realloc(ptr, size);
+}
+
+static void node_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+/* Results the simulator accepts from the core: success, or an injected
+ * allocation failure (the input is then as good as lost). */
+static bool rc_ok(const struct sim_node *n, int rc)
+{
+    return rc == 0 || (rc == ORIGO_E_NOMEM && n->alloc_fail > 0);
+}
+
 static void node_start(struct sim_cluster *c, struct sim_node *n)
 {
     struct raft_options o;
@@ -652,6 +692,11 @@ static void node_start(struct sim_cluster *c, struct sim_node *n)
     o.promote_lag = 8;
     o.rand_fn = node_rand;
     o.rand_ctx = &n->rng;
+    o.alloc.malloc_fn = node_malloc;
+    o.alloc.realloc_fn = node_realloc;
+    o.alloc.free_fn = node_free;
+    o.alloc.ctx = n;
+    n->alloc_armed = false; /* restarting is not under test */
     struct raft_restore rs;
     memset(&rs, 0, sizeof(rs));
     rs.hard_state = n->disk.hs;
@@ -673,6 +718,7 @@ static void node_start(struct sim_cluster *c, struct sim_node *n)
         n->raft = NULL;
         return;
     }
+    n->alloc_armed = true;
     struct raft_status st;
     raft_status(n->raft, &st);
     n->checked_commit = st.commit;
@@ -714,6 +760,8 @@ struct sim_cluster *sim_new(const struct sim_options *o)
         n->founder = id <= o->n_voters;
         n->tick_period = 1;
         sim_rng_seed(&n->rng, sim_rng_next(&c->rng));
+        sim_rng_seed(&n->alloc_rng, sim_rng_next(&c->rng));
+        n->alloc_fail = o->alloc_fail;
         node_start(c, n);
     }
     return c;
@@ -899,7 +947,7 @@ void sim_tick(struct sim_cluster *c, uint64_t id)
     if (n == NULL || n->raft == NULL) {
         return;
     }
-    if (raft_tick(n->raft) != 0) {
+    if (!rc_ok(n, raft_tick(n->raft))) {
         fail(c, "tick failed on node %" PRIu64, id);
     }
     drain(c, n);
@@ -941,7 +989,7 @@ static void deliver(struct sim_cluster *c, struct raft_msg *m)
         trace_msg(c, m);
     }
     if (n != NULL && n->raft != NULL && !c->blocked[m->from][m->to]) {
-        if (raft_step(n->raft, m) != 0) {
+        if (!rc_ok(n, raft_step(n->raft, m))) {
             fail(c, "step failed on node %" PRIu64, m->to);
         }
         drain(c, n);
@@ -1140,6 +1188,14 @@ int sim_snapshot(struct sim_cluster *c, uint64_t id)
     c->stats.snapshots_taken++;
     trace(c, "node %" PRIu64 " snapshots at %" PRIu64, id, m.index);
     return 0;
+}
+
+void sim_set_alloc_fail(struct sim_cluster *c, uint32_t per_mille)
+{
+    c->opts.alloc_fail = per_mille;
+    for (uint32_t id = 1; id <= c->n_nodes; id++) {
+        c->nodes[id].alloc_fail = per_mille;
+    }
 }
 
 void sim_set_auto_sync(struct sim_cluster *c, bool on)
@@ -1510,6 +1566,7 @@ int sim_run_seed(uint64_t seed, uint64_t fault_steps, uint64_t liveness_steps,
     o.pre_vote = sim_rng_chance(&g, 700);
     o.check_quorum = sim_rng_chance(&g, 700);
     o.leader_lease = sim_rng_chance(&g, 800);
+    o.alloc_fail = sim_rng_chance(&g, 200) ? 2 : 0;
     o.auto_sync = false;
     o.verbose = verbose;
     struct sim_cluster *c = sim_new(&o);
@@ -1533,6 +1590,7 @@ int sim_run_seed(uint64_t seed, uint64_t fault_steps, uint64_t liveness_steps,
     if (!c->violated) {
         trace(c, "faults stop");
         sim_heal(c);
+        sim_set_alloc_fail(c, 0);
         memset(&c->faults, 0, sizeof(c->faults));
         c->faults.delay_max = 2;
         c->faults.sync = 500;

@@ -72,8 +72,9 @@ struct sim_options {
     bool pre_vote;
     bool check_quorum;
     bool leader_lease;
-    bool auto_sync; /* sync every write at once (scenario default) */
-    bool verbose;   /* trace events to stderr */
+    bool auto_sync;      /* sync every write at once (scenario default) */
+    uint32_t alloc_fail; /* per mille of the cores' allocations that fail */
+    bool verbose;        /* trace events to stderr */
 };
 
 void sim_options_default(struct sim_options *o);
@@ -117,6 +118,8 @@ void sim_crash(struct sim_cluster *c, uint64_t id);
 void sim_restart(struct sim_cluster *c, uint64_t id);
 int sim_snapshot(struct sim_cluster *c, uint64_t id);
 void sim_set_auto_sync(struct sim_cluster *c, bool on);
+/* Changes the rate of injected allocation failures (per mille). */
+void sim_set_alloc_fail(struct sim_cluster *c, uint32_t per_mille);
 /* After drains: the state machine of id (applied index) and status. */
 uint64_t sim_applied(const struct sim_cluster *c, uint64_t id);
 void sim_status(struct sim_cluster *c, uint64_t id, struct raft_status *st);

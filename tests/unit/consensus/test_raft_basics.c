@@ -279,6 +279,48 @@ static void stale_and_malformed_messages_are_ignored(void **state)
     sim_free(c);
 }
 
+static void allocation_failures_never_break_safety(void **state)
+{
+    (void)state;
+    struct sim_options o;
+    sim_options_default(&o);
+    o.alloc_fail = 30; /* 3% of the cores' allocations fail */
+    struct sim_cluster *c = sim_new(&o);
+    for (int i = 0; i < 1500; i++) {
+        for (uint64_t id = 1; id <= 3; id++) {
+            sim_tick(c, id);
+            if (rt_status(c, id).role == RAFT_LEADER) {
+                sim_propose(c, id, "under memory pressure", NULL);
+            }
+        }
+        sim_deliver_all(c, 3);
+        assert_true(sim_check(c));
+    }
+    uint64_t committed = rt_status(c, 1).commit;
+    sim_set_alloc_fail(c, 0);
+    uint64_t leader = 0;
+    for (int i = 0; i < 100 && leader == 0; i++) {
+        rt_tick_all(c, 3);
+        for (uint64_t id = 1; id <= 3; id++) {
+            if (rt_status(c, id).role == RAFT_LEADER) {
+                leader = id;
+            }
+        }
+    }
+    assert_true(leader != 0);
+    uint64_t index;
+    assert_int_equal(sim_propose(c, leader, "after", &index), 0);
+    for (int i = 0; i < 5; i++) {
+        rt_tick_all(c, 3);
+    }
+    for (uint64_t id = 1; id <= 3; id++) {
+        assert_true(sim_applied(c, id) >= index);
+    }
+    assert_true(index > committed);
+    assert_true(sim_check(c));
+    sim_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +335,7 @@ int main(void)
         cmocka_unit_test(conflicting_log_is_repaired_in_few_round_trips),
         cmocka_unit_test(leadership_transfer_hands_over_to_the_target),
         cmocka_unit_test(stale_and_malformed_messages_are_ignored),
+        cmocka_unit_test(allocation_failures_never_break_safety),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
