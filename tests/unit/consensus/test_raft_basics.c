@@ -321,6 +321,122 @@ static void allocation_failures_never_break_safety(void **state)
     sim_free(c);
 }
 
+/* Arbitrary (well-typed) messages from the network must never crash a
+ * node or break its local invariants. */
+static void random_messages_keep_local_invariants(void **state)
+{
+    (void)state;
+    struct sim_rng g;
+    sim_rng_seed(&g, 77);
+    struct raft_options o;
+    raft_options_default(&o);
+    o.id = 1;
+    o.rand_fn = fixed_rand;
+    o.snapshot_chunk_bytes = 8;
+    struct raft_restore rs;
+    memset(&rs, 0, sizeof(rs));
+    rs.bootstrap.n_voters = 3;
+    rs.bootstrap.voters[0] = 1;
+    rs.bootstrap.voters[1] = 2;
+    rs.bootstrap.voters[2] = 3;
+    struct raft *r;
+    assert_int_equal(raft_new(&o, &rs, &r), 0);
+    uint8_t bytes[64];
+    struct raft_entry ents[4];
+    for (int i = 0; i < 200000; i++) {
+        struct raft_status st;
+        raft_status(r, &st);
+        struct raft_msg m;
+        memset(&m, 0, sizeof(m));
+        m.type = (uint8_t)(1 + sim_rng_below(&g, RAFT_MSG_TYPE_MAX));
+        m.from = 2 + sim_rng_below(&g, 3); /* 4 is not a member */
+        m.to = 1;
+        m.term = st.term + sim_rng_below(&g, 3) - (st.term > 0 ? 1 : 0);
+        uint64_t near = st.last_index + 2 - sim_rng_below(&g, 5);
+        if (near > st.last_index + 2) {
+            near = 0;
+        }
+        switch (m.type) {
+        case RAFT_MSG_APPEND: {
+            size_t n = (size_t)sim_rng_below(&g, 4);
+            m.u.append.prev_index = near;
+            raft_term_at(r, near, &m.u.append.prev_term);
+            if (sim_rng_chance(&g, 200)) {
+                m.u.append.prev_term = sim_rng_below(&g, m.term + 1);
+            }
+            uint64_t t = m.u.append.prev_term;
+            for (size_t k = 0; k < n; k++) {
+                if (t < m.term && sim_rng_chance(&g, 300)) {
+                    t++;
+                }
+                ents[k].term = t == 0 ? 1 : t;
+                ents[k].index = 0;
+                ents[k].type = (uint8_t)sim_rng_below(&g, 3);
+                ents[k].data.base = bytes;
+                ents[k].data.len = (size_t)sim_rng_below(&g, sizeof(bytes));
+            }
+            m.u.append.entries = ents;
+            m.u.append.n_entries = n;
+            m.u.append.commit = near + sim_rng_below(&g, 3);
+            break;
+        }
+        case RAFT_MSG_APPEND_RESP:
+            m.u.append_resp.reject = sim_rng_chance(&g, 500);
+            m.u.append_resp.index = near;
+            m.u.append_resp.hint_index = sim_rng_below(&g, near + 1);
+            m.u.append_resp.hint_term = sim_rng_below(&g, st.term + 1);
+            break;
+        case RAFT_MSG_SNAPSHOT:
+            m.u.snapshot.meta.index = near + sim_rng_below(&g, 10);
+            m.u.snapshot.meta.term = m.term;
+            m.u.snapshot.meta.config = rs.bootstrap;
+            m.u.snapshot.total_size = 16;
+            m.u.snapshot.offset = 8 * sim_rng_below(&g, 2);
+            m.u.snapshot.chunk.base = bytes;
+            m.u.snapshot.chunk.len = 8;
+            m.u.snapshot.done = m.u.snapshot.offset == 8;
+            break;
+        case RAFT_MSG_SNAPSHOT_RESP:
+            m.u.snapshot_resp.index = near;
+            m.u.snapshot_resp.next_offset = sim_rng_below(&g, 20);
+            m.u.snapshot_resp.done = sim_rng_chance(&g, 300);
+            m.u.snapshot_resp.reject = sim_rng_chance(&g, 100);
+            break;
+        case RAFT_MSG_HEARTBEAT:
+            m.u.heartbeat.commit = near;
+            break;
+        default:
+            m.u.vote.last_log_index = near;
+            m.u.vote.last_log_term = sim_rng_below(&g, m.term + 1);
+            m.u.vote_resp.granted = sim_rng_chance(&g, 600);
+            break;
+        }
+        assert_int_equal(raft_step(r, &m), 0);
+        if (sim_rng_chance(&g, 100)) {
+            assert_int_equal(raft_tick(r), 0);
+        }
+        if (sim_rng_chance(&g, 50)) {
+            (void)raft_propose(r, bytes, 8, NULL);
+        }
+        if (sim_rng_chance(&g, 300)) {
+            struct raft_ready rd;
+            assert_int_equal(raft_ready(r, &rd), 0);
+            uint64_t seq = rd.seq;
+            raft_advance(r, &rd);
+            raft_persisted(r, seq);
+        }
+        raft_status(r, &st);
+        assert_true(st.commit <= st.last_index);
+        assert_true(st.applied <= st.commit);
+        assert_true(st.snapshot_index <= st.commit);
+        assert_true(st.persisted_index <= st.last_index);
+        if (sim_rng_chance(&g, 20) && st.applied > st.snapshot_index) {
+            assert_int_equal(raft_snapshot_taken(r, st.applied, bytes, 16), 0);
+        }
+    }
+    raft_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +452,7 @@ int main(void)
         cmocka_unit_test(leadership_transfer_hands_over_to_the_target),
         cmocka_unit_test(stale_and_malformed_messages_are_ignored),
         cmocka_unit_test(allocation_failures_never_break_safety),
+        cmocka_unit_test(random_messages_keep_local_invariants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
