@@ -752,13 +752,16 @@ static int check_edges(struct vstate *st, const json_t *edges)
         qsort(st->answer, count, sizeof(*claimed), cmp_vedge);
         for (size_t i = 0; i < count && rc == 0; i++) {
             if (cmp_vedge(&claimed[i], &st->answer[i]) != 0) {
-                const struct vedge *want = &st->answer[i];
+                /* Lot texts borrow from envelopes: not NUL-terminated. */
+                const struct vlot *from = &st->lots[st->answer[i].from];
+                const struct vlot *to = &st->lots[st->answer[i].to];
                 rc = fail(st, ORIGO_E_REPORT_CLAIM,
                           "report.edges: the events imply the edge "
-                          "\"%.200s\" -> \"%.200s\" (leaf %llu), which the "
+                          "\"%.*s\" -> \"%.*s\" (leaf %llu), which the "
                           "report does not list as such",
-                          st->lots[want->from].ptr, st->lots[want->to].ptr,
-                          (unsigned long long)want->leaf);
+                          (int)(from->len > 200 ? 200 : from->len), from->ptr,
+                          (int)(to->len > 200 ? 200 : to->len), to->ptr,
+                          (unsigned long long)st->answer[i].leaf);
             }
         }
     }

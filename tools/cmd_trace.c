@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "ledger.h"
 #include "origo/error.h"
+#include "origo/event.h"
 #include "report.h"
 #include "trace.h"
 
@@ -132,6 +133,14 @@ static int parse_args(int argc, char **argv, struct trace_args *args)
     }
     if (args->data_dir == NULL || args->lot == NULL || optind != argc) {
         trace_usage(stderr);
+        return 2;
+    }
+    if (origo_lot_check(args->lot, strlen(args->lot), NULL) != 0) {
+        cli_error("trace",
+                  "--lot '%s': expected a lot identifier "
+                  "(urn:epc:class:lgtin:..., a GS1 Digital Link URI, or "
+                  "<party>/<part>/<lot>)",
+                  args->lot);
         return 2;
     }
     if (directions > 1) {
