@@ -226,6 +226,15 @@ static void disk_apply(struct sim_disk *d, struct sim_write *w)
     }
 }
 
+static bool disk_holds(const struct sim_disk *d, uint64_t index, uint64_t term)
+{
+    if (index <= d->snap.index) {
+        return true; /* covered by the snapshot (checked by its hash) */
+    }
+    uint64_t off = index - d->snap.index - 1;
+    return off < d->n_ents && d->ents[off].term == term;
+}
+
 static void write_free(struct sim_write *w)
 {
     free(w->snap_data);
@@ -317,6 +326,7 @@ struct sim_node {
 struct sim_index_rec {
     uint64_t committed_term; /* 0: not known committed */
     uint64_t committed_in;   /* term of the node that first reported it */
+    uint32_t voters_mask;    /* voters of the leader that committed it */
     uint64_t sm_hash;
     bool sm_set;
 };
@@ -833,6 +843,38 @@ static void check_leader_has(struct sim_cluster *c, struct sim_node *n,
     }
 }
 
+/* Committed entries are durable on a majority of the voters that committed
+ * them (the leader counts its own synced log, followers acknowledge synced
+ * entries) and stay so: disks lose only unsynced writes and truncate only
+ * uncommitted entries. */
+static void check_durable(struct sim_cluster *c, uint64_t i)
+{
+    struct sim_index_rec *r = idx_rec(c, i);
+    if (r->committed_term == 0 || r->voters_mask == 0) {
+        return;
+    }
+    uint32_t voters = 0, holders = 0;
+    for (uint32_t id = 1; id <= c->n_nodes; id++) {
+        if (r->voters_mask & (1u << id)) {
+            voters++;
+            holders += disk_holds(&c->nodes[id].disk, i, r->committed_term);
+        }
+    }
+    if (holders < voters / 2 + 1) {
+        fail(c,
+             "committed entry %" PRIu64 " (term %" PRIu64
+             ") is durable on %u of %u voters",
+             i, r->committed_term, holders, voters);
+    }
+}
+
+static void check_durable_commits(struct sim_cluster *c)
+{
+    for (uint64_t i = 1; i <= c->max_committed && !c->violated; i++) {
+        check_durable(c, i);
+    }
+}
+
 static void check_commits(struct sim_cluster *c, struct sim_node *n)
 {
     struct raft_status st;
@@ -851,6 +893,15 @@ static void check_commits(struct sim_cluster *c, struct sim_node *n)
         if (r->committed_term == 0) {
             r->committed_term = t;
             r->committed_in = st.term;
+            r->voters_mask = 0;
+            if (st.role == RAFT_LEADER) {
+                for (uint32_t v = 0; v < st.config.n_voters; v++) {
+                    if (st.config.voters[v] <= SIM_MAX_NODES) {
+                        r->voters_mask |= 1u << st.config.voters[v];
+                    }
+                }
+            }
+            check_durable(c, i);
         } else if (r->committed_term != t) {
             fail(c,
                  "committed entry %" PRIu64 " changed: term %" PRIu64
@@ -1151,6 +1202,7 @@ void sim_crash(struct sim_cluster *c, uint64_t id)
         trace(c, "crash node %" PRIu64, id);
         node_crash(c, n);
         c->stats.crashes++;
+        check_durable_commits(c);
     }
 }
 
