@@ -466,8 +466,11 @@ static int restore(struct raft *r, const struct raft_restore *rs)
     r->vote = rs->hard_state.vote;
     for (size_t i = 0; i < rs->n_entries; i++) {
         const struct raft_entry *e = &rs->entries[i];
-        if (e->index != raft_last_index(r) + 1 || e->term > r->term) {
+        if (e->index != raft_last_index(r) + 1) {
             return ORIGO_E_LOG_GAP;
+        }
+        if (e->term > r->term || e->term < raft_last_term(r)) {
+            return ORIGO_E_INVAL; /* not a log this core could have made */
         }
         rc = raft_log_append(r, e->term, e->type, e->data.base, e->data.len);
         if (rc != 0) {

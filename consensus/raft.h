@@ -282,7 +282,10 @@ struct raft; /* opaque */
 /* Creates a node from options and its durable state (restore may be NULL
  * for an empty node that has no configuration yet and waits to be added).
  * The core copies what it needs from restore. Returns 0 and sets *out, or
- * ORIGO_E_INVAL (bad options), ORIGO_E_NOMEM. */
+ * ORIGO_E_INVAL (bad options; an entry term above the hard state's term or
+ * below the previous entry's), ORIGO_E_LOG_GAP (entries not consecutive
+ * from snapshot.index + 1), ORIGO_E_NOMEM. Any thread (the new node then
+ * belongs to the caller). */
 int raft_new(const struct raft_options *opts, const struct raft_restore *rs,
              struct raft **out);
 
