@@ -981,7 +981,9 @@ static int collect_recall(struct vstate *st, long *last_custody,
         }
     }
     if (n > 1)
-        qsort(holds, n, sizeof(*holds), cmp_vhold);
+        if (n > 1) {
+            qsort(holds, n, sizeof(*holds), cmp_vhold);
+        }
     for (size_t l = 0; l < st->lot_count; l++) {
         if (last_custody[l] >= 0) {
             st->events[last_custody[l]].used = 1;
@@ -1024,7 +1026,8 @@ static int check_recall(struct vstate *st, const json_t *lots,
         }
         rc = check_custody(st, i, item, last[lot]);
         if (rc == 0) {
-            rc = check_holds(st, i, item, holds + first, end - first);
+            rc = check_holds(st, i, item, holds != NULL ? holds + first : NULL,
+                             end - first);
         }
         if (rc == 0) {
             *hold_total += json_array_size(json_object_get(item, "holds"));
