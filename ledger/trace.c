@@ -13,6 +13,9 @@
 
 #include "trace_internal.h"
 
+_Static_assert(ORIGO_TEXT_MAX <= TRACE_PARTY_MAX,
+               "custody parties must fit trace_custody whole");
+
 #define DEFAULT_MAX_LOTS 1000000u
 #define LEAF_LEN 8
 

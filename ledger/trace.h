@@ -45,8 +45,9 @@
 extern "C" {
 #endif
 
-/* Longest custodian name kept in trace_custody (longer names are cut and
- * flagged as cut; the report carries the event, which has the full name). */
+/* Longest custodian name kept in trace_custody. The SDK caps `from` and
+ * `to` at ORIGO_TEXT_MAX (128) bytes, so names are always kept whole
+ * (trace.c checks the bound at compile time). */
 #define TRACE_PARTY_MAX 200
 /* Pass as trace_query.max_depth for no depth limit. */
 #define TRACE_DEPTH_ANY UINT32_MAX
