@@ -558,14 +558,33 @@ void raft_free(struct raft *r)
 
 /* -------------------------------------------------------------- tick -- */
 
+/* A node campaigns if it votes in its latest configuration, or in the one
+ * committed at its commit index: an uncommitted change that removes it may
+ * still be rolled back, and if the nodes holding the most up-to-date logs
+ * all saw such a change, nobody else could win an election. Votes are
+ * counted in the latest configuration either way, so safety is unchanged;
+ * a leader outside its latest configuration steps down once it commits. */
+static bool may_campaign(const struct raft *r)
+{
+    if (raft_config_is_voter(&r->config, r->id)) {
+        return true;
+    }
+    if (r->config_index <= r->commit) {
+        return false; /* the latest configuration is committed */
+    }
+    struct raft_config committed;
+    uint64_t index;
+    config_at(r, r->commit, &committed, &index);
+    return raft_config_is_voter(&committed, r->id);
+}
+
 int raft_tick(struct raft *r)
 {
     if (r->role == RAFT_LEADER) {
         return raft_replicate_tick(r);
     }
     r->election_elapsed++;
-    if (raft_config_is_voter(&r->config, r->id) &&
-        r->election_elapsed >= r->randomized_timeout) {
+    if (r->election_elapsed >= r->randomized_timeout && may_campaign(r)) {
         return campaign(r, r->opts.pre_vote, false);
     }
     return 0;

@@ -542,6 +542,14 @@ static int tick_stalls(struct raft *r)
             (pr->state == PROGRESS_REPLICATE && pr->infl_count > 0) ||
             (pr->state == PROGRESS_PROBE && pr->probe_sent) ||
             (pr->state == PROGRESS_SNAPSHOT && pr->snap_chunk_sent);
+        if (pr->state == PROGRESS_SNAPSHOT && !pr->snap_chunk_sent) {
+            /* Sending failed (out of memory): try again now. */
+            int rc = send_snapshot_chunk(r, pr);
+            if (rc != 0) {
+                return rc;
+            }
+            continue;
+        }
         if (!waiting) {
             pr->stall_ticks = 0;
             continue;

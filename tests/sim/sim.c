@@ -1631,11 +1631,15 @@ int sim_run_seed(uint64_t seed, uint64_t fault_steps, uint64_t liveness_steps,
     trace(c,
           "seed %" PRIu64 ": %u voters, loss %u dup %u delay %u crash %u "
           "partition %u membership %u transfer %u snapshot %u sync %u "
-          "skew %d inflight %u msg_bytes %" PRIu64,
+          "skew %d flap %u inflight %u msg_bytes %" PRIu64
+          " msg_entries %u election %u pre_vote %d check_quorum %d lease %d "
+          "alloc_fail %u",
           seed, o.n_voters, c->faults.loss, c->faults.dup, c->faults.delay_max,
           c->faults.crash, c->faults.partition, c->faults.membership,
           c->faults.transfer, c->faults.snapshot, c->faults.sync,
-          c->faults.skew, o.max_inflight_msgs, o.max_msg_bytes);
+          c->faults.skew, c->faults.flap, o.max_inflight_msgs, o.max_msg_bytes,
+          o.max_msg_entries, o.election_ticks, o.pre_vote, o.check_quorum,
+          o.leader_lease, o.alloc_fail);
     for (uint64_t s = 0; s < fault_steps && !c->violated; s++) {
         one_step(c, true);
     }
