@@ -554,7 +554,10 @@ static int tick_stalls(struct raft *r)
             pr->stall_ticks = 0;
             continue;
         }
-        if (++pr->stall_ticks < r->opts.election_ticks) {
+        /* Half an election timeout without an answer: assume the message
+         * or its answer was lost and send again (duplicates are harmless). */
+        uint32_t patience = r->opts.election_ticks / 2;
+        if (++pr->stall_ticks < (patience < 2 ? 2 : patience)) {
             continue;
         }
         int rc;
@@ -626,6 +629,15 @@ static int change_allowed(const struct raft *r)
     }
     if (r->config_index > r->commit) {
         return ORIGO_E_RAFT_CONFIG; /* one change at a time */
+    }
+    /* Ongaro's 2015 correction to single-server changes: a leader changes
+     * the configuration only once an entry of its own term is committed.
+     * Otherwise an uncommitted change of an earlier leader and this one
+     * can form two configurations whose majorities do not overlap (the
+     * simulator found exactly that: seed 437 before this check). */
+    uint64_t term;
+    if (!raft_term_at(r, r->commit, &term) || term != r->term) {
+        return ORIGO_E_RAFT_CONFIG;
     }
     return 0;
 }

@@ -401,6 +401,27 @@ static void fail(struct sim_cluster *c, const char *fmt, ...)
     }
     va_end(ap);
     trace(c, "VIOLATION %s", c->violation);
+    for (uint32_t id = 1; id <= c->n_nodes && c->opts.verbose; id++) {
+        struct sim_node *sn = &c->nodes[id];
+        if (sn->raft == NULL) {
+            trace(c, "node %u: down", id);
+            continue;
+        }
+        struct raft_status st;
+        raft_status(sn->raft, &st);
+        char voters[128] = "";
+        size_t used = 0;
+        for (uint32_t v = 0; v < st.config.n_voters && used < 100; v++) {
+            int w = snprintf(voters + used, sizeof(voters) - used, " %" PRIu64,
+                             st.config.voters[v]);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        trace(c,
+              "node %u: %s term %" PRIu64 " last %" PRIu64 "/%" PRIu64
+              " commit %" PRIu64 " snap %" PRIu64 " voters%s",
+              id, raft_role_name(st.role), st.term, st.last_index, st.last_term,
+              st.commit, st.snapshot_index, voters);
+    }
 }
 
 const char *sim_violation(const struct sim_cluster *c)

@@ -247,6 +247,55 @@ static void leadership_transfer_hands_over_to_the_target(void **state)
     sim_free(c);
 }
 
+static void transfer_to_a_lagging_target_waits_for_catch_up(void **state)
+{
+    (void)state;
+    struct sim_cluster *c = rt_cluster(3, 0);
+    assert_true(sim_elect(c, 1));
+    rt_tick_all(c, 3);
+    sim_isolate(c, 3, true);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(sim_propose(c, 1, "while 3 lags", NULL), 0);
+    }
+    sim_deliver_all(c, 20);
+    sim_isolate(c, 3, false);
+    assert_int_equal(raft_transfer(sim_raft(c, 1), 3), 0);
+    sim_drain(c, 1);
+    /* Not caught up yet: no TIMEOUT_NOW is out. */
+    assert_int_equal(sim_count(c, 1, 3, RAFT_MSG_TIMEOUT_NOW), 0);
+    uint64_t term = rt_status(c, 1).term;
+    for (int i = 0; i < 10 && rt_status(c, 3).role != RAFT_LEADER; i++) {
+        rt_tick_all(c, 3);
+    }
+    assert_int_equal(rt_status(c, 3).role, RAFT_LEADER);
+    assert_int_equal(rt_status(c, 3).term, term + 1); /* by transfer */
+    assert_int_equal(rt_status(c, 3).last_index, rt_status(c, 1).last_index);
+    assert_true(sim_check(c));
+    sim_free(c);
+}
+
+static void transfer_to_an_unreachable_target_is_abandoned(void **state)
+{
+    (void)state;
+    struct sim_cluster *c = rt_cluster(3, 0);
+    assert_true(sim_elect(c, 1));
+    rt_tick_all(c, 3);
+    sim_isolate(c, 3, true);
+    assert_int_equal(sim_propose(c, 1, "x", NULL), 0);
+    assert_int_equal(raft_transfer(sim_raft(c, 1), 3), 0);
+    sim_drain(c, 1);
+    assert_int_equal(sim_propose(c, 1, "refused", NULL), ORIGO_E_TRANSFER);
+    for (int i = 0; i < 12; i++) {
+        sim_tick(c, 1);
+        sim_tick(c, 2);
+        sim_deliver_all(c, 10);
+    }
+    assert_int_equal(rt_status(c, 1).role, RAFT_LEADER);
+    assert_int_equal(rt_status(c, 1).transfer_target, RAFT_NONE);
+    assert_int_equal(sim_propose(c, 1, "accepted again", NULL), 0);
+    sim_free(c);
+}
+
 static void stale_and_malformed_messages_are_ignored(void **state)
 {
     (void)state;
@@ -450,6 +499,8 @@ int main(void)
         cmocka_unit_test(flow_control_bounds_appends_in_flight),
         cmocka_unit_test(conflicting_log_is_repaired_in_few_round_trips),
         cmocka_unit_test(leadership_transfer_hands_over_to_the_target),
+        cmocka_unit_test(transfer_to_a_lagging_target_waits_for_catch_up),
+        cmocka_unit_test(transfer_to_an_unreachable_target_is_abandoned),
         cmocka_unit_test(stale_and_malformed_messages_are_ignored),
         cmocka_unit_test(allocation_failures_never_break_safety),
         cmocka_unit_test(random_messages_keep_local_invariants),

@@ -105,12 +105,46 @@ static void removing_a_follower_and_the_last_voter_rule(void **state)
     sim_free(c);
 }
 
+/* Ongaro's 2015 correction: a new leader must commit an entry of its own
+ * term before it changes the configuration, or an uncommitted change of a
+ * previous leader and its own could have disjoint majorities. */
+static void config_change_waits_for_a_commit_in_the_leaders_term(void **state)
+{
+    (void)state;
+    struct sim_options o;
+    sim_options_default(&o);
+    o.n_spares = 1;
+    struct sim_cluster *c = sim_new(&o);
+    assert_true(sim_elect(c, 1));
+    rt_tick_all(c, 4);
+    /* Node 2 takes over; its no-op has not reached anybody yet. */
+    assert_int_equal(raft_transfer(sim_raft(c, 1), 2), 0);
+    sim_drain(c, 1);
+    sim_deliver_type(c, 1, 2, RAFT_MSG_TIMEOUT_NOW);
+    sim_deliver_type(c, 2, 0, RAFT_MSG_VOTE);
+    sim_deliver_type(c, 0, 2, RAFT_MSG_VOTE_RESP);
+    struct raft_status s2 = rt_status(c, 2);
+    assert_int_equal(s2.role, RAFT_LEADER);
+    assert_true(s2.commit < s2.last_index);
+    struct raft *r2 = sim_raft(c, 2);
+    assert_int_equal(raft_add_learner(r2, 4), ORIGO_E_RAFT_CONFIG);
+    assert_int_equal(raft_remove(r2, 3), ORIGO_E_RAFT_CONFIG);
+    rt_tick_all(c, 4); /* the no-op commits */
+    assert_int_equal(rt_status(c, 2).commit, rt_status(c, 2).last_index);
+    assert_int_equal(raft_add_learner(r2, 4), 0);
+    sim_drain(c, 2);
+    rt_tick_all(c, 4);
+    assert_true(sim_check(c));
+    sim_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(learner_joins_and_is_promoted_when_caught_up),
         cmocka_unit_test(removing_the_current_leader),
         cmocka_unit_test(removing_a_follower_and_the_last_voter_rule),
+        cmocka_unit_test(config_change_waits_for_a_commit_in_the_leaders_term),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
