@@ -571,14 +571,14 @@ int origo_cosig_decode(const origo_note_sig *sig, uint64_t *timestamp,
 /* ---- verification ---------------------------------------------------------
  */
 
-/* Index of the first entry equal to entry i (same name, key ID and key):
- * duplicates in a trust list collapse onto their first occurrence. */
+/* Index of the first entry with the same public key as entry i. Quorum
+ * counts distinct keys, not names: one key listed under two names (say,
+ * after a validator was renamed and the old line kept) signs as one party
+ * and must count once. */
 static size_t signer_canonical(const origo_vkey *keys, size_t i)
 {
     for (size_t j = 0; j < i; j++) {
-        if (keys[j].name_len == keys[i].name_len &&
-            memcmp(keys[j].name, keys[i].name, keys[i].name_len) == 0 &&
-            memcmp(keys[j].pub, keys[i].pub, ORIGO_PUBKEY_LEN) == 0)
+        if (memcmp(keys[j].pub, keys[i].pub, ORIGO_PUBKEY_LEN) == 0)
             return j;
     }
     return i;
@@ -587,9 +587,7 @@ static size_t signer_canonical(const origo_vkey *keys, size_t i)
 static size_t witness_canonical(const origo_witness_key *keys, size_t i)
 {
     for (size_t j = 0; j < i; j++) {
-        if (keys[j].name_len == keys[i].name_len &&
-            memcmp(keys[j].name, keys[i].name, keys[i].name_len) == 0 &&
-            memcmp(keys[j].pub, keys[i].pub, ORIGO_PUBKEY_LEN) == 0)
+        if (memcmp(keys[j].pub, keys[i].pub, ORIGO_PUBKEY_LEN) == 0)
             return j;
     }
     return i;

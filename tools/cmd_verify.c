@@ -81,7 +81,7 @@ static int verify_report(const char *path, const uint8_t *data, size_t len,
            path, verdict.lots, verdict.edges, verdict.events,
            verdict.cycle ? " (contains a cycle)" : "",
            (unsigned long long)verdict.tree_size, verdict.signers,
-           trust->signer_count);
+           trust_distinct_signers(trust));
     return 0;
 }
 
@@ -137,7 +137,7 @@ static int verify_one(const char *path, const struct trust *trust,
                "signed by %zu of %zu trusted validators (quorum %zu)\n",
                path, what, (unsigned long long)proof->index,
                (unsigned long long)proof->checkpoint.tree_size, origin,
-               verdict.signers, trust->signer_count, verdict.quorum);
+               verdict.signers, trust_distinct_signers(trust), verdict.quorum);
     }
     free(ev);
     origo_tlog_proof_free(proof);
@@ -193,6 +193,15 @@ int cmd_verify(int argc, char **argv)
     }
     origo_note_policy policy;
     trust_policy(trust, quorum, &policy);
+    size_t distinct = trust_distinct_signers(trust);
+    if (policy.quorum > distinct) {
+        cli_error("verify",
+                  "quorum %zu cannot be met: %s lists %zu distinct "
+                  "validator keys",
+                  policy.quorum, trust_path, distinct);
+        free(trust);
+        return 2;
+    }
     int failed = 0;
     for (int i = optind; i < argc; i++)
         failed += verify_one(argv[i], trust, &policy);

@@ -52,6 +52,14 @@ int trust_load(const char *path, struct trust *out, char *err, size_t err_len)
                  origo_strerror(rc));
         return rc;
     }
+    if (memchr(data, 0, len)) {
+        snprintf(err, err_len,
+                 "%s: contains a NUL byte; a trust file is "
+                 "text",
+                 path);
+        free(data);
+        return ORIGO_E_CONFIG;
+    }
     struct trust *trust = calloc(1, sizeof(*trust));
     if (!trust) {
         free(data);
@@ -99,9 +107,21 @@ void trust_policy(const struct trust *trust, size_t quorum_override,
     memset(policy, 0, sizeof(*policy));
     policy->signers = trust->signers;
     policy->signer_count = trust->signer_count;
+    /* 0 lets the verifier take a majority of the distinct keys. */
     policy->quorum = quorum_override ? quorum_override : trust->quorum;
-    if (!policy->quorum)
-        policy->quorum = trust->signer_count / 2 + 1;
     policy->witnesses = trust->witnesses;
     policy->witness_count = trust->witness_count;
+}
+
+size_t trust_distinct_signers(const struct trust *trust)
+{
+    size_t distinct = 0;
+    for (size_t i = 0; i < trust->signer_count; i++) {
+        size_t j = 0;
+        while (j < i && memcmp(trust->signers[j].pub, trust->signers[i].pub,
+                               ORIGO_PUBKEY_LEN) != 0)
+            j++;
+        distinct += j == i;
+    }
+    return distinct;
 }

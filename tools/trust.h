@@ -24,8 +24,13 @@ struct trust {
 int trust_load(const char *path, struct trust *out, char *err, size_t err_len);
 
 /* Fills a note policy from the trust set; quorum_override (if non-zero)
- * replaces the file's quorum; the default is a majority of signers. */
+ * replaces the file's quorum; without either the verifier takes a majority
+ * of the distinct keys. */
 void trust_policy(const struct trust *trust, size_t quorum_override,
                   origo_note_policy *policy);
+
+/* The number of distinct validator public keys (one key listed under two
+ * names counts once, as it does for the quorum). */
+size_t trust_distinct_signers(const struct trust *trust);
 
 #endif

@@ -318,6 +318,26 @@ static void quorum_counts_distinct_trusted_keys(void **state)
     assert_int_equal(verify_with(note, trust, 3, 1, NULL), ORIGO_E_SIGNATURE);
     origo_note_free(note);
 
+    /* One key listed under two names (a renamed validator whose old line
+     * stayed in the trust file) is one party: signing under both names
+     * does not make a quorum of two, and the default quorum is a majority
+     * of the two distinct keys. */
+    signer renamed;
+    signer_make(&renamed, "validator-a-renamed.origo.test", 0xa1);
+    origo_vkey aliased[3] = {a.vkey, renamed.vkey, b.vkey};
+    signer *both_names[] = {&a, &renamed};
+    note = signed_by(both_names, 2);
+    assert_int_equal(verify_with(note, aliased, 3, 2, &verdict),
+                     ORIGO_E_NOTE_QUORUM);
+    assert_int_equal(verdict.signers, 1);
+    assert_int_equal(verify_with(note, aliased, 3, 0, &verdict),
+                     ORIGO_E_NOTE_QUORUM);
+    assert_int_equal(verdict.quorum, 2);
+    assert_int_equal(origo_note_sign(note, b.name, b.sk), 0);
+    assert_int_equal(verify_with(note, aliased, 3, 2, &verdict), 0);
+    assert_int_equal(verdict.signers, 2);
+    origo_note_free(note);
+
     /* Only unknown keys: no signer at all. */
     signer *nobody[] = {&stranger};
     note = signed_by(nobody, 1);
