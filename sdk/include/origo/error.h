@@ -70,6 +70,10 @@ extern "C" {
     X(AUDIT, -107, "audit found a discrepancy")                                \
     X(BLOCK_TIME, -108, "block time not strictly increasing")                  \
     X(CHAIN, -109, "block does not extend the chain")                          \
+    X(MEMBER_NAME, -110, "member name is not a valid key name")                \
+    X(VALIDATOR_QUORUM, -111,                                                  \
+      "change would leave fewer validators than the checkpoint quorum")        \
+    X(TXN_FULL, -112, "block too large for one store transaction")             \
     X(REPORT_CLAIM, -140, "trace report claims differ from its events")        \
     X(NOT_LEADER, -150, "this node is not the leader")                         \
     X(STALE_TERM, -151, "message from a stale term")                           \
