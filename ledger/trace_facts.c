@@ -48,22 +48,31 @@ static int find_lot(const struct trace_facts *facts, const char *ptr,
     return -1;
 }
 
-static void add_edge(struct trace_facts *facts, int from, int to)
+/* Adds the edge once. An edge is never dropped: the bound on edges holds
+ * for every valid event (inputs times outputs plus children, out of at
+ * most TRACE_FACTS_MAX_LOTS lot references), so running past it, or an
+ * end that is not one of the event's lots, is an internal error. */
+static int add_edge(struct trace_facts *facts, int from, int to)
 {
+    if (from < 0 || to < 0) {
+        return ORIGO_E_INTERNAL;
+    }
     for (size_t i = 0; i < facts->edge_count; i++) {
         if (facts->edges[i].from == from && facts->edges[i].to == to) {
-            return;
+            return 0;
         }
     }
-    if (facts->edge_count < TRACE_FACTS_MAX_EDGES) {
-        facts->edges[facts->edge_count++] =
-            (struct trace_fact_edge){(uint16_t)from, (uint16_t)to};
+    if (facts->edge_count >= TRACE_FACTS_MAX_EDGES) {
+        return ORIGO_E_INTERNAL;
     }
+    facts->edges[facts->edge_count++] =
+        (struct trace_fact_edge){(uint16_t)from, (uint16_t)to};
+    return 0;
 }
 
 /* Every INPUT lot went into every OUTPUT lot (lot.transform, and EPCIS
  * TransformationEvent whose lists the SDK maps to the same roles). */
-static void transform_edges(struct trace_facts *facts, const origo_event *event)
+static int transform_edges(struct trace_facts *facts, const origo_event *event)
 {
     for (size_t i = 0; i < event->n_lots; i++) {
         const origo_lot_ref *in = &event->lots[i];
@@ -73,12 +82,17 @@ static void transform_edges(struct trace_facts *facts, const origo_event *event)
         int from = find_lot(facts, in->lot.ptr, in->lot.len);
         for (size_t o = 0; o < event->n_lots; o++) {
             const origo_lot_ref *out = &event->lots[o];
-            if (out->role == ORIGO_LOT_OUTPUT) {
-                add_edge(facts, from,
-                         find_lot(facts, out->lot.ptr, out->lot.len));
+            if (out->role != ORIGO_LOT_OUTPUT) {
+                continue;
+            }
+            int rc = add_edge(facts, from,
+                              find_lot(facts, out->lot.ptr, out->lot.len));
+            if (rc != 0) {
+                return rc;
             }
         }
     }
+    return 0;
 }
 
 /* The lot index of a JSON string naming one of the event's lots, else -1:
@@ -106,41 +120,77 @@ static int json_lot(const struct trace_facts *facts, const json_t *value)
     return -1;
 }
 
+/* Parses the EPCIS text of a decoded event. Decoding checked that the text
+ * is exactly jansson's dump of its own parse, so a parse that fails, or
+ * that does not dump back to the text, can only be jansson running out of
+ * memory (jansson 2.14 may also drop bytes of a long token silently when
+ * an allocation fails): ORIGO_E_NOMEM, never "no edges", so that the
+ * ledger aborts the block instead of indexing fewer edges than its peers. */
+static int load_epcis(const origo_event *event, json_t **out)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(event->epcis.ptr, event->epcis.len, 0, &jerr);
+    if (root == NULL) {
+        return ORIGO_E_NOMEM;
+    }
+    char *dump = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    int same = dump != NULL && strlen(dump) == event->epcis.len &&
+               memcmp(dump, event->epcis.ptr, event->epcis.len) == 0;
+    free(dump);
+    if (!same) {
+        json_decref(root);
+        return ORIGO_E_NOMEM;
+    }
+    *out = root;
+    return 0;
+}
+
+/* Edges child -> parent for each child of a JSON list that names one of
+ * the event's lots (`key` NULL: the items are EPCs; else the items are
+ * objects whose `key` member is one). */
+static int child_edges(struct trace_facts *facts, const json_t *list,
+                       const char *key, int parent)
+{
+    size_t i;
+    const json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        int child = json_lot(facts, key ? json_object_get(item, key) : item);
+        if (child >= 0) {
+            int rc = add_edge(facts, child, parent);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
 /* An EPCIS AggregationEvent with action ADD or OBSERVE puts each child
  * (childEPCs, childQuantityList[].epcClass) into the parent (parentID):
  * edges child -> parent. DELETE (disaggregation) states no genealogy. */
 static int aggregation_edges(struct trace_facts *facts,
                              const origo_event *event)
 {
-    json_error_t jerr;
-    json_t *root = json_loadb(event->epcis.ptr, event->epcis.len, 0, &jerr);
-    if (root == NULL) {
-        return 0; /* decode validated the JSON; nothing more to find */
+    json_t *root;
+    int rc = load_epcis(event, &root);
+    if (rc != 0) {
+        return rc;
     }
     const char *type = json_string_value(json_object_get(root, "type"));
     const char *action = json_string_value(json_object_get(root, "action"));
     int parent = json_lot(facts, json_object_get(root, "parentID"));
     if (type != NULL && strcmp(type, "AggregationEvent") == 0 &&
         action != NULL && strcmp(action, "DELETE") != 0 && parent >= 0) {
-        size_t i;
-        json_t *item;
-        json_array_foreach(json_object_get(root, "childEPCs"), i, item)
-        {
-            int child = json_lot(facts, item);
-            if (child >= 0) {
-                add_edge(facts, child, parent);
-            }
-        }
-        json_array_foreach(json_object_get(root, "childQuantityList"), i, item)
-        {
-            int child = json_lot(facts, json_object_get(item, "epcClass"));
-            if (child >= 0) {
-                add_edge(facts, child, parent);
-            }
+        rc = child_edges(facts, json_object_get(root, "childEPCs"), NULL,
+                         parent);
+        if (rc == 0) {
+            rc = child_edges(facts, json_object_get(root, "childQuantityList"),
+                             "epcClass", parent);
         }
     }
     json_decref(root);
-    return 0;
+    return rc;
 }
 
 static int kind_of(int type)
@@ -189,15 +239,16 @@ int trace_facts_from_event(const origo_event *event, struct trace_facts *out)
             facts->subjects[facts->subject_count++] = (uint16_t)lot;
         }
     }
+    int rc = 0;
     if (event->type == ORIGO_EV_LOT_TRANSFORM ||
         event->type == ORIGO_EV_EPCIS) {
-        transform_edges(facts, event);
+        rc = transform_edges(facts, event);
     }
-    if (event->type == ORIGO_EV_EPCIS) {
-        int rc = aggregation_edges(facts, event);
-        if (rc != 0) {
-            return rc;
-        }
+    if (rc == 0 && event->type == ORIGO_EV_EPCIS) {
+        rc = aggregation_edges(facts, event);
+    }
+    if (rc != 0) {
+        return rc;
     }
     for (size_t i = 0; i < event->n_docs && i < ORIGO_EVENT_MAX_DOCS; i++) {
         add_doc(facts, event->docs[i]);

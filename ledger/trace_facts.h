@@ -69,9 +69,12 @@ struct trace_facts {
     uint8_t docs[TRACE_FACTS_MAX_DOCS + 2][32];
 };
 
-/* Fills *out from a decoded event (its strings stay borrowed from the
- * event's body). Lots longer than TRACE_LOT_MAX give ORIGO_E_LOT.
- * Returns 0, ORIGO_E_LOT, ORIGO_E_NOMEM (EPCIS JSON parsing). */
+/* Fills *out from a decoded (or origo_event_validate()d) event; its strings
+ * stay borrowed from the event's body. Lots longer than TRACE_LOT_MAX give
+ * ORIGO_E_LOT. Returns 0, ORIGO_E_LOT, ORIGO_E_NOMEM (jansson could not
+ * parse the EPCIS text, which validation proved well-formed: memory), or
+ * ORIGO_E_INTERNAL (an edge the fixed-size facts cannot hold, impossible
+ * for a valid event). Facts are never silently partial. */
 int trace_facts_from_event(const struct origo_event *event,
                            struct trace_facts *out);
 

@@ -176,13 +176,51 @@ static int check_canonical(json_t *event, const char *text, size_t len)
     return same ? 0 : ORIGO_E_SCHEMA;
 }
 
+/* Whether json_loadb() of `text` failed for want of memory rather than
+ * because of the text. This must never call a bad text a memory failure
+ * (every validator would then abort the block containing it, forever), and
+ * should recognise every memory failure (a validator short of memory would
+ * otherwise reject, for the text's sake, an event the others accept).
+ * jansson 2.14 does not report json_error_out_of_memory from its parser;
+ * its allocation failures show as:
+ *  - NULL with no error text at all (a value, a key, an object member or
+ *    the token buffer could not be allocated): every genuine parse error
+ *    sets a text;
+ *  - "invalid token" (or, in key position, "string or '}' expected") right
+ *    after a string's closing quote: the string's copy could not be
+ *    allocated. A genuine error inside a string is reported at its cause
+ *    first (jansson keeps the first error), and no other token ends in '"'.
+ * Later jansson versions may say json_error_out_of_memory; that counts too.
+ * What remains undetected: jansson 2.14 drops bytes of a token longer than
+ * 15 bytes when its token buffer cannot grow and allocation then succeeds
+ * again; the canonical-form check below then rejects the text as SCHEMA. */
+static int load_failed_for_memory(const json_error_t *error, const char *text,
+                                  size_t len)
+{
+    static const char invalid_token[] = "invalid token";
+    static const char key_expected[] = "string or '}' expected";
+    if (error->text[0] == '\0')
+        return 1;
+    enum json_error_code code = json_error_code(error);
+    if (code == json_error_out_of_memory)
+        return 1;
+    if (code != json_error_invalid_syntax)
+        return 0;
+    if (strncmp(error->text, invalid_token, sizeof(invalid_token) - 1) != 0 &&
+        strncmp(error->text, key_expected, sizeof(key_expected) - 1) != 0)
+        return 0;
+    return error->position >= 1 && (size_t)error->position <= len &&
+           text[error->position - 1] == '"';
+}
+
 int event_epcis_check(const char *text, size_t len, origo_lot_ref *lots,
                       size_t max_lots, size_t *n_lots)
 {
     json_error_t error;
     json_t *event = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
     if (!event)
-        return ORIGO_E_SCHEMA;
+        return load_failed_for_memory(&error, text, len) ? ORIGO_E_NOMEM
+                                                         : ORIGO_E_SCHEMA;
     int rc = ORIGO_E_SCHEMA;
     if (!json_is_object(event))
         goto err_after_load;

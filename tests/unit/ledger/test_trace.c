@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <origo/error.h>
+#include <origo/event.h>
 #include <sodium.h>
 
 #include "trace.h"
@@ -402,6 +404,105 @@ static void test_answers_at_older_tree_size_ignore_later_events(void **state)
     }
 }
 
+/* jansson's allocator, with a budget for fault injection: once `budget`
+ * allocations have succeeded every further one fails. Negative: none. */
+static long json_alloc_budget = -1;
+
+static void *budget_malloc(size_t size)
+{
+    if (json_alloc_budget == 0) {
+        return NULL;
+    }
+    if (json_alloc_budget > 0) {
+        json_alloc_budget--;
+    }
+    return malloc(size);
+}
+
+static void budget_free(void *ptr)
+{
+    free(ptr);
+}
+
+#define OOM_PARENT "c0/pallet/OOM"
+
+/* An EPCIS aggregation applied while jansson runs out of memory, at every
+ * point of decoding, validation and trace indexing in turn: each attempt
+ * either aborts the whole block with ORIGO_E_NOMEM, leaving the ledger as
+ * it was, or accepts the event with all its edges. Never a rejection (the
+ * other validators accept it) and never an event indexed without edges. */
+static void test_out_of_memory_aborts_the_block_never_rejects(void **state)
+{
+    (void)state;
+    const origo_key *carrier = net.parties[NET_PARTIES - 2];
+    origo_event ev;
+    origo_buf envelope;
+    origo_event_init(&ev, ORIGO_EV_EPCIS);
+    ev.epcis = origo_str_c(
+        "{\"action\":\"ADD\",\"childEPCs\":[\"c0/case/OOM-1\",\"c0/case/"
+        "OOM-2\"],\"childQuantityList\":[{\"epcClass\":\"c0/case/OOM-3\","
+        "\"quantity\":4}],\"eventTime\":\"2026-11-21T12:00:00Z\",\"parentID\":"
+        "\"" OOM_PARENT "\",\"type\":\"AggregationEvent\"}");
+    ev.net = origo_str_c(NET_ORIGIN);
+    ev.ts = net.block_time;
+    memcpy(ev.by, origo_key_public(carrier), 32);
+    origo_buf_init(&envelope, ORIGO_ENVELOPE_MAX);
+    assert_int_equal(origo_event_seal(&ev, carrier, &envelope, NULL), 0);
+    ledger_envelope env = {.data = envelope.data, .len = envelope.len};
+
+    ledger_state before, now;
+    assert_int_equal(ledger_get_state(net.led, NULL, &before), 0);
+    int rc = ORIGO_E_NOMEM;
+    long budget;
+    ledger_outcome outcome;
+    ledger_block_result result;
+    for (budget = 0; budget < 100000 && rc == ORIGO_E_NOMEM; budget++) {
+        memset(&result, 0, sizeof(result));
+        result.outcomes = &outcome;
+        json_alloc_budget = budget;
+        rc = ledger_apply_block(net.led, NULL, 1, net.raft_index + 1,
+                                net.block_time, &env, 1, 0, &result);
+        json_alloc_budget = -1;
+        if (rc != 0 && rc != ORIGO_E_NOMEM) {
+            fail_msg("%ld allocations allowed: %s", budget, origo_strerror(rc));
+        }
+        if (rc == ORIGO_E_NOMEM) {
+            assert_int_equal(ledger_get_state(net.led, NULL, &now), 0);
+            assert_int_equal(now.height, before.height);
+            assert_int_equal(now.tree_size, before.tree_size);
+        }
+    }
+    assert_int_equal(rc, 0);
+    if (outcome.status != 0) {
+        fail_msg("%ld allocations allowed: rejected with %s", budget - 1,
+                 origo_strerror(outcome.status));
+    }
+    assert_true(budget > 1); /* the loop did meet failures */
+    assert_int_equal(result.rejected, 0);
+    net.raft_index++;
+    net.block_time += 1000;
+    net.event_count++;
+    origo_buf_close(&envelope);
+
+    MDB_txn *txn;
+    struct trace_tables tables;
+    struct trace_result res;
+    struct trace_query query = {
+        .lot = OOM_PARENT,
+        .lot_len = strlen(OOM_PARENT),
+        .direction = TRACE_BACKWARD,
+        .max_depth = TRACE_DEPTH_ANY,
+        .tree_size = TRACE_TREE_SIZE_ALL,
+    };
+    assert_int_equal(ledger_txn_begin(net.led, 1, &txn), 0);
+    assert_int_equal(trace_open(txn, &tables), 0);
+    assert_int_equal(trace_query_run(txn, &tables, &query, &res), 0);
+    assert_int_equal(res.lot_count, 4);
+    assert_int_equal(res.edge_count, 3);
+    trace_result_close(&res);
+    mdb_txn_abort(txn);
+}
+
 static int count_cb(void *ctx, uint64_t leaf_index)
 {
     (void)leaf_index;
@@ -541,8 +642,11 @@ int main(void)
         cmocka_unit_test(test_recall_requires_forward),
         cmocka_unit_test(test_lot_exists_and_secondary_indexes),
         cmocka_unit_test(test_unknown_lot_answers_itself),
-        /* Last: it extends the ledger. */
+        /* Last: these extend the ledger. */
         cmocka_unit_test(test_answers_at_older_tree_size_ignore_later_events),
+        cmocka_unit_test(test_out_of_memory_aborts_the_block_never_rejects),
     };
+    /* Before any jansson call, so every jansson block comes from it. */
+    json_set_alloc_funcs(budget_malloc, budget_free);
     return cmocka_run_group_tests(tests, setup, teardown);
 }

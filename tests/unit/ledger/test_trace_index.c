@@ -19,6 +19,7 @@
 
 #include "testutil.h"
 #include "trace.h"
+#include "trace_facts.h"
 
 #define GTIN "09506000134352"
 #define DL_LOT(x) "https://id.example.com/01/" GTIN "/10/" x
@@ -187,6 +188,67 @@ static void test_epcis_transformation_and_aggregation(void **state)
     env_close(&e);
 }
 
+/* jansson's allocator, with a budget for fault injection: once `budget`
+ * allocations have succeeded every further one fails. Negative: none. */
+static long json_alloc_budget = -1;
+
+static void *budget_malloc(size_t size)
+{
+    if (json_alloc_budget == 0) {
+        return NULL;
+    }
+    if (json_alloc_budget > 0) {
+        json_alloc_budget--;
+    }
+    return malloc(size);
+}
+
+static void budget_free(void *ptr)
+{
+    free(ptr);
+}
+
+/* The facts of an aggregation are all its edges or ORIGO_E_NOMEM: running
+ * out of memory while re-reading the EPCIS text never yields facts without
+ * the child -> parent edges (which would index fewer edges on this node
+ * than on its peers). */
+static void
+test_epcis_facts_out_of_memory_is_nomem_not_fewer_edges(void **state)
+{
+    (void)state;
+    origo_event ev;
+    origo_event_init(&ev, ORIGO_EV_EPCIS);
+    ev.epcis =
+        origo_str_c("{\"action\":\"ADD\",\"childEPCs\":[\"b/y/1\",\"" DL_LOT(
+            "L2") "/21/SER9\"],\"childQuantityList\":[{\"epcClass\":\"c/z/"
+                  "1\",\"quantity\":3}],\"eventTime\":\"2026-01-01T00:00:00Z\","
+                  "\"parentID\":\"p/pallet/1\",\"type\":\"AggregationEvent\"}");
+    memset(ev.by, 7, 32);
+    ev.net = origo_str_c("test/net");
+    ev.ts = 1;
+    assert_int_equal(origo_event_validate(&ev), 0);
+    struct trace_facts *facts = malloc(sizeof(*facts));
+    assert_non_null(facts);
+    int rc = ORIGO_E_NOMEM;
+    long budget;
+    for (budget = 0; budget < 10000 && rc == ORIGO_E_NOMEM; budget++) {
+        json_alloc_budget = budget;
+        rc = trace_facts_from_event(&ev, facts);
+        json_alloc_budget = -1;
+        if (rc == 0) {
+            break;
+        }
+        if (rc != ORIGO_E_NOMEM) {
+            fail_msg("%ld allocations allowed: %s", budget, origo_strerror(rc));
+        }
+    }
+    assert_int_equal(rc, 0);
+    assert_true(budget > 0);
+    assert_int_equal(facts->lot_count, 4);
+    assert_int_equal(facts->edge_count, 3);
+    free(facts);
+}
+
 static void test_long_chain_cycle_terminates_with_one_cycle_edge(void **state)
 {
     (void)state;
@@ -344,9 +406,13 @@ static void test_read_only_open_without_tables_is_not_found(void **state)
 
 int main(void)
 {
+    /* Before any jansson call, so every jansson block comes from it. */
+    json_set_alloc_funcs(budget_malloc, budget_free);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transform_links_every_input_to_every_output),
         cmocka_unit_test(test_epcis_transformation_and_aggregation),
+        cmocka_unit_test(
+            test_epcis_facts_out_of_memory_is_nomem_not_fewer_edges),
         cmocka_unit_test(test_long_chain_cycle_terminates_with_one_cycle_edge),
         cmocka_unit_test(test_diamonds_are_not_cycles),
         cmocka_unit_test(test_max_lots_bounds_the_answer),

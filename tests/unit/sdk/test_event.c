@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "event_samples.h"
 #include "origo/codec.h"
@@ -226,6 +227,99 @@ static void epcis_parent_and_children_are_subjects(void **state)
     assert_true(str_is(view.lots[0].lot, SAMPLE_LOT_COIL));
     assert_true(str_is(view.lots[1].lot, SAMPLE_LOT_BRACKET));
     origo_buf_close(&buf);
+}
+
+/* jansson's allocator, with a budget for fault injection: once `budget`
+ * allocations have succeeded every further one fails (memory exhausted
+ * from that point on). Negative: unlimited. */
+static long json_alloc_budget = -1;
+
+static void *budget_malloc(size_t size)
+{
+    if (json_alloc_budget == 0)
+        return NULL;
+    if (json_alloc_budget > 0)
+        json_alloc_budget--;
+    return malloc(size);
+}
+
+static void budget_free(void *ptr)
+{
+    free(ptr);
+}
+
+/* Running out of memory while parsing an epcis event's JSON is the
+ * decoding node's problem, not the event's: it must give ORIGO_E_NOMEM (the
+ * ledger aborts the block) and never a schema rejection that other nodes,
+ * with memory to spare, would not make. */
+static void epcis_out_of_memory_is_nomem_never_schema(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        SAMPLE_EPCIS_OBJECT,
+        SAMPLE_EPCIS_TRANSFORM,
+        "{\"action\":\"ADD\",\"childEPCs\":[\"ACME/steel-coil/C-7781\"],"
+        "\"childQuantityList\":[{\"epcClass\":\"ORIGO/bracket/B-2026-0042\","
+        "\"quantity\":2.5}],\"eventTime\":\"2026-01-01T00:00:00.000Z\","
+        "\"parentID\":\"urn:epc:id:sscc:4012345.0000000001\",\"readPoint\":"
+        "{\"id\":\"urn:epc:id:sgln:4012345.00001.0\"},\"type\":"
+        "\"AggregationEvent\"}",
+    };
+    for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+        origo_event ev, view;
+        origo_buf buf;
+        sample_event(&ev, ORIGO_EV_EPCIS, sample_by);
+        ev.epcis = origo_str_c(texts[t]);
+        assert_int_equal(encode(&ev, &buf), 0);
+        int rc = ORIGO_E_NOMEM;
+        long budget;
+        for (budget = 0; budget < 10000 && rc == ORIGO_E_NOMEM; budget++) {
+            json_alloc_budget = budget;
+            rc = origo_event_decode_body(buf.data, buf.len, &view);
+            json_alloc_budget = -1;
+            if (rc != 0 && rc != ORIGO_E_NOMEM)
+                fail_msg("text %zu, %ld allocations allowed: %s, expected "
+                         "ORIGO_E_NOMEM",
+                         t, budget, origo_strerror(rc));
+        }
+        assert_int_equal(rc, 0);
+        assert_true(budget > 1); /* the loop did meet failures */
+        /* The producer's side: validation reports memory the same way. */
+        json_alloc_budget = 0;
+        assert_int_equal(origo_event_validate(&ev), ORIGO_E_NOMEM);
+        json_alloc_budget = -1;
+        origo_buf_close(&buf);
+    }
+}
+
+/* The memory-failure classification never excuses a malformed text: errors
+ * next to strings, in key and value position, stay schema errors. */
+static void epcis_syntax_errors_near_strings_stay_schema(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{\"eventTime\":\"x\" \"type\":\"ObjectEvent\"}",
+        "{\"eventTime\" \"x\",\"type\":\"ObjectEvent\"}",
+        "{\"eventTime\":\"x\",\"type\":\"ObjectEvent\",}",
+        "{\"eventTime\":\"x\",1:\"ObjectEvent\"}",
+        "{\"eventTime\":\"x\",\"type\":\"Object\\qEvent\"}",
+        "{\"eventTime\":\"x\",\"type\":[\"a\" \"b\"]}",
+        "{\"eventTime\":\"x\",\"type\":\"ObjectEvent\"}\"",
+        "{\"eventTime\":\"x\",\"type\":\"Obj\x01\"}",
+        "{\"eventTime\":\"x\",\"type\":\"Obj\xff\"}",
+        "{\"eventTime\":\"x\",\"type\":\"\\u0000\"}",
+        "{\"eventTime\":\"x\",\"type\":tru}",
+        "\"ObjectEvent\"",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        origo_event ev;
+        sample_event(&ev, ORIGO_EV_EPCIS, sample_by);
+        ev.epcis = origo_str_c(bad[i]);
+        int rc = origo_event_validate(&ev);
+        if (rc != ORIGO_E_SCHEMA)
+            fail_msg("text %zu: %s, expected ORIGO_E_SCHEMA", i,
+                     origo_strerror(rc));
+    }
 }
 
 static void event_id_is_sha256_of_body(void **state)
@@ -1047,6 +1141,8 @@ static void spec_example_matches_code_and_doc(void **state)
 int main(void)
 {
     memset(long_text, 'a', sizeof(long_text) - 1);
+    /* Before any jansson call, so every jansson block comes from it. */
+    json_set_alloc_funcs(budget_malloc, budget_free);
     const struct CMUnitTest tests[] = {
         T(every_type_encodes_decodes_and_reencodes_identically),
         T(decoded_fields_equal_what_was_encoded),
@@ -1054,6 +1150,8 @@ int main(void)
         T(custody_and_quality_lots_are_subjects),
         T(epcis_lots_come_from_its_lists),
         T(epcis_parent_and_children_are_subjects),
+        T(epcis_out_of_memory_is_nomem_never_schema),
+        T(epcis_syntax_errors_near_strings_stay_schema),
         T(event_id_is_sha256_of_body),
         T(type_names_round_trip),
         T(lot_identifier_syntax),
