@@ -132,6 +132,19 @@ static void put_base64(origo_buf *out, const uint8_t *bytes, size_t len)
     }
 }
 
+/* A custody or hold kind by name. The trace answer checks the kinds it
+ * reads from the store; an unknown one here is corruption all the same,
+ * never a NULL string. */
+static void put_kind(origo_buf *out, int kind)
+{
+    const char *name = report_kind_name(kind);
+    if (name == NULL) {
+        out->err = out->err ? out->err : ORIGO_E_CORRUPT;
+        return;
+    }
+    put_cstring(out, name);
+}
+
 static void put_query(origo_buf *out, const struct report_request *request)
 {
     put_raw(out, "\"query\":{\"lot\":");
@@ -158,7 +171,7 @@ static void put_recall(origo_buf *out, const struct trace_result *res,
         put_raw(out, ",\"custody\":{\"leaf\":");
         put_u64(out, lot->custody_leaf);
         put_raw(out, ",\"kind\":");
-        put_cstring(out, report_kind_name(lot->custody_kind));
+        put_kind(out, lot->custody_kind);
         put_raw(out, ",\"from\":");
         put_cstring(out, lot->custody_from);
         put_raw(out, ",\"to\":");
@@ -171,7 +184,7 @@ static void put_recall(origo_buf *out, const struct trace_result *res,
         put_raw(out, h ? ",{\"leaf\":" : "{\"leaf\":");
         put_u64(out, hold->leaf_index);
         put_raw(out, ",\"kind\":");
-        put_cstring(out, report_kind_name(hold->kind));
+        put_kind(out, hold->kind);
         put_raw(out, "}");
     }
     put_raw(out, "]");

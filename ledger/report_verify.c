@@ -83,7 +83,15 @@ struct vstate {
     size_t reached;       /* lots in the answer */
     struct vedge *answer; /* edges explored by the recomputed BFS */
     size_t answer_count;
+    struct vedge *claimed; /* report.edges, in the report's order */
+    size_t claimed_count;
+    int cycle; /* the answer has a cycle (check_cycle) */
 };
+
+/* A lot text for messages: at most 200 bytes, by length (lot texts borrowed
+ * from envelopes are not NUL-terminated). */
+#define LOT_FMT "\"%.*s\""
+#define LOT_ARG(ptr, len) (int)((len) > 200 ? 200 : (len)), (ptr)
 
 static int fail(struct vstate *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -586,47 +594,6 @@ static int recompute(struct vstate *st)
     return 0;
 }
 
-/* 1 when the recomputed answer graph has a cycle (iterative DFS, colours:
- * 0 new, 1 on the stack, 2 done), 0 when not, negative on no memory. */
-static int has_cycle(struct vstate *st)
-{
-    uint8_t *color = calloc(st->lot_count, 1);
-    uint32_t *stack = malloc(st->lot_count * sizeof(uint32_t));
-    size_t *cursor = calloc(st->lot_count, sizeof(size_t));
-    int found = ORIGO_E_NOMEM;
-    if (color == NULL || stack == NULL || cursor == NULL) {
-        goto out_free;
-    }
-    found = 0;
-    size_t top = 0;
-    stack[top++] = 0;
-    color[0] = 1;
-    while (top > 0 && !found) {
-        uint32_t l = stack[top - 1];
-        const struct vlot *lot = &st->lots[l];
-        /* Only edges the traversal explored belong to the answer graph. */
-        if (lot->depth >= st->max_depth || cursor[l] == lot->adj_count) {
-            color[l] = 2;
-            top--;
-            continue;
-        }
-        const struct vedge *edge =
-            &st->edges[st->adj[lot->adj_first + cursor[l]++]];
-        uint32_t next = target_of(st, edge);
-        if (color[next] == 1) {
-            found = 1;
-        } else if (color[next] == 0) {
-            color[next] = 1;
-            stack[top++] = next;
-        }
-    }
-out_free:
-    free(cursor);
-    free(stack);
-    free(color);
-    return found;
-}
-
 /* ---- comparing claims with the recomputed answer ----------------------- */
 
 static int check_lots(struct vstate *st, const json_t *lots)
@@ -656,22 +623,23 @@ static int check_lots(struct vstate *st, const json_t *lots)
         }
         if (index < 0 || st->lots[index].depth == DEPTH_ANY) {
             rc = fail(st, ORIGO_E_REPORT_CLAIM,
-                      "%s.lot: \"%.200s\" is not reached by the edges of the "
+                      "%s.lot: " LOT_FMT " is not reached by the edges of the "
                       "included events",
-                      where, text);
+                      where, LOT_ARG(text, len));
         } else if ((i == 0) != (index == 0)) {
             rc = fail(st, ORIGO_E_REPORT_CLAIM,
-                      "%s.lot: \"%.200s\"; expected the query's lot first, "
+                      "%s.lot: " LOT_FMT "; expected the query's lot first, "
                       "and only there",
-                      where, text);
+                      where, LOT_ARG(text, len));
         } else if (seen[index]) {
             rc = fail(st, ORIGO_E_REPORT_CLAIM,
-                      "%s.lot: \"%.200s\" listed twice", where, text);
+                      "%s.lot: " LOT_FMT " listed twice", where,
+                      LOT_ARG(text, len));
         } else if (depth != st->lots[index].depth) {
             rc = fail(st, ORIGO_E_REPORT_CLAIM,
-                      "%s.depth: %llu, but the events put \"%.200s\" at depth "
+                      "%s.depth: %llu, but the events put " LOT_FMT " at depth "
                       "%u",
-                      where, (unsigned long long)depth, text,
+                      where, (unsigned long long)depth, LOT_ARG(text, len),
                       st->lots[index].depth);
         } else {
             seen[index] = 1;
@@ -720,9 +688,8 @@ static int claimed_edge(struct vstate *st, size_t i, const json_t *item,
     }
     if (from_index < 0 || to_index < 0) {
         return fail(st, ORIGO_E_REPORT_CLAIM,
-                    "%s: no included event names both \"%.200s\" and "
-                    "\"%.200s\"",
-                    where, from, to);
+                    "%s: no included event names both " LOT_FMT " and " LOT_FMT,
+                    where, LOT_ARG(from, from_len), LOT_ARG(to, to_len));
     }
     out->from = (uint32_t)from_index;
     out->to = (uint32_t)to_index;
@@ -747,32 +714,120 @@ static int check_edges(struct vstate *st, const json_t *edges)
                   "imply %zu",
                   count, st->answer_count);
     }
+    struct vedge *sorted = NULL;
     if (rc == 0) {
-        qsort(claimed, count, sizeof(*claimed), cmp_vedge);
-        qsort(st->answer, count, sizeof(*claimed), cmp_vedge);
+        sorted = malloc((count ? count : 1) * sizeof(*sorted));
+        if (sorted == NULL) {
+            rc = fail(st, ORIGO_E_NOMEM, "report.edges: out of memory");
+        }
+    }
+    if (rc == 0) {
+        memcpy(sorted, claimed, count * sizeof(*sorted));
+        qsort(sorted, count, sizeof(*sorted), cmp_vedge);
+        qsort(st->answer, count, sizeof(*sorted), cmp_vedge);
         for (size_t i = 0; i < count && rc == 0; i++) {
-            if (cmp_vedge(&claimed[i], &st->answer[i]) != 0) {
+            if (cmp_vedge(&sorted[i], &st->answer[i]) != 0) {
                 /* Lot texts borrow from envelopes: not NUL-terminated. */
                 const struct vlot *from = &st->lots[st->answer[i].from];
                 const struct vlot *to = &st->lots[st->answer[i].to];
                 rc = fail(st, ORIGO_E_REPORT_CLAIM,
-                          "report.edges: the events imply the edge "
-                          "\"%.*s\" -> \"%.*s\" (leaf %llu), which the "
-                          "report does not list as such",
-                          (int)(from->len > 200 ? 200 : from->len), from->ptr,
-                          (int)(to->len > 200 ? 200 : to->len), to->ptr,
+                          "report.edges: the events imply the edge " LOT_FMT
+                          " -> " LOT_FMT " (leaf %llu), which the report does "
+                          "not list as such",
+                          LOT_ARG(from->ptr, from->len),
+                          LOT_ARG(to->ptr, to->len),
                           (unsigned long long)st->answer[i].leaf);
             }
         }
     }
-    free(claimed);
+    free(sorted);
+    if (rc != 0) {
+        free(claimed);
+        return rc;
+    }
+    st->claimed = claimed;
+    st->claimed_count = count;
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The edges of report.edges that close a cycle, as the builder finds them
+ * (trace.c, find_cycles): a depth-first search from the start lot over the
+ * answer's edges, each lot's edges taken in their report order; an edge
+ * into a lot still on the search path is a back edge. Writes the back
+ * edges' indexes into report.edges to *out (malloc()ed) and their count. */
+static int back_edges(struct vstate *st, uint32_t **out, size_t *count)
+{
+    const size_t lots = st->lot_count, edges = st->claimed_count;
+    size_t *start = calloc(lots + 1, sizeof(*start));
+    size_t *cursor = malloc((lots ? lots : 1) * sizeof(*cursor));
+    uint32_t *adj = malloc((edges ? edges : 1) * sizeof(*adj));
+    uint8_t *color = calloc(lots ? lots : 1, 1);
+    uint32_t *stack = malloc((lots ? lots : 1) * sizeof(*stack));
+    uint32_t *found = malloc((edges ? edges : 1) * sizeof(*found));
+    size_t found_count = 0, top = 0;
+    int rc = ORIGO_E_NOMEM;
+    if (!start || !cursor || !adj || !color || !stack || !found) {
+        goto out_free;
+    }
+    for (size_t e = 0; e < edges; e++) {
+        start[source_of(st, &st->claimed[e]) + 1]++;
+    }
+    for (size_t l = 0; l < lots; l++) {
+        start[l + 1] += start[l];
+        cursor[l] = start[l];
+    }
+    for (size_t e = 0; e < edges; e++) {
+        adj[cursor[source_of(st, &st->claimed[e])]++] = (uint32_t)e;
+    }
+    for (size_t l = 0; l < lots; l++) {
+        cursor[l] = start[l];
+    }
+    stack[top++] = 0; /* the start lot was interned first */
+    color[0] = 1;
+    while (top > 0) {
+        uint32_t lot = stack[top - 1];
+        if (cursor[lot] == start[lot + 1]) {
+            color[lot] = 2;
+            top--;
+            continue;
+        }
+        uint32_t e = adj[cursor[lot]++];
+        uint32_t next = target_of(st, &st->claimed[e]);
+        if (color[next] == 1) {
+            found[found_count++] = e;
+        } else if (color[next] == 0) {
+            color[next] = 1;
+            stack[top++] = next;
+        }
+    }
+    *out = found;
+    *count = found_count;
+    found = NULL;
+    rc = 0;
+out_free:
+    free(found);
+    free(stack);
+    free(color);
+    free(adj);
+    free(cursor);
+    free(start);
     return rc;
 }
 
+/* report.cycle_edges must list exactly the back edges of the answer (in any
+ * order), and report.cycle says whether there is one. */
 static int check_cycle(struct vstate *st)
 {
     int claimed = 0;
     json_t *cycle_edges = NULL;
+    uint32_t *found = NULL, *listed = NULL;
+    size_t found_count = 0;
     int rc = get_bool(st, st->root, "report", "cycle", &claimed);
     if (rc == 0) {
         rc = get_array(st, st->root, "report", "cycle_edges", &cycle_edges);
@@ -780,30 +835,86 @@ static int check_cycle(struct vstate *st)
     if (rc != 0) {
         return rc;
     }
-    int found = has_cycle(st);
-    if (found < 0) {
-        return fail(st, found, "report.cycle: out of memory");
+    size_t count = json_array_size(cycle_edges);
+    listed = malloc((count ? count : 1) * sizeof(*listed));
+    if (listed == NULL || back_edges(st, &found, &found_count) != 0) {
+        free(listed);
+        return fail(st, ORIGO_E_NOMEM, "report.cycle: out of memory");
     }
-    if (found != claimed) {
-        return fail(st, ORIGO_E_REPORT_CLAIM,
-                    "report.cycle: %s, but the included events %s a cycle",
-                    claimed ? "true" : "false", found ? "form" : "do not form");
+    st->cycle = found_count > 0;
+    if (st->cycle != claimed) {
+        rc = fail(st, ORIGO_E_REPORT_CLAIM,
+                  "report.cycle: %s, but the included events %s a cycle",
+                  claimed ? "true" : "false",
+                  st->cycle ? "form" : "do not form");
     }
-    if ((json_array_size(cycle_edges) > 0) != claimed) {
-        return fail(st, ORIGO_E_REPORT_CLAIM,
-                    "report.cycle_edges: expected %s list when cycle is %s",
-                    claimed ? "a non-empty" : "an empty",
-                    claimed ? "true" : "false");
-    }
-    for (size_t i = 0; i < json_array_size(cycle_edges); i++) {
+    for (size_t i = 0; i < count && rc == 0; i++) {
         const json_t *item = json_array_get(cycle_edges, i);
         if (!json_is_integer(item) || json_integer_value(item) < 0 ||
-            (size_t)json_integer_value(item) >= st->answer_count) {
-            return fail(st, ORIGO_E_JSON,
-                        "report.cycle_edges[%zu]: expected an index into "
-                        "edges",
-                        i);
+            (size_t)json_integer_value(item) >= st->claimed_count) {
+            rc = fail(st, ORIGO_E_JSON,
+                      "report.cycle_edges[%zu]: expected an index into edges",
+                      i);
+        } else {
+            listed[i] = (uint32_t)json_integer_value(item);
         }
+    }
+    if (rc == 0 && count > 1) {
+        qsort(listed, count, sizeof(*listed), cmp_u32);
+    }
+    if (rc == 0 && found_count > 1) {
+        qsort(found, found_count, sizeof(*found), cmp_u32);
+    }
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        if (i > 0 && listed[i] == listed[i - 1]) {
+            rc = fail(st, ORIGO_E_REPORT_CLAIM,
+                      "report.cycle_edges: edge %u listed twice", listed[i]);
+        } else if (i >= found_count || listed[i] != found[i]) {
+            rc = fail(st, ORIGO_E_REPORT_CLAIM,
+                      "report.cycle_edges: edge %u does not close a cycle "
+                      "(expected the %zu edges that lead back onto the "
+                      "depth-first path from the start lot)",
+                      listed[i], found_count);
+        }
+    }
+    if (rc == 0 && count != found_count) {
+        rc = fail(st, ORIGO_E_REPORT_CLAIM,
+                  "report.cycle_edges: %zu listed, but %zu edges close a "
+                  "cycle",
+                  count, found_count);
+    }
+    free(found);
+    free(listed);
+    return rc;
+}
+
+/* report.depth_limited must be true exactly when an included event states
+ * an edge leading on (in the query's direction) from a lot at the depth
+ * limit: the builder includes one such event as evidence, and such events
+ * count as used. */
+static int check_depth_limited(struct vstate *st)
+{
+    int claimed = 0, limited = 0;
+    int rc = get_bool(st, st->root, "report", "depth_limited", &claimed);
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t e = 0; e < st->edge_count; e++) {
+        const struct vlot *lot = &st->lots[source_of(st, &st->edges[e])];
+        if (st->max_depth != DEPTH_ANY && lot->depth != DEPTH_ANY &&
+            lot->depth >= st->max_depth) {
+            limited = 1;
+            st->events[st->edges[e].event].used = 1;
+        }
+    }
+    if (limited != claimed) {
+        return fail(st, ORIGO_E_REPORT_CLAIM,
+                    "report.depth_limited: %s, but %s",
+                    claimed ? "true" : "false",
+                    limited ? "an included event states an edge beyond the "
+                              "depth limit"
+                            : "no included event states an edge beyond the "
+                              "depth limit");
     }
     return 0;
 }
@@ -980,10 +1091,9 @@ static int collect_recall(struct vstate *st, long *last_custody,
             st->events[e].used = 1;
         }
     }
-    if (n > 1)
-        if (n > 1) {
-            qsort(holds, n, sizeof(*holds), cmp_vhold);
-        }
+    if (n > 1) {
+        qsort(holds, n, sizeof(*holds), cmp_vhold);
+    }
     for (size_t l = 0; l < st->lot_count; l++) {
         if (last_custody[l] >= 0) {
             st->events[last_custody[l]].used = 1;
@@ -992,6 +1102,22 @@ static int collect_recall(struct vstate *st, long *last_custody,
     *holds_out = holds;
     *hold_count = n;
     return 0;
+}
+
+/* Index of the first of `holds` (sorted by lot) on `lot`, or `count`:
+ * a binary search, so a recall check is O((lots + holds) log holds). */
+static size_t first_hold(const struct vhold *holds, size_t count, uint32_t lot)
+{
+    size_t low = 0, high = count;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        if (holds[mid].lot < lot) {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    return low;
 }
 
 static int check_recall(struct vstate *st, const json_t *lots,
@@ -1016,10 +1142,7 @@ static int check_recall(struct vstate *st, const json_t *lots,
         if (rc != 0) {
             break;
         }
-        size_t first = 0;
-        while (first < hold_count && holds[first].lot < (uint32_t)lot) {
-            first++;
-        }
+        size_t first = first_hold(holds, hold_count, (uint32_t)lot);
         size_t end = first;
         while (end < hold_count && holds[end].lot == (uint32_t)lot) {
             end++;
@@ -1096,7 +1219,7 @@ static int verify_claims(struct vstate *st, struct report_verdict *verdict)
         (rc = get_array(st, st->root, "report", "edges", &edges)) ||
         (rc = build_graph(st)) || (rc = recompute(st)) ||
         (rc = check_lots(st, lots)) || (rc = check_edges(st, edges)) ||
-        (rc = check_cycle(st))) {
+        (rc = check_cycle(st)) || (rc = check_depth_limited(st))) {
         return rc;
     }
     verdict->holds = 0;
@@ -1113,7 +1236,7 @@ static int verify_claims(struct vstate *st, struct report_verdict *verdict)
     }
     verdict->lots = st->reached;
     verdict->edges = st->answer_count;
-    verdict->cycle = has_cycle(st) == 1;
+    verdict->cycle = st->cycle;
     return rc;
 }
 
@@ -1130,6 +1253,7 @@ static void vstate_close(struct vstate *st)
     free(st->adj);
     free(st->queue);
     free(st->answer);
+    free(st->claimed);
     json_decref(st->root);
 }
 

@@ -606,8 +606,10 @@ static int expand_lot(struct query_state *st, MDB_cursor *cursor,
 }
 
 /* Returns 1 when lot `index` has an edge below the tree size (so a depth
- * limit that stops there hides something), 0 otherwise, or an error. */
-static int has_edges(struct query_state *st, MDB_cursor *cursor, uint32_t index)
+ * limit that stops there hides something) and its first such edge's leaf
+ * in *leaf, 0 otherwise, or an error. */
+static int has_edges(struct query_state *st, MDB_cursor *cursor, uint32_t index,
+                     uint64_t *leaf)
 {
     MDB_val v;
     int rc =
@@ -621,7 +623,8 @@ static int has_edges(struct query_state *st, MDB_cursor *cursor, uint32_t index)
     if (v.mv_size < LEAF_LEN) {
         return ORIGO_E_CORRUPT;
     }
-    return trace_get_be64(v.mv_data) < st->query->tree_size;
+    *leaf = trace_get_be64(v.mv_data);
+    return *leaf < st->query->tree_size;
 }
 
 static int traverse(struct query_state *st)
@@ -638,10 +641,13 @@ static int traverse(struct query_state *st)
      * order, so lots[next] is always the shallowest unexpanded one. */
     for (size_t next = 0; next < st->res.lot_count && rc == 0; next++) {
         if (st->res.lots[next].depth >= st->query->max_depth) {
-            rc = has_edges(st, cursor, (uint32_t)next);
+            uint64_t leaf;
+            rc = has_edges(st, cursor, (uint32_t)next, &leaf);
             if (rc > 0) {
+                /* The first such edge's event joins the answer as the
+                 * evidence that makes depth_limited provable. */
+                rc = st->res.depth_limited ? 0 : add_event(st, leaf);
                 st->res.depth_limited = 1;
-                rc = 0;
             }
             continue;
         }
@@ -782,6 +788,10 @@ static int lot_custody(struct query_state *st, MDB_cursor *cursor,
         (size_t)LEAF_LEN + 2 + bytes[9] > v.mv_size) {
         return ORIGO_E_CORRUPT;
     }
+    int kind = bytes[LEAF_LEN];
+    if (kind != TRACE_CUSTODY_SHIP && kind != TRACE_CUSTODY_RECEIVE) {
+        return ORIGO_E_CORRUPT;
+    }
     size_t from_len = bytes[9];
     const uint8_t *from = bytes + LEAF_LEN + 2;
     const uint8_t *to = from + from_len;
@@ -795,7 +805,7 @@ static int lot_custody(struct query_state *st, MDB_cursor *cursor,
     }
     lot->has_custody = 1;
     lot->custody_leaf = trace_get_be64(bytes);
-    lot->custody_kind = bytes[LEAF_LEN];
+    lot->custody_kind = kind;
     lot->custody_from = from_copy;
     lot->custodian = to_copy;
     return add_event(st, lot->custody_leaf);

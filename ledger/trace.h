@@ -158,9 +158,10 @@ struct trace_result {
     struct trace_edge *edges; /* in discovery order */
     size_t edge_count;
     /* The events behind the answer, ascending, without duplicates: every
-     * edge's event; for a recall scope each lot's last custody event and
-     * all its quality.* events (lifted or not); with TRACE_WITH_LOT_EVENTS
-     * every event that names a lot of the answer. */
+     * edge's event; when depth_limited, the event of the first edge found
+     * beyond the limit (its evidence); for a recall scope each lot's last
+     * custody event and all its quality.* events (lifted or not); with
+     * TRACE_WITH_LOT_EVENTS every event that names a lot of the answer. */
     uint64_t *events;
     size_t event_count;
     struct trace_hold *holds;
@@ -171,7 +172,8 @@ struct trace_result {
     uint32_t *cycle_edges;
     size_t cycle_edge_count;
     /* 1 when the depth limit stopped the traversal with edges left
-     * unexplored. */
+     * unexplored: a lot at the limit has an edge in the query's direction
+     * (below the tree size), whose event is in events[]. */
     int depth_limited;
     uint64_t tree_size; /* the tree size the answer is evaluated at */
     enum trace_direction direction;

@@ -159,17 +159,35 @@ static void check_answer(int start, enum trace_direction dir, int depth,
             fail_msg("unexpected edge %s -> %s", net.lots[from], net.lots[to]);
         }
     }
-    /* The events behind the answer are exactly the edges' events. */
+    /* Cut short by the depth limit exactly when a lot at the limit has an
+     * edge leading on. */
+    int limited = 0;
+    for (int k = 0; k < net.edge_count && depth >= 0; k++) {
+        const struct net_edge *e = &net.edges[k];
+        limited |=
+            e->leaf < tree_size && ex.depth[edge_source(e, dir)] == depth;
+    }
+    assert_int_equal(res.depth_limited, limited);
+    /* The events behind the answer are the edges' events and, when cut
+     * short, one event that states an edge beyond the limit. */
+    int evidence = 0;
     for (size_t i = 0; i < res.event_count; i++) {
-        int behind = 0;
+        int behind = 0, beyond = 0;
         for (size_t k = 0; k < res.edge_count; k++) {
             behind |= res.edges[k].leaf_index == res.events[i];
         }
-        assert_true(behind);
+        for (int k = 0; k < net.edge_count && depth >= 0; k++) {
+            const struct net_edge *e = &net.edges[k];
+            beyond |= e->leaf == res.events[i] &&
+                      ex.depth[edge_source(e, dir)] == depth;
+        }
+        assert_true(behind || beyond);
+        evidence += beyond;
         if (i > 0) {
             assert_true(res.events[i] > res.events[i - 1]);
         }
     }
+    assert_true(limited ? evidence >= 1 : evidence == 0);
     assert_int_equal(res.cycle_edge_count > 0, ex.cycle);
     trace_result_close(&res);
 }

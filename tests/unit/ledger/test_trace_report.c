@@ -417,6 +417,192 @@ static void test_wrong_tree_size_or_cycle_flag_fails(void **state)
     expect_rejected(root, ORIGO_E_REPORT_CLAIM);
 }
 
+/* The cycle report of the rework loop, as JSON. */
+static json_t *cycle_report(void)
+{
+    struct trace_result res;
+    char *json = build(net.cycle_raw, TRACE_FORWARD, TRACE_DEPTH_ANY, 0, &res);
+    json_t *root = json_loads(json, 0, NULL);
+    assert_non_null(root);
+    assert_true(res.cycle_edge_count > 0);
+    trace_result_close(&res);
+    free(json);
+    return root;
+}
+
+/* An index of report.edges that is not listed in cycle_edges. */
+static json_int_t non_cycle_edge(json_t *root)
+{
+    json_t *cycle_edges = json_object_get(root, "cycle_edges");
+    size_t edges = json_array_size(json_object_get(root, "edges"));
+    for (size_t e = 0; e < edges; e++) {
+        int listed = 0;
+        for (size_t i = 0; i < json_array_size(cycle_edges); i++) {
+            listed |= json_integer_value(json_array_get(cycle_edges, i)) ==
+                      (json_int_t)e;
+        }
+        if (!listed) {
+            return (json_int_t)e;
+        }
+    }
+    fail_msg("every edge closes a cycle");
+    return -1;
+}
+
+static void test_changed_cycle_edges_fail(void **state)
+{
+    (void)state;
+    /* An edge that does not close a cycle, in place of one that does. */
+    json_t *root = cycle_report();
+    json_t *cycle_edges = json_object_get(root, "cycle_edges");
+    json_array_set_new(cycle_edges, 0, json_integer(non_cycle_edge(root)));
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
+
+    /* Such an edge added to the list. */
+    root = cycle_report();
+    cycle_edges = json_object_get(root, "cycle_edges");
+    json_array_append_new(cycle_edges, json_integer(non_cycle_edge(root)));
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
+
+    /* A cycle edge listed twice. */
+    root = cycle_report();
+    cycle_edges = json_object_get(root, "cycle_edges");
+    json_array_append(cycle_edges, json_array_get(cycle_edges, 0));
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
+
+    /* A cycle edge left out, the flag kept. */
+    root = cycle_report();
+    cycle_edges = json_object_get(root, "cycle_edges");
+    json_array_remove(cycle_edges, 0);
+    if (json_array_size(cycle_edges) == 0) {
+        json_array_append_new(cycle_edges, json_integer(non_cycle_edge(root)));
+    }
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
+
+    /* The whole cycle denied. */
+    root = cycle_report();
+    json_object_set_new(root, "cycle", json_false());
+    json_object_set_new(root, "cycle_edges", json_array());
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
+
+    /* Listed in another order, the claim still verifies. */
+    root = cycle_report();
+    cycle_edges = json_object_get(root, "cycle_edges");
+    size_t count = json_array_size(cycle_edges);
+    json_t *reversed = json_array();
+    for (size_t i = count; i > 0; i--) {
+        json_array_append(reversed, json_array_get(cycle_edges, i - 1));
+    }
+    json_object_set_new(root, "cycle_edges", reversed);
+    char err[512] = "";
+    assert_int_equal(verify_json(root, err, sizeof(err)), 0);
+    json_decref(root);
+}
+
+/* A backward report of a finished good at depth 1: cut short by the limit
+ * (its subassemblies have inputs of their own). */
+static json_t *limited_report(uint32_t depth, struct trace_result *res)
+{
+    char *json = build(net.fin_first, TRACE_BACKWARD, depth, 0, res);
+    json_t *root = json_loads(json, 0, NULL);
+    assert_non_null(root);
+    free(json);
+    return root;
+}
+
+static void test_changed_depth_limited_fails(void **state)
+{
+    (void)state;
+    struct trace_result res;
+    /* Cut short, claimed complete. */
+    json_t *root = limited_report(1, &res);
+    assert_true(res.depth_limited);
+    assert_true(json_is_true(json_object_get(root, "depth_limited")));
+    json_object_set_new(root, "depth_limited", json_false());
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
+    trace_result_close(&res);
+
+    /* Complete, claimed cut short. */
+    root = limited_report(TRACE_DEPTH_ANY, &res);
+    assert_false(res.depth_limited);
+    json_object_set_new(root, "depth_limited", json_true());
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
+    trace_result_close(&res);
+
+    /* Cut short, but the evidence event dropped: the claim is unproven. */
+    root = limited_report(1, &res);
+    json_t *events = json_object_get(root, "events");
+    size_t dropped = 0;
+    for (size_t i = json_array_size(events); i > 0; i--) {
+        uint64_t leaf = (uint64_t)json_integer_value(
+            json_object_get(event_item(root, i - 1), "leaf"));
+        int behind = 0;
+        for (size_t k = 0; k < res.edge_count; k++) {
+            behind |= res.edges[k].leaf_index == leaf;
+        }
+        if (!behind) {
+            json_array_remove(events, i - 1);
+            dropped++;
+        }
+    }
+    assert_int_equal(dropped, 1);
+    expect_rejected(root, ORIGO_E_REPORT_CLAIM);
+    trace_result_close(&res);
+}
+
+/* A custody value whose kind byte is neither ship nor receive (a corrupt
+ * store) makes the recall report fail with ORIGO_E_CORRUPT, not crash. */
+static void test_corrupt_custody_kind_is_reported(void **state)
+{
+    (void)state;
+    int lot = -1;
+    for (int r = 0; r < net.record_count && lot < 0; r++) {
+        if (net.records[r].kind == TRACE_CUSTODY_SHIP ||
+            net.records[r].kind == TRACE_CUSTODY_RECEIVE) {
+            lot = net.records[r].lot;
+        }
+    }
+    assert_true(lot >= 0);
+    ledger_state head;
+    assert_int_equal(ledger_get_state(net.led, NULL, &head), 0);
+    uint8_t value[8 + 2 + 2] = {0};
+    for (int i = 0; i < 8; i++) {
+        value[i] = (uint8_t)((head.tree_size - 1) >> (56 - 8 * i));
+    }
+    value[8] = 0x7f; /* the kind */
+    value[9] = 1;    /* from_len */
+    value[10] = 'a';
+    value[11] = 'b';
+    struct trace_tables tables;
+    MDB_txn *txn;
+    MDB_val key = {strlen(net.lots[lot]), net.lots[lot]};
+    MDB_val val = {sizeof(value), value};
+    assert_int_equal(report_trace_tables(net.led, &tables), 0);
+    assert_int_equal(ledger_txn_begin(net.led, 0, &txn), 0);
+    assert_int_equal(mdb_put(txn, tables.custody, &key, &val, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+
+    struct report_request request = {
+        .lot = net.lots[lot],
+        .lot_len = strlen(net.lots[lot]),
+        .direction = TRACE_FORWARD,
+        .max_depth = TRACE_DEPTH_ANY,
+        .flags = TRACE_WITH_RECALL,
+    };
+    char *json = NULL, err[256] = "";
+    size_t len;
+    assert_int_equal(
+        report_build(net.led, &request, &json, &len, NULL, err, sizeof(err)),
+        ORIGO_E_CORRUPT);
+    assert_null(json);
+    assert_true(strlen(err) > 0);
+
+    assert_int_equal(ledger_txn_begin(net.led, 0, &txn), 0);
+    assert_int_equal(mdb_del(txn, tables.custody, &key, &val), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    expect_verifies(lot, TRACE_FORWARD, TRACE_DEPTH_ANY, TRACE_WITH_RECALL);
+}
+
 static void test_untrusted_or_too_few_signers_fail(void **state)
 {
     (void)state;
@@ -627,6 +813,9 @@ int main(void)
         cmocka_unit_test(test_dropped_or_extra_event_fails),
         cmocka_unit_test(test_changed_recall_facts_fail),
         cmocka_unit_test(test_wrong_tree_size_or_cycle_flag_fails),
+        cmocka_unit_test(test_changed_cycle_edges_fail),
+        cmocka_unit_test(test_changed_depth_limited_fails),
+        cmocka_unit_test(test_corrupt_custody_kind_is_reported),
         cmocka_unit_test(test_untrusted_or_too_few_signers_fail),
         cmocka_unit_test(test_malformed_reports_fail_with_json_errors),
         cmocka_unit_test(test_report_file_round_trip),
