@@ -244,9 +244,16 @@ static int summary(ledger *led, const struct trace_args *args)
         }
         return 2;
     }
+    int known = trace_lot_exists(txn, &tables, query.lot, query.lot_len);
     mdb_txn_abort(txn);
     print_summary(args, &res);
     trace_result_close(&res);
+    if (known <= 0)
+        fprintf(stderr,
+                "origo trace: note: no event in %s names lot '%s'; lot "
+                "identifiers are compared byte for byte, so check its "
+                "spelling\n",
+                args->data_dir, args->lot);
     return 0;
 }
 
