@@ -193,7 +193,8 @@ static void print_summary(const struct trace_args *args,
            res->lot_count, res->edge_count, res->event_count);
     printf("lots:\n");
     print_lots(res);
-    printf("edges (input -> output, stating event):\n");
+    printf("edges (input -> output, stating event):%s\n",
+           res->edge_count ? "" : " none");
     for (size_t i = 0; i < res->edge_count; i++) {
         const struct trace_edge *e = &res->edges[i];
         printf("  %s -> %s  (leaf %llu)\n", res->lots[e->from].lot,
@@ -248,6 +249,7 @@ static int summary(ledger *led, const struct trace_args *args)
     mdb_txn_abort(txn);
     print_summary(args, &res);
     trace_result_close(&res);
+    fflush(stdout);
     if (known <= 0)
         fprintf(stderr,
                 "origo trace: note: no event in %s names lot '%s'; lot "
