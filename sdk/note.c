@@ -420,6 +420,19 @@ err_after_note:
     return rc;
 }
 
+/* Appends one signature line of a well-formed signature. */
+static void sig_line_append(const origo_note_sig *sig, origo_buf *out)
+{
+    uint8_t raw[ORIGO_KEYID_LEN + ORIGO_NOTE_MAX_SIG_LEN];
+    memcpy(raw, sig->key_id, ORIGO_KEYID_LEN);
+    memcpy(raw + ORIGO_KEYID_LEN, sig->sig, sig->sig_len);
+    origo_buf_append(out, SIG_PREFIX, SIG_PREFIX_LEN);
+    origo_buf_append(out, sig->name, strlen(sig->name));
+    origo_buf_append(out, " ", 1);
+    note_base64_append(out, raw, ORIGO_KEYID_LEN + sig->sig_len);
+    origo_buf_append(out, "\n", 1);
+}
+
 int origo_note_format(const origo_note *note, origo_buf *out)
 {
     if (!note || !out)
@@ -428,17 +441,29 @@ int origo_note_format(const origo_note *note, origo_buf *out)
         return ORIGO_E_NOTE_NO_SIG;
     origo_buf_append(out, note->text, note->text_len);
     origo_buf_append(out, "\n", 1);
-    for (size_t i = 0; i < note->sig_count; i++) {
-        const origo_note_sig *sig = &note->sigs[i];
-        uint8_t raw[ORIGO_KEYID_LEN + ORIGO_NOTE_MAX_SIG_LEN];
-        memcpy(raw, sig->key_id, ORIGO_KEYID_LEN);
-        memcpy(raw + ORIGO_KEYID_LEN, sig->sig, sig->sig_len);
-        origo_buf_append(out, SIG_PREFIX, SIG_PREFIX_LEN);
-        origo_buf_append(out, sig->name, strlen(sig->name));
-        origo_buf_append(out, " ", 1);
-        note_base64_append(out, raw, ORIGO_KEYID_LEN + sig->sig_len);
-        origo_buf_append(out, "\n", 1);
-    }
+    for (size_t i = 0; i < note->sig_count; i++)
+        sig_line_append(&note->sigs[i], out);
+    return out->err;
+}
+
+/* The checks origo_note_add_sig() applies to a signature from elsewhere. */
+static int sig_check(const origo_note_sig *sig)
+{
+    size_t name_len = strnlen(sig->name, sizeof(sig->name));
+    if (name_len == sizeof(sig->name) || name_check(sig->name, name_len) != 0 ||
+        sig->sig_len == 0 || sig->sig_len > ORIGO_NOTE_MAX_SIG_LEN)
+        return ORIGO_E_NOTE_FORMAT;
+    return 0;
+}
+
+int origo_note_sig_format(const origo_note_sig *sig, origo_buf *out)
+{
+    if (!sig || !out)
+        return ORIGO_E_INVAL;
+    int rc = sig_check(sig);
+    if (rc != 0)
+        return rc;
+    sig_line_append(sig, out);
     return out->err;
 }
 
@@ -446,9 +471,7 @@ int origo_note_add_sig(origo_note *note, const origo_note_sig *sig)
 {
     if (!note || !sig)
         return ORIGO_E_INVAL;
-    size_t name_len = strnlen(sig->name, sizeof(sig->name));
-    if (name_len == sizeof(sig->name) || name_check(sig->name, name_len) != 0 ||
-        sig->sig_len == 0 || sig->sig_len > ORIGO_NOTE_MAX_SIG_LEN)
+    if (sig_check(sig) != 0)
         return ORIGO_E_NOTE_FORMAT;
     if (note->sig_count >= ORIGO_NOTE_MAX_SIGS)
         return ORIGO_E_TOOBIG;
@@ -464,12 +487,12 @@ int origo_note_add_sig(origo_note *note, const origo_note_sig *sig)
 /* ---- signing --------------------------------------------------------------
  */
 
-/* Fills the name and key ID of a signature by `name` with the public half
- * of `secret_key` under algorithm `alg`. */
-static int sig_header(const char *name, const unsigned char secret_key[64],
+/* Fills the name and key ID of a signature by `name` with public key `pub`
+ * under algorithm `alg`. */
+static int sig_header(const char *name, const uint8_t pub[ORIGO_PUBKEY_LEN],
                       uint8_t alg, origo_note_sig *sig)
 {
-    if (!name || !secret_key)
+    if (!name)
         return ORIGO_E_VKEY;
     size_t name_len = strnlen(name, ORIGO_KEYNAME_MAX + 1);
     if (origo_keyname_check(name, name_len) != 0 ||
@@ -477,7 +500,7 @@ static int sig_header(const char *name, const unsigned char secret_key[64],
         return ORIGO_E_VKEY;
     memset(sig, 0, sizeof(*sig));
     memcpy(sig->name, name, name_len);
-    origo_note_key_id(name, name_len, alg, secret_key + 32, sig->key_id);
+    origo_note_key_id(name, name_len, alg, pub, sig->key_id);
     return 0;
 }
 
@@ -487,15 +510,34 @@ int origo_note_sign_text(const char *text, size_t text_len, const char *name,
 {
     if (!text || !out)
         return ORIGO_E_INVAL;
+    if (!secret_key)
+        return ORIGO_E_VKEY;
     if (sodium_init() < 0)
         return ORIGO_E_SODIUM;
     origo_note_sig sig;
-    int rc = sig_header(name, secret_key, ORIGO_NOTE_ALG_ED25519, &sig);
+    int rc = sig_header(name, secret_key + 32, ORIGO_NOTE_ALG_ED25519, &sig);
     if (rc != 0)
         return rc;
     crypto_sign_detached(sig.sig, NULL, (const unsigned char *)text, text_len,
                          secret_key);
     sig.sig_len = crypto_sign_BYTES;
+    *out = sig;
+    return 0;
+}
+
+int origo_note_sign_text_key(const char *text, size_t text_len,
+                             const origo_key *key, origo_note_sig *out)
+{
+    if (!text || !key || !out)
+        return ORIGO_E_INVAL;
+    origo_note_sig sig;
+    int rc = sig_header(origo_key_name(key), origo_key_public(key),
+                        ORIGO_NOTE_ALG_ED25519, &sig);
+    if (rc == 0)
+        rc = origo_key_sign(key, (const uint8_t *)text, text_len, sig.sig);
+    if (rc != 0)
+        return rc;
+    sig.sig_len = ORIGO_SIG_LEN;
     *out = sig;
     return 0;
 }
@@ -513,6 +555,17 @@ int origo_note_sign(origo_note *note, const char *name,
     return origo_note_add_sig(note, &sig);
 }
 
+int origo_note_sign_key(origo_note *note, const origo_key *key)
+{
+    if (!note)
+        return ORIGO_E_INVAL;
+    origo_note_sig sig;
+    int rc = origo_note_sign_text_key(note->text, note->text_len, key, &sig);
+    if (rc != 0)
+        return rc;
+    return origo_note_add_sig(note, &sig);
+}
+
 /* Builds "cosignature/v1\ntime <t>\n" || text into buf. */
 static int cosig_message(const char *text, size_t text_len, uint64_t timestamp,
                          origo_buf *buf)
@@ -525,31 +578,70 @@ static int cosig_message(const char *text, size_t text_len, uint64_t timestamp,
     return buf->err;
 }
 
+/* A cosignature's header and timestamp, once the note is known to hold a
+ * checkpoint. */
+static int cosig_start(const origo_note *note, const char *name,
+                       const uint8_t pub[ORIGO_PUBKEY_LEN], uint64_t timestamp,
+                       origo_note_sig *sig)
+{
+    origo_checkpoint checkpoint;
+    if (origo_checkpoint_parse(note->text, note->text_len, &checkpoint) != 0)
+        return ORIGO_E_CHECKPOINT;
+    int rc = sig_header(name, pub, ORIGO_NOTE_ALG_COSIGNATURE_V1, sig);
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < 8; i++)
+        sig->sig[i] = (uint8_t)(timestamp >> (56 - 8 * i));
+    sig->sig_len = COSIG_LEN;
+    return 0;
+}
+
 int origo_note_cosign(origo_note *note, const char *name,
                       const unsigned char secret_key[64], uint64_t timestamp)
 {
     if (!note)
         return ORIGO_E_INVAL;
+    if (!secret_key)
+        return ORIGO_E_VKEY;
     if (sodium_init() < 0)
         return ORIGO_E_SODIUM;
-    origo_checkpoint checkpoint;
-    if (origo_checkpoint_parse(note->text, note->text_len, &checkpoint) != 0)
-        return ORIGO_E_CHECKPOINT;
     origo_note_sig sig;
-    int rc = sig_header(name, secret_key, ORIGO_NOTE_ALG_COSIGNATURE_V1, &sig);
+    int rc = cosig_start(note, name, secret_key + 32, timestamp, &sig);
     if (rc != 0)
         return rc;
     origo_buf msg;
     origo_buf_init(&msg, ORIGO_NOTE_MAX_BYTES + 64);
     rc = cosig_message(note->text, note->text_len, timestamp, &msg);
     if (rc == 0) {
-        for (int i = 0; i < 8; i++)
-            sig.sig[i] = (uint8_t)(timestamp >> (56 - 8 * i));
         crypto_sign_detached(sig.sig + 8, NULL, msg.data, msg.len, secret_key);
-        sig.sig_len = COSIG_LEN;
         rc = origo_note_add_sig(note, &sig);
     }
     origo_buf_close(&msg);
+    return rc;
+}
+
+int origo_note_cosign_key(origo_note *note, const origo_key *key,
+                          uint64_t timestamp)
+{
+    if (!note || !key)
+        return ORIGO_E_INVAL;
+    origo_note_sig sig;
+    int rc = cosig_start(note, origo_key_name(key), origo_key_public(key),
+                         timestamp, &sig);
+    if (rc != 0)
+        return rc;
+    /* The header and time line go in as the prefix: the note text is
+     * signed where it lies, without a copy. */
+    origo_buf header;
+    origo_buf_init(&header, 64);
+    rc = cosig_message("", 0, timestamp, &header);
+    if (rc == 0)
+        rc = origo_key_sign_prefixed(key, header.data, header.len,
+                                     (const uint8_t *)note->text,
+                                     note->text_len, sig.sig + 8);
+    origo_buf_close(&header);
+    if (rc == 0)
+        rc = origo_note_add_sig(note, &sig);
     return rc;
 }
 

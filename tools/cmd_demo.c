@@ -22,6 +22,7 @@
 #include "origo/error.h"
 #include "origo/event.h"
 #include "origo/keys.h"
+#include "origo/note.h"
 
 #define ORIGIN "origo.example/battery-net"
 #define VALIDATORS 3
@@ -184,24 +185,26 @@ static void add_event(struct demo *d, enum party who, origo_event *ev)
     d->count++;
 }
 
-/* A validator's signature line over a checkpoint body. */
+/* A validator's signature line over a checkpoint body, signed and
+ * formatted by the SDK. */
 static int sign_line(const origo_key *key, const char *body, char *line,
                      size_t line_size)
 {
-    uint8_t blob[ORIGO_KEYID_LEN + ORIGO_SIG_LEN];
-    const char *name = origo_key_name(key);
-    int rc = origo_vkey_id(name, strlen(name), origo_key_public(key), blob);
-    if (!rc)
-        rc = origo_key_sign(key, (const uint8_t *)body, strlen(body),
-                            blob + ORIGO_KEYID_LEN);
+    origo_note_sig sig;
+    origo_buf text;
+    if (line_size == 0)
+        return ORIGO_E_TOOBIG;
+    int rc = origo_note_sign_text_key(body, strlen(body), key, &sig);
     if (rc)
         return rc;
-    char b64[sodium_base64_ENCODED_LEN(sizeof(blob),
-                                       sodium_base64_VARIANT_ORIGINAL)];
-    sodium_bin2base64(b64, sizeof(b64), blob, sizeof(blob),
-                      sodium_base64_VARIANT_ORIGINAL);
-    int n = snprintf(line, line_size, "\xe2\x80\x94 %s %s\n", name, b64);
-    return n > 0 && (size_t)n < line_size ? 0 : ORIGO_E_TOOBIG;
+    origo_buf_init(&text, line_size - 1);
+    rc = origo_note_sig_format(&sig, &text);
+    if (!rc) {
+        memcpy(line, text.data, text.len);
+        line[text.len] = '\0';
+    }
+    origo_buf_close(&text);
+    return rc;
 }
 
 /* Every validator signs the new checkpoint; every ledger stores all the

@@ -133,11 +133,45 @@ void origo_note_free(origo_note *note);
  * error. */
 int origo_note_format(const origo_note *note, origo_buf *out);
 
-/* Signs the note text with Ed25519 (type 0x01) under key name `name`
- * (NUL-terminated, rules of origo_keyname_check) and appends the signature
- * line. `secret_key` is a libsodium 64-byte Ed25519 secret key (seed ||
- * pubkey); it is only read. Returns 0, ORIGO_E_VKEY for an invalid name,
- * ORIGO_E_TOOBIG when the note is full, ORIGO_E_NOMEM. */
+/* Signs the note text with Ed25519 (type 0x01) by `key` under the key's
+ * own name (origo_key_name(), which is also the name its key ID is made
+ * from) and appends the signature line. The secret stays in the key's
+ * sodium_malloc() memory. Returns 0, ORIGO_E_INVAL (NULL argument),
+ * ORIGO_E_VKEY (the key's name is not a valid note key name, e.g. it holds
+ * a Unicode space), ORIGO_E_TOOBIG when the note is full, ORIGO_E_NOMEM.
+ * Any thread; the key may be shared, the note may not. */
+int origo_note_sign_key(origo_note *note, const origo_key *key);
+
+/* Computes one Ed25519 (type 0x01) signature by `key` (under its own name)
+ * over `text` without building a note, e.g. a validator signing a
+ * checkpoint body to send to its peers; origo_note_sig_format() writes it as
+ * a line. Returns 0, ORIGO_E_INVAL, ORIGO_E_VKEY as origo_note_sign_key(). */
+int origo_note_sign_text_key(const char *text, size_t text_len,
+                             const origo_key *key, origo_note_sig *out);
+
+/* Adds a tlog-cosignature/v1 line (type 0x04) by witness `key` (under its
+ * own name) with `timestamp` (seconds since the epoch). The note text must
+ * be a valid checkpoint (ORIGO_E_CHECKPOINT otherwise). Other errors as
+ * origo_note_sign_key(). */
+int origo_note_cosign_key(origo_note *note, const origo_key *key,
+                          uint64_t timestamp);
+
+/* Appends one signature line, "\u2014 <name> <base64(key ID ||
+ * signature)>\n", exactly as origo_note_format() writes it, to `out`.
+ * Returns 0, ORIGO_E_INVAL, ORIGO_E_NOTE_FORMAT (the checks of
+ * origo_note_add_sig(): invalid name, empty or oversized signature), or
+ * the buffer's error. */
+int origo_note_sig_format(const origo_note_sig *sig, origo_buf *out);
+
+/* The same three operations with a raw libsodium 64-byte Ed25519 secret key
+ * (seed || pubkey, only read) and an explicit key name (NUL-terminated,
+ * rules of origo_keyname_check). Prefer the origo_key forms above, which
+ * keep the secret in guarded memory; these serve tests and callers whose
+ * secret already lives elsewhere. */
+
+/* Signs the note text (type 0x01) under `name` and appends the line.
+ * Returns 0, ORIGO_E_INVAL, ORIGO_E_VKEY for an invalid name or a NULL
+ * secret key, ORIGO_E_TOOBIG when the note is full, ORIGO_E_NOMEM. */
 int origo_note_sign(origo_note *note, const char *name,
                     const unsigned char secret_key[64]);
 
@@ -153,9 +187,9 @@ int origo_note_cosign(origo_note *note, const char *name,
  * ORIGO_E_TOOBIG when the note is full, ORIGO_E_NOMEM. */
 int origo_note_add_sig(origo_note *note, const origo_note_sig *sig);
 
-/* Computes one Ed25519 (type 0x01) signature over `text` without building a
- * note, e.g. a validator signing a checkpoint body to send to its peers.
- * Returns 0, ORIGO_E_VKEY for an invalid name. */
+/* Computes one Ed25519 (type 0x01) signature over `text` under `name`
+ * without building a note (raw-key form of origo_note_sign_text_key()).
+ * Returns 0, ORIGO_E_INVAL, ORIGO_E_VKEY for an invalid name. */
 int origo_note_sign_text(const char *text, size_t text_len, const char *name,
                          const unsigned char secret_key[64],
                          origo_note_sig *out);

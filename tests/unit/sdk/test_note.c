@@ -754,6 +754,121 @@ static void checkpoint_bodies_parse_strictly(void **state)
     origo_buf_close(&buf);
 }
 
+/* ---- signing with origo_key ----------------------------------------------
+ */
+
+/* A signer and the same identity as an origo_key (secret in sodium
+ * memory). */
+static origo_key *key_make(signer *s, const char *name, uint8_t seed_byte)
+{
+    uint8_t seed[32];
+    origo_key *key = NULL;
+    signer_make(s, name, seed_byte);
+    memset(seed, seed_byte, sizeof(seed));
+    assert_int_equal(origo_key_from_seed(name, seed, &key), 0);
+    assert_memory_equal(origo_key_public(key), s->pk, 32);
+    return key;
+}
+
+/* The origo_key signers produce the very bytes of the raw-key ones (Ed25519
+ * is deterministic), and what they sign verifies. */
+static void key_signing_matches_raw_signing_and_verifies(void **state)
+{
+    (void)state;
+    signer a, w;
+    origo_key *ka = key_make(&a, "validator-a.origo.test", 0xa1);
+    origo_key *kw = key_make(&w, "witness-1.example", 0x71);
+    const char *body = "origo.test/notes\n5\n"
+                       "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n";
+    origo_note *by_key = NULL, *by_raw = NULL;
+    assert_int_equal(origo_note_new(body, strlen(body), &by_key), 0);
+    assert_int_equal(origo_note_new(body, strlen(body), &by_raw), 0);
+    assert_int_equal(origo_note_sign_key(by_key, ka), 0);
+    assert_int_equal(origo_note_sign(by_raw, a.name, a.sk), 0);
+    assert_int_equal(origo_note_cosign_key(by_key, kw, 1700000000), 0);
+    assert_int_equal(origo_note_cosign(by_raw, w.name, w.sk, 1700000000), 0);
+
+    origo_buf key_text, raw_text;
+    origo_buf_init(&key_text, 1 << 16);
+    origo_buf_init(&raw_text, 1 << 16);
+    assert_int_equal(origo_note_format(by_key, &key_text), 0);
+    assert_int_equal(origo_note_format(by_raw, &raw_text), 0);
+    assert_int_equal(key_text.len, raw_text.len);
+    assert_memory_equal(key_text.data, raw_text.data, key_text.len);
+
+    origo_note_policy policy = {.signers = &a.vkey,
+                                .signer_count = 1,
+                                .witnesses = &w.wkey,
+                                .witness_count = 1,
+                                .witness_quorum = 1};
+    origo_note_verdict verdict;
+    assert_int_equal(origo_note_verify(by_key, &policy, &verdict), 0);
+    assert_int_equal(verdict.signers, 1);
+    assert_int_equal(verdict.witnesses, 1);
+
+    /* One signature made apart, formatted as a line, is the note's line. */
+    origo_note_sig sig, raw_sig;
+    assert_int_equal(origo_note_sign_text_key(body, strlen(body), ka, &sig), 0);
+    assert_int_equal(
+        origo_note_sign_text(body, strlen(body), a.name, a.sk, &raw_sig), 0);
+    assert_string_equal(sig.name, raw_sig.name);
+    assert_memory_equal(sig.key_id, raw_sig.key_id, 4);
+    assert_int_equal(sig.sig_len, raw_sig.sig_len);
+    assert_memory_equal(sig.sig, raw_sig.sig, sig.sig_len);
+    origo_buf line;
+    origo_buf_init(&line, 1024);
+    assert_int_equal(origo_note_sig_format(&sig, &line), 0);
+    const char *first_line = (const char *)key_text.data + strlen(body) + 1;
+    assert_true(line.len < key_text.len);
+    assert_memory_equal(line.data, first_line, line.len);
+    assert_int_equal(((const char *)line.data)[line.len - 1], '\n');
+    origo_buf_close(&line);
+
+    origo_buf_close(&key_text);
+    origo_buf_close(&raw_text);
+    origo_note_free(by_key);
+    origo_note_free(by_raw);
+    origo_key_free(ka);
+    origo_key_free(kw);
+}
+
+static void key_signing_rejects_bad_arguments(void **state)
+{
+    (void)state;
+    signer a;
+    origo_key *ka = key_make(&a, "validator-a.origo.test", 0xa1);
+    const char *body = "origo.test/notes\n0\n"
+                       "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n";
+    origo_note *note = NULL;
+    origo_note_sig sig;
+    assert_int_equal(origo_note_new("plain text\n", 11, &note), 0);
+    assert_int_equal(origo_note_sign_key(NULL, ka), ORIGO_E_INVAL);
+    assert_int_equal(origo_note_sign_key(note, NULL), ORIGO_E_INVAL);
+    assert_int_equal(origo_note_sign_text_key(NULL, 0, ka, &sig),
+                     ORIGO_E_INVAL);
+    assert_int_equal(origo_note_sign_text_key(body, 1, ka, NULL),
+                     ORIGO_E_INVAL);
+    /* A cosignature is only over a checkpoint. */
+    assert_int_equal(origo_note_cosign_key(note, ka, 1), ORIGO_E_CHECKPOINT);
+    assert_int_equal(note->sig_count, 0);
+
+    /* A line is only formatted for a signature a note could hold. */
+    origo_buf line;
+    origo_buf_init(&line, 1024);
+    assert_int_equal(origo_note_sign_text_key(body, strlen(body), ka, &sig), 0);
+    origo_note_sig bad = sig;
+    bad.sig_len = 0;
+    assert_int_equal(origo_note_sig_format(&bad, &line), ORIGO_E_NOTE_FORMAT);
+    bad = sig;
+    memcpy(bad.name, "two words", 10);
+    assert_int_equal(origo_note_sig_format(&bad, &line), ORIGO_E_NOTE_FORMAT);
+    assert_int_equal(origo_note_sig_format(NULL, &line), ORIGO_E_INVAL);
+    assert_int_equal(line.len, 0);
+    origo_buf_close(&line);
+    origo_note_free(note);
+    origo_key_free(ka);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -769,6 +884,8 @@ int main(void)
         cmocka_unit_test(note_limits_enforced),
         cmocka_unit_test(text_with_empty_lines_splits_at_last_blank_line),
         cmocka_unit_test(checkpoint_bodies_parse_strictly),
+        cmocka_unit_test(key_signing_matches_raw_signing_and_verifies),
+        cmocka_unit_test(key_signing_rejects_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
