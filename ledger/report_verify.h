@@ -7,9 +7,10 @@
  * trusted validator keys and names the report's origin and tree size;
  * every event's envelope is canonical, of this network, strictly signed by
  * its submitter, and included at its leaf index by its proof under the
- * checkpoint's root; and the lots, depths, edges, cycle flag, custodians
- * and holds claimed are exactly those that the included events imply for
- * the query stated in the report, with no event left unused.
+ * checkpoint's root; and the lots, depths, edges, cycle flag and cycle
+ * edges, depth_limited flag, custodians and holds claimed are exactly those
+ * that the included events imply for the query stated in the report, with
+ * no event left unused.
  *
  * What it cannot show: that the ledger holds no further event that would
  * add to the answer (the report proves every claim, not completeness).
