@@ -9,6 +9,7 @@
 
 #include "origo/error.h"
 #include "origo/event.h"
+#include "origo/keys.h"
 
 #include "block.h"
 #include "members.h"
@@ -49,6 +50,64 @@ static int check_member_target(block_ctx *bc, const origo_event *ev)
     return active ? 0 : ORIGO_E_NOTFOUND;
 }
 
+/* Member names are signed-note key names (a validator's name is its
+ * checkpoint signing name), and the validator set never shrinks below the
+ * genesis checkpoint quorum, so checkpoints can always be made. */
+static int check_member_change(block_ctx *bc, const origo_event *ev)
+{
+    if (ev->type != ORIGO_EV_MEMBER_REMOVE &&
+        origo_keyname_check(ev->name.ptr, ev->name.len) != 0)
+        return ORIGO_E_MEMBER_NAME;
+    if (ev->type == ORIGO_EV_MEMBER_ADD ||
+        (ev->type == ORIGO_EV_MEMBER_UPDATE &&
+         (ev->roles & ORIGO_ROLE_VALIDATOR)))
+        return 0;
+    uint64_t position = bc->head.state.tree_size;
+    member_record target;
+    int rc = members_get(bc->led, bc->txn, ev->member, position, &target);
+    if (rc)
+        return rc;
+    if (!(target.roles & ORIGO_ROLE_VALIDATOR))
+        return 0;
+    size_t count;
+    if ((rc = members_validator_count(bc->led, bc->txn, position, &count)))
+        return rc;
+    size_t minimum = bc->led->gen->checkpoint_quorum;
+    return count - 1 < (minimum ? minimum : 1) ? ORIGO_E_VALIDATOR_QUORUM : 0;
+}
+
+/* Lots that exist for the strict input check: created by an accepted
+ * lot.create (its subject) or produced (an output) by an accepted
+ * lot.transform or EPCIS transformation. Merely being mentioned does not
+ * count. Keyed by the first 16 bytes of SHA-256(lot) (docs/formats/
+ * block.md, "lots_created"). */
+static void lot_key(const origo_str *lot, uint8_t out[16])
+{
+    uint8_t hash[32];
+    crypto_hash_sha256(hash, (const uint8_t *)lot->ptr, lot->len);
+    memcpy(out, hash, 16);
+}
+
+static int record_created_lots(block_ctx *bc, const origo_event *ev)
+{
+    if (!bc->led->gen->strict_inputs)
+        return 0;
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        enum origo_lot_role role = ev->lots[i].role;
+        if (!(role == ORIGO_LOT_OUTPUT ||
+              (role == ORIGO_LOT_SUBJECT && ev->type == ORIGO_EV_LOT_CREATE)))
+            continue;
+        uint8_t key_buf[16];
+        lot_key(&ev->lots[i].lot, key_buf);
+        MDB_val key = {16, key_buf}, val = {0, NULL};
+        int rc = mdb_put(bc->txn, bc->led->lots_created, &key, &val,
+                         MDB_NOOVERWRITE);
+        if (rc && rc != MDB_KEYEXIST)
+            return store_err(rc);
+    }
+    return 0;
+}
+
 static int check_inputs(block_ctx *bc, const origo_event *ev)
 {
     if (!bc->led->gen->strict_inputs)
@@ -56,12 +115,14 @@ static int check_inputs(block_ctx *bc, const origo_event *ev)
     for (size_t i = 0; i < ev->n_lots; i++) {
         if (ev->lots[i].role != ORIGO_LOT_INPUT)
             continue;
-        int found = trace_lot_exists(bc->txn, bc->led->trace,
-                                     ev->lots[i].lot.ptr, ev->lots[i].lot.len);
-        if (found < 0)
-            return found;
-        if (!found)
+        uint8_t key_buf[16];
+        lot_key(&ev->lots[i].lot, key_buf);
+        MDB_val key = {16, key_buf}, val;
+        int rc = mdb_get(bc->txn, bc->led->lots_created, &key, &val);
+        if (rc == MDB_NOTFOUND)
             return ORIGO_E_INPUT_LOT;
+        if (rc)
+            return store_err(rc);
     }
     return 0;
 }
@@ -85,7 +146,8 @@ static int signature_ok(const apply_job *job, const uint8_t pub[32],
  * store error that aborts the block. Order of checks (the reason reported
  * is the first that fails): envelope decoding, duplicate ID, body decoding
  * and schema, network, membership, role, signature, timestamp window,
- * member-event target, input lots (docs/formats/block.md). */
+ * member-event target, member name and validator count, input lots
+ * (docs/formats/block.md). */
 static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
                     ledger_outcome *out, int *reason)
 {
@@ -154,7 +216,10 @@ static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
     if (ev->type == ORIGO_EV_MEMBER_ADD || ev->type == ORIGO_EV_MEMBER_UPDATE ||
         ev->type == ORIGO_EV_MEMBER_REMOVE) {
         rc = check_member_target(bc, ev);
-        if (rc == ORIGO_E_EXISTS || rc == ORIGO_E_NOTFOUND) {
+        if (rc == 0)
+            rc = check_member_change(bc, ev);
+        if (rc == ORIGO_E_EXISTS || rc == ORIGO_E_NOTFOUND ||
+            rc == ORIGO_E_MEMBER_NAME || rc == ORIGO_E_VALIDATOR_QUORUM) {
             *reason = rc;
             return 0;
         }
@@ -206,6 +271,8 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
                                 out->event_id)))
         return rc; /* ORIGO_E_LOT cannot happen: the schema caps lots at
                       ORIGO_LOT_MAX (256) < TRACE_LOT_MAX (480) */
+    if ((rc = record_created_lots(bc, ev)))
+        return rc;
     if (ev->type == ORIGO_EV_MEMBER_ADD || ev->type == ORIGO_EV_MEMBER_UPDATE ||
         ev->type == ORIGO_EV_MEMBER_REMOVE) {
         if ((rc = apply_member_event(bc, ev, leaf)))
@@ -252,7 +319,8 @@ static int reject(block_ctx *bc, const ledger_envelope *env, uint32_t position,
 /* ---- the block ------------------------------------------------------------
  */
 
-static int write_header(block_ctx *bc, uint64_t first_leaf)
+static int write_header(block_ctx *bc, uint64_t first_leaf,
+                        const uint8_t envelopes_hash[32])
 {
     ledger_block_header h;
     uint8_t *bytes, hash[32], key_buf[8], height_buf[8];
@@ -263,6 +331,8 @@ static int write_header(block_ctx *bc, uint64_t first_leaf)
     h.block_time = bc->job->block_time;
     h.raft_term = bc->job->raft_term;
     h.raft_index = bc->job->raft_index;
+    h.envelope_count = bc->job->count;
+    memcpy(h.envelopes_hash, envelopes_hash, 32);
     h.first_leaf = first_leaf;
     h.leaf_count = bc->head.state.tree_size - first_leaf;
     h.tree_size = bc->head.state.tree_size;
@@ -314,7 +384,12 @@ static int apply_in_txn(ledger *led, MDB_txn *txn, void *ctx)
     bc.height = bc.head.state.height + 1;
     uint64_t first_leaf = bc.head.state.tree_size;
     size_t rejected = 0;
+    crypto_hash_sha256_state content;
+    uint8_t envelopes_hash[32];
+    block_content_init(&content);
     for (size_t i = 0; i < job->count; i++) {
+        block_content_add(&content, job->envelopes[i].data,
+                          job->envelopes[i].len);
         ledger_outcome local, *out = job->result && job->result->outcomes
                                          ? &job->result->outcomes[i]
                                          : &local;
@@ -332,7 +407,8 @@ static int apply_in_txn(ledger *led, MDB_txn *txn, void *ctx)
     }
     if (job->result)
         job->result->rejected = rejected;
-    return write_header(&bc, first_leaf);
+    block_content_final(&content, envelopes_hash);
+    return write_header(&bc, first_leaf, envelopes_hash);
 }
 
 int ledger_apply_block(ledger *led, MDB_txn *txn, uint64_t raft_term,

@@ -1,9 +1,12 @@
 /* Audit: re-verifies a store from its genesis by replaying every block into
  * a scratch store with full validation (signatures included), comparing
- * each decision and block header as it goes, then every table byte for byte
- * (events, Merkle hashes, blocks, rejects, event IDs, members, head, trace
- * indexes), then every stored checkpoint signature. It stops at the first
- * discrepancy and names the table, key, expected and found values. */
+ * each decision and block header (which commits to every envelope, rejected
+ * ones included) as it goes, then every table byte for byte (events, Merkle
+ * hashes, blocks, rejects, event IDs, members, created lots, head, trace
+ * indexes), then every stored checkpoint signature, then the optional
+ * external anchors (expected genesis, trusted checkpoint quorum). It stops
+ * at the first discrepancy and names the table, key, expected and found
+ * values. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,15 +15,18 @@
 #include <unistd.h>
 
 #include "origo/error.h"
+#include "origo/note.h"
 
 #include "block.h"
 #include "checkpoint.h"
+#include "genesis.h"
 #include "store.h"
 
 typedef struct audit {
     ledger *src, *dst;
     MDB_txn *rtxn; /* read transaction on src for the whole audit */
     ledger_audit_report *rep;
+    const ledger_audit_options *opt;
 } audit;
 
 static void field(char *out, size_t size, const char *fmt, ...)
@@ -103,9 +109,50 @@ static int collect(void *ctx, uint32_t position, const uint8_t *data,
 }
 
 /* Names the first header field that differs. */
+/* The envelopes of a block do not hash to its header's envelopes_hash
+ * while its leaves and root agree: a rejected envelope was altered (or, when
+ * the block has none, the header field itself). Names the block's rejects. */
+static int envelopes_differ(audit *au, uint64_t height,
+                            const ledger_block_header *want,
+                            const ledger_block_header *got, const collected *c)
+{
+    ledger_audit_report *rep = au->rep;
+    char positions[64] = "";
+    size_t used = 0, rejects = 0;
+    for (size_t i = 0; i < c->count; i++) {
+        if (c->status[i] == 0)
+            continue;
+        if (used < sizeof(positions) - 12) {
+            int n = snprintf(positions + used, sizeof(positions) - used,
+                             "%s%zu", rejects ? "," : "", i);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        rejects++;
+    }
+    if (rejects == 0) {
+        hex_field(rep->expected, sizeof(rep->expected), want->envelopes_hash,
+                  32);
+        hex_field(rep->found, sizeof(rep->found), got->envelopes_hash, 32);
+        field(rep->key, sizeof(rep->key), "height %llu field envelopes_hash",
+              (unsigned long long)height);
+        return found(au, LEDGER_DBI_BLOCKS,
+                     "the block's envelopes do not hash to its header's "
+                     "envelopes_hash");
+    }
+    field(rep->key, sizeof(rep->key), "height %llu position%s %s",
+          (unsigned long long)height, rejects > 1 ? "s" : "", positions);
+    /* Here the header is the authority: expected = its commitment, found =
+     * the hash of the envelopes the store holds. */
+    hex_field(rep->expected, sizeof(rep->expected), got->envelopes_hash, 32);
+    hex_field(rep->found, sizeof(rep->found), want->envelopes_hash, 32);
+    return found(au, LEDGER_DBI_REJECTS,
+                 "rejected envelopes of the block differ from those its "
+                 "header's envelopes_hash commits to (altered reject)");
+}
+
 static int compare_headers(audit *au, uint64_t height,
                            const ledger_block_header *want,
-                           const ledger_block_header *got)
+                           const ledger_block_header *got, const collected *c)
 {
     ledger_audit_report *rep = au->rep;
     struct {
@@ -116,6 +163,7 @@ static int compare_headers(audit *au, uint64_t height,
         {"time", want->block_time, got->block_time},
         {"raft_term", want->raft_term, got->raft_term},
         {"raft_index", want->raft_index, got->raft_index},
+        {"envelope_count", want->envelope_count, got->envelope_count},
         {"first_leaf", want->first_leaf, got->first_leaf},
         {"leaf_count", want->leaf_count, got->leaf_count},
         {"tree_size", want->tree_size, got->tree_size},
@@ -151,6 +199,8 @@ static int compare_headers(audit *au, uint64_t height,
                      "Merkle root after the block "
                      "differs from the recomputed one");
     }
+    if (memcmp(want->envelopes_hash, got->envelopes_hash, 32) != 0)
+        return envelopes_differ(au, height, want, got, c);
     return 0;
 }
 
@@ -191,6 +241,34 @@ static int compare_outcomes(audit *au, uint64_t height,
     return 0;
 }
 
+/* The stored envelopes of a block do not add up to its header. */
+static int incomplete_block(audit *au, uint64_t height,
+                            const ledger_block_header *stored,
+                            const block_gap *gap)
+{
+    ledger_audit_report *rep = au->rep;
+    if (strcmp(gap->table, LEDGER_DBI_EVENTS) == 0)
+        field(rep->key, sizeof(rep->key), "leaf %llu (block %llu position %u)",
+              (unsigned long long)gap->leaf, (unsigned long long)height,
+              gap->position);
+    else if (strcmp(gap->table, LEDGER_DBI_REJECTS) == 0)
+        field(rep->key, sizeof(rep->key), "height %llu position %u",
+              (unsigned long long)height, gap->position);
+    else
+        field(rep->key, sizeof(rep->key), "height %llu",
+              (unsigned long long)height);
+    field(rep->expected, sizeof(rep->expected),
+          "%llu envelopes: %llu leaves from %llu and %llu rejects",
+          (unsigned long long)stored->envelope_count,
+          (unsigned long long)stored->leaf_count,
+          (unsigned long long)stored->first_leaf,
+          (unsigned long long)(stored->envelope_count > stored->leaf_count
+                                   ? stored->envelope_count - stored->leaf_count
+                                   : 0));
+    field(rep->found, sizeof(rep->found), "%s", gap->what);
+    return found(au, gap->table, "block contents incomplete");
+}
+
 static int replay_block(audit *au, uint64_t height)
 {
     ledger_block_header stored, replayed;
@@ -211,14 +289,10 @@ static int replay_block(audit *au, uint64_t height)
         return rc;
     if ((rc = ledger_get_state(au->dst, NULL, &before)))
         return rc;
-    rc = ledger_block_envelopes(au->src, au->rtxn, height, collect, &c);
+    block_gap gap = {LEDGER_DBI_EVENTS, 0, 0, "malformed entries"};
+    rc = block_walk(au->src, au->rtxn, &stored, collect, &c, &gap);
     if (rc == ORIGO_E_CORRUPT) {
-        field(rep->expected, sizeof(rep->expected),
-              "leaves %llu..%llu and the block's rejects",
-              (unsigned long long)stored.first_leaf,
-              (unsigned long long)(stored.first_leaf + stored.leaf_count));
-        field(rep->found, sizeof(rep->found), "missing or malformed entries");
-        rc = found(au, LEDGER_DBI_EVENTS, "block contents incomplete");
+        rc = incomplete_block(au, height, &stored, &gap);
         goto out;
     }
     if (rc)
@@ -252,7 +326,7 @@ static int replay_block(audit *au, uint64_t height)
         goto out;
     if ((rc = ledger_block_get(au->dst, NULL, height, &replayed, NULL)))
         goto out;
-    rc = compare_headers(au, height, &replayed, &stored);
+    rc = compare_headers(au, height, &replayed, &stored, &c);
     au->rep->events += c.count;
 out:
     free(c.envs);
@@ -426,9 +500,9 @@ static int compare_trace_tables(audit *au, MDB_txn *dtxn)
 static int compare_tables(audit *au)
 {
     static const char *const tables[] = {
-        LEDGER_DBI_EVENTS,     LEDGER_DBI_MLOG,    LEDGER_DBI_BLOCKS,
-        LEDGER_DBI_BLOCK_RAFT, LEDGER_DBI_REJECTS, LEDGER_DBI_EVENT_IDS,
-        LEDGER_DBI_MEMBERS,    LEDGER_DBI_META,
+        LEDGER_DBI_EVENTS,     LEDGER_DBI_MLOG,         LEDGER_DBI_BLOCKS,
+        LEDGER_DBI_BLOCK_RAFT, LEDGER_DBI_REJECTS,      LEDGER_DBI_EVENT_IDS,
+        LEDGER_DBI_MEMBERS,    LEDGER_DBI_LOTS_CREATED, LEDGER_DBI_META,
     };
     MDB_txn *dtxn;
     int rc = ledger_txn_begin(au->dst, 1, &dtxn);
@@ -448,14 +522,13 @@ static int compare_tables(audit *au)
  */
 
 static int check_one_sig(audit *au, MDB_txn *dtxn, const MDB_val *key,
-                         const MDB_val *val, uint64_t tree_size)
+                         const MDB_val *val, uint64_t tree_size, size_t *quorum)
 {
     ledger_audit_report *rep = au->rep;
     store_validator *validators = NULL;
-    size_t count = 0, which;
+    size_t count = 0, which = 0;
     char *body = NULL;
     size_t body_len;
-    checkpoint_line cl;
     char hex[80];
     hex_field(hex, sizeof(hex), (const uint8_t *)key->mv_data + 8, 32);
     field(rep->key, sizeof(rep->key), "tree size %llu key %s",
@@ -475,10 +548,9 @@ static int check_one_sig(audit *au, MDB_txn *dtxn, const MDB_val *key,
     if ((rc =
              members_validators(au->dst, dtxn, tree_size, &validators, &count)))
         goto out;
-    rc = checkpoint_parse_line(val->mv_data, val->mv_size, &cl);
-    if (rc == 0)
-        rc = checkpoint_verify_line(validators, count, body, body_len, &cl,
-                                    &which);
+    *quorum = members_quorum(au->dst, count);
+    rc = checkpoint_check_line(validators, count, body, body_len, val->mv_data,
+                               val->mv_size, &which);
     if (rc == 0 && memcmp(validators[which].pub,
                           (const uint8_t *)key->mv_data + 8, 32) != 0)
         rc = ORIGO_E_PERM;
@@ -512,7 +584,7 @@ static int check_signatures(audit *au)
         mdb_txn_abort(dtxn);
         return store_err(rc);
     }
-    size_t quorum = au->src->gen->checkpoint_quorum;
+    size_t quorum = 0;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != 40) {
@@ -529,7 +601,7 @@ static int check_signatures(audit *au)
             size = this_size;
             per_size = 0;
         }
-        if ((rc = check_one_sig(au, dtxn, &k, &v, this_size)))
+        if ((rc = check_one_sig(au, dtxn, &k, &v, this_size, &quorum)))
             break;
         au->rep->signatures++;
         if (++per_size == quorum) {
@@ -569,6 +641,126 @@ static int check_signatures(audit *au)
     return rc;
 }
 
+/* ---- external anchors ------------------------------------------------------
+ */
+
+/* The stored genesis must be the one the auditor expects. */
+static int anchor_genesis(audit *au)
+{
+    ledger_audit_report *rep = au->rep;
+    genesis *expected;
+    char msg[200] = "";
+    int rc = genesis_parse(au->opt->genesis_json, au->opt->genesis_len,
+                           &expected, msg, sizeof(msg));
+    if (rc) {
+        field(rep->detail, sizeof(rep->detail), "expected genesis: %s", msg);
+        return rc == ORIGO_E_NOMEM ? rc : ORIGO_E_GENESIS;
+    }
+    int same = memcmp(expected->hash, au->src->genesis_hash, 32) == 0;
+    if (!same) {
+        field(rep->key, sizeof(rep->key), "genesis_hash");
+        hex_field(rep->expected, sizeof(rep->expected), expected->hash, 32);
+        hex_field(rep->found, sizeof(rep->found), au->src->genesis_hash, 32);
+    }
+    genesis_free(expected);
+    if (!same)
+        return found(au, LEDGER_DBI_META,
+                     "the store was created from another genesis than the "
+                     "expected one");
+    rep->genesis_anchored = 1;
+    return 0;
+}
+
+static int checkpoint_unanchored(audit *au, uint64_t size, const char *found_,
+                                 const char *detail)
+{
+    ledger_audit_report *rep = au->rep;
+    field(rep->key, sizeof(rep->key), "ckpt_latest (tree size %llu)",
+          (unsigned long long)size);
+    field(rep->expected, sizeof(rep->expected),
+          "a checkpoint signed by a quorum of the trusted keys");
+    field(rep->found, sizeof(rep->found), "%s", found_);
+    return found(au, LEDGER_DBI_META, detail);
+}
+
+/* Verifies the parsed latest checkpoint note under the trusted policy and
+ * against the replayed root at its size. */
+static int anchor_note(audit *au, const origo_note *note, uint64_t size)
+{
+    ledger_audit_report *rep = au->rep;
+    origo_note_verdict verdict = {0};
+    char what[160];
+    int rc = origo_note_verify(note, au->opt->trust, &verdict);
+    if (rc == ORIGO_E_INVAL)
+        return rc;
+    if (rc == ORIGO_E_NOTE_QUORUM) {
+        field(what, sizeof(what),
+              "%zu of the trusted keys signed it, quorum %zu", verdict.signers,
+              verdict.quorum);
+        return checkpoint_unanchored(au, size, what,
+                                     "latest checkpoint lacks a trusted "
+                                     "quorum");
+    }
+    if (rc)
+        return checkpoint_unanchored(au, size,
+                                     "a trusted key's line that does not "
+                                     "verify",
+                                     "latest checkpoint signature invalid");
+    origo_checkpoint cp;
+    uint8_t root[32];
+    if (origo_checkpoint_parse(note->text, note->text_len, &cp) != 0)
+        return checkpoint_unanchored(au, size, "a malformed body",
+                                     "latest checkpoint body malformed");
+    if (au->opt->trust_origin && strcmp(cp.origin, au->opt->trust_origin)) {
+        field(what, sizeof(what), "origin \"%.100s\" (trusted: \"%.40s\")",
+              cp.origin, au->opt->trust_origin);
+        return checkpoint_unanchored(au, size, what,
+                                     "latest checkpoint is of another "
+                                     "network");
+    }
+    if ((rc = ledger_root_at(au->dst, NULL, size, root)))
+        return rc;
+    if (cp.tree_size != size || memcmp(cp.root, root, 32) != 0)
+        return checkpoint_unanchored(au, size, "another root or size",
+                                     "latest checkpoint differs from the "
+                                     "replayed tree");
+    rep->checkpoint_anchored = 1;
+    rep->anchored_size = size;
+    rep->anchored_signers = verdict.signers;
+    rep->anchored_quorum = verdict.quorum;
+    return 0;
+}
+
+/* The latest quorum-signed checkpoint (its stored lines over the body of
+ * the replayed tree, all re-verified by then) must also carry a quorum of
+ * the keys the auditor trusts. */
+static int anchor_checkpoint(audit *au)
+{
+    uint64_t size = 0;
+    char *text;
+    size_t text_len;
+    origo_note *note;
+    int rc = checkpoint_latest_size(au->src, au->rtxn, &size);
+    if (rc == ORIGO_E_NOTFOUND)
+        return checkpoint_unanchored(au, 0, "no quorum-signed checkpoint",
+                                     "nothing to anchor the store to");
+    if (rc)
+        return rc;
+    if ((rc = ledger_checkpoint_latest(au->src, au->rtxn, &text, &text_len,
+                                       NULL)))
+        return rc;
+    rc = origo_note_parse((const uint8_t *)text, text_len, &note);
+    free(text);
+    if (rc == ORIGO_E_NOMEM)
+        return rc;
+    if (rc)
+        return checkpoint_unanchored(au, size, "a note that does not parse",
+                                     "latest checkpoint note malformed");
+    rc = anchor_note(au, note, size);
+    origo_note_free(note);
+    return rc;
+}
+
 /* ---- driver ----------------------------------------------------------------
  */
 
@@ -595,6 +787,8 @@ static int run(audit *au)
     }
     if (rc)
         return rc;
+    if (au->opt->genesis_json && (rc = anchor_genesis(au)))
+        return rc;
     for (uint64_t h = 1; h <= head.height; h++) {
         if ((rc = replay_block(au, h)))
             return rc;
@@ -619,13 +813,23 @@ static int run(audit *au)
     }
     if ((rc = compare_tables(au)))
         return rc;
-    return check_signatures(au);
+    if ((rc = check_signatures(au)))
+        return rc;
+    return au->opt->trust ? anchor_checkpoint(au) : 0;
 }
 
 int ledger_audit(const char *dir, const char *scratch_dir,
                  ledger_audit_report *report)
 {
-    audit au = {.rep = report};
+    ledger_audit_options options = {.scratch_dir = scratch_dir};
+    return ledger_audit_ex(dir, &options, report);
+}
+
+int ledger_audit_ex(const char *dir, const ledger_audit_options *options,
+                    ledger_audit_report *report)
+{
+    audit au = {.rep = report, .opt = options};
+    const char *scratch_dir = options->scratch_dir;
     ledger_options ro = {.read_only = 1};
     char msg[256] = "", scratch[4096];
     int rc;
@@ -644,6 +848,7 @@ int ledger_audit(const char *dir, const char *scratch_dir,
         field(report->detail, sizeof(report->detail), "%s", msg);
         return rc;
     }
+    memcpy(report->genesis_hash, au.src->genesis_hash, 32);
     if (!scratch_dir)
         scratch_dir = getenv("TMPDIR");
     snprintf(scratch, sizeof(scratch), "%s/origo-audit-XXXXXX",

@@ -1,7 +1,8 @@
 /* Block headers (docs/formats/block.md): their canonical msgpack encoding,
- * the block hash, and the read side of blocks: headers by height or Raft
- * index, and the envelopes of a block re-assembled in their original order
- * from `events` (accepted) and `rejects` (rejected). */
+ * the block hash, the hash over a block's envelopes that the header carries,
+ * and the read side of blocks: headers by height or Raft index, and the
+ * envelopes of a block re-assembled in their original order from `events`
+ * (accepted) and `rejects` (rejected). */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,10 @@
 #include "block.h"
 #include "store.h"
 
-#define BLOCK_DOMAIN "origo/block/v1"
+#define BLOCK_DOMAIN "origo/block/v2"
 #define BLOCK_DOMAIN_LEN 15 /* with its NUL */
+#define BLOCK_VERSION 2
+#define BLOCK_FIELDS 12
 
 void block_hash(const uint8_t *header, size_t len, uint8_t out[32])
 {
@@ -25,14 +28,34 @@ void block_hash(const uint8_t *header, size_t len, uint8_t out[32])
     crypto_hash_sha256_final(&st, out);
 }
 
+void block_content_init(crypto_hash_sha256_state *st)
+{
+    crypto_hash_sha256_init(st);
+}
+
+void block_content_add(crypto_hash_sha256_state *st, const uint8_t *envelope,
+                       size_t len)
+{
+    uint8_t len_buf[4];
+    store_put_be32(len_buf, (uint32_t)len);
+    crypto_hash_sha256_update(st, len_buf, 4);
+    if (len)
+        crypto_hash_sha256_update(st, envelope, len);
+}
+
+void block_content_final(crypto_hash_sha256_state *st, uint8_t out[32])
+{
+    crypto_hash_sha256_final(st, out);
+}
+
 int ledger_block_encode(const ledger_block_header *h, uint8_t **out,
                         size_t *out_len, uint8_t hash[LEDGER_HASH_LEN])
 {
     origo_buf buf;
     origo_buf_init(&buf, 1024);
-    origo_mp_put_map(&buf, 10);
+    origo_mp_put_map(&buf, BLOCK_FIELDS);
     origo_mp_put_cstr(&buf, "v");
-    origo_mp_put_uint(&buf, 1);
+    origo_mp_put_uint(&buf, BLOCK_VERSION);
     origo_mp_put_cstr(&buf, "height");
     origo_mp_put_uint(&buf, h->height);
     origo_mp_put_cstr(&buf, "prev");
@@ -43,6 +66,10 @@ int ledger_block_encode(const ledger_block_header *h, uint8_t **out,
     origo_mp_put_uint(&buf, h->raft_term);
     origo_mp_put_cstr(&buf, "raft_index");
     origo_mp_put_uint(&buf, h->raft_index);
+    origo_mp_put_cstr(&buf, "envelope_count");
+    origo_mp_put_uint(&buf, h->envelope_count);
+    origo_mp_put_cstr(&buf, "envelopes_hash");
+    origo_mp_put_bin(&buf, h->envelopes_hash, 32);
     origo_mp_put_cstr(&buf, "first_leaf");
     origo_mp_put_uint(&buf, h->first_leaf);
     origo_mp_put_cstr(&buf, "leaf_count");
@@ -82,7 +109,7 @@ int ledger_block_decode(const uint8_t *data, size_t len,
     uint64_t version = 0;
     origo_mp_reader_init(&rd, data, len);
     origo_mp_read_map(&rd, &count, 16);
-    if (rd.err == 0 && count != 10)
+    if (rd.err == 0 && count != BLOCK_FIELDS)
         return ORIGO_E_SCHEMA;
     read_u64(&rd, "v", &version);
     read_u64(&rd, "height", &h.height);
@@ -91,6 +118,9 @@ int ledger_block_decode(const uint8_t *data, size_t len,
     read_u64(&rd, "time", &h.block_time);
     read_u64(&rd, "raft_term", &h.raft_term);
     read_u64(&rd, "raft_index", &h.raft_index);
+    read_u64(&rd, "envelope_count", &h.envelope_count);
+    origo_mp_read_key(&rd, "envelopes_hash");
+    origo_mp_read_bin_exact(&rd, h.envelopes_hash, 32);
     read_u64(&rd, "first_leaf", &h.first_leaf);
     read_u64(&rd, "leaf_count", &h.leaf_count);
     read_u64(&rd, "tree_size", &h.tree_size);
@@ -100,7 +130,7 @@ int ledger_block_decode(const uint8_t *data, size_t len,
     int rc = origo_mp_reader_finish(&rd);
     if (rc)
         return rc;
-    if (version != 1)
+    if (version != BLOCK_VERSION)
         return ORIGO_E_VERSION;
     *out = h;
     return 0;
@@ -161,6 +191,97 @@ void block_reject_key(uint8_t out[12], uint64_t height, uint32_t position)
     store_put_be32(out + 8, position);
 }
 
+/* Reads the reject at the cursor if it belongs to block `prefix`. */
+static int next_reject(MDB_cursor *cur, MDB_val *key, MDB_val *val,
+                       MDB_cursor_op op, const uint8_t prefix[8])
+{
+    int rc = mdb_cursor_get(cur, key, val, op);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return store_err(rc);
+    return key->mv_size == 12 && memcmp(key->mv_data, prefix, 8) == 0;
+}
+
+static int gap_at(block_gap *gap, const char *table, uint32_t position,
+                  uint64_t leaf, const char *what)
+{
+    if (gap) {
+        gap->table = table;
+        gap->position = position;
+        gap->leaf = leaf;
+        gap->what = what;
+    }
+    return ORIGO_E_CORRUPT;
+}
+
+/* The envelope at `position`: the block's next reject if it sits there,
+ * else its next leaf. */
+static int walk_one(ledger *led, MDB_txn *txn, const ledger_block_header *h,
+                    uint32_t pos, uint64_t *leaf, MDB_cursor *cur, MDB_val *key,
+                    MDB_val *val, int *more, const uint8_t prefix[8],
+                    block_walk_fn visit, void *ctx, block_gap *gap)
+{
+    int rc;
+    if (*more && store_get_be32((const uint8_t *)key->mv_data + 8) == pos) {
+        const uint8_t *v = val->mv_data;
+        if (val->mv_size < 2)
+            return gap_at(gap, LEDGER_DBI_REJECTS, pos, 0,
+                          "malformed reject row");
+        int reason = -(int)((uint32_t)v[0] << 8 | v[1]);
+        if ((rc = visit(ctx, pos, v + 2, val->mv_size - 2, reason)))
+            return rc;
+        *more = next_reject(cur, key, val, MDB_NEXT, prefix);
+        return *more < 0 ? *more : 0;
+    }
+    if (*leaf == h->first_leaf + h->leaf_count)
+        return gap_at(gap, LEDGER_DBI_REJECTS, pos, 0,
+                      "the header counts an envelope here, but the block's "
+                      "leaves are used up and no reject is stored");
+    uint8_t lkey[8];
+    store_put_be64(lkey, *leaf);
+    MDB_val k2 = {8, lkey}, v2;
+    if ((rc = mdb_get(txn, led->events, &k2, &v2)))
+        return rc == MDB_NOTFOUND ? gap_at(gap, LEDGER_DBI_EVENTS, pos, *leaf,
+                                           "leaf of the block missing")
+                                  : store_err(rc);
+    if ((rc = visit(ctx, pos, v2.mv_data, v2.mv_size, 0)))
+        return rc;
+    (*leaf)++;
+    return 0;
+}
+
+int block_walk(ledger *led, MDB_txn *txn, const ledger_block_header *h,
+               block_walk_fn visit, void *ctx, block_gap *gap)
+{
+    MDB_cursor *cur;
+    uint8_t prefix[12];
+    int rc;
+    if (h->envelope_count > LEDGER_MAX_BLOCK_EVENTS ||
+        h->leaf_count > h->envelope_count)
+        return gap_at(gap, LEDGER_DBI_BLOCKS, 0, 0,
+                      "header counts are inconsistent");
+    if ((rc = mdb_cursor_open(txn, led->rejects, &cur)))
+        return store_err(rc);
+    block_reject_key(prefix, h->height, 0);
+    MDB_val key = {12, prefix}, val;
+    int more = next_reject(cur, &key, &val, MDB_SET_RANGE, prefix);
+    uint64_t leaf = h->first_leaf;
+    rc = more < 0 ? more : 0;
+    for (uint32_t pos = 0; rc == 0 && pos < h->envelope_count; pos++)
+        rc = walk_one(led, txn, h, pos, &leaf, cur, &key, &val, &more, prefix,
+                      visit, ctx, gap);
+    if (rc == 0 && more)
+        rc = gap_at(gap, LEDGER_DBI_REJECTS,
+                    store_get_be32((const uint8_t *)key.mv_data + 8), 0,
+                    "a reject beyond the envelopes the header counts");
+    else if (rc == 0 && leaf != h->first_leaf + h->leaf_count)
+        rc = gap_at(gap, LEDGER_DBI_BLOCKS, 0, leaf,
+                    "header counts more leaves than envelope positions");
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 int ledger_block_envelopes(ledger *led, MDB_txn *txn, uint64_t height,
                            int (*visit)(void *ctx, uint32_t position,
                                         const uint8_t *data, size_t len,
@@ -168,49 +289,10 @@ int ledger_block_envelopes(ledger *led, MDB_txn *txn, uint64_t height,
                            void *ctx)
 {
     ledger_block_header h;
-    MDB_cursor *cur;
-    uint8_t rkey[12], lkey[8];
     int rc = ledger_block_get(led, txn, height, &h, NULL);
     if (rc)
         return rc;
-    if ((rc = mdb_cursor_open(txn, led->rejects, &cur)))
-        return store_err(rc);
-    block_reject_key(rkey, height, 0);
-    MDB_val key = {12, rkey}, val;
-    int more = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE) == 0 &&
-               key.mv_size == 12 && memcmp(key.mv_data, rkey, 8) == 0;
-    uint64_t leaf = h.first_leaf;
-    for (uint32_t pos = 0;; pos++) {
-        if (more && store_get_be32((const uint8_t *)key.mv_data + 8) == pos) {
-            const uint8_t *v = val.mv_data;
-            if (val.mv_size < 2) {
-                rc = ORIGO_E_CORRUPT;
-                break;
-            }
-            int reason = -(int)((uint32_t)v[0] << 8 | v[1]);
-            if ((rc = visit(ctx, pos, v + 2, val.mv_size - 2, reason)))
-                break;
-            more = mdb_cursor_get(cur, &key, &val, MDB_NEXT) == 0 &&
-                   key.mv_size == 12 && memcmp(key.mv_data, rkey, 8) == 0;
-            continue;
-        }
-        if (leaf == h.first_leaf + h.leaf_count) {
-            if (more)
-                rc = ORIGO_E_CORRUPT; /* a reject beyond the block's end */
-            break;
-        }
-        store_put_be64(lkey, leaf);
-        MDB_val k2 = {8, lkey}, v2;
-        if ((rc = mdb_get(txn, led->events, &k2, &v2))) {
-            rc = rc == MDB_NOTFOUND ? ORIGO_E_CORRUPT : store_err(rc);
-            break;
-        }
-        if ((rc = visit(ctx, pos, v2.mv_data, v2.mv_size, 0)))
-            break;
-        leaf++;
-    }
-    mdb_cursor_close(cur);
-    return rc;
+    return block_walk(led, txn, &h, visit, ctx, NULL);
 }
 
 int ledger_event_at(ledger *led, MDB_txn *txn, uint64_t leaf_index,

@@ -1,9 +1,9 @@
 /* Checkpoints: the tlog-checkpoint body for any tree size, validator
  * signature lines stored per tree size after verification against the
- * validator set as of that size, and the latest quorum-signed checkpoint
- * as a C2SP signed note. Signature lines are parsed and verified here with
- * libsodium (Ed25519 type 0x01, key ID = SHA-256(name || 0x0A || 0x01 ||
- * pubkey)[:4]) so the ledger stores only lines it has checked. */
+ * validator set as of that size, the quorum as of that size, and the latest
+ * quorum-signed checkpoint as a C2SP signed note. Signature lines are parsed
+ * and verified with the SDK's signed-note API (origo/note.h), so the ledger
+ * stores only lines that any note parser accepts and it has checked. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +11,11 @@
 
 #include "origo/codec.h"
 #include "origo/error.h"
+#include "origo/keys.h"
+#include "origo/note.h"
 
 #include "checkpoint.h"
 #include "store.h"
-
-#define EM_DASH "\xe2\x80\x94"
-#define LINE_MAX_BYTES 512
 
 int ledger_checkpoint_body(ledger *led, MDB_txn *txn, uint64_t tree_size,
                            char **body, size_t *body_len)
@@ -43,70 +42,87 @@ int ledger_checkpoint_body(ledger *led, MDB_txn *txn, uint64_t tree_size,
     return 0;
 }
 
-int checkpoint_parse_line(const char *line, size_t len, checkpoint_line *out)
+/* Parses body || "\n" || line || "\n" as a signed note with exactly one
+ * Ed25519 signature line. */
+static int parse_line(const char *body, size_t body_len, const char *line,
+                      size_t len, origo_note **out)
 {
-    checkpoint_line cl;
-    memset(&cl, 0, sizeof(cl));
     if (len && line[len - 1] == '\n')
         len--;
-    if (len < 5 || len > LINE_MAX_BYTES || memcmp(line, EM_DASH " ", 4) != 0)
+    if (len == 0 || len > CHECKPOINT_LINE_MAX || memchr(line, '\n', len))
         return ORIGO_E_NOTE_FORMAT;
-    const char *name = line + 4;
-    const char *space = memchr(name, ' ', len - 4);
-    if (!space || space == name || (size_t)(space - name) > GENESIS_NAME_MAX)
+    size_t total = body_len + 1 + len + 1;
+    char *text = malloc(total);
+    if (!text)
+        return ORIGO_E_NOMEM;
+    memcpy(text, body, body_len);
+    text[body_len] = '\n';
+    memcpy(text + body_len + 1, line, len);
+    text[total - 1] = '\n';
+    origo_note *note = NULL;
+    int rc = origo_note_parse((const uint8_t *)text, total, &note);
+    free(text);
+    if (rc == ORIGO_E_NOMEM)
+        return rc;
+    if (rc)
         return ORIGO_E_NOTE_FORMAT;
-    size_t name_len = (size_t)(space - name);
-    for (size_t i = 0; i < name_len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c <= 0x20 || c == 0x7f || c == '+')
-            return ORIGO_E_NOTE_FORMAT;
+    if (note->sig_count != 1 || note->sigs[0].sig_len != 64) {
+        origo_note_free(note);
+        return ORIGO_E_NOTE_FORMAT;
     }
-    memcpy(cl.name, name, name_len);
-    const char *b64 = space + 1;
-    size_t b64_len = len - (size_t)(b64 - line);
-    uint8_t raw[68];
-    size_t raw_len = 0;
-    const char *end = NULL;
-    if (sodium_base642bin(raw, sizeof(raw), b64, b64_len, NULL, &raw_len, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        raw_len != 68 || end != b64 + b64_len)
-        return ORIGO_E_NOTE_FORMAT;
-    memcpy(cl.key_id, raw, 4);
-    memcpy(cl.sig, raw + 4, 64);
-    *out = cl;
+    *out = note;
     return 0;
 }
 
-void checkpoint_key_id(const char *name, const uint8_t pub[32], uint8_t out[4])
+/* The validator the signature names: same name, and the key ID of that
+ * name and its key. */
+static int find_signer(const store_validator *validators, size_t count,
+                       const origo_note_sig *sig, origo_vkey *vkey,
+                       size_t *which)
 {
-    uint8_t hash[32], sep[2] = {0x0a, 0x01};
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)name, strlen(name));
-    crypto_hash_sha256_update(&st, sep, 2);
-    crypto_hash_sha256_update(&st, pub, 32);
-    crypto_hash_sha256_final(&st, hash);
-    memcpy(out, hash, 4);
-}
-
-int checkpoint_verify_line(const store_validator *validators, size_t count,
-                           const char *body, size_t body_len,
-                           const checkpoint_line *cl, size_t *which)
-{
+    size_t name_len = strlen(sig->name);
     for (size_t i = 0; i < count; i++) {
-        uint8_t key_id[4];
-        if (strcmp(validators[i].name, cl->name) != 0)
+        if (strlen(validators[i].name) != name_len ||
+            memcmp(validators[i].name, sig->name, name_len) != 0)
             continue;
-        checkpoint_key_id(validators[i].name, validators[i].pub, key_id);
-        if (memcmp(key_id, cl->key_id, 4) != 0)
+        uint8_t key_id[ORIGO_KEYID_LEN];
+        if (origo_vkey_id(validators[i].name, name_len, validators[i].pub,
+                          key_id) != 0 ||
+            memcmp(key_id, sig->key_id, ORIGO_KEYID_LEN) != 0)
             continue;
-        if (crypto_sign_verify_detached(cl->sig, (const uint8_t *)body,
-                                        body_len, validators[i].pub) != 0)
-            return ORIGO_E_SIGNATURE;
+        memset(vkey, 0, sizeof(*vkey));
+        memcpy(vkey->name, sig->name, name_len);
+        vkey->name_len = name_len;
+        memcpy(vkey->key_id, key_id, ORIGO_KEYID_LEN);
+        memcpy(vkey->pub, validators[i].pub, ORIGO_PUBKEY_LEN);
         *which = i;
         return 0;
     }
     return ORIGO_E_PERM;
+}
+
+int checkpoint_check_line(const store_validator *validators, size_t count,
+                          const char *body, size_t body_len, const char *line,
+                          size_t line_len, size_t *which)
+{
+    origo_note *note;
+    origo_vkey vkey;
+    size_t index = 0;
+    int rc = parse_line(body, body_len, line, line_len, &note);
+    if (rc)
+        return rc;
+    if ((rc = find_signer(validators, count, &note->sigs[0], &vkey, &index)))
+        goto out;
+    origo_note_policy policy = {
+        .signers = &vkey, .signer_count = 1, .quorum = 1};
+    rc = origo_note_verify(note, &policy, NULL);
+    if (rc == ORIGO_E_NOTE_QUORUM || rc == ORIGO_E_KEY)
+        rc = ORIGO_E_SIGNATURE;
+    if (rc == 0)
+        *which = index;
+out:
+    origo_note_free(note);
+    return rc;
 }
 
 /* Counts stored signatures for `tree_size` (rows share the size prefix). */
@@ -153,22 +169,18 @@ typedef struct add_job {
 static int add_in_txn(ledger *led, MDB_txn *txn, void *ctx)
 {
     add_job *job = ctx;
-    checkpoint_line cl;
     store_validator *validators = NULL;
     size_t count = 0, which = 0;
     char *body = NULL;
     size_t body_len;
-    int rc = checkpoint_parse_line(job->line, job->line_len, &cl);
+    int rc = ledger_checkpoint_body(led, txn, job->tree_size, &body, &body_len);
     if (rc)
-        return rc;
-    if ((rc = ledger_checkpoint_body(led, txn, job->tree_size, &body,
-                                     &body_len)))
         return rc;
     if ((rc =
              members_validators(led, txn, job->tree_size, &validators, &count)))
         goto out_body;
-    if ((rc = checkpoint_verify_line(validators, count, body, body_len, &cl,
-                                     &which)))
+    if ((rc = checkpoint_check_line(validators, count, body, body_len,
+                                    job->line, job->line_len, &which)))
         goto out_validators;
     uint8_t key_buf[40];
     store_put_be64(key_buf, job->tree_size);
@@ -193,7 +205,7 @@ static int add_in_txn(ledger *led, MDB_txn *txn, void *ctx)
     if (rc && !none)
         goto out_validators;
     rc = 0;
-    if (have >= led->gen->checkpoint_quorum &&
+    if (have >= members_quorum(led, count) &&
         (none || job->tree_size > latest)) {
         uint8_t size_buf[8];
         store_put_be64(size_buf, job->tree_size);
@@ -271,5 +283,20 @@ int ledger_checkpoint_latest(ledger *led, MDB_txn *txn, char **note,
         return rc;
     rc = latest_note(led, use, note, note_len, tree_size);
     store_read_end(use, own);
+    return rc;
+}
+
+int ledger_checkpoint_quorum_at(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                                size_t *quorum)
+{
+    MDB_txn *use;
+    int own, rc;
+    size_t count;
+    if ((rc = store_read_begin(led, txn, &use, &own)))
+        return rc;
+    rc = members_validator_count(led, use, tree_size, &count);
+    store_read_end(use, own);
+    if (rc == 0)
+        *quorum = members_quorum(led, count);
     return rc;
 }

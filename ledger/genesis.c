@@ -14,6 +14,7 @@
 #include "origo/codec.h"
 #include "origo/error.h"
 #include "origo/event.h"
+#include "origo/keys.h"
 
 const char *genesis_role_name(unsigned index)
 {
@@ -124,10 +125,13 @@ static int get_string(parse_ctx *pc, json_t *obj, const char *path,
     return 0;
 }
 
-static int name_ok(const char *name)
+int genesis_origin_ok(const char *origin, size_t len)
 {
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        if (*p <= 0x20 || *p == 0x7f || *p == '+')
+    if (len == 0 || len > GENESIS_ORIGIN_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)origin[i];
+        if (c < 0x21 || c > 0x7e)
             return 0;
     }
     return 1;
@@ -233,9 +237,12 @@ static int parse_party(parse_ctx *pc, const char *path, json_t *obj,
         return rc;
     if ((rc = get_string(pc, obj, path, "name", GENESIS_NAME_MAX, &name)))
         return rc;
-    if (!name_ok(name))
+    /* Names are signed-note key names (checkpoint signature lines, verifier
+     * keys): one rule, the SDK's, for every party. */
+    if (origo_keyname_check(name, strlen(name)) != 0)
         return fail(pc, ORIGO_E_GENESIS,
-                    "%s.name: expected no spaces, control characters or '+'",
+                    "%s.name: expected a key name (UTF-8 without spaces, "
+                    "Unicode spaces, control characters or '+')",
                     path);
     if ((rc = get_string(pc, obj, path, "key", 400, &key)))
         return rc;
@@ -380,11 +387,11 @@ static int parse_root(parse_ctx *pc, json_t *root, genesis *gen)
                     GENESIS_FORMAT);
     if ((rc = get_string(pc, root, "", "origin", GENESIS_ORIGIN_MAX, &origin)))
         return rc;
-    for (const unsigned char *p = (const unsigned char *)origin; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            return fail(pc, ORIGO_E_GENESIS,
-                        "origin: expected no control characters");
-    }
+    if (!genesis_origin_ok(origin, strlen(origin)))
+        return fail(pc, ORIGO_E_GENESIS,
+                    "origin: expected 1..%d bytes of printable ASCII without "
+                    "space (0x21..0x7e), the rule of an event's net",
+                    GENESIS_ORIGIN_MAX);
     memcpy(gen->origin, origin, strlen(origin) + 1);
     if ((rc = parse_list(pc, root, "validators", LIST_VALIDATORS, 1, gen)))
         return rc;

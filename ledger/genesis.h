@@ -67,6 +67,12 @@ int genesis_encode(const genesis *gen, uint8_t **out, size_t *out_len);
  * genesis`. Returns 0 or ORIGO_E_NOMEM. */
 int genesis_to_json(const genesis *gen, char **out);
 
+/* 1 when `origin` (len bytes) is a valid network origin: 1..255 bytes of
+ * printable ASCII without space (0x21..0x7e), the rule the event schema
+ * applies to `net` (docs/formats/event.md), so that events can match it;
+ * else 0. */
+int genesis_origin_ok(const char *origin, size_t len);
+
 /* Finds a party by key; NULL when absent. */
 const genesis_party *genesis_find(const genesis *gen, const uint8_t pub[32]);
 

@@ -62,6 +62,7 @@ typedef struct ledger_options {
 #define LEDGER_DBI_REJECTS "rejects"
 #define LEDGER_DBI_MEMBERS "members"
 #define LEDGER_DBI_CKPT_SIGS "ckpt_sigs"
+#define LEDGER_DBI_LOTS_CREATED "lots_created"
 
 /* ---- lifetime ----------------------------------------------------------- */
 
@@ -72,8 +73,8 @@ typedef struct ledger_options {
  * otherwise). Stale reader slots are cleared (mdb_reader_check).
  * `errmsg` (may be NULL) receives a message naming the field or table at
  * fault. Returns 0 and *out (free with ledger_close()), ORIGO_E_GENESIS,
- * ORIGO_E_NOTFOUND (no store and no genesis given), ORIGO_E_STORE,
- * ORIGO_E_NOMEM. */
+ * ORIGO_E_NOTFOUND (no store and no genesis given), ORIGO_E_VERSION (a
+ * store of another format version), ORIGO_E_STORE, ORIGO_E_NOMEM. */
 int ledger_open(const char *dir, const uint8_t *genesis_json,
                 size_t genesis_len, const ledger_options *options, ledger **out,
                 char *errmsg, size_t errmsg_size);
@@ -166,7 +167,10 @@ typedef struct ledger_block_result {
  * replayed entry); ORIGO_E_BLOCK_TIME when block_time_ms is not greater
  * than the last block's (nothing done; the node treats that entry as a
  * no-op, identically everywhere); ORIGO_E_TOOBIG (too many envelopes);
- * ORIGO_E_MAP_FULL (caller's txn only), ORIGO_E_STORE, ORIGO_E_NOMEM. */
+ * ORIGO_E_TXN_FULL (the block dirties more pages than one LMDB transaction
+ * can hold: not retried, since a bigger map does not help; split the
+ * block); ORIGO_E_MAP_FULL (caller's txn only), ORIGO_E_STORE,
+ * ORIGO_E_NOMEM. */
 int ledger_apply_block(ledger *led, MDB_txn *txn, uint64_t raft_term,
                        uint64_t raft_index, uint64_t block_time_ms,
                        const ledger_envelope *envelopes, size_t count,
@@ -207,6 +211,11 @@ typedef struct ledger_block_header {
     uint64_t block_time;
     uint64_t raft_term;
     uint64_t raft_index;
+    /* Every envelope of the block, accepted and rejected: their number and
+     * SHA-256 over (u32 big-endian length || bytes) of each, in order
+     * (docs/formats/block.md), so the header commits to the whole input. */
+    uint64_t envelope_count;
+    uint8_t envelopes_hash[LEDGER_HASH_LEN];
     uint64_t first_leaf;
     uint64_t leaf_count;
     uint64_t tree_size;
@@ -236,7 +245,9 @@ int ledger_block_decode(const uint8_t *data, size_t len,
 /* Re-assembles the envelopes of block `height` in their original order
  * (accepted and rejected), for a Raft payload hook or a peer catching up.
  * Calls `visit` once per envelope with pointers valid until the end of
- * `txn` (required). Returns 0, the visitor's non-zero return, or an error. */
+ * `txn` (required). Returns 0, the visitor's non-zero return, or an error:
+ * ORIGO_E_CORRUPT when the stored envelopes do not add up to the header's
+ * envelope_count (a missing leaf or reject, or a reject beyond the end). */
 int ledger_block_envelopes(ledger *led, MDB_txn *txn, uint64_t height,
                            int (*visit)(void *ctx, uint32_t position,
                                         const uint8_t *data, size_t len,
@@ -275,10 +286,11 @@ int ledger_checkpoint_body(ledger *led, MDB_txn *txn, uint64_t tree_size,
 /* Stores one validator signature line ("\u2014 <name> <base64>\n" or
  * without the final newline) for `tree_size`, after checking it names a
  * validator of the genesis (or added by member events as of that size) and
- * verifies over the checkpoint body. Storing the same signature again is a
- * no-op. If the signatures for this size now reach the quorum and the size
- * is larger than the latest quorum-signed one, it becomes the latest.
- * Returns 0, ORIGO_E_NOTE_FORMAT, ORIGO_E_PERM (unknown signer),
+ * verifies over the checkpoint body (origo/note.h's parser and verifier).
+ * Storing the same signature again is a no-op. If the signatures for this
+ * size now reach the quorum as of that size (ledger_checkpoint_quorum_at())
+ * and the size is larger than the latest quorum-signed one, it becomes the
+ * latest. Returns 0, ORIGO_E_NOTE_FORMAT, ORIGO_E_PERM (unknown signer),
  * ORIGO_E_SIGNATURE, ORIGO_E_TREE_SIZE, ORIGO_E_STORE, ORIGO_E_MAP_FULL. */
 int ledger_checkpoint_add_signature(ledger *led, MDB_txn *txn,
                                     uint64_t tree_size, const char *line,
@@ -291,8 +303,19 @@ int ledger_checkpoint_add_signature(ledger *led, MDB_txn *txn,
 int ledger_checkpoint_latest(ledger *led, MDB_txn *txn, char **note,
                              size_t *note_len, uint64_t *tree_size);
 
-/* Quorum of validator signatures a checkpoint needs (genesis parameter). */
+/* The genesis checkpoint_quorum: the least number of validator signatures
+ * any checkpoint needs (see ledger_checkpoint_quorum_at()). */
 size_t ledger_checkpoint_quorum(const ledger *led);
+
+/* The quorum a checkpoint of `tree_size` leaves needs: a majority
+ * (floor(n/2) + 1) of the n validators as of that size (genesis validators
+ * changed by member events up to leaf tree_size - 1), and not less than the
+ * genesis checkpoint_quorum. Member events that would leave fewer
+ * validators than the genesis quorum are rejected (ORIGO_E_VALIDATOR_QUORUM),
+ * so this never exceeds n. Returns 0, ORIGO_E_STORE, ORIGO_E_CORRUPT,
+ * ORIGO_E_NOMEM. */
+int ledger_checkpoint_quorum_at(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                                size_t *quorum);
 
 /* ---- audit -------------------------------------------------------------- */
 
@@ -304,6 +327,13 @@ typedef struct ledger_audit_report {
     uint64_t tree_size;
     uint8_t root[LEDGER_HASH_LEN];
     uint64_t signatures; /* checkpoint signatures re-verified */
+    uint8_t genesis_hash[LEDGER_HASH_LEN]; /* of the stored genesis */
+    /* External anchors (ledger_audit_ex()); 0 when not asked for. */
+    int genesis_anchored;    /* 1: stored genesis = the expected one */
+    int checkpoint_anchored; /* 1: latest checkpoint has a trusted quorum */
+    uint64_t anchored_size;  /* that checkpoint's tree size */
+    size_t anchored_signers; /* distinct trusted keys that signed it */
+    size_t anchored_quorum;  /* the quorum applied */
     /* The first discrepancy, when clean == 0. */
     char table[32];
     char key[96];
@@ -323,6 +353,34 @@ typedef struct ledger_audit_report {
  * (report->detail says why). */
 int ledger_audit(const char *dir, const char *scratch_dir,
                  ledger_audit_report *report);
+
+struct origo_note_policy; /* origo/note.h */
+
+/* External anchors for an audit. Without them an audit proves only that
+ * the store is consistent with itself: whoever can write the store can
+ * rewrite it, genesis included, consistently. */
+typedef struct ledger_audit_options {
+    const char *scratch_dir; /* NULL: $TMPDIR or /tmp */
+    /* The expected genesis file's bytes (NULL: none): the stored genesis
+     * must have the same genesis hash. */
+    const uint8_t *genesis_json;
+    size_t genesis_len;
+    /* Trusted validator keys and quorum (NULL: none; borrowed for the
+     * call): the latest quorum-signed checkpoint must exist and verify
+     * under this policy (origo_note_verify()), and its root must be the
+     * replayed root at its size. */
+    const struct origo_note_policy *trust;
+    const char *trust_origin; /* required checkpoint origin, or NULL */
+} ledger_audit_options;
+
+/* ledger_audit() with external anchors. A stored genesis that differs from
+ * options->genesis_json, a missing checkpoint, or one short of the trusted
+ * quorum or with a trusted line that does not verify is a discrepancy
+ * (report->clean = 0, table meta). Returns as ledger_audit(), plus
+ * ORIGO_E_GENESIS when options->genesis_json does not parse and
+ * ORIGO_E_INVAL for an unusable policy (no keys, quorum above them). */
+int ledger_audit_ex(const char *dir, const ledger_audit_options *options,
+                    ledger_audit_report *report);
 
 /* ---- test support ------------------------------------------------------- */
 

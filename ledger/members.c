@@ -133,3 +133,23 @@ err_after_cursor:
     free(list);
     return rc;
 }
+
+int members_validator_count(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                            size_t *count)
+{
+    store_validator *list;
+    size_t n;
+    int rc = members_validators(led, txn, tree_size, &list, &n);
+    if (rc)
+        return rc;
+    free(list);
+    *count = n;
+    return 0;
+}
+
+size_t members_quorum(const ledger *led, size_t validator_count)
+{
+    size_t majority = validator_count / 2 + 1;
+    size_t minimum = led->gen->checkpoint_quorum;
+    return majority > minimum ? majority : minimum;
+}

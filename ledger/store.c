@@ -53,8 +53,11 @@ int store_err(int mdb_rc)
     case MDB_SUCCESS:
         return 0;
     case MDB_MAP_FULL:
-    case MDB_TXN_FULL:
         return ORIGO_E_MAP_FULL;
+    case MDB_TXN_FULL:
+        /* Too many dirty pages for one transaction: a bigger map does not
+         * help, so this is not MAP_FULL and is never retried. */
+        return ORIGO_E_TXN_FULL;
     case MDB_NOTFOUND:
         return ORIGO_E_NOTFOUND;
     case MDB_CORRUPTED:
@@ -220,6 +223,7 @@ int store_open_tables(ledger *led, MDB_txn *txn, int create)
         {LEDGER_DBI_REJECTS, &led->rejects},
         {LEDGER_DBI_MEMBERS, &led->members},
         {LEDGER_DBI_CKPT_SIGS, &led->ckpt_sigs},
+        {LEDGER_DBI_LOTS_CREATED, &led->lots_created},
     };
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         int rc = mdb_dbi_open(txn, tables[i].name, create ? MDB_CREATE : 0,
@@ -304,6 +308,15 @@ static int bind_genesis(ledger *led, MDB_txn *txn, const uint8_t *json,
     }
     if (rc)
         return store_err(rc);
+    MDB_val format;
+    if (meta_get(led, txn, "format", &format) != 0 || format.mv_size != 1 ||
+        *(const uint8_t *)format.mv_data != STORE_FORMAT_VERSION) {
+        set_msg(errmsg, errmsg_size,
+                "%s: meta/format: store format %d expected (a store written "
+                "by another version of origo)",
+                led->dir, STORE_FORMAT_VERSION);
+        return ORIGO_E_VERSION;
+    }
     char inner[256] = "";
     if ((rc = genesis_parse(stored.mv_data, stored.mv_size, &led->gen, inner,
                             sizeof(inner)))) {

@@ -16,7 +16,7 @@
 /* Named tables the ledger itself uses; the rest of the max-DBs budget is
  * for the trace indexes (up to STORE_TRACE_DBS) and the caller's extra
  * tables (Raft). */
-#define STORE_LEDGER_DBS 9
+#define STORE_LEDGER_DBS 10
 #define STORE_TRACE_DBS 16
 #define STORE_DEFAULT_EXTRA_DBS 8
 #define STORE_DEFAULT_MAP_SIZE ((size_t)64 << 20)
@@ -26,8 +26,10 @@
  * the envelopes in `events` (docs/formats/block.md, "Merkle log"). */
 #define MLOG_MIN_STORED_LEVEL 3
 
-/* Format version of the store (meta "format"). */
-#define STORE_FORMAT_VERSION 1
+/* Format version of the store (meta "format"). 2: block headers v2 (they
+ * commit to every envelope of the block) and the `lots_created` table. A
+ * store of another version is refused at open (ORIGO_E_VERSION). */
+#define STORE_FORMAT_VERSION 2
 
 struct ledger {
     MDB_env *env;
@@ -35,7 +37,7 @@ struct ledger {
     size_t map_size;
     ledger_options options;
     MDB_dbi meta, events, event_ids, mlog, blocks, block_raft, rejects, members,
-        ckpt_sigs;
+        ckpt_sigs, lots_created;
     genesis *gen;
     uint8_t genesis_hash[LEDGER_HASH_LEN];
     void *trace; /* the trace indexes' handle (ledger/trace.h), or NULL */
@@ -55,7 +57,8 @@ void store_put_be32(uint8_t out[4], uint32_t value);
 uint32_t store_get_be32(const uint8_t in[4]);
 
 /* Maps an LMDB return code to ORIGO_E_* (MDB_MAP_FULL -> MAP_FULL,
- * MDB_NOTFOUND -> NOTFOUND, else STORE). */
+ * MDB_TXN_FULL -> TXN_FULL (a block too large for one transaction; growing
+ * the map would not help), MDB_NOTFOUND -> NOTFOUND, else STORE). */
 int store_err(int mdb_rc);
 
 /* Reads / writes the head. get returns ORIGO_E_CORRUPT on a bad record. */
@@ -63,8 +66,9 @@ int store_head_get(ledger *led, MDB_txn *txn, store_head *out);
 int store_head_put(ledger *led, MDB_txn *txn, const store_head *head);
 
 /* Runs `fn(led, txn, ctx)` in a fresh write transaction, committing on 0
- * and aborting otherwise; on a full map grows it and runs fn again (fn must
- * therefore have no side effects outside the transaction, or reset them). */
+ * and aborting otherwise; on a full map (ORIGO_E_MAP_FULL only, never
+ * ORIGO_E_TXN_FULL) grows it and runs fn again (fn must therefore have no
+ * side effects outside the transaction, or reset them). */
 int store_write(ledger *led, int (*fn)(ledger *, MDB_txn *, void *), void *ctx);
 
 /* Begins a read-only transaction if `txn` is NULL (sets *own = 1). */
@@ -108,5 +112,15 @@ typedef struct store_validator {
 
 int members_validators(ledger *led, MDB_txn *txn, uint64_t tree_size,
                        store_validator **out, size_t *count);
+
+/* The number of validators as of `tree_size`. Returns 0, ORIGO_E_NOMEM,
+ * ORIGO_E_CORRUPT, ORIGO_E_STORE. */
+int members_validator_count(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                            size_t *count);
+
+/* The checkpoint quorum for a tree of `tree_size` leaves with
+ * `validator_count` validators as of that size: a majority of them
+ * (floor(n/2) + 1), and never less than the genesis checkpoint_quorum. */
+size_t members_quorum(const ledger *led, size_t validator_count);
 
 #endif

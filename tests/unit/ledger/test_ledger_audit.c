@@ -2,7 +2,10 @@
  * stores gives identical tables; a clean store audits clean; flipping one
  * byte of an event, a stored Merkle hash, a block header, a rejected
  * envelope, an event-ID record, a member row or a checkpoint signature in
- * a copy of the store is found, and the report names the table and key. */
+ * a copy of the store is found, and the report names the table and key;
+ * so is deleting, altering or adding a rejected envelope. With external
+ * anchors, a store from another genesis or without a checkpoint signed by
+ * a trusted quorum fails. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +17,8 @@
 #include <cmocka.h>
 
 #include "origo/error.h"
+#include "origo/keys.h"
+#include "origo/note.h"
 
 #include "ledger.h"
 #include "ledgertest.h"
@@ -271,6 +276,252 @@ static void test_flipped_rejects_ids_and_members_are_found(void **state)
     assert_string_equal(rep.table, LEDGER_DBI_MEMBERS);
 }
 
+/* ---- rejected envelopes (review finding 3) -------------------------------
+ * A block [valid lot.create by acme, lot.create by an outsider]: the second
+ * is rejected (NOT_MEMBER) and lives only in `rejects` and `event_ids`. */
+
+typedef struct reject_store {
+    char *dir;
+    uint8_t rejected_id[32];
+} reject_store;
+
+static void make_reject_store(fixture *f, reject_store *rs)
+{
+    lt_block b = {0};
+    ledger_outcome out[2];
+    ledger *led = lt_store(&f->net, &rs->dir, 0);
+    lt_lot_create(&b, &f->net, LT_SUPPLIER, "acme/r/1", LT_T0 + 1000, NULL);
+    lt_lot_create(&b, &f->net, LT_OUTSIDER, "acme/r/2", LT_T0 + 1000,
+                  rs->rejected_id);
+    lt_apply(led, &b, 1, LT_T0 + 1000, out);
+    assert_int_equal(out[0].status, 0);
+    assert_int_equal(out[1].status, ORIGO_E_NOT_MEMBER);
+    lt_block_clear(&b);
+    ledger_close(led);
+}
+
+/* Opens the LMDB environment of `dir` for raw tampering. */
+static MDB_env *raw_env(const char *dir)
+{
+    MDB_env *env;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    return env;
+}
+
+static void raw_delete(MDB_env *env, const char *table, const void *key,
+                       size_t key_len)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {key_len, (void *)key};
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, table, 0, &dbi), 0);
+    assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
+static void audit_dirty(const char *dir, ledger_audit_report *rep)
+{
+    assert_int_equal(ledger_audit(dir, NULL, rep), 0);
+    fprintf(stderr, "  audit: table %s key %s: expected %s, found %s (%s)\n",
+            rep->table, rep->key, rep->expected, rep->found, rep->detail);
+    assert_int_equal(rep->clean, 0);
+}
+
+static void test_deleted_trailing_reject_is_found(void **state)
+{
+    fixture *f = *state;
+    reject_store rs;
+    ledger_audit_report rep;
+    uint8_t key[12];
+    make_reject_store(f, &rs);
+    assert_int_equal(ledger_audit(rs.dir, NULL, &rep), 0);
+    assert_int_equal(rep.clean, 1);
+    assert_int_equal(rep.events, 2);
+    /* The reviewer's case: the reject and its event-ID row both go. */
+    MDB_env *env = raw_env(rs.dir);
+    be64(key, 1);
+    memset(key + 8, 0, 3);
+    key[11] = 1;
+    raw_delete(env, LEDGER_DBI_REJECTS, key, 12);
+    raw_delete(env, LEDGER_DBI_EVENT_IDS, rs.rejected_id, 32);
+    mdb_env_close(env);
+    audit_dirty(rs.dir, &rep);
+    assert_string_equal(rep.table, LEDGER_DBI_REJECTS);
+    assert_string_equal(rep.key, "height 1 position 1");
+    testutil_rmtree(rs.dir);
+    free(rs.dir);
+}
+
+static void test_altered_reject_is_found(void **state)
+{
+    fixture *f = *state;
+    reject_store rs;
+    ledger_audit_report rep;
+    uint8_t key[12];
+    make_reject_store(f, &rs);
+    /* Flip a bit of the rejected envelope's signature: it still decodes,
+     * still has the same event ID and is still rejected as NOT_MEMBER, so
+     * only the header's envelopes_hash can tell. */
+    MDB_env *env = raw_env(rs.dir);
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    be64(key, 1);
+    memset(key + 8, 0, 3);
+    key[11] = 1;
+    MDB_val k = {12, key}, v;
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, LEDGER_DBI_REJECTS, 0, &dbi), 0);
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    uint8_t *bytes = malloc(v.mv_size);
+    memcpy(bytes, v.mv_data, v.mv_size);
+    bytes[v.mv_size - 3] ^= 0x01;
+    MDB_val nv = {v.mv_size, bytes};
+    assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    free(bytes);
+    audit_dirty(rs.dir, &rep);
+    assert_string_equal(rep.table, LEDGER_DBI_REJECTS);
+    assert_string_equal(rep.key, "height 1 position 1");
+    assert_non_null(strstr(rep.detail, "envelopes_hash"));
+    testutil_rmtree(rs.dir);
+    free(rs.dir);
+}
+
+static void test_added_reject_is_found(void **state)
+{
+    fixture *f = *state;
+    reject_store rs;
+    ledger_audit_report rep;
+    uint8_t key[12], val[3] = {0, 101, 0xc0};
+    make_reject_store(f, &rs);
+    /* A reject slipped in after the block's last envelope. */
+    MDB_env *env = raw_env(rs.dir);
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    be64(key, 1);
+    memset(key + 8, 0, 3);
+    key[11] = 2;
+    MDB_val k = {12, key}, v = {3, val};
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, LEDGER_DBI_REJECTS, 0, &dbi), 0);
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    audit_dirty(rs.dir, &rep);
+    assert_string_equal(rep.table, LEDGER_DBI_REJECTS);
+    assert_string_equal(rep.key, "height 1 position 2");
+    testutil_rmtree(rs.dir);
+    free(rs.dir);
+}
+
+/* ---- external anchors (review finding 6) ------------------------------- */
+
+static void validator_vkeys(const fixture *f, origo_vkey out[LT_VALIDATORS])
+{
+    static const char *const names[] = {"v1", "v2", "v3"};
+    for (int v = 0; v < LT_VALIDATORS; v++) {
+        memset(&out[v], 0, sizeof(out[v]));
+        memcpy(out[v].name, names[v], 2);
+        out[v].name_len = 2;
+        memcpy(out[v].pub, origo_key_public(f->net.keys[LT_V1 + v]), 32);
+        assert_int_equal(origo_vkey_id(names[v], 2, out[v].pub, out[v].key_id),
+                         0);
+    }
+}
+
+static void test_audit_anchors_to_expected_genesis(void **state)
+{
+    fixture *f = *state;
+    ledger_audit_report rep;
+    ledger_audit_options opts = {.genesis_json =
+                                     (const uint8_t *)f->net.genesis_json,
+                                 .genesis_len = f->net.genesis_len};
+    assert_int_equal(ledger_audit_ex(f->dir, &opts, &rep), 0);
+    assert_int_equal(rep.clean, 1);
+    assert_int_equal(rep.genesis_anchored, 1);
+    assert_int_equal(rep.checkpoint_anchored, 0);
+    /* The same network with another parameter is another genesis: a store
+     * rewritten from it (consistent in itself) fails the anchor. */
+    lt_net other;
+    lt_net_init(&other, 1, 61000);
+    opts.genesis_json = (const uint8_t *)other.genesis_json;
+    opts.genesis_len = other.genesis_len;
+    assert_int_equal(ledger_audit_ex(f->dir, &opts, &rep), 0);
+    assert_int_equal(rep.clean, 0);
+    assert_string_equal(rep.table, LEDGER_DBI_META);
+    assert_string_equal(rep.key, "genesis_hash");
+    assert_int_equal(rep.genesis_anchored, 0);
+    lt_net_close(&other);
+    /* A genesis file that does not parse stops the audit. */
+    opts.genesis_json = (const uint8_t *)"{}";
+    opts.genesis_len = 2;
+    assert_int_equal(ledger_audit_ex(f->dir, &opts, &rep), ORIGO_E_GENESIS);
+}
+
+static void test_audit_anchors_to_trusted_checkpoint(void **state)
+{
+    fixture *f = *state;
+    ledger_audit_report rep;
+    origo_vkey keys[LT_VALIDATORS];
+    validator_vkeys(f, keys);
+    origo_note_policy policy = {.signers = keys, .signer_count = 3};
+    ledger_audit_options opts = {.trust = &policy, .trust_origin = LT_NET};
+    /* The fixture's last checkpoint carries v1 and v2: 2 of 3. */
+    assert_int_equal(ledger_audit_ex(f->dir, &opts, &rep), 0);
+    assert_int_equal(rep.clean, 1);
+    assert_int_equal(rep.checkpoint_anchored, 1);
+    assert_int_equal(rep.anchored_size, rep.tree_size);
+    assert_int_equal(rep.anchored_signers, 2);
+    assert_int_equal(rep.anchored_quorum, 2);
+    /* Demanding all three fails and says how many signed. */
+    policy.quorum = 3;
+    assert_int_equal(ledger_audit_ex(f->dir, &opts, &rep), 0);
+    assert_int_equal(rep.clean, 0);
+    assert_string_equal(rep.table, LEDGER_DBI_META);
+    assert_non_null(strstr(rep.found, "2 of the trusted keys"));
+    /* Keys the auditor does not trust (right names, other keys) do not
+     * count: a store re-signed by an attacker fails. */
+    policy.quorum = 0;
+    for (int v = 0; v < LT_VALIDATORS; v++) {
+        memcpy(keys[v].pub, origo_key_public(f->net.keys[LT_SUPPLIER + v]), 32);
+        assert_int_equal(
+            origo_vkey_id(keys[v].name, 2, keys[v].pub, keys[v].key_id), 0);
+    }
+    assert_int_equal(ledger_audit_ex(f->dir, &opts, &rep), 0);
+    assert_int_equal(rep.clean, 0);
+    assert_int_equal(rep.checkpoint_anchored, 0);
+    /* Another origin fails too. */
+    validator_vkeys(f, keys);
+    opts.trust_origin = "origo.test/other";
+    assert_int_equal(ledger_audit_ex(f->dir, &opts, &rep), 0);
+    assert_int_equal(rep.clean, 0);
+    assert_non_null(strstr(rep.found, "origin"));
+}
+
+static void test_audit_with_trust_needs_a_checkpoint(void **state)
+{
+    fixture *f = *state;
+    reject_store rs; /* any store without checkpoint signatures */
+    ledger_audit_report rep;
+    origo_vkey keys[LT_VALIDATORS];
+    validator_vkeys(f, keys);
+    origo_note_policy policy = {.signers = keys, .signer_count = 3};
+    ledger_audit_options opts = {.trust = &policy};
+    make_reject_store(f, &rs);
+    assert_int_equal(ledger_audit_ex(rs.dir, &opts, &rep), 0);
+    assert_int_equal(rep.clean, 0);
+    assert_non_null(strstr(rep.found, "no quorum-signed checkpoint"));
+    /* Without anchors the same store audits clean (internally). */
+    assert_int_equal(ledger_audit(rs.dir, NULL, &rep), 0);
+    assert_int_equal(rep.clean, 1);
+    testutil_rmtree(rs.dir);
+    free(rs.dir);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -282,6 +533,12 @@ int main(void)
         T(test_flipped_block_header_is_found),
         T(test_flipped_checkpoint_signature_is_found),
         T(test_flipped_rejects_ids_and_members_are_found),
+        T(test_deleted_trailing_reject_is_found),
+        T(test_altered_reject_is_found),
+        T(test_added_reject_is_found),
+        T(test_audit_anchors_to_expected_genesis),
+        T(test_audit_anchors_to_trusted_checkpoint),
+        T(test_audit_with_trust_needs_a_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* Known answers for the ledger's own formats: the worked example of
  * tests/vectors/ledger-example.json (computed by an independent encoder from
  * docs/formats/genesis.md and block.md) must come out of the C code byte
- * for byte: the genesis canonical encoding and hash, and the header and
- * hash of an empty first block chained to that genesis. */
+ * for byte: the genesis canonical encoding and hash, the header and hash of
+ * an empty first block chained to that genesis, and of a second block whose
+ * envelopes are all rejected but still counted and hashed by its header. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,6 +89,46 @@ static void test_first_block_header_and_hash(void **state)
     free(bytes);
     free(want);
     free(want_hash);
+
+    /* Block 2: two envelopes that do not decode, both rejected. */
+    json_t *b2 = json_object_get(vec, "block2");
+    json_t *hexes = json_object_get(b2, "envelopes_hex");
+    ledger_envelope envs[2];
+    uint8_t *env_bytes[2];
+    ledger_outcome outcomes[2];
+    assert_int_equal(json_array_size(hexes), 2);
+    for (size_t i = 0; i < 2; i++) {
+        size_t env_len;
+        env_bytes[i] =
+            unhex_alloc(json_string_value(json_array_get(hexes, i)), &env_len);
+        envs[i] = (ledger_envelope){env_bytes[i], env_len, 0};
+    }
+    res = (ledger_block_result){.outcomes = outcomes};
+    assert_int_equal(
+        ledger_apply_block(
+            led, NULL, json_integer_value(json_object_get(b2, "raft_term")),
+            json_integer_value(json_object_get(b2, "raft_index")),
+            json_integer_value(json_object_get(b2, "time")), envs, 2, 0, &res),
+        0);
+    assert_int_equal(res.rejected, 2);
+    want = unhex_alloc(field(vec, "block2_header_hex"), &want_len);
+    want_hash = unhex_alloc(field(vec, "block2_hash_hex"), &hash_len);
+    uint8_t *want_content =
+        unhex_alloc(field(vec, "block2_envelopes_hash_hex"), &hash_len);
+    assert_int_equal(ledger_block_get(led, NULL, 2, &h, hash), 0);
+    assert_int_equal(h.envelope_count, 2);
+    assert_memory_equal(h.envelopes_hash, want_content, 32);
+    assert_int_equal(ledger_block_encode(&h, &bytes, &len, NULL), 0);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(bytes, want, len);
+    assert_memory_equal(hash, want_hash, 32);
+    assert_memory_equal(res.block_hash, want_hash, 32);
+    free(bytes);
+    free(want);
+    free(want_hash);
+    free(want_content);
+    free(env_bytes[0]);
+    free(env_bytes[1]);
     ledger_close(led);
     testutil_rmtree(dir);
     free(dir);
