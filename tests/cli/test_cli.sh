@@ -73,6 +73,18 @@ expect 1 "a report claiming an extra lot is rejected" \
 
 expect 0 "audit of an untouched ledger is clean" "$origo" audit --data "$demo/validator-2"
 expect_output "audit clean" "audit says clean"
+expect_output "internal consistency only" "audit without anchors says so"
+expect 0 "audit anchored to the genesis and the trusted keys" "$origo" audit \
+  --data "$demo/validator-2" --genesis "$demo/genesis.json" --trust "$demo/trust.txt"
+expect_output "matches .*signed by 3 trusted keys" "audit names both anchors"
+sed 's/"ts_window_ms": [0-9]*/"ts_window_ms": 1234/' "$demo/genesis.json" >"$work/other-genesis.json"
+expect 1 "audit against another genesis fails" "$origo" audit \
+  --data "$demo/validator-2" --genesis "$work/other-genesis.json"
+expect_output "genesis_hash" "the failed anchor names the genesis hash"
+expect 1 "audit against another network's trust file fails" "$origo" audit \
+  --data "$demo/validator-2" --trust "$work/other.txt"
+expect 2 "audit refuses an unmeetable --quorum" "$origo" audit \
+  --data "$demo/validator-2" --trust "$demo/trust.txt" --quorum 4
 
 expect 0 "keygen writes a key" "$origo" keygen --name test-supplier --out "$work/s.key"
 mode=$(stat -c %a "$work/s.key")
