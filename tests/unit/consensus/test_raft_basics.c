@@ -73,6 +73,7 @@ static void single_node_elects_itself_and_commits_after_persisting(void **state)
     struct sim_cluster *c = sim_new(&o);
     for (int i = 0; i < 30 && rt_status(c, 1).role != RAFT_LEADER; i++) {
         sim_tick(c, 1);
+        sim_sync(c, 1); /* its own vote must be durable before it leads */
     }
     assert_int_equal(rt_status(c, 1).role, RAFT_LEADER);
     uint64_t index;
