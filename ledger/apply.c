@@ -257,14 +257,13 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
                   const origo_event *ev, ledger_outcome *out)
 {
     uint64_t leaf = bc->head.state.tree_size;
-    uint8_t val_buf[17];
+    uint8_t val_buf[9];
     int rc = mlog_append(bc->led, bc->txn, &bc->head, env->data, env->len);
     if (rc)
         return rc;
     val_buf[0] = LEDGER_EVENT_COMMITTED;
     store_put_be64(val_buf + 1, leaf);
-    store_put_be64(val_buf + 9, bc->height);
-    MDB_val key = {32, out->event_id}, val = {17, val_buf};
+    MDB_val key = {32, out->event_id}, val = {9, val_buf};
     if ((rc = store_err(mdb_put(bc->txn, bc->led->event_ids, &key, &val, 0))))
         return rc;
     if ((rc = trace_index_event(bc->txn, bc->led->trace, leaf, ev,

@@ -351,9 +351,12 @@ static void format_key(const char *table, const MDB_val *key, char *out,
     } else if (key->mv_size == 8 && strcmp(table, LEDGER_DBI_BLOCK_RAFT) == 0) {
         field(out, size, "raft index %llu",
               (unsigned long long)store_get_be64(k));
-    } else if (key->mv_size == 9 && strcmp(table, LEDGER_DBI_MLOG) == 0) {
-        field(out, size, "level %u index %llu", k[0],
-              (unsigned long long)store_get_be64(k + 1));
+    } else if (key->mv_size == 8 && strcmp(table, LEDGER_DBI_MLOG) == 0) {
+        field(out, size,
+              "group %llu (level 2 node %llu and the nodes it "
+              "completes)",
+              (unsigned long long)store_get_be64(k),
+              (unsigned long long)store_get_be64(k));
     } else if (key->mv_size == 12 && strcmp(table, LEDGER_DBI_REJECTS) == 0) {
         field(out, size, "height %llu position %u",
               (unsigned long long)store_get_be64(k), store_get_be32(k + 8));

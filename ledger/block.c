@@ -314,10 +314,11 @@ int block_id_decode(const MDB_val *val, ledger_event_info *out)
     const uint8_t *v = val->mv_data;
     ledger_event_info info;
     memset(&info, 0, sizeof(info));
-    if (val->mv_size == 17 && v[0] == LEDGER_EVENT_COMMITTED) {
+    if (val->mv_size == 9 && v[0] == LEDGER_EVENT_COMMITTED) {
+        /* The height is not stored (it would cost 8 bytes per event); see
+         * block_height_of_leaf(). */
         info.status = LEDGER_EVENT_COMMITTED;
         info.leaf_index = store_get_be64(v + 1);
-        info.height = store_get_be64(v + 9);
     } else if (val->mv_size == 15 && v[0] == LEDGER_EVENT_REJECTED) {
         info.status = LEDGER_EVENT_REJECTED;
         info.height = store_get_be64(v + 1);
@@ -328,6 +329,38 @@ int block_id_decode(const MDB_val *val, ledger_event_info *out)
     }
     *out = info;
     return 0;
+}
+
+int block_height_of_leaf(ledger *led, MDB_txn *txn, uint64_t leaf,
+                         uint64_t *height)
+{
+    uint64_t tree_size = 0;
+    int rc = store_head_tree_size(led, txn, &tree_size);
+    if (rc)
+        return rc;
+    if (leaf >= tree_size)
+        return ORIGO_E_NOTFOUND;
+    store_head head;
+    if ((rc = store_head_get(led, txn, &head)))
+        return rc;
+    /* Blocks partition the leaves in height order: find the one whose
+     * [first_leaf, first_leaf + leaf_count) holds `leaf`. */
+    uint64_t low = 1, high = head.state.height;
+    while (low <= high) {
+        uint64_t mid = low + (high - low) / 2;
+        ledger_block_header h;
+        if ((rc = ledger_block_get(led, txn, mid, &h, NULL)))
+            return rc == ORIGO_E_NOTFOUND ? ORIGO_E_CORRUPT : rc;
+        if (leaf < h.first_leaf) {
+            high = mid - 1;
+        } else if (leaf - h.first_leaf >= h.leaf_count) {
+            low = mid + 1;
+        } else {
+            *height = mid;
+            return 0;
+        }
+    }
+    return ORIGO_E_CORRUPT;
 }
 
 int ledger_event_lookup(ledger *led, MDB_txn *txn,
@@ -346,7 +379,14 @@ int ledger_event_lookup(ledger *led, MDB_txn *txn,
     } else if (rc) {
         rc = store_err(rc);
     } else {
-        rc = block_id_decode(&val, out);
+        ledger_event_info info;
+        rc = block_id_decode(&val, &info);
+        if (rc == 0 && info.status == LEDGER_EVENT_COMMITTED)
+            rc = block_height_of_leaf(led, use, info.leaf_index, &info.height);
+        if (rc == ORIGO_E_NOTFOUND)
+            rc = ORIGO_E_CORRUPT; /* an ID pointing past the tree */
+        if (rc == 0)
+            *out = info;
     }
     store_read_end(use, own);
     return rc;

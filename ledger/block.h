@@ -42,7 +42,14 @@ int block_walk(ledger *led, MDB_txn *txn, const ledger_block_header *h,
 /* `rejects` key: height (8, big-endian) || position in the block (4). */
 void block_reject_key(uint8_t out[12], uint64_t height, uint32_t position);
 
-/* Decodes an `event_ids` value. Returns 0 or ORIGO_E_CORRUPT. */
+/* Decodes an `event_ids` value (a committed one has no height: 0). Returns
+ * 0 or ORIGO_E_CORRUPT. */
 int block_id_decode(const MDB_val *val, ledger_event_info *out);
+
+/* The height of the block that committed `leaf`, by binary search over the
+ * block headers (O(log height) reads). Returns 0, ORIGO_E_NOTFOUND (leaf
+ * beyond the tree), ORIGO_E_CORRUPT, ORIGO_E_STORE. */
+int block_height_of_leaf(ledger *led, MDB_txn *txn, uint64_t leaf,
+                         uint64_t *height);
 
 #endif

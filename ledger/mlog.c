@@ -1,10 +1,14 @@
-/* The Merkle log's storage. Leaves are the envelopes in `events` (leaf
- * index -> envelope); the `mlog` table keeps only the perfect-subtree hashes
- * at levels >= MLOG_MIN_STORED_LEVEL (3): 1/4 hash per leaf instead of 2.
- * A lower node is recomputed from at most 8 envelopes of one aligned group,
- * so any proof still costs O(log n) reads (at most 8 + log2 n). The head
- * record carries the frontier, so appends read nothing. Proofs come from
- * the SDK's generic generators over mlog_get_node(). */
+/* The Merkle log's storage. Leaves are the envelopes in `events` (leaf index
+ * -> envelope). The `mlog` table keeps only the perfect-subtree hashes at
+ * levels >= MLOG_MIN_STORED_LEVEL (2), grouped: one row per 4-leaf group g,
+ * written when its last leaf is appended, holding the level-2 node g and
+ * every higher node that leaf completes (as many as g has trailing one
+ * bits). Rows are appended in key order (MDB_APPEND, full pages): about 20
+ * bytes per leaf. A node below level 2 is recomputed from the envelopes of
+ * its group, hashing only the leaves asked for, so an inclusion proof
+ * hashes 3 envelopes and reads one row per level above 2: O(log n). The
+ * head record carries the frontier, so appends read nothing. Proofs come
+ * from the SDK's generic generators over mlog_get_node(). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,79 +16,104 @@
 
 #include "store.h"
 
-#define GROUP_LEAVES (1u << MLOG_MIN_STORED_LEVEL)
-
-static void node_key(uint8_t out[9], unsigned level, uint64_t index)
+/* The row that holds node (level >= MLOG_MIN_STORED_LEVEL, index): the
+ * group whose last leaf completes it, and the node's slot in the row. */
+static uint64_t node_row(unsigned level, uint64_t index, unsigned *slot)
 {
-    out[0] = (uint8_t)level;
-    store_put_be64(out + 1, index);
+    unsigned up = level - MLOG_MIN_STORED_LEVEL;
+    *slot = up;
+    return ((index + 1) << up) - 1;
 }
 
 void mlog_reader_init(mlog_reader *rd, ledger *led, MDB_txn *txn)
 {
     rd->led = led;
     rd->txn = txn;
+    rd->events_cur = NULL;
+    rd->mlog_cur = NULL;
     rd->cached_group = UINT64_MAX;
-    rd->cached_count = 0;
+    rd->hashed = 0;
+    rd->missing = 0;
 }
 
-/* Loads the leaf hashes of group `group` (leaves [group*8, group*8+8)),
- * as many as exist (a partial last group is fine: only perfect nodes inside
- * the tree are ever asked for). */
-static int load_group(mlog_reader *rd, uint64_t group)
+int mlog_reader_open(mlog_reader *rd, ledger *led, MDB_txn *txn)
 {
-    uint8_t key_buf[8];
-    MDB_val key = {8, key_buf}, val;
-    unsigned count = 0;
-    for (unsigned i = 0; i < GROUP_LEAVES; i++) {
-        store_put_be64(key_buf, group * GROUP_LEAVES + i);
-        int rc = mdb_get(rd->txn, rd->led->events, &key, &val);
-        if (rc == MDB_NOTFOUND)
-            break;
-        if (rc)
-            return store_err(rc);
-        origo_merkle_leaf_hash(val.mv_data, val.mv_size, rd->cache[i]);
-        count++;
+    mlog_reader_init(rd, led, txn);
+    if (mdb_cursor_open(txn, led->events, &rd->events_cur) != 0) {
+        rd->events_cur = NULL;
+        return ORIGO_E_STORE;
     }
-    rd->cached_group = group;
-    rd->cached_count = count;
+    if (mdb_cursor_open(txn, led->mlog, &rd->mlog_cur) != 0) {
+        mdb_cursor_close(rd->events_cur);
+        rd->events_cur = rd->mlog_cur = NULL;
+        return ORIGO_E_STORE;
+    }
     return 0;
 }
 
-int mlog_get_node(void *ctx, unsigned level, uint64_t index,
-                  uint8_t out[ORIGO_HASH_LEN])
+void mlog_reader_close(mlog_reader *rd)
 {
-    mlog_reader *rd = ctx;
-    if (level >= 64)
-        return ORIGO_E_TREE_SIZE;
-    if (level >= MLOG_MIN_STORED_LEVEL) {
-        uint8_t key_buf[9];
-        node_key(key_buf, level, index);
-        MDB_val key = {9, key_buf}, val;
-        int rc = mdb_get(rd->txn, rd->led->mlog, &key, &val);
-        if (rc == MDB_NOTFOUND)
-            return ORIGO_E_TREE_SIZE;
-        if (rc)
-            return store_err(rc);
-        if (val.mv_size != ORIGO_HASH_LEN)
-            return ORIGO_E_CORRUPT;
-        memcpy(out, val.mv_data, ORIGO_HASH_LEN);
+    if (rd->events_cur)
+        mdb_cursor_close(rd->events_cur);
+    if (rd->mlog_cur)
+        mdb_cursor_close(rd->mlog_cur);
+    rd->events_cur = rd->mlog_cur = NULL;
+}
+
+/* mdb_get through the reader's cursor when it has one (a cursor skips the
+ * descent from the root when the key is on the page it is on). */
+static int lookup(MDB_txn *txn, MDB_dbi dbi, MDB_cursor *cur, MDB_val *key,
+                  MDB_val *val)
+{
+    if (cur)
+        return mdb_cursor_get(cur, key, val, MDB_SET);
+    return mdb_get(txn, dbi, key, val);
+}
+
+/* The hash of leaf `offset` of the cached group, reading and hashing it on
+ * first use. Returns 0, ORIGO_E_TREE_SIZE (no such leaf) or a store error. */
+static int leaf_hash(mlog_reader *rd, unsigned offset)
+{
+    unsigned bit = 1u << offset;
+    if (rd->hashed & bit)
         return 0;
+    if (rd->missing & bit)
+        return ORIGO_E_TREE_SIZE;
+    uint8_t key_buf[8];
+    store_put_be64(key_buf,
+                   rd->cached_group * MLOG_GROUP_LEAVES + (uint64_t)offset);
+    MDB_val key = {8, key_buf}, val;
+    int rc = lookup(rd->txn, rd->led->events, rd->events_cur, &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        rd->missing |= bit;
+        return ORIGO_E_TREE_SIZE;
     }
-    /* A low node: fold its leaves from the group cache. */
+    if (rc)
+        return store_err(rc);
+    origo_merkle_leaf_hash(val.mv_data, val.mv_size, rd->cache[offset]);
+    rd->hashed |= bit;
+    return 0;
+}
+
+/* A node below the stored levels: the fold of its leaves. */
+static int low_node(mlog_reader *rd, unsigned level, uint64_t index,
+                    uint8_t out[ORIGO_HASH_LEN])
+{
     uint64_t first = index << level;
-    uint64_t group = first / GROUP_LEAVES;
+    uint64_t group = first / MLOG_GROUP_LEAVES;
     if (rd->cached_group != group) {
-        int rc = load_group(rd, group);
+        rd->cached_group = group;
+        rd->hashed = rd->missing = 0;
+    }
+    unsigned offset = (unsigned)(first % MLOG_GROUP_LEAVES);
+    unsigned width = 1u << level;
+    uint8_t level_hashes[MLOG_GROUP_LEAVES][ORIGO_HASH_LEN];
+    for (unsigned i = 0; i < width; i++) {
+        int rc = leaf_hash(rd, offset + i);
         if (rc)
             return rc;
+        memcpy(level_hashes[i], rd->cache[offset + i], ORIGO_HASH_LEN);
     }
-    unsigned offset = (unsigned)(first % GROUP_LEAVES);
-    unsigned width = 1u << level;
-    if (offset + width > rd->cached_count)
-        return ORIGO_E_TREE_SIZE;
-    uint8_t level_hashes[GROUP_LEAVES][ORIGO_HASH_LEN];
-    memcpy(level_hashes, rd->cache[offset], (size_t)width * ORIGO_HASH_LEN);
     for (unsigned w = width; w > 1; w /= 2) {
         for (unsigned i = 0; i < w / 2; i++)
             origo_merkle_node_hash(level_hashes[2 * i], level_hashes[2 * i + 1],
@@ -94,9 +123,38 @@ int mlog_get_node(void *ctx, unsigned level, uint64_t index,
     return 0;
 }
 
+int mlog_get_node(void *ctx, unsigned level, uint64_t index,
+                  uint8_t out[ORIGO_HASH_LEN])
+{
+    mlog_reader *rd = ctx;
+    if (level >= 64 || (level > 0 && index >> (64 - level) != 0))
+        return ORIGO_E_TREE_SIZE;
+    if (level < MLOG_MIN_STORED_LEVEL)
+        return low_node(rd, level, index, out);
+    unsigned slot;
+    uint8_t key_buf[8];
+    store_put_be64(key_buf, node_row(level, index, &slot));
+    MDB_val key = {8, key_buf}, val;
+    int rc = lookup(rd->txn, rd->led->mlog, rd->mlog_cur, &key, &val);
+    if (rc == MDB_NOTFOUND)
+        return ORIGO_E_TREE_SIZE;
+    if (rc)
+        return store_err(rc);
+    if (val.mv_size % ORIGO_HASH_LEN != 0)
+        return ORIGO_E_CORRUPT;
+    if (val.mv_size < (size_t)(slot + 1) * ORIGO_HASH_LEN)
+        return ORIGO_E_TREE_SIZE; /* the row's group does not complete it */
+    memcpy(out, (const uint8_t *)val.mv_data + (size_t)slot * ORIGO_HASH_LEN,
+           ORIGO_HASH_LEN);
+    return 0;
+}
+
+/* Collects the stored-level nodes one append completes (bottom-up, so in
+ * slot order) into one row. */
 typedef struct put_ctx {
-    ledger *led;
-    MDB_txn *txn;
+    uint64_t row;
+    unsigned count;
+    uint8_t hashes[64][ORIGO_HASH_LEN];
 } put_ctx;
 
 static int put_node(void *ctx, unsigned level, uint64_t index,
@@ -105,29 +163,41 @@ static int put_node(void *ctx, unsigned level, uint64_t index,
     put_ctx *pc = ctx;
     if (level < MLOG_MIN_STORED_LEVEL)
         return 0;
-    uint8_t key_buf[9];
-    node_key(key_buf, level, index);
-    MDB_val key = {9, key_buf}, val = {ORIGO_HASH_LEN, (void *)hash};
-    return store_err(
-        mdb_put(pc->txn, pc->led->mlog, &key, &val, MDB_NOOVERWRITE));
+    unsigned slot;
+    uint64_t row = node_row(level, index, &slot);
+    if (pc->count == 0)
+        pc->row = row;
+    if (row != pc->row || slot != pc->count || slot >= 64)
+        return ORIGO_E_INTERNAL;
+    memcpy(pc->hashes[pc->count++], hash, ORIGO_HASH_LEN);
+    return 0;
 }
 
 int mlog_append(ledger *led, MDB_txn *txn, store_head *head,
                 const uint8_t *leaf, size_t leaf_len)
 {
-    uint8_t key_buf[8], leaf_hash[ORIGO_HASH_LEN];
+    uint8_t key_buf[8], leaf_hash_buf[ORIGO_HASH_LEN];
     store_put_be64(key_buf, head->state.tree_size);
     MDB_val key = {8, key_buf}, val = {leaf_len, (void *)leaf};
     int rc =
         mdb_put(txn, led->events, &key, &val, MDB_NOOVERWRITE | MDB_APPEND);
     if (rc)
         return store_err(rc);
-    origo_merkle_leaf_hash(leaf, leaf_len, leaf_hash);
-    put_ctx pc = {led, txn};
-    rc =
-        origo_merkle_frontier_append(&head->frontier, leaf_hash, put_node, &pc);
+    origo_merkle_leaf_hash(leaf, leaf_len, leaf_hash_buf);
+    put_ctx pc;
+    pc.count = 0;
+    rc = origo_merkle_frontier_append(&head->frontier, leaf_hash_buf, put_node,
+                                      &pc);
     if (rc)
         return rc;
+    if (pc.count) {
+        store_put_be64(key_buf, pc.row);
+        MDB_val k2 = {8, key_buf},
+                v2 = {(size_t)pc.count * ORIGO_HASH_LEN, pc.hashes};
+        if ((rc = store_err(mdb_put(txn, led->mlog, &k2, &v2,
+                                    MDB_NOOVERWRITE | MDB_APPEND))))
+            return rc;
+    }
     head->state.tree_size = head->frontier.tree_size;
     return 0;
 }
@@ -137,11 +207,11 @@ int mlog_append(ledger *led, MDB_txn *txn, store_head *head,
 
 static int check_size(ledger *led, MDB_txn *txn, uint64_t tree_size)
 {
-    store_head head;
-    int rc = store_head_get(led, txn, &head);
+    uint64_t current;
+    int rc = store_head_tree_size(led, txn, &current);
     if (rc)
         return rc;
-    return tree_size > head.state.tree_size ? ORIGO_E_TREE_SIZE : 0;
+    return tree_size > current ? ORIGO_E_TREE_SIZE : 0;
 }
 
 int ledger_root_at(ledger *led, MDB_txn *txn, uint64_t tree_size,
@@ -169,12 +239,13 @@ int ledger_inclusion_proof(ledger *led, MDB_txn *txn, uint64_t leaf_index,
     int own, rc;
     if ((rc = store_read_begin(led, txn, &use, &own)))
         return rc;
-    if ((rc = check_size(led, use, tree_size)) == 0) {
-        mlog_reader rd;
-        mlog_reader_init(&rd, led, use);
+    mlog_reader rd;
+    if ((rc = check_size(led, use, tree_size)) == 0 &&
+        (rc = mlog_reader_open(&rd, led, use)) == 0) {
         rc = origo_merkle_inclusion_proof(mlog_get_node, &rd, leaf_index,
                                           tree_size, proof, proof_max,
                                           proof_len);
+        mlog_reader_close(&rd);
     }
     store_read_end(use, own);
     return rc;

@@ -112,6 +112,19 @@ int store_head_get(ledger *led, MDB_txn *txn, store_head *out)
     return 0;
 }
 
+int store_head_tree_size(ledger *led, MDB_txn *txn, uint64_t *tree_size)
+{
+    MDB_val key = {5, "state"}, val;
+    int rc = mdb_get(txn, led->meta, &key, &val);
+    if (rc)
+        return rc == MDB_NOTFOUND ? ORIGO_E_CORRUPT : store_err(rc);
+    const uint8_t *p = val.mv_data;
+    if (val.mv_size < HEAD_FIXED || p[0] != 1)
+        return ORIGO_E_CORRUPT;
+    *tree_size = store_get_be64(p + 9);
+    return 0;
+}
+
 int store_head_put(ledger *led, MDB_txn *txn, const store_head *head)
 {
     uint8_t buf[HEAD_FIXED + 64 * 32];

@@ -23,8 +23,11 @@
 #define STORE_MAX_MAP_SIZE ((size_t)1 << 40)
 
 /* Merkle nodes below this level are not stored: they are recomputed from
- * the envelopes in `events` (docs/formats/block.md, "Merkle log"). */
-#define MLOG_MIN_STORED_LEVEL 3
+ * the envelopes in `events` (docs/formats/block.md, "Merkle log"). The
+ * stored ones are grouped: one `mlog` row per 2^MLOG_MIN_STORED_LEVEL
+ * leaves holds every node completed by that group's last leaf. */
+#define MLOG_MIN_STORED_LEVEL 2
+#define MLOG_GROUP_LEAVES (1u << MLOG_MIN_STORED_LEVEL)
 
 /* Format version of the store (meta "format"). 2: block headers v2 (they
  * commit to every envelope of the block) and the `lots_created` table. A
@@ -82,18 +85,31 @@ int store_open_tables(ledger *led, MDB_txn *txn, int create);
 
 /* Context for origo_merkle_get_node_fn over the store: perfect nodes at
  * levels >= MLOG_MIN_STORED_LEVEL come from `mlog`, lower ones are
- * recomputed from the envelopes, with a one-group cache. */
+ * recomputed from the envelopes of one group, hashing only the leaves asked
+ * for (a group's leaf hashes are cached while the reader stays on it). */
 typedef struct mlog_reader {
     ledger *led;
     MDB_txn *txn;
-    uint64_t cached_group; /* UINT64_MAX when empty */
-    unsigned cached_count;
-    uint8_t cache[1u << MLOG_MIN_STORED_LEVEL][ORIGO_HASH_LEN];
+    MDB_cursor *events_cur, *mlog_cur; /* NULL: plain mdb_get */
+    uint64_t cached_group;             /* UINT64_MAX when empty */
+    unsigned hashed;                   /* bit i: cache[i] holds leaf i */
+    unsigned missing;                  /* bit i: leaf i is not stored */
+    uint8_t cache[MLOG_GROUP_LEAVES][ORIGO_HASH_LEN];
 } mlog_reader;
 
+/* A reader that uses mdb_get; nothing to close. */
 void mlog_reader_init(mlog_reader *rd, ledger *led, MDB_txn *txn);
+/* A reader with its own cursors (faster for many reads); close it with
+ * mlog_reader_close() before the transaction ends. Returns 0 or
+ * ORIGO_E_STORE. */
+int mlog_reader_open(mlog_reader *rd, ledger *led, MDB_txn *txn);
+void mlog_reader_close(mlog_reader *rd);
 int mlog_get_node(void *ctx, unsigned level, uint64_t index,
                   uint8_t out[ORIGO_HASH_LEN]);
+
+/* The tree size of the head record, without decoding the rest. Returns 0
+ * or ORIGO_E_CORRUPT / ORIGO_E_STORE. */
+int store_head_tree_size(ledger *led, MDB_txn *txn, uint64_t *tree_size);
 
 /* Appends one leaf (its envelope bytes) at head->state.tree_size: writes the
  * envelope into `events`, the newly completed stored nodes into `mlog`, and

@@ -222,11 +222,11 @@ static void test_flipped_merkle_hash_is_found(void **state)
 {
     fixture *f = *state;
     ledger_audit_report rep;
-    uint8_t key[9] = {3};
-    be64(key + 1, 2);
-    tamper_and_audit(f, LEDGER_DBI_MLOG, key, 9, 0, &rep);
+    uint8_t key[8];
+    be64(key, 2);
+    tamper_and_audit(f, LEDGER_DBI_MLOG, key, 8, 0, &rep);
     assert_string_equal(rep.table, LEDGER_DBI_MLOG);
-    assert_string_equal(rep.key, "level 3 index 2");
+    assert_non_null(strstr(rep.key, "group 2 "));
     assert_int_equal(strlen(rep.expected), 64);
     assert_int_equal(strlen(rep.found), 64);
     assert_string_not_equal(rep.expected, rep.found);

@@ -477,6 +477,37 @@ static void test_lenient_stores_keep_no_created_lots(void **state)
     lt_net_close(&net);
 }
 
+/* ---- event lookup without a stored height ------------------------------- */
+
+static void test_lookup_finds_the_committing_block(void **state)
+{
+    fixture *f = *state;
+    uint8_t ids[12][32];
+    uint64_t heights[12];
+    size_t n = 0;
+    /* Blocks of 3, 0, 1 (plus a reject), 0, 5 and 2 events. */
+    static const int sizes[] = {3, 0, 1, 0, 5, 2};
+    for (size_t b = 0; b < 6; b++) {
+        for (int i = 0; i < sizes[b]; i++) {
+            char lot[32];
+            snprintf(lot, sizeof(lot), "acme/h/%zu-%d", b, i);
+            lt_lot_create(&f->block, &f->net, LT_SUPPLIER, lot, ts(f), ids[n]);
+            heights[n++] = b + 1;
+        }
+        if (b == 2)
+            lt_lot_create(&f->block, &f->net, LT_OUTSIDER, "acme/h/x", ts(f),
+                          NULL);
+        apply(f);
+    }
+    for (size_t i = 0; i < n; i++) {
+        ledger_event_info info;
+        assert_int_equal(ledger_event_lookup(f->led, NULL, ids[i], &info), 0);
+        assert_int_equal(info.status, LEDGER_EVENT_COMMITTED);
+        assert_int_equal(info.leaf_index, i);
+        assert_int_equal(info.height, heights[i]);
+    }
+}
+
 /* ---- LMDB transaction limits -------------------------------------------- */
 
 static int txn_full(ledger *led, MDB_txn *txn, void *ctx)
@@ -513,6 +544,7 @@ int main(void)
         T(test_checkpoint_lines_use_the_signed_note_parser),
         T(test_strict_inputs_need_a_creation_not_a_mention),
         cmocka_unit_test(test_lenient_stores_keep_no_created_lots),
+        T(test_lookup_finds_the_committing_block),
         T(test_txn_full_is_not_a_full_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
