@@ -72,11 +72,12 @@ static int load_anchors(const char *genesis_path, const char *trust_path,
         return 2;
     }
     size_t distinct = trust_distinct_signers(trust);
-    if (quorum > distinct || trust->quorum > distinct) {
+    size_t effective = quorum ? quorum : trust->quorum;
+    if (effective > distinct) {
         cli_error("audit",
                   "%s: a quorum of %zu cannot be met by %zu distinct "
                   "validator keys",
-                  trust_path, quorum ? quorum : trust->quorum, distinct);
+                  trust_path, effective, distinct);
         return 2;
     }
     trust_policy(trust, quorum, policy);
