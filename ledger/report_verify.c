@@ -997,7 +997,7 @@ static int check_holds(struct vstate *st, size_t i, const json_t *item,
                        const struct vhold *holds, size_t count)
 {
     char where[64];
-    size_t n = 0;
+    size_t n = 0, settled = 0;
     json_t *claimed = NULL;
     int rc;
     snprintf(where, sizeof(where), "lots[%zu]", i);
@@ -1011,13 +1011,14 @@ static int check_holds(struct vstate *st, size_t i, const json_t *item,
     for (size_t h = 0; h < count; h++) {
         int kind = st->events[holds[h].event].facts->kind;
         if (kind == TRACE_RELEASE) {
-            size_t keep = 0;
-            for (size_t k = 0; k < n; k++) {
+            /* list[0, settled) are recalls an earlier release kept. */
+            size_t keep = settled;
+            for (size_t k = settled; k < n; k++) {
                 if (st->events[list[k]].facts->kind == TRACE_RECALL) {
                     list[keep++] = list[k];
                 }
             }
-            n = keep;
+            n = settled = keep;
         } else {
             list[n++] = holds[h].event;
         }

@@ -819,7 +819,7 @@ static int lot_holds(struct query_state *st, MDB_cursor *cursor, uint32_t index)
     struct trace_lot *lot = &st->res.lots[index];
     MDB_val k = {lot->len, lot->lot};
     MDB_val v;
-    size_t first = st->res.hold_count;
+    size_t first = st->res.hold_count, settled = first;
     int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_KEY);
     while (rc == 0) {
         if (v.mv_size != LEAF_LEN + 1) {
@@ -837,13 +837,17 @@ static int lot_holds(struct query_state *st, MDB_cursor *cursor, uint32_t index)
             return erc;
         }
         if (kind == TRACE_RELEASE) {
-            size_t keep = first;
-            for (size_t i = first; i < st->res.hold_count; i++) {
+            /* Everything before `settled` is a recall that an earlier
+             * release kept: only what came since needs a look, so many
+             * releases after many recalls stay linear. */
+            size_t keep = settled;
+            for (size_t i = settled; i < st->res.hold_count; i++) {
                 if (st->res.holds[i].kind == TRACE_RECALL) {
                     st->res.holds[keep++] = st->res.holds[i];
                 }
             }
             st->res.hold_count = keep;
+            settled = keep;
         } else if (kind == TRACE_HOLD || kind == TRACE_RECALL) {
             int grc = grow((void **)&st->res.holds, &st->hold_cap,
                            st->res.hold_count + 1, sizeof(struct trace_hold));
