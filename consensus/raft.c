@@ -246,14 +246,31 @@ static bool state_dirty(const struct raft *r)
            r->hs_handed.term != r->term || r->hs_handed.vote != r->vote;
 }
 
+/* The ready after which the current term and vote are durable. */
+static uint64_t term_vote_seq(const struct raft *r)
+{
+    if (r->hs_handed.term != r->term || r->hs_handed.vote != r->vote) {
+        return r->ready_seq + 1; /* not even handed out yet */
+    }
+    return r->hs_seq;
+}
+
 /* Queues m (taking ownership of its buffers, also on failure). A message
- * that claims durable state waits until everything up to now is durable. */
+ * that claims durable state waits until everything up to now is durable.
+ * Every message waits until the node's current term and vote are durable:
+ * a node that crashed before that would restart in its old term and could
+ * act in the new one a second time (a single voter electing itself would
+ * lead the same term twice, with different entries). */
 int raft_send(struct raft *r, struct raft_msg *m, bool needs_durable)
 {
     m->from = r->id;
-    uint64_t need = r->ready_seq + (state_dirty(r) ? 1 : 0);
+    uint64_t need = needs_durable ? r->ready_seq + (state_dirty(r) ? 1 : 0) : 0;
+    uint64_t need_tv = term_vote_seq(r);
+    if (need_tv > need) {
+        need = need_tv;
+    }
     int rc;
-    if (needs_durable && need > r->persisted_seq) {
+    if (need > r->persisted_seq) {
         rc = grow(r, (void **)&r->held, &r->cap_held, r->n_held + 1,
                   sizeof(*r->held));
         if (rc != 0) {
@@ -323,10 +340,19 @@ void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)
     r->leader = leader;
     r->transfer_target = RAFT_NONE;
     r->n_voted = 0;
+    r->won_pending = false;
 }
 
 static int become_leader(struct raft *r)
 {
+    /* A candidate leads only once its term and its own vote are durable:
+     * with a single voter that vote alone wins, and a node that crashed
+     * before the vote was stored could win the same term again. */
+    if (term_vote_seq(r) > r->persisted_seq) {
+        r->won_pending = true;
+        return 0;
+    }
+    r->won_pending = false;
     /* Progress tracking first: if it cannot be allocated, the node stays a
      * candidate and times out again rather than lead blind. */
     r->role = RAFT_LEADER;
@@ -388,6 +414,7 @@ static int campaign(struct raft *r, bool pre, bool transfer)
     }
     r->leader = RAFT_NONE;
     r->n_voted = 0;
+    r->won_pending = false;
     reset_timeout(r);
     record_vote(r, r->id, true, &grants, &rejects);
     if (grants >= raft_quorum(r)) {
@@ -1016,6 +1043,9 @@ int raft_ready(struct raft *r, struct raft_ready *rd)
     }
     struct raft_hard_state hs = {r->term, r->vote, r->commit};
     if (memcmp(&hs, &r->hs_handed, sizeof(hs)) != 0) {
+        if (hs.term != r->hs_handed.term || hs.vote != r->hs_handed.vote) {
+            r->hs_seq = rd->seq;
+        }
         rd->hard_state = hs;
         rd->hard_state_changed = true;
         r->hs_handed = hs;
@@ -1082,6 +1112,12 @@ void raft_persisted(struct raft *r, uint64_t seq)
             (r->n_records - done) * sizeof(*r->records));
     r->n_records -= done;
     release_held(r);
+    if (r->role == RAFT_CANDIDATE && r->won_pending) {
+        /* On failure (out of memory) the node stays a candidate and
+         * campaigns again when its election timer runs out. */
+        (void)become_leader(r);
+        return;
+    }
     if (r->role == RAFT_LEADER) {
         raft_replicate_self_persisted(r);
     }

@@ -93,8 +93,10 @@ struct raft {
     uint64_t unstable_from;   /* first index not yet handed out to persist */
     uint64_t persisted_index; /* durable prefix matching the memory log */
     struct raft_hard_state hs_handed; /* last hard state handed out */
-    uint64_t ready_seq;               /* last seq handed out */
-    uint64_t persisted_seq;           /* last seq reported durable */
+    uint64_t hs_seq;  /* ready that handed out the current term and vote */
+    bool won_pending; /* candidate won; leads once term and vote are durable */
+    uint64_t ready_seq;     /* last seq handed out */
+    uint64_t persisted_seq; /* last seq reported durable */
     struct ready_record *records;
     size_t n_records;
     size_t cap_records;

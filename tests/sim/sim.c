@@ -320,6 +320,10 @@ struct sim_node {
     uint64_t flap_at;
     uint64_t unflap_at;
     bool flap_crash;
+    /* A membership change tried on a new leader soon after it won, before
+     * it committed anything of its term (where single-server changes are
+     * fragile: Ongaro's 2015 correction). */
+    uint64_t change_at;
 };
 
 /* Global records for the invariants, indexed by log index or term. */
@@ -776,7 +780,7 @@ struct sim_cluster *sim_new(const struct sim_options *o)
     struct sim_cluster *c = xcalloc(1, sizeof(*c));
     c->opts = *o;
     sim_rng_seed(&c->rng, o->seed);
-    c->n_nodes = o->n_voters + o->n_spares;
+    c->n_nodes = o->n_voters + o->n_learners + o->n_spares;
     if (c->n_nodes > SIM_MAX_NODES) {
         c->n_nodes = SIM_MAX_NODES;
     }
@@ -784,11 +788,14 @@ struct sim_cluster *sim_new(const struct sim_options *o)
     for (uint32_t i = 0; i < o->n_voters && i < RAFT_MAX_MEMBERS; i++) {
         c->founding.voters[c->founding.n_voters++] = i + 1;
     }
+    for (uint32_t i = 0; i < o->n_learners && i < RAFT_MAX_MEMBERS; i++) {
+        c->founding.learners[c->founding.n_learners++] = o->n_voters + i + 1;
+    }
     for (uint32_t id = 1; id <= c->n_nodes; id++) {
         struct sim_node *n = &c->nodes[id];
         n->id = id;
         n->exists = true;
-        n->founder = id <= o->n_voters;
+        n->founder = id <= o->n_voters + o->n_learners;
         n->tick_period = 1;
         sim_rng_seed(&n->rng, sim_rng_next(&c->rng));
         sim_rng_seed(&n->alloc_rng, sim_rng_next(&c->rng));
@@ -969,6 +976,11 @@ bool sim_check(struct sim_cluster *c)
                     n->unflap_at =
                         n->flap_at + 20 + sim_rng_below(&c->rng, 150);
                     n->flap_crash = sim_rng_chance(&c->rng, 400);
+                }
+                if (c->faults.membership > 0 && sim_rng_chance(&c->rng, 500)) {
+                    n->change_at =
+                        c->now + 1 +
+                        sim_rng_below(&c->rng, 2 * c->faults.delay_max + 2);
                 }
                 trace(c,
                       "node %u leads term %" PRIu64 " (last %" PRIu64
@@ -1320,7 +1332,7 @@ static void random_profile(struct sim_cluster *c)
     f->restart = f->crash ? 20 : 0;
     f->partition = pick(g, rare, 4);
     f->heal = f->partition ? 10 : 0;
-    f->membership = pick(g, rare, 4);
+    f->membership = sim_rng_chance(g, 250) ? 30 : pick(g, rare, 4);
     f->transfer = pick(g, rare, 4);
     f->snapshot = pick(g, rare, 4) * 2;
     f->propose = 100;
@@ -1443,6 +1455,11 @@ static void nemesis(struct sim_cluster *c)
                 sim_crash(c, id);
             } else {
                 sim_isolate(c, id, true);
+                if (c->faults.membership > 0) {
+                    /* A cut-off leader that still believes it leads
+                     * starts a change nobody will hear of soon. */
+                    n->change_at = c->now + 1 + sim_rng_below(&c->rng, 8);
+                }
             }
         } else if (n->unflap_at == c->now) {
             trace(c, "nemesis: bring back %u", id);
@@ -1482,6 +1499,17 @@ static void random_events(struct sim_cluster *c)
     }
     if (leader != 0 && sim_rng_chance(g, f->membership)) {
         membership_event(c, leader);
+    }
+    for (uint32_t id = 1; id <= c->n_nodes; id++) {
+        struct sim_node *n = &c->nodes[id];
+        struct raft_status st;
+        if (n->change_at != c->now || n->raft == NULL) {
+            continue;
+        }
+        raft_status(n->raft, &st);
+        if (st.role == RAFT_LEADER) {
+            membership_event(c, id);
+        }
     }
     leader = find_leader(c);
     if (leader != 0 && sim_rng_chance(g, f->transfer)) {
@@ -1617,6 +1645,13 @@ static void check_liveness(struct sim_cluster *c, uint64_t steps)
     }
 }
 
+static uint32_t run_voters; /* 0: drawn from the seed */
+
+void sim_set_run_voters(uint32_t n)
+{
+    run_voters = n;
+}
+
 int sim_run_seed(uint64_t seed, uint64_t fault_steps, uint64_t liveness_steps,
                  bool verbose, FILE *out, struct sim_stats *stats)
 {
@@ -1629,6 +1664,9 @@ int sim_run_seed(uint64_t seed, uint64_t fault_steps, uint64_t liveness_steps,
     sim_options_default(&o);
     o.seed = seed;
     o.n_voters = sim_rng_chance(&g, 500) ? 3 : 5;
+    if (run_voters != 0) {
+        o.n_voters = run_voters; /* the draw above still happened */
+    }
     o.n_spares = 1;
     o.max_inflight_msgs = pick(&g, inflight, 4);
     o.max_msg_bytes = pick(&g, msg_bytes, 4);

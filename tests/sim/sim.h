@@ -62,8 +62,9 @@ struct sim_cluster; /* opaque */
 /* Options for a hand-driven cluster (scenario tests) or a random run. */
 struct sim_options {
     uint64_t seed;
-    uint32_t n_voters; /* founding voters, ids 1..n_voters */
-    uint32_t n_spares; /* extra nodes with no configuration yet */
+    uint32_t n_voters;   /* founding voters, ids 1..n_voters */
+    uint32_t n_learners; /* founding learners, ids after the voters */
+    uint32_t n_spares;   /* extra nodes with no configuration yet */
     uint32_t election_ticks;
     uint32_t max_inflight_msgs;
     uint64_t max_msg_bytes;
@@ -134,5 +135,10 @@ const char *sim_violation(const struct sim_cluster *c);
  * invariant violation (message printed to out, with seed and step). */
 int sim_run_seed(uint64_t seed, uint64_t fault_steps, uint64_t liveness_steps,
                  bool verbose, FILE *out, struct sim_stats *stats);
+
+/* Makes sim_run_seed() start every cluster with n founding voters (1..5)
+ * instead of drawing the size from the seed; 0 restores the draw. For
+ * replaying campaigns on one cluster size. */
+void sim_set_run_voters(uint32_t n);
 
 #endif

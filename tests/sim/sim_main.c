@@ -30,11 +30,13 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: sim [--seed N | --seeds N [--start S]] [--steps F]\n"
-            "           [--liveness L] [--verbose] [--expect-violation]\n"
+            "           [--liveness L] [--voters V] [--verbose]\n"
+            "           [--expect-violation]\n"
             "  --seed N            replay one seed (deterministic)\n"
             "  --seeds N           run seeds S .. S+N-1 (default 2000 from 1)\n"
             "  --steps F           fault-phase steps per seed (default %d)\n"
             "  --liveness L        steps allowed to recover (default %d)\n"
+            "  --voters V          every seed starts with V voters (1..5)\n"
             "  --expect-violation  pass iff some seed violates an invariant\n",
             DEFAULT_FAULT_STEPS, DEFAULT_LIVENESS_STEPS);
 }
@@ -71,6 +73,14 @@ int main(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--liveness") == 0 && v != NULL) {
             rc = parse_u64(v, &liveness);
+            i++;
+        } else if (strcmp(a, "--voters") == 0 && v != NULL) {
+            uint64_t n = 0;
+            rc = parse_u64(v, &n);
+            if (rc == 0 && (n == 0 || n > 5)) {
+                rc = -1;
+            }
+            sim_set_run_voters((uint32_t)n);
             i++;
         } else if (strcmp(a, "--verbose") == 0) {
             verbose = true;
