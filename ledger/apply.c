@@ -163,8 +163,10 @@ static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
     out->has_id = 1;
     /* First: a committed ID answers "duplicate" whatever else changed since
      * (its submitter may have been removed), and its record is never
-     * overwritten by a rejection. */
-    MDB_val key = {32, out->event_id}, val;
+     * overwritten by a rejection. IDs are indexed by their first 128 bits:
+     * another event sharing them (2^64 work for whoever signs both) is a
+     * duplicate too. */
+    MDB_val key = {BLOCK_ID_KEY_LEN, out->event_id}, val;
     rc = mdb_get(bc->txn, bc->led->event_ids, &key, &val);
     if (rc == 0) {
         ledger_event_info info;
@@ -263,7 +265,7 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
         return rc;
     val_buf[0] = LEDGER_EVENT_COMMITTED;
     store_put_be64(val_buf + 1, leaf);
-    MDB_val key = {32, out->event_id}, val = {9, val_buf};
+    MDB_val key = {BLOCK_ID_KEY_LEN, out->event_id}, val = {9, val_buf};
     if ((rc = store_err(mdb_put(bc->txn, bc->led->event_ids, &key, &val, 0))))
         return rc;
     if ((rc = trace_index_event(bc->txn, bc->led->trace, leaf, ev,
@@ -309,7 +311,7 @@ static int reject(block_ctx *bc, const ledger_envelope *env, uint32_t position,
         store_put_be32(id_buf + 9, position);
         id_buf[13] = (uint8_t)(code >> 8);
         id_buf[14] = (uint8_t)code;
-        MDB_val k2 = {32, out->event_id}, v2 = {15, id_buf};
+        MDB_val k2 = {BLOCK_ID_KEY_LEN, out->event_id}, v2 = {15, id_buf};
         rc = store_err(mdb_put(bc->txn, bc->led->event_ids, &k2, &v2, 0));
     }
     return rc;

@@ -9,6 +9,7 @@
 
 #include "origo/codec.h"
 #include "origo/error.h"
+#include "origo/event.h"
 
 #include "block.h"
 #include "store.h"
@@ -363,6 +364,43 @@ int block_height_of_leaf(ledger *led, MDB_txn *txn, uint64_t leaf,
     return ORIGO_E_CORRUPT;
 }
 
+/* Whether the envelope `data` has event ID `event_id` (the index holds only
+ * the first 128 bits, so a lookup checks the rest against the stored
+ * envelope). */
+static int same_event(const uint8_t *data, size_t len,
+                      const uint8_t event_id[LEDGER_HASH_LEN])
+{
+    origo_envelope envelope;
+    uint8_t id[LEDGER_HASH_LEN];
+    if (origo_envelope_decode(data, len, &envelope) != 0)
+        return 0;
+    origo_event_id(envelope.body, envelope.body_len, id);
+    return memcmp(id, event_id, LEDGER_HASH_LEN) == 0;
+}
+
+/* Checks the stored envelope an `event_ids` record points to. Returns 1
+ * (the same event), 0 (another event sharing the key) or an error. */
+static int record_matches(ledger *led, MDB_txn *txn,
+                          const ledger_event_info *info,
+                          const uint8_t event_id[LEDGER_HASH_LEN])
+{
+    MDB_val key, val;
+    uint8_t key_buf[12];
+    if (info->status == LEDGER_EVENT_COMMITTED) {
+        store_put_be64(key_buf, info->leaf_index);
+        key = (MDB_val){8, key_buf};
+        if (mdb_get(txn, led->events, &key, &val) != 0)
+            return ORIGO_E_CORRUPT;
+        return same_event(val.mv_data, val.mv_size, event_id);
+    }
+    block_reject_key(key_buf, info->height, info->position);
+    key = (MDB_val){12, key_buf};
+    if (mdb_get(txn, led->rejects, &key, &val) != 0 || val.mv_size < 2)
+        return ORIGO_E_CORRUPT;
+    return same_event((const uint8_t *)val.mv_data + 2, val.mv_size - 2,
+                      event_id);
+}
+
 int ledger_event_lookup(ledger *led, MDB_txn *txn,
                         const uint8_t event_id[LEDGER_HASH_LEN],
                         ledger_event_info *out)
@@ -371,7 +409,7 @@ int ledger_event_lookup(ledger *led, MDB_txn *txn,
     int own, rc;
     if ((rc = store_read_begin(led, txn, &use, &own)))
         return rc;
-    MDB_val key = {32, (void *)event_id}, val;
+    MDB_val key = {BLOCK_ID_KEY_LEN, (void *)event_id}, val;
     rc = mdb_get(use, led->event_ids, &key, &val);
     if (rc == MDB_NOTFOUND) {
         memset(out, 0, sizeof(*out));
@@ -385,6 +423,11 @@ int ledger_event_lookup(ledger *led, MDB_txn *txn,
             rc = block_height_of_leaf(led, use, info.leaf_index, &info.height);
         if (rc == ORIGO_E_NOTFOUND)
             rc = ORIGO_E_CORRUPT; /* an ID pointing past the tree */
+        int same = rc == 0 ? record_matches(led, use, &info, event_id) : 0;
+        if (same < 0)
+            rc = same;
+        else if (rc == 0 && !same)
+            memset(&info, 0, sizeof(info)); /* another event's record */
         if (rc == 0)
             *out = info;
     }

@@ -39,6 +39,11 @@ typedef int (*block_walk_fn)(void *ctx, uint32_t position, const uint8_t *data,
 int block_walk(ledger *led, MDB_txn *txn, const ledger_block_header *h,
                block_walk_fn visit, void *ctx, block_gap *gap);
 
+/* `event_ids` is keyed by the first 16 bytes of the event ID (docs/formats/
+ * block.md, "Storage"): half the key bytes of the table that grows with
+ * every event. */
+#define BLOCK_ID_KEY_LEN 16
+
 /* `rejects` key: height (8, big-endian) || position in the block (4). */
 void block_reject_key(uint8_t out[12], uint64_t height, uint32_t position);
 

@@ -198,7 +198,11 @@ typedef struct ledger_event_info {
 } ledger_event_info;
 
 /* Status of an event ID. An ID that was rejected and later committed is
- * committed. Returns 0 (status UNKNOWN when never seen) or ORIGO_E_STORE. */
+ * committed. The index is keyed by the ID's first 128 bits; the answer is
+ * checked against the full ID of the stored envelope, so another event that
+ * shares those bits answers UNKNOWN. The height of a committed event is
+ * found by binary search over the block headers. Returns 0 (status UNKNOWN
+ * when never seen), ORIGO_E_CORRUPT, ORIGO_E_STORE. */
 int ledger_event_lookup(ledger *led, MDB_txn *txn,
                         const uint8_t event_id[LEDGER_HASH_LEN],
                         ledger_event_info *out);

@@ -346,7 +346,8 @@ static void test_deleted_trailing_reject_is_found(void **state)
     memset(key + 8, 0, 3);
     key[11] = 1;
     raw_delete(env, LEDGER_DBI_REJECTS, key, 12);
-    raw_delete(env, LEDGER_DBI_EVENT_IDS, rs.rejected_id, 32);
+    raw_delete(env, LEDGER_DBI_EVENT_IDS, rs.rejected_id,
+               16); /* keyed by the ID's first 128 bits */
     mdb_env_close(env);
     audit_dirty(rs.dir, &rep);
     assert_string_equal(rep.table, LEDGER_DBI_REJECTS);

@@ -505,6 +505,11 @@ static void test_lookup_finds_the_committing_block(void **state)
         assert_int_equal(info.status, LEDGER_EVENT_COMMITTED);
         assert_int_equal(info.leaf_index, i);
         assert_int_equal(info.height, heights[i]);
+        /* The index holds the first 128 bits; an ID that shares only those
+         * is another event. */
+        ids[i][31] ^= 1;
+        assert_int_equal(ledger_event_lookup(f->led, NULL, ids[i], &info), 0);
+        assert_int_equal(info.status, LEDGER_EVENT_UNKNOWN);
     }
 }
 
