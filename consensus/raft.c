@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "origo/error.h"
+#include "raftmsg.h"
 
 /* ------------------------------------------------------------ memory -- */
 
@@ -525,7 +526,9 @@ int raft_new(const struct raft_options *opts, const struct raft_restore *rs,
         opts->election_ticks < 2 || opts->heartbeat_ticks == 0 ||
         opts->heartbeat_ticks >= opts->election_ticks ||
         opts->max_inflight_msgs == 0 || opts->max_msg_bytes == 0 ||
-        opts->snapshot_chunk_bytes == 0) {
+        opts->max_msg_bytes > RAFTMSG_MAX_ENTRY_BYTES ||
+        opts->max_inflight_bytes == 0 || opts->snapshot_chunk_bytes == 0 ||
+        opts->snapshot_chunk_bytes > RAFTMSG_MAX_CHUNK_BYTES) {
         return ORIGO_E_INVAL;
     }
     void *(*malloc_fn)(void *, size_t) = opts->alloc.malloc_fn;
@@ -538,6 +541,11 @@ int raft_new(const struct raft_options *opts, const struct raft_restore *rs,
     r->opts = *opts;
     if (r->opts.max_inflight_msgs > RAFT_INFLIGHT_CAP) {
         r->opts.max_inflight_msgs = RAFT_INFLIGHT_CAP;
+    }
+    /* Appends must fit the codec: never more entries than a frame takes. */
+    if (r->opts.max_msg_entries == 0 ||
+        r->opts.max_msg_entries > RAFTMSG_MAX_ENTRIES) {
+        r->opts.max_msg_entries = RAFTMSG_MAX_ENTRIES;
     }
     r->id = opts->id;
     r->role = RAFT_FOLLOWER;
@@ -962,6 +970,9 @@ int raft_propose(struct raft *r, const uint8_t *data, size_t len,
     }
     if (r->transfer_target != RAFT_NONE) {
         return ORIGO_E_TRANSFER;
+    }
+    if (len > RAFTMSG_MAX_ENTRY_BYTES) {
+        return ORIGO_E_TOOBIG; /* could never be sent to a follower */
     }
     int rc = raft_log_append(r, r->term, RAFT_ENTRY_NORMAL, data, len);
     if (rc != 0) {

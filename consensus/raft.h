@@ -199,10 +199,16 @@ struct raft_options {
     uint32_t heartbeat_ticks; /* default 1 */
     /* Flow control per follower in replicate state: at most this many
      * append messages and this many entry bytes unacknowledged. */
-    uint32_t max_inflight_msgs;    /* default 64 */
-    uint64_t max_inflight_bytes;   /* default 8 MiB */
-    uint64_t max_msg_bytes;        /* entry bytes per append, default 1 MiB */
-    uint32_t max_msg_entries;      /* entries per append, 0 (default): any */
+    uint32_t max_inflight_msgs;  /* default 64 */
+    uint64_t max_inflight_bytes; /* default 8 MiB */
+    /* Every message must fit the wire codec (raftmsg.h). max_msg_bytes
+     * bounds an append's entry bytes, counting RAFT_ENTRY_WIRE_OVERHEAD
+     * per entry (one larger entry still goes alone); at most
+     * RAFTMSG_MAX_ENTRY_BYTES. max_msg_entries 0 or above
+     * RAFTMSG_MAX_ENTRIES means RAFTMSG_MAX_ENTRIES. snapshot_chunk_bytes
+     * at most RAFTMSG_MAX_CHUNK_BYTES. */
+    uint64_t max_msg_bytes;        /* default 1 MiB */
+    uint32_t max_msg_entries;      /* default 0: the codec's limit */
     uint32_t snapshot_chunk_bytes; /* default 64 KiB */
     bool pre_vote;                 /* default on: see raft_options_default() */
     bool check_quorum;             /* default on */
@@ -219,6 +225,10 @@ struct raft_options {
     void *rand_ctx;
     struct raft_alloc alloc;
 };
+
+/* Encoded bytes of an APPEND entry besides its data (a MessagePack map of
+ * term, type and data): counted against max_msg_bytes. */
+#define RAFT_ENTRY_WIRE_OVERHEAD 32u
 
 /* Fills *opts with the defaults above, id 0 and no rand_fn. Any thread. */
 void raft_options_default(struct raft_options *opts);
@@ -303,7 +313,9 @@ int raft_step(struct raft *r, const struct raft_msg *m);
 
 /* Leader only: appends a NORMAL entry holding a copy of data. On success
  * *index (may be NULL) is the entry's index. Returns 0, ORIGO_E_NOT_LEADER,
- * ORIGO_E_TRANSFER (a leadership transfer is under way), ORIGO_E_NOMEM. */
+ * ORIGO_E_TRANSFER (a leadership transfer is under way), ORIGO_E_TOOBIG
+ * (len over RAFTMSG_MAX_ENTRY_BYTES: no frame could carry it),
+ * ORIGO_E_NOMEM. */
 int raft_propose(struct raft *r, const uint8_t *data, size_t len,
                  uint64_t *index);
 

@@ -224,7 +224,8 @@ int raft_replicate_send_append(struct raft *r, struct progress *pr,
     size_t n = 0;
     uint64_t bytes = 0;
     while (pr->next + n <= last) {
-        uint64_t len = raft_entry_at(r, pr->next + n)->data.len;
+        uint64_t len =
+            raft_entry_at(r, pr->next + n)->data.len + RAFT_ENTRY_WIRE_OVERHEAD;
         if (n > 0 && (bytes + len > r->opts.max_msg_bytes ||
                       n == r->opts.max_msg_entries)) {
             break;

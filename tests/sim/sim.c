@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "origo/codec.h"
 #include "origo/error.h"
+#include "raftmsg.h"
 
 /* ---------------------------------------------------------------- rng -- */
 
@@ -586,19 +588,36 @@ static uint64_t draw_delay(struct sim_cluster *c)
     return 1 + sim_rng_below(&c->rng, max);
 }
 
+/* Every message the core builds goes through the wire codec and back, as
+ * between real nodes: one the codec refuses would never arrive. */
 static void send_msgs(struct sim_cluster *c, const struct raft_ready *rd)
 {
-    for (size_t i = 0; i < rd->n_msgs; i++) {
+    origo_buf wire;
+    origo_buf_init(&wire, RAFTMSG_MAX_FRAME);
+    for (size_t i = 0; i < rd->n_msgs && !c->violated; i++) {
         const struct raft_msg *m = &rd->msgs[i];
+        struct raft_msg dec;
         c->stats.msgs_sent++;
-        if (sim_rng_chance(&c->rng, c->faults.loss)) {
-            continue;
+        origo_buf_reset(&wire);
+        int rc = raftmsg_encode(m, &wire);
+        if (rc == 0) {
+            rc = raftmsg_decode(wire.data, wire.len, &dec);
         }
-        net_push(c, m, draw_delay(c));
-        if (sim_rng_chance(&c->rng, c->faults.dup)) {
-            net_push(c, m, draw_delay(c));
+        if (rc != 0) {
+            fail(c, "codec refuses %s from %" PRIu64 " to %" PRIu64 ": %s",
+                 raft_msg_type_name(m->type), m->from, m->to,
+                 origo_strerror(rc));
+            break;
         }
+        if (!sim_rng_chance(&c->rng, c->faults.loss)) {
+            net_push(c, &dec, draw_delay(c));
+            if (sim_rng_chance(&c->rng, c->faults.dup)) {
+                net_push(c, &dec, draw_delay(c));
+            }
+        }
+        raftmsg_release(&dec);
     }
+    origo_buf_close(&wire);
 }
 
 static void node_sync(struct sim_cluster *c, struct sim_node *n)
