@@ -368,6 +368,10 @@ static int become_leader(struct raft *r)
     r->heartbeat_elapsed = 0;
     rc = raft_log_append(r, r->term, RAFT_ENTRY_NOOP, NULL, 0);
     if (rc != 0) {
+        /* A leader without an entry of its term could commit nothing of
+         * earlier terms nor change the configuration: step down and let
+         * the election timer run again. */
+        raft_become_follower(r, r->term, RAFT_NONE);
         return rc;
     }
     raft_replicate_maybe_commit(r);
@@ -476,6 +480,7 @@ void raft_options_default(struct raft_options *opts)
     opts->check_quorum = true;
     opts->leader_lease = true;
     opts->promote_lag = 16;
+    opts->max_snapshot_bytes = (uint64_t)1 << 30;
 }
 
 static int restore(struct raft *r, const struct raft_restore *rs)
@@ -527,7 +532,8 @@ int raft_new(const struct raft_options *opts, const struct raft_restore *rs,
         opts->heartbeat_ticks >= opts->election_ticks ||
         opts->max_inflight_msgs == 0 || opts->max_msg_bytes == 0 ||
         opts->max_msg_bytes > RAFTMSG_MAX_ENTRY_BYTES ||
-        opts->max_inflight_bytes == 0 || opts->snapshot_chunk_bytes == 0 ||
+        opts->max_inflight_bytes == 0 || opts->max_snapshot_bytes == 0 ||
+        opts->snapshot_chunk_bytes == 0 ||
         opts->snapshot_chunk_bytes > RAFTMSG_MAX_CHUNK_BYTES) {
         return ORIGO_E_INVAL;
     }
@@ -733,12 +739,16 @@ static int snapshot_resp(struct raft *r, const struct raft_msg *m,
 static int install_snapshot(struct raft *r)
 {
     struct raft_snapshot_meta meta = r->in_snap;
-    /* The only allocation comes first, so a failure changes nothing. */
-    int rc =
-        buf_copy(r, &r->install_data, r->in_snap_buf, (size_t)r->in_snap_len);
+    /* The only allocation comes first, so a failure changes nothing. A
+     * snapshot still waiting to be handed out is superseded (this one is
+     * newer: it covers more than the commit index that one set). */
+    struct raft_buf copy;
+    int rc = buf_copy(r, &copy, r->in_snap_buf, (size_t)r->in_snap_len);
     if (rc != 0) {
         return rc;
     }
+    raft_mem_free(r, r->install_data.base);
+    r->install_data = copy;
     if (r->persisted_index > r->commit) {
         r->persisted_index = r->commit;
     }
@@ -772,6 +782,17 @@ static int handle_snapshot(struct raft *r, const struct raft_msg *m)
             r->commit = s->meta.index;
         }
         return snapshot_resp(r, m, s->total_size, true, false);
+    }
+    if (s->offset == 0 &&
+        (s->total_size == 0 || s->total_size > r->opts.max_snapshot_bytes ||
+         s->total_size > SIZE_MAX)) {
+        /* A snapshot is the state machine's state, never empty (see
+         * README: snapshot data), and we assemble it in memory: refuse
+         * before allocating anything. */
+        if (r->in_snap_active && r->in_snap.index == s->meta.index) {
+            r->in_snap_active = false;
+        }
+        return snapshot_resp(r, m, 0, false, true);
     }
     if (s->offset == 0) {
         raft_mem_free(r, r->in_snap_buf);
@@ -918,10 +939,34 @@ static int step_from_leader(struct raft *r, const struct raft_msg *m)
     }
 }
 
+/* True if a term or index in m is so large that arithmetic on it could
+ * wrap (only a faulty or hostile peer sends such a thing). */
+static bool out_of_range(const struct raft_msg *m)
+{
+    if (m->term > RAFT_INDEX_MAX) {
+        return true;
+    }
+    switch (m->type) {
+    case RAFT_MSG_APPEND:
+        return m->u.append.prev_index > RAFT_INDEX_MAX ||
+               m->u.append.n_entries >
+                   RAFT_INDEX_MAX - m->u.append.prev_index ||
+               m->u.append.commit > RAFT_INDEX_MAX;
+    case RAFT_MSG_SNAPSHOT:
+        return m->u.snapshot.meta.index > RAFT_INDEX_MAX ||
+               m->u.snapshot.meta.term > RAFT_INDEX_MAX;
+    case RAFT_MSG_HEARTBEAT:
+        return m->u.heartbeat.commit > RAFT_INDEX_MAX;
+    default:
+        return false;
+    }
+}
+
 int raft_step(struct raft *r, const struct raft_msg *m)
 {
     if (m == NULL || m->type == 0 || m->type > RAFT_MSG_TYPE_MAX ||
-        m->from == RAFT_NONE || m->from == r->id || m->to != r->id) {
+        m->from == RAFT_NONE || m->from == r->id || m->to != r->id ||
+        out_of_range(m)) {
         return 0;
     }
     if (m->term > r->term) {
@@ -1007,6 +1052,22 @@ int raft_snapshot_taken(struct raft *r, uint64_t index, const uint8_t *data,
     return 0;
 }
 
+int raft_snapshot_provide(struct raft *r, uint64_t index, const uint8_t *data,
+                          size_t len)
+{
+    if (index == 0 || index != r->snap.index || len == 0 || data == NULL) {
+        return ORIGO_E_INVAL;
+    }
+    struct raft_buf copy;
+    int rc = buf_copy(r, &copy, data, len);
+    if (rc != 0) {
+        return rc;
+    }
+    raft_mem_free(r, r->snap_data.base);
+    r->snap_data = copy;
+    return 0;
+}
+
 /* ------------------------------------------------------------- ready -- */
 
 static uint64_t apply_limit(const struct raft *r)
@@ -1016,7 +1077,7 @@ static uint64_t apply_limit(const struct raft *r)
 
 bool raft_has_ready(const struct raft *r)
 {
-    return r->n_outbox > 0 || state_dirty(r) ||
+    return r->n_outbox > 0 || state_dirty(r) || r->snap_want ||
            r->hs_handed.commit != r->commit || apply_limit(r) > r->applied;
 }
 
@@ -1045,6 +1106,13 @@ int raft_ready(struct raft *r, struct raft_ready *rd)
         r->install_data.base = NULL;
         r->install_data.len = 0;
         r->install_pending = false;
+    }
+    if (r->snap_want) {
+        r->snap_want = false;
+        if (r->snap_data.len == 0 && r->snap.index > 0) {
+            rd->snapshot_wanted = true;
+            rd->snapshot_wanted_index = r->snap.index;
+        }
     }
     uint64_t last = raft_last_index(r);
     if (r->unstable_from <= last) {

@@ -21,6 +21,11 @@ extern "C" {
 /* Node ids are non-zero; 0 means "none" (no vote, no known leader). */
 #define RAFT_NONE 0u
 
+/* Largest term and log index the core accepts from a message: far beyond
+ * any real log, and low enough that index + count and term + 1 never wrap.
+ * Messages above it are dropped as malformed. */
+#define RAFT_INDEX_MAX (UINT64_MAX >> 1)
+
 /* Upper bound on voters and on learners in one configuration. Fixed arrays
  * keep configurations allocation-free and simple to encode. */
 #define RAFT_MAX_MEMBERS 16
@@ -219,6 +224,10 @@ struct raft_options {
     /* A learner is "caught up" for raft_promote() when its match index is
      * within this many entries of the leader's last index. */
     uint64_t promote_lag; /* default 16 */
+    /* Largest snapshot a follower accepts (total_size of an incoming
+     * transfer, which it assembles in memory): larger ones are refused
+     * before anything is allocated. Default 1 GiB; 0 is invalid. */
+    uint64_t max_snapshot_bytes;
     /* Injected randomness for election timeouts: returns a uniformly random
      * 64-bit value. Required. */
     uint64_t (*rand_fn)(void *ctx);
@@ -236,8 +245,10 @@ void raft_options_default(struct raft_options *opts);
 /* What a node restarts from: the durable state its storage holds. */
 struct raft_restore {
     struct raft_hard_state hard_state;
-    /* Last snapshot (index 0 if none) and its data (may be empty: the core
-     * keeps a copy only to send it to lagging followers). */
+    /* Last snapshot (index 0 if none) and its data. The data may be empty
+     * (the ledger is its own snapshot): the core never sends an empty
+     * snapshot but asks for the bytes with snapshot_wanted when it must
+     * send one. */
     struct raft_snapshot_meta snapshot;
     struct raft_buf snapshot_data;
     /* Configuration when there is no snapshot and no config entry in the
@@ -274,7 +285,14 @@ struct raft_ready {
     bool snapshot_install;
     struct raft_snapshot_meta snapshot; /* when snapshot_install */
     struct raft_buf snapshot_data;      /* when snapshot_install */
-    struct raft_entry *committed;       /* to apply */
+    /* The core must send its snapshot (index snapshot_wanted_index) to a
+     * follower but holds no bytes for it (restored or taken without data):
+     * after raft_advance(), serialise the state machine as of that index
+     * and hand the bytes over with raft_snapshot_provide(). Asked once per
+     * snapshot index. */
+    bool snapshot_wanted;
+    uint64_t snapshot_wanted_index;
+    struct raft_entry *committed; /* to apply */
     size_t n_committed;
 };
 
@@ -338,10 +356,21 @@ int raft_transfer(struct raft *r, uint64_t target);
 /* Tells the core the state machine took a snapshot covering every entry up
  * to index (which must be applied). The core copies data (to send it to
  * lagging followers) and drops log entries up to index from memory; the
- * caller may compact its storage likewise. Returns 0, ORIGO_E_INVAL (index
- * not applied or not above the current snapshot), ORIGO_E_NOMEM. */
+ * caller may compact its storage likewise. len may be 0 (data NULL) when
+ * the state machine is its own snapshot (the ledger): the core then asks
+ * for the bytes with snapshot_wanted when a follower needs them. Returns
+ * 0, ORIGO_E_INVAL (index not applied or not above the current snapshot),
+ * ORIGO_E_NOMEM. */
 int raft_snapshot_taken(struct raft *r, uint64_t index, const uint8_t *data,
                         size_t len);
+
+/* Gives the core the bytes of its current snapshot (index must be
+ * raft_snapshot_info()'s index, data the state machine's state as of that
+ * index, len > 0), in answer to snapshot_wanted. The core copies them and
+ * starts sending from the next raft_tick(). Returns 0, ORIGO_E_INVAL (no
+ * snapshot, another index, or no bytes), ORIGO_E_NOMEM. */
+int raft_snapshot_provide(struct raft *r, uint64_t index, const uint8_t *data,
+                          size_t len);
 
 /* The metadata of the node's latest snapshot (index 0 if none), including
  * the configuration in force at its index: what storage must record next to

@@ -121,6 +121,16 @@ static int send_snapshot_chunk(struct raft *r, struct progress *pr)
         pr->snap_offset = 0;
     }
     uint64_t total = r->snap_data.len;
+    if (total == 0) {
+        /* Never an empty snapshot: a follower would install nothing as the
+         * state at snap.index. Ask the host for the bytes once; the stall
+         * timer tries again every tick until raft_snapshot_provide(). */
+        if (r->snap_asked != r->snap.index) {
+            r->snap_asked = r->snap.index;
+            r->snap_want = true;
+        }
+        return 0;
+    }
     if (pr->snap_offset > total) {
         pr->snap_offset = 0;
     }

@@ -240,6 +240,337 @@ static void oversized_proposal_is_refused(void **state)
     raft_free(r);
 }
 
+/* ------------------------------------- finding 4: snapshots from wire -- */
+
+/* Counts live blocks and the largest request; can fail the next realloc. */
+struct rf_alloc {
+    long live;
+    size_t largest;
+    bool fail_next_realloc;
+};
+
+static void *rf_malloc(void *ctx, size_t size)
+{
+    struct rf_alloc *a = ctx;
+    if (size > a->largest) {
+        a->largest = size;
+    }
+    void *p = malloc(size);
+    if (p != NULL) {
+        a->live++;
+    }
+    return p;
+}
+
+static void *rf_realloc(void *ctx, void *ptr, size_t size)
+{
+    struct rf_alloc *a = ctx;
+    if (a->fail_next_realloc) {
+        a->fail_next_realloc = false;
+        return NULL;
+    }
+    if (size > a->largest) {
+        a->largest = size;
+    }
+    void *p = realloc(ptr, size);
+    if (p != NULL && ptr == NULL) {
+        a->live++;
+    }
+    return p;
+}
+
+static void rf_free(void *ctx, void *ptr)
+{
+    struct rf_alloc *a = ctx;
+    if (ptr != NULL) {
+        a->live--;
+    }
+    free(ptr);
+}
+
+static void rf_counting(struct raft_options *o, struct rf_alloc *a)
+{
+    memset(a, 0, sizeof(*a));
+    o->alloc.malloc_fn = rf_malloc;
+    o->alloc.realloc_fn = rf_realloc;
+    o->alloc.free_fn = rf_free;
+    o->alloc.ctx = a;
+}
+
+/* A SNAPSHOT chunk from leader 1 to follower 2 in term 1. */
+static struct raft_msg rf_snap_msg(uint64_t index, uint64_t total,
+                                   uint64_t offset, uint8_t *chunk, size_t len,
+                                   bool done)
+{
+    struct raft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_SNAPSHOT;
+    m.from = 1;
+    m.to = 2;
+    m.term = 1;
+    m.u.snapshot.meta.index = index;
+    m.u.snapshot.meta.term = 1;
+    m.u.snapshot.meta.config.n_voters = 1;
+    m.u.snapshot.meta.config.voters[0] = 1;
+    m.u.snapshot.meta.config.n_learners = 1;
+    m.u.snapshot.meta.config.learners[0] = 2;
+    m.u.snapshot.total_size = total;
+    m.u.snapshot.offset = offset;
+    m.u.snapshot.chunk.base = chunk;
+    m.u.snapshot.chunk.len = len;
+    m.u.snapshot.done = done;
+    return m;
+}
+
+/* The messages of one type node r sends, handing out and persisting its
+ * readies until it has nothing more to say (answers wait for durability). */
+static size_t rf_take(struct raft *r, uint8_t type, struct raft_msg *last)
+{
+    size_t n = 0;
+    while (raft_has_ready(r)) {
+        struct raft_ready rd;
+        assert_int_equal(raft_ready(r, &rd), 0);
+        for (size_t i = 0; i < rd.n_msgs; i++) {
+            if (rd.msgs[i].type == type) {
+                n++;
+                if (last != NULL) {
+                    *last = rd.msgs[i]; /* pointers: advance frees them */
+                    if (type == RAFT_MSG_SNAPSHOT) {
+                        last->u.snapshot.chunk.base = NULL;
+                    } else if (type == RAFT_MSG_APPEND) {
+                        last->u.append.entries = NULL;
+                    }
+                }
+            }
+        }
+        assert_false(rd.snapshot_install);
+        uint64_t seq = rd.seq;
+        raft_advance(r, &rd);
+        raft_persisted(r, seq);
+    }
+    return n;
+}
+
+static void huge_snapshot_total_size_is_refused_unallocated(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    struct rf_alloc a;
+    rf_options(&o, 2);
+    rf_counting(&o, &a);
+    o.max_snapshot_bytes = 1u << 20;
+    struct raft *r = rf_node(&o);
+    uint8_t chunk[16] = {1};
+    struct raft_msg m =
+        rf_snap_msg(10, (uint64_t)16 << 30, 0, chunk, sizeof(chunk), false);
+    assert_int_equal(raft_step(r, &m), 0);
+    assert_true(a.largest < (1u << 20));
+    struct raft_msg resp;
+    assert_int_equal(rf_take(r, RAFT_MSG_SNAPSHOT_RESP, &resp), 1);
+    assert_true(resp.u.snapshot_resp.reject);
+    raft_free(r);
+    assert_int_equal(a.live, 0);
+    rf_options(&o, 2);
+    o.max_snapshot_bytes = 0;
+    assert_int_equal(raft_new(&o, NULL, &r), ORIGO_E_INVAL);
+}
+
+/* Two snapshots complete before the node asks for its ready: the first
+ * is superseded and freed, not leaked. */
+static void two_snapshots_before_ready_do_not_leak(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    struct rf_alloc a;
+    rf_options(&o, 2);
+    rf_counting(&o, &a);
+    struct raft *r = rf_node(&o);
+    uint8_t chunk[1000];
+    memset(chunk, 's', sizeof(chunk));
+    struct raft_msg m1 =
+        rf_snap_msg(10, sizeof(chunk), 0, chunk, sizeof(chunk), true);
+    struct raft_msg m2 =
+        rf_snap_msg(20, sizeof(chunk), 0, chunk, sizeof(chunk), true);
+    assert_int_equal(raft_step(r, &m1), 0);
+    assert_int_equal(raft_step(r, &m2), 0);
+    struct raft_ready rd;
+    assert_int_equal(raft_ready(r, &rd), 0);
+    assert_true(rd.snapshot_install);
+    assert_int_equal(rd.snapshot.index, 20);
+    raft_advance(r, &rd);
+    raft_free(r);
+    assert_int_equal(a.live, 0);
+}
+
+/* Indexes and terms near UINT64_MAX could wrap the core's arithmetic:
+ * such messages are dropped. */
+static void indexes_near_uint64_max_are_dropped(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    rf_options(&o, 2);
+    struct raft *r = rf_node(&o);
+    uint8_t chunk[8] = {0};
+    struct raft_msg m =
+        rf_snap_msg(UINT64_MAX, sizeof(chunk), 0, chunk, sizeof(chunk), true);
+    assert_int_equal(raft_step(r, &m), 0);
+    struct raft_status st;
+    raft_status(r, &st);
+    assert_int_equal(st.snapshot_index, 0);
+    assert_int_equal(st.term, 0);
+    assert_false(raft_has_ready(r));
+
+    struct raft_entry e = {.term = 1, .type = RAFT_ENTRY_NORMAL};
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_APPEND;
+    m.from = 1;
+    m.to = 2;
+    m.term = 1;
+    m.u.append.prev_index = UINT64_MAX;
+    m.u.append.commit = UINT64_MAX;
+    m.u.append.entries = &e;
+    m.u.append.n_entries = 1;
+    assert_int_equal(raft_step(r, &m), 0);
+    m.u.append.prev_index = 0;
+    m.term = UINT64_MAX;
+    assert_int_equal(raft_step(r, &m), 0);
+    raft_status(r, &st);
+    assert_int_equal(st.last_index, 0);
+    assert_int_equal(st.term, 0);
+    raft_free(r);
+}
+
+/* If the NOOP cannot be appended (out of memory), the node does not stay
+ * a leader without an entry of its term. */
+static void failed_noop_append_steps_down(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    struct rf_alloc a;
+    rf_options(&o, 1);
+    rf_counting(&o, &a);
+    struct raft *r = rf_node(&o);
+    struct raft_status st;
+    for (int i = 0; i < 100; i++) {
+        raft_status(r, &st);
+        if (st.role == RAFT_CANDIDATE) {
+            break;
+        }
+        assert_int_equal(raft_tick(r), 0);
+    }
+    assert_int_equal(st.role, RAFT_CANDIDATE);
+    struct raft_ready rd;
+    assert_int_equal(raft_ready(r, &rd), 0);
+    uint64_t seq = rd.seq;
+    raft_advance(r, &rd);
+    a.fail_next_realloc = true; /* the log's growth for the NOOP */
+    raft_persisted(r, seq);
+    raft_status(r, &st);
+    assert_int_not_equal(st.role, RAFT_LEADER);
+    assert_int_equal(st.last_index, 0);
+    /* Memory is back: the next election yields a leader with its NOOP. */
+    for (int i = 0; i < 100 && st.role != RAFT_LEADER; i++) {
+        assert_int_equal(raft_tick(r), 0);
+        rf_pump(r, NULL);
+        raft_status(r, &st);
+    }
+    assert_int_equal(st.role, RAFT_LEADER);
+    const struct raft_entry *e = raft_entry_at(r, st.last_index);
+    assert_non_null(e);
+    assert_int_equal(e->type, RAFT_ENTRY_NOOP);
+    assert_int_equal(e->term, st.term);
+    raft_free(r);
+}
+
+/* ------------------------------------------- finding 2: empty snapshot -- */
+
+/* A follower refuses a snapshot without bytes: it would install nothing
+ * as the state at its index. */
+static void follower_refuses_empty_snapshot(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    rf_options(&o, 2);
+    struct raft *r = rf_node(&o);
+    struct raft_msg m = rf_snap_msg(10, 0, 0, NULL, 0, true);
+    assert_int_equal(raft_step(r, &m), 0);
+    struct raft_msg resp;
+    assert_int_equal(rf_take(r, RAFT_MSG_SNAPSHOT_RESP, &resp), 1);
+    assert_true(resp.u.snapshot_resp.reject);
+    assert_false(resp.u.snapshot_resp.done);
+    struct raft_status st;
+    raft_status(r, &st);
+    assert_int_equal(st.snapshot_index, 0);
+    assert_int_equal(st.commit, 0);
+    raft_free(r);
+}
+
+/* A leader restored from a snapshot without bytes (the ledger is its own
+ * snapshot) sends no empty snapshot: it asks for the bytes, then sends
+ * them. */
+static void leader_asks_for_snapshot_bytes_instead_of_sending_none(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    rf_options(&o, 1);
+    struct raft_restore rs;
+    memset(&rs, 0, sizeof(rs));
+    rs.hard_state.term = 1;
+    rs.hard_state.commit = 10;
+    rs.snapshot.index = 10;
+    rs.snapshot.term = 1;
+    rs.snapshot.config.n_voters = 1;
+    rs.snapshot.config.voters[0] = 1;
+    rs.snapshot.config.n_learners = 1;
+    rs.snapshot.config.learners[0] = 2;
+    struct raft *r = NULL;
+    assert_int_equal(raft_new(&o, &rs, &r), 0);
+    struct raft_status st;
+    for (int i = 0; i < 100; i++) {
+        raft_status(r, &st);
+        if (st.role == RAFT_LEADER) {
+            break;
+        }
+        assert_int_equal(raft_tick(r), 0);
+        rf_pump(r, NULL);
+    }
+    assert_int_equal(st.role, RAFT_LEADER);
+    /* Learner 2 holds nothing. */
+    struct raft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_APPEND_RESP;
+    m.from = 2;
+    m.to = 1;
+    m.term = st.term;
+    m.u.append_resp.reject = true;
+    m.u.append_resp.index = 10;
+    assert_int_equal(raft_step(r, &m), 0);
+    struct raft_ready rd;
+    assert_int_equal(raft_ready(r, &rd), 0);
+    for (size_t i = 0; i < rd.n_msgs; i++) {
+        assert_int_not_equal(rd.msgs[i].type, RAFT_MSG_SNAPSHOT);
+    }
+    assert_true(rd.snapshot_wanted);
+    assert_int_equal(rd.snapshot_wanted_index, 10);
+    uint64_t seq = rd.seq;
+    raft_advance(r, &rd);
+    raft_persisted(r, seq);
+    assert_int_equal(raft_tick(r), 0);
+    assert_int_equal(rf_take(r, RAFT_MSG_SNAPSHOT, NULL), 0);
+    uint8_t bytes[300];
+    memset(bytes, 'L', sizeof(bytes));
+    assert_int_equal(raft_snapshot_provide(r, 9, bytes, sizeof(bytes)),
+                     ORIGO_E_INVAL);
+    assert_int_equal(raft_snapshot_provide(r, 10, bytes, 0), ORIGO_E_INVAL);
+    assert_int_equal(raft_snapshot_provide(r, 10, bytes, sizeof(bytes)), 0);
+    assert_int_equal(raft_tick(r), 0);
+    struct raft_msg snap;
+    assert_int_equal(rf_take(r, RAFT_MSG_SNAPSHOT, &snap), 1);
+    assert_int_equal(snap.u.snapshot.total_size, sizeof(bytes));
+    assert_int_equal(snap.u.snapshot.meta.index, 10);
+    raft_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +579,13 @@ int main(void)
         cmocka_unit_test(appends_always_fit_the_codec),
         cmocka_unit_test(options_beyond_the_codec_are_refused),
         cmocka_unit_test(oversized_proposal_is_refused),
+        cmocka_unit_test(huge_snapshot_total_size_is_refused_unallocated),
+        cmocka_unit_test(two_snapshots_before_ready_do_not_leak),
+        cmocka_unit_test(indexes_near_uint64_max_are_dropped),
+        cmocka_unit_test(failed_noop_append_steps_down),
+        cmocka_unit_test(follower_refuses_empty_snapshot),
+        cmocka_unit_test(
+            leader_asks_for_snapshot_bytes_instead_of_sending_none),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
