@@ -326,6 +326,7 @@ struct sim_node {
      * it committed anything of its term (where single-server changes are
      * fragile: Ongaro's 2015 correction). */
     uint64_t change_at;
+    uint64_t snap_wanted; /* snapshot index the core asked bytes for */
 };
 
 /* Global records for the invariants, indexed by log index or term. */
@@ -662,6 +663,9 @@ static void handle_ready(struct sim_cluster *c, struct sim_node *n,
     }
     w.hs_changed = rd->hard_state_changed;
     w.hs = rd->hard_state;
+    if (rd->snapshot_wanted) {
+        n->snap_wanted = rd->snapshot_wanted_index;
+    }
     if (n->n_writes == n->cap_writes) {
         n->cap_writes = n->cap_writes ? 2 * n->cap_writes : 16;
         n->writes = xrealloc(n->writes, n->cap_writes * sizeof(*n->writes));
@@ -671,6 +675,8 @@ static void handle_ready(struct sim_cluster *c, struct sim_node *n,
         sm_apply(c, n, &rd->committed[i]);
     }
 }
+
+static bool rc_ok(const struct sim_node *n, int rc);
 
 static void drain(struct sim_cluster *c, struct sim_node *n)
 {
@@ -686,6 +692,20 @@ static void drain(struct sim_cluster *c, struct sim_node *n)
         }
         handle_ready(c, n, &rd);
         raft_advance(n->raft, &rd);
+        if (n->snap_wanted != 0) {
+            /* The state machine serialises itself as of the snapshot the
+             * core asks for (the disk keeps exactly those bytes). */
+            uint64_t want = n->snap_wanted;
+            n->snap_wanted = 0;
+            trace(c, "node %" PRIu64 " asked for snapshot bytes at %" PRIu64,
+                  n->id, want);
+            if (n->disk.snap.index == want && n->disk.snap_len > 0 &&
+                !rc_ok(n,
+                       raft_snapshot_provide(n->raft, want, n->disk.snap_data,
+                                             n->disk.snap_len))) {
+                fail(c, "node %" PRIu64 " refused snapshot bytes", n->id);
+            }
+        }
         if (c->opts.auto_sync) {
             node_sync(c, n);
         }
@@ -755,8 +775,12 @@ static void node_start(struct sim_cluster *c, struct sim_node *n)
     memset(&rs, 0, sizeof(rs));
     rs.hard_state = n->disk.hs;
     rs.snapshot = n->disk.snap;
-    rs.snapshot_data.base = n->disk.snap_data;
-    rs.snapshot_data.len = n->disk.snap_len;
+    /* Every other restart comes back without snapshot bytes, as a node
+     * whose ledger is its snapshot does: the core must ask for them. */
+    if (((c->stats.crashes + n->id) & 1) == 0) {
+        rs.snapshot_data.base = n->disk.snap_data;
+        rs.snapshot_data.len = n->disk.snap_len;
+    }
     if (n->founder) {
         rs.bootstrap = c->founding;
     }
