@@ -213,10 +213,25 @@ static int load_failed_for_memory(const json_error_t *error, const char *text,
            text[error->position - 1] == '"';
 }
 
+/* Whether the text holds a raw control character. jansson's compact dump
+ * escapes every one, so no canonical text does; refusing them before
+ * parsing also keeps jansson 2.14 from an assertion failure it hits when an
+ * allocation fails inside a long string that a control character ends. */
+static int has_control(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)text[i] < 0x20)
+            return 1;
+    }
+    return 0;
+}
+
 int event_epcis_check(const char *text, size_t len, origo_lot_ref *lots,
                       size_t max_lots, size_t *n_lots)
 {
     json_error_t error;
+    if (has_control(text, len))
+        return ORIGO_E_SCHEMA;
     json_t *event = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
     if (!event)
         return load_failed_for_memory(&error, text, len) ? ORIGO_E_NOMEM
