@@ -24,6 +24,7 @@ struct progress {
     bool probe_sent;
     bool recent_active;
     uint32_t stall_ticks; /* ticks without progress while data in flight */
+    uint32_t leave_ticks; /* removed: ticks since the removal committed */
     /* Ring of unacknowledged appends in replicate state: the last index each
      * carried and its entry bytes. */
     uint64_t infl_last[RAFT_INFLIGHT_CAP];

@@ -32,16 +32,14 @@ static bool in_config(const struct raft_config *c, uint64_t id)
     return raft_config_is_voter(c, id) || raft_config_is_learner(c, id);
 }
 
-/* Makes the progress set match the latest configuration: members keep their
- * progress, new members start probing, removed ones are dropped. */
-void raft_replicate_sync_members(struct raft *r)
+/* Drops the progress of servers outside the latest configuration ("leavers")
+ * for which drop() holds. */
+static void drop_leavers(struct raft *r,
+                         bool (*drop)(struct raft *, struct progress *))
 {
-    if (r->prs == NULL) {
-        return;
-    }
     uint32_t kept = 0;
     for (uint32_t i = 0; i < r->n_prs; i++) {
-        if (in_config(&r->config, r->prs[i].id)) {
+        if (in_config(&r->config, r->prs[i].id) || !drop(r, &r->prs[i])) {
             if (kept != i) {
                 r->prs[kept] = r->prs[i];
             }
@@ -49,6 +47,58 @@ void raft_replicate_sync_members(struct raft *r)
         }
     }
     r->n_prs = kept;
+}
+
+static bool drop_any(struct raft *r, struct progress *pr)
+{
+    (void)r;
+    (void)pr;
+    return true;
+}
+
+/* A leaver is let go once the change that removed it is committed and it
+ * holds that change (or an election timeout later, if it does not answer):
+ * a last heartbeat tells it the commit index, so it sees itself outside a
+ * committed configuration and stops campaigning. Until then it still gets
+ * the log and heartbeats, neither voting nor counting. */
+static bool drop_informed(struct raft *r, struct progress *pr)
+{
+    if (r->config_index > r->commit) {
+        return false;
+    }
+    if (pr->match < r->config_index &&
+        pr->leave_ticks < r->opts.election_ticks) {
+        return false;
+    }
+    struct raft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_HEARTBEAT;
+    m.to = pr->id;
+    m.term = r->term;
+    m.u.heartbeat.commit = pr->match < r->commit ? pr->match : r->commit;
+    (void)raft_send(r, &m, false); /* best effort */
+    return true;
+}
+
+static void release_leavers(struct raft *r)
+{
+    if (r->prs != NULL) {
+        drop_leavers(r, drop_informed);
+    }
+}
+
+/* Makes the progress set match the latest configuration: members keep their
+ * progress, new members start probing, removed ones stay as leavers until
+ * release_leavers() lets them go (or room is needed). */
+void raft_replicate_sync_members(struct raft *r)
+{
+    if (r->prs == NULL) {
+        return;
+    }
+    const struct raft_config *cf = &r->config;
+    if (r->n_prs + cf->n_voters + cf->n_learners > RAFT_MAX_PROGRESS) {
+        drop_leavers(r, drop_any); /* members first */
+    }
     const struct raft_config *c = &r->config;
     for (uint32_t i = 0; i < c->n_voters + c->n_learners; i++) {
         uint64_t id =
@@ -371,6 +421,7 @@ void raft_replicate_maybe_commit(struct raft *r)
     }
 #endif
     r->commit = index;
+    release_leavers(r);
     if (!raft_config_is_voter(&r->config, r->id) &&
         r->commit >= r->config_index) {
         /* This leader removed itself and the change is committed. */
@@ -452,8 +503,11 @@ static int on_ack(struct raft *r, struct progress *pr, uint64_t index)
         become_probe(pr);
     }
     if (advanced) {
+        uint64_t id = pr->id;
         raft_replicate_maybe_commit(r);
-        if (r->role != RAFT_LEADER) {
+        /* Committing may let leavers go, which moves progress entries. */
+        pr = raft_replicate_progress(r, id);
+        if (r->role != RAFT_LEADER || pr == NULL) {
             return 0;
         }
         if (pr->id == r->transfer_target && pr->match == raft_last_index(r)) {
@@ -463,7 +517,12 @@ static int on_ack(struct raft *r, struct progress *pr, uint64_t index)
             }
         }
     }
-    return pump(r, pr, false);
+    bool leaver = !in_config(&r->config, pr->id);
+    int rc = pump(r, pr, false);
+    if (leaver && advanced) {
+        release_leavers(r); /* it may hold its removal now */
+    }
+    return rc;
 }
 
 int raft_replicate_on_append_resp(struct raft *r, const struct raft_msg *m)
@@ -510,8 +569,10 @@ int raft_replicate_on_snapshot_resp(struct raft *r, const struct raft_msg *m)
             }
             become_probe(pr);
             pr->next = pr->match + 1;
+            uint64_t id = pr->id;
             raft_replicate_maybe_commit(r);
-            if (r->role != RAFT_LEADER) {
+            pr = raft_replicate_progress(r, id); /* entries may have moved */
+            if (r->role != RAFT_LEADER || pr == NULL) {
                 return 0;
             }
             return pump(r, pr, false);
@@ -592,6 +653,13 @@ int raft_replicate_tick(struct raft *r)
 {
     r->election_elapsed++;
     r->heartbeat_elapsed++;
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        if (r->config_index <= r->commit &&
+            !in_config(&r->config, r->prs[i].id)) {
+            r->prs[i].leave_ticks++;
+        }
+    }
+    release_leavers(r);
     if (r->transfer_target != RAFT_NONE &&
         ++r->transfer_elapsed >= r->opts.election_ticks) {
         r->transfer_target = RAFT_NONE; /* the transfer failed: go on */

@@ -571,6 +571,46 @@ static void leader_asks_for_snapshot_bytes_instead_of_sending_none(void **state)
     raft_free(r);
 }
 
+/* ------------------------------------------ finding 5: removed voter -- */
+
+/* Without pre-vote a removed voter that never hears of its removal keeps
+ * raising its term. It must receive the change, learn that it committed,
+ * and stay quiet. */
+static void removed_voter_learns_removal_and_stays_quiet(void **state)
+{
+    (void)state;
+    struct sim_options o;
+    sim_options_default(&o);
+    o.n_voters = 4;
+    o.pre_vote = false;
+    struct sim_cluster *c = sim_new(&o);
+    assert_true(sim_elect(c, 1));
+    for (int i = 0; i < 3; i++) {
+        rt_tick_all(c, 4);
+    }
+    assert_int_equal(raft_remove(sim_raft(c, 1), 4), 0);
+    sim_drain(c, 1);
+    uint64_t change = rt_status(c, 1).last_index;
+    assert_true(sim_count(c, 1, 4, RAFT_MSG_APPEND) > 0);
+    for (int i = 0; i < 100; i++) {
+        rt_tick_all(c, 4);
+    }
+    struct raft_status s1 = rt_status(c, 1);
+    struct raft_status s4 = rt_status(c, 4);
+    assert_int_equal(s1.role, RAFT_LEADER);
+    assert_int_equal(s1.config.n_voters, 3);
+    assert_false(raft_config_is_voter(&s4.config, 4));
+    assert_true(s4.commit >= change);
+    assert_int_equal(s4.role, RAFT_FOLLOWER);
+    assert_int_equal(s4.term, s1.term);
+    /* The leader let it go: nothing more is sent to it. */
+    sim_drop_all(c);
+    rt_tick_all(c, 4);
+    assert_int_equal(sim_count(c, 1, 4, 0), 0);
+    assert_true(sim_check(c));
+    sim_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +626,7 @@ int main(void)
         cmocka_unit_test(follower_refuses_empty_snapshot),
         cmocka_unit_test(
             leader_asks_for_snapshot_bytes_instead_of_sending_none),
+        cmocka_unit_test(removed_voter_learns_removal_and_stays_quiet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
