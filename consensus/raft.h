@@ -271,9 +271,12 @@ struct raft_restore {
  *    and append entries; then, if hard_state_changed, store hard_state.
  *    When all of it is durable, call raft_persisted(seq) (immediately, or
  *    later from another event; readies persist in seq order);
- *  - apply committed[] in order to the state machine (they are durable).
+ *  - apply committed[] in order to the state machine (they are durable);
+ *  - if snapshot_wanted, after raft_advance() provide the snapshot's bytes
+ *    with raft_snapshot_provide() (see consensus/README.md).
  * Messages that need durable state (votes, append acks) are held back by
- * the core until raft_persisted() covers it, then appear in a later ready. */
+ * the core until raft_persisted() covers it, then appear in a later ready;
+ * no message leaves before the node's current term and vote are durable. */
 struct raft_ready {
     uint64_t seq; /* this ready's sequence number, from 1 */
     struct raft_msg *msgs;
