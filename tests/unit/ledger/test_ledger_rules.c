@@ -350,7 +350,7 @@ static void test_checkpoint_lines_use_the_signed_note_parser(void **state)
     fixture *f = *state;
     lt_lot_create(&f->block, &f->net, LT_SUPPLIER, "acme/n/1", ts(f), NULL);
     apply(f);
-    char *body, line[256], bad[300];
+    char *body, line[256], bad[600];
     size_t body_len;
     assert_int_equal(ledger_checkpoint_body(f->led, NULL, 1, &body, &body_len),
                      0);
