@@ -582,6 +582,14 @@ int raft_replicate_on_snapshot_resp(struct raft *r, const struct raft_msg *m)
     if (pr->state != PROGRESS_SNAPSHOT || s->index != pr->snap_index) {
         return 0;
     }
+    if (s->reject && pr->snap_offset == 0) {
+        /* The follower refused the transfer from its start (too large for
+         * it, say): sending it again at once would only ping-pong. Let the
+         * stall timer try again after half an election timeout. */
+        pr->snap_chunk_sent = true;
+        pr->stall_ticks = 0;
+        return 0;
+    }
     pr->snap_offset = s->reject ? 0 : s->next_offset;
     pr->snap_chunk_sent = false;
     return send_snapshot_chunk(r, pr);

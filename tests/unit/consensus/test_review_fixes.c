@@ -611,6 +611,69 @@ static void removed_voter_learns_removal_and_stays_quiet(void **state)
     sim_free(c);
 }
 
+/* A follower that refuses a snapshot from its first chunk (over its
+ * max_snapshot_bytes) is not sent it again at once, which would ping-pong
+ * as fast as the network goes, but after the stall timer. */
+static void refused_snapshot_is_retried_only_after_a_pause(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    rf_options(&o, 1);
+    o.election_ticks = 10;
+    struct raft_restore rs;
+    memset(&rs, 0, sizeof(rs));
+    rs.hard_state.term = 1;
+    rs.hard_state.commit = 10;
+    rs.snapshot.index = 10;
+    rs.snapshot.term = 1;
+    rs.snapshot.config.n_voters = 1;
+    rs.snapshot.config.voters[0] = 1;
+    rs.snapshot.config.n_learners = 1;
+    rs.snapshot.config.learners[0] = 2;
+    uint8_t bytes[100];
+    memset(bytes, 'S', sizeof(bytes));
+    rs.snapshot_data.base = bytes;
+    rs.snapshot_data.len = sizeof(bytes);
+    struct raft *r = NULL;
+    assert_int_equal(raft_new(&o, &rs, &r), 0);
+    struct raft_status st;
+    for (int i = 0; i < 100; i++) {
+        raft_status(r, &st);
+        if (st.role == RAFT_LEADER) {
+            break;
+        }
+        assert_int_equal(raft_tick(r), 0);
+        rf_pump(r, NULL);
+    }
+    assert_int_equal(st.role, RAFT_LEADER);
+    struct raft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_APPEND_RESP;
+    m.from = 2;
+    m.to = 1;
+    m.term = st.term;
+    m.u.append_resp.reject = true;
+    m.u.append_resp.index = 10;
+    assert_int_equal(raft_step(r, &m), 0);
+    assert_int_equal(rf_take(r, RAFT_MSG_SNAPSHOT, NULL), 1);
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_SNAPSHOT_RESP;
+    m.from = 2;
+    m.to = 1;
+    m.term = st.term;
+    m.u.snapshot_resp.index = 10;
+    m.u.snapshot_resp.reject = true;
+    assert_int_equal(raft_step(r, &m), 0);
+    assert_int_equal(rf_take(r, RAFT_MSG_SNAPSHOT, NULL), 0);
+    size_t sent = 0;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(raft_tick(r), 0);
+        sent += rf_take(r, RAFT_MSG_SNAPSHOT, NULL);
+    }
+    assert_int_equal(sent, 2); /* once per half election timeout */
+    raft_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +690,7 @@ int main(void)
         cmocka_unit_test(
             leader_asks_for_snapshot_bytes_instead_of_sending_none),
         cmocka_unit_test(removed_voter_learns_removal_and_stays_quiet),
+        cmocka_unit_test(refused_snapshot_is_retried_only_after_a_pause),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
