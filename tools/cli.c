@@ -91,6 +91,21 @@ err_after_open:
     return ORIGO_E_IO;
 }
 
+int cli_output(const char *verb, const char *path, const void *data, size_t len)
+{
+    if (path) {
+        int rc = cli_write_file(path, data, len, 0644);
+        if (rc)
+            cli_error(verb, "%s: cannot write: %s", path, origo_strerror(rc));
+        return rc;
+    }
+    if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
+        cli_error(verb, "standard output: write failed");
+        return ORIGO_E_IO;
+    }
+    return 0;
+}
+
 void cli_hex(const uint8_t *bytes, size_t len, char *out)
 {
     static const char digits[] = "0123456789abcdef";

@@ -14,6 +14,11 @@ int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len);
  * rename) with the given mode. Returns 0 or ORIGO_E_IO. */
 int cli_write_file(const char *path, const void *data, size_t len,
                    unsigned mode);
+/* Writes `data` to the file `path` (atomically, mode 0644) or, when path is
+ * NULL, to standard output. Prints an error naming the destination and
+ * returns ORIGO_E_IO on failure. */
+int cli_output(const char *verb, const char *path, const void *data,
+               size_t len);
 /* Lower-case hex of len bytes into out (2*len+1 chars). */
 void cli_hex(const uint8_t *bytes, size_t len, char *out);
 /* Parses exactly out_len bytes of hex. Returns 0 or ORIGO_E_INVAL. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_ledger.h"
 #include "cmd.h"
 #include "ledger.h"
 #include "origo/codec.h"
@@ -197,15 +198,8 @@ static int prove(ledger *led, struct prove_args *args)
         rc = build_proof(led, txn, args, &out);
     }
     mdb_txn_abort(txn);
-    if (rc == 0 && args->out != NULL) {
-        rc = cli_write_file(args->out, out.data, out.len, 0644);
-        if (rc != 0) {
-            cli_error("prove", "%s: cannot write: %s", args->out,
-                      origo_strerror(rc));
-        }
-    } else if (rc == 0 && fwrite(out.data, 1, out.len, stdout) != out.len) {
-        cli_error("prove", "standard output: write failed");
-        rc = ORIGO_E_IO;
+    if (rc == 0) {
+        rc = cli_output("prove", args->out, out.data, out.len);
     }
     origo_buf_close(&out);
     return rc == 0 ? 0 : 2;
@@ -215,17 +209,11 @@ int cmd_prove(int argc, char **argv)
 {
     struct prove_args args;
     ledger *led;
-    char errmsg[512] = "";
     int status = parse_args(argc, argv, &args);
     if (status >= 0) {
         return status;
     }
-    ledger_options options = {.read_only = 1};
-    int rc = ledger_open(args.data_dir, NULL, 0, &options, &led, errmsg,
-                         sizeof(errmsg));
-    if (rc != 0) {
-        cli_error("prove", "%s: cannot open the ledger: %s%s%s", args.data_dir,
-                  origo_strerror(rc), errmsg[0] ? ": " : "", errmsg);
+    if (cli_ledger_open_ro("prove", args.data_dir, &led) != 0) {
         return 2;
     }
     status = prove(led, &args);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_ledger.h"
 #include "cmd.h"
 #include "ledger.h"
 #include "origo/error.h"
@@ -305,17 +306,11 @@ int cmd_trace(int argc, char **argv)
 {
     struct trace_args args;
     ledger *led;
-    char errmsg[512] = "";
     int status = parse_args(argc, argv, &args);
     if (status >= 0) {
         return status;
     }
-    ledger_options options = {.read_only = 1};
-    int rc = ledger_open(args.data_dir, NULL, 0, &options, &led, errmsg,
-                         sizeof(errmsg));
-    if (rc != 0) {
-        cli_error("trace", "%s: cannot open the ledger: %s%s%s", args.data_dir,
-                  origo_strerror(rc), errmsg[0] ? ": " : "", errmsg);
+    if (cli_ledger_open_ro("trace", args.data_dir, &led) != 0) {
         return 2;
     }
     status = args.proofs ? write_report(led, &args) : summary(led, &args);
