@@ -206,25 +206,59 @@ static int meta_put(raftlog *log, MDB_txn *txn, const char *name,
     return raftlog_mdb_error(mdb_put(txn, log->meta, &key, &value, 0));
 }
 
+/* Reads the snapshot record and decodes its fixed part; *value keeps the
+ * whole record (the configuration follows at SNAPSHOT_FIXED).
+ * ORIGO_E_NOTFOUND when there is no snapshot. */
+static int snapshot_get(raftlog *log, MDB_txn *txn, MDB_val *value,
+                        uint64_t *index, uint64_t *term)
+{
+    int rc = meta_get(log, txn, KEY_SNAPSHOT, value);
+    if (rc)
+        return rc;
+    const uint8_t *p = value->mv_data;
+    if (value->mv_size < SNAPSHOT_FIXED || p[0] != RECORD_VERSION)
+        return ORIGO_E_CORRUPT;
+    *index = get_be64(p + 1);
+    *term = get_be64(p + 9);
+    return 0;
+}
+
+/* The payload-release watermark, 0 when none is stored. */
+static int released_get(raftlog *log, MDB_txn *txn, uint64_t *upto)
+{
+    MDB_val value;
+    int rc = meta_get(log, txn, KEY_RELEASED, &value);
+    if (rc == ORIGO_E_NOTFOUND) {
+        *upto = 0;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (value.mv_size != 8)
+        return ORIGO_E_CORRUPT;
+    *upto = get_be64(value.mv_data);
+    return 0;
+}
+
+static int released_put(raftlog *log, MDB_txn *txn, uint64_t upto)
+{
+    uint8_t bytes[8];
+    put_be64(bytes, upto);
+    return meta_put(log, txn, KEY_RELEASED, bytes, sizeof(bytes));
+}
+
 /* Snapshot index and term, 0/0 when there is none. */
 static int snapshot_point(raftlog *log, MDB_txn *txn, uint64_t *index,
                           uint64_t *term)
 {
     MDB_val value;
-    int rc = meta_get(log, txn, KEY_SNAPSHOT, &value);
+    int rc = snapshot_get(log, txn, &value, index, term);
     if (rc == ORIGO_E_NOTFOUND) {
         *index = 0;
         *term = 0;
         return 0;
     }
-    if (rc)
-        return rc;
-    const uint8_t *p = value.mv_data;
-    if (value.mv_size < SNAPSHOT_FIXED || p[0] != RECORD_VERSION)
-        return ORIGO_E_CORRUPT;
-    *index = get_be64(p + 1);
-    *term = get_be64(p + 9);
-    return 0;
+    return rc;
 }
 
 /* The first or last stored key (op MDB_FIRST / MDB_LAST); ORIGO_E_NOTFOUND
@@ -546,7 +580,9 @@ int raftlog_entries(raftlog *log, MDB_txn *txn, uint64_t lo, uint64_t hi,
     return read_range(log, txn, lo, hi, max_bytes, out, cap, count);
 }
 
-int raftlog_first_index(raftlog *log, MDB_txn *txn, uint64_t *out)
+/* bounds() in the caller's transaction or a read-only one of our own;
+ * writes the index that `want_last` picks to *out only on success. */
+static int read_bound(raftlog *log, MDB_txn *txn, int want_last, uint64_t *out)
 {
     if (!log || !out)
         return ORIGO_E_INVAL;
@@ -557,23 +593,18 @@ int raftlog_first_index(raftlog *log, MDB_txn *txn, uint64_t *out)
     uint64_t first, last;
     rc = txn_leave(txn, own, bounds(log, txn, &first, &last));
     if (!rc)
-        *out = first;
+        *out = want_last ? last : first;
     return rc;
+}
+
+int raftlog_first_index(raftlog *log, MDB_txn *txn, uint64_t *out)
+{
+    return read_bound(log, txn, 0, out);
 }
 
 int raftlog_last_index(raftlog *log, MDB_txn *txn, uint64_t *out)
 {
-    if (!log || !out)
-        return ORIGO_E_INVAL;
-    int own;
-    int rc = txn_enter(log, &txn, 1, &own);
-    if (rc)
-        return rc;
-    uint64_t first, last;
-    rc = txn_leave(txn, own, bounds(log, txn, &first, &last));
-    if (!rc)
-        *out = last;
-    return rc;
+    return read_bound(log, txn, 1, out);
 }
 
 static int last_in(raftlog *log, MDB_txn *txn, uint64_t *index, uint64_t *term)
@@ -723,13 +754,23 @@ static int snapshot_newer(raftlog *log, MDB_txn *txn,
     return 0;
 }
 
+/* Encodes `snapshot` into *record and checks it against the stored one:
+ * the first step of both saving and installing a snapshot. */
+static int snapshot_prepare(raftlog *log, MDB_txn *txn,
+                            const struct raft_snapshot_meta *snapshot,
+                            struct snapshot_record *record)
+{
+    int rc = snapshot_encode(snapshot, record);
+    if (!rc)
+        rc = snapshot_newer(log, txn, snapshot);
+    return rc;
+}
+
 static int save_snapshot_in(raftlog *log, MDB_txn *txn,
                             const struct raft_snapshot_meta *snapshot)
 {
     struct snapshot_record record;
-    int rc = snapshot_encode(snapshot, &record);
-    if (!rc)
-        rc = snapshot_newer(log, txn, snapshot);
+    int rc = snapshot_prepare(log, txn, snapshot, &record);
     if (rc)
         return rc;
     uint64_t term;
@@ -742,8 +783,15 @@ static int save_snapshot_in(raftlog *log, MDB_txn *txn,
     return put_snapshot(log, txn, &record);
 }
 
-int raftlog_save_snapshot(raftlog *log, MDB_txn *txn,
-                          const struct raft_snapshot_meta *snapshot)
+/* save_snapshot_in() or install_snapshot_in(). */
+typedef int (*snapshot_step)(raftlog *log, MDB_txn *txn,
+                             const struct raft_snapshot_meta *snapshot);
+
+/* The argument checks saving and installing share, then `step` in the
+ * caller's transaction or a write transaction of our own. */
+static int snapshot_write(raftlog *log, MDB_txn *txn,
+                          const struct raft_snapshot_meta *snapshot,
+                          snapshot_step step)
 {
     if (!log || !snapshot || snapshot->index == 0)
         return ORIGO_E_INVAL;
@@ -751,16 +799,20 @@ int raftlog_save_snapshot(raftlog *log, MDB_txn *txn,
     int rc = txn_enter(log, &txn, 0, &own);
     if (rc)
         return rc;
-    return txn_leave(txn, own, save_snapshot_in(log, txn, snapshot));
+    return txn_leave(txn, own, step(log, txn, snapshot));
+}
+
+int raftlog_save_snapshot(raftlog *log, MDB_txn *txn,
+                          const struct raft_snapshot_meta *snapshot)
+{
+    return snapshot_write(log, txn, snapshot, save_snapshot_in);
 }
 
 static int install_snapshot_in(raftlog *log, MDB_txn *txn,
                                const struct raft_snapshot_meta *snapshot)
 {
     struct snapshot_record record;
-    int rc = snapshot_encode(snapshot, &record);
-    if (!rc)
-        rc = snapshot_newer(log, txn, snapshot);
+    int rc = snapshot_prepare(log, txn, snapshot, &record);
     if (!rc)
         rc = raftlog_mdb_error(mdb_drop(txn, log->entries, 0));
     if (!rc)
@@ -768,45 +820,27 @@ static int install_snapshot_in(raftlog *log, MDB_txn *txn,
     if (rc)
         return rc;
     /* Entries after the snapshot are new: none of them is released yet. */
-    MDB_val value;
-    rc = meta_get(log, txn, KEY_RELEASED, &value);
-    if (rc == ORIGO_E_NOTFOUND)
-        return 0;
-    if (rc)
+    uint64_t released;
+    rc = released_get(log, txn, &released);
+    if (rc || released <= snapshot->index)
         return rc;
-    if (value.mv_size != 8)
-        return ORIGO_E_CORRUPT;
-    if (get_be64(value.mv_data) <= snapshot->index)
-        return 0;
-    uint8_t bytes[8];
-    put_be64(bytes, snapshot->index);
-    return meta_put(log, txn, KEY_RELEASED, bytes, sizeof(bytes));
+    return released_put(log, txn, snapshot->index);
 }
 
 int raftlog_install_snapshot(raftlog *log, MDB_txn *txn,
                              const struct raft_snapshot_meta *snapshot)
 {
-    if (!log || !snapshot || snapshot->index == 0)
-        return ORIGO_E_INVAL;
-    int own;
-    int rc = txn_enter(log, &txn, 0, &own);
-    if (rc)
-        return rc;
-    return txn_leave(txn, own, install_snapshot_in(log, txn, snapshot));
+    return snapshot_write(log, txn, snapshot, install_snapshot_in);
 }
 
 static int load_snapshot_in(raftlog *log, MDB_txn *txn,
                             struct raft_snapshot_meta *out)
 {
     MDB_val value;
-    int rc = meta_get(log, txn, KEY_SNAPSHOT, &value);
+    int rc = snapshot_get(log, txn, &value, &out->index, &out->term);
     if (rc)
         return rc;
     const uint8_t *p = value.mv_data;
-    if (value.mv_size < SNAPSHOT_FIXED || p[0] != RECORD_VERSION)
-        return ORIGO_E_CORRUPT;
-    out->index = get_be64(p + 1);
-    out->term = get_be64(p + 9);
     if (raft_config_decode(p + SNAPSHOT_FIXED, value.mv_size - SNAPSHOT_FIXED,
                            &out->config) != 0)
         return ORIGO_E_CORRUPT;
@@ -866,16 +900,10 @@ static int release_one(MDB_cursor *cursor, uint64_t index,
 
 static int release_in(raftlog *log, MDB_txn *txn, uint64_t upto, uint8_t type)
 {
-    uint64_t done = 0;
-    MDB_val value;
-    int rc = meta_get(log, txn, KEY_RELEASED, &value);
-    if (rc == 0) {
-        if (value.mv_size != 8)
-            return ORIGO_E_CORRUPT;
-        done = get_be64(value.mv_data);
-    } else if (rc != ORIGO_E_NOTFOUND) {
+    uint64_t done;
+    int rc = released_get(log, txn, &done);
+    if (rc)
         return rc;
-    }
     /* The watermark never passes the last entry: entries appended later at
      * lower indexes than upto must still be released by a later call. */
     uint64_t first, last;
@@ -892,7 +920,7 @@ static int release_in(raftlog *log, MDB_txn *txn, uint64_t upto, uint8_t type)
         return rc;
     uint8_t key_bytes[8];
     put_be64(key_bytes, done + 1);
-    MDB_val key = {8, key_bytes};
+    MDB_val key = {8, key_bytes}, value;
     int mdb_rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
     while (mdb_rc == 0) {
         struct record rec;
@@ -915,9 +943,7 @@ static int release_in(raftlog *log, MDB_txn *txn, uint64_t upto, uint8_t type)
         rc = raftlog_mdb_error(mdb_rc);
     if (rc)
         return rc;
-    uint8_t bytes[8];
-    put_be64(bytes, upto);
-    return meta_put(log, txn, KEY_RELEASED, bytes, sizeof(bytes));
+    return released_put(log, txn, upto);
 }
 
 int raftlog_release(raftlog *log, MDB_txn *txn, uint64_t upto, uint8_t type)
