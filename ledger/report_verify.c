@@ -756,68 +756,16 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The edges of report.edges that close a cycle, as the builder finds them
- * (trace.c, find_cycles): a depth-first search from the start lot over the
- * answer's edges, each lot's edges taken in their report order; an edge
- * into a lot still on the search path is a back edge. Writes the back
- * edges' indexes into report.edges to *out (malloc()ed) and their count. */
-static int back_edges(struct vstate *st, uint32_t **out, size_t *count)
+/* The ends of report.edges[e] in traversal direction, for
+ * trace_facts_back_edges(): the builder's own code finds the back edges, a
+ * depth-first search from the start lot (interned first) over the answer's
+ * edges in report order. */
+static void claimed_edge_ends(const void *ctx, size_t e, uint32_t *source,
+                              uint32_t *target)
 {
-    const size_t lots = st->lot_count, edges = st->claimed_count;
-    size_t *start = calloc(lots + 1, sizeof(*start));
-    size_t *cursor = malloc((lots ? lots : 1) * sizeof(*cursor));
-    uint32_t *adj = malloc((edges ? edges : 1) * sizeof(*adj));
-    uint8_t *color = calloc(lots ? lots : 1, 1);
-    uint32_t *stack = malloc((lots ? lots : 1) * sizeof(*stack));
-    uint32_t *found = malloc((edges ? edges : 1) * sizeof(*found));
-    size_t found_count = 0, top = 0;
-    int rc = ORIGO_E_NOMEM;
-    if (!start || !cursor || !adj || !color || !stack || !found) {
-        goto out_free;
-    }
-    for (size_t e = 0; e < edges; e++) {
-        start[source_of(st, &st->claimed[e]) + 1]++;
-    }
-    for (size_t l = 0; l < lots; l++) {
-        start[l + 1] += start[l];
-        cursor[l] = start[l];
-    }
-    for (size_t e = 0; e < edges; e++) {
-        adj[cursor[source_of(st, &st->claimed[e])]++] = (uint32_t)e;
-    }
-    for (size_t l = 0; l < lots; l++) {
-        cursor[l] = start[l];
-    }
-    stack[top++] = 0; /* the start lot was interned first */
-    color[0] = 1;
-    while (top > 0) {
-        uint32_t lot = stack[top - 1];
-        if (cursor[lot] == start[lot + 1]) {
-            color[lot] = 2;
-            top--;
-            continue;
-        }
-        uint32_t e = adj[cursor[lot]++];
-        uint32_t next = target_of(st, &st->claimed[e]);
-        if (color[next] == 1) {
-            found[found_count++] = e;
-        } else if (color[next] == 0) {
-            color[next] = 1;
-            stack[top++] = next;
-        }
-    }
-    *out = found;
-    *count = found_count;
-    found = NULL;
-    rc = 0;
-out_free:
-    free(found);
-    free(stack);
-    free(color);
-    free(adj);
-    free(cursor);
-    free(start);
-    return rc;
+    const struct vstate *st = ctx;
+    *source = source_of(st, &st->claimed[e]);
+    *target = target_of(st, &st->claimed[e]);
 }
 
 /* report.cycle_edges must list exactly the back edges of the answer (in any
@@ -837,7 +785,10 @@ static int check_cycle(struct vstate *st)
     }
     size_t count = json_array_size(cycle_edges);
     listed = malloc((count ? count : 1) * sizeof(*listed));
-    if (listed == NULL || back_edges(st, &found, &found_count) != 0) {
+    if (listed == NULL ||
+        trace_facts_back_edges(st->lot_count, st->claimed_count,
+                               claimed_edge_ends, st, &found,
+                               &found_count) != 0) {
         free(listed);
         return fail(st, ORIGO_E_NOMEM, "report.cycle: out of memory");
     }

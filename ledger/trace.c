@@ -659,79 +659,25 @@ static int traverse(struct query_state *st)
 
 /* ---- cycle detection -------------------------------------------------- */
 
+/* The ends of answer edge `e` in traversal direction. */
+static void answer_edge_ends(const void *ctx, size_t e, uint32_t *source,
+                             uint32_t *target)
+{
+    const struct query_state *st = ctx;
+    const struct trace_edge *edge = &st->res.edges[e];
+    const int backward = st->query->direction == TRACE_BACKWARD;
+    *source = backward ? edge->to : edge->from;
+    *target = backward ? edge->from : edge->to;
+}
+
 /* Finds the edges that close a cycle in the answer graph (in traversal
- * direction) with an iterative depth-first search from the start lot: an
- * edge into a lot that is still on the DFS stack is a back edge. */
+ * direction): trace_facts_back_edges(), which the report verifier runs
+ * too, so that both agree on report.cycle_edges. */
 static int find_cycles(struct query_state *st)
 {
-    const size_t lots = st->res.lot_count, edges = st->res.edge_count;
-    const int backward = st->query->direction == TRACE_BACKWARD;
-    int rc = ORIGO_E_NOMEM;
-    size_t *start = calloc(lots + 1, sizeof(*start));
-    uint32_t *adj = malloc((edges ? edges : 1) * sizeof(*adj));
-    uint8_t *color = calloc(lots ? lots : 1, 1);
-    uint32_t *stack = malloc((lots ? lots : 1) * sizeof(*stack));
-    size_t *cursor = malloc((lots ? lots : 1) * sizeof(*cursor));
-    if (!start || !adj || !color || !stack || !cursor) {
-        goto out_free;
-    }
-    /* Compressed adjacency: the traversal-direction source of each edge. */
-    for (size_t e = 0; e < edges; e++) {
-        const struct trace_edge *edge = &st->res.edges[e];
-        start[(backward ? edge->to : edge->from) + 1]++;
-    }
-    for (size_t i = 0; i < lots; i++) {
-        start[i + 1] += start[i];
-    }
-    for (size_t i = 0; i < lots; i++) {
-        cursor[i] = start[i];
-    }
-    for (size_t e = 0; e < edges; e++) {
-        const struct trace_edge *edge = &st->res.edges[e];
-        adj[cursor[backward ? edge->to : edge->from]++] = (uint32_t)e;
-    }
-    for (size_t i = 0; i < lots; i++) {
-        cursor[i] = start[i];
-    }
-    size_t top = 0;
-    if (lots > 0) {
-        stack[top++] = 0;
-        color[0] = 1;
-    }
-    rc = 0;
-    while (top > 0 && rc == 0) {
-        uint32_t lot = stack[top - 1];
-        if (cursor[lot] == start[lot + 1]) {
-            color[lot] = 2;
-            top--;
-            continue;
-        }
-        uint32_t e = adj[cursor[lot]++];
-        const struct trace_edge *edge = &st->res.edges[e];
-        uint32_t next = backward ? edge->from : edge->to;
-        if (color[next] == 1) {
-            size_t n = st->res.cycle_edge_count;
-            uint32_t *more =
-                realloc(st->res.cycle_edges, (n + 1) * sizeof(uint32_t));
-            if (more == NULL) {
-                rc = ORIGO_E_NOMEM;
-                break;
-            }
-            more[n] = e;
-            st->res.cycle_edges = more;
-            st->res.cycle_edge_count = n + 1;
-        } else if (color[next] == 0) {
-            color[next] = 1;
-            stack[top++] = next;
-        }
-    }
-out_free:
-    free(cursor);
-    free(stack);
-    free(color);
-    free(adj);
-    free(start);
-    return rc;
+    return trace_facts_back_edges(st->res.lot_count, st->res.edge_count,
+                                  answer_edge_ends, st, &st->res.cycle_edges,
+                                  &st->res.cycle_edge_count);
 }
 
 /* ---- recall scope ----------------------------------------------------- */

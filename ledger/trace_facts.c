@@ -2,7 +2,8 @@
  * it names, the genealogy edges it implies (transform inputs into outputs,
  * EPCIS transformation and aggregation), and its custody or quality record.
  * Kept apart from the LMDB indexer so that the offline report verifier
- * recomputes edges with exactly the code that indexed them. */
+ * recomputes edges, and the answer's cycle edges, with exactly the code
+ * that built them. */
 #include "trace_facts.h"
 
 #include <stdlib.h>
@@ -275,5 +276,79 @@ int trace_facts_from_envelope(const uint8_t *data, size_t len, const char *net,
         rc = trace_facts_from_event(event, out);
     }
     free(event);
+    return rc;
+}
+
+/* ---- cycles of an answer graph ---------------------------------------- */
+
+int trace_facts_back_edges(size_t lot_count, size_t edge_count,
+                           trace_edge_ends_fn ends, const void *ctx,
+                           uint32_t **out, size_t *count)
+{
+    const size_t lots = lot_count, edges = edge_count;
+    size_t *start = calloc(lots + 1, sizeof(*start));
+    size_t *cursor = malloc((lots ? lots : 1) * sizeof(*cursor));
+    uint32_t *adj = malloc((edges ? edges : 1) * sizeof(*adj));
+    uint8_t *color = calloc(lots ? lots : 1, 1);
+    uint32_t *stack = malloc((lots ? lots : 1) * sizeof(*stack));
+    uint32_t *found = malloc((edges ? edges : 1) * sizeof(*found));
+    size_t found_count = 0, top = 0;
+    uint32_t source, target;
+    int rc = ORIGO_E_NOMEM;
+    if (!start || !cursor || !adj || !color || !stack || !found) {
+        goto out_free;
+    }
+    /* Compressed adjacency: each lot's outgoing edges, in edge order. */
+    for (size_t e = 0; e < edges; e++) {
+        ends(ctx, e, &source, &target);
+        start[source + 1]++;
+    }
+    for (size_t l = 0; l < lots; l++) {
+        start[l + 1] += start[l];
+        cursor[l] = start[l];
+    }
+    for (size_t e = 0; e < edges; e++) {
+        ends(ctx, e, &source, &target);
+        adj[cursor[source]++] = (uint32_t)e;
+    }
+    for (size_t l = 0; l < lots; l++) {
+        cursor[l] = start[l];
+    }
+    if (lots > 0) {
+        stack[top++] = 0; /* the start lot */
+        color[0] = 1;
+    }
+    /* color: 0 not yet seen, 1 on the search path, 2 done. */
+    while (top > 0) {
+        uint32_t lot = stack[top - 1];
+        if (cursor[lot] == start[lot + 1]) {
+            color[lot] = 2;
+            top--;
+            continue;
+        }
+        uint32_t e = adj[cursor[lot]++];
+        ends(ctx, e, &source, &target);
+        if (color[target] == 1) {
+            found[found_count++] = e;
+        } else if (color[target] == 0) {
+            color[target] = 1;
+            stack[top++] = target;
+        }
+    }
+    if (found_count == 0) {
+        free(found);
+        found = NULL;
+    }
+    *out = found;
+    *count = found_count;
+    found = NULL;
+    rc = 0;
+out_free:
+    free(found);
+    free(stack);
+    free(color);
+    free(adj);
+    free(cursor);
+    free(start);
     return rc;
 }

@@ -2,7 +2,8 @@
  * genealogy edges it implies, and its custody or quality record. The
  * indexer (trace.c) writes these facts into LMDB and the trace-report
  * verifier (report_verify.c) recomputes them from the envelopes it checks,
- * so both sides derive edges by the same code. No LMDB here.
+ * so both sides derive edges by the same code; they also find an answer's
+ * cycle edges with the same function here. No LMDB here.
  *
  * Any thread, distinct objects. */
 #ifndef ORIGO_LEDGER_TRACE_FACTS_H
@@ -88,6 +89,24 @@ int trace_facts_from_event(const struct origo_event *event,
 int trace_facts_from_envelope(const uint8_t *data, size_t len, const char *net,
                               size_t net_len, struct trace_facts *out,
                               uint8_t id[32]);
+
+/* Writes to *source and *target the lot indexes at which edge `edge` of a
+ * caller's graph starts and ends in traversal direction. */
+typedef void (*trace_edge_ends_fn)(const void *ctx, size_t edge,
+                                   uint32_t *source, uint32_t *target);
+
+/* The edges that close a cycle in a trace answer graph, found the same way
+ * by the builder (trace.c) and the report verifier (report_verify.c): an
+ * iterative depth-first search from lot 0 (the start lot), each lot's
+ * outgoing edges taken in edge order; an edge into a lot still on the
+ * search path is a back edge. `ends` (called with `ctx`) gives each edge's
+ * ends, which must be below lot_count. On success *out receives the back
+ * edges' indexes in the order found (malloc()ed, the caller frees; NULL
+ * when there are none) and *count their number. Returns 0 or
+ * ORIGO_E_NOMEM (nothing written). */
+int trace_facts_back_edges(size_t lot_count, size_t edge_count,
+                           trace_edge_ends_fn ends, const void *ctx,
+                           uint32_t **out, size_t *count);
 
 #ifdef __cplusplus
 }
