@@ -84,6 +84,41 @@ ledger *lt_store(const lt_net *net, char **dir, int sync)
     return led;
 }
 
+lt_fixture *lt_fixture_new(int strict, uint64_t window_ms)
+{
+    lt_fixture *f = calloc(1, sizeof(*f));
+    if (!f)
+        die("calloc", ORIGO_E_NOMEM);
+    lt_net_init(&f->net, strict, window_ms);
+    f->led = lt_store(&f->net, &f->dir, 0);
+    f->time = LT_T0;
+    return f;
+}
+
+void lt_fixture_free(lt_fixture *f)
+{
+    if (!f)
+        return;
+    ledger_close(f->led);
+    testutil_rmtree(f->dir);
+    free(f->dir);
+    lt_block_clear(&f->block);
+    lt_net_close(&f->net);
+    free(f);
+}
+
+int lt_fixture_setup_strict(void **state)
+{
+    *state = lt_fixture_new(1, LT_WINDOW);
+    return 0;
+}
+
+int lt_fixture_teardown(void **state)
+{
+    lt_fixture_free(*state);
+    return 0;
+}
+
 void lt_block_add(lt_block *b, const uint8_t *data, size_t len)
 {
     if (b->count == b->cap) {

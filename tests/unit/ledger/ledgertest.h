@@ -14,6 +14,7 @@
 #define LT_NET "origo.test/net"
 #define LT_VALIDATORS 3
 #define LT_T0 1700000000000ull /* block times start here (ms) */
+#define LT_WINDOW 60000ull     /* the fixtures' timestamp window (ms) */
 
 /* Parties of the test network, by index into lt_net.keys. */
 enum lt_party {
@@ -50,6 +51,29 @@ typedef struct lt_block {
     ledger_envelope *envs;
     size_t count, cap;
 } lt_block;
+
+/* A test network with a fresh store in a temporary directory, the block
+ * being built and the Raft index and block time of the last applied block:
+ * the fixture the apply, rules and audit tests share. */
+typedef struct lt_fixture {
+    lt_net net;
+    ledger *led; /* may be NULL (closed by the test) */
+    char *dir;
+    lt_block block;
+    ledger_outcome out[64];
+    uint64_t raft_index, time; /* time starts at LT_T0 */
+} lt_fixture;
+
+/* Allocates a fixture over lt_net_init(strict, window_ms) and a nosync
+ * lt_store(). Aborts on failure. */
+lt_fixture *lt_fixture_new(int strict, uint64_t window_ms);
+/* Closes the store, removes its directory and frees the fixture (NULL is a
+ * no-op). */
+void lt_fixture_free(lt_fixture *f);
+/* cmocka setup and teardown: *state = lt_fixture_new(1, LT_WINDOW) (strict
+ * input lots); lt_fixture_free(*state). */
+int lt_fixture_setup_strict(void **state);
+int lt_fixture_teardown(void **state);
 
 void lt_block_add(lt_block *b, const uint8_t *data, size_t len);
 void lt_block_clear(lt_block *b);

@@ -21,38 +21,9 @@
 #include "ledgertest.h"
 #include "testutil.h"
 
-#define WINDOW 60000ull
+#define WINDOW LT_WINDOW
 
-typedef struct fixture {
-    lt_net net;
-    ledger *led;
-    char *dir;
-    lt_block block;
-    ledger_outcome out[64];
-    uint64_t raft_index, time;
-} fixture;
-
-static int setup_strict(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    lt_net_init(&f->net, 1, WINDOW);
-    f->led = lt_store(&f->net, &f->dir, 0);
-    f->time = LT_T0;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    ledger_close(f->led);
-    testutil_rmtree(f->dir);
-    free(f->dir);
-    lt_block_clear(&f->block);
-    lt_net_close(&f->net);
-    free(f);
-    return 0;
-}
+typedef lt_fixture fixture; /* ledgertest.h */
 
 /* Applies f->block as the next block, one second after the last. */
 static void apply(fixture *f)
@@ -293,21 +264,14 @@ static void test_strict_input_lot_must_exist(void **state)
 
 static void test_lenient_input_lot_may_be_missing(void **state)
 {
-    lt_net net;
-    char *dir;
-    lt_block b = {0};
-    ledger_outcome out[1];
+    (void)state;
+    lt_fixture *lenient = lt_fixture_new(0, WINDOW);
     const char *in[] = {"acme/p/IN"}, *outs[] = {"plant/p/OUT"};
-    lt_net_init(&net, 0, WINDOW);
-    ledger *led = lt_store(&net, &dir, 0);
-    lt_transform(&b, &net, LT_PLANT, in, 1, outs, 1, LT_T0, NULL);
-    lt_apply(led, &b, 1, LT_T0, out);
-    assert_int_equal(out[0].status, 0);
-    lt_block_clear(&b);
-    ledger_close(led);
-    testutil_rmtree(dir);
-    free(dir);
-    lt_net_close(&net);
+    lt_transform(&lenient->block, &lenient->net, LT_PLANT, in, 1, outs, 1,
+                 LT_T0, NULL);
+    lt_apply(lenient->led, &lenient->block, 1, LT_T0, lenient->out);
+    assert_int_equal(lenient->out[0].status, 0);
+    lt_fixture_free(lenient);
 }
 
 static void test_block_time_must_increase_and_raft_index_advance(void **state)
@@ -604,7 +568,9 @@ static void test_genesis_errors_name_the_field(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup_strict, teardown)
+#define T(name)                                                                \
+    cmocka_unit_test_setup_teardown(name, lt_fixture_setup_strict,             \
+                                    lt_fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_valid_event_is_committed_and_queryable),
         T(test_bad_signature_is_rejected),

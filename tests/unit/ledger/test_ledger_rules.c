@@ -27,38 +27,9 @@
 #include "store.h"
 #include "testutil.h"
 
-#define WINDOW 60000ull
+#define WINDOW LT_WINDOW
 
-typedef struct fixture {
-    lt_net net;
-    ledger *led;
-    char *dir;
-    lt_block block;
-    ledger_outcome out[64];
-    uint64_t raft_index, time;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    lt_net_init(&f->net, 1, WINDOW);
-    f->led = lt_store(&f->net, &f->dir, 0);
-    f->time = LT_T0;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    ledger_close(f->led);
-    testutil_rmtree(f->dir);
-    free(f->dir);
-    lt_block_clear(&f->block);
-    lt_net_close(&f->net);
-    free(f);
-    return 0;
-}
+typedef lt_fixture fixture; /* ledgertest.h */
 
 /* Applies f->block as the next block and clears it for the next one. */
 static void apply(fixture *f)
@@ -453,28 +424,20 @@ static void test_strict_inputs_need_a_creation_not_a_mention(void **state)
 static void test_lenient_stores_keep_no_created_lots(void **state)
 {
     (void)state;
-    lt_net net;
-    char *dir;
-    lt_net_init(&net, 0, WINDOW);
-    ledger *led = lt_store(&net, &dir, 0);
-    lt_block b = {0};
-    ledger_outcome out[2];
-    lt_lot_create(&b, &net, LT_SUPPLIER, "acme/l/1", LT_T0 + 1000, NULL);
-    lt_apply(led, &b, 1, LT_T0 + 1000, out);
-    assert_int_equal(out[0].status, 0);
+    lt_fixture *lenient = lt_fixture_new(0, WINDOW);
+    lt_lot_create(&lenient->block, &lenient->net, LT_SUPPLIER, "acme/l/1",
+                  LT_T0 + 1000, NULL);
+    lt_apply(lenient->led, &lenient->block, 1, LT_T0 + 1000, lenient->out);
+    assert_int_equal(lenient->out[0].status, 0);
     MDB_txn *txn;
     MDB_dbi dbi;
     MDB_stat st;
-    assert_int_equal(ledger_txn_begin(led, 1, &txn), 0);
+    assert_int_equal(ledger_txn_begin(lenient->led, 1, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, LEDGER_DBI_LOTS_CREATED, 0, &dbi), 0);
     assert_int_equal(mdb_stat(txn, dbi, &st), 0);
     assert_int_equal(st.ms_entries, 0);
     mdb_txn_abort(txn);
-    lt_block_clear(&b);
-    ledger_close(led);
-    testutil_rmtree(dir);
-    free(dir);
-    lt_net_close(&net);
+    lt_fixture_free(lenient);
 }
 
 /* ---- event lookup without a stored height ------------------------------- */
@@ -539,7 +502,9 @@ static void test_txn_full_is_not_a_full_map(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name)                                                                \
+    cmocka_unit_test_setup_teardown(name, lt_fixture_setup_strict,             \
+                                    lt_fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_genesis_names_must_be_key_names),
         T(test_genesis_origin_follows_the_net_rule),
