@@ -137,16 +137,7 @@ static void votes_leave_only_after_the_vote_is_durable(void **state)
 static void leader_counts_only_its_own_persisted_entries(void **state)
 {
     (void)state;
-    struct sim_options o;
-    sim_options_default(&o);
-    o.auto_sync = false;
-    struct sim_cluster *c = sim_new(&o);
-    for (int i = 0; i < 40 && rt_status(c, 1).role != RAFT_LEADER; i++) {
-        sim_tick(c, 1);
-        rt_settle(c, 3, 5);
-    }
-    assert_int_equal(rt_status(c, 1).role, RAFT_LEADER);
-    rt_settle(c, 3, 10);
+    struct sim_cluster *c = rt_unsynced_cluster(40);
     sim_crash(c, 3);
     uint64_t index;
     assert_int_equal(sim_propose(c, 1, "x", &index), 0);
@@ -184,9 +175,7 @@ static void flow_control_bounds_appends_in_flight(void **state)
 static void conflicting_log_is_repaired_in_few_round_trips(void **state)
 {
     (void)state;
-    struct sim_cluster *c = rt_cluster(3, 0);
-    assert_true(sim_elect(c, 1));
-    rt_tick_all(c, 3);
+    struct sim_cluster *c = rt_cluster_led(3);
     /* Leader 1 is cut off and writes 40 entries nobody else gets. */
     sim_isolate(c, 1, true);
     for (int i = 0; i < 40; i++) {
@@ -194,15 +183,7 @@ static void conflicting_log_is_repaired_in_few_round_trips(void **state)
     }
     sim_drop_all(c);
     /* Node 2 or 3 wins and writes 40 entries of its own term. */
-    uint64_t leader = 0;
-    for (int i = 0; i < 60 && leader == 0; i++) {
-        sim_tick(c, 2);
-        sim_tick(c, 3);
-        sim_deliver_all(c, 10);
-        leader = rt_status(c, 2).role == RAFT_LEADER   ? 2
-                 : rt_status(c, 3).role == RAFT_LEADER ? 3
-                                                       : 0;
-    }
+    uint64_t leader = rt_elect_among(c, 2, 3, 60);
     assert_true(leader != 0);
     for (int i = 0; i < 40; i++) {
         assert_int_equal(sim_propose(c, leader, "fresh", NULL), 0);
@@ -231,9 +212,7 @@ static void conflicting_log_is_repaired_in_few_round_trips(void **state)
 static void leadership_transfer_hands_over_to_the_target(void **state)
 {
     (void)state;
-    struct sim_cluster *c = rt_cluster(3, 0);
-    assert_true(sim_elect(c, 1));
-    rt_tick_all(c, 3);
+    struct sim_cluster *c = rt_cluster_led(3);
     uint64_t term = rt_status(c, 1).term;
     assert_int_equal(raft_transfer(sim_raft(c, 1), 1), ORIGO_E_RAFT_CONFIG);
     assert_int_equal(raft_transfer(sim_raft(c, 1), 3), 0);
@@ -251,9 +230,7 @@ static void leadership_transfer_hands_over_to_the_target(void **state)
 static void transfer_to_a_lagging_target_waits_for_catch_up(void **state)
 {
     (void)state;
-    struct sim_cluster *c = rt_cluster(3, 0);
-    assert_true(sim_elect(c, 1));
-    rt_tick_all(c, 3);
+    struct sim_cluster *c = rt_cluster_led(3);
     sim_isolate(c, 3, true);
     for (int i = 0; i < 20; i++) {
         assert_int_equal(sim_propose(c, 1, "while 3 lags", NULL), 0);
@@ -278,9 +255,7 @@ static void transfer_to_a_lagging_target_waits_for_catch_up(void **state)
 static void transfer_to_an_unreachable_target_is_abandoned(void **state)
 {
     (void)state;
-    struct sim_cluster *c = rt_cluster(3, 0);
-    assert_true(sim_elect(c, 1));
-    rt_tick_all(c, 3);
+    struct sim_cluster *c = rt_cluster_led(3);
     sim_isolate(c, 3, true);
     assert_int_equal(sim_propose(c, 1, "x", NULL), 0);
     assert_int_equal(raft_transfer(sim_raft(c, 1), 3), 0);
@@ -300,9 +275,7 @@ static void transfer_to_an_unreachable_target_is_abandoned(void **state)
 static void stale_and_malformed_messages_are_ignored(void **state)
 {
     (void)state;
-    struct sim_cluster *c = rt_cluster(3, 0);
-    assert_true(sim_elect(c, 1));
-    rt_tick_all(c, 3);
+    struct sim_cluster *c = rt_cluster_led(3);
     struct raft *r2 = sim_raft(c, 2);
     struct raft_status before = rt_status(c, 2);
     struct raft_msg m;

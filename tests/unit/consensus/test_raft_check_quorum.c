@@ -7,9 +7,7 @@
 static void stale_leader_after_partition_steps_down(void **state)
 {
     (void)state;
-    struct sim_cluster *c = rt_cluster(3, 0);
-    assert_true(sim_elect(c, 1));
-    rt_tick_all(c, 3);
+    struct sim_cluster *c = rt_cluster_led(3);
     uint64_t old_term = rt_status(c, 1).term;
 
     sim_isolate(c, 1, true);
@@ -27,15 +25,7 @@ static void stale_leader_after_partition_steps_down(void **state)
     assert_int_equal(sim_propose(c, 1, "refused", NULL), ORIGO_E_NOT_LEADER);
 
     /* The majority side elects a new leader and commits. */
-    uint64_t leader = 0;
-    for (int i = 0; i < 100 && leader == 0; i++) {
-        sim_tick(c, 2);
-        sim_tick(c, 3);
-        sim_deliver_all(c, 10);
-        leader = rt_status(c, 2).role == RAFT_LEADER   ? 2
-                 : rt_status(c, 3).role == RAFT_LEADER ? 3
-                                                       : 0;
-    }
+    uint64_t leader = rt_elect_among(c, 2, 3, 100);
     assert_true(leader != 0);
     uint64_t index;
     assert_int_equal(sim_propose(c, leader, "fresh", &index), 0);
@@ -74,9 +64,7 @@ static void leader_hearing_only_a_minority_steps_down(void **state)
     (void)state;
     /* Five nodes; the leader still hears one follower: two of five is not
      * a quorum. */
-    struct sim_cluster *c = rt_cluster(5, 0);
-    assert_true(sim_elect(c, 1));
-    rt_tick_all(c, 5);
+    struct sim_cluster *c = rt_cluster_led(5);
     for (uint64_t id = 3; id <= 5; id++) {
         sim_block(c, 1, id, true);
         sim_block(c, id, 1, true);

@@ -4,21 +4,6 @@
  * no crash loses a committed entry and the next leader has them all. */
 #include "raft_test.h"
 
-static struct sim_cluster *unsynced_cluster(void)
-{
-    struct sim_options o;
-    sim_options_default(&o);
-    o.auto_sync = false;
-    struct sim_cluster *c = sim_new(&o);
-    for (int i = 0; i < 60 && rt_status(c, 1).role != RAFT_LEADER; i++) {
-        sim_tick(c, 1);
-        rt_settle(c, 3, 5);
-    }
-    assert_int_equal(rt_status(c, 1).role, RAFT_LEADER);
-    rt_settle(c, 3, 10);
-    return c;
-}
-
 static uint64_t elect_any(struct sim_cluster *c)
 {
     for (int i = 0; i < 200; i++) {
@@ -36,7 +21,7 @@ static uint64_t elect_any(struct sim_cluster *c)
 static void crash_losing_unsynced_entries_keeps_committed_ones(void **state)
 {
     (void)state;
-    struct sim_cluster *c = unsynced_cluster();
+    struct sim_cluster *c = rt_unsynced_cluster(60);
     uint64_t committed = 0;
     for (int i = 0; i < 5; i++) {
         assert_int_equal(sim_propose(c, 1, "durable", &committed), 0);
@@ -74,7 +59,7 @@ static void crash_losing_unsynced_entries_keeps_committed_ones(void **state)
 static void leader_crash_after_commit_keeps_entry(void **state)
 {
     (void)state;
-    struct sim_cluster *c = unsynced_cluster();
+    struct sim_cluster *c = rt_unsynced_cluster(60);
     uint64_t index;
     assert_int_equal(sim_propose(c, 1, "committed", &index), 0);
     /* Leader and follower 2 sync: a durable majority, so it commits. */
@@ -108,7 +93,7 @@ static void leader_crash_after_commit_keeps_entry(void **state)
 static void follower_ack_waits_for_its_sync(void **state)
 {
     (void)state;
-    struct sim_cluster *c = unsynced_cluster();
+    struct sim_cluster *c = rt_unsynced_cluster(60);
     uint64_t index;
     assert_int_equal(sim_propose(c, 1, "x", &index), 0);
     sim_deliver_all(c, 1);

@@ -5,17 +5,6 @@
  * while it never campaigns again. */
 #include "raft_test.h"
 
-static uint64_t leader_among(struct sim_cluster *c, uint64_t first,
-                             uint64_t last)
-{
-    for (uint64_t id = first; id <= last; id++) {
-        if (rt_status(c, id).role == RAFT_LEADER) {
-            return id;
-        }
-    }
-    return 0;
-}
-
 static void learner_joins_and_is_promoted_when_caught_up(void **state)
 {
     (void)state;
@@ -53,9 +42,7 @@ static void learner_joins_and_is_promoted_when_caught_up(void **state)
 static void removing_the_current_leader(void **state)
 {
     (void)state;
-    struct sim_cluster *c = rt_cluster(3, 0);
-    assert_true(sim_elect(c, 1));
-    rt_tick_all(c, 3);
+    struct sim_cluster *c = rt_cluster_led(3);
     struct raft *r1 = sim_raft(c, 1);
     uint64_t term = rt_status(c, 1).term;
     assert_int_equal(raft_remove(r1, 1), 0);
@@ -72,7 +59,7 @@ static void removing_the_current_leader(void **state)
     uint64_t leader = 0;
     for (int i = 0; i < 100 && leader == 0; i++) {
         rt_tick_all(c, 3);
-        leader = leader_among(c, 2, 3);
+        leader = rt_leader_among(c, 2, 3);
     }
     assert_true(leader != 0);
     struct raft_status sl = rt_status(c, leader);

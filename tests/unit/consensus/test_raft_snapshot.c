@@ -77,9 +77,7 @@ static void restart_from_snapshot_restores_state(void **state)
 static void snapshot_rejects_unapplied_index(void **state)
 {
     (void)state;
-    struct sim_cluster *c = rt_cluster(3, 0);
-    assert_true(sim_elect(c, 1));
-    rt_tick_all(c, 3);
+    struct sim_cluster *c = rt_cluster_led(3);
     struct raft_status st = rt_status(c, 1);
     uint8_t data[4] = {0};
     assert_int_equal(
