@@ -339,7 +339,7 @@ static int decode_head(origo_mp_reader *rd, struct head *h)
         /* 0xc1 (never used), floats, ext and fixext. */
         return fail(rd, ORIGO_E_RESERVED_TYPE);
     }
-    uint64_t raw;
+    uint64_t raw = 0;
     int rc = read_be(rd, width, &raw);
     if (rc)
         return rc;
