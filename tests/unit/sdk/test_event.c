@@ -653,6 +653,16 @@ static void put_hold_fields(origo_buf *buf)
     origo_mp_put_cstr(buf, "rust");
 }
 
+/* Starts a quality.hold body of `fields` entries in total with its own
+ * fields written; a test appends what it wants to break. */
+static void start_hold(origo_buf *buf, uint32_t fields, uint64_t version,
+                       const char *type)
+{
+    origo_buf_init(buf, 4096);
+    put_head(buf, fields, version, type);
+    put_hold_fields(buf);
+}
+
 static int decode_buf(origo_buf *buf)
 {
     assert_int_equal(buf->err, 0);
@@ -666,9 +676,7 @@ static void decode_hand_built_valid_body(void **state)
 {
     (void)state;
     origo_buf buf;
-    origo_buf_init(&buf, 4096);
-    put_head(&buf, 7, 1, "quality.hold");
-    put_hold_fields(&buf);
+    start_hold(&buf, 7, 1, "quality.hold");
     assert_int_equal(decode_buf(&buf), 0);
 }
 
@@ -676,9 +684,7 @@ static void decode_rejects_other_version(void **state)
 {
     (void)state;
     origo_buf buf;
-    origo_buf_init(&buf, 4096);
-    put_head(&buf, 7, 2, "quality.hold");
-    put_hold_fields(&buf);
+    start_hold(&buf, 7, 2, "quality.hold");
     assert_int_equal(decode_buf(&buf), ORIGO_E_VERSION);
 }
 
@@ -686,9 +692,7 @@ static void decode_rejects_unknown_type(void **state)
 {
     (void)state;
     origo_buf buf;
-    origo_buf_init(&buf, 4096);
-    put_head(&buf, 7, 1, "quality.pause");
-    put_hold_fields(&buf);
+    start_hold(&buf, 7, 1, "quality.pause");
     assert_int_equal(decode_buf(&buf), ORIGO_E_EVENT_TYPE);
 }
 
@@ -728,9 +732,7 @@ static void decode_rejects_duplicate_key(void **state)
 {
     (void)state;
     origo_buf buf;
-    origo_buf_init(&buf, 4096);
-    put_head(&buf, 8, 1, "quality.hold");
-    put_hold_fields(&buf);
+    start_hold(&buf, 8, 1, "quality.hold");
     origo_mp_put_cstr(&buf, "reason");
     origo_mp_put_cstr(&buf, "rust");
     assert_int_equal(decode_buf(&buf), ORIGO_E_DUPLICATE_KEY);
@@ -740,9 +742,7 @@ static void decode_rejects_unknown_key(void **state)
 {
     (void)state;
     origo_buf buf;
-    origo_buf_init(&buf, 4096);
-    put_head(&buf, 8, 1, "quality.hold");
-    put_hold_fields(&buf);
+    start_hold(&buf, 8, 1, "quality.hold");
     origo_mp_put_cstr(&buf, "zzz");
     origo_mp_put_cstr(&buf, "x");
     assert_int_equal(decode_buf(&buf), ORIGO_E_UNKNOWN_KEY);
@@ -752,9 +752,7 @@ static void decode_rejects_field_of_other_type(void **state)
 {
     (void)state;
     origo_buf buf;
-    origo_buf_init(&buf, 4096);
-    put_head(&buf, 8, 1, "quality.hold");
-    put_hold_fields(&buf);
+    start_hold(&buf, 8, 1, "quality.hold");
     origo_mp_put_cstr(&buf, "issuer");
     origo_mp_put_cstr(&buf, "x");
     assert_int_equal(decode_buf(&buf), ORIGO_E_UNKNOWN_KEY);
@@ -764,9 +762,7 @@ static void decode_rejects_trailing_bytes(void **state)
 {
     (void)state;
     origo_buf buf;
-    origo_buf_init(&buf, 4096);
-    put_head(&buf, 7, 1, "quality.hold");
-    put_hold_fields(&buf);
+    start_hold(&buf, 7, 1, "quality.hold");
     origo_mp_put_nil(&buf);
     assert_int_equal(decode_buf(&buf), ORIGO_E_TRAILING);
 }
@@ -775,9 +771,7 @@ static void decode_rejects_empty_doc_array(void **state)
 {
     (void)state;
     origo_buf buf;
-    origo_buf_init(&buf, 4096);
-    put_head(&buf, 8, 1, "quality.hold");
-    put_hold_fields(&buf);
+    start_hold(&buf, 8, 1, "quality.hold");
     origo_mp_put_cstr(&buf, "doc");
     origo_mp_put_array(&buf, 0);
     assert_int_equal(decode_buf(&buf), ORIGO_E_SCHEMA);
@@ -787,9 +781,7 @@ static void decode_rejects_empty_ext_map(void **state)
 {
     (void)state;
     origo_buf buf;
-    origo_buf_init(&buf, 4096);
-    put_head(&buf, 8, 1, "quality.hold");
-    put_hold_fields(&buf);
+    start_hold(&buf, 8, 1, "quality.hold");
     origo_mp_put_cstr(&buf, "ext");
     origo_mp_put_map(&buf, 0);
     assert_int_equal(decode_buf(&buf), ORIGO_E_SCHEMA);
@@ -800,9 +792,7 @@ static void decode_rejects_doc_after_ext(void **state)
     (void)state;
     origo_buf buf;
     uint8_t hash[32] = {0};
-    origo_buf_init(&buf, 4096);
-    put_head(&buf, 9, 1, "quality.hold");
-    put_hold_fields(&buf);
+    start_hold(&buf, 9, 1, "quality.hold");
     origo_mp_put_cstr(&buf, "ext");
     origo_mp_put_map(&buf, 1);
     origo_mp_put_cstr(&buf, "a");
