@@ -19,6 +19,7 @@
 
 #include "trace.h"
 #include "trace_net.h"
+#include "testutil.h"
 
 static struct trace_net net;
 
@@ -422,26 +423,6 @@ static void test_answers_at_older_tree_size_ignore_later_events(void **state)
     }
 }
 
-/* jansson's allocator, with a budget for fault injection: once `budget`
- * allocations have succeeded every further one fails. Negative: none. */
-static long json_alloc_budget = -1;
-
-static void *budget_malloc(size_t size)
-{
-    if (json_alloc_budget == 0) {
-        return NULL;
-    }
-    if (json_alloc_budget > 0) {
-        json_alloc_budget--;
-    }
-    return malloc(size);
-}
-
-static void budget_free(void *ptr)
-{
-    free(ptr);
-}
-
 #define OOM_PARENT "c0/pallet/OOM"
 
 /* An EPCIS aggregation applied while jansson runs out of memory, at every
@@ -477,10 +458,10 @@ static void test_out_of_memory_aborts_the_block_never_rejects(void **state)
     for (budget = 0; budget < 100000 && rc == ORIGO_E_NOMEM; budget++) {
         memset(&result, 0, sizeof(result));
         result.outcomes = &outcome;
-        json_alloc_budget = budget;
+        testutil_json_budget(budget);
         rc = ledger_apply_block(net.led, NULL, 1, net.raft_index + 1,
                                 net.block_time, &env, 1, 0, &result);
-        json_alloc_budget = -1;
+        testutil_json_budget(-1);
         if (rc != 0 && rc != ORIGO_E_NOMEM) {
             fail_msg("%ld allocations allowed: %s", budget, origo_strerror(rc));
         }
@@ -665,6 +646,6 @@ int main(void)
         cmocka_unit_test(test_out_of_memory_aborts_the_block_never_rejects),
     };
     /* Before any jansson call, so every jansson block comes from it. */
-    json_set_alloc_funcs(budget_malloc, budget_free);
+    testutil_json_budget_install();
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -188,26 +188,6 @@ static void test_epcis_transformation_and_aggregation(void **state)
     env_close(&e);
 }
 
-/* jansson's allocator, with a budget for fault injection: once `budget`
- * allocations have succeeded every further one fails. Negative: none. */
-static long json_alloc_budget = -1;
-
-static void *budget_malloc(size_t size)
-{
-    if (json_alloc_budget == 0) {
-        return NULL;
-    }
-    if (json_alloc_budget > 0) {
-        json_alloc_budget--;
-    }
-    return malloc(size);
-}
-
-static void budget_free(void *ptr)
-{
-    free(ptr);
-}
-
 /* The facts of an aggregation are all its edges or ORIGO_E_NOMEM: running
  * out of memory while re-reading the EPCIS text never yields facts without
  * the child -> parent edges (which would index fewer edges on this node
@@ -232,9 +212,9 @@ test_epcis_facts_out_of_memory_is_nomem_not_fewer_edges(void **state)
     int rc = ORIGO_E_NOMEM;
     long budget;
     for (budget = 0; budget < 10000 && rc == ORIGO_E_NOMEM; budget++) {
-        json_alloc_budget = budget;
+        testutil_json_budget(budget);
         rc = trace_facts_from_event(&ev, facts);
-        json_alloc_budget = -1;
+        testutil_json_budget(-1);
         if (rc == 0) {
             break;
         }
@@ -407,7 +387,7 @@ static void test_read_only_open_without_tables_is_not_found(void **state)
 int main(void)
 {
     /* Before any jansson call, so every jansson block comes from it. */
-    json_set_alloc_funcs(budget_malloc, budget_free);
+    testutil_json_budget_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transform_links_every_input_to_every_output),
         cmocka_unit_test(test_epcis_transformation_and_aggregation),

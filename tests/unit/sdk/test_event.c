@@ -229,25 +229,6 @@ static void epcis_parent_and_children_are_subjects(void **state)
     origo_buf_close(&buf);
 }
 
-/* jansson's allocator, with a budget for fault injection: once `budget`
- * allocations have succeeded every further one fails (memory exhausted
- * from that point on). Negative: unlimited. */
-static long json_alloc_budget = -1;
-
-static void *budget_malloc(size_t size)
-{
-    if (json_alloc_budget == 0)
-        return NULL;
-    if (json_alloc_budget > 0)
-        json_alloc_budget--;
-    return malloc(size);
-}
-
-static void budget_free(void *ptr)
-{
-    free(ptr);
-}
-
 /* Running out of memory while parsing an epcis event's JSON is the
  * decoding node's problem, not the event's: it must give ORIGO_E_NOMEM (the
  * ledger aborts the block) and never a schema rejection that other nodes,
@@ -274,9 +255,9 @@ static void epcis_out_of_memory_is_nomem_never_schema(void **state)
         int rc = ORIGO_E_NOMEM;
         long budget;
         for (budget = 0; budget < 10000 && rc == ORIGO_E_NOMEM; budget++) {
-            json_alloc_budget = budget;
+            testutil_json_budget(budget);
             rc = origo_event_decode_body(buf.data, buf.len, &view);
-            json_alloc_budget = -1;
+            testutil_json_budget(-1);
             if (rc != 0 && rc != ORIGO_E_NOMEM)
                 fail_msg("text %zu, %ld allocations allowed: %s, expected "
                          "ORIGO_E_NOMEM",
@@ -285,9 +266,9 @@ static void epcis_out_of_memory_is_nomem_never_schema(void **state)
         assert_int_equal(rc, 0);
         assert_true(budget > 1); /* the loop did meet failures */
         /* The producer's side: validation reports memory the same way. */
-        json_alloc_budget = 0;
+        testutil_json_budget(0);
         assert_int_equal(origo_event_validate(&ev), ORIGO_E_NOMEM);
-        json_alloc_budget = -1;
+        testutil_json_budget(-1);
         origo_buf_close(&buf);
     }
 }
@@ -1132,7 +1113,7 @@ int main(void)
 {
     memset(long_text, 'a', sizeof(long_text) - 1);
     /* Before any jansson call, so every jansson block comes from it. */
-    json_set_alloc_funcs(budget_malloc, budget_free);
+    testutil_json_budget_install();
     const struct CMUnitTest tests[] = {
         T(every_type_encodes_decodes_and_reencodes_identically),
         T(decoded_fields_equal_what_was_encoded),
