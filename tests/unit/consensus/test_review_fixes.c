@@ -508,11 +508,13 @@ static void follower_refuses_empty_snapshot(void **state)
 /* A leader restored from a snapshot without bytes (the ledger is its own
  * snapshot) sends no empty snapshot: it asks for the bytes, then sends
  * them. */
-static void leader_asks_for_snapshot_bytes_instead_of_sending_none(void **state)
+/* A single voter restored from a snapshot at index 10 (with `bytes`, which
+ * may be NULL for a restart without snapshot data) whose learner 2 holds
+ * nothing: elected, then told by the learner that it lacks index 10. */
+static struct raft *rf_leader_with_empty_learner(const struct raft_options *o,
+                                                 uint8_t *bytes, size_t len,
+                                                 uint64_t *term)
 {
-    (void)state;
-    struct raft_options o;
-    rf_options(&o, 1);
     struct raft_restore rs;
     memset(&rs, 0, sizeof(rs));
     rs.hard_state.term = 1;
@@ -523,8 +525,10 @@ static void leader_asks_for_snapshot_bytes_instead_of_sending_none(void **state)
     rs.snapshot.config.voters[0] = 1;
     rs.snapshot.config.n_learners = 1;
     rs.snapshot.config.learners[0] = 2;
+    rs.snapshot_data.base = bytes;
+    rs.snapshot_data.len = len;
     struct raft *r = NULL;
-    assert_int_equal(raft_new(&o, &rs, &r), 0);
+    assert_int_equal(raft_new(o, &rs, &r), 0);
     struct raft_status st;
     for (int i = 0; i < 100; i++) {
         raft_status(r, &st);
@@ -535,7 +539,6 @@ static void leader_asks_for_snapshot_bytes_instead_of_sending_none(void **state)
         rf_pump(r, NULL);
     }
     assert_int_equal(st.role, RAFT_LEADER);
-    /* Learner 2 holds nothing. */
     struct raft_msg m;
     memset(&m, 0, sizeof(m));
     m.type = RAFT_MSG_APPEND_RESP;
@@ -545,6 +548,17 @@ static void leader_asks_for_snapshot_bytes_instead_of_sending_none(void **state)
     m.u.append_resp.reject = true;
     m.u.append_resp.index = 10;
     assert_int_equal(raft_step(r, &m), 0);
+    *term = st.term;
+    return r;
+}
+
+static void leader_asks_for_snapshot_bytes_instead_of_sending_none(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    rf_options(&o, 1);
+    uint64_t term;
+    struct raft *r = rf_leader_with_empty_learner(&o, NULL, 0, &term);
     struct raft_ready rd;
     assert_int_equal(raft_ready(r, &rd), 0);
     for (size_t i = 0; i < rd.n_msgs; i++) {
@@ -620,47 +634,18 @@ static void refused_snapshot_is_retried_only_after_a_pause(void **state)
     struct raft_options o;
     rf_options(&o, 1);
     o.election_ticks = 10;
-    struct raft_restore rs;
-    memset(&rs, 0, sizeof(rs));
-    rs.hard_state.term = 1;
-    rs.hard_state.commit = 10;
-    rs.snapshot.index = 10;
-    rs.snapshot.term = 1;
-    rs.snapshot.config.n_voters = 1;
-    rs.snapshot.config.voters[0] = 1;
-    rs.snapshot.config.n_learners = 1;
-    rs.snapshot.config.learners[0] = 2;
     uint8_t bytes[100];
     memset(bytes, 'S', sizeof(bytes));
-    rs.snapshot_data.base = bytes;
-    rs.snapshot_data.len = sizeof(bytes);
-    struct raft *r = NULL;
-    assert_int_equal(raft_new(&o, &rs, &r), 0);
-    struct raft_status st;
-    for (int i = 0; i < 100; i++) {
-        raft_status(r, &st);
-        if (st.role == RAFT_LEADER) {
-            break;
-        }
-        assert_int_equal(raft_tick(r), 0);
-        rf_pump(r, NULL);
-    }
-    assert_int_equal(st.role, RAFT_LEADER);
-    struct raft_msg m;
-    memset(&m, 0, sizeof(m));
-    m.type = RAFT_MSG_APPEND_RESP;
-    m.from = 2;
-    m.to = 1;
-    m.term = st.term;
-    m.u.append_resp.reject = true;
-    m.u.append_resp.index = 10;
-    assert_int_equal(raft_step(r, &m), 0);
+    uint64_t term;
+    struct raft *r =
+        rf_leader_with_empty_learner(&o, bytes, sizeof(bytes), &term);
     assert_int_equal(rf_take(r, RAFT_MSG_SNAPSHOT, NULL), 1);
+    struct raft_msg m;
     memset(&m, 0, sizeof(m));
     m.type = RAFT_MSG_SNAPSHOT_RESP;
     m.from = 2;
     m.to = 1;
-    m.term = st.term;
+    m.term = term;
     m.u.snapshot_resp.index = 10;
     m.u.snapshot_resp.reject = true;
     assert_int_equal(raft_step(r, &m), 0);
