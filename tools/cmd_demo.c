@@ -62,6 +62,7 @@ struct demo {
     origo_buf envelopes[32];
     size_t count;
     size_t accepted, rejected;
+    int broken; /* a sample event could not be sealed: a bug, stop */
 };
 
 static int make_dir(const char *path)
@@ -180,6 +181,7 @@ static void add_event(struct demo *d, enum party who, origo_event *ev)
         cli_error("demo", "sample %s event: %s",
                   origo_event_type_name(ev->type), origo_strerror(rc));
         origo_buf_close(buf);
+        d->broken = 1;
         return;
     }
     d->count++;
@@ -237,7 +239,7 @@ static int commit_block(struct demo *d, const char *what)
         envs[i].len = d->envelopes[i].len;
     }
     ledger_block_result first = {0};
-    int rc = 0;
+    int rc = d->broken ? ORIGO_E_INTERNAL : 0;
     for (int v = 0; !rc && v < VALIDATORS; v++) {
         ledger_block_result result = {.outcomes = outcomes};
         rc = ledger_apply_block(d->ledgers[v], NULL, 1, d->raft_index,
