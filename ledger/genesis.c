@@ -467,15 +467,6 @@ void genesis_free(genesis *gen)
     free(gen);
 }
 
-const genesis_party *genesis_find(const genesis *gen, const uint8_t pub[32])
-{
-    for (size_t i = 0; i < gen->party_count; i++) {
-        if (memcmp(gen->parties[i].pub, pub, 32) == 0)
-            return &gen->parties[i];
-    }
-    return NULL;
-}
-
 /* ---- canonical encoding -------------------------------------------------- */
 
 static void put_party(origo_buf *buf, const genesis_party *p, int validator)

@@ -73,7 +73,4 @@ int genesis_to_json(const genesis *gen, char **out);
  * else 0. */
 int genesis_origin_ok(const char *origin, size_t len);
 
-/* Finds a party by key; NULL when absent. */
-const genesis_party *genesis_find(const genesis *gen, const uint8_t pub[32]);
-
 #endif
