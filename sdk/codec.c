@@ -570,19 +570,18 @@ int origo_mp_next_is_key(origo_mp_reader *rd, const char *key)
 
 int origo_mp_read_key(origo_mp_reader *rd, const char *key)
 {
-    if (rd->err)
-        return rd->err;
-    if (!origo_mp_next_is_key(rd, key)) {
-        /* Distinguish a malformed key from a wrong one. */
-        origo_mp_reader probe = *rd;
-        const char *text;
-        size_t len;
-        int rc = origo_mp_read_str(&probe, &text, &len, ORIGO_MP_MAX_BYTES);
-        return fail(rd, rc ? rc : ORIGO_E_MISSING_KEY);
-    }
+    /* One decode on a probe: a malformed key keeps its own code, a wrong
+     * one is ORIGO_E_MISSING_KEY, and only a match consumes it. */
+    origo_mp_reader probe = *rd;
     const char *text;
     size_t len;
-    return origo_mp_read_str(rd, &text, &len, ORIGO_MP_MAX_BYTES);
+    int rc = origo_mp_read_str(&probe, &text, &len, ORIGO_MP_MAX_BYTES);
+    if (rc)
+        return fail(rd, rc);
+    if (len != strlen(key) || memcmp(text, key, len) != 0)
+        return fail(rd, ORIGO_E_MISSING_KEY);
+    *rd = probe;
+    return 0;
 }
 
 int origo_mp_keycmp(const char *a, size_t a_len, const char *b, size_t b_len)
