@@ -307,10 +307,6 @@ int ledger_checkpoint_add_signature(ledger *led, MDB_txn *txn,
 int ledger_checkpoint_latest(ledger *led, MDB_txn *txn, char **note,
                              size_t *note_len, uint64_t *tree_size);
 
-/* The genesis checkpoint_quorum: the least number of validator signatures
- * any checkpoint needs (see ledger_checkpoint_quorum_at()). */
-size_t ledger_checkpoint_quorum(const ledger *led);
-
 /* The quorum a checkpoint of `tree_size` leaves needs: a majority
  * (floor(n/2) + 1) of the n validators as of that size (genesis validators
  * changed by member events up to leaf tree_size - 1), and not less than the

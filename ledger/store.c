@@ -494,11 +494,6 @@ const char *ledger_origin(const ledger *led)
     return led->gen->origin;
 }
 
-size_t ledger_checkpoint_quorum(const ledger *led)
-{
-    return led->gen->checkpoint_quorum;
-}
-
 int ledger_get_state(ledger *led, MDB_txn *txn, ledger_state *out)
 {
     MDB_txn *use;
