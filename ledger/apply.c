@@ -37,24 +37,22 @@ typedef struct block_ctx {
 
 /* ---- validation -------------------------------------------------------- */
 
-static int check_member_target(block_ctx *bc, const origo_event *ev)
+/* A member event's target must be absent (member.add) or active (update,
+ * remove). Member names are signed-note key names (a validator's name is
+ * its checkpoint signing name), and the validator set never shrinks below
+ * the genesis checkpoint quorum, so checkpoints can always be made. */
+static int check_member_event(block_ctx *bc, const origo_event *ev)
 {
+    uint64_t position = bc->head.state.tree_size;
     member_record target;
-    int rc = members_get(bc->led, bc->txn, ev->member, bc->head.state.tree_size,
-                         &target);
+    int rc = members_get(bc->led, bc->txn, ev->member, position, &target);
     if (rc && rc != ORIGO_E_NOTFOUND)
         return rc;
     int active = rc == 0 && target.active;
-    if (ev->type == ORIGO_EV_MEMBER_ADD)
-        return active ? ORIGO_E_EXISTS : 0;
-    return active ? 0 : ORIGO_E_NOTFOUND;
-}
-
-/* Member names are signed-note key names (a validator's name is its
- * checkpoint signing name), and the validator set never shrinks below the
- * genesis checkpoint quorum, so checkpoints can always be made. */
-static int check_member_change(block_ctx *bc, const origo_event *ev)
-{
+    if (ev->type == ORIGO_EV_MEMBER_ADD && active)
+        return ORIGO_E_EXISTS;
+    if (ev->type != ORIGO_EV_MEMBER_ADD && !active)
+        return ORIGO_E_NOTFOUND;
     if (ev->type != ORIGO_EV_MEMBER_REMOVE &&
         origo_keyname_check(ev->name.ptr, ev->name.len) != 0)
         return ORIGO_E_MEMBER_NAME;
@@ -62,11 +60,6 @@ static int check_member_change(block_ctx *bc, const origo_event *ev)
         (ev->type == ORIGO_EV_MEMBER_UPDATE &&
          (ev->roles & ORIGO_ROLE_VALIDATOR)))
         return 0;
-    uint64_t position = bc->head.state.tree_size;
-    member_record target;
-    int rc = members_get(bc->led, bc->txn, ev->member, position, &target);
-    if (rc)
-        return rc;
     if (!(target.roles & ORIGO_ROLE_VALIDATOR))
         return 0;
     size_t count;
@@ -217,9 +210,7 @@ static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
     }
     if (ev->type == ORIGO_EV_MEMBER_ADD || ev->type == ORIGO_EV_MEMBER_UPDATE ||
         ev->type == ORIGO_EV_MEMBER_REMOVE) {
-        rc = check_member_target(bc, ev);
-        if (rc == 0)
-            rc = check_member_change(bc, ev);
+        rc = check_member_event(bc, ev);
         if (rc == ORIGO_E_EXISTS || rc == ORIGO_E_NOTFOUND ||
             rc == ORIGO_E_MEMBER_NAME || rc == ORIGO_E_VALIDATOR_QUORUM) {
             *reason = rc;
