@@ -137,54 +137,45 @@ int genesis_origin_ok(const char *origin, size_t len)
     return 1;
 }
 
-/* Parses "name+hex8+base64(0x01||pub)" (C2SP verifier key) or 64 hex. */
+static int weak_key(parse_ctx *pc, const char *path)
+{
+    return fail(pc, ORIGO_E_GENESIS,
+                "%s.key: not a valid (prime-order, non-small-order) "
+                "Ed25519 public key",
+                path);
+}
+
+/* Parses "name+hex8+base64(0x01||pub)" (C2SP verifier key, through the
+ * SDK's origo_vkey_parse()) or 64 hex. */
 static int parse_key(parse_ctx *pc, const char *path, const char *name,
                      const char *text, uint8_t pub[32])
 {
     size_t len = strlen(text);
     if (len == 64) {
-        if (sodium_hex2bin(pub, 32, text, 64, NULL, NULL, NULL) != 0)
+        if (origo_pubkey_from_hex(text, len, pub) != 0)
             return fail(pc, ORIGO_E_GENESIS,
                         "%s.key: expected 64 hex digits or a verifier key",
                         path);
     } else {
-        const char *plus1 = strchr(text, '+');
-        const char *plus2 = plus1 ? strchr(plus1 + 1, '+') : NULL;
-        uint8_t raw[33], key_id[4], want_id[4], hash[32];
-        size_t raw_len = 0;
-        if (!plus2 || plus2 - plus1 != 9 ||
-            sodium_hex2bin(key_id, 4, plus1 + 1, 8, NULL, NULL, NULL) != 0 ||
-            sodium_base642bin(raw, sizeof(raw), plus2 + 1, strlen(plus2 + 1),
-                              NULL, &raw_len, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            raw_len != 33 || raw[0] != 0x01)
+        origo_vkey vkey;
+        int rc = origo_vkey_parse(text, len, &vkey);
+        if (rc == ORIGO_E_KEY)
+            return weak_key(pc, path);
+        if (rc)
             return fail(pc, ORIGO_E_GENESIS,
                         "%s.key: expected a verifier key "
-                        "name+keyid+base64(0x01||pubkey) or 64 hex digits",
+                        "name+keyid+base64(0x01||pubkey) whose key ID "
+                        "matches, or 64 hex digits",
                         path);
-        size_t name_len = (size_t)(plus1 - text);
-        if (name_len != strlen(name) || memcmp(text, name, name_len) != 0)
+        if (strcmp(vkey.name, name) != 0)
             return fail(pc, ORIGO_E_GENESIS,
-                        "%s.key: verifier key is named \"%.*s\", expected "
+                        "%s.key: verifier key is named \"%s\", expected "
                         "\"%s\" (the entry's name)",
-                        path, (int)name_len, text, name);
-        crypto_hash_sha256_state st;
-        crypto_hash_sha256_init(&st);
-        crypto_hash_sha256_update(&st, (const uint8_t *)text, name_len);
-        crypto_hash_sha256_update(&st, (const uint8_t *)"\n", 1);
-        crypto_hash_sha256_update(&st, raw, 33);
-        crypto_hash_sha256_final(&st, hash);
-        memcpy(want_id, hash, 4);
-        if (memcmp(want_id, key_id, 4) != 0)
-            return fail(pc, ORIGO_E_GENESIS,
-                        "%s.key: key ID does not match the name and key", path);
-        memcpy(pub, raw + 1, 32);
+                        path, vkey.name, name);
+        memcpy(pub, vkey.pub, 32);
     }
     if (crypto_core_ed25519_is_valid_point(pub) != 1)
-        return fail(pc, ORIGO_E_GENESIS,
-                    "%s.key: not a valid (prime-order, non-small-order) "
-                    "Ed25519 public key",
-                    path);
+        return weak_key(pc, path);
     return 0;
 }
 
