@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "origo/error.h"
+#include "origo/note.h"
 
 struct origo_key {
     char name[ORIGO_KEYNAME_MAX + 1];
@@ -348,15 +349,7 @@ int origo_vkey_id(const char *name, size_t name_len,
         return rc;
     if (origo_keyname_check(name, name_len) != 0)
         return ORIGO_E_INVAL;
-    static const uint8_t sep[2] = {0x0a, 0x01};
-    crypto_hash_sha256_state st;
-    uint8_t digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)name, name_len);
-    crypto_hash_sha256_update(&st, sep, sizeof(sep));
-    crypto_hash_sha256_update(&st, pub, ORIGO_PUBKEY_LEN);
-    crypto_hash_sha256_final(&st, digest);
-    memcpy(key_id, digest, ORIGO_KEYID_LEN);
+    origo_note_key_id(name, name_len, ORIGO_NOTE_ALG_ED25519, pub, key_id);
     return 0;
 }
 
