@@ -280,19 +280,18 @@ static int reject(block_ctx *bc, const ledger_envelope *env, uint32_t position,
 {
     uint8_t key_buf[12];
     uint16_t code = (uint16_t)(-reason);
-    uint8_t *val_buf = malloc(env->len + 2);
-    if (!val_buf)
-        return ORIGO_E_NOMEM;
+    block_reject_key(key_buf, bc->height, position);
+    /* The value (code || envelope) is written straight into the page. */
+    MDB_val key = {12, key_buf}, val = {env->len + 2, NULL};
+    int rc =
+        store_err(mdb_put(bc->txn, bc->led->rejects, &key, &val, MDB_RESERVE));
+    if (rc)
+        return rc;
+    uint8_t *val_buf = val.mv_data;
     val_buf[0] = (uint8_t)(code >> 8);
     val_buf[1] = (uint8_t)code;
     if (env->len)
         memcpy(val_buf + 2, env->data, env->len);
-    block_reject_key(key_buf, bc->height, position);
-    MDB_val key = {12, key_buf}, val = {env->len + 2, val_buf};
-    int rc = store_err(mdb_put(bc->txn, bc->led->rejects, &key, &val, 0));
-    free(val_buf);
-    if (rc)
-        return rc;
     out->status = reason;
     if (out->has_id && reason != ORIGO_E_DUPLICATE_EVENT) {
         /* Keep the latest rejection of an ID that never committed. */
