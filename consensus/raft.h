@@ -435,8 +435,14 @@ bool raft_config_is_learner(const struct raft_config *c, uint64_t id);
 size_t raft_config_encode(const struct raft_config *c, uint8_t *buf,
                           size_t cap);
 
-/* Decodes CONFIG entry data strictly (exact length, ids non-zero, unique,
- * counts within bounds). Returns 0 and fills *out, or ORIGO_E_RAFT_CONFIG. */
+/* Checks the rules every configuration obeys, however it arrived: counts
+ * within RAFT_MAX_MEMBERS, ids non-zero, no id listed twice (also not as
+ * both voter and learner). Returns 0 or ORIGO_E_RAFT_CONFIG. Pure; any
+ * thread. */
+int raft_config_check(const struct raft_config *c);
+
+/* Decodes CONFIG entry data strictly (exact length, then
+ * raft_config_check()). Returns 0 and fills *out, or ORIGO_E_RAFT_CONFIG. */
 int raft_config_decode(const uint8_t *buf, size_t len, struct raft_config *out);
 
 const char *raft_role_name(enum raft_role role);

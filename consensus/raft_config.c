@@ -80,6 +80,27 @@ size_t raft_config_encode(const struct raft_config *c, uint8_t *buf, size_t cap)
     return need;
 }
 
+int raft_config_check(const struct raft_config *c)
+{
+    if (c->n_voters > RAFT_MAX_MEMBERS || c->n_learners > RAFT_MAX_MEMBERS) {
+        return ORIGO_E_RAFT_CONFIG;
+    }
+    for (uint32_t i = 0; i < c->n_voters; i++) {
+        uint64_t id = c->voters[i];
+        if (id == RAFT_NONE || contains(c->voters, i, id)) {
+            return ORIGO_E_RAFT_CONFIG;
+        }
+    }
+    for (uint32_t i = 0; i < c->n_learners; i++) {
+        uint64_t id = c->learners[i];
+        if (id == RAFT_NONE || contains(c->learners, i, id) ||
+            contains(c->voters, c->n_voters, id)) {
+            return ORIGO_E_RAFT_CONFIG;
+        }
+    }
+    return 0;
+}
+
 int raft_config_decode(const uint8_t *buf, size_t len, struct raft_config *out)
 {
     struct raft_config c;
@@ -95,19 +116,14 @@ int raft_config_decode(const uint8_t *buf, size_t len, struct raft_config *out)
     }
     const uint8_t *p = buf + 8;
     for (uint32_t i = 0; i < c.n_voters; i++, p += 8) {
-        uint64_t id = get_u64(p);
-        if (id == RAFT_NONE || contains(c.voters, i, id)) {
-            return ORIGO_E_RAFT_CONFIG;
-        }
-        c.voters[i] = id;
+        c.voters[i] = get_u64(p);
     }
     for (uint32_t i = 0; i < c.n_learners; i++, p += 8) {
-        uint64_t id = get_u64(p);
-        if (id == RAFT_NONE || contains(c.learners, i, id) ||
-            contains(c.voters, c.n_voters, id)) {
-            return ORIGO_E_RAFT_CONFIG;
-        }
-        c.learners[i] = id;
+        c.learners[i] = get_u64(p);
+    }
+    int rc = raft_config_check(&c);
+    if (rc != 0) {
+        return rc;
     }
     *out = c;
     return 0;

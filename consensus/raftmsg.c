@@ -48,28 +48,6 @@ static uint32_t key_count(const char *const *keys)
 
 /* ---- shared rules ---- */
 
-static int check_config(const struct raft_config *config)
-{
-    if (config->n_voters > RAFT_MAX_MEMBERS ||
-        config->n_learners > RAFT_MAX_MEMBERS)
-        return ORIGO_E_RAFT_CONFIG;
-    uint64_t ids[2 * RAFT_MAX_MEMBERS];
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < config->n_voters; i++)
-        ids[n++] = config->voters[i];
-    for (uint32_t i = 0; i < config->n_learners; i++)
-        ids[n++] = config->learners[i];
-    for (uint32_t i = 0; i < n; i++) {
-        if (ids[i] == RAFT_NONE)
-            return ORIGO_E_RAFT_CONFIG;
-        for (uint32_t j = 0; j < i; j++) {
-            if (ids[j] == ids[i])
-                return ORIGO_E_RAFT_CONFIG;
-        }
-    }
-    return 0;
-}
-
 static int check_entry(const struct raft_entry *e)
 {
     if (e->data.len > RAFTMSG_MAX_ENTRY_BYTES)
@@ -125,7 +103,7 @@ static int check_snapshot(const struct raft_msg *m)
         s->offset > s->total_size || s->chunk.len > s->total_size - s->offset ||
         (s->done && s->offset + s->chunk.len != s->total_size))
         return ORIGO_E_RAFT_MSG;
-    return check_config(&s->meta.config);
+    return raft_config_check(&s->meta.config);
 }
 
 /* The rules of the header comment, for both directions. Returns 0,
