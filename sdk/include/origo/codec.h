@@ -5,7 +5,7 @@
  * non-minimal integers and lengths, floats, ext types, invalid UTF-8,
  * truncated values and, through origo_mp_reader_finish(), trailing bytes.
  * Map key order is fixed by each format's spec, so the reader offers
- * origo_mp_read_key()/origo_mp_next_key() and the format decoders check
+ * origo_mp_read_key()/origo_mp_next_is_key() and the format decoders check
  * the order; a generic map (an `ext` string map) is canonical when its keys
  * are strictly increasing in bytewise order, which also forbids duplicates.
  *
