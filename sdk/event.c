@@ -445,11 +445,11 @@ static int fields_take(struct fields *f, const char *key)
 {
     if (f->rd->err)
         return f->rd->err;
-    if (f->used == f->count || !origo_mp_next_is_key(f->rd, key))
+    /* Read on a probe: a key that is not `key` leaves f->rd untouched. */
+    origo_mp_reader probe = *f->rd;
+    if (f->used == f->count || origo_mp_read_key(&probe, key) != 0)
         return 0;
-    int rc = origo_mp_read_key(f->rd, key);
-    if (rc)
-        return rc;
+    *f->rd = probe;
     size_t i = key_index(f, key);
     f->used++;
     f->seen |= 1u << i;
