@@ -4,8 +4,6 @@
  * quorum-signed checkpoint as a C2SP signed note. Signature lines are parsed
  * and verified with the SDK's signed-note API (origo/note.h), so the ledger
  * stores only lines that any note parser accepts and it has checked. */
-#include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,21 +22,22 @@ int ledger_checkpoint_body(ledger *led, MDB_txn *txn, uint64_t tree_size,
     int rc = ledger_root_at(led, txn, tree_size, root);
     if (rc)
         return rc;
-    char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-    sodium_bin2base64(b64, sizeof(b64), root, 32,
-                      sodium_base64_VARIANT_ORIGINAL);
-    size_t cap = strlen(led->gen->origin) + 24 + sizeof(b64) + 4;
-    char *text = malloc(cap);
-    if (!text)
-        return ORIGO_E_NOMEM;
-    int n = snprintf(text, cap, "%s\n%llu\n%s\n", led->gen->origin,
-                     (unsigned long long)tree_size, b64);
-    if (n < 0 || (size_t)n >= cap) {
-        free(text);
-        return ORIGO_E_INTERNAL;
+    origo_checkpoint cp = {.tree_size = tree_size};
+    memcpy(cp.origin, led->gen->origin, strlen(led->gen->origin) + 1);
+    memcpy(cp.root, root, 32);
+    origo_buf buf;
+    origo_buf_init(&buf, sizeof(cp.origin) + 24 + 48);
+    rc = origo_checkpoint_format(&cp, &buf);
+    origo_buf_append(&buf, "", 1); /* NUL, not counted */
+    if (rc || buf.err) {
+        /* The origin passed genesis_origin_ok(), so only memory can fail. */
+        rc = buf.err == ORIGO_E_NOMEM ? ORIGO_E_NOMEM : ORIGO_E_INTERNAL;
+        origo_buf_close(&buf);
+        return rc;
     }
-    *body = text;
-    *body_len = (size_t)n;
+    size_t len;
+    *body = (char *)origo_buf_steal(&buf, &len);
+    *body_len = len - 1;
     return 0;
 }
 
