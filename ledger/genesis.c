@@ -518,7 +518,7 @@ int genesis_encode(const genesis *gen, uint8_t **out, size_t *out_len)
 static json_t *party_json(const genesis_party *p, int kind)
 {
     char hex[65];
-    sodium_bin2hex(hex, sizeof(hex), p->pub, 32);
+    origo_pubkey_to_hex(p->pub, hex);
     json_t *obj = json_object();
     json_object_set_new(obj, "name", json_string(p->name));
     json_object_set_new(obj, "key", json_string(hex));
