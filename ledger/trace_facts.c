@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <origo/error.h>
 #include <origo/event.h>
 
@@ -71,23 +70,24 @@ static int add_edge(struct trace_facts *facts, int from, int to)
     return 0;
 }
 
-/* Every INPUT lot went into every OUTPUT lot (lot.transform, and EPCIS
- * TransformationEvent whose lists the SDK maps to the same roles). */
-static int transform_edges(struct trace_facts *facts, const origo_event *event)
+/* Every lot of role `from_role` went into every lot of role `to_role`. */
+static int role_edges(struct trace_facts *facts, const origo_event *event,
+                      enum origo_lot_role from_role,
+                      enum origo_lot_role to_role)
 {
     for (size_t i = 0; i < event->n_lots; i++) {
-        const origo_lot_ref *in = &event->lots[i];
-        if (in->role != ORIGO_LOT_INPUT) {
+        const origo_lot_ref *from = &event->lots[i];
+        if (from->role != from_role) {
             continue;
         }
-        int from = find_lot(facts, in->lot.ptr, in->lot.len);
+        int from_index = find_lot(facts, from->lot.ptr, from->lot.len);
         for (size_t o = 0; o < event->n_lots; o++) {
-            const origo_lot_ref *out = &event->lots[o];
-            if (out->role != ORIGO_LOT_OUTPUT) {
+            const origo_lot_ref *to = &event->lots[o];
+            if (to->role != to_role) {
                 continue;
             }
-            int rc = add_edge(facts, from,
-                              find_lot(facts, out->lot.ptr, out->lot.len));
+            int rc = add_edge(facts, from_index,
+                              find_lot(facts, to->lot.ptr, to->lot.len));
             if (rc != 0) {
                 return rc;
             }
@@ -96,102 +96,30 @@ static int transform_edges(struct trace_facts *facts, const origo_event *event)
     return 0;
 }
 
-/* The lot index of a JSON string naming one of the event's lots, else -1:
- * the lot itself, or (as the SDK reads EPCs) a serialised Digital Link
- * "<lot>/21/<serial>" of it. */
-static int json_lot(const struct trace_facts *facts, const json_t *value)
+/* The edge table of docs/formats/trace-report.md ("Trace semantics"), and
+ * nothing else: lot.transform and an EPCIS TransformationEvent state every
+ * input -> every output; an EPCIS AggregationEvent whose action is exactly
+ * ADD or OBSERVE states every child -> the parent. Which lot an EPC names
+ * was decided once, by origo_epc_lot(), when the event was decoded; the
+ * roles carry that decision here. */
+static int genealogy_edges(struct trace_facts *facts, const origo_event *event)
 {
-    if (!json_is_string(value)) {
-        return -1;
+    if (event->type == ORIGO_EV_LOT_TRANSFORM) {
+        return role_edges(facts, event, ORIGO_LOT_INPUT, ORIGO_LOT_OUTPUT);
     }
-    const char *text = json_string_value(value);
-    size_t len = json_string_length(value);
-    int exact = find_lot(facts, text, len);
-    if (exact >= 0) {
-        return exact;
+    if (event->type != ORIGO_EV_EPCIS) {
+        return 0;
     }
-    for (size_t i = 0; i < facts->lot_count; i++) {
-        const struct trace_text *lot = &facts->lots[i];
-        if (len > lot->len + 4 && memcmp(text, lot->ptr, lot->len) == 0 &&
-            memcmp(text + lot->len, "/21/", 4) == 0 &&
-            memchr(text + lot->len + 4, '/', len - lot->len - 4) == NULL) {
-            return (int)i;
-        }
+    const origo_epcis_info *info = &event->epcis_info;
+    if (info->type == ORIGO_EPCIS_TRANSFORMATION) {
+        return role_edges(facts, event, ORIGO_LOT_INPUT, ORIGO_LOT_OUTPUT);
     }
-    return -1;
-}
-
-/* Parses the EPCIS text of a decoded event. Decoding checked that the text
- * is exactly jansson's dump of its own parse, so a parse that fails, or
- * that does not dump back to the text, can only be jansson running out of
- * memory (jansson 2.14 may also drop bytes of a long token silently when
- * an allocation fails): ORIGO_E_NOMEM, never "no edges", so that the
- * ledger aborts the block instead of indexing fewer edges than its peers. */
-static int load_epcis(const origo_event *event, json_t **out)
-{
-    json_error_t jerr;
-    json_t *root = json_loadb(event->epcis.ptr, event->epcis.len, 0, &jerr);
-    if (root == NULL) {
-        return ORIGO_E_NOMEM;
-    }
-    char *dump = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
-    int same = dump != NULL && strlen(dump) == event->epcis.len &&
-               memcmp(dump, event->epcis.ptr, event->epcis.len) == 0;
-    free(dump);
-    if (!same) {
-        json_decref(root);
-        return ORIGO_E_NOMEM;
-    }
-    *out = root;
-    return 0;
-}
-
-/* Edges child -> parent for each child of a JSON list that names one of
- * the event's lots (`key` NULL: the items are EPCs; else the items are
- * objects whose `key` member is one). */
-static int child_edges(struct trace_facts *facts, const json_t *list,
-                       const char *key, int parent)
-{
-    size_t i;
-    const json_t *item;
-    json_array_foreach(list, i, item)
-    {
-        int child = json_lot(facts, key ? json_object_get(item, key) : item);
-        if (child >= 0) {
-            int rc = add_edge(facts, child, parent);
-            if (rc != 0) {
-                return rc;
-            }
-        }
+    if (info->type == ORIGO_EPCIS_AGGREGATION &&
+        (info->action == ORIGO_EPCIS_ADD ||
+         info->action == ORIGO_EPCIS_OBSERVE)) {
+        return role_edges(facts, event, ORIGO_LOT_CHILD, ORIGO_LOT_PARENT);
     }
     return 0;
-}
-
-/* An EPCIS AggregationEvent with action ADD or OBSERVE puts each child
- * (childEPCs, childQuantityList[].epcClass) into the parent (parentID):
- * edges child -> parent. DELETE (disaggregation) states no genealogy. */
-static int aggregation_edges(struct trace_facts *facts,
-                             const origo_event *event)
-{
-    json_t *root;
-    int rc = load_epcis(event, &root);
-    if (rc != 0) {
-        return rc;
-    }
-    const char *type = json_string_value(json_object_get(root, "type"));
-    const char *action = json_string_value(json_object_get(root, "action"));
-    int parent = json_lot(facts, json_object_get(root, "parentID"));
-    if (type != NULL && strcmp(type, "AggregationEvent") == 0 &&
-        action != NULL && strcmp(action, "DELETE") != 0 && parent >= 0) {
-        rc = child_edges(facts, json_object_get(root, "childEPCs"), NULL,
-                         parent);
-        if (rc == 0) {
-            rc = child_edges(facts, json_object_get(root, "childQuantityList"),
-                             "epcClass", parent);
-        }
-    }
-    json_decref(root);
-    return rc;
 }
 
 static int kind_of(int type)
@@ -240,14 +168,7 @@ int trace_facts_from_event(const origo_event *event, struct trace_facts *out)
             facts->subjects[facts->subject_count++] = (uint16_t)lot;
         }
     }
-    int rc = 0;
-    if (event->type == ORIGO_EV_LOT_TRANSFORM ||
-        event->type == ORIGO_EV_EPCIS) {
-        rc = transform_edges(facts, event);
-    }
-    if (rc == 0 && event->type == ORIGO_EV_EPCIS) {
-        rc = aggregation_edges(facts, event);
-    }
+    int rc = genealogy_edges(facts, event);
     if (rc != 0) {
         return rc;
     }

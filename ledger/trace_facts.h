@@ -72,8 +72,8 @@ struct trace_facts {
 
 /* Fills *out from a decoded (or origo_event_validate()d) event; its strings
  * stay borrowed from the event's body. Lots longer than TRACE_LOT_MAX give
- * ORIGO_E_LOT. Returns 0, ORIGO_E_LOT, ORIGO_E_NOMEM (jansson could not
- * parse the EPCIS text, which validation proved well-formed: memory), or
+ * ORIGO_E_LOT. Allocates nothing (an EPCIS event's edges come from the
+ * roles and epcis_info that decoding derived). Returns 0, ORIGO_E_LOT, or
  * ORIGO_E_INTERNAL (an edge the fixed-size facts cannot hold, impossible
  * for a valid event). Facts are never silently partial. */
 int trace_facts_from_event(const struct origo_event *event,

@@ -64,10 +64,12 @@ int origo_event_validate(origo_event *ev)
         return ORIGO_E_INVAL;
     origo_lot_ref lots[ORIGO_EVENT_MAX_LOTS];
     size_t n_lots = 0;
-    int rc = event_schema_check(ev, lots, &n_lots);
+    origo_epcis_info info;
+    int rc = event_schema_check(ev, lots, &n_lots, &info);
     if (rc == 0 && ev->type == ORIGO_EV_EPCIS) {
         memcpy(ev->lots, lots, n_lots * sizeof(lots[0]));
         ev->n_lots = n_lots;
+        ev->epcis_info = info;
     }
     return rc;
 }
@@ -300,7 +302,8 @@ int origo_event_encode_body(const origo_event *ev, origo_buf *out)
         return ORIGO_E_INVAL;
     origo_lot_ref scratch[ORIGO_EVENT_MAX_LOTS];
     size_t n_scratch = 0;
-    int rc = event_schema_check(ev, scratch, &n_scratch);
+    origo_epcis_info info;
+    int rc = event_schema_check(ev, scratch, &n_scratch, &info);
     if (rc)
         return rc;
     if (out->err)

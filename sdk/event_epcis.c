@@ -1,147 +1,132 @@
-/* The epcis event type: one GS1 EPCIS 2.0 event carried as canonical JSON
- * text. This is the only part of the SDK core that parses JSON (with
- * jansson); it checks that the text is exactly jansson's compact,
- * key-sorted dump of itself, so one event has one spelling and one ID, and
- * collects the lot identifiers the event names. */
-#include <jansson.h>
-#include <stdlib.h>
+/* The epcis type: one GS1 EPCIS 2.0 event carried as canonical JSON text
+ * (origo/json.h). Whether a text is valid, which lots it names in which
+ * role and what it states (type, action, time, business step) are decided
+ * here from the bytes alone, with no allocation, so that every validator
+ * reaches the same verdict whatever its libraries, locale or memory. */
 #include <string.h>
 
 #include "event_internal.h"
 #include "origo/error.h"
+#include "origo/json.h"
 
 static const char *const epcis_types[] = {
-    "ObjectEvent",         "AggregationEvent", "TransactionEvent",
-    "TransformationEvent", "AssociationEvent",
+    NULL,
+    "ObjectEvent",
+    "AggregationEvent",
+    "TransactionEvent",
+    "TransformationEvent",
+    "AssociationEvent",
 };
+#define TYPE_BIT(t) (1u << (t))
+#define OBJ TYPE_BIT(ORIGO_EPCIS_OBJECT)
+#define AGG TYPE_BIT(ORIGO_EPCIS_AGGREGATION)
+#define TRX TYPE_BIT(ORIGO_EPCIS_TRANSACTION)
+#define TRF TYPE_BIT(ORIGO_EPCIS_TRANSFORMATION)
+#define ASC TYPE_BIT(ORIGO_EPCIS_ASSOCIATION)
 
-/* Where each EPCIS list puts its lots. */
+static const char *const actions[] = {NULL, "ADD", "OBSERVE", "DELETE"};
+
+/* The members that name lots, the role they give, and the event types of
+ * EPCIS 2.0 that define them; a member in any other type is refused. */
 enum list_kind { LIST_EPCS, LIST_QUANTITIES, LIST_SINGLE };
 static const struct {
     const char *key;
     enum list_kind kind;
     enum origo_lot_role role;
+    unsigned types;
 } epcis_lists[] = {
-    {"epcList", LIST_EPCS, ORIGO_LOT_SUBJECT},
-    {"quantityList", LIST_QUANTITIES, ORIGO_LOT_SUBJECT},
-    {"parentID", LIST_SINGLE, ORIGO_LOT_SUBJECT},
-    {"childEPCs", LIST_EPCS, ORIGO_LOT_SUBJECT},
-    {"childQuantityList", LIST_QUANTITIES, ORIGO_LOT_SUBJECT},
-    {"inputEPCList", LIST_EPCS, ORIGO_LOT_INPUT},
-    {"inputQuantityList", LIST_QUANTITIES, ORIGO_LOT_INPUT},
-    {"outputEPCList", LIST_EPCS, ORIGO_LOT_OUTPUT},
-    {"outputQuantityList", LIST_QUANTITIES, ORIGO_LOT_OUTPUT},
+    {"epcList", LIST_EPCS, ORIGO_LOT_SUBJECT, OBJ | TRX},
+    {"quantityList", LIST_QUANTITIES, ORIGO_LOT_SUBJECT, OBJ | TRX},
+    {"parentID", LIST_SINGLE, ORIGO_LOT_PARENT, AGG | TRX | ASC},
+    {"childEPCs", LIST_EPCS, ORIGO_LOT_CHILD, AGG | ASC},
+    {"childQuantityList", LIST_QUANTITIES, ORIGO_LOT_CHILD, AGG | ASC},
+    {"inputEPCList", LIST_EPCS, ORIGO_LOT_INPUT, TRF},
+    {"inputQuantityList", LIST_QUANTITIES, ORIGO_LOT_INPUT, TRF},
+    {"outputEPCList", LIST_EPCS, ORIGO_LOT_OUTPUT, TRF},
+    {"outputQuantityList", LIST_QUANTITIES, ORIGO_LOT_OUTPUT, TRF},
 };
+#define LIST_COUNT (sizeof(epcis_lists) / sizeof(epcis_lists[0]))
 
 struct collect {
-    const char *text; /* the event text: lots point into it */
-    size_t text_len;
     origo_lot_ref *lots;
     size_t max, n;
 };
 
-/* The lot named by an EPC or class string, if any: a lot identifier as is,
- * or the lot-level prefix of a Digital Link that adds /21/<serial> to a
- * lot. Other identifiers (SGTIN, SSCC, GTIN classes without a lot) name no
- * lot and yield 0. */
-static size_t lot_prefix(const char *epc, size_t len)
+/* The role that may not name the same lot as `role`: a lot transformed
+ * into itself, or aggregated into itself. */
+static enum origo_lot_role opposite(enum origo_lot_role role)
 {
-    if (origo_lot_check(epc, len, NULL) == 0)
-        return len;
-    if (len < 9 || memcmp(epc, "https://", 8) != 0)
+    switch (role) {
+    case ORIGO_LOT_INPUT:
+        return ORIGO_LOT_OUTPUT;
+    case ORIGO_LOT_OUTPUT:
+        return ORIGO_LOT_INPUT;
+    case ORIGO_LOT_PARENT:
+        return ORIGO_LOT_CHILD;
+    case ORIGO_LOT_CHILD:
+        return ORIGO_LOT_PARENT;
+    default:
         return 0;
-    /* Strip one trailing "/21/<serial>". */
-    const char *end = epc + len, *last = NULL, *prev = NULL;
-    for (const char *p = epc + 8; p < end; p++) {
-        if (*p == '/')
-            prev = last, last = p;
     }
-    if (!prev || last - prev != 3 || memcmp(prev, "/21/", 4) != 0 ||
-        last + 1 == end)
-        return 0;
-    size_t cut = (size_t)(prev - epc);
-    enum origo_lot_kind kind;
-    if (origo_lot_check(epc, cut, &kind) != 0)
-        return 0;
-    return kind == ORIGO_LOTID_DIGITAL_LINK ? cut : 0;
 }
 
-/* Finds the bytes of `lot` inside the event text so the reference can
- * borrow them. Lot identifiers hold no character that jansson escapes, so
- * a string that starts with them appears verbatim after a quote. */
-static const char *locate(const struct collect *c, const char *lot, size_t len)
+static int add_lot(struct collect *c, origo_str epc, enum origo_lot_role role)
 {
-    const char *pos = c->text, *end = c->text + c->text_len;
-    while (pos < end) {
-        const char *quote = memchr(pos, '"', (size_t)(end - pos));
-        if (!quote || (size_t)(end - quote - 1) < len)
-            return NULL;
-        if (memcmp(quote + 1, lot, len) == 0)
-            return quote + 1;
-        pos = quote + 1;
-    }
-    return NULL;
-}
-
-static int add_lot(struct collect *c, const char *epc, size_t epc_len,
-                   enum origo_lot_role role)
-{
-    size_t len = lot_prefix(epc, epc_len);
-    if (len == 0)
-        return 0;
+    size_t len;
+    if (origo_epc_lot(epc.ptr, epc.len, &len) != 0)
+        return 0; /* names no lot */
     for (size_t i = 0; i < c->n; i++) {
-        if (c->lots[i].lot.len == len &&
-            memcmp(c->lots[i].lot.ptr, epc, len) == 0) {
-            if (c->lots[i].role == role)
-                return 0; /* named twice in one role: one reference */
-            if ((c->lots[i].role == ORIGO_LOT_INPUT &&
-                 role == ORIGO_LOT_OUTPUT) ||
-                (c->lots[i].role == ORIGO_LOT_OUTPUT &&
-                 role == ORIGO_LOT_INPUT))
-                return ORIGO_E_SCHEMA; /* a lot transformed into itself */
-        }
+        const origo_lot_ref *seen = &c->lots[i];
+        if (seen->lot.len != len || memcmp(seen->lot.ptr, epc.ptr, len) != 0)
+            continue;
+        if (seen->role == role)
+            return 0; /* named twice in one role: one reference */
+        if (seen->role == opposite(role))
+            return ORIGO_E_SCHEMA;
     }
     if (c->n == c->max)
         return ORIGO_E_TOOBIG;
-    const char *at = locate(c, epc, len);
-    if (!at)
-        return ORIGO_E_SCHEMA;
     origo_lot_ref *ref = &c->lots[c->n++];
     memset(ref, 0, sizeof(*ref));
     ref->role = role;
-    ref->lot.ptr = at;
+    ref->lot.ptr = epc.ptr;
     ref->lot.len = len;
     return 0;
 }
 
-static int add_string(struct collect *c, json_t *value,
+/* A JSON string item: its content when it needs no escape (an identifier
+ * never does; one that does names no lot). */
+static int add_string(struct collect *c, origo_str value,
                       enum origo_lot_role role)
 {
-    if (!json_is_string(value))
+    origo_str content;
+    if (value.len == 0 || value.ptr[0] != '"')
         return ORIGO_E_SCHEMA;
-    return add_lot(c, json_string_value(value), json_string_length(value),
-                   role);
+    if (!origo_json_string(value, &content))
+        return 0;
+    return add_lot(c, content, role);
 }
 
-static int add_list(struct collect *c, json_t *list, enum list_kind kind,
+static int add_list(struct collect *c, origo_str list, enum list_kind kind,
                     enum origo_lot_role role)
 {
     if (kind == LIST_SINGLE)
         return add_string(c, list, role);
-    if (!json_is_array(list))
+    if (list.ptr[0] != '[')
         return ORIGO_E_SCHEMA;
-    size_t i;
-    json_t *item;
-    json_array_foreach(list, i, item)
-    {
+    size_t cursor = 0;
+    origo_str item;
+    while (origo_json_next(list, &cursor, &item)) {
         int rc;
         if (kind == LIST_EPCS) {
             rc = add_string(c, item, role);
         } else {
             /* Quantity elements: {"epcClass": ..., "quantity": ...}. */
-            if (!json_is_object(item))
+            origo_str epc_class;
+            if (item.ptr[0] != '{' ||
+                !origo_json_member(item, "epcClass", &epc_class))
                 return ORIGO_E_SCHEMA;
-            rc = add_string(c, json_object_get(item, "epcClass"), role);
+            rc = add_string(c, epc_class, role);
         }
         if (rc)
             return rc;
@@ -149,112 +134,178 @@ static int add_list(struct collect *c, json_t *list, enum list_kind kind,
     return 0;
 }
 
-static int check_header(json_t *event)
+/* Index of a string member's content in `names` (entries from 1), or 0
+ * when absent, not a plain string, or not one of them. *present says
+ * whether the member exists at all. */
+static int member_name(origo_str event, const char *key,
+                       const char *const *names, size_t count, int *present)
 {
-    json_t *type = json_object_get(event, "type");
-    if (!json_is_string(type) ||
-        !json_is_string(json_object_get(event, "eventTime")))
-        return ORIGO_E_SCHEMA;
-    const char *name = json_string_value(type);
-    for (size_t i = 0; i < sizeof(epcis_types) / sizeof(epcis_types[0]); i++) {
-        if (strcmp(name, epcis_types[i]) == 0)
-            return 0;
-    }
-    return ORIGO_E_SCHEMA;
-}
-
-/* The text must be what jansson dumps for its own parse: compact, keys
- * sorted, no insignificant whitespace, one spelling of every string and
- * number. */
-static int check_canonical(json_t *event, const char *text, size_t len)
-{
-    char *dump = json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!dump)
-        return ORIGO_E_NOMEM;
-    int same = strlen(dump) == len && memcmp(dump, text, len) == 0;
-    free(dump);
-    return same ? 0 : ORIGO_E_SCHEMA;
-}
-
-/* Whether json_loadb() of `text` failed for want of memory rather than
- * because of the text. This must never call a bad text a memory failure
- * (every validator would then abort the block containing it, forever), and
- * should recognise every memory failure (a validator short of memory would
- * otherwise reject, for the text's sake, an event the others accept).
- * jansson 2.14 does not report json_error_out_of_memory from its parser;
- * its allocation failures show as:
- *  - NULL with no error text at all (a value, a key, an object member or
- *    the token buffer could not be allocated): every genuine parse error
- *    sets a text;
- *  - "invalid token" (or, in key position, "string or '}' expected") right
- *    after a string's closing quote: the string's copy could not be
- *    allocated. A genuine error inside a string is reported at its cause
- *    first (jansson keeps the first error), and no other token ends in '"'.
- * Later jansson versions may say json_error_out_of_memory; that counts too.
- * What remains undetected: jansson 2.14 drops bytes of a token longer than
- * 15 bytes when its token buffer cannot grow and allocation then succeeds
- * again; the canonical-form check below then rejects the text as SCHEMA. */
-static int load_failed_for_memory(const json_error_t *error, const char *text,
-                                  size_t len)
-{
-    static const char invalid_token[] = "invalid token";
-    static const char key_expected[] = "string or '}' expected";
-    if (error->text[0] == '\0')
-        return 1;
-    enum json_error_code code = json_error_code(error);
-    if (code == json_error_out_of_memory)
-        return 1;
-    if (code != json_error_invalid_syntax)
+    origo_str value, content;
+    *present = origo_json_member(event, key, &value);
+    if (!*present || !origo_json_string(value, &content))
         return 0;
-    if (strncmp(error->text, invalid_token, sizeof(invalid_token) - 1) != 0 &&
-        strncmp(error->text, key_expected, sizeof(key_expected) - 1) != 0)
-        return 0;
-    return error->position >= 1 && (size_t)error->position <= len &&
-           text[error->position - 1] == '"';
-}
-
-/* Whether the text holds a raw control character. jansson's compact dump
- * escapes every one, so no canonical text does; refusing them before
- * parsing also keeps jansson 2.14 from an assertion failure it hits when an
- * allocation fails inside a long string that a control character ends. */
-static int has_control(const char *text, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)text[i] < 0x20)
-            return 1;
+    for (size_t i = 1; i < count; i++) {
+        if (strlen(names[i]) == content.len &&
+            memcmp(names[i], content.ptr, content.len) == 0)
+            return (int)i;
     }
     return 0;
 }
 
-int event_epcis_check(const char *text, size_t len, origo_lot_ref *lots,
-                      size_t max_lots, size_t *n_lots)
+/* ---- eventTime ---------------------------------------------------------- */
+
+static int digits_at(const char *text, size_t count, unsigned *out)
 {
-    json_error_t error;
-    if (has_control(text, len))
+    unsigned value = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+        value = value * 10 + (unsigned)(text[i] - '0');
+    }
+    *out = value;
+    return 0;
+}
+
+static int leap(unsigned year)
+{
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+/* Days from 1970-01-01 to the given date (year >= 1970). */
+static uint64_t days_since_epoch(unsigned year, unsigned month, unsigned day)
+{
+    static const unsigned before_month[] = {0,   31,  59,  90,  120, 151,
+                                            181, 212, 243, 273, 304, 334};
+    uint64_t y = year - 1;
+    uint64_t leaps =
+        y / 4 - y / 100 + y / 400 - (1969 / 4 - 1969 / 100 + 1969 / 400);
+    uint64_t days = 365 * (uint64_t)(year - 1970) + leaps +
+                    before_month[month - 1] + (day - 1);
+    return days + (month > 2 && leap(year));
+}
+
+/* An xsd:dateTimeStamp as EPCIS 2.0 requires for eventTime:
+ * YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm), year 1970..9999, as Unix
+ * milliseconds (digits of the fraction past the third are dropped). */
+static int parse_event_time(origo_str text, uint64_t *ms_out)
+{
+    const char *t = text.ptr;
+    size_t len = text.len, pos = 19;
+    unsigned year, month, day, hour, minute, second, frac_ms = 0;
+    if (len < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' ||
+        t[13] != ':' || t[16] != ':' || digits_at(t, 4, &year) ||
+        digits_at(t + 5, 2, &month) || digits_at(t + 8, 2, &day) ||
+        digits_at(t + 11, 2, &hour) || digits_at(t + 14, 2, &minute) ||
+        digits_at(t + 17, 2, &second))
         return ORIGO_E_SCHEMA;
-    json_t *event = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
-    if (!event)
-        return load_failed_for_memory(&error, text, len) ? ORIGO_E_NOMEM
-                                                         : ORIGO_E_SCHEMA;
-    int rc = ORIGO_E_SCHEMA;
-    if (!json_is_object(event))
-        goto err_after_load;
-    rc = check_canonical(event, text, len);
+    static const unsigned month_days[] = {31, 28, 31, 30, 31, 30,
+                                          31, 31, 30, 31, 30, 31};
+    if (year < 1970 || month < 1 || month > 12 || day < 1 ||
+        day > month_days[month - 1] + (month == 2 && leap(year)) || hour > 23 ||
+        minute > 59 || second > 59)
+        return ORIGO_E_SCHEMA;
+    if (t[pos] == '.') {
+        size_t first = ++pos;
+        while (pos < len && t[pos] >= '0' && t[pos] <= '9') {
+            if (pos - first < 3)
+                frac_ms = frac_ms * 10 + (unsigned)(t[pos] - '0');
+            pos++;
+        }
+        if (pos == first || pos - first > 9)
+            return ORIGO_E_SCHEMA;
+        for (size_t i = pos - first; i < 3; i++)
+            frac_ms *= 10;
+    }
+    int64_t offset_min = 0;
+    if (pos + 1 == len && t[pos] == 'Z') {
+        pos++;
+    } else if (len - pos == 6 && (t[pos] == '+' || t[pos] == '-') &&
+               t[pos + 3] == ':') {
+        unsigned oh, om;
+        if (digits_at(t + pos + 1, 2, &oh) || digits_at(t + pos + 4, 2, &om) ||
+            om > 59 || oh * 60 + om > 14 * 60)
+            return ORIGO_E_SCHEMA;
+        offset_min = (int64_t)(oh * 60 + om) * (t[pos] == '-' ? -1 : 1);
+    } else {
+        return ORIGO_E_SCHEMA;
+    }
+    int64_t ms = (int64_t)days_since_epoch(year, month, day) * 86400000 +
+                 (int64_t)(hour * 3600 + minute * 60 + second) * 1000 +
+                 frac_ms - offset_min * 60000;
+    if (ms <= 0 || (uint64_t)ms > ORIGO_TS_MAX)
+        return ORIGO_E_SCHEMA;
+    *ms_out = (uint64_t)ms;
+    return 0;
+}
+
+/* ---- the event ---------------------------------------------------------- */
+
+/* type, action and eventTime, as EPCIS 2.0 requires them: action is
+ * exactly ADD, OBSERVE or DELETE (the vocabulary is case-sensitive) in
+ * every type but TransformationEvent, which has none. */
+static int check_header(origo_str event, origo_epcis_info *info)
+{
+    int present;
+    int type =
+        member_name(event, "type", epcis_types,
+                    sizeof(epcis_types) / sizeof(epcis_types[0]), &present);
+    if (type == 0)
+        return ORIGO_E_SCHEMA;
+    int action = member_name(event, "action", actions, 4, &present);
+    if (type == ORIGO_EPCIS_TRANSFORMATION ? present : action == 0)
+        return ORIGO_E_SCHEMA;
+    origo_str value, time;
+    if (!origo_json_member(event, "eventTime", &value) ||
+        !origo_json_string(value, &time) ||
+        parse_event_time(time, &info->event_time) != 0)
+        return ORIGO_E_SCHEMA;
+    info->type = (enum origo_epcis_type)type;
+    info->action = (enum origo_epcis_action)action;
+    return 0;
+}
+
+/* Optional code-valued string members (bizStep, disposition): a string
+ * when present; its content is kept when it needs no escape. */
+static int code_member(origo_str event, const char *key, origo_str *out)
+{
+    origo_str value;
+    out->ptr = NULL;
+    out->len = 0;
+    if (!origo_json_member(event, key, &value))
+        return 0;
+    if (value.ptr[0] != '"')
+        return ORIGO_E_SCHEMA;
+    if (!origo_json_string(value, out))
+        out->len = 0;
+    return 0;
+}
+
+int event_epcis_check(const char *text, size_t len, origo_lot_ref *lots,
+                      size_t max_lots, size_t *n_lots, origo_epcis_info *info)
+{
+    origo_str event = {text, len};
+    origo_epcis_info found = {0};
+    if (origo_json_check(text, len, NULL) != 0 || len < 2 || text[0] != '{')
+        return ORIGO_E_SCHEMA;
+    int rc = check_header(event, &found);
     if (!rc)
-        rc = check_header(event);
+        rc = code_member(event, "bizStep", &found.biz_step);
+    if (!rc)
+        rc = code_member(event, "disposition", &found.disposition);
     if (rc)
-        goto err_after_load;
-    struct collect c = {text, len, lots, max_lots, 0};
-    for (size_t i = 0; i < sizeof(epcis_lists) / sizeof(epcis_lists[0]); i++) {
-        json_t *list = json_object_get(event, epcis_lists[i].key);
-        if (!list)
+        return rc;
+    struct collect c = {lots, max_lots, 0};
+    for (size_t i = 0; i < LIST_COUNT; i++) {
+        origo_str list;
+        if (!origo_json_member(event, epcis_lists[i].key, &list))
             continue;
+        if (!(epcis_lists[i].types & TYPE_BIT(found.type)))
+            return ORIGO_E_SCHEMA; /* not a member of this event type */
         rc = add_list(&c, list, epcis_lists[i].kind, epcis_lists[i].role);
         if (rc)
-            goto err_after_load;
+            return rc;
     }
     *n_lots = c.n;
-err_after_load:
-    json_decref(event);
-    return rc;
+    *info = found;
+    return 0;
 }

@@ -11,10 +11,11 @@
 #include "origo/event.h"
 
 /* Checks every schema rule of *ev. For epcis, writes the lots found in the
- * JSON to lots_out (room for ORIGO_EVENT_MAX_LOTS) and their count to
- * *n_lots_out; other types leave them untouched. */
+ * JSON to lots_out (room for ORIGO_EVENT_MAX_LOTS), their count to
+ * *n_lots_out and what else the JSON says to *info_out; other types leave
+ * them untouched. */
 int event_schema_check(const origo_event *ev, origo_lot_ref *lots_out,
-                       size_t *n_lots_out);
+                       size_t *n_lots_out, origo_epcis_info *info_out);
 
 /* Wire names of the stage, result and role enums; NULL when out of range. */
 const char *event_schema_stage_name(enum origo_stage stage);
@@ -28,9 +29,10 @@ int event_schema_result_parse(const char *text, size_t len,
 unsigned event_schema_role_parse(const char *text, size_t len);
 
 /* Checks that `text` is a canonical EPCIS 2.0 event (see event_epcis.c)
- * and collects the lot identifiers it names, each pointing into `text`.
- * Returns 0, ORIGO_E_SCHEMA, ORIGO_E_TOOBIG (too many lots), ORIGO_E_NOMEM. */
+ * and collects the lot identifiers it names, each pointing into `text`,
+ * and its type, action, time and business step. Allocates nothing.
+ * Returns 0, ORIGO_E_SCHEMA, ORIGO_E_TOOBIG (too many lots). */
 int event_epcis_check(const char *text, size_t len, origo_lot_ref *lots,
-                      size_t max_lots, size_t *n_lots);
+                      size_t max_lots, size_t *n_lots, origo_epcis_info *info);
 
 #endif

@@ -380,6 +380,43 @@ int origo_lot_check(const char *lot, size_t len, enum origo_lot_kind *kind)
     return 0;
 }
 
+/* A GS1 Digital Link lot identifier followed by one "/21/<serial>": the
+ * serialised item names its lot. The serial follows the lot's character
+ * rules (GS1 AI (21) is of the same set 82, 1..20 characters). */
+static size_t serial_lot_prefix(const char *epc, size_t len)
+{
+    const char *mark = NULL;
+    for (size_t i = len; i > 4; i--) {
+        if (memcmp(epc + i - 4, "/21/", 4) == 0) {
+            mark = epc + i - 4;
+            break;
+        }
+    }
+    if (!mark)
+        return 0;
+    size_t lot_len = (size_t)(mark - epc), serial_at = lot_len + 4;
+    enum origo_lot_kind kind;
+    if (!gs1_lot_ok(epc + serial_at, len - serial_at) ||
+        origo_lot_check(epc, lot_len, &kind) != 0 ||
+        kind != ORIGO_LOTID_DIGITAL_LINK)
+        return 0;
+    return lot_len;
+}
+
+int origo_epc_lot(const char *epc, size_t len, size_t *lot_len)
+{
+    if (!epc || len == 0 || len > ORIGO_EPCIS_MAX)
+        return ORIGO_E_LOT;
+    size_t found = origo_lot_check(epc, len, NULL) == 0
+                       ? len
+                       : serial_lot_prefix(epc, len);
+    if (found == 0)
+        return ORIGO_E_LOT;
+    if (lot_len)
+        *lot_len = found;
+    return 0;
+}
+
 /* ---- enum names --------------------------------------------------------- */
 
 static const char *const stage_names[] = {NULL,  "IQC", "IPQC",
@@ -666,7 +703,7 @@ static int check_member(const origo_event *ev, int with_profile)
 }
 
 static int check_type_fields(const origo_event *ev, origo_lot_ref *lots_out,
-                             size_t *n_lots_out)
+                             size_t *n_lots_out, origo_epcis_info *info_out)
 {
     switch (ev->type) {
     case ORIGO_EV_LOT_CREATE:
@@ -700,7 +737,7 @@ static int check_type_fields(const origo_event *ev, origo_lot_ref *lots_out,
         if (ev->epcis.len > ORIGO_EPCIS_MAX)
             return ORIGO_E_TOOBIG;
         return event_epcis_check(ev->epcis.ptr, ev->epcis.len, lots_out,
-                                 ORIGO_EVENT_MAX_LOTS, n_lots_out);
+                                 ORIGO_EVENT_MAX_LOTS, n_lots_out, info_out);
     }
     return ORIGO_E_EVENT_TYPE;
 }
@@ -747,7 +784,7 @@ static int check_ext(const origo_event *ev)
 }
 
 int event_schema_check(const origo_event *ev, origo_lot_ref *lots_out,
-                       size_t *n_lots_out)
+                       size_t *n_lots_out, origo_epcis_info *info_out)
 {
     if (!ev)
         return ORIGO_E_INVAL;
@@ -761,7 +798,7 @@ int event_schema_check(const origo_event *ev, origo_lot_ref *lots_out,
         return ORIGO_E_TIMESTAMP;
     rc = unused_fields_empty(ev, uses);
     if (!rc)
-        rc = check_type_fields(ev, lots_out, n_lots_out);
+        rc = check_type_fields(ev, lots_out, n_lots_out, info_out);
     if (!rc)
         rc = check_docs(ev);
     if (!rc)

@@ -135,13 +135,21 @@ static uint64_t now_ms(void)
 }
 
 /* Loads the JSON file (if any) and merges the flags over it. */
-static json_t *collect_fields(const char *json_path, json_t *flags)
+static json_t *collect_fields(const char *json_path, json_t *flags,
+                              uint8_t **source, size_t *source_len)
 {
     json_t *fields = json_object();
     if (json_path) {
         json_error_t error;
-        json_t *file =
-            json_load_file(json_path, JSON_REJECT_DUPLICATES, &error);
+        if (cli_read_file(json_path, 4 * (size_t)ORIGO_EVENT_BODY_MAX, source,
+                          source_len)) {
+            cli_error("event", "%s: cannot read the file (at most %u bytes)",
+                      json_path, 4 * ORIGO_EVENT_BODY_MAX);
+            json_decref(fields);
+            return NULL;
+        }
+        json_t *file = json_loadb((const char *)*source, *source_len,
+                                  JSON_REJECT_DUPLICATES, &error);
         if (!file) {
             cli_error("event", "%s:%d:%d: %s", json_path, error.line,
                       error.column, error.text);
@@ -234,8 +242,8 @@ static void explain_rejection(const origo_event *ev, int rc)
               origo_errname(rc));
 }
 
-static int seal_and_write(json_t *fields, const char *key_path,
-                          const char *out_path)
+static int seal_and_write(json_t *fields, const origo_str *source,
+                          const char *key_path, const char *out_path)
 {
     origo_key *key = NULL;
     int rc = origo_key_load(key_path, &key);
@@ -257,7 +265,7 @@ static int seal_and_write(json_t *fields, const char *key_path,
     uint8_t id[32];
     if (!ev)
         goto done;
-    rc = event_json_parse(fields, ev, &epcis, err, sizeof(err));
+    rc = event_json_parse(fields, source, ev, &epcis, err, sizeof(err));
     if (rc) {
         cli_error("event", "%s", err);
         goto done;
@@ -312,6 +320,8 @@ int cmd_event(int argc, char **argv)
         {"ext", required_argument, NULL, 0},
         {NULL, 0, NULL, 0},
     };
+    uint8_t *source = NULL; /* the --json file's bytes */
+    size_t source_len = 0;
     const char *key_path = NULL, *json_path = NULL, *out_path = NULL;
     json_t *flags = json_object();
     int opt, index, status = 2;
@@ -342,12 +352,14 @@ int cmd_event(int argc, char **argv)
         event_usage(stderr);
         goto done;
     }
-    json_t *fields = collect_fields(json_path, flags);
+    json_t *fields = collect_fields(json_path, flags, &source, &source_len);
     if (!fields)
         goto done;
-    status = seal_and_write(fields, key_path, out_path);
+    origo_str text = {(const char *)source, source_len};
+    status = seal_and_write(fields, source ? &text : NULL, key_path, out_path);
     json_decref(fields);
 done:
+    free(source);
     json_decref(flags);
     return status;
 }

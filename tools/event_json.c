@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "origo/error.h"
+#include "origo/json.h"
 
 static const char *const stage_names[] = {NULL,  "IQC", "IPQC",
                                           "OQC", "FAI", "LAB"};
@@ -272,23 +273,59 @@ static void get_inspection(struct ctx *c, json_t *obj, origo_event *ev)
     get_measures(c, obj, ev);
 }
 
-static void get_epcis(struct ctx *c, json_t *obj, origo_event *ev,
-                      char **epcis_text)
+/* The epcis field: an EPCIS 2.0 event object, brought into canonical JSON
+ * from the file's own bytes (numbers keep their decimal lexemes; a parse
+ * through jansson would turn them into doubles), or a string that already
+ * holds the canonical text (as `origo event` prints it). */
+static void get_epcis(struct ctx *c, json_t *obj, const origo_str *source,
+                      origo_event *ev, char **epcis_text)
 {
     json_t *value = json_object_get(obj, "epcis");
+    origo_str canonical;
+    char detail[160] = "";
     if (!value)
         return;
-    if (!json_is_object(value)) {
+    origo_buf buf;
+    origo_buf_init(&buf, 4 * (size_t)ORIGO_EVENT_BODY_MAX);
+    if (json_is_string(value)) {
+        canonical =
+            (origo_str){json_string_value(value), json_string_length(value)};
+    } else if (!json_is_object(value)) {
         bad(c, "epcis", "one EPCIS 2.0 event object");
-        return;
+        goto done;
+    } else if (!source || !source->ptr) {
+        bad(c, "epcis", "an EPCIS event given in the --json file");
+        goto done;
+    } else if (origo_json_canonicalize(source->ptr, source->len, &buf, detail,
+                                       sizeof(detail)) != 0 ||
+               !origo_json_member((origo_str){(const char *)buf.data, buf.len},
+                                  "epcis", &canonical)) {
+        snprintf(c->err, c->err_len, "field 'epcis': %s",
+                 detail[0] ? detail : "not found in the file");
+        c->rc = ORIGO_E_JSON;
+        goto done;
     }
-    char *text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS);
+    size_t at = 0;
+    if (origo_json_check(canonical.ptr, canonical.len, &at) != 0) {
+        snprintf(c->err, c->err_len,
+                 "field 'epcis': not canonical JSON at byte %zu (give the "
+                 "EPCIS event as an object and origo canonicalizes it; "
+                 "docs/formats/event.md, \"Canonical JSON\")",
+                 at);
+        c->rc = ORIGO_E_JSON;
+        goto done;
+    }
+    char *text = malloc(canonical.len + 1);
     if (!text) {
-        bad(c, "epcis", "an object that can be serialised");
-        return;
+        bad(c, "epcis", "an object that fits in memory");
+        goto done;
     }
+    memcpy(text, canonical.ptr, canonical.len);
+    text[canonical.len] = '\0';
     *epcis_text = text;
-    ev->epcis = origo_str_c(text);
+    ev->epcis = (origo_str){text, canonical.len};
+done:
+    origo_buf_close(&buf);
 }
 
 static const char *const known_fields[] = {
@@ -298,8 +335,8 @@ static const char *const known_fields[] = {
     "doc",   "ext",    "by",     "id",           "sig",    NULL,
 };
 
-int event_json_parse(json_t *obj, origo_event *ev, char **epcis_text, char *err,
-                     size_t err_len)
+int event_json_parse(json_t *obj, const origo_str *source, origo_event *ev,
+                     char **epcis_text, char *err, size_t err_len)
 {
     struct ctx c = {err, err_len, 0};
     *epcis_text = NULL;
@@ -351,7 +388,7 @@ int event_json_parse(json_t *obj, origo_event *ev, char **epcis_text, char *err,
     get_member(&c, obj, ev);
     get_str(&c, obj, "name", &ev->name);
     get_roles(&c, obj, ev);
-    get_epcis(&c, obj, ev, epcis_text);
+    get_epcis(&c, obj, source, ev, epcis_text);
     get_docs_ext(&c, obj, ev);
     return c.rc;
 }
@@ -435,11 +472,9 @@ static void dump_type_fields(json_t *obj, const origo_event *ev)
                 json_array_append_new(roles, json_string(origo_role_name(b)));
         json_object_set_new(obj, "roles", roles);
     }
-    if (ev->epcis.len) {
-        json_t *epcis = json_loadb(ev->epcis.ptr, ev->epcis.len, 0, NULL);
-        if (epcis)
-            json_object_set_new(obj, "epcis", epcis);
-    }
+    /* The canonical text itself: jansson would print its numbers through
+     * doubles, which is not what was signed. */
+    set_str(obj, "epcis", ev->epcis);
 }
 
 json_t *event_json_dump(const origo_event *ev)

@@ -86,32 +86,6 @@ void testutil_hex(const uint8_t *bytes, size_t len, char *out)
     out[2 * len] = 0;
 }
 
-static long json_budget = -1;
-
-static void *budget_malloc(size_t size)
-{
-    if (json_budget == 0)
-        return NULL;
-    if (json_budget > 0)
-        json_budget--;
-    return malloc(size);
-}
-
-static void budget_free(void *ptr)
-{
-    free(ptr);
-}
-
-void testutil_json_budget_install(void)
-{
-    json_set_alloc_funcs(budget_malloc, budget_free);
-}
-
-void testutil_json_budget(long budget)
-{
-    json_budget = budget;
-}
-
 char *testutil_tmpdir(void)
 {
     const char *base = getenv("TMPDIR");

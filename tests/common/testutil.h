@@ -16,12 +16,14 @@ json_t *testutil_load_vector(const char *name);
 long testutil_unhex(const char *hex, uint8_t *out, size_t out_max);
 /* Writes 2*len+1 chars of lower-case hex into out. */
 void testutil_hex(const uint8_t *bytes, size_t len, char *out);
-/* Fault injection for jansson: testutil_json_budget_install() makes
- * jansson allocate through a counter; after testutil_json_budget(n), n more
- * allocations succeed and every further one fails (n < 0: no limit, the
- * default). */
-void testutil_json_budget_install(void);
-void testutil_json_budget(long budget);
+/* Process-wide allocation-failure injection (alloc_fault.c): after
+ * testutil_alloc_budget(n), n more calls of malloc, calloc or realloc
+ * succeed and every further one fails with ENOMEM (n < 0: no limit, the
+ * default). Not available under AddressSanitizer, which owns the
+ * allocator: testutil_alloc_available() is then 0 and a budget does
+ * nothing. */
+int testutil_alloc_available(void);
+void testutil_alloc_budget(long budget);
 /* Creates a fresh temporary directory; returns a static-lifetime malloc()ed
  * path the caller frees. */
 char *testutil_tmpdir(void);

@@ -98,7 +98,32 @@ enum origo_lot_role {
     ORIGO_LOT_SUBJECT = 1, /* the lot the event is about */
     ORIGO_LOT_INPUT,       /* consumed by a transform */
     ORIGO_LOT_OUTPUT,      /* produced by a transform */
+    ORIGO_LOT_PARENT,      /* epcis: named by parentID */
+    ORIGO_LOT_CHILD,       /* epcis: named by childEPCs, childQuantityList */
 };
+
+/* What decoding learns of an epcis event's JSON (docs/formats/event.md,
+ * "The epcis type"). */
+enum origo_epcis_type {
+    ORIGO_EPCIS_OBJECT = 1,
+    ORIGO_EPCIS_AGGREGATION,
+    ORIGO_EPCIS_TRANSACTION,
+    ORIGO_EPCIS_TRANSFORMATION,
+    ORIGO_EPCIS_ASSOCIATION,
+};
+enum origo_epcis_action {
+    ORIGO_EPCIS_NO_ACTION = 0, /* TransformationEvent has none */
+    ORIGO_EPCIS_ADD,
+    ORIGO_EPCIS_OBSERVE,
+    ORIGO_EPCIS_DELETE,
+};
+typedef struct origo_epcis_info {
+    enum origo_epcis_type type;
+    enum origo_epcis_action action;
+    uint64_t event_time;   /* eventTime as Unix milliseconds (UTC) */
+    origo_str biz_step;    /* content of bizStep, empty when absent */
+    origo_str disposition; /* content of disposition, empty when absent */
+} origo_epcis_info;
 
 /* One lot reference. qty/unit are set for lot.create (subject) and
  * lot.transform (inputs, outputs) and empty for every other type, including
@@ -167,9 +192,9 @@ typedef struct origo_ext_entry {
  *   quality.*        lots (SUBJECT), reason
  *   member.add/update  member, name, roles
  *   member.remove    member
- *   epcis            epcis (canonical JSON); lots is derived from it by
- *                    decode (and by origo_event_validate()) and ignored by
- *                    encode. */
+ *   epcis            epcis (canonical JSON); lots and epcis_info are
+ *                    derived from it by decode (and by
+ *                    origo_event_validate()) and ignored by encode. */
 typedef struct origo_event {
     enum origo_event_type type;
     origo_str net;
@@ -198,7 +223,8 @@ typedef struct origo_event {
     origo_str name;
     unsigned roles; /* ORIGO_ROLE_* bits, non-zero */
 
-    origo_str epcis; /* epcis: the JSON text */
+    origo_str epcis;             /* epcis: the JSON text */
+    origo_epcis_info epcis_info; /* epcis: derived like lots, never encoded */
 
     size_t n_docs;
     uint8_t docs[ORIGO_EVENT_MAX_DOCS][ORIGO_HASH_LEN];
@@ -302,6 +328,17 @@ enum origo_lot_kind {
  * identifiers"). Returns 0 and, if kind is not NULL, its kind; or
  * ORIGO_E_LOT. */
 int origo_lot_check(const char *lot, size_t len, enum origo_lot_kind *kind);
+
+/* Decides which lot, if any, an EPC or EPC class string of an EPCIS event
+ * names (docs/formats/event.md, "The epcis type"): a lot identifier names
+ * itself; a GS1 Digital Link lot identifier followed by "/21/<serial>"
+ * (serial: 1..20 characters of the lot character set) names that lot
+ * (the lot is the first *lot_len bytes); nothing else names a lot (SGTIN
+ * and SSCC URNs, GTIN classes without a lot, a party-form lot with a
+ * "/21/" suffix). This one function serves the SDK's checks and the
+ * ledger's trace facts. Returns 0 and *lot_len (may be NULL), or
+ * ORIGO_E_LOT. */
+int origo_epc_lot(const char *epc, size_t len, size_t *lot_len);
 
 /* Checks a decimal string: canonical (no sign unless negative, no leading
  * zeros, no trailing fractional zeros, no "-0", at most ORIGO_DECIMAL_MAX
