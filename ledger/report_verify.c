@@ -708,6 +708,24 @@ static int check_edges(struct vstate *st, const json_t *edges)
     for (size_t i = 0; i < count && rc == 0; i++) {
         rc = claimed_edge(st, i, json_array_get(edges, i), &claimed[i]);
     }
+    /* A claimed edge that no included event states is named first: it is
+     * the claim a reader must not believe. */
+    qsort(st->answer, st->answer_count, sizeof(*st->answer), cmp_vedge);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        if (bsearch(&claimed[i], st->answer, st->answer_count,
+                    sizeof(*st->answer), cmp_vedge) == NULL) {
+            const struct vlot *from = &st->lots[claimed[i].from];
+            const struct vlot *to = &st->lots[claimed[i].to];
+            rc = fail(st, ORIGO_E_REPORT_CLAIM,
+                      "report.edges[%zu]: the edge " LOT_FMT " -> " LOT_FMT
+                      " (leaf %llu) does not follow from the included events "
+                      "(docs/formats/trace-report.md, \"Trace semantics\", "
+                      "lists the events that state edges)",
+                      i, LOT_ARG(from->ptr, from->len),
+                      LOT_ARG(to->ptr, to->len),
+                      (unsigned long long)claimed[i].leaf);
+        }
+    }
     if (rc == 0 && count != st->answer_count) {
         rc = fail(st, ORIGO_E_REPORT_CLAIM,
                   "report.edges: %zu edges claimed, but the included events "
@@ -1170,7 +1188,7 @@ static int verify_claims(struct vstate *st, struct report_verdict *verdict)
     if ((rc = get_array(st, st->root, "report", "lots", &lots)) ||
         (rc = get_array(st, st->root, "report", "edges", &edges)) ||
         (rc = build_graph(st)) || (rc = recompute(st)) ||
-        (rc = check_lots(st, lots)) || (rc = check_edges(st, edges)) ||
+        (rc = check_edges(st, edges)) || (rc = check_lots(st, lots)) ||
         (rc = check_cycle(st)) || (rc = check_depth_limited(st))) {
         return rc;
     }

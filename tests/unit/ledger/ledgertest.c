@@ -174,6 +174,58 @@ void lt_lot_create(lt_block *b, const lt_net *net, int party, const char *lot,
     free(ev);
 }
 
+void lt_epcis(lt_block *b, const lt_net *net, int party, const char *text,
+              uint64_t ts, uint8_t id[32])
+{
+    origo_event *ev = malloc(sizeof(*ev));
+    base_event(ev, ORIGO_EV_EPCIS, net, party, ts);
+    ev->epcis = origo_str_c(text);
+    seal(b, ev, net->keys[party], id);
+    free(ev);
+}
+
+void lt_epcis_unchecked(lt_block *b, const lt_net *net, int party,
+                        const char *text, uint64_t ts)
+{
+    origo_buf body, env;
+    uint8_t sig[64];
+    origo_buf_init(&body, ORIGO_EVENT_BODY_MAX);
+    origo_buf_init(&env, ORIGO_ENVELOPE_MAX);
+    origo_mp_put_map(&body, 6);
+    origo_mp_put_cstr(&body, "v");
+    origo_mp_put_uint(&body, ORIGO_EVENT_VERSION);
+    origo_mp_put_cstr(&body, "net");
+    origo_mp_put_cstr(&body, LT_NET);
+    origo_mp_put_cstr(&body, "type");
+    origo_mp_put_cstr(&body, "epcis");
+    origo_mp_put_cstr(&body, "by");
+    origo_mp_put_bin(&body, origo_key_public(net->keys[party]), 32);
+    origo_mp_put_cstr(&body, "ts");
+    origo_mp_put_uint(&body, ts);
+    origo_mp_put_cstr(&body, "epcis");
+    origo_mp_put_cstr(&body, text);
+    if (body.err ||
+        origo_event_sign(net->keys[party], body.data, body.len, sig) ||
+        origo_envelope_encode(body.data, body.len, sig, &env))
+        die("lt_epcis_unchecked", body.err ? body.err : ORIGO_E_INTERNAL);
+    lt_block_add(b, env.data, env.len);
+    origo_buf_close(&body);
+    origo_buf_close(&env);
+}
+
+void lt_validator_vkeys(const lt_net *net, origo_vkey out[LT_VALIDATORS])
+{
+    static const char *const names[] = {"v1", "v2", "v3"};
+    for (int v = 0; v < LT_VALIDATORS; v++) {
+        memset(&out[v], 0, sizeof(out[v]));
+        memcpy(out[v].name, names[v], 2);
+        out[v].name_len = 2;
+        memcpy(out[v].pub, origo_key_public(net->keys[LT_V1 + v]), 32);
+        if (origo_vkey_id(names[v], 2, out[v].pub, out[v].key_id) != 0)
+            die("origo_vkey_id", ORIGO_E_INTERNAL);
+    }
+}
+
 void lt_lot_create_forged(lt_block *b, const lt_net *net, int by, int signer,
                           const char *lot, uint64_t ts)
 {

@@ -98,6 +98,19 @@ void lt_lot_create_forged(lt_block *b, const lt_net *net, int by, int signer,
 void lt_apply(ledger *led, const lt_block *b, uint64_t raft_index,
               uint64_t block_time, ledger_outcome *outcomes);
 
+/* Builds an epcis event with the given JSON text (which must be valid) and
+ * appends its envelope to `b`. */
+void lt_epcis(lt_block *b, const lt_net *net, int party, const char *text,
+              uint64_t ts, uint8_t id[32]);
+/* The same without any schema check: the body is written field by field
+ * and signed as is, as a member trying to slip an invalid text past the
+ * ledger would. */
+void lt_epcis_unchecked(lt_block *b, const lt_net *net, int party,
+                        const char *text, uint64_t ts);
+
+/* The validators' verifier keys (names "v1".."v3"). */
+void lt_validator_vkeys(const lt_net *net, origo_vkey out[LT_VALIDATORS]);
+
 /* Signs a checkpoint body as validator `v` (0..2): writes the note line. */
 void lt_sign_checkpoint(const lt_net *net, int v, const char *body,
                         size_t body_len, char *line, size_t line_size);

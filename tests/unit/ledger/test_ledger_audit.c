@@ -404,19 +404,6 @@ static void test_added_reject_is_found(void **state)
 
 /* ---- external anchors (review finding 6) ------------------------------- */
 
-static void validator_vkeys(const fixture *f, origo_vkey out[LT_VALIDATORS])
-{
-    static const char *const names[] = {"v1", "v2", "v3"};
-    for (int v = 0; v < LT_VALIDATORS; v++) {
-        memset(&out[v], 0, sizeof(out[v]));
-        memcpy(out[v].name, names[v], 2);
-        out[v].name_len = 2;
-        memcpy(out[v].pub, origo_key_public(f->net.keys[LT_V1 + v]), 32);
-        assert_int_equal(origo_vkey_id(names[v], 2, out[v].pub, out[v].key_id),
-                         0);
-    }
-}
-
 static void test_audit_anchors_to_expected_genesis(void **state)
 {
     fixture *f = *state;
@@ -451,7 +438,7 @@ static void test_audit_anchors_to_trusted_checkpoint(void **state)
     fixture *f = *state;
     ledger_audit_report rep;
     origo_vkey keys[LT_VALIDATORS];
-    validator_vkeys(f, keys);
+    lt_validator_vkeys(&f->net, keys);
     origo_note_policy policy = {.signers = keys, .signer_count = 3};
     ledger_audit_options opts = {.trust = &policy, .trust_origin = LT_NET};
     /* The fixture's last checkpoint carries v1 and v2: 2 of 3. */
@@ -479,7 +466,7 @@ static void test_audit_anchors_to_trusted_checkpoint(void **state)
     assert_int_equal(rep.clean, 0);
     assert_int_equal(rep.checkpoint_anchored, 0);
     /* Another origin fails too. */
-    validator_vkeys(f, keys);
+    lt_validator_vkeys(&f->net, keys);
     opts.trust_origin = "origo.test/other";
     assert_int_equal(ledger_audit_ex(f->dir, &opts, &rep), 0);
     assert_int_equal(rep.clean, 0);
@@ -492,7 +479,7 @@ static void test_audit_with_trust_needs_a_checkpoint(void **state)
     reject_store rs; /* any store without checkpoint signatures */
     ledger_audit_report rep;
     origo_vkey keys[LT_VALIDATORS];
-    validator_vkeys(f, keys);
+    lt_validator_vkeys(&f->net, keys);
     origo_note_policy policy = {.signers = keys, .signer_count = 3};
     ledger_audit_options opts = {.trust = &policy};
     make_reject_store(f, &rs);
