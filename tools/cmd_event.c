@@ -235,6 +235,19 @@ static void explain_rejection(const origo_event *ev, int rc)
                   origo_event_type_name(ev->type));
         return;
     }
+    if (ev->type == ORIGO_EV_EPCIS) {
+        cli_error("event",
+                  "the EPCIS event violates the schema: %s (%s). An epcis "
+                  "event needs a type (ObjectEvent, AggregationEvent, "
+                  "TransactionEvent, TransformationEvent, AssociationEvent), "
+                  "an eventTime such as 2026-01-01T08:00:00.000+01:00, an "
+                  "action ADD, OBSERVE or DELETE (exactly; none in a "
+                  "TransformationEvent), and lot lists only in the event "
+                  "types EPCIS 2.0 gives them; docs/formats/event.md, "
+                  "\"The epcis type\"",
+                  origo_strerror(rc), origo_errname(rc));
+        return;
+    }
     cli_error("event",
               "the %s event violates the schema: %s (%s); "
               "docs/formats/event.md lists the fields each type requires",

@@ -100,6 +100,29 @@ expect 2 "event rejects an unknown type" "$origo" event --key "$work/s.key" \
 expect_output "type" "the error names the field"
 expect 2 "event rejects a malformed lot id" "$origo" event --key "$work/s.key" \
   --net origo.example/t --type lot.create --lot "bad lot" --item x
+# An EPCIS document from outside, spaced, unsorted, with an exponent and a
+# real: imported into canonical JSON with the numbers' decimal values kept
+# (0.1 stays 0.1, not 0.10000000000000001; 2.5E3 becomes 2500).
+cat >"$work/epcis.json" <<'JSON'
+{ "type": "epcis", "net": "origo.example/t",
+  "epcis": { "type": "ObjectEvent", "eventTime": "2026-01-01T00:00:00Z",
+             "action": "OBSERVE",
+             "quantityList": [ { "quantity": 0.1, "epcClass": "test/part/L1" },
+                               { "quantity": 2.5E3, "epcClass": "test/part/L2" } ] } }
+JSON
+expect 0 "event imports an EPCIS document" "$origo" event --key "$work/s.key" \
+  --json "$work/epcis.json"
+expect_output '"quantity\\":0.1}' "the EPCIS real keeps its decimal lexeme"
+expect_output '"quantity\\":2500}' "an exponent becomes a plain decimal"
+expect_output '{\\"action\\":\\"OBSERVE\\",\\"eventTime' "EPCIS members are sorted"
+sed 's/"OBSERVE",/"OBSERVE", "action": "ADD",/' "$work/epcis.json" >"$work/dup.json"
+expect 2 "an EPCIS document naming a member twice is refused" "$origo" event \
+  --key "$work/s.key" --json "$work/dup.json"
+expect_output "duplicate object key near '\"action\"'" "the error says which member"
+sed 's/"OBSERVE"/"observe"/' "$work/epcis.json" >"$work/lower.json"
+expect 2 "an EPCIS action in lower case is refused" "$origo" event \
+  --key "$work/s.key" --json "$work/lower.json"
+expect_output "action ADD, OBSERVE or DELETE" "the error lists the EPCIS actions"
 expect 2 "an unknown verb is a usage error" "$origo" frobnicate
 
 echo
