@@ -224,9 +224,9 @@ static void structure_errors_name_line_and_column(void **state)
     expect_refused("[1,\n2 3]", "line 2, column 3");
     expect_refused("{} {}", "unexpected text after");
     expect_refused("", "found the end");
-    char deep[80] = "";
-    for (int i = 0; i < 33; i++)
-        strcat(deep, "[");
+    char deep[80];
+    memset(deep, '[', 33);
+    deep[33] = '\0';
     expect_refused(deep, "deeper than 32");
 }
 
