@@ -288,7 +288,8 @@ static void test_same_blocks_same_tables_in_every_environment(void **state)
     build_blocks(bs);
     char *dirs[V_COUNT] = {0};
     for (int v = 0; v < V_COUNT; v++) {
-        if (v == V_ALLOC_FAILURES && !testutil_alloc_available()) {
+        if ((v == V_ALLOC_FAILURES || v == V_ALLOCATOR) &&
+            !testutil_alloc_available()) {
             fprintf(stderr,
                     "note: %s not run (AddressSanitizer owns the "
                     "allocator; the plain build runs it)\n",
