@@ -11,6 +11,7 @@
 #include "origo/event.h"
 #include "origo/keys.h"
 
+#include "authority.h"
 #include "block.h"
 #include "members.h"
 #include "store.h"
@@ -69,57 +70,6 @@ static int check_member_event(block_ctx *bc, const origo_event *ev)
     return count - 1 < (minimum ? minimum : 1) ? ORIGO_E_VALIDATOR_QUORUM : 0;
 }
 
-/* Lots that exist for the strict input check: created by an accepted
- * lot.create (its subject) or produced (an output) by an accepted
- * lot.transform or EPCIS transformation. Merely being mentioned does not
- * count. Keyed by the first 16 bytes of SHA-256(lot) (docs/formats/
- * block.md, "lots_created"). */
-static void lot_key(const origo_str *lot, uint8_t out[16])
-{
-    uint8_t hash[32];
-    crypto_hash_sha256(hash, (const uint8_t *)lot->ptr, lot->len);
-    memcpy(out, hash, 16);
-}
-
-static int record_created_lots(block_ctx *bc, const origo_event *ev)
-{
-    if (!bc->led->gen->strict_inputs)
-        return 0;
-    for (size_t i = 0; i < ev->n_lots; i++) {
-        enum origo_lot_role role = ev->lots[i].role;
-        if (!(role == ORIGO_LOT_OUTPUT ||
-              (role == ORIGO_LOT_SUBJECT && ev->type == ORIGO_EV_LOT_CREATE)))
-            continue;
-        uint8_t key_buf[16];
-        lot_key(&ev->lots[i].lot, key_buf);
-        MDB_val key = {16, key_buf}, val = {0, NULL};
-        int rc = mdb_put(bc->txn, bc->led->lots_created, &key, &val,
-                         MDB_NOOVERWRITE);
-        if (rc && rc != MDB_KEYEXIST)
-            return store_err(rc);
-    }
-    return 0;
-}
-
-static int check_inputs(block_ctx *bc, const origo_event *ev)
-{
-    if (!bc->led->gen->strict_inputs)
-        return 0;
-    for (size_t i = 0; i < ev->n_lots; i++) {
-        if (ev->lots[i].role != ORIGO_LOT_INPUT)
-            continue;
-        uint8_t key_buf[16];
-        lot_key(&ev->lots[i].lot, key_buf);
-        MDB_val key = {16, key_buf}, val;
-        int rc = mdb_get(bc->txn, bc->led->lots_created, &key, &val);
-        if (rc == MDB_NOTFOUND)
-            return ORIGO_E_INPUT_LOT;
-        if (rc)
-            return store_err(rc);
-    }
-    return 0;
-}
-
 /* Strict Ed25519 over "origo/event/v1\0" || body. The key is a member's,
  * and member keys were checked to be prime-order points when they entered
  * (genesis parsing, the member.add schema), so the SDK's per-call point
@@ -139,8 +89,8 @@ static int signature_ok(const apply_job *job, const uint8_t pub[32],
  * store error that aborts the block. Order of checks (the reason reported
  * is the first that fails): envelope decoding, duplicate ID, body decoding
  * and schema, network, membership, role, signature, timestamp window,
- * member-event target, member name and validator count, input lots
- * (docs/formats/block.md). */
+ * member-event target, member name and validator count, then the authority
+ * rules (docs/formats/block.md, docs/formats/authority.md). */
 static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
                     ledger_outcome *out, int *reason)
 {
@@ -219,12 +169,10 @@ static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
         if (rc)
             return rc;
     }
-    rc = check_inputs(bc, ev);
-    if (rc == ORIGO_E_INPUT_LOT) {
-        *reason = rc;
-        return 0;
-    }
-    return rc;
+    /* Who may state what (authority.md): ownership, custody, quality
+     * authority, governance, EPCIS mapping and event dates. */
+    return authority_check(bc->led, bc->txn, ev, &who, bc->head.state.tree_size,
+                           bc->job->block_time, reason);
 }
 
 /* ---- effects ------------------------------------------------------------ */
@@ -263,7 +211,7 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
                                 out->event_id)))
         return rc; /* ORIGO_E_LOT cannot happen: the schema caps lots at
                       ORIGO_LOT_MAX (256) < TRACE_LOT_MAX (480) */
-    if ((rc = record_created_lots(bc, ev)))
+    if ((rc = authority_apply(bc->led, bc->txn, ev, leaf)))
         return rc;
     if (ev->type == ORIGO_EV_MEMBER_ADD || ev->type == ORIGO_EV_MEMBER_UPDATE ||
         ev->type == ORIGO_EV_MEMBER_REMOVE) {

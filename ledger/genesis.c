@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,8 +215,8 @@ static int parse_party(parse_ctx *pc, const char *path, json_t *obj,
                        enum list_kind kind, genesis_party *party)
 {
     static const char *const v_keys[] = {"name", "key", "address", NULL};
-    static const char *const a_keys[] = {"name", "key", NULL};
-    static const char *const m_keys[] = {"name", "key", "roles", NULL};
+    static const char *const a_keys[] = {"name", "key", "owns", NULL};
+    static const char *const m_keys[] = {"name", "key", "roles", "owns", NULL};
     const char *name, *key, *address;
     int rc;
     if (!json_is_object(obj))
@@ -265,6 +266,94 @@ static int parse_party(parse_ctx *pc, const char *path, json_t *obj,
     return 0;
 }
 
+/* A party-form namespace is one party segment (the rule of event.md's
+ * party form); a GS1 one is a company prefix of 6 to 12 digits. */
+static int namespace_ok(enum genesis_ns_kind kind, const char *text, size_t len)
+{
+    size_t dots = 0;
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        int digit = c >= '0' && c <= '9';
+        if (kind == GENESIS_NS_GS1 && !digit)
+            return 0;
+        if (kind == GENESIS_NS_PARTY && !digit && !(c >= 'a' && c <= 'z') &&
+            !(c >= 'A' && c <= 'Z') && c != '.' && c != '_' && c != '-')
+            return 0;
+        dots += c == '.';
+    }
+    return kind == GENESIS_NS_GS1 ? len >= 6 && len <= 12
+                                  : len <= 64 && dots < len;
+}
+
+/* Two namespaces overlap when one party-form segment equals the other, or
+ * one company prefix starts the other (GS1 prefixes vary in length, so
+ * "401234" and "4012345" would both own 4012345...). */
+static int namespaces_overlap(const genesis_namespace *a,
+                              const genesis_namespace *b)
+{
+    if (a->kind != b->kind)
+        return 0;
+    if (a->kind == GENESIS_NS_PARTY)
+        return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
+    size_t n = a->len < b->len ? a->len : b->len;
+    return memcmp(a->text, b->text, n) == 0;
+}
+
+static int parse_owns(parse_ctx *pc, const char *path, json_t *owns,
+                      genesis *gen, size_t party_index)
+{
+    genesis_party *party = &gen->parties[party_index];
+    party->owns_first = gen->namespace_count;
+    party->owns_count = 0;
+    if (!owns)
+        return 0;
+    if (!json_is_array(owns))
+        return fail(pc, ORIGO_E_GENESIS,
+                    "%s.owns: expected an array of namespaces such as "
+                    "\"party:acme\" or \"gs1:4012345\"",
+                    path);
+    size_t i;
+    json_t *item;
+    json_array_foreach(owns, i, item)
+    {
+        const char *text = json_is_string(item) ? json_string_value(item) : "";
+        size_t len = json_is_string(item) ? json_string_length(item) : 0;
+        genesis_namespace ns = {0};
+        if (len > 6 && memcmp(text, "party:", 6) == 0)
+            ns.kind = GENESIS_NS_PARTY, text += 6, len -= 6;
+        else if (len > 4 && memcmp(text, "gs1:", 4) == 0)
+            ns.kind = GENESIS_NS_GS1, text += 4, len -= 4;
+        if (!ns.kind || !namespace_ok(ns.kind, text, len) ||
+            strlen(text) != len)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "%s.owns[%zu]: expected \"party:<segment>\" (1..64 "
+                        "of A-Z a-z 0-9 . _ -) or \"gs1:<company prefix>\" "
+                        "(6..12 digits)",
+                        path, i);
+        memcpy(ns.text, text, len);
+        ns.len = len;
+        ns.party = party_index;
+        for (size_t j = 0; j < gen->namespace_count; j++) {
+            const genesis_namespace *other = &gen->namespaces[j];
+            if (namespaces_overlap(other, &ns))
+                return fail(pc, ORIGO_E_GENESIS,
+                            "%s.owns[%zu]: overlaps \"%s:%s\", owned by "
+                            "\"%s\" (no lot may have two owners)",
+                            path, i,
+                            other->kind == GENESIS_NS_PARTY ? "party" : "gs1",
+                            other->text, gen->parties[other->party].name);
+        }
+        if (gen->namespace_count >= GENESIS_MAX_NAMESPACES)
+            return fail(pc, ORIGO_E_GENESIS, "%s.owns: more than %u namespaces",
+                        path, GENESIS_MAX_NAMESPACES);
+        gen->namespaces[gen->namespace_count++] = ns;
+        party->owns_count++;
+    }
+    return 0;
+}
+
 static int parse_list(parse_ctx *pc, json_t *root, const char *field,
                       enum list_kind kind, int required, genesis *gen)
 {
@@ -289,6 +378,9 @@ static int parse_list(parse_ctx *pc, json_t *root, const char *field,
                         GENESIS_MAX_PARTIES);
         genesis_party *party = &gen->parties[gen->party_count];
         int rc = parse_party(pc, path, item, kind, party);
+        if (!rc)
+            rc = parse_owns(pc, path, json_object_get(item, "owns"), gen,
+                            gen->party_count);
         if (rc)
             return rc;
         for (size_t j = 0; j < gen->party_count; j++) {
@@ -314,39 +406,33 @@ static int parse_list(parse_ctx *pc, json_t *root, const char *field,
 
 static int parse_params(parse_ctx *pc, json_t *root, genesis *gen)
 {
-    static const char *const keys[] = {"ts_window_ms", "input_lots",
-                                       "checkpoint_quorum", NULL};
+    static const char *const keys[] = {"ts_window_ms", "checkpoint_quorum",
+                                       NULL};
     json_t *params = json_object_get(root, "params");
     int rc;
     gen->ts_window_ms = 600000;
-    gen->strict_inputs = 1;
     gen->checkpoint_quorum = (uint32_t)(gen->validator_count / 2 + 1);
     if (!params)
         return 0;
     if (!json_is_object(params))
         return fail(pc, ORIGO_E_GENESIS, "params: expected an object");
+    if (json_object_get(params, "input_lots"))
+        return fail(pc, ORIGO_E_GENESIS,
+                    "params.input_lots: removed in rule version 1, where "
+                    "every lot an event acts on must exist "
+                    "(docs/formats/authority.md); drop the field");
     if ((rc = check_keys(pc, params, "params", keys)))
         return rc;
     json_t *v = json_object_get(params, "ts_window_ms");
     if (v) {
         if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-            json_integer_value(v) > 86400000LL * 366)
+            (uint64_t)json_integer_value(v) > GENESIS_TS_WINDOW_MAX)
             return fail(pc, ORIGO_E_GENESIS,
                         "params.ts_window_ms: expected an integer from 1 to "
-                        "31622400000 (milliseconds)");
+                        "%llu (milliseconds: an event is dated within an "
+                        "hour of its block)",
+                        (unsigned long long)GENESIS_TS_WINDOW_MAX);
         gen->ts_window_ms = (uint64_t)json_integer_value(v);
-    }
-    v = json_object_get(params, "input_lots");
-    if (v) {
-        const char *s = json_is_string(v) ? json_string_value(v) : "";
-        if (strcmp(s, "strict") == 0)
-            gen->strict_inputs = 1;
-        else if (strcmp(s, "lenient") == 0)
-            gen->strict_inputs = 0;
-        else
-            return fail(pc, ORIGO_E_GENESIS,
-                        "params.input_lots: expected \"strict\" or "
-                        "\"lenient\"");
     }
     v = json_object_get(params, "checkpoint_quorum");
     if (v) {
@@ -363,8 +449,9 @@ static int parse_params(parse_ctx *pc, json_t *root, genesis *gen)
 
 static int parse_root(parse_ctx *pc, json_t *root, genesis *gen)
 {
-    static const char *const keys[] = {
-        "format", "origin", "validators", "admins", "members", "params", NULL};
+    static const char *const keys[] = {"format",     "origin", "rules",
+                                       "validators", "admins", "members",
+                                       "params",     NULL};
     const char *format, *origin;
     int rc;
     if (!json_is_object(root))
@@ -384,6 +471,20 @@ static int parse_root(parse_ctx *pc, json_t *root, genesis *gen)
                     "space (0x21..0x7e), the rule of an event's net",
                     GENESIS_ORIGIN_MAX);
     memcpy(gen->origin, origin, strlen(origin) + 1);
+    json_t *rules = json_object_get(root, "rules");
+    if (!rules)
+        return fail(pc, ORIGO_E_RULES,
+                    "rules: missing. This genesis predates rule version %d "
+                    "(who may state what: docs/formats/authority.md), which "
+                    "this build requires; a ledger made from it cannot be "
+                    "used. Make a new genesis (origo genesis) that says "
+                    "\"rules\": %d",
+                    GENESIS_RULES, GENESIS_RULES);
+    if (!json_is_integer(rules) || json_integer_value(rules) != GENESIS_RULES)
+        return fail(pc, ORIGO_E_RULES,
+                    "rules: this build applies rule version %d only",
+                    GENESIS_RULES);
+    gen->rules = GENESIS_RULES;
     if ((rc = parse_list(pc, root, "validators", LIST_VALIDATORS, 1, gen)))
         return rc;
     if ((rc = parse_list(pc, root, "admins", LIST_ADMINS, 1, gen)))
@@ -432,7 +533,8 @@ int genesis_parse(const uint8_t *json, size_t len, genesis **out, char *errmsg,
         goto err_after_json;
     }
     gen->parties = calloc(GENESIS_MAX_PARTIES, sizeof(*gen->parties));
-    if (!gen->parties) {
+    gen->namespaces = calloc(GENESIS_MAX_NAMESPACES, sizeof(*gen->namespaces));
+    if (!gen->parties || !gen->namespaces) {
         rc = ORIGO_E_NOMEM;
         goto err_after_gen;
     }
@@ -455,14 +557,16 @@ void genesis_free(genesis *gen)
     if (!gen)
         return;
     free(gen->parties);
+    free(gen->namespaces);
     free(gen);
 }
 
 /* ---- canonical encoding -------------------------------------------------- */
 
-static void put_party(origo_buf *buf, const genesis_party *p, int validator)
+static void put_party(origo_buf *buf, const genesis *gen,
+                      const genesis_party *p, int validator)
 {
-    origo_mp_put_map(buf, 3);
+    origo_mp_put_map(buf, validator ? 3 : 4);
     if (validator) {
         origo_mp_put_cstr(buf, "name");
         origo_mp_put_cstr(buf, p->name);
@@ -478,6 +582,15 @@ static void put_party(origo_buf *buf, const genesis_party *p, int validator)
     origo_mp_put_bin(buf, p->pub, 32);
     origo_mp_put_cstr(buf, "roles");
     origo_mp_put_uint(buf, p->roles);
+    origo_mp_put_cstr(buf, "owns");
+    origo_mp_put_array(buf, (uint32_t)p->owns_count);
+    for (size_t i = 0; i < p->owns_count; i++) {
+        const genesis_namespace *ns = &gen->namespaces[p->owns_first + i];
+        char text[GENESIS_NAMESPACE_MAX + 8];
+        snprintf(text, sizeof(text), "%s:%s",
+                 ns->kind == GENESIS_NS_PARTY ? "party" : "gs1", ns->text);
+        origo_mp_put_cstr(buf, text);
+    }
 }
 
 int genesis_encode(const genesis *gen, uint8_t **out, size_t *out_len)
@@ -489,19 +602,19 @@ int genesis_encode(const genesis *gen, uint8_t **out, size_t *out_len)
     origo_mp_put_cstr(&buf, GENESIS_FORMAT);
     origo_mp_put_cstr(&buf, "origin");
     origo_mp_put_cstr(&buf, gen->origin);
+    origo_mp_put_cstr(&buf, "rules");
+    origo_mp_put_uint(&buf, gen->rules);
     origo_mp_put_cstr(&buf, "validators");
     origo_mp_put_array(&buf, (uint32_t)gen->validator_count);
     for (size_t i = 0; i < gen->validator_count; i++)
-        put_party(&buf, &gen->parties[i], 1);
+        put_party(&buf, gen, &gen->parties[i], 1);
     origo_mp_put_cstr(&buf, "parties");
     origo_mp_put_array(&buf,
                        (uint32_t)(gen->party_count - gen->validator_count));
     for (size_t i = gen->validator_count; i < gen->party_count; i++)
-        put_party(&buf, &gen->parties[i], 0);
+        put_party(&buf, gen, &gen->parties[i], 0);
     origo_mp_put_cstr(&buf, "ts_window_ms");
     origo_mp_put_uint(&buf, gen->ts_window_ms);
-    origo_mp_put_cstr(&buf, "strict_inputs");
-    origo_mp_put_bool(&buf, gen->strict_inputs);
     origo_mp_put_cstr(&buf, "checkpoint_quorum");
     origo_mp_put_uint(&buf, gen->checkpoint_quorum);
     if (buf.err) {
@@ -515,7 +628,7 @@ int genesis_encode(const genesis *gen, uint8_t **out, size_t *out_len)
 
 /* ---- JSON output --------------------------------------------------------- */
 
-static json_t *party_json(const genesis_party *p, int kind)
+static json_t *party_json(const genesis *gen, const genesis_party *p, int kind)
 {
     char hex[65];
     origo_pubkey_to_hex(p->pub, hex);
@@ -531,6 +644,17 @@ static json_t *party_json(const genesis_party *p, int kind)
                 json_array_append_new(roles, json_string(genesis_role_name(i)));
         }
         json_object_set_new(obj, "roles", roles);
+    }
+    if (p->owns_count) {
+        json_t *owns = json_array();
+        for (size_t i = 0; i < p->owns_count; i++) {
+            const genesis_namespace *ns = &gen->namespaces[p->owns_first + i];
+            char text[GENESIS_NAMESPACE_MAX + 8];
+            snprintf(text, sizeof(text), "%s:%s",
+                     ns->kind == GENESIS_NS_PARTY ? "party" : "gs1", ns->text);
+            json_array_append_new(owns, json_string(text));
+        }
+        json_object_set_new(obj, "owns", owns);
     }
     return obj;
 }
@@ -550,22 +674,22 @@ int genesis_to_json(const genesis *gen, char **out)
     }
     json_object_set_new(root, "format", json_string(GENESIS_FORMAT));
     json_object_set_new(root, "origin", json_string(gen->origin));
+    json_object_set_new(root, "rules", json_integer(gen->rules));
     for (size_t i = 0; i < gen->party_count; i++) {
         const genesis_party *p = &gen->parties[i];
         if (i < gen->validator_count)
-            json_array_append_new(validators, party_json(p, LIST_VALIDATORS));
+            json_array_append_new(validators,
+                                  party_json(gen, p, LIST_VALIDATORS));
         else if (i < gen->validator_count + gen->admin_count)
-            json_array_append_new(admins, party_json(p, LIST_ADMINS));
+            json_array_append_new(admins, party_json(gen, p, LIST_ADMINS));
         else
-            json_array_append_new(members, party_json(p, LIST_MEMBERS));
+            json_array_append_new(members, party_json(gen, p, LIST_MEMBERS));
     }
     json_object_set_new(root, "validators", validators);
     json_object_set_new(root, "admins", admins);
     json_object_set_new(root, "members", members);
     json_object_set_new(params, "ts_window_ms",
                         json_integer((json_int_t)gen->ts_window_ms));
-    json_object_set_new(params, "input_lots",
-                        json_string(gen->strict_inputs ? "strict" : "lenient"));
     json_object_set_new(params, "checkpoint_quorum",
                         json_integer(gen->checkpoint_quorum));
     json_object_set_new(root, "params", params);
@@ -575,4 +699,62 @@ int genesis_to_json(const genesis *gen, char **out)
         return ORIGO_E_NOMEM;
     *out = text;
     return 0;
+}
+
+/* ---- namespaces ---------------------------------------------------------- */
+
+/* The 12 digits of a GS1 lot's GTIN between the indicator digit and the
+ * check digit (company prefix then item reference), or 0. */
+static int gs1_key(const char *lot, size_t len, char out[12])
+{
+    static const char lgtin[] = "urn:epc:class:lgtin:";
+    const size_t lgtin_len = sizeof(lgtin) - 1;
+    if (len > lgtin_len && memcmp(lot, lgtin, lgtin_len) == 0) {
+        /* <cp>.<indicator><item ref>.<lot>: 13 digits around one dot. */
+        const char *cp = lot + lgtin_len, *end = lot + len;
+        const char *dot = memchr(cp, '.', (size_t)(end - cp));
+        size_t cp_len = dot ? (size_t)(dot - cp) : 0;
+        if (cp_len < 6 || cp_len > 12)
+            return 0;
+        size_t item_len = 13 - cp_len; /* indicator digit, item reference */
+        if (end - dot <= (ptrdiff_t)(item_len + 1) || dot[1 + item_len] != '.')
+            return 0;
+        memcpy(out, cp, cp_len);
+        memcpy(out + cp_len, dot + 2, item_len - 1);
+        return 1;
+    }
+    for (size_t i = 0; i + 4 + 14 <= len; i++) {
+        if (memcmp(lot + i, "/01/", 4) == 0) {
+            memcpy(out, lot + i + 5, 12);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+long genesis_lot_owner(const genesis *gen, const char *lot, size_t len)
+{
+    enum origo_lot_kind kind;
+    if (origo_lot_check(lot, len, &kind) != 0)
+        return -1;
+    if (kind == ORIGO_LOTID_PARTY) {
+        const char *slash = memchr(lot, '/', len);
+        size_t seg = slash ? (size_t)(slash - lot) : len;
+        for (size_t i = 0; i < gen->namespace_count; i++) {
+            const genesis_namespace *ns = &gen->namespaces[i];
+            if (ns->kind == GENESIS_NS_PARTY && ns->len == seg &&
+                memcmp(ns->text, lot, seg) == 0)
+                return (long)ns->party;
+        }
+        return -1;
+    }
+    char key[12];
+    if (!gs1_key(lot, len, key))
+        return -1;
+    for (size_t i = 0; i < gen->namespace_count; i++) {
+        const genesis_namespace *ns = &gen->namespaces[i];
+        if (ns->kind == GENESIS_NS_GS1 && memcmp(ns->text, key, ns->len) == 0)
+            return (long)ns->party;
+    }
+    return -1;
 }

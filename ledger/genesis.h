@@ -16,6 +16,13 @@
 #define GENESIS_MAX_PARTIES 4096
 #define GENESIS_MAX_BYTES (4u << 20)
 #define GENESIS_FORMAT "origo-genesis/v1"
+/* The state machine's rule version (docs/formats/authority.md): a genesis
+ * states it in "rules"; this build applies exactly this version. */
+#define GENESIS_RULES 1
+#define GENESIS_MAX_NAMESPACES 16384
+#define GENESIS_NAMESPACE_MAX 70 /* "party:" + a 64-byte party segment */
+/* Longest timestamp window: minutes, not months (authority.md, "Time"). */
+#define GENESIS_TS_WINDOW_MAX 3600000ull
 
 /* Roles are the SDK's ORIGO_ROLE_* bits (origo/event.h): admin, auditor,
  * carrier, inspector, plant, supplier, validator. */
@@ -35,16 +42,31 @@ typedef struct genesis_party {
     uint8_t pub[32];
     uint32_t roles;
     char address[GENESIS_ADDRESS_MAX + 1]; /* validators: host:port */
+    size_t owns_first, owns_count;         /* into genesis.namespaces */
 } genesis_party;
+
+/* A namespace a party owns: lots in it are created only by that party. */
+enum genesis_ns_kind {
+    GENESIS_NS_PARTY = 1, /* "party:<p>": party-form lots <p>/<part>/<lot> */
+    GENESIS_NS_GS1,       /* "gs1:<digits>": a GS1 company prefix */
+};
+typedef struct genesis_namespace {
+    enum genesis_ns_kind kind;
+    char text[GENESIS_NAMESPACE_MAX + 1]; /* without the "party:"/"gs1:" */
+    size_t len;
+    size_t party; /* index into genesis.parties */
+} genesis_namespace;
 
 typedef struct genesis {
     char origin[GENESIS_ORIGIN_MAX + 1];
     genesis_party *parties; /* validators, then admins, then members */
     size_t party_count;
     size_t validator_count;
-    size_t admin_count;         /* parties[validator_count..+admin_count) */
+    size_t admin_count; /* parties[validator_count..+admin_count) */
+    genesis_namespace *namespaces;
+    size_t namespace_count;
+    uint32_t rules;             /* GENESIS_RULES */
     uint64_t ts_window_ms;      /* |ts - block time| allowed */
-    int strict_inputs;          /* 1: input lots must exist */
     uint32_t checkpoint_quorum; /* validator signatures for a checkpoint */
     uint8_t hash[32];           /* SHA-256("origo/genesis/v1\0"||canon) */
 } genesis;
@@ -66,6 +88,13 @@ int genesis_encode(const genesis *gen, uint8_t **out, size_t *out_len);
 /* Writes a genesis as JSON text (malloc()ed, NUL-terminated), for `origo
  * genesis`. Returns 0 or ORIGO_E_NOMEM. */
 int genesis_to_json(const genesis *gen, char **out);
+
+/* The party that owns the namespace of lot identifier `lot` (which must
+ * pass origo_lot_check()): for a party-form lot its party segment, for a
+ * GS1 lot (LGTIN URN or Digital Link) the registered company prefix its
+ * GTIN starts with. Returns the index into gen->parties, or -1 when no
+ * party owns it. */
+long genesis_lot_owner(const genesis *gen, const char *lot, size_t len);
 
 /* 1 when `origin` (len bytes) is a valid network origin: 1..255 bytes of
  * printable ASCII without space (0x21..0x7e), the rule the event schema

@@ -62,7 +62,9 @@ typedef struct ledger_options {
 #define LEDGER_DBI_REJECTS "rejects"
 #define LEDGER_DBI_MEMBERS "members"
 #define LEDGER_DBI_CKPT_SIGS "ckpt_sigs"
-#define LEDGER_DBI_LOTS_CREATED "lots_created"
+#define LEDGER_DBI_LOTS "lots"
+#define LEDGER_DBI_LOT_HOLDS "lot_holds"
+#define LEDGER_DBI_MEMBER_NAMES "member_names"
 
 /* ---- lifetime ----------------------------------------------------------- */
 

@@ -78,6 +78,13 @@ int members_get(ledger *led, MDB_txn *txn, const uint8_t pub[32],
 int members_validators(ledger *led, MDB_txn *txn, uint64_t tree_size,
                        store_validator **out, size_t *count)
 {
+    return members_with_role(led, txn, tree_size, ORIGO_ROLE_VALIDATOR, out,
+                             count);
+}
+
+int members_with_role(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                      uint32_t role, store_validator **out, size_t *count)
+{
     MDB_cursor *cur;
     MDB_val key, val;
     store_validator *list = NULL;
@@ -100,7 +107,7 @@ int members_validators(ledger *led, MDB_txn *txn, uint64_t tree_size,
         if (!end && (rc = decode_row(&key, &val, &rec)))
             goto err_after_cursor;
         if (have && (end || memcmp(key.mv_data, cur_pub, 32) != 0)) {
-            if (cur_rec.active && (cur_rec.roles & ORIGO_ROLE_VALIDATOR)) {
+            if (cur_rec.active && (cur_rec.roles & role)) {
                 if (n == cap) {
                     cap = cap ? cap * 2 : 8;
                     store_validator *grown = realloc(list, cap * sizeof(*list));
@@ -152,4 +159,29 @@ size_t members_quorum(const ledger *led, size_t validator_count)
     size_t majority = validator_count / 2 + 1;
     size_t minimum = led->gen->checkpoint_quorum;
     return majority > minimum ? majority : minimum;
+}
+
+/* ---- names ----------------------------------------------------------------
+ */
+
+int members_name_get(ledger *led, MDB_txn *txn, const char *name, size_t len,
+                     uint8_t pub[32])
+{
+    if (len == 0 || len > GENESIS_NAME_MAX)
+        return ORIGO_E_NOTFOUND;
+    MDB_val key = {len, (void *)name}, val;
+    int rc = mdb_get(txn, led->member_names, &key, &val);
+    if (rc)
+        return store_err(rc);
+    if (val.mv_size != 32)
+        return ORIGO_E_CORRUPT;
+    memcpy(pub, val.mv_data, 32);
+    return 0;
+}
+
+int members_name_put(ledger *led, MDB_txn *txn, const char *name, size_t len,
+                     const uint8_t pub[32])
+{
+    MDB_val key = {len, (void *)name}, val = {32, (void *)pub};
+    return store_err(mdb_put(txn, led->member_names, &key, &val, 0));
 }

@@ -30,4 +30,14 @@ int members_put(ledger *led, MDB_txn *txn, const uint8_t pub[32],
 int members_get(ledger *led, MDB_txn *txn, const uint8_t pub[32],
                 uint64_t position, member_record *out);
 
+/* Member names are unique for good (authority.md, "Governance"): the
+ * `member_names` table maps every name a key ever had to that key, so no
+ * other key can take it, even after the member is removed.
+ * members_name_get: 0 and pub, ORIGO_E_NOTFOUND, ORIGO_E_CORRUPT,
+ * ORIGO_E_STORE. members_name_put: 0, ORIGO_E_STORE, ORIGO_E_MAP_FULL. */
+int members_name_get(ledger *led, MDB_txn *txn, const char *name, size_t len,
+                     uint8_t pub[32]);
+int members_name_put(ledger *led, MDB_txn *txn, const char *name, size_t len,
+                     const uint8_t pub[32]);
+
 #endif

@@ -236,11 +236,15 @@ int store_open_tables(ledger *led, MDB_txn *txn, int create)
         {LEDGER_DBI_REJECTS, &led->rejects},
         {LEDGER_DBI_MEMBERS, &led->members},
         {LEDGER_DBI_CKPT_SIGS, &led->ckpt_sigs},
-        {LEDGER_DBI_LOTS_CREATED, &led->lots_created},
+        {LEDGER_DBI_LOTS, &led->lots},
+        {LEDGER_DBI_LOT_HOLDS, &led->lot_holds},
+        {LEDGER_DBI_MEMBER_NAMES, &led->member_names},
     };
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-        int rc = mdb_dbi_open(txn, tables[i].name, create ? MDB_CREATE : 0,
-                              tables[i].dbi);
+        unsigned flags = create ? MDB_CREATE : 0;
+        if (tables[i].dbi == &led->lot_holds)
+            flags |= MDB_DUPSORT | MDB_DUPFIXED;
+        int rc = mdb_dbi_open(txn, tables[i].name, flags, tables[i].dbi);
         if (rc)
             return store_err(rc);
     }
@@ -293,7 +297,8 @@ static int init_store(ledger *led, MDB_txn *txn, const uint8_t *json,
     for (size_t i = 0; i < led->gen->party_count; i++) {
         const genesis_party *p = &led->gen->parties[i];
         if ((rc = members_put(led, txn, p->pub, 0, 1, p->roles, p->name,
-                              strlen(p->name))))
+                              strlen(p->name))) ||
+            (rc = members_name_put(led, txn, p->name, strlen(p->name), p->pub)))
             return rc;
     }
     return 0;
@@ -324,9 +329,16 @@ static int bind_genesis(ledger *led, MDB_txn *txn, const uint8_t *json,
     MDB_val format;
     if (meta_get(led, txn, "format", &format) != 0 || format.mv_size != 1 ||
         *(const uint8_t *)format.mv_data != STORE_FORMAT_VERSION) {
+        int found = format.mv_size == 1 ? *(const uint8_t *)format.mv_data : -1;
         set_msg(errmsg, errmsg_size,
-                "%s: meta/format: store format %d expected (a store written "
-                "by another version of origo)",
+                found == 2 ? "%s: meta/format: store format 2 was made before "
+                             "rule version 1 (who may state what: "
+                             "docs/formats/authority.md); this build applies "
+                             "only rule version 1 and cannot continue this "
+                             "ledger. Start a new network from a genesis "
+                             "that says \"rules\": 1"
+                           : "%s: meta/format: store format %d expected (a "
+                             "store written by another version of origo)",
                 led->dir, STORE_FORMAT_VERSION);
         return ORIGO_E_VERSION;
     }

@@ -16,7 +16,7 @@
 /* Named tables the ledger itself uses; the rest of the max-DBs budget is
  * for the trace indexes (up to STORE_TRACE_DBS) and the caller's extra
  * tables (Raft). */
-#define STORE_LEDGER_DBS 10
+#define STORE_LEDGER_DBS 12
 #define STORE_TRACE_DBS 16
 #define STORE_DEFAULT_EXTRA_DBS 8
 #define STORE_DEFAULT_MAP_SIZE ((size_t)64 << 20)
@@ -30,9 +30,10 @@
 #define MLOG_GROUP_LEAVES (1u << MLOG_MIN_STORED_LEVEL)
 
 /* Format version of the store (meta "format"). 2: block headers v2 (they
- * commit to every envelope of the block) and the `lots_created` table. A
- * store of another version is refused at open (ORIGO_E_VERSION). */
-#define STORE_FORMAT_VERSION 2
+ * commit to every envelope of the block). 3: rule version 1 (authority.md):
+ * the `lots`, `lot_holds` and `member_names` tables replace `lots_created`.
+ * A store of another version is refused at open (ORIGO_E_VERSION). */
+#define STORE_FORMAT_VERSION 3
 
 struct ledger {
     MDB_env *env;
@@ -40,7 +41,7 @@ struct ledger {
     size_t map_size;
     ledger_options options;
     MDB_dbi meta, events, event_ids, mlog, blocks, block_raft, rejects, members,
-        ckpt_sigs, lots_created;
+        ckpt_sigs, lots, lot_holds, member_names;
     genesis *gen;
     uint8_t genesis_hash[LEDGER_HASH_LEN];
     void *trace; /* the trace indexes' handle (ledger/trace.h), or NULL */
@@ -128,6 +129,10 @@ typedef struct store_validator {
 
 int members_validators(ledger *led, MDB_txn *txn, uint64_t tree_size,
                        store_validator **out, size_t *count);
+/* The active members holding `role` (an ORIGO_ROLE_* bit) as of
+ * `tree_size`, in the same form. */
+int members_with_role(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                      uint32_t role, store_validator **out, size_t *count);
 
 /* The number of validators as of `tree_size`. Returns 0, ORIGO_E_NOMEM,
  * ORIGO_E_CORRUPT, ORIGO_E_STORE. */

@@ -41,14 +41,15 @@ enum party {
 static const struct {
     const char *name;
     const char *roles; /* comma-separated; NULL for admins/outsiders */
+    const char *owns;  /* the namespace whose lots it creates, or NULL */
 } party_info[PARTIES] = {
-    [NORDIC] = {"nordic-lithium", "supplier"},
-    [ACME] = {"acme-cells", "plant,supplier"},
-    [VOLT] = {"volt-packs", "plant"},
-    [LAB] = {"cell-lab", "inspector"},
-    [FREIGHT] = {"swift-freight", "carrier"},
-    [ADMIN] = {"network-admin", NULL},
-    [OUTSIDER] = {"unknown-vendor", NULL},
+    [NORDIC] = {"nordic-lithium", "supplier", "party:nordic"},
+    [ACME] = {"acme-cells", "plant,supplier", "party:acme"},
+    [VOLT] = {"volt-packs", "plant", "party:volt"},
+    [LAB] = {"cell-lab", "inspector", NULL},
+    [FREIGHT] = {"swift-freight", "carrier", NULL},
+    [ADMIN] = {"network-admin", NULL, NULL},
+    [OUTSIDER] = {"unknown-vendor", NULL, NULL},
 };
 
 struct demo {
@@ -60,6 +61,8 @@ struct demo {
     uint64_t raft_index; /* as Raft would number the blocks */
     /* The block being assembled. */
     origo_buf envelopes[32];
+    enum party signers[32];
+    const char *types[32];
     size_t count;
     size_t accepted, rejected;
     int broken; /* a sample event could not be sealed: a bug, stop */
@@ -124,15 +127,19 @@ static char *write_genesis(struct demo *d)
         json_array_append_new(validators, v);
     }
     json_array_append_new(admins, party_json(d->parties[ADMIN], NULL));
-    for (int p = NORDIC; p <= FREIGHT; p++)
-        json_array_append_new(members,
-                              party_json(d->parties[p], party_info[p].roles));
+    for (int p = NORDIC; p <= FREIGHT; p++) {
+        json_t *member = party_json(d->parties[p], party_info[p].roles);
+        if (party_info[p].owns)
+            json_object_set_new(member, "owns",
+                                json_pack("[s]", party_info[p].owns));
+        json_array_append_new(members, member);
+    }
     json_t *params = json_object();
     json_object_set_new(params, "ts_window_ms", json_integer(600000));
-    json_object_set_new(params, "input_lots", json_string("strict"));
     json_object_set_new(params, "checkpoint_quorum", json_integer(2));
     json_object_set_new(root, "format", json_string("origo-genesis/v1"));
     json_object_set_new(root, "origin", json_string(ORIGIN));
+    json_object_set_new(root, "rules", json_integer(1));
     json_object_set_new(root, "validators", validators);
     json_object_set_new(root, "admins", admins);
     json_object_set_new(root, "members", members);
@@ -184,7 +191,8 @@ static void add_event(struct demo *d, enum party who, origo_event *ev)
         d->broken = 1;
         return;
     }
-    d->count++;
+    d->types[d->count] = origo_event_type_name(ev->type);
+    d->signers[d->count++] = who;
 }
 
 /* A validator's signature line over a checkpoint body, signed and
@@ -266,7 +274,8 @@ static int commit_block(struct demo *d, const char *what)
                first.rejected, (unsigned long long)first.tree_size, root);
         for (size_t i = 0; i < d->count; i++)
             if (outcomes[i].status)
-                printf("         rejected event %zu: %s (%s)\n", i,
+                printf("         rejected: %s by %s: %s (%s)\n", d->types[i],
+                       party_info[d->signers[i]].name,
                        origo_strerror(outcomes[i].status),
                        origo_errname(outcomes[i].status));
         d->accepted += first.leaf_count;
@@ -304,6 +313,17 @@ static void sha256_text(const char *text, uint8_t out[32])
 #define CELL1 "acme/cell-21700/C-0001"
 #define CELL2 "acme/cell-21700/C-0002"
 
+/* A custody event: `who` writes its own member name on its side (rule
+ * version 1: from/to are the members, and only the holder ships). */
+static void custody(origo_event *ev, enum origo_event_type type,
+                    enum party from, enum party to, const char *ref)
+{
+    origo_event_init(ev, type);
+    ev->from = origo_str_c(party_info[from].name);
+    ev->to = origo_str_c(party_info[to].name);
+    ev->ref = origo_str_c(ref);
+}
+
 static int block_raw_materials(struct demo *d, origo_event *ev)
 {
     origo_event_init(ev, ORIGO_EV_LOT_CREATE);
@@ -313,28 +333,29 @@ static int block_raw_materials(struct demo *d, origo_event *ev)
     origo_event_init(ev, ORIGO_EV_COA_ATTEST);
     lot(ev, ORIGO_LOT_SUBJECT, LITHIUM, NULL, NULL);
     sha256_text("COA LC-2291: Li2CO3 99.62%, Na 18 ppm", ev->coa);
-    ev->issuer = origo_str_c("Nordic Lithium QA");
+    ev->issuer = origo_str_c(party_info[NORDIC].name); /* the signer */
     add_event(d, NORDIC, ev);
     origo_event_init(ev, ORIGO_EV_LOT_CREATE);
     lot(ev, ORIGO_LOT_SUBJECT, GRAPHITE, "80", "kg");
     ev->item = origo_str_c("anode-graphite");
     add_event(d, ACME, ev);
-    origo_event_init(ev, ORIGO_EV_CUSTODY_SHIP);
+    custody(ev, ORIGO_EV_CUSTODY_SHIP, NORDIC, FREIGHT, "BOL-88121");
     lot(ev, ORIGO_LOT_SUBJECT, LITHIUM, NULL, NULL);
-    ev->from = origo_str_c("nordic-lithium");
-    ev->to = origo_str_c("acme-cells");
-    ev->ref = origo_str_c("BOL-88121");
-    add_event(d, FREIGHT, ev);
+    add_event(d, NORDIC, ev);
     return commit_block(d, "raw materials, COA, shipment");
 }
 
 static int block_cells(struct demo *d, origo_event *ev)
 {
-    origo_event_init(ev, ORIGO_EV_CUSTODY_RECEIVE);
+    /* The carrier takes the lithium and delivers it to the cell maker. */
+    custody(ev, ORIGO_EV_CUSTODY_RECEIVE, NORDIC, FREIGHT, "BOL-88121");
     lot(ev, ORIGO_LOT_SUBJECT, LITHIUM, NULL, NULL);
-    ev->from = origo_str_c("nordic-lithium");
-    ev->to = origo_str_c("acme-cells");
-    ev->ref = origo_str_c("BOL-88121");
+    add_event(d, FREIGHT, ev);
+    custody(ev, ORIGO_EV_CUSTODY_SHIP, FREIGHT, ACME, "BOL-88121");
+    lot(ev, ORIGO_LOT_SUBJECT, LITHIUM, NULL, NULL);
+    add_event(d, FREIGHT, ev);
+    custody(ev, ORIGO_EV_CUSTODY_RECEIVE, FREIGHT, ACME, "BOL-88121");
+    lot(ev, ORIGO_LOT_SUBJECT, LITHIUM, NULL, NULL);
     add_event(d, ACME, ev);
     origo_event_init(ev, ORIGO_EV_INSPECTION);
     lot(ev, ORIGO_LOT_SUBJECT, LITHIUM, NULL, NULL);
@@ -362,18 +383,26 @@ static int block_cells(struct demo *d, origo_event *ev)
     lot(ev, ORIGO_LOT_SUBJECT, "unknown/cell/X-1", "1", "pcs");
     ev->item = origo_str_c("cell-21700");
     add_event(d, OUTSIDER, ev);
-    return commit_block(d, "IQC, two cell lots, an outsider's event");
+    /* A competitor, a member in good standing, claims to have made a pack
+     * from acme's lithium, which it never held: rejected, so the lithium
+     * lot never appears in its genealogy or recall scope. */
+    origo_event_init(ev, ORIGO_EV_LOT_TRANSFORM);
+    lot(ev, ORIGO_LOT_INPUT, LITHIUM, "1", "kg");
+    lot(ev, ORIGO_LOT_OUTPUT, "volt/pack-48v/P-9999", "1", "pcs");
+    add_event(d, VOLT, ev);
+    return commit_block(d, "carrier, IQC, two cell lots, two refused");
 }
 
 static int block_packs(struct demo *d, origo_event *ev)
 {
-    origo_event_init(ev, ORIGO_EV_CUSTODY_SHIP);
+    custody(ev, ORIGO_EV_CUSTODY_SHIP, ACME, VOLT, "BOL-90417");
     lot(ev, ORIGO_LOT_SUBJECT, CELL1, NULL, NULL);
     lot(ev, ORIGO_LOT_SUBJECT, CELL2, NULL, NULL);
-    ev->from = origo_str_c("acme-cells");
-    ev->to = origo_str_c("volt-packs");
-    ev->ref = origo_str_c("BOL-90417");
-    add_event(d, FREIGHT, ev);
+    add_event(d, ACME, ev);
+    custody(ev, ORIGO_EV_CUSTODY_RECEIVE, ACME, VOLT, "BOL-90417");
+    lot(ev, ORIGO_LOT_SUBJECT, CELL1, NULL, NULL);
+    lot(ev, ORIGO_LOT_SUBJECT, CELL2, NULL, NULL);
+    add_event(d, VOLT, ev);
     static const char *const packs[3] = {
         "volt/pack-48v/P-5001", "volt/pack-48v/P-5002", "volt/pack-48v/P-5003"};
     for (int i = 0; i < 3; i++) {

@@ -24,9 +24,9 @@ static void genesis_usage(FILE *out)
             "NAME=KEY@HOST:PORT ...\n"
             "                     --admin KEY ... [--member NAME=KEY:ROLE,ROLE "
             "...]\n"
-            "                     [--ts-window-ms N] [--input-lots "
-            "strict|lenient]\n"
-            "                     [--quorum N] --out FILE [--force]\n"
+            "                     [--owns NAME=NAMESPACE,NAMESPACE ...]\n"
+            "                     [--ts-window-ms N] [--quorum N] --out FILE "
+            "[--force]\n"
             "  KEY is a key file from `origo keygen` (only its public half is "
             "used),\n"
             "  or a public key as 64 hex digits or a verifier-key string.\n"
@@ -34,8 +34,14 @@ static void genesis_usage(FILE *out)
             "NAME=KEY).\n"
             "  Roles: admin auditor carrier inspector plant supplier "
             "validator.\n"
-            "  Defaults: --ts-window-ms 600000, --input-lots strict, --quorum "
+            "  --owns gives a member (or admin) the namespaces whose lots only "
+            "it may\n"
+            "  create: party:<prefix> for <prefix>/<part>/<lot>, gs1:<company "
+            "prefix>\n"
+            "  for GS1 lots (docs/formats/authority.md).\n"
+            "  Defaults: --ts-window-ms 600000 (at most 3600000), --quorum "
             "majority.\n"
+            "  The genesis states rule version 1.\n"
             "Prints the genesis hash.\n");
 }
 
@@ -200,9 +206,71 @@ static int parse_u64(const char *flag, const char *text, uint64_t *out)
 
 typedef struct genesis_args {
     json_t *validators, *admins, *members, *params;
+    json_t *owns; /* name -> array of namespaces, from --owns */
     const char *origin, *out;
     int force;
 } genesis_args;
+
+/* --owns NAME=NS[,NS...]: the namespaces go to the party of that name. */
+static int add_owns(json_t *owns, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) {
+        cli_error("genesis",
+                  "--owns %s: expected NAME=NAMESPACE[,NAMESPACE...], e.g. "
+                  "acme=party:acme,gs1:4012345",
+                  arg);
+        return 2;
+    }
+    char name[GENESIS_NAME_MAX + 1];
+    snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
+    json_t *list = json_object_get(owns, name);
+    if (!list) {
+        list = json_array();
+        json_object_set_new(owns, name, list);
+    }
+    char copy[1024];
+    snprintf(copy, sizeof(copy), "%s", eq + 1);
+    for (char *ns = copy; ns;) {
+        char *comma = strchr(ns, ',');
+        if (comma)
+            *comma++ = 0;
+        json_array_append_new(list, json_string(ns));
+        ns = comma;
+    }
+    return 0;
+}
+
+/* Attaches each --owns list to the admin or member of that name. */
+static int attach_owns(genesis_args *ga)
+{
+    const char *name;
+    json_t *list;
+    json_object_foreach(ga->owns, name, list)
+    {
+        json_t *lists[2] = {ga->admins, ga->members}, *party;
+        int found = 0;
+        size_t i;
+        for (int l = 0; l < 2; l++) {
+            json_array_foreach(lists[l], i, party)
+            {
+                const char *n =
+                    json_string_value(json_object_get(party, "name"));
+                if (n && strcmp(n, name) == 0) {
+                    json_object_set(party, "owns", list);
+                    found = 1;
+                }
+            }
+        }
+        if (!found) {
+            cli_error("genesis",
+                      "--owns %s=...: no --admin or --member is named \"%s\"",
+                      name, name);
+            return 2;
+        }
+    }
+    return 0;
+}
 
 static int parse_args(int argc, char **argv, genesis_args *ga)
 {
@@ -212,7 +280,7 @@ static int parse_args(int argc, char **argv, genesis_args *ga)
         {"admin", required_argument, NULL, 'a'},
         {"member", required_argument, NULL, 'm'},
         {"ts-window-ms", required_argument, NULL, 't'},
-        {"input-lots", required_argument, NULL, 'i'},
+        {"owns", required_argument, NULL, 'w'},
         {"quorum", required_argument, NULL, 'q'},
         {"out", required_argument, NULL, 'O'},
         {"force", no_argument, NULL, 'f'},
@@ -242,8 +310,8 @@ static int parse_args(int argc, char **argv, genesis_args *ga)
                 json_object_set_new(ga->params, "ts_window_ms",
                                     json_integer((json_int_t)v));
             break;
-        case 'i':
-            json_object_set_new(ga->params, "input_lots", json_string(optarg));
+        case 'w':
+            rc = add_owns(ga->owns, optarg);
             break;
         case 'q':
             if ((rc = parse_u64("--quorum", optarg, &v)) == 0)
@@ -270,13 +338,13 @@ static int parse_args(int argc, char **argv, genesis_args *ga)
         genesis_usage(stderr);
         return 2;
     }
-    return 0;
+    return attach_owns(ga);
 }
 
 int cmd_genesis(int argc, char **argv)
 {
-    genesis_args ga = {
-        json_array(), json_array(), json_array(), json_object(), NULL, NULL, 0};
+    genesis_args ga = {json_array(),  json_array(), json_array(), json_object(),
+                       json_object(), NULL,         NULL,         0};
     json_t *root = json_object();
     char *text = NULL, msg[512] = "";
     genesis *gen = NULL;
@@ -287,6 +355,7 @@ int cmd_genesis(int argc, char **argv)
     }
     json_object_set_new(root, "format", json_string(GENESIS_FORMAT));
     json_object_set_new(root, "origin", json_string(ga.origin));
+    json_object_set_new(root, "rules", json_integer(GENESIS_RULES));
     json_object_set_new(root, "validators", json_incref(ga.validators));
     json_object_set_new(root, "admins", json_incref(ga.admins));
     json_object_set_new(root, "members", json_incref(ga.members));
@@ -339,5 +408,6 @@ out:
     json_decref(ga.admins);
     json_decref(ga.members);
     json_decref(ga.params);
+    json_decref(ga.owns);
     return status;
 }

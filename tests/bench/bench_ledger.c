@@ -77,10 +77,13 @@ static char *genesis_text(void)
     json_t *members_json = json_array();
     for (int m = 0; m < MEMBERS; m++) {
         origo_pubkey_to_hex(origo_key_public(members[m]), hex);
-        json_array_append_new(
-            members_json, json_pack("{s:s, s:s, s:[s,s,s]}", "name",
-                                    origo_key_name(members[m]), "key", hex,
-                                    "roles", "carrier", "plant", "supplier"));
+        char owns[32];
+        snprintf(owns, sizeof(owns), "party:m%d", m);
+        json_array_append_new(members_json,
+                              json_pack("{s:s, s:s, s:[s,s,s], s:[s]}", "name",
+                                        origo_key_name(members[m]), "key", hex,
+                                        "roles", "carrier", "plant", "supplier",
+                                        "owns", owns));
     }
     origo_pubkey_to_hex(origo_key_public(validator), hex);
     json_t *validators = json_pack("[{s:s, s:s, s:s}]", "name", "v0", "key",
@@ -90,10 +93,10 @@ static char *genesis_text(void)
     crypto_sign_seed_keypair(admin_pk, admin_sk, admin_seed);
     origo_pubkey_to_hex(admin_pk, hex);
     json_t *root = json_pack(
-        "{s:s, s:s, s:o, s:[{s:s, s:s}], s:o, s:{s:s, s:i}}", "format",
-        "origo-genesis/v1", "origin", ORIGIN, "validators", validators,
-        "admins", "name", "admin", "key", hex, "members", members_json,
-        "params", "input_lots", "strict", "checkpoint_quorum", 1);
+        "{s:s, s:s, s:i, s:o, s:[{s:s, s:s}], s:o, s:{s:i}}", "format",
+        "origo-genesis/v1", "origin", ORIGIN, "rules", 1, "validators",
+        validators, "admins", "name", "admin", "key", hex, "members",
+        members_json, "params", "checkpoint_quorum", 1);
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     return text;
@@ -141,68 +144,106 @@ static void create(struct block *block, const char *lot, int member)
     seal(block, &ev, member);
 }
 
-/* Filler: creations, two-input transforms of recent lots, shipments and
- * inspections, in a fixed rotation. */
+/* Filler: creations, two-input transforms of the member's own recent lots,
+ * shipments to the next member and their receipts, and inspections, in a
+ * fixed rotation, one event per call, every one valid under rule version 1
+ * (authority.md): a member creates lots only in its own namespace "m<k>",
+ * consumes only lots it holds, and ships to a member who then receives. */
 static uint64_t filler_lots;
+static uint64_t recent[MEMBERS][2]; /* the member's last two held lots */
+static int recent_count[MEMBERS];
 
-/* Filler lot n is "m<n mod MEMBERS>/raw/L<n>". */
-static void filler_name(char *out, size_t size, uint64_t n)
+/* Filler lot n of member m is "m<m>/raw/L<n>". */
+static void filler_name(char *out, size_t size, int member, uint64_t n)
 {
-    snprintf(out, size, "m%d/raw/L%08" PRIu64, (int)(n % MEMBERS), n);
+    snprintf(out, size, "m%d/raw/L%08" PRIu64, member, n);
+}
+
+static void remember(int member, uint64_t n)
+{
+    recent[member][1] = recent[member][0];
+    recent[member][0] = n;
+    if (recent_count[member] < 2)
+        recent_count[member]++;
+}
+
+static void member_name(char *out, size_t size, int member)
+{
+    snprintf(out, size, "%s", origo_key_name(members[member]));
 }
 
 static void filler(struct block *block)
 {
     static uint64_t turn;
-    char lot[64], in0[64], in1[64];
+    static int shipping = -1, receiving = -1; /* member, or -1 */
+    static uint64_t moving;                   /* the lot in custody moves */
+    char lot[64], in0[64], in1[64], from[64], to[64];
     origo_event ev;
-    int member = (int)(turn % MEMBERS);
-    switch (turn++ % 10) {
-    case 0:
-    case 1:
-    case 2:
-    case 3:
-        filler_name(lot, sizeof(lot), filler_lots++);
-        create(block, lot, member);
-        break;
-    case 4:
-    case 5:
-    case 6:
-        if (filler_lots < 4) {
-            filler_name(lot, sizeof(lot), filler_lots++);
-            create(block, lot, member);
-            break;
-        }
+    int member = (int)(turn % MEMBERS), step = (int)(turn++ % 10);
+    if (step == 8 && shipping >= 0) {
+        int next = (shipping + 1) % MEMBERS;
+        origo_event_init(&ev, ORIGO_EV_CUSTODY_SHIP);
+        filler_name(lot, sizeof(lot), shipping, moving);
+        ev.lots[ev.n_lots++] = ref(lot, ORIGO_LOT_SUBJECT, "", "");
+        member_name(from, sizeof(from), shipping);
+        member_name(to, sizeof(to), next);
+        ev.from = origo_str_c(from);
+        ev.to = origo_str_c(to);
+        snprintf(in0, sizeof(in0), "BOL-%" PRIu64, turn);
+        ev.ref = origo_str_c(in0);
+        seal(block, &ev, shipping);
+        receiving = shipping;
+        shipping = -1;
+        return;
+    }
+    if (step == 9 && receiving >= 0) {
+        int next = (receiving + 1) % MEMBERS;
+        origo_event_init(&ev, ORIGO_EV_CUSTODY_RECEIVE);
+        filler_name(lot, sizeof(lot), receiving, moving);
+        ev.lots[ev.n_lots++] = ref(lot, ORIGO_LOT_SUBJECT, "", "");
+        member_name(from, sizeof(from), receiving);
+        member_name(to, sizeof(to), next);
+        ev.from = origo_str_c(from);
+        ev.to = origo_str_c(to);
+        snprintf(in0, sizeof(in0), "BOL-%" PRIu64, turn - 1);
+        ev.ref = origo_str_c(in0);
+        seal(block, &ev, next);
+        receiving = -1;
+        return;
+    }
+    if (step >= 4 && step <= 6 && recent_count[member] == 2) {
+        uint64_t out = filler_lots++;
         origo_event_init(&ev, ORIGO_EV_LOT_TRANSFORM);
-        filler_name(in0, sizeof(in0), filler_lots - 1);
-        filler_name(in1, sizeof(in1), filler_lots - 2);
-        filler_name(lot, sizeof(lot), filler_lots);
-        filler_lots++;
+        filler_name(in0, sizeof(in0), member, recent[member][0]);
+        filler_name(in1, sizeof(in1), member, recent[member][1]);
+        filler_name(lot, sizeof(lot), member, out);
         ev.lots[ev.n_lots++] = ref(in0, ORIGO_LOT_INPUT, "1", "kg");
         ev.lots[ev.n_lots++] = ref(in1, ORIGO_LOT_INPUT, "1", "kg");
         ev.lots[ev.n_lots++] = ref(lot, ORIGO_LOT_OUTPUT, "2", "kg");
         seal(block, &ev, member);
-        break;
-    case 7:
-    case 8:
-        origo_event_init(&ev, ORIGO_EV_CUSTODY_SHIP);
-        filler_name(lot, sizeof(lot), filler_lots - 1);
-        ev.lots[ev.n_lots++] = ref(lot, ORIGO_LOT_SUBJECT, "", "");
-        ev.from = origo_str_c("plant-a");
-        ev.to = origo_str_c("dc-b");
-        snprintf(in0, sizeof(in0), "BOL-%" PRIu64, turn);
-        ev.ref = origo_str_c(in0);
-        seal(block, &ev, member);
-        break;
-    default:
+        remember(member, out);
+        return;
+    }
+    if (step == 9 && recent_count[member] > 0) {
         origo_event_init(&ev, ORIGO_EV_INSPECTION);
-        filler_name(lot, sizeof(lot), filler_lots - 1);
+        filler_name(lot, sizeof(lot), member, recent[member][0]);
         ev.lots[ev.n_lots++] = ref(lot, ORIGO_LOT_SUBJECT, "", "");
         ev.stage = ORIGO_STAGE_IQC;
         ev.result = ORIGO_RESULT_PASS;
         crypto_hash_sha256(ev.report, (const uint8_t *)&turn, sizeof(turn));
         seal(block, &ev, member);
-        break;
+        return;
+    }
+    /* A creation; the one at step 7 is shipped at step 8 and received at
+     * step 9, so it never joins the member's recent lots. */
+    uint64_t n = filler_lots++;
+    filler_name(lot, sizeof(lot), member, n);
+    create(block, lot, member);
+    if (step == 7 && shipping < 0 && receiving < 0) {
+        shipping = member;
+        moving = n;
+    } else {
+        remember(member, n);
     }
 }
 
@@ -212,7 +253,7 @@ static void filler(struct block *block)
 static void genealogy_lot(char *out, size_t size, int g, int level, int n)
 {
     static const char *const names[] = {"raw", "cmp", "sub", "fin"};
-    snprintf(out, size, "g%d/%s/N%04d", g, names[level], n);
+    snprintf(out, size, "m%d/g%d-%s/N%04d", g % MEMBERS, g, names[level], n);
 }
 
 static void genealogy_step(struct block *block, int g, int step)

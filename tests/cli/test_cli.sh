@@ -30,7 +30,8 @@ expect_output() {
 
 demo=$work/demo
 expect 0 "demo builds a network" "$origo" demo --dir "$demo"
-expect_output "14 events committed, 1 rejected" "demo commits 14 events and rejects the outsider"
+expect_output "17 events committed, 2 rejected" "demo commits 17 events and rejects two"
+expect_output "rejected: lot.transform by volt-packs: submitter does not hold the lot (ORIGO_E_NOT_HOLDER)" "demo shows the competitor's refused transformation"
 
 expect 0 "prove leaf 3" "$origo" prove --data "$demo/validator-1" --leaf 3 --out "$work/p3.proof"
 expect 0 "a fresh proof verifies" "$origo" verify --trust "$demo/trust.txt" "$work/p3.proof"
@@ -90,6 +91,19 @@ expect 0 "keygen writes a key" "$origo" keygen --name test-supplier --out "$work
 mode=$(stat -c %a "$work/s.key")
 [ "$mode" = 600 ] && pass "key file mode is 0600" || fail "key file mode is $mode"
 expect 2 "keygen refuses to overwrite" "$origo" keygen --name x --out "$work/s.key"
+"$origo" keygen --name v1 --out "$work/v1.key" >/dev/null
+"$origo" keygen --name boss --out "$work/boss.key" >/dev/null
+expect 0 "genesis writes a rule-version-1 genesis with namespaces" "$origo" genesis \
+  --origin origo.example/t --validator "v1=$work/v1.key@127.0.0.1:7400" \
+  --admin "$work/boss.key" --member "test-supplier=$work/s.key:supplier" \
+  --owns test-supplier=party:test,gs1:4012345 --out "$work/genesis.json"
+grep -q '"rules": 1' "$work/genesis.json" && grep -q '"gs1:4012345"' "$work/genesis.json" &&
+  pass "the genesis states rules 1 and the member's namespaces" ||
+  fail "genesis lacks rules or owns: $(cat "$work/genesis.json")"
+expect 2 "--owns for a name no party has is refused" "$origo" genesis \
+  --origin origo.example/t --validator "v1=$work/v1.key@127.0.0.1:7400" \
+  --admin "$work/boss.key" --owns nobody=party:x --out "$work/g2.json" --force
+expect_output 'no --admin or --member is named "nobody"' "the error names the missing party"
 expect 0 "event builds and signs a lot.create" "$origo" event --key "$work/s.key" \
   --net origo.example/t --type lot.create --lot test/part/L1,10,pcs --item part \
   --out "$work/e.msgpack"

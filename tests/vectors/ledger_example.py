@@ -1,5 +1,6 @@
-# Independent encoder for docs/formats/block.md (header v2): regenerates the
-# block examples of ledger-example.json (usage: ledger_example.py FILE).
+# Independent encoder for docs/formats/genesis.md and block.md (header v2):
+# regenerates the genesis canonical bytes and hash and the block examples of
+# ledger-example.json from its genesis_json (usage: ledger_example.py FILE).
 import hashlib, json, struct, sys
 
 def mp_uint(v):
@@ -41,8 +42,47 @@ def header(height, prev, time, term, index, envs, first_leaf, leaf_count, tree_s
 def block_hash(hdr):
     return hashlib.sha256(b'origo/block/v2\x00' + hdr).digest()
 
+ROLES = ['admin', 'auditor', 'carrier', 'inspector', 'plant', 'supplier', 'validator']
+
+def mp_map(n):
+    assert n < 16
+    return bytes([0x80 | n])
+
+def mp_array(n):
+    assert n < 16
+    return bytes([0x90 | n])
+
+def genesis_canonical(g):
+    """docs/formats/genesis.md, "Genesis hash": map(7) of the parsed genesis."""
+    out = mp_map(7)
+    out += mp_str('format') + mp_str(g['format'])
+    out += mp_str('origin') + mp_str(g['origin'])
+    out += mp_str('rules') + mp_uint(g['rules'])
+    out += mp_str('validators') + mp_array(len(g['validators']))
+    for v in g['validators']:
+        out += mp_map(3) + mp_str('name') + mp_str(v['name'])
+        out += mp_str('key') + mp_bin(bytes.fromhex(v['key']))
+        out += mp_str('address') + mp_str(v['address'])
+    parties = [dict(p, roles=['admin']) for p in g['admins']] + g.get('members', [])
+    out += mp_str('parties') + mp_array(len(parties))
+    for p in parties:
+        mask = sum(1 << ROLES.index(r) for r in p['roles'])
+        out += mp_map(4) + mp_str('name') + mp_str(p['name'])
+        out += mp_str('key') + mp_bin(bytes.fromhex(p['key']))
+        out += mp_str('roles') + mp_uint(mask)
+        owns = p.get('owns', [])
+        out += mp_str('owns') + mp_array(len(owns)) + b''.join(mp_str(o) for o in owns)
+    params = g.get('params', {})
+    out += mp_str('ts_window_ms') + mp_uint(params.get('ts_window_ms', 600000))
+    quorum = params.get('checkpoint_quorum', len(g['validators']) // 2 + 1)
+    out += mp_str('checkpoint_quorum') + mp_uint(quorum)
+    return out
+
 path = sys.argv[1]
 d = json.load(open(path))
+canonical = genesis_canonical(json.loads(d['genesis_json']))
+d['genesis_canonical_hex'] = canonical.hex()
+d['genesis_hash_hex'] = hashlib.sha256(b'origo/genesis/v1\x00' + canonical).hexdigest()
 g = bytes.fromhex(d['genesis_hash_hex'])
 empty_root = hashlib.sha256(b'').digest()
 b1 = d['block1']

@@ -74,6 +74,21 @@ extern "C" {
     X(VALIDATOR_QUORUM, -111,                                                  \
       "change would leave fewer validators than the checkpoint quorum")        \
     X(TXN_FULL, -112, "block too large for one store transaction")             \
+    X(LOT_EXISTS, -113, "lot already exists")                                  \
+    X(NAMESPACE, -114, "lot is outside the submitter's namespaces")            \
+    X(NOT_HOLDER, -115, "submitter does not hold the lot")                     \
+    X(NO_SHIPMENT, -116, "no open shipment of the lot to the submitter")       \
+    X(PARTY, -117, "named party is not the submitter or a member")             \
+    X(LOT_UNKNOWN, -118, "lot does not exist")                                 \
+    X(NOT_AUTHOR, -119,                                                        \
+      "only the author of a hold, or an auditor, may lift it")                 \
+    X(NOT_OWNER, -120, "only the lot's owner or an auditor may recall it")     \
+    X(LAST_ADMIN, -121, "change would leave no admin")                         \
+    X(NAME_TAKEN, -122, "member name is taken")                                \
+    X(SELF_GRANT, -123, "an admin may not change its own membership")          \
+    X(BEFORE_LOT, -124,                                                        \
+      "event is dated before its lot was created or received")                 \
+    X(RULES, -125, "unsupported rule version")                                 \
     X(REPORT_CLAIM, -140, "trace report claims differ from its events")        \
     X(NOT_LEADER, -150, "this node is not the leader")                         \
     X(STALE_TERM, -151, "message from a stale term")                           \

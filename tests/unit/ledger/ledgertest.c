@@ -21,7 +21,7 @@ static const char *const party_names[LT_PARTIES] = {
     "v1", "v2", "v3", "admin", "acme", "plant1", "truckco", "labco", "mallory",
 };
 
-void lt_net_init(lt_net *net, int strict, uint64_t window_ms)
+void lt_net_init(lt_net *net, uint64_t window_ms)
 {
     char hex[LT_PARTIES][65];
     memset(net, 0, sizeof(*net));
@@ -40,22 +40,23 @@ void lt_net_init(lt_net *net, int strict, uint64_t window_ms)
     char *json = malloc(8192);
     int n = snprintf(
         json, 8192,
-        "{\"format\":\"origo-genesis/v1\",\"origin\":\"%s\",\n"
+        "{\"format\":\"origo-genesis/v1\",\"origin\":\"%s\",\"rules\":1,\n"
         "\"validators\":[{\"name\":\"v1\",\"key\":\"%s\",\"address\":"
         "\"127.0.0.1:7401\"},{\"name\":\"v2\",\"key\":\"%s\",\"address\":"
         "\"127.0.0.1:7402\"},{\"name\":\"v3\",\"key\":\"%s\",\"address\":"
         "\"127.0.0.1:7403\"}],\n"
         "\"admins\":[{\"name\":\"admin\",\"key\":\"%s\"}],\n"
         "\"members\":[{\"name\":\"acme\",\"key\":\"%s\",\"roles\":"
-        "[\"supplier\"]},{\"name\":\"plant1\",\"key\":\"%s\",\"roles\":"
-        "[\"plant\"]},{\"name\":\"truckco\",\"key\":\"%s\",\"roles\":"
+        "[\"supplier\"],\"owns\":[\"party:acme\",\"gs1:4012345\"]},"
+        "{\"name\":\"plant1\",\"key\":\"%s\",\"roles\":"
+        "[\"plant\"],\"owns\":[\"party:plant1\"]},{\"name\":\"truckco\","
+        "\"key\":\"%s\",\"roles\":"
         "[\"carrier\"]},{\"name\":\"labco\",\"key\":\"%s\",\"roles\":"
         "[\"inspector\"]}],\n"
-        "\"params\":{\"ts_window_ms\":%llu,\"input_lots\":\"%s\","
-        "\"checkpoint_quorum\":2}}\n",
+        "\"params\":{\"ts_window_ms\":%llu,\"checkpoint_quorum\":2}}\n",
         LT_NET, hex[LT_V1], hex[LT_V2], hex[LT_V3], hex[LT_ADMIN],
         hex[LT_SUPPLIER], hex[LT_PLANT], hex[LT_CARRIER], hex[LT_INSPECTOR],
-        (unsigned long long)window_ms, strict ? "strict" : "lenient");
+        (unsigned long long)window_ms);
     if (n <= 0 || n >= 8192)
         die("genesis json", -3);
     net->genesis_json = json;
@@ -84,12 +85,12 @@ ledger *lt_store(const lt_net *net, char **dir, int sync)
     return led;
 }
 
-lt_fixture *lt_fixture_new(int strict, uint64_t window_ms)
+lt_fixture *lt_fixture_new(uint64_t window_ms)
 {
     lt_fixture *f = calloc(1, sizeof(*f));
     if (!f)
         die("calloc", ORIGO_E_NOMEM);
-    lt_net_init(&f->net, strict, window_ms);
+    lt_net_init(&f->net, window_ms);
     f->led = lt_store(&f->net, &f->dir, 0);
     f->time = LT_T0;
     return f;
@@ -107,9 +108,9 @@ void lt_fixture_free(lt_fixture *f)
     free(f);
 }
 
-int lt_fixture_setup_strict(void **state)
+int lt_fixture_setup(void **state)
 {
-    *state = lt_fixture_new(1, LT_WINDOW);
+    *state = lt_fixture_new(LT_WINDOW);
     return 0;
 }
 

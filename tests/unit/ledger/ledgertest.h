@@ -37,9 +37,10 @@ typedef struct lt_net {
     size_t genesis_len;
 } lt_net;
 
-/* Builds the network; `strict` selects strict input-lot checks; window is
- * the timestamp window in ms. Aborts on failure. */
-void lt_net_init(lt_net *net, int strict, uint64_t window_ms);
+/* Builds the network (rule version 1: "acme" owns the namespaces
+ * party:acme and gs1:4012345, "plant1" owns party:plant1); window is the
+ * timestamp window in ms. Aborts on failure. */
+void lt_net_init(lt_net *net, uint64_t window_ms);
 void lt_net_close(lt_net *net);
 
 /* Opens a fresh store in a new temporary directory (path into *dir,
@@ -64,15 +65,15 @@ typedef struct lt_fixture {
     uint64_t raft_index, time; /* time starts at LT_T0 */
 } lt_fixture;
 
-/* Allocates a fixture over lt_net_init(strict, window_ms) and a nosync
+/* Allocates a fixture over lt_net_init(window_ms) and a nosync
  * lt_store(). Aborts on failure. */
-lt_fixture *lt_fixture_new(int strict, uint64_t window_ms);
+lt_fixture *lt_fixture_new(uint64_t window_ms);
 /* Closes the store, removes its directory and frees the fixture (NULL is a
  * no-op). */
 void lt_fixture_free(lt_fixture *f);
-/* cmocka setup and teardown: *state = lt_fixture_new(1, LT_WINDOW) (strict
- * input lots); lt_fixture_free(*state). */
-int lt_fixture_setup_strict(void **state);
+/* cmocka setup and teardown: *state = lt_fixture_new(LT_WINDOW);
+ * lt_fixture_free(*state). */
+int lt_fixture_setup(void **state);
 int lt_fixture_teardown(void **state);
 
 void lt_block_add(lt_block *b, const uint8_t *data, size_t len);

@@ -41,7 +41,7 @@ static void build(lt_net *net, ledger *led, uint64_t seed, uint64_t blocks)
 
 static int setup(void **state)
 {
-    fixture *f = lt_fixture_new(1, LT_WINDOW);
+    fixture *f = lt_fixture_new(LT_WINDOW);
     build(&f->net, f->led, SEED, BLOCKS);
     /* Two validator signatures on the final checkpoint. */
     ledger_state st;
@@ -418,7 +418,7 @@ static void test_audit_anchors_to_expected_genesis(void **state)
     /* The same network with another parameter is another genesis: a store
      * rewritten from it (consistent in itself) fails the anchor. */
     lt_net other;
-    lt_net_init(&other, 1, 61000);
+    lt_net_init(&other, 61000);
     opts.genesis_json = (const uint8_t *)other.genesis_json;
     opts.genesis_len = other.genesis_len;
     assert_int_equal(ledger_audit_ex(f->dir, &opts, &rep), 0);

@@ -122,7 +122,7 @@ static void test_sigkill_leaves_a_prefix_of_whole_blocks(void **state)
     lt_net net;
     char *ref_dir, *dir = NULL;
     uint64_t seed = (uint64_t)time(NULL), total_blocks = 0, kills_mid = 0;
-    lt_net_init(&net, 1, 60000);
+    lt_net_init(&net, 60000);
     ledger *ref = lt_store(&net, &ref_dir, 0);
     srand((unsigned)seed);
     fprintf(stderr, "crash test seed %llu\n", (unsigned long long)seed);

@@ -39,9 +39,11 @@ static const char *const reals[] = {
 };
 #define REAL_COUNT (sizeof(reals) / sizeof(reals[0]))
 
-/* An EPCIS aggregation with a real quantity, 40 extension members and
- * non-ASCII text; `variant` > 0 spoils it in one of the ways a library's
- * dump differs from canonical JSON (the ledger must reject it everywhere). */
+/* An EPCIS aggregation onto a pallet (an SSCC, which names no lot, so the
+ * event states no edge and needs no custody) with a real quantity, 40
+ * extension members and non-ASCII text; `variant` > 0 spoils it in one of the
+ * ways a library's dump differs from canonical JSON (the ledger must reject it
+ * everywhere). */
 static char *epcis_text(uint64_t k, size_t j, int variant)
 {
     static char text[8192];
@@ -65,7 +67,8 @@ static char *epcis_text(uint64_t k, size_t j, int variant)
     len += (size_t)snprintf(
         text + len, sizeof(text) - len,
         "\"ex:%s\":\"%s\",\"ex:\xef\xac\xb3\":[true,null,%s],"
-        "\"parentID\":\"d/pal/%llu\",\"type\":\"AggregationEvent\"}",
+        "\"parentID\":\"urn:epc:id:sscc:4012345.%010llu\",\"type\":"
+        "\"AggregationEvent\"}",
         variant == 3 ? "\xef\xac\xb4" : "\xf0\x9f\x98\x80",
         variant == 4 ? "\\u00e9" : "\xc3\xa9\\n\\u001f", real,
         (unsigned long long)k);
@@ -79,7 +82,7 @@ struct blocks {
 
 static void build_blocks(struct blocks *bs)
 {
-    lt_net_init(&bs->net, 0, LT_WINDOW);
+    lt_net_init(&bs->net, LT_WINDOW);
     for (uint64_t k = 1; k <= BLOCKS; k++) {
         lt_block *b = &bs->block[k];
         lt_random_block(&bs->net, SEED, k, 12, b);

@@ -45,7 +45,7 @@ static void test_vectors_roots_and_proofs_equal_byte_for_byte(void **state)
     char *dir;
     json_t *vec = testutil_load_vector("merkle.json");
     json_t *leaves = json_object_get(vec, "leaves_hex");
-    lt_net_init(&net, 1, 1000);
+    lt_net_init(&net, 1000);
     ledger *led = raw_store(&net, &dir);
     size_t count = json_array_size(leaves);
     assert_int_equal(count, 70);
@@ -176,7 +176,7 @@ static void test_random_trees_agree_with_reference_tree(void **state)
     lt_net net;
     char *dir;
     origo_merkle_tree *ref;
-    lt_net_init(&net, 1, 1000);
+    lt_net_init(&net, 1000);
     ledger *led = raw_store(&net, &dir);
     assert_int_equal(origo_merkle_tree_new(&ref), 0);
     static uint8_t data[BATCH][24];

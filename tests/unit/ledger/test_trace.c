@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -346,12 +347,13 @@ static void test_recall_scope_lists_last_custodian_and_holds(void **state)
     for (int s = 0; s < net.sub_count; s++) {
         check_recall(net.sub_first + s);
     }
-    /* Spot checks of the generator's story. F02 was shipped to dc-south and
-     * on to retail-9: its last custodian is retail-9 (in transit). */
+    /* Spot checks of the generator's story. F02 was shipped by p2 to the
+     * carrier c0, which received it and shipped it on to p1: its last
+     * custodian is p1 (in transit). */
     struct trace_result res;
     run(net.fin_first + 2, TRACE_FORWARD, 0, TRACE_WITH_RECALL,
         TRACE_TREE_SIZE_ALL, &res);
-    assert_string_equal(res.lots[0].custodian, "retail-9");
+    assert_string_equal(res.lots[0].custodian, "p1");
     assert_int_equal(res.lots[0].custody_kind, TRACE_CUSTODY_SHIP);
     trace_result_close(&res);
     /* F04: recalled, then held and released: the recall stays in force. */
@@ -423,7 +425,42 @@ static void test_answers_at_older_tree_size_ignore_later_events(void **state)
     }
 }
 
-#define OOM_PARENT "c0/pallet/OOM"
+#define OOM_PARENT "p0/pallet/OOM"
+
+/* Plant p0 creates the lots of the aggregation below in one block: rule
+ * version 1 aggregates only lots that exist and that the signer holds. */
+static void create_oom_lots(const origo_key *plant)
+{
+    static const char *const lots[] = {"p0/case/OOM-1", "p0/case/OOM-2",
+                                       "p0/case/OOM-3", OOM_PARENT};
+    origo_buf bufs[4];
+    ledger_envelope envs[4];
+    ledger_outcome outcomes[4];
+    ledger_block_result result = {.outcomes = outcomes};
+    for (int i = 0; i < 4; i++) {
+        origo_event ev;
+        origo_event_init(&ev, ORIGO_EV_LOT_CREATE);
+        ev.net = origo_str_c(NET_ORIGIN);
+        ev.ts = net.block_time;
+        memcpy(ev.by, origo_key_public(plant), 32);
+        ev.n_lots = 1;
+        ev.lots[0] = (origo_lot_ref){ORIGO_LOT_SUBJECT, origo_str_c(lots[i]),
+                                     origo_str_c("4"), origo_str_c("pcs")};
+        ev.item = origo_str_c("CASE");
+        origo_buf_init(&bufs[i], ORIGO_ENVELOPE_MAX);
+        assert_int_equal(origo_event_seal(&ev, plant, &bufs[i], NULL), 0);
+        envs[i] = (ledger_envelope){.data = bufs[i].data, .len = bufs[i].len};
+    }
+    assert_int_equal(ledger_apply_block(net.led, NULL, 1, ++net.raft_index,
+                                        net.block_time, envs, 4, 0, &result),
+                     0);
+    assert_int_equal(result.rejected, 0);
+    for (int i = 0; i < 4; i++) {
+        origo_buf_close(&bufs[i]);
+    }
+    net.block_time += 1000;
+    net.event_count += 4;
+}
 
 /* An EPCIS aggregation applied while the process runs out of memory, at
  * every allocation of decoding, validation, LMDB and trace indexing in
@@ -437,20 +474,28 @@ static void test_out_of_memory_aborts_the_block_never_rejects(void **state)
     if (!testutil_alloc_available()) {
         skip(); /* AddressSanitizer owns the allocator */
     }
-    const origo_key *carrier = net.parties[NET_PARTIES - 2];
+    const origo_key *plant = net.parties[4]; /* p0 */
+    create_oom_lots(plant);
+    char text[512], when[32];
+    time_t secs = (time_t)(net.block_time / 1000);
+    struct tm utc;
+    gmtime_r(&secs, &utc);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &utc);
+    snprintf(text, sizeof(text),
+             "{\"action\":\"ADD\",\"childEPCs\":[\"p0/case/OOM-1\",\"p0/case/"
+             "OOM-2\"],\"childQuantityList\":[{\"epcClass\":\"p0/case/OOM-3\","
+             "\"quantity\":4}],\"eventTime\":\"%s\",\"parentID\":"
+             "\"" OOM_PARENT "\",\"type\":\"AggregationEvent\"}",
+             when);
     origo_event ev;
     origo_buf envelope;
     origo_event_init(&ev, ORIGO_EV_EPCIS);
-    ev.epcis = origo_str_c(
-        "{\"action\":\"ADD\",\"childEPCs\":[\"c0/case/OOM-1\",\"c0/case/"
-        "OOM-2\"],\"childQuantityList\":[{\"epcClass\":\"c0/case/OOM-3\","
-        "\"quantity\":4}],\"eventTime\":\"2026-11-21T12:00:00Z\",\"parentID\":"
-        "\"" OOM_PARENT "\",\"type\":\"AggregationEvent\"}");
+    ev.epcis = origo_str_c(text);
     ev.net = origo_str_c(NET_ORIGIN);
     ev.ts = net.block_time;
-    memcpy(ev.by, origo_key_public(carrier), 32);
+    memcpy(ev.by, origo_key_public(plant), 32);
     origo_buf_init(&envelope, ORIGO_ENVELOPE_MAX);
-    assert_int_equal(origo_event_seal(&ev, carrier, &envelope, NULL), 0);
+    assert_int_equal(origo_event_seal(&ev, plant, &envelope, NULL), 0);
     ledger_envelope env = {.data = envelope.data, .len = envelope.len};
 
     ledger_state before, now;

@@ -24,8 +24,9 @@
 #include "report_verify.h"
 #include "trace.h"
 
-#define TIME "\"eventTime\":\"2023-11-14T22:13:20Z\""
-#define DL "https://id.example.com/01/09506000134352/10/"
+#define TIME "\"eventTime\":\"2023-11-14T22:13:21Z\"" /* LT_T0 + 1 s */
+#define DL                                                                     \
+    "https://id.example.com/01/04012345000016/10/" /* acme: gs1:4012345 */
 
 /* One row of the table: an event text and the edges it must state, as
  * "from>to" pairs. */
@@ -39,58 +40,58 @@ struct row {
 
 static const struct row table[] = {
     {"TransformationEvent: every input -> every output",
-     "{" TIME ",\"inputEPCList\":[\"a/in/1\"],\"inputQuantityList\":[{"
-     "\"epcClass\":\"a/in/2\",\"quantity\":0.1}],\"outputEPCList\":["
-     "\"a/out/1\"],\"type\":\"TransformationEvent\"}",
-     "a/out/1",
-     {"a/in/1>a/out/1", "a/in/2>a/out/1"},
+     "{" TIME ",\"inputEPCList\":[\"acme/in/1\"],\"inputQuantityList\":[{"
+     "\"epcClass\":\"acme/in/2\",\"quantity\":0.1}],\"outputEPCList\":["
+     "\"acme/out/1\"],\"type\":\"TransformationEvent\"}",
+     "acme/out/1",
+     {"acme/in/1>acme/out/1", "acme/in/2>acme/out/1"},
      {NULL}},
     {"AggregationEvent ADD: each child -> parent (a serial names its lot)",
-     "{\"action\":\"ADD\",\"childEPCs\":[\"" DL "L1/21/S1\",\"a/case/1\"],"
-     "\"childQuantityList\":[{\"epcClass\":\"a/case/2\",\"quantity\":"
-     "12.50000000000000000001}]," TIME ",\"parentID\":\"a/pal/1\",\"type\":"
+     "{\"action\":\"ADD\",\"childEPCs\":[\"" DL "L1/21/S1\",\"acme/case/1\"],"
+     "\"childQuantityList\":[{\"epcClass\":\"acme/case/2\",\"quantity\":"
+     "12.50000000000000000001}]," TIME ",\"parentID\":\"acme/pal/1\",\"type\":"
      "\"AggregationEvent\"}",
-     "a/pal/1",
-     {DL "L1>a/pal/1", "a/case/1>a/pal/1", "a/case/2>a/pal/1"},
+     "acme/pal/1",
+     {DL "L1>acme/pal/1", "acme/case/1>acme/pal/1", "acme/case/2>acme/pal/1"},
      {NULL}},
     {"AggregationEvent OBSERVE: each child -> parent",
-     "{\"action\":\"OBSERVE\",\"childEPCs\":[\"a/case/7\"]," TIME
-     ",\"parentID\":\"a/pal/7\",\"type\":\"AggregationEvent\"}",
-     "a/pal/7",
-     {"a/case/7>a/pal/7"},
+     "{\"action\":\"OBSERVE\",\"childEPCs\":[\"acme/case/7\"]," TIME
+     ",\"parentID\":\"acme/pal/7\",\"type\":\"AggregationEvent\"}",
+     "acme/pal/7",
+     {"acme/case/7>acme/pal/7"},
      {NULL}},
     {"AggregationEvent DELETE: no edge",
-     "{\"action\":\"DELETE\",\"childEPCs\":[\"a/case/3\"]," TIME
-     ",\"parentID\":\"a/pal/2\",\"type\":\"AggregationEvent\"}",
-     "a/pal/2",
+     "{\"action\":\"DELETE\",\"childEPCs\":[\"acme/case/3\"]," TIME
+     ",\"parentID\":\"acme/pal/2\",\"type\":\"AggregationEvent\"}",
+     "acme/pal/2",
      {NULL},
-     {"a/case/3"}},
+     {"acme/case/3"}},
     {"AggregationEvent ADD, a party-form lot with /21/: names no lot",
-     "{\"action\":\"ADD\",\"childEPCs\":[\"a/x/C2/21/7\"]," TIME
-     ",\"parentID\":\"a/pal/3\",\"type\":\"AggregationEvent\"}",
-     "a/pal/3",
+     "{\"action\":\"ADD\",\"childEPCs\":[\"acme/x/C2/21/7\"]," TIME
+     ",\"parentID\":\"acme/pal/3\",\"type\":\"AggregationEvent\"}",
+     "acme/pal/3",
      {NULL},
-     {"a/x/C2"}},
+     {"acme/x/C2"}},
     {"AssociationEvent ADD: no edge",
-     "{\"action\":\"ADD\",\"childEPCs\":[\"a/case/4\"]," TIME
-     ",\"parentID\":\"a/pal/4\",\"type\":\"AssociationEvent\"}",
-     "a/pal/4",
+     "{\"action\":\"ADD\",\"childEPCs\":[\"acme/case/4\"]," TIME
+     ",\"parentID\":\"acme/pal/4\",\"type\":\"AssociationEvent\"}",
+     "acme/pal/4",
      {NULL},
-     {"a/case/4"}},
+     {"acme/case/4"}},
     {"TransactionEvent ADD with parentID and epcList: no edge",
      "{\"action\":\"ADD\",\"bizTransactionList\":[{\"bizTransaction\":"
      "\"urn:epcglobal:cbv:bt:0614141073467:1152\",\"type\":\"po\"}],"
-     "\"epcList\":[\"a/case/5\"]," TIME ",\"parentID\":\"a/pal/5\","
+     "\"epcList\":[\"acme/case/5\"]," TIME ",\"parentID\":\"acme/pal/5\","
      "\"type\":\"TransactionEvent\"}",
-     "a/pal/5",
+     "acme/pal/5",
      {NULL},
-     {"a/case/5"}},
+     {"acme/case/5"}},
     {"ObjectEvent ADD: no edge",
-     "{\"action\":\"ADD\",\"epcList\":[\"a/case/6\",\"a/pal/6\"]," TIME
+     "{\"action\":\"ADD\",\"epcList\":[\"acme/case/6\",\"acme/pal/6\"]," TIME
      ",\"type\":\"ObjectEvent\"}",
-     "a/pal/6",
+     "acme/pal/6",
      {NULL},
-     {"a/case/6"}},
+     {"acme/case/6"}},
 };
 #define ROWS (sizeof(table) / sizeof(table[0]))
 
@@ -99,31 +100,31 @@ static const struct {
     const char *name, *text;
 } refused[] = {
     {"ObjectEvent with inputEPCList/outputEPCList",
-     "{\"action\":\"ADD\"," TIME ",\"inputEPCList\":[\"a/r/1\"],"
-     "\"outputEPCList\":[\"a/r/2\"],\"type\":\"ObjectEvent\"}"},
+     "{\"action\":\"ADD\"," TIME ",\"inputEPCList\":[\"acme/r/1\"],"
+     "\"outputEPCList\":[\"acme/r/2\"],\"type\":\"ObjectEvent\"}"},
     {"TransactionEvent with inputEPCList/outputEPCList",
-     "{\"action\":\"ADD\"," TIME ",\"inputEPCList\":[\"a/r/3\"],"
-     "\"outputEPCList\":[\"a/r/4\"],\"type\":\"TransactionEvent\"}"},
+     "{\"action\":\"ADD\"," TIME ",\"inputEPCList\":[\"acme/r/3\"],"
+     "\"outputEPCList\":[\"acme/r/4\"],\"type\":\"TransactionEvent\"}"},
     {"AggregationEvent with action \"delete\" (EPCIS is case-sensitive)",
-     "{\"action\":\"delete\",\"childEPCs\":[\"a/r/5\"]," TIME
-     ",\"parentID\":\"a/r/6\",\"type\":\"AggregationEvent\"}"},
+     "{\"action\":\"delete\",\"childEPCs\":[\"acme/r/5\"]," TIME
+     ",\"parentID\":\"acme/r/6\",\"type\":\"AggregationEvent\"}"},
     {"AggregationEvent without action",
-     "{\"childEPCs\":[\"a/r/5\"]," TIME ",\"parentID\":\"a/r/6\","
+     "{\"childEPCs\":[\"acme/r/5\"]," TIME ",\"parentID\":\"acme/r/6\","
      "\"type\":\"AggregationEvent\"}"},
     {"TransformationEvent with an action",
-     "{\"action\":\"ADD\"," TIME ",\"inputEPCList\":[\"a/r/7\"],"
-     "\"outputEPCList\":[\"a/r/8\"],\"type\":\"TransformationEvent\"}"},
+     "{\"action\":\"ADD\"," TIME ",\"inputEPCList\":[\"acme/r/7\"],"
+     "\"outputEPCList\":[\"acme/r/8\"],\"type\":\"TransformationEvent\"}"},
     {"ObjectEvent with childEPCs",
-     "{\"action\":\"ADD\",\"childEPCs\":[\"a/r/9\"]," TIME
-     ",\"epcList\":[\"a/r/10\"],\"type\":\"ObjectEvent\"}"},
+     "{\"action\":\"ADD\",\"childEPCs\":[\"acme/r/9\"]," TIME
+     ",\"epcList\":[\"acme/r/10\"],\"type\":\"ObjectEvent\"}"},
     {"AggregationEvent of a lot into itself",
      "{\"action\":\"ADD\",\"childEPCs\":[\"" DL "L9/21/1\"]," TIME
      ",\"parentID\":\"" DL "L9/21/2\",\"type\":\"AggregationEvent\"}"},
     {"a number with an exponent (canonical JSON writes 0.1)",
-     "{\"action\":\"ADD\",\"epcList\":[\"a/r/11\"]," TIME
+     "{\"action\":\"ADD\",\"epcList\":[\"acme/r/11\"]," TIME
      ",\"quantity\":1e-1,\"type\":\"ObjectEvent\"}"},
     {"an eventTime without a time zone",
-     "{\"action\":\"ADD\",\"epcList\":[\"a/r/12\"],\"eventTime\":"
+     "{\"action\":\"ADD\",\"epcList\":[\"acme/r/12\"],\"eventTime\":"
      "\"2023-11-14T22:13:20\",\"type\":\"ObjectEvent\"}"},
 };
 #define REFUSED (sizeof(refused) / sizeof(refused[0]))
@@ -133,17 +134,30 @@ struct fixture {
     uint64_t leaf[ROWS];
 };
 
+/* Lots the rows act on as their holder: acme creates them first (rule
+ * version 1: an edge needs lots that exist, held by the signer). */
+static const char *const held[] = {
+    "acme/in/1",  "acme/in/2",   DL "L1",      "acme/case/1", "acme/case/2",
+    "acme/pal/1", "acme/case/7", "acme/pal/7", "acme/pal/3",
+};
+
 static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
-    fx->f = lt_fixture_new(0, LT_WINDOW); /* lenient: EPCIS lots need no
-                                             creation event here */
+    fx->f = lt_fixture_new(LT_WINDOW);
     lt_fixture *f = fx->f;
     f->time = LT_T0;
+    for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
+        lt_lot_create(&f->block, &f->net, LT_SUPPLIER, held[i], f->time, NULL);
+    lt_apply(f->led, &f->block, ++f->raft_index, f->time, f->out);
+    for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
+        assert_int_equal(f->out[i].status, 0);
+    lt_block_clear(&f->block);
+    f->time += 1000;
     for (size_t r = 0; r < ROWS; r++)
-        lt_epcis(&f->block, &f->net, LT_PLANT, table[r].text, f->time, NULL);
+        lt_epcis(&f->block, &f->net, LT_SUPPLIER, table[r].text, f->time, NULL);
     for (size_t r = 0; r < REFUSED; r++)
-        lt_epcis_unchecked(&f->block, &f->net, LT_PLANT, refused[r].text,
+        lt_epcis_unchecked(&f->block, &f->net, LT_SUPPLIER, refused[r].text,
                            f->time);
     lt_apply(f->led, &f->block, ++f->raft_index, f->time, f->out);
     for (size_t r = 0; r < ROWS; r++) {
@@ -244,10 +258,10 @@ static void test_refused_texts_are_rejected_at_apply(void **state)
                      status ? origo_strerror(status) : "accepted");
     }
     struct trace_result res;
-    backward(fx->f->led, "a/r/2", &res);
+    backward(fx->f->led, "acme/r/2", &res);
     assert_int_equal(res.edge_count, 0);
     trace_result_close(&res);
-    backward(fx->f->led, "a/r/6", &res);
+    backward(fx->f->led, "acme/r/6", &res);
     assert_int_equal(res.edge_count, 0);
     trace_result_close(&res);
 }
@@ -315,11 +329,11 @@ static void test_reports_claiming_unstated_edges_fail(void **state)
         size_t row;
         const char *child, *parent;
     } claims[] = {
-        {3, "a/case/3", "a/pal/2"}, /* DELETE */
-        {5, "a/case/4", "a/pal/4"}, /* Association */
-        {6, "a/case/5", "a/pal/5"}, /* Transaction */
-        {7, "a/case/6", "a/pal/6"}, /* Object */
-        {4, "a/x/C2", "a/pal/3"},   /* a party-form lot with /21/ */
+        {3, "acme/case/3", "acme/pal/2"}, /* DELETE */
+        {5, "acme/case/4", "acme/pal/4"}, /* Association */
+        {6, "acme/case/5", "acme/pal/5"}, /* Transaction */
+        {7, "acme/case/6", "acme/pal/6"}, /* Object */
+        {4, "acme/x/C2", "acme/pal/3"},   /* a party-form lot with /21/ */
     };
     sign_latest(fx->f);
     for (size_t c = 0; c < sizeof(claims) / sizeof(claims[0]); c++) {
@@ -382,10 +396,10 @@ static void test_report_on_a_refused_event_fails(void **state)
         "{s:s,s:s,s:{s:s,s:s,s:n,s:b,s:b},s:i,s:s,s:[{s:s,s:i},{s:s,s:i}],"
         "s:[{s:s,s:s,s:i}],s:b,s:[],s:b,s:[{s:i,s:s,s:[]}]}",
         "format", "origo-trace-report/v1", "origin", LT_NET, "query", "lot",
-        "a/r/2", "direction", "backward", "max_depth", "recall", 0,
+        "acme/r/2", "direction", "backward", "max_depth", "recall", 0,
         "lot_events", 0, "tree_size", 1, "checkpoint", note, "lots", "lot",
-        "a/r/2", "depth", 0, "lot", "a/r/1", "depth", 1, "edges", "from",
-        "a/r/1", "to", "a/r/2", "leaf", 0, "cycle", 0, "cycle_edges",
+        "acme/r/2", "depth", 0, "lot", "acme/r/1", "depth", 1, "edges", "from",
+        "acme/r/1", "to", "acme/r/2", "leaf", 0, "cycle", 0, "cycle_edges",
         "depth_limited", 0, "events", "leaf", 0, "envelope", env_b64, "proof");
     assert_non_null(report);
     char err[512] = "";

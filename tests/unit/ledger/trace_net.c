@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -79,11 +80,16 @@ static const char *party_name(int party)
 static json_t *party_json(const char *name, const uint8_t *pub,
                           const char *role)
 {
-    char hex[65];
+    char hex[65], owns[32];
     origo_pubkey_to_hex(pub, hex);
     json_t *obj = json_pack("{s:s, s:s}", "name", name, "key", hex);
     if (role != NULL) {
         json_object_set_new(obj, "roles", json_pack("[s]", role));
+    }
+    /* Suppliers and plants own the party-form namespace of their name. */
+    if (role != NULL && strcmp(role, "carrier") != 0) {
+        snprintf(owns, sizeof(owns), "party:%s", name);
+        json_object_set_new(obj, "owns", json_pack("[s]", owns));
     }
     return obj;
 }
@@ -113,11 +119,10 @@ static char *genesis_text(struct trace_net *net)
                                   party_json(party_name(p), pub, role));
         }
     }
-    json_t *root =
-        json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:s, s:i}}", "format",
-                  "origo-genesis/v1", "origin", NET_ORIGIN, "validators",
-                  validators, "admins", admins, "members", members, "params",
-                  "input_lots", "strict", "checkpoint_quorum", 2);
+    json_t *root = json_pack(
+        "{s:s, s:s, s:i, s:o, s:o, s:o, s:{s:i}}", "format", "origo-genesis/v1",
+        "origin", NET_ORIGIN, "rules", 1, "validators", validators, "admins",
+        admins, "members", members, "params", "checkpoint_quorum", 2);
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     return text;
@@ -231,7 +236,7 @@ static void attest(struct trace_net *net, int lot, int party)
     ev.lots[ev.n_lots++] = lot_ref(net, lot, ORIGO_LOT_SUBJECT, "", "");
     crypto_hash_sha256(ev.coa, (const uint8_t *)net->lots[lot],
                        strlen(net->lots[lot]));
-    ev.issuer = origo_str_c("lab-1");
+    ev.issuer = origo_str_c(party_name(party)); /* the issuer is the signer */
     record(net, lot, 0, submit(net, &ev, party), NULL, NULL);
 }
 
@@ -328,6 +333,16 @@ static void quality(struct trace_net *net, enum origo_event_type type,
     }
 }
 
+/* An EPCIS eventTime at the block time (rule version 1 keeps it within the
+ * timestamp window). */
+static void event_time(const struct trace_net *net, char out[32])
+{
+    time_t secs = (time_t)(net->block_time / 1000);
+    struct tm utc;
+    gmtime_r(&secs, &utc);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &utc);
+}
+
 static void epcis(struct trace_net *net, json_t *event, int party)
 {
     origo_event ev;
@@ -343,29 +358,37 @@ static void epcis(struct trace_net *net, json_t *event, int party)
 static void epcis_transformation(struct trace_net *net, int in0, int in1,
                                  int out)
 {
-    json_t *event = json_pack("{s:s, s:s, s:s, s:[s,s], s:[s]}", "type",
-                              "TransformationEvent", "eventTime",
-                              "2026-11-21T10:00:00Z", "eventTimeZoneOffset",
-                              "+00:00", "inputEPCList", net->lots[in0],
-                              net->lots[in1], "outputEPCList", net->lots[out]);
+    char when[32];
+    event_time(net, when);
+    json_t *event = json_pack(
+        "{s:s, s:s, s:s, s:[s,s], s:[s]}", "type", "TransformationEvent",
+        "eventTime", when, "eventTimeZoneOffset", "+00:00", "inputEPCList",
+        net->lots[in0], net->lots[in1], "outputEPCList", net->lots[out]);
     uint64_t leaf = net->event_count;
     epcis(net, event, PARTY_PLANT0);
     add_edge(net, in0, out, leaf);
     add_edge(net, in1, out, leaf);
 }
 
-static void epcis_aggregation(struct trace_net *net, int parent, int child0,
-                              int child1)
+/* Plant 0 puts children it holds into a parent lot it holds. */
+static void epcis_aggregation(struct trace_net *net, int parent,
+                              const int *children, int count)
 {
-    json_t *event = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:[s,s]}", "type", "AggregationEvent",
-        "action", "ADD", "eventTime", "2026-11-21T11:00:00Z",
-        "eventTimeZoneOffset", "+00:00", "parentID", net->lots[parent],
-        "childEPCs", net->lots[child0], net->lots[child1]);
+    char when[32];
+    event_time(net, when);
+    json_t *list = json_array();
+    for (int c = 0; c < count; c++) {
+        json_array_append_new(list, json_string(net->lots[children[c]]));
+    }
+    json_t *event =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "type", "AggregationEvent",
+                  "action", "ADD", "eventTime", when, "eventTimeZoneOffset",
+                  "+00:00", "parentID", net->lots[parent], "childEPCs", list);
     uint64_t leaf = net->event_count;
-    epcis(net, event, PARTY_CARRIER);
-    add_edge(net, child0, parent, leaf);
-    add_edge(net, child1, parent, leaf);
+    epcis(net, event, PARTY_PLANT0);
+    for (int c = 0; c < count; c++) {
+        add_edge(net, children[c], parent, leaf);
+    }
 }
 
 /* A raw lot that is an ancestor of `lot` in the generator's graph. */
@@ -386,6 +409,14 @@ static int raw_ancestor(const struct trace_net *net, int lot)
     return -1;
 }
 
+/* The plant that receives raw lot r (and alone may consume it). */
+static int raw_plant(int r)
+{
+    return r % PLANTS;
+}
+
+/* Raw lot r is made by supplier r % SUPPLIERS and shipped to, and received
+ * by, plant r % PLANTS: only the holder may consume a lot. */
 static void build_raw(struct trace_net *net)
 {
     net->raw_first = net->lot_count;
@@ -398,6 +429,47 @@ static void build_raw(struct trace_net *net)
     for (int r = 0; r < 5; r++) {
         attest(net, net->raw_first + r, PARTY_SUPPLIER0 + r % SUPPLIERS);
     }
+    flush(net);
+    for (int r = 0; r < net->raw_count; r++) {
+        int lot = net->raw_first + r,
+            supplier = PARTY_SUPPLIER0 + r % SUPPLIERS;
+        int plant = PARTY_PLANT0 + raw_plant(r);
+        custody(net, ORIGO_EV_CUSTODY_SHIP, &lot, 1, party_name(supplier),
+                party_name(plant), supplier);
+    }
+    flush(net);
+    for (int r = 0; r < net->raw_count; r++) {
+        int lot = net->raw_first + r,
+            supplier = PARTY_SUPPLIER0 + r % SUPPLIERS;
+        int plant = PARTY_PLANT0 + raw_plant(r);
+        custody(net, ORIGO_EV_CUSTODY_RECEIVE, &lot, 1, party_name(supplier),
+                party_name(plant), plant);
+    }
+    flush(net);
+}
+
+/* Picks `count` distinct raw lots that plant `plant` holds, among the first
+ * `range` raw lots. */
+static void pick_raw(const struct trace_net *net, int *out, int count,
+                     int plant, int range)
+{
+    int mine[32], n = 0;
+    for (int r = 0; r < range; r++) {
+        if (raw_plant(r) == plant) {
+            mine[n++] = net->raw_first + r;
+        }
+    }
+    int picked[32];
+    pick(picked, count, 0, n);
+    for (int i = 0; i < count; i++) {
+        out[i] = mine[picked[i]];
+    }
+}
+
+/* The plant whose name prefixes lot `lot` ("p1/sub/S03" -> 1). */
+static int lot_plant(const struct trace_net *net, int lot)
+{
+    return net->lots[lot][1] - '0';
 }
 
 static void build_subassemblies(struct trace_net *net)
@@ -406,8 +478,8 @@ static void build_subassemblies(struct trace_net *net)
     for (int t = 0; t < 8; t++) {
         int inputs[4], outputs[2];
         int n_in = 2 + (int)rnd(3), n_out = 1 + (int)rnd(2);
-        /* Raw lots 0..14 are shared by many subassemblies. */
-        pick(inputs, n_in, net->raw_first, t < 6 ? 15 : net->raw_count);
+        /* Raw lots 0..14 are shared by many subassemblies of a plant. */
+        pick_raw(net, inputs, n_in, t % PLANTS, t < 6 ? 15 : net->raw_count);
         for (int o = 0; o < n_out; o++) {
             outputs[o] = add_lot(net, "p%d/sub/S%02d", t % PLANTS,
                                  net->lot_count - net->sub_first);
@@ -415,7 +487,7 @@ static void build_subassemblies(struct trace_net *net)
         transform(net, inputs, n_in, outputs, n_out, PARTY_PLANT0 + t % PLANTS);
     }
     int sx = add_lot(net, "p0/sub/SX%02d", 1);
-    epcis_transformation(net, net->raw_first + 20, net->raw_first + 21, sx);
+    epcis_transformation(net, net->raw_first + 21, net->raw_first + 24, sx);
     net->sub_count = net->lot_count - net->sub_first;
 }
 
@@ -425,51 +497,69 @@ static void build_finished(struct trace_net *net)
     net->fin_count = 6;
     for (int f = 0; f < net->fin_count; f++) {
         int inputs[3], output = add_lot(net, "p%d/fin/F%02d", f % PLANTS, f);
-        int n_in = 2;
-        pick(inputs, 2, net->sub_first, net->sub_count);
+        int n_in = 2, subs[16], n_subs = 0, picked[2];
+        /* Subassemblies the same plant made (and so holds). */
+        for (int s = 0; s < net->sub_count; s++) {
+            if (lot_plant(net, net->sub_first + s) == f % PLANTS) {
+                subs[n_subs++] = net->sub_first + s;
+            }
+        }
+        pick(picked, 2, 0, n_subs);
+        inputs[0] = subs[picked[0]];
+        inputs[1] = subs[picked[1]];
         if (f % 2 == 0) {
-            inputs[n_in++] = net->raw_first + 2 + f; /* a raw lot directly */
+            /* A raw lot directly, one this plant received. */
+            inputs[n_in++] = net->raw_first + f % PLANTS + 3 * (f + 1);
         }
         transform(net, inputs, n_in, &output, 1, PARTY_PLANT0 + f % PLANTS);
     }
-    net->pallet = add_lot(net, "c0/pallet/PAL01");
-    epcis_aggregation(net, net->pallet, net->fin_first, net->fin_first + 1);
+    net->pallet = add_lot(net, "p0/pallet/PAL01");
+    create_lot(net, net->pallet, PARTY_PLANT0);
+    int on_pallet[2] = {net->fin_first, net->fin_first + 3}; /* plant 0's */
+    epcis_aggregation(net, net->pallet, on_pallet, 2);
 }
 
+/* Custody moves only what the shipper holds, to a member, and only that
+ * member receives it; holds are lifted by their authors; a recall is the
+ * owner's. Custody parties are member names. */
 static void build_custody_and_quality(struct trace_net *net)
 {
     int fin = net->fin_first, sub = net->sub_first, raw = net->raw_first;
-    int pair[2] = {fin + 2, fin + 3};
-    custody(net, ORIGO_EV_CUSTODY_SHIP, &sub, 1, "plant-0", "plant-1",
-            PARTY_PLANT0);
-    custody(net, ORIGO_EV_CUSTODY_RECEIVE, &sub, 1, "plant-0", "plant-1",
-            PARTY_PLANT0 + 1);
-    custody(net, ORIGO_EV_CUSTODY_SHIP, pair, 2, "plant-2", "dc-south",
-            PARTY_PLANT0 + 2);
-    custody(net, ORIGO_EV_CUSTODY_RECEIVE, &pair[0], 1, "plant-2", "dc-south",
+    int pair[2] = {fin + 2, fin + 5}; /* plant 2's */
+    int p0 = PARTY_PLANT0, p1 = PARTY_PLANT0 + 1, p2 = PARTY_PLANT0 + 2;
+    const char *c0 = party_name(PARTY_CARRIER);
+    custody(net, ORIGO_EV_CUSTODY_SHIP, &sub, 1, party_name(p0), party_name(p1),
+            p0);
+    custody(net, ORIGO_EV_CUSTODY_RECEIVE, &sub, 1, party_name(p0),
+            party_name(p1), p1);
+    custody(net, ORIGO_EV_CUSTODY_SHIP, pair, 2, party_name(p2), c0, p2);
+    custody(net, ORIGO_EV_CUSTODY_RECEIVE, &pair[0], 1, party_name(p2), c0,
             PARTY_CARRIER);
-    custody(net, ORIGO_EV_CUSTODY_SHIP, &fin, 1, "plant-0", "dc-north",
-            PARTY_PLANT0);
-    custody(net, ORIGO_EV_CUSTODY_SHIP, &pair[0], 1, "dc-south", "retail-9",
+    int f3 = fin + 3;
+    custody(net, ORIGO_EV_CUSTODY_SHIP, &f3, 1, party_name(p0), party_name(p1),
+            p0);
+    custody(net, ORIGO_EV_CUSTODY_SHIP, &pair[0], 1, c0, party_name(p1),
             PARTY_CARRIER);
 
     int held[2] = {raw + 5, sub + 1};
-    quality(net, ORIGO_EV_QUALITY_HOLD, held, 2, PARTY_PLANT0);
-    quality(net, ORIGO_EV_QUALITY_RELEASE, &held[1], 1, PARTY_ADMIN);
-    quality(net, ORIGO_EV_QUALITY_HOLD, &held[1], 1, PARTY_PLANT0 + 1);
+    quality(net, ORIGO_EV_QUALITY_HOLD, held, 2, p0);
+    quality(net, ORIGO_EV_QUALITY_RELEASE, &held[1], 1, p0);
+    quality(net, ORIGO_EV_QUALITY_HOLD, &held[1], 1, p1);
     int f4 = fin + 4;
-    quality(net, ORIGO_EV_QUALITY_RECALL, &f4, 1, PARTY_ADMIN);
-    quality(net, ORIGO_EV_QUALITY_HOLD, &f4, 1, PARTY_PLANT0);
-    quality(net, ORIGO_EV_QUALITY_RELEASE, &f4, 1, PARTY_ADMIN);
+    quality(net, ORIGO_EV_QUALITY_RECALL, &f4, 1, p1); /* its owner */
+    quality(net, ORIGO_EV_QUALITY_HOLD, &f4, 1, p0);
+    quality(net, ORIGO_EV_QUALITY_RELEASE, &f4, 1, p0);
 }
 
-/* The cycle attempt: a rework transform feeds finished good F00 back into
- * one of its own raw lots. */
+/* The cycle attempt: plant 0 aggregates finished good F00 into a raw lot it
+ * still holds that is one of F00's own ancestors. No native event can do
+ * this (a transform's outputs are new lots), but an EPCIS aggregation of
+ * held lots can, so the trace must still terminate and say so. */
 static void build_cycle(struct trace_net *net)
 {
     int fin = net->fin_first;
     net->cycle_raw = raw_ancestor(net, fin);
-    transform(net, &fin, 1, &net->cycle_raw, 1, PARTY_PLANT0);
+    epcis_aggregation(net, net->cycle_raw, &fin, 1);
 }
 
 void trace_net_sign(struct trace_net *net, int count)
@@ -540,7 +630,7 @@ void trace_net_build(struct trace_net *net, uint64_t seed)
 
 int trace_net_extend(struct trace_net *net)
 {
-    int inputs[2] = {net->fin_first + 1, net->fin_first + 2};
+    int inputs[2] = {net->fin_first + 1, net->fin_first + 4}; /* plant 1's */
     int kit = add_lot(net, "p1/kit/K01");
     transform(net, inputs, 2, &kit, 1, PARTY_PLANT0 + 1);
     flush(net);

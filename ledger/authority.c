@@ -1,0 +1,500 @@
+/* Who may state what (docs/formats/authority.md, rule version 1): lots are
+ * created once, by the owner of their namespace; only the holder consumes,
+ * ships or aggregates a lot; a shipment names a member and only that member
+ * receives it; quality events, inspections and COAs name lots that exist;
+ * a hold is lifted by its authors or an auditor, a recall is made by the
+ * owner or an auditor; member names are unique and the admins never run
+ * out. The checks read only the event, the ledger state of the transaction
+ * and the block time, so every validator reaches the same verdict. */
+#include "authority.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "origo/error.h"
+
+#define LOT_RECORD_LEN (3 * 32 + 3 * 8)
+
+static const uint8_t zero_key[32];
+
+/* Store failures abort the block; every other code is a verdict. */
+static int is_fatal(int rc)
+{
+    return rc == ORIGO_E_STORE || rc == ORIGO_E_CORRUPT ||
+           rc == ORIGO_E_NOMEM || rc == ORIGO_E_MAP_FULL ||
+           rc == ORIGO_E_TXN_FULL;
+}
+
+/* ---- the lots table ------------------------------------------------------ */
+
+int authority_lot_get(ledger *led, MDB_txn *txn, const char *lot, size_t len,
+                      authority_lot *out)
+{
+    MDB_val key = {len, (void *)lot}, val;
+    int rc = mdb_get(txn, led->lots, &key, &val);
+    if (rc)
+        return store_err(rc);
+    const uint8_t *v = val.mv_data;
+    if (val.mv_size != LOT_RECORD_LEN)
+        return ORIGO_E_CORRUPT;
+    memcpy(out->owner, v, 32);
+    memcpy(out->holder, v + 32, 32);
+    memcpy(out->transit_to, v + 64, 32);
+    out->created_leaf = store_get_be64(v + 96);
+    out->created_ts = store_get_be64(v + 104);
+    out->since_ts = store_get_be64(v + 112);
+    return 0;
+}
+
+static int lot_put(ledger *led, MDB_txn *txn, origo_str lot,
+                   const authority_lot *rec)
+{
+    uint8_t v[LOT_RECORD_LEN];
+    memcpy(v, rec->owner, 32);
+    memcpy(v + 32, rec->holder, 32);
+    memcpy(v + 64, rec->transit_to, 32);
+    store_put_be64(v + 96, rec->created_leaf);
+    store_put_be64(v + 104, rec->created_ts);
+    store_put_be64(v + 112, rec->since_ts);
+    MDB_val key = {lot.len, (void *)lot.ptr}, val = {sizeof(v), v};
+    return store_err(mdb_put(txn, led->lots, &key, &val, 0));
+}
+
+/* The lot's record; `missing` is the verdict when it does not exist. */
+static int existing(ledger *led, MDB_txn *txn, origo_str lot, int missing,
+                    authority_lot *rec)
+{
+    int rc = authority_lot_get(led, txn, lot.ptr, lot.len, rec);
+    return rc == ORIGO_E_NOTFOUND ? missing : rc;
+}
+
+/* ---- checks on lots ------------------------------------------------------ */
+
+/* A lot the event brings into being: not created before, and in a
+ * namespace the signer owns. */
+static int check_new(ledger *led, MDB_txn *txn, const origo_event *ev,
+                     origo_str lot)
+{
+    authority_lot rec;
+    int rc = authority_lot_get(led, txn, lot.ptr, lot.len, &rec);
+    if (rc == 0)
+        return ORIGO_E_LOT_EXISTS;
+    if (rc != ORIGO_E_NOTFOUND)
+        return rc;
+    long owner = genesis_lot_owner(led->gen, lot.ptr, lot.len);
+    if (owner < 0 || memcmp(led->gen->parties[owner].pub, ev->by, 32) != 0)
+        return ORIGO_E_NAMESPACE;
+    return 0;
+}
+
+/* A lot the signer acts on as its holder (consumes, ships, aggregates):
+ * it exists, the signer holds it, it is not in transit, and the event is
+ * not dated before the signer got it. */
+static int check_held(ledger *led, MDB_txn *txn, const origo_event *ev,
+                      origo_str lot, int missing)
+{
+    authority_lot rec;
+    int rc = existing(led, txn, lot, missing, &rec);
+    if (rc)
+        return rc;
+    if (memcmp(rec.holder, ev->by, 32) != 0 ||
+        memcmp(rec.transit_to, zero_key, 32) != 0)
+        return ORIGO_E_NOT_HOLDER;
+    return ev->ts < rec.since_ts ? ORIGO_E_BEFORE_LOT : 0;
+}
+
+/* A lot the event is about (quality, inspection, COA): it exists and was
+ * created no later than the event. */
+static int check_about(ledger *led, MDB_txn *txn, const origo_event *ev,
+                       origo_str lot, authority_lot *rec)
+{
+    int rc = existing(led, txn, lot, ORIGO_E_LOT_UNKNOWN, rec);
+    if (rc)
+        return rc;
+    return ev->ts < rec->created_ts ? ORIGO_E_BEFORE_LOT : 0;
+}
+
+static int each_lot(ledger *led, MDB_txn *txn, const origo_event *ev,
+                    enum origo_lot_role role, int holder, int missing)
+{
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        if (ev->lots[i].role != role)
+            continue;
+        authority_lot rec;
+        int rc = holder ? check_held(led, txn, ev, ev->lots[i].lot, missing)
+                        : check_about(led, txn, ev, ev->lots[i].lot, &rec);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int each_new(ledger *led, MDB_txn *txn, const origo_event *ev,
+                    enum origo_lot_role role)
+{
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        if (ev->lots[i].role != role)
+            continue;
+        int rc = check_new(led, txn, ev, ev->lots[i].lot);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int str_is(origo_str s, const char *text)
+{
+    return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
+}
+
+/* ---- custody ------------------------------------------------------------- */
+
+/* The active member named `name`, as of `position`. */
+static int named_member(ledger *led, MDB_txn *txn, origo_str name,
+                        uint64_t position, uint8_t pub[32])
+{
+    int rc = members_name_get(led, txn, name.ptr, name.len, pub);
+    if (rc == ORIGO_E_NOTFOUND)
+        return ORIGO_E_PARTY;
+    if (rc)
+        return rc;
+    member_record rec;
+    rc = members_get(led, txn, pub, position, &rec);
+    if (rc == ORIGO_E_NOTFOUND || (rc == 0 && !rec.active))
+        return ORIGO_E_PARTY;
+    return rc;
+}
+
+/* Ship: the signer holds every lot and writes its own name as `from`; `to`
+ * names another active member, who alone may receive them. */
+static int check_ship(ledger *led, MDB_txn *txn, const origo_event *ev,
+                      const member_record *who, uint64_t position)
+{
+    uint8_t to[32];
+    int rc = each_lot(led, txn, ev, ORIGO_LOT_SUBJECT, 1, ORIGO_E_LOT_UNKNOWN);
+    if (rc)
+        return rc;
+    if (!str_is(ev->from, who->name))
+        return ORIGO_E_PARTY;
+    if ((rc = named_member(led, txn, ev->to, position, to)))
+        return rc;
+    return memcmp(to, ev->by, 32) == 0 ? ORIGO_E_PARTY : 0;
+}
+
+/* Receive: every lot is in transit to the signer, who writes its own name
+ * as `to` and the shipper's as `from`. */
+static int check_receive(ledger *led, MDB_txn *txn, const origo_event *ev,
+                         const member_record *who, uint64_t position)
+{
+    if (!str_is(ev->to, who->name))
+        return ORIGO_E_PARTY;
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        authority_lot rec;
+        member_record shipper;
+        int rc = existing(led, txn, ev->lots[i].lot, ORIGO_E_LOT_UNKNOWN, &rec);
+        if (rc)
+            return rc;
+        if (memcmp(rec.transit_to, ev->by, 32) != 0)
+            return ORIGO_E_NO_SHIPMENT;
+        if (ev->ts < rec.since_ts)
+            return ORIGO_E_BEFORE_LOT;
+        if ((rc = members_get(led, txn, rec.holder, position, &shipper)))
+            return rc;
+        if (!str_is(ev->from, shipper.name))
+            return ORIGO_E_PARTY;
+    }
+    return 0;
+}
+
+/* ---- quality ------------------------------------------------------------- */
+
+/* A release lifts every hold in force on its lots (trace-report.md), so the
+ * signer must be the author of each of them, or an auditor (the regulator
+ * role). */
+static int check_release(ledger *led, MDB_txn *txn, const origo_event *ev,
+                         const member_record *who)
+{
+    int rc = each_lot(led, txn, ev, ORIGO_LOT_SUBJECT, 0, 0);
+    if (rc || (who->roles & ORIGO_ROLE_AUDITOR))
+        return rc;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, led->lot_holds, &cur)))
+        return store_err(rc);
+    for (size_t i = 0; i < ev->n_lots && rc == 0; i++) {
+        MDB_val key = {ev->lots[i].lot.len, (void *)ev->lots[i].lot.ptr}, val;
+        int mrc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
+        while (mrc == 0 && rc == 0) {
+            if (val.mv_size != 32)
+                rc = ORIGO_E_CORRUPT;
+            else if (memcmp(val.mv_data, ev->by, 32) != 0)
+                rc = ORIGO_E_NOT_AUTHOR;
+            mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
+        }
+        if (rc == 0 && mrc != MDB_NOTFOUND)
+            rc = store_err(mrc);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* A recall is the owner's decision or a regulator's (auditor role). */
+static int check_recall(ledger *led, MDB_txn *txn, const origo_event *ev,
+                        const member_record *who)
+{
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        authority_lot rec;
+        int rc = check_about(led, txn, ev, ev->lots[i].lot, &rec);
+        if (rc)
+            return rc;
+        if (!(who->roles & ORIGO_ROLE_AUDITOR) &&
+            memcmp(rec.owner, ev->by, 32) != 0)
+            return ORIGO_E_NOT_OWNER;
+    }
+    return 0;
+}
+
+/* ---- membership ---------------------------------------------------------- */
+
+static int check_member(ledger *led, MDB_txn *txn, const origo_event *ev,
+                        uint64_t position)
+{
+    if (memcmp(ev->member, ev->by, 32) == 0)
+        return ORIGO_E_SELF_GRANT;
+    if (ev->type != ORIGO_EV_MEMBER_REMOVE) {
+        uint8_t holder[32];
+        int rc = members_name_get(led, txn, ev->name.ptr, ev->name.len, holder);
+        if (rc == 0 && memcmp(holder, ev->member, 32) != 0)
+            return ORIGO_E_NAME_TAKEN;
+        if (rc && rc != ORIGO_E_NOTFOUND)
+            return rc;
+    }
+    member_record target;
+    int rc = members_get(led, txn, ev->member, position, &target);
+    if (rc == ORIGO_E_NOTFOUND)
+        return 0; /* member.add of a new key */
+    if (rc)
+        return rc;
+    int drops_admin = target.active && (target.roles & ORIGO_ROLE_ADMIN) &&
+                      (ev->type == ORIGO_EV_MEMBER_REMOVE ||
+                       (ev->type == ORIGO_EV_MEMBER_UPDATE &&
+                        !(ev->roles & ORIGO_ROLE_ADMIN)));
+    if (!drops_admin)
+        return 0;
+    store_validator *admins;
+    size_t count;
+    if ((rc = members_with_role(led, txn, position, ORIGO_ROLE_ADMIN, &admins,
+                                &count)))
+        return rc;
+    free(admins);
+    return count <= 1 ? ORIGO_E_LAST_ADMIN : 0;
+}
+
+/* ---- EPCIS --------------------------------------------------------------- */
+
+static int is_commissioning(origo_str biz_step)
+{
+    return str_is(biz_step, "commissioning") ||
+           str_is(biz_step, "urn:epcglobal:cbv:bizstep:commissioning") ||
+           str_is(biz_step, "https://ref.gs1.org/cbv/BizStep-commissioning");
+}
+
+static int has_role(const origo_event *ev, enum origo_lot_role role)
+{
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        if (ev->lots[i].role == role)
+            return 1;
+    }
+    return 0;
+}
+
+/* An epcis event passes the rules of the native event it means
+ * (authority.md, "EPCIS"); one that means none states nothing about lots
+ * and needs no authority beyond its role. */
+static int check_epcis(ledger *led, MDB_txn *txn, const origo_event *ev,
+                       const member_record *who, uint64_t block_time,
+                       uint64_t window)
+{
+    const origo_epcis_info *info = &ev->epcis_info;
+    uint64_t t = info->event_time;
+    if ((t > block_time ? t - block_time : block_time - t) > window)
+        return ORIGO_E_TIMESTAMP;
+    int rc = 0;
+    switch (info->type) {
+    case ORIGO_EPCIS_TRANSFORMATION:
+        if (!(who->roles & genesis_roles_for_type(ORIGO_EV_LOT_TRANSFORM)))
+            return ORIGO_E_ROLE;
+        rc = each_lot(led, txn, ev, ORIGO_LOT_INPUT, 1, ORIGO_E_INPUT_LOT);
+        return rc ? rc : each_new(led, txn, ev, ORIGO_LOT_OUTPUT);
+    case ORIGO_EPCIS_OBJECT:
+        if (info->action != ORIGO_EPCIS_ADD ||
+            !is_commissioning(info->biz_step))
+            return 0;
+        if (!(who->roles & genesis_roles_for_type(ORIGO_EV_LOT_CREATE)))
+            return ORIGO_E_ROLE;
+        return each_new(led, txn, ev, ORIGO_LOT_SUBJECT);
+    case ORIGO_EPCIS_AGGREGATION:
+        if (info->action == ORIGO_EPCIS_DELETE ||
+            !has_role(ev, ORIGO_LOT_PARENT))
+            return 0; /* states no edge */
+        rc = each_lot(led, txn, ev, ORIGO_LOT_CHILD, 1, ORIGO_E_LOT_UNKNOWN);
+        return rc ? rc
+                  : each_lot(led, txn, ev, ORIGO_LOT_PARENT, 1,
+                             ORIGO_E_LOT_UNKNOWN);
+    default:
+        return 0;
+    }
+}
+
+/* ---- the entry points ---------------------------------------------------- */
+
+static int check_event(ledger *led, MDB_txn *txn, const origo_event *ev,
+                       const member_record *who, uint64_t position,
+                       uint64_t block_time)
+{
+    int rc;
+    switch (ev->type) {
+    case ORIGO_EV_LOT_CREATE:
+        return check_new(led, txn, ev, ev->lots[0].lot);
+    case ORIGO_EV_LOT_TRANSFORM:
+        rc = each_lot(led, txn, ev, ORIGO_LOT_INPUT, 1, ORIGO_E_INPUT_LOT);
+        return rc ? rc : each_new(led, txn, ev, ORIGO_LOT_OUTPUT);
+    case ORIGO_EV_INSPECTION:
+    case ORIGO_EV_QUALITY_HOLD:
+        return each_lot(led, txn, ev, ORIGO_LOT_SUBJECT, 0, 0);
+    case ORIGO_EV_COA_ATTEST:
+        rc = each_lot(led, txn, ev, ORIGO_LOT_SUBJECT, 0, 0);
+        /* The issuer is the signer: no free-text attribution. */
+        return rc ? rc : str_is(ev->issuer, who->name) ? 0 : ORIGO_E_PARTY;
+    case ORIGO_EV_CUSTODY_SHIP:
+        return check_ship(led, txn, ev, who, position);
+    case ORIGO_EV_CUSTODY_RECEIVE:
+        return check_receive(led, txn, ev, who, position);
+    case ORIGO_EV_QUALITY_RELEASE:
+        return check_release(led, txn, ev, who);
+    case ORIGO_EV_QUALITY_RECALL:
+        return check_recall(led, txn, ev, who);
+    case ORIGO_EV_MEMBER_ADD:
+    case ORIGO_EV_MEMBER_UPDATE:
+    case ORIGO_EV_MEMBER_REMOVE:
+        return check_member(led, txn, ev, position);
+    case ORIGO_EV_EPCIS:
+        return check_epcis(led, txn, ev, who, block_time,
+                           led->gen->ts_window_ms);
+    }
+    return 0;
+}
+
+int authority_check(ledger *led, MDB_txn *txn, const origo_event *ev,
+                    const member_record *who, uint64_t position,
+                    uint64_t block_time, int *reason)
+{
+    int rc = check_event(led, txn, ev, who, position, block_time);
+    *reason = 0;
+    if (rc == 0)
+        return 0;
+    if (is_fatal(rc))
+        return rc;
+    *reason = rc;
+    return 0;
+}
+
+/* ---- effects ------------------------------------------------------------- */
+
+static int create_lots(ledger *led, MDB_txn *txn, const origo_event *ev,
+                       enum origo_lot_role role, uint64_t leaf)
+{
+    authority_lot rec;
+    memset(&rec, 0, sizeof(rec));
+    memcpy(rec.owner, ev->by, 32);
+    memcpy(rec.holder, ev->by, 32);
+    rec.created_leaf = leaf;
+    rec.created_ts = rec.since_ts = ev->ts;
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        if (ev->lots[i].role != role)
+            continue;
+        int rc = lot_put(led, txn, ev->lots[i].lot, &rec);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Ship opens a shipment to the member named `to`; receive closes it and
+ * makes the receiver the holder. */
+static int move_lots(ledger *led, MDB_txn *txn, const origo_event *ev,
+                     uint64_t leaf)
+{
+    uint8_t to[32];
+    if (ev->type == ORIGO_EV_CUSTODY_SHIP) {
+        int rc = members_name_get(led, txn, ev->to.ptr, ev->to.len, to);
+        if (rc)
+            return rc == ORIGO_E_NOTFOUND ? ORIGO_E_INTERNAL : rc;
+    }
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        authority_lot rec;
+        int rc = authority_lot_get(led, txn, ev->lots[i].lot.ptr,
+                                   ev->lots[i].lot.len, &rec);
+        if (rc)
+            return rc == ORIGO_E_NOTFOUND ? ORIGO_E_INTERNAL : rc;
+        if (ev->type == ORIGO_EV_CUSTODY_SHIP) {
+            memcpy(rec.transit_to, to, 32);
+        } else {
+            memcpy(rec.holder, ev->by, 32);
+            memset(rec.transit_to, 0, 32);
+        }
+        rec.since_ts = ev->ts;
+        if ((rc = lot_put(led, txn, ev->lots[i].lot, &rec)))
+            return rc;
+    }
+    (void)leaf;
+    return 0;
+}
+
+/* Holds in force, with their authors, for the release rule; a release
+ * lifts all of them (recalls are not holds here: they are never lifted). */
+static int record_holds(ledger *led, MDB_txn *txn, const origo_event *ev)
+{
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        MDB_val key = {ev->lots[i].lot.len, (void *)ev->lots[i].lot.ptr};
+        MDB_val val = {32, (void *)ev->by};
+        int rc;
+        if (ev->type == ORIGO_EV_QUALITY_HOLD)
+            rc = mdb_put(txn, led->lot_holds, &key, &val, MDB_NODUPDATA);
+        else
+            rc = mdb_del(txn, led->lot_holds, &key, NULL);
+        if (rc && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
+            return store_err(rc);
+    }
+    return 0;
+}
+
+int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
+                    uint64_t leaf)
+{
+    const origo_epcis_info *info = &ev->epcis_info;
+    switch (ev->type) {
+    case ORIGO_EV_LOT_CREATE:
+        return create_lots(led, txn, ev, ORIGO_LOT_SUBJECT, leaf);
+    case ORIGO_EV_LOT_TRANSFORM:
+        return create_lots(led, txn, ev, ORIGO_LOT_OUTPUT, leaf);
+    case ORIGO_EV_CUSTODY_SHIP:
+    case ORIGO_EV_CUSTODY_RECEIVE:
+        return move_lots(led, txn, ev, leaf);
+    case ORIGO_EV_QUALITY_HOLD:
+    case ORIGO_EV_QUALITY_RELEASE:
+        return record_holds(led, txn, ev);
+    case ORIGO_EV_MEMBER_ADD:
+    case ORIGO_EV_MEMBER_UPDATE:
+        return members_name_put(led, txn, ev->name.ptr, ev->name.len,
+                                ev->member);
+    case ORIGO_EV_EPCIS:
+        if (info->type == ORIGO_EPCIS_TRANSFORMATION)
+            return create_lots(led, txn, ev, ORIGO_LOT_OUTPUT, leaf);
+        if (info->type == ORIGO_EPCIS_OBJECT &&
+            info->action == ORIGO_EPCIS_ADD && is_commissioning(info->biz_step))
+            return create_lots(led, txn, ev, ORIGO_LOT_SUBJECT, leaf);
+        return 0;
+    default:
+        return 0;
+    }
+}
