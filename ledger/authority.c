@@ -3,12 +3,11 @@
  * ships or aggregates a lot; a shipment names a member and only that member
  * receives it; quality events, inspections and COAs name lots that exist;
  * a hold is lifted by its authors or an auditor, a recall is made by the
- * owner or an auditor; member names are unique and the admins never run
- * out. The checks read only the event, the ledger state of the transaction
+ * owner or an auditor; member names are unique and no admin changes its
+ * own membership (so the admins never run out). The checks read only the event, the ledger state of the transaction
  * and the block time, so every validator reaches the same verdict. */
 #include "authority.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "origo/error.h"
@@ -255,8 +254,7 @@ static int check_recall(ledger *led, MDB_txn *txn, const origo_event *ev,
 
 /* ---- membership ---------------------------------------------------------- */
 
-static int check_member(ledger *led, MDB_txn *txn, const origo_event *ev,
-                        uint64_t position)
+static int check_member(ledger *led, MDB_txn *txn, const origo_event *ev)
 {
     if (memcmp(ev->member, ev->by, 32) == 0)
         return ORIGO_E_SELF_GRANT;
@@ -268,25 +266,9 @@ static int check_member(ledger *led, MDB_txn *txn, const origo_event *ev,
         if (rc && rc != ORIGO_E_NOTFOUND)
             return rc;
     }
-    member_record target;
-    int rc = members_get(led, txn, ev->member, position, &target);
-    if (rc == ORIGO_E_NOTFOUND)
-        return 0; /* member.add of a new key */
-    if (rc)
-        return rc;
-    int drops_admin = target.active && (target.roles & ORIGO_ROLE_ADMIN) &&
-                      (ev->type == ORIGO_EV_MEMBER_REMOVE ||
-                       (ev->type == ORIGO_EV_MEMBER_UPDATE &&
-                        !(ev->roles & ORIGO_ROLE_ADMIN)));
-    if (!drops_admin)
-        return 0;
-    store_validator *admins;
-    size_t count;
-    if ((rc = members_with_role(led, txn, position, ORIGO_ROLE_ADMIN, &admins,
-                                &count)))
-        return rc;
-    free(admins);
-    return count <= 1 ? ORIGO_E_LAST_ADMIN : 0;
+    /* The admins can never run out: a member event is signed by an active
+     * admin that is not its target, so after it that admin remains. */
+    return 0;
 }
 
 /* ---- EPCIS --------------------------------------------------------------- */
@@ -376,7 +358,7 @@ static int check_event(ledger *led, MDB_txn *txn, const origo_event *ev,
     case ORIGO_EV_MEMBER_ADD:
     case ORIGO_EV_MEMBER_UPDATE:
     case ORIGO_EV_MEMBER_REMOVE:
-        return check_member(led, txn, ev, position);
+        return check_member(led, txn, ev);
     case ORIGO_EV_EPCIS:
         return check_epcis(led, txn, ev, who, block_time,
                            led->gen->ts_window_ms);

@@ -51,11 +51,13 @@ uint32_t genesis_roles_for_type(int type)
     case ORIGO_EV_CUSTODY_RECEIVE:
         return maker | ORIGO_ROLE_CARRIER;
     case ORIGO_EV_QUALITY_HOLD:
+    case ORIGO_EV_QUALITY_RELEASE:
+        /* Whoever may hold may release; authority.md says whose holds. */
         return maker | ORIGO_ROLE_INSPECTOR | ORIGO_ROLE_AUDITOR |
                ORIGO_ROLE_ADMIN;
-    case ORIGO_EV_QUALITY_RELEASE:
     case ORIGO_EV_QUALITY_RECALL:
-        return maker | ORIGO_ROLE_ADMIN;
+        /* The owner (a maker) or a regulator (the auditor role). */
+        return maker | ORIGO_ROLE_AUDITOR;
     case ORIGO_EV_MEMBER_ADD:
     case ORIGO_EV_MEMBER_UPDATE:
     case ORIGO_EV_MEMBER_REMOVE:

@@ -175,6 +175,15 @@ void lt_lot_create(lt_block *b, const lt_net *net, int party, const char *lot,
     free(ev);
 }
 
+void lt_seal(lt_block *b, const lt_net *net, int party, origo_event *ev,
+             uint64_t ts)
+{
+    ev->net = origo_str_c(LT_NET);
+    memcpy(ev->by, origo_key_public(net->keys[party]), 32);
+    ev->ts = ts;
+    seal(b, ev, net->keys[party], NULL);
+}
+
 void lt_epcis(lt_block *b, const lt_net *net, int party, const char *text,
               uint64_t ts, uint8_t id[32])
 {

@@ -99,6 +99,11 @@ void lt_lot_create_forged(lt_block *b, const lt_net *net, int by, int signer,
 void lt_apply(ledger *led, const lt_block *b, uint64_t raft_index,
               uint64_t block_time, ledger_outcome *outcomes);
 
+/* Sets ev's net, by (the party's key) and ts, seals it and appends the
+ * envelope to `b`; aborts when the SDK refuses to encode it. */
+void lt_seal(lt_block *b, const lt_net *net, int party, origo_event *ev,
+             uint64_t ts);
+
 /* Builds an epcis event with the given JSON text (which must be valid) and
  * appends its envelope to `b`. */
 void lt_epcis(lt_block *b, const lt_net *net, int party, const char *text,

@@ -1,0 +1,479 @@
+/* Who may state what (docs/formats/authority.md, rule version 1), tried as
+ * a dishonest member would: every cheat of the issue that motivated the
+ * rules is built with the project's own code, signed by a real member, and
+ * must be refused at apply with its own error code, while the honest
+ * version of the same story is accepted.
+ *
+ * The fixture network: acme (supplier, owns party:acme and gs1:4012345),
+ * plant1 (plant, owns party:plant1), truckco (carrier), labco (inspector),
+ * admin; mallory is not a member until a test adds it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "ledgertest.h"
+#include "origo/error.h"
+
+typedef lt_fixture fixture;
+
+/* ---- building events ----------------------------------------------------- */
+
+static uint64_t ts(const fixture *f)
+{
+    return f->time + 1000; /* the next block's time */
+}
+
+/* Applies the pending block at the next block time. */
+static void apply(fixture *f)
+{
+    f->time += 1000;
+    lt_apply(f->led, &f->block, ++f->raft_index, f->time, f->out);
+    lt_block_clear(&f->block);
+}
+
+static void expect(const fixture *f, size_t i, int status, const char *what)
+{
+    if (f->out[i].status != status)
+        fail_msg("%s: %s (%s), expected %s", what,
+                 f->out[i].status ? origo_errname(f->out[i].status)
+                                  : "accepted",
+                 f->out[i].status ? origo_strerror(f->out[i].status) : "",
+                 status ? origo_errname(status) : "accepted");
+}
+
+static void create(fixture *f, int party, const char *lot)
+{
+    lt_lot_create(&f->block, &f->net, party, lot, ts(f), NULL);
+}
+
+static void transform(fixture *f, int party, const char *in, const char *out)
+{
+    const char *ins[] = {in}, *outs[] = {out};
+    lt_transform(&f->block, &f->net, party, ins, 1, outs, 1, ts(f), NULL);
+}
+
+static void custody(fixture *f, int party, enum origo_event_type type,
+                    const char *lot, const char *from, const char *to)
+{
+    origo_event *ev = calloc(1, sizeof(*ev));
+    origo_event_init(ev, type);
+    ev->n_lots = 1;
+    ev->lots[0] =
+        (origo_lot_ref){.role = ORIGO_LOT_SUBJECT, .lot = origo_str_c(lot)};
+    ev->from = origo_str_c(from);
+    ev->to = origo_str_c(to);
+    ev->ref = origo_str_c("BOL-1");
+    lt_seal(&f->block, &f->net, party, ev, ts(f));
+    free(ev);
+}
+
+static void quality(fixture *f, int party, enum origo_event_type type,
+                    const char *lot)
+{
+    origo_event *ev = calloc(1, sizeof(*ev));
+    origo_event_init(ev, type);
+    ev->n_lots = 1;
+    ev->lots[0] =
+        (origo_lot_ref){.role = ORIGO_LOT_SUBJECT, .lot = origo_str_c(lot)};
+    ev->reason = origo_str_c("deviation report 7");
+    lt_seal(&f->block, &f->net, party, ev, ts(f));
+    free(ev);
+}
+
+static void coa(fixture *f, int party, const char *lot, const char *issuer)
+{
+    origo_event *ev = calloc(1, sizeof(*ev));
+    origo_event_init(ev, ORIGO_EV_COA_ATTEST);
+    ev->n_lots = 1;
+    ev->lots[0] =
+        (origo_lot_ref){.role = ORIGO_LOT_SUBJECT, .lot = origo_str_c(lot)};
+    memset(ev->coa, 0xc0, 32);
+    ev->issuer = origo_str_c(issuer);
+    lt_seal(&f->block, &f->net, party, ev, ts(f));
+    free(ev);
+}
+
+static void inspect(fixture *f, int party, const char *lot, uint64_t when)
+{
+    origo_event *ev = calloc(1, sizeof(*ev));
+    origo_event_init(ev, ORIGO_EV_INSPECTION);
+    ev->n_lots = 1;
+    ev->lots[0] =
+        (origo_lot_ref){.role = ORIGO_LOT_SUBJECT, .lot = origo_str_c(lot)};
+    ev->stage = ORIGO_STAGE_LAB;
+    ev->result = ORIGO_RESULT_PASS;
+    memset(ev->report, 0x1a, 32);
+    lt_seal(&f->block, &f->net, party, ev, when);
+    free(ev);
+}
+
+static void member(fixture *f, int admin, enum origo_event_type type,
+                   int target, const char *name, unsigned roles)
+{
+    lt_member(&f->block, &f->net, admin, type,
+              origo_key_public(f->net.keys[target]), name, roles, ts(f), NULL);
+}
+
+/* An EPCIS eventTime `offset_ms` from the next block's time. */
+static void event_time(const fixture *f, int64_t offset_ms, char out[40])
+{
+    uint64_t ms = (uint64_t)((int64_t)ts(f) + offset_ms);
+    time_t secs = (time_t)(ms / 1000);
+    struct tm utc;
+    gmtime_r(&secs, &utc);
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &utc);
+    snprintf(out + n, 40 - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+/* ---- ownership ----------------------------------------------------------- */
+
+static void test_lots_are_created_once_by_their_namespace_owner(void **state)
+{
+    fixture *f = *state;
+    create(f, LT_SUPPLIER, "acme/cell/L0001");
+    create(f, LT_SUPPLIER, "plant1/frame/F1"); /* another company's prefix */
+    create(f, LT_PLANT, "acme/cell/L0002");    /* a competitor's next ID */
+    create(f, LT_PLANT, "urn:epc:class:lgtin:4012345.012345.B7"); /* acme's
+                                                        GS1 company prefix */
+    create(f, LT_PLANT, "https://id.example.com/01/04012345000016/10/B8");
+    create(f, LT_SUPPLIER, "urn:epc:class:lgtin:4012345.012345.B9");
+    create(f, LT_PLANT, "nobody/x/1"); /* a namespace no one owns */
+    apply(f);
+    expect(f, 0, 0, "acme creates in party:acme");
+    expect(f, 1, ORIGO_E_NAMESPACE, "acme creates under plant1's prefix");
+    expect(f, 2, ORIGO_E_NAMESPACE, "plant1 takes acme's next lot ID");
+    expect(f, 3, ORIGO_E_NAMESPACE, "plant1 creates an LGTIN of acme's GS1");
+    expect(f, 4, ORIGO_E_NAMESPACE, "plant1 creates a Digital Link of acme's");
+    expect(f, 5, 0, "acme creates an LGTIN under its GS1 company prefix");
+    expect(f, 6, ORIGO_E_NAMESPACE, "a lot in a namespace nobody owns");
+    /* One lot, three lot.create: the first stands. */
+    create(f, LT_SUPPLIER, "acme/cell/L0001");
+    create(f, LT_SUPPLIER, "acme/cell/L0001-B");
+    apply(f);
+    expect(f, 0, ORIGO_E_LOT_EXISTS, "acme re-creates its own lot");
+    create(f, LT_SUPPLIER, "acme/cell/L0001");
+    apply(f);
+    expect(f, 0, ORIGO_E_LOT_EXISTS, "and again, in a later block");
+}
+
+/* ---- transformation ------------------------------------------------------ */
+
+static void test_only_the_holder_transforms_and_outputs_are_new(void **state)
+{
+    fixture *f = *state;
+    create(f, LT_SUPPLIER, "acme/cell/C1");
+    create(f, LT_PLANT, "plant1/scrap/S1");
+    create(f, LT_PLANT, "plant1/pack/P1");
+    apply(f);
+    /* plant1 consumes acme's lot, which it never held. */
+    transform(f, LT_PLANT, "acme/cell/C1", "plant1/pack/P2");
+    /* plant1's scrap "produces" another company's existing lot... */
+    transform(f, LT_PLANT, "plant1/scrap/S1", "acme/cell/C1");
+    /* ... or its own existing pack, or a new lot in acme's namespace. */
+    transform(f, LT_PLANT, "plant1/scrap/S1", "plant1/pack/P1");
+    transform(f, LT_PLANT, "plant1/scrap/S1", "acme/cell/C2");
+    transform(f, LT_PLANT, "plant1/scrap/S1", "plant1/pack/P3");
+    apply(f);
+    expect(f, 0, ORIGO_E_NOT_HOLDER, "plant1 consumes acme's lot");
+    expect(f, 1, ORIGO_E_LOT_EXISTS, "scrap produces a competitor's lot");
+    expect(f, 2, ORIGO_E_LOT_EXISTS, "scrap produces an existing pack");
+    expect(f, 3, ORIGO_E_NAMESPACE, "an output in acme's namespace");
+    expect(f, 4, 0, "plant1 transforms its own lot into a new one");
+}
+
+/* ---- custody ------------------------------------------------------------- */
+
+static void test_custody_moves_only_by_shipment_to_a_member(void **state)
+{
+    fixture *f = *state;
+    create(f, LT_SUPPLIER, "acme/cell/K1");
+    apply(f);
+    /* plant1 "receives" a lot acme holds, with no shipment. */
+    custody(f, LT_PLANT, ORIGO_EV_CUSTODY_RECEIVE, "acme/cell/K1", "acme",
+            "plant1");
+    /* plant1 ships acme's lot; a lot that was never created is shipped. */
+    custody(f, LT_PLANT, ORIGO_EV_CUSTODY_SHIP, "acme/cell/K1", "plant1",
+            "truckco");
+    custody(f, LT_SUPPLIER, ORIGO_EV_CUSTODY_SHIP, "acme/cell/NEVER", "acme",
+            "plant1");
+    /* acme writes the shipment in another company's name, or to a party
+     * that is not a member, or to itself. */
+    custody(f, LT_SUPPLIER, ORIGO_EV_CUSTODY_SHIP, "acme/cell/K1", "plant1",
+            "truckco");
+    custody(f, LT_SUPPLIER, ORIGO_EV_CUSTODY_SHIP, "acme/cell/K1", "acme",
+            "dc-north");
+    custody(f, LT_SUPPLIER, ORIGO_EV_CUSTODY_SHIP, "acme/cell/K1", "acme",
+            "acme");
+    /* The honest shipment, to the carrier. */
+    custody(f, LT_SUPPLIER, ORIGO_EV_CUSTODY_SHIP, "acme/cell/K1", "acme",
+            "truckco");
+    apply(f);
+    expect(f, 0, ORIGO_E_NO_SHIPMENT, "a receipt with no shipment");
+    expect(f, 1, ORIGO_E_NOT_HOLDER, "plant1 ships a lot it does not hold");
+    expect(f, 2, ORIGO_E_LOT_UNKNOWN, "a never-created lot is shipped");
+    expect(f, 3, ORIGO_E_PARTY, "a shipment in another company's name");
+    expect(f, 4, ORIGO_E_PARTY, "a shipment to a non-member");
+    expect(f, 5, ORIGO_E_PARTY, "a shipment to oneself");
+    expect(f, 6, 0, "acme ships to truckco");
+    /* In transit: acme no longer acts as holder; only truckco receives,
+     * in its own name, from the real shipper. */
+    custody(f, LT_SUPPLIER, ORIGO_EV_CUSTODY_SHIP, "acme/cell/K1", "acme",
+            "plant1");
+    transform(f, LT_SUPPLIER, "acme/cell/K1", "acme/cell/K2");
+    custody(f, LT_PLANT, ORIGO_EV_CUSTODY_RECEIVE, "acme/cell/K1", "acme",
+            "plant1");
+    custody(f, LT_CARRIER, ORIGO_EV_CUSTODY_RECEIVE, "acme/cell/K1", "acme",
+            "plant1");
+    custody(f, LT_CARRIER, ORIGO_EV_CUSTODY_RECEIVE, "acme/cell/K1", "plant1",
+            "truckco");
+    custody(f, LT_CARRIER, ORIGO_EV_CUSTODY_RECEIVE, "acme/cell/K1", "acme",
+            "truckco");
+    /* The carrier holds it in transit and delivers to plant1. */
+    custody(f, LT_CARRIER, ORIGO_EV_CUSTODY_SHIP, "acme/cell/K1", "truckco",
+            "plant1");
+    custody(f, LT_PLANT, ORIGO_EV_CUSTODY_RECEIVE, "acme/cell/K1", "truckco",
+            "plant1");
+    transform(f, LT_PLANT, "acme/cell/K1", "plant1/pack/K9");
+    apply(f);
+    expect(f, 0, ORIGO_E_NOT_HOLDER, "acme ships a lot already in transit");
+    expect(f, 1, ORIGO_E_NOT_HOLDER, "acme consumes a lot in transit");
+    expect(f, 2, ORIGO_E_NO_SHIPMENT, "plant1 takes truckco's delivery");
+    expect(f, 3, ORIGO_E_PARTY, "truckco receives in plant1's name");
+    expect(f, 4, ORIGO_E_PARTY, "truckco names the wrong shipper");
+    expect(f, 5, 0, "truckco receives");
+    expect(f, 6, 0, "truckco ships on to plant1");
+    expect(f, 7, 0, "plant1 receives");
+    expect(f, 8, 0, "plant1, the holder now, consumes acme's lot");
+}
+
+/* ---- quality ------------------------------------------------------------- */
+
+static void test_holds_are_lifted_by_their_authors_or_an_auditor(void **state)
+{
+    fixture *f = *state;
+    const uint8_t *mallory = origo_key_public(f->net.keys[LT_OUTSIDER]);
+    lt_member(&f->block, &f->net, LT_ADMIN, ORIGO_EV_MEMBER_ADD, mallory,
+              "regulator", ORIGO_ROLE_AUDITOR, ts(f), NULL);
+    create(f, LT_SUPPLIER, "acme/cell/H1");
+    create(f, LT_PLANT, "plant1/pack/H2");
+    apply(f);
+    quality(f, LT_OUTSIDER, ORIGO_EV_QUALITY_HOLD, "plant1/pack/H2");
+    quality(f, LT_SUPPLIER, ORIGO_EV_QUALITY_RELEASE, "plant1/pack/H2");
+    quality(f, LT_PLANT, ORIGO_EV_QUALITY_RELEASE, "plant1/pack/H2");
+    quality(f, LT_OUTSIDER, ORIGO_EV_QUALITY_RELEASE, "plant1/pack/H2");
+    quality(f, LT_INSPECTOR, ORIGO_EV_QUALITY_HOLD, "acme/cell/H1");
+    quality(f, LT_PLANT, ORIGO_EV_QUALITY_HOLD, "acme/cell/H1");
+    quality(f, LT_INSPECTOR, ORIGO_EV_QUALITY_RELEASE, "acme/cell/H1");
+    quality(f, LT_OUTSIDER, ORIGO_EV_QUALITY_RELEASE, "acme/cell/H1");
+    apply(f);
+    expect(f, 0, 0, "the regulator holds plant1's pack");
+    expect(f, 1, ORIGO_E_NOT_AUTHOR, "a supplier releases the regulator's");
+    expect(f, 2, ORIGO_E_NOT_AUTHOR, "the owner releases the regulator's");
+    expect(f, 3, 0, "the regulator releases its own hold");
+    expect(f, 4, 0, "the lab holds acme's lot");
+    expect(f, 5, 0, "plant1 holds it too");
+    expect(f, 6, ORIGO_E_NOT_AUTHOR, "the lab cannot lift plant1's hold");
+    expect(f, 7, 0, "an auditor lifts both");
+}
+
+static void test_recalls_by_owner_or_auditor_of_existing_lots(void **state)
+{
+    fixture *f = *state;
+    create(f, LT_SUPPLIER, "acme/cell/R1");
+    apply(f);
+    quality(f, LT_PLANT, ORIGO_EV_QUALITY_RECALL, "acme/cell/R1");
+    quality(f, LT_SUPPLIER, ORIGO_EV_QUALITY_RECALL, "acme/cell/R2");
+    quality(f, LT_SUPPLIER, ORIGO_EV_QUALITY_HOLD, "acme/cell/R3");
+    quality(f, LT_SUPPLIER, ORIGO_EV_QUALITY_RECALL, "acme/cell/R1");
+    apply(f);
+    expect(f, 0, ORIGO_E_NOT_OWNER, "a competitor recalls acme's lot");
+    expect(f, 1, ORIGO_E_LOT_UNKNOWN, "a lot recalled before it exists");
+    expect(f, 2, ORIGO_E_LOT_UNKNOWN, "a hold on a lot that does not exist");
+    expect(f, 3, 0, "acme recalls its own lot");
+    /* The ID recalled early is not born recalled: creating it later works
+     * and its record starts clean. */
+    create(f, LT_SUPPLIER, "acme/cell/R2");
+    apply(f);
+    expect(f, 0, 0, "acme creates R2 after the refused recall");
+}
+
+/* ---- third-party statements ---------------------------------------------- */
+
+static void test_coa_issuer_is_the_signer_and_lots_must_exist(void **state)
+{
+    fixture *f = *state;
+    create(f, LT_SUPPLIER, "acme/li/C1");
+    apply(f);
+    coa(f, LT_PLANT, "acme/li/C1", "Nordic Lithium QA");
+    coa(f, LT_PLANT, "acme/li/C1", "acme");
+    coa(f, LT_INSPECTOR, "acme/li/NONE", "labco");
+    inspect(f, LT_INSPECTOR, "acme/li/NONE", ts(f));
+    coa(f, LT_INSPECTOR, "acme/li/C1", "labco");
+    inspect(f, LT_PLANT, "acme/li/C1", ts(f)); /* a third party's pass */
+    apply(f);
+    expect(f, 0, ORIGO_E_PARTY, "a rival signs as Nordic Lithium QA");
+    expect(f, 1, ORIGO_E_PARTY, "a rival signs in acme's name");
+    expect(f, 2, ORIGO_E_LOT_UNKNOWN, "a COA of a lot that does not exist");
+    expect(f, 3, ORIGO_E_LOT_UNKNOWN, "an inspection of no lot");
+    expect(f, 4, 0, "the lab attests in its own name");
+    expect(f, 5, 0, "a third party's inspection, signed as itself");
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+static void test_events_are_not_dated_before_their_lots(void **state)
+{
+    fixture *f = *state;
+    create(f, LT_SUPPLIER, "acme/cell/T1");
+    apply(f);
+    uint64_t created = f->time; /* lt_lot_create used ts(f) at that time */
+    /* Inside the timestamp window, but before the lot's creation. */
+    inspect(f, LT_INSPECTOR, "acme/cell/T1", created - 1);
+    transform(f, LT_SUPPLIER, "acme/cell/T1", "acme/cell/T2");
+    apply(f);
+    expect(f, 0, ORIGO_E_BEFORE_LOT, "an inspection dated before the lot");
+    expect(f, 1, 0, "a transform after it");
+}
+
+/* ---- EPCIS --------------------------------------------------------------- */
+
+static void test_epcis_events_pass_the_native_rules(void **state)
+{
+    fixture *f = *state;
+    char when[40], old[40], text[1024];
+    create(f, LT_PLANT, "plant1/pack/E1");
+    create(f, LT_SUPPLIER, "acme/cell/E2");
+    apply(f);
+    event_time(f, 0, when);
+    /* A carrier, refused lot.create and lot.transform, tries both. */
+    snprintf(text, sizeof(text),
+             "{\"eventTime\":\"%s\",\"inputEPCList\":[\"acme/cell/E2\"],"
+             "\"outputEPCList\":[\"plant1/pack/E9\"],\"type\":"
+             "\"TransformationEvent\"}",
+             when);
+    lt_epcis(&f->block, &f->net, LT_CARRIER, text, ts(f), NULL);
+    snprintf(text, sizeof(text),
+             "{\"action\":\"ADD\",\"bizStep\":\"commissioning\",\"epcList\":["
+             "\"acme/cell/E8\"],\"eventTime\":\"%s\",\"type\":\"ObjectEvent\"}",
+             when);
+    lt_epcis(&f->block, &f->net, LT_CARRIER, text, ts(f), NULL);
+    /* An inspector aggregates a never-created lot into plant1's pack. */
+    snprintf(text, sizeof(text),
+             "{\"action\":\"ADD\",\"childEPCs\":[\"acme/cell/GHOST\"],"
+             "\"eventTime\":\"%s\",\"parentID\":\"plant1/pack/E1\",\"type\":"
+             "\"AggregationEvent\"}",
+             when);
+    lt_epcis(&f->block, &f->net, LT_INSPECTOR, text, ts(f), NULL);
+    /* plant1 aggregates acme's lot, which it does not hold. */
+    snprintf(text, sizeof(text),
+             "{\"action\":\"ADD\",\"childEPCs\":[\"acme/cell/E2\"],"
+             "\"eventTime\":\"%s\",\"parentID\":\"plant1/pack/E1\",\"type\":"
+             "\"AggregationEvent\"}",
+             when);
+    lt_epcis(&f->block, &f->net, LT_PLANT, text, ts(f), NULL);
+    /* An eventTime of 2019, and one a day ahead. */
+    snprintf(
+        text, sizeof(text),
+        "{\"action\":\"OBSERVE\",\"epcList\":[\"acme/cell/E2\"],"
+        "\"eventTime\":\"2019-03-01T00:00:00Z\",\"type\":\"ObjectEvent\"}");
+    lt_epcis(&f->block, &f->net, LT_SUPPLIER, text, ts(f), NULL);
+    event_time(f, 86400000, old);
+    snprintf(text, sizeof(text),
+             "{\"action\":\"OBSERVE\",\"epcList\":[\"acme/cell/E2\"],"
+             "\"eventTime\":\"%s\",\"type\":\"ObjectEvent\"}",
+             old);
+    lt_epcis(&f->block, &f->net, LT_SUPPLIER, text, ts(f), NULL);
+    /* The honest ones: acme commissions a lot and transforms it; plant1
+     * packs its own lot; anyone may observe. */
+    snprintf(text, sizeof(text),
+             "{\"action\":\"ADD\",\"bizStep\":\"urn:epcglobal:cbv:bizstep:"
+             "commissioning\",\"epcList\":[\"acme/cell/E3\"],\"eventTime\":"
+             "\"%s\",\"type\":\"ObjectEvent\"}",
+             when);
+    lt_epcis(&f->block, &f->net, LT_SUPPLIER, text, ts(f), NULL);
+    snprintf(text, sizeof(text),
+             "{\"eventTime\":\"%s\",\"inputEPCList\":[\"acme/cell/E3\"],"
+             "\"outputEPCList\":[\"acme/cell/E4\"],\"type\":"
+             "\"TransformationEvent\"}",
+             when);
+    lt_epcis(&f->block, &f->net, LT_SUPPLIER, text, ts(f), NULL);
+    snprintf(text, sizeof(text),
+             "{\"action\":\"OBSERVE\",\"epcList\":[\"acme/cell/E2\"],"
+             "\"eventTime\":\"%s\",\"type\":\"ObjectEvent\"}",
+             when);
+    lt_epcis(&f->block, &f->net, LT_CARRIER, text, ts(f), NULL);
+    snprintf(text, sizeof(text),
+             "{\"action\":\"ADD\",\"bizStep\":\"commissioning\",\"epcList\":["
+             "\"acme/cell/E3\"],\"eventTime\":\"%s\",\"type\":\"ObjectEvent\"}",
+             when);
+    lt_epcis(&f->block, &f->net, LT_SUPPLIER, text, ts(f), NULL);
+    apply(f);
+    expect(f, 0, ORIGO_E_ROLE, "a carrier's EPCIS transformation");
+    expect(f, 1, ORIGO_E_ROLE, "a carrier's EPCIS commissioning");
+    expect(f, 2, ORIGO_E_LOT_UNKNOWN, "an inspector packs a ghost lot");
+    expect(f, 3, ORIGO_E_NOT_HOLDER, "plant1 packs acme's lot");
+    expect(f, 4, ORIGO_E_TIMESTAMP, "an EPCIS eventTime of 2019");
+    expect(f, 5, ORIGO_E_TIMESTAMP, "an EPCIS eventTime a day ahead");
+    expect(f, 6, 0, "acme commissions a lot");
+    expect(f, 7, 0, "acme transforms it");
+    expect(f, 8, 0, "a carrier observes a lot");
+    expect(f, 9, ORIGO_E_LOT_EXISTS, "commissioning the same lot twice");
+}
+
+/* ---- governance ---------------------------------------------------------- */
+
+static void test_member_names_unique_and_no_self_grants(void **state)
+{
+    fixture *f = *state;
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "acme",
+           ORIGO_ROLE_SUPPLIER);
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_UPDATE, LT_PLANT, "acme",
+           ORIGO_ROLE_PLANT);
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_UPDATE, LT_ADMIN, "admin",
+           ORIGO_ROLE_ADMIN | ORIGO_ROLE_PLANT | ORIGO_ROLE_SUPPLIER);
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_REMOVE, LT_ADMIN, NULL, 0);
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+           ORIGO_ROLE_ADMIN);
+    apply(f);
+    expect(f, 0, ORIGO_E_NAME_TAKEN, "a second member named acme");
+    expect(f, 1, ORIGO_E_NAME_TAKEN, "plant1 renamed to acme");
+    expect(f, 2, ORIGO_E_SELF_GRANT, "the admin grants itself roles");
+    expect(f, 3, ORIGO_E_SELF_GRANT, "the last admin removes itself");
+    expect(f, 4, 0, "a second admin");
+    /* The new admin removes the first; it remains, so admins never run
+     * out. A removed member's name stays taken. */
+    member(f, LT_OUTSIDER, ORIGO_EV_MEMBER_REMOVE, LT_ADMIN, NULL, 0);
+    member(f, LT_OUTSIDER, ORIGO_EV_MEMBER_UPDATE, LT_INSPECTOR, "admin",
+           ORIGO_ROLE_INSPECTOR);
+    member(f, LT_OUTSIDER, ORIGO_EV_MEMBER_REMOVE, LT_OUTSIDER, NULL, 0);
+    apply(f);
+    expect(f, 0, 0, "mallory removes the first admin");
+    expect(f, 1, ORIGO_E_NAME_TAKEN, "the removed admin's name is reused");
+    expect(f, 2, ORIGO_E_SELF_GRANT, "the only admin left removes itself");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn)                                                                  \
+    cmocka_unit_test_setup_teardown(fn, lt_fixture_setup, lt_fixture_teardown)
+        T(test_lots_are_created_once_by_their_namespace_owner),
+        T(test_only_the_holder_transforms_and_outputs_are_new),
+        T(test_custody_moves_only_by_shipment_to_a_member),
+        T(test_holds_are_lifted_by_their_authors_or_an_auditor),
+        T(test_recalls_by_owner_or_auditor_of_existing_lots),
+        T(test_coa_issuer_is_the_signer_and_lots_must_exist),
+        T(test_events_are_not_dated_before_their_lots),
+        T(test_epcis_events_pass_the_native_rules),
+        T(test_member_names_unique_and_no_self_grants),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
