@@ -4,8 +4,9 @@
  * receives it; quality events, inspections and COAs name lots that exist;
  * a hold is lifted by its authors or an auditor, a recall is made by the
  * owner or an auditor; member names are unique and no admin changes its
- * own membership (so the admins never run out). The checks read only the event, the ledger state of the transaction
- * and the block time, so every validator reaches the same verdict. */
+ * own membership (so the admins never run out). The checks read only the event,
+ * the ledger state of the transaction and the block time, so every validator
+ * reaches the same verdict. */
 #include "authority.h"
 
 #include <string.h>
