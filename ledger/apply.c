@@ -177,23 +177,6 @@ static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
 
 /* ---- effects ------------------------------------------------------------ */
 
-static int apply_member_event(block_ctx *bc, const origo_event *ev,
-                              uint64_t leaf)
-{
-    if (ev->type == ORIGO_EV_MEMBER_REMOVE) {
-        member_record prev;
-        int rc = members_get(bc->led, bc->txn, ev->member, leaf, &prev);
-        if (rc)
-            return rc;
-        return members_put(bc->led, bc->txn, ev->member, leaf + 1, 0,
-                           prev.roles, prev.name, strlen(prev.name));
-    }
-    if (ev->name.len > GENESIS_NAME_MAX)
-        return ORIGO_E_SCHEMA;
-    return members_put(bc->led, bc->txn, ev->member, leaf + 1, 1, ev->roles,
-                       ev->name.ptr, ev->name.len);
-}
-
 static int accept(block_ctx *bc, const ledger_envelope *env,
                   const origo_event *ev, ledger_outcome *out)
 {
@@ -211,13 +194,9 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
                                 out->event_id)))
         return rc; /* ORIGO_E_LOT cannot happen: the schema caps lots at
                       ORIGO_LOT_MAX (256) < TRACE_LOT_MAX (480) */
-    if ((rc = authority_apply(bc->led, bc->txn, ev, leaf)))
+    /* Lots, custody, holds, and membership (once enough admins approve). */
+    if ((rc = authority_apply(bc->led, bc->txn, ev, leaf, bc->job->block_time)))
         return rc;
-    if (ev->type == ORIGO_EV_MEMBER_ADD || ev->type == ORIGO_EV_MEMBER_UPDATE ||
-        ev->type == ORIGO_EV_MEMBER_REMOVE) {
-        if ((rc = apply_member_event(bc, ev, leaf)))
-            return rc;
-    }
     out->status = 0;
     out->leaf_index = leaf;
     return 0;

@@ -503,10 +503,10 @@ static int compare_trace_tables(audit *au, MDB_txn *dtxn)
 static int compare_tables(audit *au)
 {
     static const char *const tables[] = {
-        LEDGER_DBI_EVENTS,       LEDGER_DBI_MLOG,    LEDGER_DBI_BLOCKS,
-        LEDGER_DBI_BLOCK_RAFT,   LEDGER_DBI_REJECTS, LEDGER_DBI_EVENT_IDS,
-        LEDGER_DBI_MEMBERS,      LEDGER_DBI_LOTS,    LEDGER_DBI_LOT_HOLDS,
-        LEDGER_DBI_MEMBER_NAMES, LEDGER_DBI_META,
+        LEDGER_DBI_EVENTS,       LEDGER_DBI_MLOG,      LEDGER_DBI_BLOCKS,
+        LEDGER_DBI_BLOCK_RAFT,   LEDGER_DBI_REJECTS,   LEDGER_DBI_EVENT_IDS,
+        LEDGER_DBI_MEMBERS,      LEDGER_DBI_LOTS,      LEDGER_DBI_LOT_HOLDS,
+        LEDGER_DBI_MEMBER_NAMES, LEDGER_DBI_APPROVALS, LEDGER_DBI_META,
     };
     MDB_txn *dtxn;
     int rc = ledger_txn_begin(au->dst, 1, &dtxn);

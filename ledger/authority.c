@@ -3,12 +3,16 @@
  * ships or aggregates a lot; a shipment names a member and only that member
  * receives it; quality events, inspections and COAs name lots that exist;
  * a hold is lifted by its authors or an auditor, a recall is made by the
- * owner or an auditor; member names are unique and no admin changes its
- * own membership (so the admins never run out). The checks read only the event,
+ * owner or an auditor; member names are unique, no admin changes its own
+ * membership, and a member change takes effect once params.admin_quorum
+ * admins have approved it. The checks read only the event,
  * the ledger state of the transaction and the block time, so every validator
  * reaches the same verdict. */
 #include "authority.h"
 
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "origo/error.h"
@@ -255,7 +259,8 @@ static int check_recall(ledger *led, MDB_txn *txn, const origo_event *ev,
 
 /* ---- membership ---------------------------------------------------------- */
 
-static int check_member(ledger *led, MDB_txn *txn, const origo_event *ev)
+static int check_member(ledger *led, MDB_txn *txn, const origo_event *ev,
+                        uint64_t position)
 {
     if (memcmp(ev->member, ev->by, 32) == 0)
         return ORIGO_E_SELF_GRANT;
@@ -267,9 +272,148 @@ static int check_member(ledger *led, MDB_txn *txn, const origo_event *ev)
         if (rc && rc != ORIGO_E_NOTFOUND)
             return rc;
     }
-    /* The admins can never run out: a member event is signed by an active
-     * admin that is not its target, so after it that admin remains. */
-    return 0;
+    /* Enough admins must remain to approve the next change. (The signer,
+     * an admin that is not the target, always remains: the admins never
+     * run out.) */
+    member_record target;
+    int rc = members_get(led, txn, ev->member, position, &target);
+    if (rc == ORIGO_E_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    int drops_admin =
+        target.active && (target.roles & ORIGO_ROLE_ADMIN) &&
+        (ev->type == ORIGO_EV_MEMBER_REMOVE || !(ev->roles & ORIGO_ROLE_ADMIN));
+    if (!drops_admin)
+        return 0;
+    store_validator *admins;
+    size_t count;
+    if ((rc = members_with_role(led, txn, position, ORIGO_ROLE_ADMIN, &admins,
+                                &count)))
+        return rc;
+    free(admins);
+    return count - 1 < led->gen->admin_quorum ? ORIGO_E_ADMIN_QUORUM : 0;
+}
+
+/* ---- member changes by M of N admins --------------------------------------
+ */
+
+/* What a member event changes, as one 32-byte name: admins approve the
+ * same change by signing member events with the same type, member, name and
+ * roles (each its own event, with its own ID). */
+static void proposal_id(const origo_event *ev, uint8_t out[32])
+{
+    static const char domain[] = "origo/member-change/v1";
+    uint8_t head[1 + 32 + 4];
+    head[0] = (uint8_t)ev->type;
+    memcpy(head + 1, ev->member, 32);
+    store_put_be32(head + 33, ev->roles);
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)domain, sizeof(domain));
+    crypto_hash_sha256_update(&st, head, sizeof(head));
+    crypto_hash_sha256_update(&st, (const uint8_t *)ev->name.ptr, ev->name.len);
+    crypto_hash_sha256_final(&st, out);
+}
+
+/* Records the signer's approval of the event's change and counts the
+ * distinct admins, still active admins as of `leaf`, whose approval is
+ * younger than the approval window. */
+static int approve(ledger *led, MDB_txn *txn, const origo_event *ev,
+                   uint64_t leaf, uint64_t block_time, const uint8_t id[32],
+                   size_t *count)
+{
+    uint8_t key_buf[64], time_buf[8];
+    memcpy(key_buf, id, 32);
+    memcpy(key_buf + 32, ev->by, 32);
+    store_put_be64(time_buf, block_time);
+    MDB_val key = {64, key_buf}, val = {8, time_buf};
+    int rc = store_err(mdb_put(txn, led->approvals, &key, &val, 0));
+    if (rc)
+        return rc;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, led->approvals, &cur)))
+        return store_err(rc);
+    memset(key_buf + 32, 0, 32);
+    key.mv_size = 64;
+    key.mv_data = key_buf;
+    size_t n = 0;
+    int mrc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    while (mrc == 0 && rc == 0 && key.mv_size == 64 &&
+           memcmp(key.mv_data, id, 32) == 0) {
+        member_record admin;
+        uint64_t when = val.mv_size == 8 ? store_get_be64(val.mv_data) : 0;
+        rc = members_get(led, txn, (const uint8_t *)key.mv_data + 32, leaf,
+                         &admin);
+        if (rc == 0 && admin.active && (admin.roles & ORIGO_ROLE_ADMIN) &&
+            when + led->gen->approval_window_ms >= block_time)
+            n++;
+        if (rc == ORIGO_E_NOTFOUND)
+            rc = 0;
+        mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = store_err(mrc);
+    *count = n;
+    return rc;
+}
+
+static int forget_approvals(ledger *led, MDB_txn *txn, const uint8_t id[32])
+{
+    MDB_cursor *cur;
+    uint8_t key_buf[64] = {0};
+    memcpy(key_buf, id, 32);
+    MDB_val key = {64, key_buf}, val;
+    int rc = mdb_cursor_open(txn, led->approvals, &cur);
+    if (rc)
+        return store_err(rc);
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size == 64 && memcmp(key.mv_data, id, 32) == 0) {
+        if ((rc = mdb_cursor_del(cur, 0)))
+            break;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
+        if (rc == EINVAL || rc == MDB_NOTFOUND)
+            rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : store_err(rc);
+}
+
+/* The change itself, from the leaf after the approving event. */
+static int change_member(ledger *led, MDB_txn *txn, const origo_event *ev,
+                         uint64_t leaf)
+{
+    if (ev->type == ORIGO_EV_MEMBER_REMOVE) {
+        member_record prev;
+        int rc = members_get(led, txn, ev->member, leaf, &prev);
+        if (rc)
+            return rc;
+        return members_put(led, txn, ev->member, leaf + 1, 0, prev.roles,
+                           prev.name, strlen(prev.name));
+    }
+    if (ev->name.len > GENESIS_NAME_MAX)
+        return ORIGO_E_SCHEMA;
+    int rc = members_put(led, txn, ev->member, leaf + 1, 1, ev->roles,
+                         ev->name.ptr, ev->name.len);
+    return rc ? rc
+              : members_name_put(led, txn, ev->name.ptr, ev->name.len,
+                                 ev->member);
+}
+
+static int apply_member(ledger *led, MDB_txn *txn, const origo_event *ev,
+                        uint64_t leaf, uint64_t block_time)
+{
+    uint8_t id[32];
+    size_t count = 0;
+    if (led->gen->admin_quorum <= 1)
+        return change_member(led, txn, ev, leaf);
+    proposal_id(ev, id);
+    int rc = approve(led, txn, ev, leaf, block_time, id, &count);
+    if (rc || count < led->gen->admin_quorum)
+        return rc;
+    rc = forget_approvals(led, txn, id);
+    return rc ? rc : change_member(led, txn, ev, leaf);
 }
 
 /* ---- EPCIS --------------------------------------------------------------- */
@@ -359,7 +503,7 @@ static int check_event(ledger *led, MDB_txn *txn, const origo_event *ev,
     case ORIGO_EV_MEMBER_ADD:
     case ORIGO_EV_MEMBER_UPDATE:
     case ORIGO_EV_MEMBER_REMOVE:
-        return check_member(led, txn, ev);
+        return check_member(led, txn, ev, position);
     case ORIGO_EV_EPCIS:
         return check_epcis(led, txn, ev, who, block_time,
                            led->gen->ts_window_ms);
@@ -452,7 +596,7 @@ static int record_holds(ledger *led, MDB_txn *txn, const origo_event *ev)
 }
 
 int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
-                    uint64_t leaf)
+                    uint64_t leaf, uint64_t block_time)
 {
     const origo_epcis_info *info = &ev->epcis_info;
     switch (ev->type) {
@@ -468,8 +612,8 @@ int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
         return record_holds(led, txn, ev);
     case ORIGO_EV_MEMBER_ADD:
     case ORIGO_EV_MEMBER_UPDATE:
-        return members_name_put(led, txn, ev->name.ptr, ev->name.len,
-                                ev->member);
+    case ORIGO_EV_MEMBER_REMOVE:
+        return apply_member(led, txn, ev, leaf, block_time);
     case ORIGO_EV_EPCIS:
         if (info->type == ORIGO_EPCIS_TRANSFORMATION)
             return create_lots(led, txn, ev, ORIGO_LOT_OUTPUT, leaf);

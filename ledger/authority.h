@@ -33,7 +33,7 @@ typedef struct authority_lot {
  * rejection code in *reason (ORIGO_E_LOT_EXISTS, ORIGO_E_NAMESPACE,
  * ORIGO_E_NOT_HOLDER, ORIGO_E_NO_SHIPMENT, ORIGO_E_PARTY,
  * ORIGO_E_LOT_UNKNOWN, ORIGO_E_INPUT_LOT, ORIGO_E_NOT_AUTHOR,
- * ORIGO_E_NOT_OWNER, ORIGO_E_NAME_TAKEN,
+ * ORIGO_E_NOT_OWNER, ORIGO_E_NAME_TAKEN, ORIGO_E_ADMIN_QUORUM,
  * ORIGO_E_SELF_GRANT, ORIGO_E_BEFORE_LOT, ORIGO_E_TIMESTAMP,
  * ORIGO_E_ROLE); or a negative store error (ORIGO_E_STORE,
  * ORIGO_E_CORRUPT, ORIGO_E_NOMEM) that aborts the block. */
@@ -42,9 +42,13 @@ int authority_check(ledger *led, MDB_txn *txn, const origo_event *ev,
                     uint64_t block_time, int *reason);
 
 /* Records what an accepted event changes (call after authority_check()
- * allowed it, in the same transaction). Returns 0 or a store error. */
+ * allowed it, in the same transaction): lots, custody, holds; for a member
+ * event, the admin's approval, and the membership change itself once
+ * params.admin_quorum distinct active admins have approved the same change
+ * within params.approval_window_ms (it then applies from leaf + 1).
+ * Returns 0 or a store error. */
 int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
-                    uint64_t leaf);
+                    uint64_t leaf, uint64_t block_time);
 
 /* Reads a lot's record: 0, ORIGO_E_NOTFOUND, ORIGO_E_CORRUPT,
  * ORIGO_E_STORE. */

@@ -409,11 +409,14 @@ static int parse_list(parse_ctx *pc, json_t *root, const char *field,
 static int parse_params(parse_ctx *pc, json_t *root, genesis *gen)
 {
     static const char *const keys[] = {"ts_window_ms", "checkpoint_quorum",
+                                       "admin_quorum", "approval_window_ms",
                                        NULL};
     json_t *params = json_object_get(root, "params");
     int rc;
     gen->ts_window_ms = 600000;
     gen->checkpoint_quorum = (uint32_t)(gen->validator_count / 2 + 1);
+    gen->admin_quorum = (uint32_t)(gen->admin_count / 2 + 1);
+    gen->approval_window_ms = 86400000;
     if (!params)
         return 0;
     if (!json_is_object(params))
@@ -445,6 +448,27 @@ static int parse_params(parse_ctx *pc, json_t *root, genesis *gen)
                         "1 to %zu (the number of validators)",
                         gen->validator_count);
         gen->checkpoint_quorum = (uint32_t)json_integer_value(v);
+    }
+    v = json_object_get(params, "admin_quorum");
+    if (v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            (size_t)json_integer_value(v) > gen->admin_count)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "params.admin_quorum: expected an integer from 1 to "
+                        "%zu (the number of admins): how many admins must "
+                        "approve a member change",
+                        gen->admin_count);
+        gen->admin_quorum = (uint32_t)json_integer_value(v);
+    }
+    v = json_object_get(params, "approval_window_ms");
+    if (v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            (uint64_t)json_integer_value(v) > GENESIS_APPROVAL_WINDOW_MAX)
+            return fail(pc, ORIGO_E_GENESIS,
+                        "params.approval_window_ms: expected an integer from "
+                        "1 to %llu (milliseconds, at most 30 days)",
+                        (unsigned long long)GENESIS_APPROVAL_WINDOW_MAX);
+        gen->approval_window_ms = (uint64_t)json_integer_value(v);
     }
     return 0;
 }
@@ -599,7 +623,7 @@ int genesis_encode(const genesis *gen, uint8_t **out, size_t *out_len)
 {
     origo_buf buf;
     origo_buf_init(&buf, GENESIS_MAX_BYTES * 2);
-    origo_mp_put_map(&buf, 7);
+    origo_mp_put_map(&buf, 9);
     origo_mp_put_cstr(&buf, "format");
     origo_mp_put_cstr(&buf, GENESIS_FORMAT);
     origo_mp_put_cstr(&buf, "origin");
@@ -619,6 +643,10 @@ int genesis_encode(const genesis *gen, uint8_t **out, size_t *out_len)
     origo_mp_put_uint(&buf, gen->ts_window_ms);
     origo_mp_put_cstr(&buf, "checkpoint_quorum");
     origo_mp_put_uint(&buf, gen->checkpoint_quorum);
+    origo_mp_put_cstr(&buf, "admin_quorum");
+    origo_mp_put_uint(&buf, gen->admin_quorum);
+    origo_mp_put_cstr(&buf, "approval_window_ms");
+    origo_mp_put_uint(&buf, gen->approval_window_ms);
     if (buf.err) {
         int rc = buf.err;
         origo_buf_close(&buf);
@@ -694,6 +722,10 @@ int genesis_to_json(const genesis *gen, char **out)
                         json_integer((json_int_t)gen->ts_window_ms));
     json_object_set_new(params, "checkpoint_quorum",
                         json_integer(gen->checkpoint_quorum));
+    json_object_set_new(params, "admin_quorum",
+                        json_integer(gen->admin_quorum));
+    json_object_set_new(params, "approval_window_ms",
+                        json_integer((json_int_t)gen->approval_window_ms));
     json_object_set_new(root, "params", params);
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);

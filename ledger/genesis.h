@@ -23,6 +23,8 @@
 #define GENESIS_NAMESPACE_MAX 70 /* "party:" + a 64-byte party segment */
 /* Longest timestamp window: minutes, not months (authority.md, "Time"). */
 #define GENESIS_TS_WINDOW_MAX 3600000ull
+/* Longest time over which admins' approvals of one member change gather. */
+#define GENESIS_APPROVAL_WINDOW_MAX (30ull * 86400000ull)
 
 /* Roles are the SDK's ORIGO_ROLE_* bits (origo/event.h): admin, auditor,
  * carrier, inspector, plant, supplier, validator. */
@@ -65,10 +67,12 @@ typedef struct genesis {
     size_t admin_count; /* parties[validator_count..+admin_count) */
     genesis_namespace *namespaces;
     size_t namespace_count;
-    uint32_t rules;             /* GENESIS_RULES */
-    uint64_t ts_window_ms;      /* |ts - block time| allowed */
-    uint32_t checkpoint_quorum; /* validator signatures for a checkpoint */
-    uint8_t hash[32];           /* SHA-256("origo/genesis/v1\0"||canon) */
+    uint32_t rules;              /* GENESIS_RULES */
+    uint64_t ts_window_ms;       /* |ts - block time| allowed */
+    uint32_t checkpoint_quorum;  /* validator signatures for a checkpoint */
+    uint32_t admin_quorum;       /* admins that must approve a member change */
+    uint64_t approval_window_ms; /* approvals older than this expire */
+    uint8_t hash[32];            /* SHA-256("origo/genesis/v1\0"||canon) */
 } genesis;
 
 /* Parses a genesis file strictly. On failure writes a message naming the

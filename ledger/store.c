@@ -239,6 +239,7 @@ int store_open_tables(ledger *led, MDB_txn *txn, int create)
         {LEDGER_DBI_LOTS, &led->lots},
         {LEDGER_DBI_LOT_HOLDS, &led->lot_holds},
         {LEDGER_DBI_MEMBER_NAMES, &led->member_names},
+        {LEDGER_DBI_APPROVALS, &led->approvals},
     };
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         unsigned flags = create ? MDB_CREATE : 0;

@@ -25,7 +25,9 @@ static void genesis_usage(FILE *out)
             "                     --admin KEY ... [--member NAME=KEY:ROLE,ROLE "
             "...]\n"
             "                     [--owns NAME=NAMESPACE,NAMESPACE ...]\n"
-            "                     [--ts-window-ms N] [--quorum N] --out FILE "
+            "                     [--ts-window-ms N] [--quorum N] "
+            "[--admin-quorum M]\n"
+            "                     [--approval-window-ms N] --out FILE "
             "[--force]\n"
             "  KEY is a key file from `origo keygen` (only its public half is "
             "used),\n"
@@ -39,8 +41,13 @@ static void genesis_usage(FILE *out)
             "  create: party:<prefix> for <prefix>/<part>/<lot>, gs1:<company "
             "prefix>\n"
             "  for GS1 lots (docs/formats/authority.md).\n"
+            "  --admin-quorum: how many admins must approve a member change "
+            "(each signs\n"
+            "  the same member event) within --approval-window-ms.\n"
             "  Defaults: --ts-window-ms 600000 (at most 3600000), --quorum "
-            "majority.\n"
+            "majority,\n"
+            "  --admin-quorum majority of admins, --approval-window-ms "
+            "86400000.\n"
             "  The genesis states rule version 1.\n"
             "Prints the genesis hash.\n");
 }
@@ -282,6 +289,8 @@ static int parse_args(int argc, char **argv, genesis_args *ga)
         {"ts-window-ms", required_argument, NULL, 't'},
         {"owns", required_argument, NULL, 'w'},
         {"quorum", required_argument, NULL, 'q'},
+        {"admin-quorum", required_argument, NULL, 'A'},
+        {"approval-window-ms", required_argument, NULL, 'W'},
         {"out", required_argument, NULL, 'O'},
         {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
@@ -316,6 +325,16 @@ static int parse_args(int argc, char **argv, genesis_args *ga)
         case 'q':
             if ((rc = parse_u64("--quorum", optarg, &v)) == 0)
                 json_object_set_new(ga->params, "checkpoint_quorum",
+                                    json_integer((json_int_t)v));
+            break;
+        case 'A':
+            if ((rc = parse_u64("--admin-quorum", optarg, &v)) == 0)
+                json_object_set_new(ga->params, "admin_quorum",
+                                    json_integer((json_int_t)v));
+            break;
+        case 'W':
+            if ((rc = parse_u64("--approval-window-ms", optarg, &v)) == 0)
+                json_object_set_new(ga->params, "approval_window_ms",
                                     json_integer((json_int_t)v));
             break;
         case 'O':

@@ -53,8 +53,8 @@ def mp_array(n):
     return bytes([0x90 | n])
 
 def genesis_canonical(g):
-    """docs/formats/genesis.md, "Genesis hash": map(7) of the parsed genesis."""
-    out = mp_map(7)
+    """docs/formats/genesis.md, "Genesis hash": map(9) of the parsed genesis."""
+    out = mp_map(9)
     out += mp_str('format') + mp_str(g['format'])
     out += mp_str('origin') + mp_str(g['origin'])
     out += mp_str('rules') + mp_uint(g['rules'])
@@ -76,6 +76,9 @@ def genesis_canonical(g):
     out += mp_str('ts_window_ms') + mp_uint(params.get('ts_window_ms', 600000))
     quorum = params.get('checkpoint_quorum', len(g['validators']) // 2 + 1)
     out += mp_str('checkpoint_quorum') + mp_uint(quorum)
+    admin_quorum = params.get('admin_quorum', len(g['admins']) // 2 + 1)
+    out += mp_str('admin_quorum') + mp_uint(admin_quorum)
+    out += mp_str('approval_window_ms') + mp_uint(params.get('approval_window_ms', 86400000))
     return out
 
 path = sys.argv[1]

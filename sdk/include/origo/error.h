@@ -83,6 +83,8 @@ extern "C" {
     X(NOT_AUTHOR, -119,                                                        \
       "only the author of a hold, or an auditor, may lift it")                 \
     X(NOT_OWNER, -120, "only the lot's owner or an auditor may recall it")     \
+    X(ADMIN_QUORUM, -121,                                                      \
+      "change would leave fewer admins than the admin quorum")                 \
     X(NAME_TAKEN, -122, "member name is taken")                                \
     X(SELF_GRANT, -123, "an admin may not change its own membership")          \
     X(BEFORE_LOT, -124,                                                        \

@@ -20,6 +20,7 @@
 
 #include "ledgertest.h"
 #include "origo/error.h"
+#include "origo/keys.h"
 
 typedef lt_fixture fixture;
 
@@ -459,6 +460,115 @@ static void test_member_names_unique_and_no_self_grants(void **state)
     expect(f, 2, ORIGO_E_SELF_GRANT, "the only admin left removes itself");
 }
 
+/* ---- member changes by M of N admins ------------------------------------ */
+
+#define APPROVAL_WINDOW 10000
+
+/* A network of three admins (admin, truckco, labco) of which two must
+ * approve each member change. */
+static fixture *three_admins(void)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    char hex[LT_PARTIES][65];
+    lt_net_init(&f->net, LT_WINDOW);
+    for (int i = 0; i < LT_PARTIES; i++)
+        origo_pubkey_to_hex(origo_key_public(f->net.keys[i]), hex[i]);
+    char *json = malloc(8192);
+    int n = snprintf(
+        json, 8192,
+        "{\"format\":\"origo-genesis/v1\",\"origin\":\"%s\",\"rules\":1,"
+        "\"validators\":[{\"name\":\"v1\",\"key\":\"%s\",\"address\":"
+        "\"127.0.0.1:7401\"},{\"name\":\"v2\",\"key\":\"%s\",\"address\":"
+        "\"127.0.0.1:7402\"},{\"name\":\"v3\",\"key\":\"%s\",\"address\":"
+        "\"127.0.0.1:7403\"}],"
+        "\"admins\":[{\"name\":\"admin\",\"key\":\"%s\"},{\"name\":"
+        "\"truckco\",\"key\":\"%s\"},{\"name\":\"labco\",\"key\":\"%s\"}],"
+        "\"members\":[{\"name\":\"acme\",\"key\":\"%s\",\"roles\":"
+        "[\"supplier\"],\"owns\":[\"party:acme\"]}],"
+        "\"params\":{\"ts_window_ms\":%d,\"checkpoint_quorum\":2,"
+        "\"admin_quorum\":2,\"approval_window_ms\":%d}}",
+        LT_NET, hex[LT_V1], hex[LT_V2], hex[LT_V3], hex[LT_ADMIN],
+        hex[LT_CARRIER], hex[LT_INSPECTOR], hex[LT_SUPPLIER], (int)LT_WINDOW,
+        APPROVAL_WINDOW);
+    assert_true(n > 0 && n < 8192);
+    free(f->net.genesis_json);
+    f->net.genesis_json = json;
+    f->net.genesis_len = (size_t)n;
+    f->led = lt_store(&f->net, &f->dir, 0);
+    f->time = LT_T0;
+    return f;
+}
+
+/* mallory's membership shows in what it may do: as a non-member its
+ * lot.create is NOT_MEMBER; as a member owning no namespace, NAMESPACE. */
+static void mallory_tries(fixture *f)
+{
+    create(f, LT_OUTSIDER, "mallory/x/1");
+}
+
+static void test_member_changes_need_two_of_three_admins(void **state)
+{
+    (void)state;
+    fixture *f = three_admins();
+    /* One admin alone adds mallory as a supplier (or a validator, which
+     * would let one admin grow the checkpoint quorum its own way). */
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+           ORIGO_ROLE_SUPPLIER);
+    lt_member(&f->block, &f->net, LT_ADMIN, ORIGO_EV_MEMBER_ADD,
+              origo_key_public(f->net.keys[LT_OUTSIDER]), "mallory",
+              ORIGO_ROLE_SUPPLIER, ts(f) - 1, NULL); /* the same admin again */
+    apply(f);
+    expect(f, 0, 0, "admin's approval is logged");
+    expect(f, 1, 0, "admin's second approval is logged (and counts once)");
+    mallory_tries(f);
+    /* A second admin approves a different change: roles differ. */
+    member(f, LT_CARRIER, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+           ORIGO_ROLE_VALIDATOR);
+    apply(f);
+    expect(f, 0, ORIGO_E_NOT_MEMBER, "one admin (twice) is not two");
+    mallory_tries(f);
+    /* The second admin approves the same change: it takes effect. */
+    member(f, LT_CARRIER, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+           ORIGO_ROLE_SUPPLIER);
+    mallory_tries(f);
+    apply(f);
+    expect(f, 0, ORIGO_E_NOT_MEMBER, "two different changes do not add up");
+    expect(f, 1, 0, "the second admin's matching approval");
+    expect(f, 2, ORIGO_E_NAMESPACE, "mallory is a member from the next leaf");
+    lt_fixture_free(f);
+}
+
+static void test_approvals_expire_and_admins_stay_above_quorum(void **state)
+{
+    (void)state;
+    fixture *f = three_admins();
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+           ORIGO_ROLE_SUPPLIER);
+    apply(f);
+    f->time += APPROVAL_WINDOW; /* the first approval is now too old */
+    member(f, LT_CARRIER, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+           ORIGO_ROLE_SUPPLIER);
+    apply(f);
+    mallory_tries(f);
+    apply(f);
+    expect(f, 0, ORIGO_E_NOT_MEMBER, "an expired approval does not count");
+    /* Two admins remove the third: two remain, the quorum. */
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_REMOVE, LT_INSPECTOR, NULL, 0);
+    member(f, LT_CARRIER, ORIGO_EV_MEMBER_REMOVE, LT_INSPECTOR, NULL, 0);
+    apply(f);
+    expect(f, 0, 0, "first approval of labco's removal");
+    expect(f, 1, 0, "second approval: labco is removed");
+    /* Removing another would leave one admin, below the quorum of two:
+     * refused at the first approval, so governance cannot lock up. */
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_REMOVE, LT_CARRIER, NULL, 0);
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_UPDATE, LT_CARRIER, "truckco",
+           ORIGO_ROLE_CARRIER);
+    apply(f);
+    expect(f, 0, ORIGO_E_ADMIN_QUORUM, "removing an admin below the quorum");
+    expect(f, 1, ORIGO_E_ADMIN_QUORUM, "demoting an admin below the quorum");
+    lt_fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +584,8 @@ int main(void)
         T(test_epcis_events_pass_the_native_rules),
         T(test_member_names_unique_and_no_self_grants),
 #undef T
+        cmocka_unit_test(test_member_changes_need_two_of_three_admins),
+        cmocka_unit_test(test_approvals_expire_and_admins_stay_above_quorum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
