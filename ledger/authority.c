@@ -12,12 +12,17 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "origo/error.h"
 
+/* The fixed part of a `lots` value; then three length-prefixed texts:
+ * quantity, unit, consumed. */
 #define LOT_RECORD_LEN (3 * 32 + 3 * 8)
+#define LOT_RECORD_MAX                                                         \
+    (LOT_RECORD_LEN + 3 + 2 * ORIGO_DECIMAL_MAX + ORIGO_UNIT_MAX)
 
 static const uint8_t zero_key[32];
 
@@ -31,6 +36,20 @@ static int is_fatal(int rc)
 
 /* ---- the lots table ------------------------------------------------------ */
 
+/* Reads one length-prefixed text of at most `max` bytes into out. */
+static int get_text(const uint8_t **pos, const uint8_t *end, char *out,
+                    size_t max)
+{
+    if (*pos >= end || (size_t) * *pos > max ||
+        (size_t)(end - *pos - 1) < **pos)
+        return ORIGO_E_CORRUPT;
+    size_t n = **pos;
+    memcpy(out, *pos + 1, n);
+    out[n] = '\0';
+    *pos += 1 + n;
+    return 0;
+}
+
 int authority_lot_get(ledger *led, MDB_txn *txn, const char *lot, size_t len,
                       authority_lot *out)
 {
@@ -38,8 +57,8 @@ int authority_lot_get(ledger *led, MDB_txn *txn, const char *lot, size_t len,
     int rc = mdb_get(txn, led->lots, &key, &val);
     if (rc)
         return store_err(rc);
-    const uint8_t *v = val.mv_data;
-    if (val.mv_size != LOT_RECORD_LEN)
+    const uint8_t *v = val.mv_data, *end = v + val.mv_size;
+    if (val.mv_size < LOT_RECORD_LEN + 3 || val.mv_size > LOT_RECORD_MAX)
         return ORIGO_E_CORRUPT;
     memcpy(out->owner, v, 32);
     memcpy(out->holder, v + 32, 32);
@@ -47,20 +66,36 @@ int authority_lot_get(ledger *led, MDB_txn *txn, const char *lot, size_t len,
     out->created_leaf = store_get_be64(v + 96);
     out->created_ts = store_get_be64(v + 104);
     out->since_ts = store_get_be64(v + 112);
-    return 0;
+    const uint8_t *pos = v + LOT_RECORD_LEN;
+    if ((rc = get_text(&pos, end, out->qty, ORIGO_DECIMAL_MAX)) ||
+        (rc = get_text(&pos, end, out->unit, ORIGO_UNIT_MAX)) ||
+        (rc = get_text(&pos, end, out->consumed, ORIGO_DECIMAL_MAX)))
+        return rc;
+    return pos == end ? 0 : ORIGO_E_CORRUPT;
+}
+
+static void put_text(uint8_t **pos, const char *text)
+{
+    size_t n = strlen(text);
+    **pos = (uint8_t)n;
+    memcpy(*pos + 1, text, n);
+    *pos += 1 + n;
 }
 
 static int lot_put(ledger *led, MDB_txn *txn, origo_str lot,
                    const authority_lot *rec)
 {
-    uint8_t v[LOT_RECORD_LEN];
+    uint8_t v[LOT_RECORD_MAX], *pos = v + LOT_RECORD_LEN;
     memcpy(v, rec->owner, 32);
     memcpy(v + 32, rec->holder, 32);
     memcpy(v + 64, rec->transit_to, 32);
     store_put_be64(v + 96, rec->created_leaf);
     store_put_be64(v + 104, rec->created_ts);
     store_put_be64(v + 112, rec->since_ts);
-    MDB_val key = {lot.len, (void *)lot.ptr}, val = {sizeof(v), v};
+    put_text(&pos, rec->qty);
+    put_text(&pos, rec->unit);
+    put_text(&pos, rec->consumed);
+    MDB_val key = {lot.len, (void *)lot.ptr}, val = {(size_t)(pos - v), v};
     return store_err(mdb_put(txn, led->lots, &key, &val, 0));
 }
 
@@ -73,6 +108,11 @@ static int existing(ledger *led, MDB_txn *txn, origo_str lot, int missing,
 }
 
 /* ---- checks on lots ------------------------------------------------------ */
+
+static int str_is(origo_str s, const char *text)
+{
+    return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
+}
 
 /* A lot the event brings into being: not created before, and in a
  * namespace the signer owns. */
@@ -133,6 +173,30 @@ static int each_lot(ledger *led, MDB_txn *txn, const origo_event *ev,
     return 0;
 }
 
+/* A native transform states how much of each input it consumed: in the
+ * lot's own unit, when the lot has one (authority.md, "Quantities"). */
+static int check_units(ledger *led, MDB_txn *txn, const origo_event *ev)
+{
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        const origo_lot_ref *in = &ev->lots[i];
+        authority_lot rec;
+        if (in->role != ORIGO_LOT_INPUT)
+            continue;
+        int rc = authority_lot_get(led, txn, in->lot.ptr, in->lot.len, &rec);
+        if (rc)
+            return rc;
+        if (rec.unit[0] && !str_is(in->unit, rec.unit))
+            return ORIGO_E_UNIT;
+        char sum[ORIGO_DECIMAL_MAX + 1];
+        size_t sum_len;
+        if (rec.qty[0] &&
+            origo_decimal_add(rec.consumed, strlen(rec.consumed), in->qty.ptr,
+                              in->qty.len, 0, sum, sizeof(sum), &sum_len))
+            return ORIGO_E_TOOBIG; /* more than 40 digits consumed */
+    }
+    return 0;
+}
+
 static int each_new(ledger *led, MDB_txn *txn, const origo_event *ev,
                     enum origo_lot_role role)
 {
@@ -144,11 +208,6 @@ static int each_new(ledger *led, MDB_txn *txn, const origo_event *ev,
             return rc;
     }
     return 0;
-}
-
-static int str_is(origo_str s, const char *text)
-{
-    return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
 }
 
 /* ---- custody ------------------------------------------------------------- */
@@ -484,6 +543,8 @@ static int check_event(ledger *led, MDB_txn *txn, const origo_event *ev,
         return check_new(led, txn, ev, ev->lots[0].lot);
     case ORIGO_EV_LOT_TRANSFORM:
         rc = each_lot(led, txn, ev, ORIGO_LOT_INPUT, 1, ORIGO_E_INPUT_LOT);
+        if (!rc)
+            rc = check_units(led, txn, ev);
         return rc ? rc : each_new(led, txn, ev, ORIGO_LOT_OUTPUT);
     case ORIGO_EV_INSPECTION:
     case ORIGO_EV_QUALITY_HOLD:
@@ -537,10 +598,46 @@ static int create_lots(ledger *led, MDB_txn *txn, const origo_event *ev,
     rec.created_leaf = leaf;
     rec.created_ts = rec.since_ts = ev->ts;
     for (size_t i = 0; i < ev->n_lots; i++) {
-        if (ev->lots[i].role != role)
+        const origo_lot_ref *ref = &ev->lots[i];
+        if (ref->role != role)
             continue;
-        int rc = lot_put(led, txn, ev->lots[i].lot, &rec);
+        /* The schema bounds both (ORIGO_DECIMAL_MAX, ORIGO_UNIT_MAX). */
+        snprintf(rec.qty, sizeof(rec.qty), "%.*s", (int)ref->qty.len,
+                 ref->qty.ptr);
+        snprintf(rec.unit, sizeof(rec.unit), "%.*s", (int)ref->unit.len,
+                 ref->unit.ptr);
+        snprintf(rec.consumed, sizeof(rec.consumed), "%s",
+                 ref->qty.len ? "0" : "");
+        int rc = lot_put(led, txn, ref->lot, &rec);
         if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Adds what a native transform consumed to each input's balance. Over-
+ * consumption is recorded, not refused: plants have yields, rework and
+ * counting errors, and a refusal would stop them recording production;
+ * the trace shows the balance instead. */
+static int consume(ledger *led, MDB_txn *txn, const origo_event *ev)
+{
+    for (size_t i = 0; i < ev->n_lots; i++) {
+        const origo_lot_ref *in = &ev->lots[i];
+        authority_lot rec;
+        size_t len;
+        if (in->role != ORIGO_LOT_INPUT)
+            continue;
+        int rc = authority_lot_get(led, txn, in->lot.ptr, in->lot.len, &rec);
+        if (rc)
+            return rc == ORIGO_E_NOTFOUND ? ORIGO_E_INTERNAL : rc;
+        if (!rec.qty[0])
+            continue;
+        char sum[ORIGO_DECIMAL_MAX + 1];
+        if (origo_decimal_add(rec.consumed, strlen(rec.consumed), in->qty.ptr,
+                              in->qty.len, 0, sum, sizeof(sum), &len))
+            return ORIGO_E_INTERNAL; /* check_units() refused this */
+        memcpy(rec.consumed, sum, len + 1);
+        if ((rc = lot_put(led, txn, in->lot, &rec)))
             return rc;
     }
     return 0;
@@ -602,8 +699,10 @@ int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
     switch (ev->type) {
     case ORIGO_EV_LOT_CREATE:
         return create_lots(led, txn, ev, ORIGO_LOT_SUBJECT, leaf);
-    case ORIGO_EV_LOT_TRANSFORM:
-        return create_lots(led, txn, ev, ORIGO_LOT_OUTPUT, leaf);
+    case ORIGO_EV_LOT_TRANSFORM: {
+        int rc = consume(led, txn, ev);
+        return rc ? rc : create_lots(led, txn, ev, ORIGO_LOT_OUTPUT, leaf);
+    }
     case ORIGO_EV_CUSTODY_SHIP:
     case ORIGO_EV_CUSTODY_RECEIVE:
         return move_lots(led, txn, ev, leaf);
@@ -624,4 +723,51 @@ int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
     default:
         return 0;
     }
+}
+
+/* ---- the public view ------------------------------------------------------
+ */
+
+int ledger_lot_get(ledger *led, MDB_txn *txn, const char *lot, size_t len,
+                   ledger_lot *out)
+{
+    MDB_txn *use;
+    int own;
+    authority_lot rec;
+    int rc = store_read_begin(led, txn, &use, &own);
+    if (rc)
+        return rc;
+    rc = authority_lot_get(led, use, lot, len, &rec);
+    store_read_end(use, own);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    memcpy(out->owner, rec.owner, 32);
+    memcpy(out->holder, rec.holder, 32);
+    memcpy(out->transit_to, rec.transit_to, 32);
+    out->in_transit = memcmp(rec.transit_to, zero_key, 32) != 0;
+    out->created_leaf = rec.created_leaf;
+    memcpy(out->qty, rec.qty, sizeof(out->qty));
+    memcpy(out->unit, rec.unit, sizeof(out->unit));
+    memcpy(out->consumed, rec.consumed, sizeof(out->consumed));
+    return 0;
+}
+
+int ledger_member_at(ledger *led, MDB_txn *txn, const uint8_t pub[32],
+                     uint64_t position, ledger_member *out)
+{
+    MDB_txn *use;
+    int own;
+    member_record rec;
+    int rc = store_read_begin(led, txn, &use, &own);
+    if (rc)
+        return rc;
+    rc = members_get(led, use, pub, position, &rec);
+    store_read_end(use, own);
+    if (rc)
+        return rc;
+    out->active = rec.active;
+    out->roles = rec.roles;
+    snprintf(out->name, sizeof(out->name), "%s", rec.name);
+    return 0;
 }

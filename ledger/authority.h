@@ -25,6 +25,12 @@ typedef struct authority_lot {
     uint64_t created_leaf;
     uint64_t created_ts; /* ts of the creating event */
     uint64_t since_ts;   /* ts of the last change of custody */
+    /* Quantities (authority.md, "Quantities"): what was made, in its unit,
+     * and the sum of what transforms consumed; empty for a lot created by
+     * EPCIS commissioning, whose quantities stay in its JSON. */
+    char qty[ORIGO_DECIMAL_MAX + 1];
+    char unit[ORIGO_UNIT_MAX + 1];
+    char consumed[ORIGO_DECIMAL_MAX + 1]; /* "0" until consumed */
 } authority_lot;
 
 /* Checks the event (already decoded, schema-valid, signed by the active
@@ -34,7 +40,7 @@ typedef struct authority_lot {
  * ORIGO_E_NOT_HOLDER, ORIGO_E_NO_SHIPMENT, ORIGO_E_PARTY,
  * ORIGO_E_LOT_UNKNOWN, ORIGO_E_INPUT_LOT, ORIGO_E_NOT_AUTHOR,
  * ORIGO_E_NOT_OWNER, ORIGO_E_NAME_TAKEN, ORIGO_E_ADMIN_QUORUM,
- * ORIGO_E_SELF_GRANT, ORIGO_E_BEFORE_LOT, ORIGO_E_TIMESTAMP,
+ * ORIGO_E_SELF_GRANT, ORIGO_E_BEFORE_LOT, ORIGO_E_UNIT, ORIGO_E_TIMESTAMP,
  * ORIGO_E_ROLE); or a negative store error (ORIGO_E_STORE,
  * ORIGO_E_CORRUPT, ORIGO_E_NOMEM) that aborts the block. */
 int authority_check(ledger *led, MDB_txn *txn, const origo_event *ev,

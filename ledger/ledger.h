@@ -186,6 +186,36 @@ int ledger_apply_block(ledger *led, MDB_txn *txn, uint64_t raft_term,
 int ledger_event_at(ledger *led, MDB_txn *txn, uint64_t leaf_index,
                     const uint8_t **data, size_t *len);
 
+/* ---- lots and members (authority.md, "State") ---------------------------- */
+
+/* A lot as the authority rules see it now. */
+typedef struct ledger_lot {
+    uint8_t owner[32];  /* the member that created it */
+    uint8_t holder[32]; /* the member that has it */
+    int in_transit;     /* shipped to transit_to, not yet received */
+    uint8_t transit_to[32];
+    uint64_t created_leaf;
+    char qty[41];      /* what was made ("" for EPCIS commissioning) */
+    char unit[33];     /* its unit */
+    char consumed[41]; /* what transforms consumed, in that unit */
+} ledger_lot;
+
+/* The lot's current record. Returns 0, ORIGO_E_NOTFOUND (no such lot),
+ * ORIGO_E_CORRUPT, ORIGO_E_STORE. `txn` may be NULL. */
+int ledger_lot_get(ledger *led, MDB_txn *txn, const char *lot, size_t len,
+                   ledger_lot *out);
+
+typedef struct ledger_member {
+    int active;
+    uint32_t roles; /* ORIGO_ROLE_* bits */
+    char name[256]; /* NUL-terminated */
+} ledger_member;
+
+/* Member `pub` as it was for an event at leaf `position`. Returns 0,
+ * ORIGO_E_NOTFOUND, ORIGO_E_CORRUPT, ORIGO_E_STORE. `txn` may be NULL. */
+int ledger_member_at(ledger *led, MDB_txn *txn, const uint8_t pub[32],
+                     uint64_t position, ledger_member *out);
+
 enum ledger_event_status {
     LEDGER_EVENT_UNKNOWN = 0,
     LEDGER_EVENT_COMMITTED = 1,

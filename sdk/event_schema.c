@@ -170,6 +170,93 @@ int origo_decimal_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
     return a_neg ? -c : c;
 }
 
+/* An unsigned canonical decimal split at its point. */
+struct decimal {
+    const char *int_part, *frac;
+    size_t int_len, frac_len;
+};
+
+static void decimal_split(const char *text, size_t len, struct decimal *d)
+{
+    const char *dot = memchr(text, '.', len);
+    d->int_part = text;
+    d->int_len = dot ? (size_t)(dot - text) : len;
+    d->frac = dot ? dot + 1 : text + len;
+    d->frac_len = dot ? (size_t)(text + len - d->frac) : 0;
+}
+
+/* The digit of weight 10^pos (pos < 0: the fraction). */
+static int decimal_digit(const struct decimal *d, long pos)
+{
+    if (pos >= 0)
+        return (size_t)pos < d->int_len
+                   ? d->int_part[d->int_len - 1 - (size_t)pos] - '0'
+                   : 0;
+    size_t f = (size_t)(-pos - 1);
+    return f < d->frac_len ? d->frac[f] - '0' : 0;
+}
+
+/* |a| + |b|, or |a| - |b| when subtract (|a| >= |b|), written canonically
+ * with a leading '-' when negative (and not zero). Digit arithmetic only. */
+static int decimal_combine(const struct decimal *a, const struct decimal *b,
+                           int subtract, int negative, char *out,
+                           size_t out_size, size_t *out_len)
+{
+    char digits[2 * ORIGO_DECIMAL_MAX + 8];
+    long hi = (long)(a->int_len > b->int_len ? a->int_len : b->int_len);
+    long lo = -(long)(a->frac_len > b->frac_len ? a->frac_len : b->frac_len);
+    int carry = 0;
+    /* digits[k] holds the digit of weight 10^(lo + k). */
+    for (long pos = lo; pos <= hi; pos++) {
+        int v = decimal_digit(a, pos) +
+                (subtract ? -decimal_digit(b, pos) : decimal_digit(b, pos)) +
+                carry;
+        carry = v < 0 ? -1 : v / 10;
+        digits[pos - lo] = (char)('0' + (v + 10) % 10);
+    }
+    long top = hi, bottom = lo;
+    while (top > 0 && digits[top - lo] == '0')
+        top--;
+    while (bottom < 0 && digits[bottom - lo] == '0')
+        bottom++;
+    int zero = top == 0 && bottom == 0 && digits[-lo] == '0';
+    size_t n = 0, need = (size_t)(top + 1) + (bottom < 0 ? 1 : 0) +
+                         (size_t)(bottom < 0 ? -bottom : 0) +
+                         (negative && !zero);
+    if (need > ORIGO_DECIMAL_MAX || need + 1 > out_size)
+        return ORIGO_E_TOOBIG;
+    if (negative && !zero)
+        out[n++] = '-';
+    for (long pos = top; pos >= bottom; pos--) {
+        if (pos == -1)
+            out[n++] = '.';
+        out[n++] = digits[pos - lo];
+    }
+    out[n] = '\0';
+    *out_len = n;
+    return 0;
+}
+
+int origo_decimal_add(const char *a, size_t a_len, const char *b, size_t b_len,
+                      int subtract, char *out, size_t out_size, size_t *out_len)
+{
+    if (!a || !b || !out || origo_decimal_check(a, a_len, 1) ||
+        origo_decimal_check(b, b_len, 1))
+        return ORIGO_E_INVAL;
+    int a_neg = a[0] == '-';
+    int b_neg = (b[0] == '-') != (subtract != 0); /* b's sign as added */
+    struct decimal x, y;
+    decimal_split(a + a_neg, a_len - (size_t)a_neg, &x);
+    decimal_split(b + (b[0] == '-'), b_len - (size_t)(b[0] == '-'), &y);
+    if (a_neg == b_neg)
+        return decimal_combine(&x, &y, 0, a_neg, out, out_size, out_len);
+    int c = magnitude_cmp(a + a_neg, a_len - (size_t)a_neg, b + (b[0] == '-'),
+                          b_len - (size_t)(b[0] == '-'));
+    if (c >= 0)
+        return decimal_combine(&x, &y, 1, a_neg, out, out_size, out_len);
+    return decimal_combine(&y, &x, 1, b_neg, out, out_size, out_len);
+}
+
 /* ---- lot identifiers ---------------------------------------------------- */
 
 #define LOT_CHARS_MAX 20 /* GS1 AI (10): up to 20 characters */

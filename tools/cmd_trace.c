@@ -158,11 +158,61 @@ static int parse_args(int argc, char **argv, struct trace_args *args)
 
 /* ---- the human summary -------------------------------------------------- */
 
-static void print_lots(const struct trace_result *res)
+/* A member's name as of a leaf, or its key in hex when unknown. */
+static void member_label(ledger *led, MDB_txn *txn, const uint8_t pub[32],
+                         uint64_t position, char *out, size_t size)
+{
+    ledger_member member;
+    if (ledger_member_at(led, txn, pub, position, &member) == 0) {
+        snprintf(out, size, "%s", member.name);
+    } else {
+        char hex[65];
+        cli_hex(pub, 32, hex);
+        snprintf(out, size, "key %.16s...", hex);
+    }
+}
+
+/* Owner, holder and quantity balance of a lot (the ledger's state now). */
+static void print_lot_state(ledger *led, MDB_txn *txn,
+                            const struct trace_lot *lot, uint64_t tree_size)
+{
+    ledger_lot info;
+    char owner[300], holder[300], to[300];
+    if (ledger_lot_get(led, txn, lot->lot, lot->len, &info) != 0) {
+        printf("            not created on this ledger (named by events "
+               "only)\n");
+        return;
+    }
+    member_label(led, txn, info.owner, tree_size, owner, sizeof(owner));
+    member_label(led, txn, info.holder, tree_size, holder, sizeof(holder));
+    if (info.in_transit) {
+        member_label(led, txn, info.transit_to, tree_size, to, sizeof(to));
+        printf("            owner %s, holder %s, in transit to %s\n", owner,
+               holder, to);
+    } else {
+        printf("            owner %s, holder %s\n", owner, holder);
+    }
+    if (!info.qty[0])
+        return;
+    char left[64];
+    size_t len;
+    int over = origo_decimal_add(info.qty, strlen(info.qty), info.consumed,
+                                 strlen(info.consumed), 1, left, sizeof(left),
+                                 &len) == 0 &&
+               left[0] == '-';
+    printf("            made %s %s, consumed %s %s, %s %s %s%s\n", info.qty,
+           info.unit, info.consumed, info.unit,
+           over ? "OVER-CONSUMED by" : "left", over ? left + 1 : left,
+           info.unit, over ? " (yield, rework or a counting error?)" : "");
+}
+
+static void print_lots(ledger *led, MDB_txn *txn,
+                       const struct trace_result *res)
 {
     for (size_t i = 0; i < res->lot_count; i++) {
         const struct trace_lot *lot = &res->lots[i];
         printf("  depth %-3u %s\n", lot->depth, lot->lot);
+        print_lot_state(led, txn, lot, res->tree_size);
         if (lot->has_custody) {
             printf("            custodian %s (%s from %s, leaf %llu)\n",
                    lot->custodian, report_kind_name(lot->custody_kind),
@@ -177,7 +227,66 @@ static void print_lots(const struct trace_result *res)
     }
 }
 
-static void print_summary(const struct trace_args *args,
+/* How the signer stood to the lot its event is about: the owner, the
+ * holder (the rules let only the holder transform, ship or aggregate), the
+ * receiver, or a third party (an inspection, COA or hold by someone
+ * else). */
+static const char *relation(ledger *led, MDB_txn *txn, const origo_event *ev)
+{
+    ledger_lot info;
+    const origo_lot_ref *first = ev->n_lots ? &ev->lots[0] : NULL;
+    if (ev->type == ORIGO_EV_CUSTODY_RECEIVE)
+        return "receiver";
+    if (first &&
+        ledger_lot_get(led, txn, first->lot.ptr, first->lot.len, &info) == 0 &&
+        memcmp(info.owner, ev->by, 32) == 0)
+        return "owner";
+    if (ev->type == ORIGO_EV_LOT_TRANSFORM ||
+        ev->type == ORIGO_EV_CUSTODY_SHIP ||
+        (ev->type == ORIGO_EV_EPCIS &&
+         (ev->epcis_info.type == ORIGO_EPCIS_TRANSFORMATION ||
+          ev->epcis_info.type == ORIGO_EPCIS_AGGREGATION)))
+        return "holder";
+    return "third party";
+}
+
+/* Each event of the answer with its signer's name and roles at its leaf. */
+static void print_events(ledger *led, MDB_txn *txn,
+                         const struct trace_result *res)
+{
+    origo_event *ev = malloc(sizeof(*ev));
+    if (!ev)
+        return;
+    printf("events (leaf, type, signer as of that leaf, standing):\n");
+    for (size_t i = 0; i < res->event_count; i++) {
+        const uint8_t *data;
+        size_t len;
+        origo_envelope env;
+        uint64_t leaf = res->events[i];
+        if (ledger_event_at(led, txn, leaf, &data, &len) != 0 ||
+            origo_envelope_decode(data, len, &env) != 0 ||
+            origo_event_decode_body(env.body, env.body_len, ev) != 0)
+            continue;
+        ledger_member member;
+        char roles[128] = "";
+        int known = ledger_member_at(led, txn, ev->by, leaf, &member) == 0;
+        for (unsigned b = 1; known && b <= ORIGO_ROLE_ALL; b <<= 1) {
+            if (member.roles & b) {
+                size_t used = strlen(roles);
+                snprintf(roles + used, sizeof(roles) - used, "%s%s",
+                         used ? "," : "", origo_role_name(b));
+            }
+        }
+        printf("  %-6llu %-16s %s (%s), %s\n", (unsigned long long)leaf,
+               origo_event_type_name(ev->type),
+               known ? member.name : "unknown key", roles,
+               relation(led, txn, ev));
+    }
+    free(ev);
+}
+
+static void print_summary(ledger *led, MDB_txn *txn,
+                          const struct trace_args *args,
                           const struct trace_result *res)
 {
     const char *what = (args->flags & TRACE_WITH_RECALL) ? "recall scope"
@@ -193,7 +302,7 @@ static void print_summary(const struct trace_args *args,
            what, args->lot, (unsigned long long)res->tree_size, depth,
            res->lot_count, res->edge_count, res->event_count);
     printf("lots:\n");
-    print_lots(res);
+    print_lots(led, txn, res);
     printf("edges (input -> output, stating event):%s\n",
            res->edge_count ? "" : " none");
     for (size_t i = 0; i < res->edge_count; i++) {
@@ -212,6 +321,7 @@ static void print_summary(const struct trace_args *args,
         printf("note: the depth limit stopped the trace with edges left "
                "unexplored\n");
     }
+    print_events(led, txn, res);
 }
 
 static int summary(ledger *led, const struct trace_args *args)
@@ -247,8 +357,8 @@ static int summary(ledger *led, const struct trace_args *args)
         return 2;
     }
     int known = trace_lot_exists(txn, &tables, query.lot, query.lot_len);
+    print_summary(led, txn, args, &res);
     mdb_txn_abort(txn);
-    print_summary(args, &res);
     trace_result_close(&res);
     fflush(stdout);
     if (known <= 0)

@@ -60,6 +60,11 @@ expect 2 "a malformed trust file is a usage error" \
   "$origo" verify --trust "$work/nokeys.txt" "$work/p3.proof"
 expect_output "nokeys.txt:[0-9]*:" "the trust-file error names file and line"
 
+expect 0 "trace answers a recall question" "$origo" trace --data "$demo/validator-1" \
+  --lot nordic/li2co3/LC-2291 --recall
+expect_output "owner nordic-lithium, holder acme-cells" "the answer names each lot's owner and holder"
+expect_output "made 120.5 kg, consumed 120.5 kg, left 0 kg" "the answer shows the quantity balance"
+expect_output "quality.hold     volt-packs (plant), third party" "each event names its signer, role and standing"
 expect 0 "trace report for a recall" "$origo" trace --data "$demo/validator-1" \
   --lot nordic/li2co3/LC-2291 --recall --proofs --out "$work/recall.json"
 expect 0 "the recall report verifies" "$origo" verify --trust "$demo/trust.txt" "$work/recall.json"

@@ -90,6 +90,7 @@ extern "C" {
     X(BEFORE_LOT, -124,                                                        \
       "event is dated before its lot was created or received")                 \
     X(RULES, -125, "unsupported rule version")                                 \
+    X(UNIT, -126, "quantity is not in the lot's unit")                         \
     X(REPORT_CLAIM, -140, "trace report claims differ from its events")        \
     X(NOT_LEADER, -150, "this node is not the leader")                         \
     X(STALE_TERM, -151, "message from a stale term")                           \

@@ -346,6 +346,15 @@ int origo_epc_lot(const char *epc, size_t len, size_t *lot_len);
  * strictly positive quantities. Returns 0 or ORIGO_E_SCHEMA. */
 int origo_decimal_check(const char *text, size_t len, int allow_negative);
 
+/* a + b (or a - b when `subtract`) of two canonical signed decimals,
+ * computed on their digits (never through floating point), written to out
+ * canonically (NUL-terminated; out_size >= ORIGO_DECIMAL_MAX + 1 always
+ * suffices) with its length in *out_len. Returns 0, ORIGO_E_INVAL (an
+ * operand is not a canonical decimal) or ORIGO_E_TOOBIG (the result has
+ * more than ORIGO_DECIMAL_MAX characters, or does not fit out). */
+int origo_decimal_add(const char *a, size_t a_len, const char *b, size_t b_len,
+                      int subtract, char *out, size_t out_size,
+                      size_t *out_len);
 /* Compares two canonical decimals numerically: <0, 0, >0. */
 int origo_decimal_cmp(const char *a, size_t a_len, const char *b, size_t b_len);
 

@@ -327,6 +327,50 @@ static void test_coa_issuer_is_the_signer_and_lots_must_exist(void **state)
     expect(f, 5, 0, "a third party's inspection, signed as itself");
 }
 
+/* ---- quantities ---------------------------------------------------------- */
+
+static void transform_qty(fixture *f, int party, const char *in,
+                          const char *qty, const char *unit, const char *out)
+{
+    origo_event *ev = calloc(1, sizeof(*ev));
+    origo_event_init(ev, ORIGO_EV_LOT_TRANSFORM);
+    ev->lots[0] = (origo_lot_ref){ORIGO_LOT_INPUT, origo_str_c(in),
+                                  origo_str_c(qty), origo_str_c(unit)};
+    ev->lots[1] = (origo_lot_ref){ORIGO_LOT_OUTPUT, origo_str_c(out),
+                                  origo_str_c("7"), origo_str_c("pcs")};
+    ev->n_lots = 2;
+    lt_seal(&f->block, &f->net, party, ev, ts(f));
+    free(ev);
+}
+
+/* A lot keeps what was made (lt_lot_create: 100 kg) and what transforms
+ * consumed, in its unit; consuming more is recorded, not refused, and the
+ * balance shows it. */
+static void test_quantities_are_kept_in_the_lots_unit(void **state)
+{
+    fixture *f = *state;
+    ledger_lot lot;
+    create(f, LT_SUPPLIER, "acme/li/Q1");
+    apply(f);
+    transform_qty(f, LT_SUPPLIER, "acme/li/Q1", "60.5", "kg", "acme/cell/Q2");
+    transform_qty(f, LT_SUPPLIER, "acme/li/Q1", "3", "pcs", "acme/cell/Q3");
+    transform_qty(f, LT_SUPPLIER, "acme/li/Q1", "45", "kg", "acme/cell/Q4");
+    apply(f);
+    expect(f, 0, 0, "60.5 kg of a 100 kg lot");
+    expect(f, 1, ORIGO_E_UNIT, "a consumption in pieces of a lot in kg");
+    expect(f, 2, 0, "45 kg more: over-consumed, recorded, not refused");
+    assert_int_equal(ledger_lot_get(f->led, NULL, "acme/li/Q1", 10, &lot), 0);
+    assert_string_equal(lot.qty, "100");
+    assert_string_equal(lot.unit, "kg");
+    assert_string_equal(lot.consumed, "105.5");
+    assert_int_equal(ledger_lot_get(f->led, NULL, "acme/cell/Q2", 12, &lot), 0);
+    assert_string_equal(lot.qty, "7");
+    assert_string_equal(lot.unit, "pcs");
+    assert_string_equal(lot.consumed, "0");
+    assert_int_equal(ledger_lot_get(f->led, NULL, "acme/cell/Q3", 12, &lot),
+                     ORIGO_E_NOTFOUND);
+}
+
 /* ---- time ---------------------------------------------------------------- */
 
 static void test_events_are_not_dated_before_their_lots(void **state)
@@ -581,6 +625,7 @@ int main(void)
         T(test_recalls_by_owner_or_auditor_of_existing_lots),
         T(test_coa_issuer_is_the_signer_and_lots_must_exist),
         T(test_events_are_not_dated_before_their_lots),
+        T(test_quantities_are_kept_in_the_lots_unit),
         T(test_epcis_events_pass_the_native_rules),
         T(test_member_names_unique_and_no_self_grants),
 #undef T

@@ -220,8 +220,12 @@ static origo_lot_ref lot_ref(const struct trace_net *net, int lot,
 static void record(struct trace_net *net, int lot, int kind, uint64_t leaf,
                    const char *from, const char *to);
 
+/* Each lot's unit, as created: transforms consume inputs in it. */
+static const char *lot_units[NET_MAX_LOTS];
+
 static void create_lot(struct trace_net *net, int lot, int party)
 {
+    lot_units[lot] = "kg";
     origo_event ev;
     origo_event_init(&ev, ORIGO_EV_LOT_CREATE);
     ev.lots[ev.n_lots++] = lot_ref(net, lot, ORIGO_LOT_SUBJECT, "100", "kg");
@@ -252,12 +256,15 @@ static void transform(struct trace_net *net, const int *inputs, int n_in,
     origo_event ev;
     origo_event_init(&ev, ORIGO_EV_LOT_TRANSFORM);
     for (int i = 0; i < n_in; i++) {
-        ev.lots[ev.n_lots++] =
-            lot_ref(net, inputs[i], ORIGO_LOT_INPUT, "2.5", "kg");
+        int pcs =
+            lot_units[inputs[i]] && strcmp(lot_units[inputs[i]], "pcs") == 0;
+        ev.lots[ev.n_lots++] = lot_ref(net, inputs[i], ORIGO_LOT_INPUT,
+                                       pcs ? "2" : "2.5", pcs ? "pcs" : "kg");
     }
     for (int o = 0; o < n_out; o++) {
         ev.lots[ev.n_lots++] =
             lot_ref(net, outputs[o], ORIGO_LOT_OUTPUT, "10", "pcs");
+        lot_units[outputs[o]] = "pcs";
     }
     uint64_t leaf = submit(net, &ev, party);
     for (int i = 0; i < n_in; i++) {

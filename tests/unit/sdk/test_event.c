@@ -383,6 +383,68 @@ static void lot_identifier_syntax(void **state)
                      ORIGO_E_LOT);
 }
 
+/* Writes v / 10^scale as a canonical decimal (the test's oracle: exact
+ * integer arithmetic). */
+static void scaled(long long v, int scale, char *out, size_t size)
+{
+    char digits[32];
+    int neg = v < 0;
+    unsigned long long m = neg ? (unsigned long long)-v : (unsigned long long)v;
+    snprintf(digits, sizeof(digits), "%0*llu", scale + 1, m);
+    size_t len = strlen(digits), int_len = len - (size_t)scale;
+    size_t frac_end = len;
+    while (frac_end > int_len && digits[frac_end - 1] == '0')
+        frac_end--;
+    snprintf(out, size, "%s%.*s%s%.*s", neg && m ? "-" : "", (int)int_len,
+             digits, frac_end > int_len ? "." : "", (int)(frac_end - int_len),
+             digits + int_len);
+}
+
+/* Decimal sums and differences computed on digits agree with exact integer
+ * arithmetic, and stay canonical; a result past 40 characters is TOOBIG. */
+static void decimal_add_and_subtract_exactly(void **state)
+{
+    (void)state;
+    uint64_t r = 0x2545f4914f6cdd1dull;
+    for (int i = 0; i < 20000; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        int scale = (int)(r % 7);
+        long long a = (long long)((r >> 8) % 2000000000001ull) - 1000000000000;
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        long long b = (long long)((r >> 8) % 2000000000001ull) - 1000000000000;
+        int subtract = (int)(r & 1);
+        char as[48], bs[48], want[48], got[ORIGO_DECIMAL_MAX + 1];
+        size_t got_len;
+        scaled(a, scale, as, sizeof(as));
+        scaled(b, scale, bs, sizeof(bs));
+        scaled(subtract ? a - b : a + b, scale, want, sizeof(want));
+        assert_int_equal(origo_decimal_add(as, strlen(as), bs, strlen(bs),
+                                           subtract, got, sizeof(got),
+                                           &got_len),
+                         0);
+        if (strcmp(got, want) != 0)
+            fail_msg("%s %c %s = %s, expected %s", as, subtract ? '-' : '+', bs,
+                     got, want);
+        assert_int_equal(got_len, strlen(want));
+        assert_int_equal(origo_decimal_check(got, got_len, 1), 0);
+    }
+    char out[ORIGO_DECIMAL_MAX + 1];
+    size_t len;
+    const char *big = "9999999999999999999999999999999999999999"; /* 40 */
+    assert_int_equal(
+        origo_decimal_add(big, 40, "1", 1, 0, out, sizeof(out), &len),
+        ORIGO_E_TOOBIG);
+    assert_int_equal(
+        origo_decimal_add("0.1", 3, "0.2", 3, 0, out, sizeof(out), &len), 0);
+    assert_string_equal(out, "0.3");
+    assert_int_equal(
+        origo_decimal_add("1.5", 3, "1.5", 3, 1, out, sizeof(out), &len), 0);
+    assert_string_equal(out, "0");
+    assert_int_equal(
+        origo_decimal_add("1.0", 3, "1", 1, 0, out, sizeof(out), &len),
+        ORIGO_E_INVAL);
+}
+
 static void decimal_syntax_and_order(void **state)
 {
     (void)state;
@@ -1121,6 +1183,7 @@ int main(void)
         T(type_names_round_trip),
         T(lot_identifier_syntax),
         T(decimal_syntax_and_order),
+        T(decimal_add_and_subtract_exactly),
         T(rule_type_must_be_known),
         T(rule_net_must_not_be_empty),
         T(rule_net_is_printable_ascii_without_space),
