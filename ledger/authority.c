@@ -18,6 +18,8 @@
 
 #include "origo/error.h"
 
+#include "trace_facts.h"
+
 /* The fixed part of a `lots` value; then three length-prefixed texts:
  * quantity, unit, consumed. */
 #define LOT_RECORD_LEN (3 * 32 + 3 * 8)
@@ -477,55 +479,121 @@ static int apply_member(ledger *led, MDB_txn *txn, const origo_event *ev,
 
 /* ---- EPCIS --------------------------------------------------------------- */
 
-static int is_commissioning(origo_str biz_step)
+/* The active member an EPCIS party identifier names (genesis.h,
+ * genesis_party_owner()): its key. */
+static int party_member(ledger *led, MDB_txn *txn, origo_str party,
+                        uint64_t position, uint8_t pub[32])
 {
-    return str_is(biz_step, "commissioning") ||
-           str_is(biz_step, "urn:epcglobal:cbv:bizstep:commissioning") ||
-           str_is(biz_step, "https://ref.gs1.org/cbv/BizStep-commissioning");
+    if (party.len == 0 || party.len > ORIGO_TEXT_MAX)
+        return ORIGO_E_PARTY;
+    long index = genesis_party_owner(led->gen, party.ptr, party.len);
+    if (index < 0)
+        return ORIGO_E_PARTY;
+    memcpy(pub, led->gen->parties[index].pub, 32);
+    member_record rec;
+    int rc = members_get(led, txn, pub, position, &rec);
+    if (rc == ORIGO_E_NOTFOUND || (rc == 0 && !rec.active))
+        return ORIGO_E_PARTY;
+    return rc;
 }
 
-static int has_role(const origo_event *ev, enum origo_lot_role role)
+/* An EPCIS shipping event: custody.ship's rules, with the parties named by
+ * destinationList (required) and sourceList (when given, the signer). */
+static int check_epcis_ship(ledger *led, MDB_txn *txn, const origo_event *ev,
+                            uint64_t position)
 {
+    const origo_epcis_info *info = &ev->epcis_info;
+    uint8_t pub[32];
+    int rc = each_lot(led, txn, ev, ORIGO_LOT_SUBJECT, 1, ORIGO_E_LOT_UNKNOWN);
+    if (rc)
+        return rc;
+    if (info->source_party.len) {
+        if ((rc = party_member(led, txn, info->source_party, position, pub)))
+            return rc;
+        if (memcmp(pub, ev->by, 32) != 0)
+            return ORIGO_E_PARTY;
+    }
+    if ((rc = party_member(led, txn, info->destination_party, position, pub)))
+        return rc;
+    return memcmp(pub, ev->by, 32) == 0 ? ORIGO_E_PARTY : 0;
+}
+
+/* An EPCIS receiving event: custody.receive's rules; sourceList (required)
+ * names the shipper, destinationList (when given) the signer. */
+static int check_epcis_receive(ledger *led, MDB_txn *txn, const origo_event *ev,
+                               uint64_t position)
+{
+    const origo_epcis_info *info = &ev->epcis_info;
+    uint8_t shipper[32], pub[32];
+    int rc = party_member(led, txn, info->source_party, position, shipper);
+    if (rc)
+        return rc;
+    if (info->destination_party.len) {
+        if ((rc = party_member(led, txn, info->destination_party, position,
+                               pub)))
+            return rc;
+        if (memcmp(pub, ev->by, 32) != 0)
+            return ORIGO_E_PARTY;
+    }
     for (size_t i = 0; i < ev->n_lots; i++) {
-        if (ev->lots[i].role == role)
-            return 1;
+        authority_lot rec;
+        rc = existing(led, txn, ev->lots[i].lot, ORIGO_E_LOT_UNKNOWN, &rec);
+        if (rc)
+            return rc;
+        if (memcmp(rec.transit_to, ev->by, 32) != 0)
+            return ORIGO_E_NO_SHIPMENT;
+        if (memcmp(rec.holder, shipper, 32) != 0)
+            return ORIGO_E_PARTY;
+        if (ev->ts < rec.since_ts)
+            return ORIGO_E_BEFORE_LOT;
     }
     return 0;
 }
 
-/* An epcis event passes the rules of the native event it means
- * (authority.md, "EPCIS"); one that means none states nothing about lots
- * and needs no authority beyond its role. */
-static int check_epcis(ledger *led, MDB_txn *txn, const origo_event *ev,
-                       const member_record *who, uint64_t block_time,
-                       uint64_t window)
+static int role_may(const member_record *who, int type)
 {
-    const origo_epcis_info *info = &ev->epcis_info;
-    uint64_t t = info->event_time;
+    return (who->roles & genesis_roles_for_type(type)) != 0;
+}
+
+/* An epcis event passes the rules of the native event it means
+ * (authority.md, "EPCIS"; trace_facts_epcis_meaning() decides which, for
+ * the trace indexes and report verifier too); one that means none states
+ * nothing about lots and needs no authority beyond its role. */
+static int check_epcis(ledger *led, MDB_txn *txn, const origo_event *ev,
+                       const member_record *who, uint64_t position,
+                       uint64_t block_time, uint64_t window)
+{
+    uint64_t t = ev->epcis_info.event_time;
     if ((t > block_time ? t - block_time : block_time - t) > window)
         return ORIGO_E_TIMESTAMP;
-    int rc = 0;
-    switch (info->type) {
-    case ORIGO_EPCIS_TRANSFORMATION:
-        if (!(who->roles & genesis_roles_for_type(ORIGO_EV_LOT_TRANSFORM)))
+    int rc;
+    switch (trace_facts_epcis_meaning(ev)) {
+    case TRACE_EPCIS_TRANSFORM:
+        if (!role_may(who, ORIGO_EV_LOT_TRANSFORM))
             return ORIGO_E_ROLE;
         rc = each_lot(led, txn, ev, ORIGO_LOT_INPUT, 1, ORIGO_E_INPUT_LOT);
         return rc ? rc : each_new(led, txn, ev, ORIGO_LOT_OUTPUT);
-    case ORIGO_EPCIS_OBJECT:
-        if (info->action != ORIGO_EPCIS_ADD ||
-            !is_commissioning(info->biz_step))
-            return 0;
-        if (!(who->roles & genesis_roles_for_type(ORIGO_EV_LOT_CREATE)))
+    case TRACE_EPCIS_COMMISSION:
+        if (!role_may(who, ORIGO_EV_LOT_CREATE))
             return ORIGO_E_ROLE;
         return each_new(led, txn, ev, ORIGO_LOT_SUBJECT);
-    case ORIGO_EPCIS_AGGREGATION:
-        if (info->action == ORIGO_EPCIS_DELETE ||
-            !has_role(ev, ORIGO_LOT_PARENT))
-            return 0; /* states no edge */
+    case TRACE_EPCIS_AGGREGATE:
         rc = each_lot(led, txn, ev, ORIGO_LOT_CHILD, 1, ORIGO_E_LOT_UNKNOWN);
         return rc ? rc
                   : each_lot(led, txn, ev, ORIGO_LOT_PARENT, 1,
                              ORIGO_E_LOT_UNKNOWN);
+    case TRACE_EPCIS_SHIP:
+        if (!role_may(who, ORIGO_EV_CUSTODY_SHIP))
+            return ORIGO_E_ROLE;
+        return check_epcis_ship(led, txn, ev, position);
+    case TRACE_EPCIS_RECEIVE:
+        if (!role_may(who, ORIGO_EV_CUSTODY_RECEIVE))
+            return ORIGO_E_ROLE;
+        return check_epcis_receive(led, txn, ev, position);
+    case TRACE_EPCIS_RECALL:
+        if (!role_may(who, ORIGO_EV_QUALITY_RECALL))
+            return ORIGO_E_ROLE;
+        return check_recall(led, txn, ev, who);
     default:
         return 0;
     }
@@ -566,7 +634,7 @@ static int check_event(ledger *led, MDB_txn *txn, const origo_event *ev,
     case ORIGO_EV_MEMBER_REMOVE:
         return check_member(led, txn, ev, position);
     case ORIGO_EV_EPCIS:
-        return check_epcis(led, txn, ev, who, block_time,
+        return check_epcis(led, txn, ev, who, position, block_time,
                            led->gen->ts_window_ms);
     }
     return 0;
@@ -643,24 +711,18 @@ static int consume(ledger *led, MDB_txn *txn, const origo_event *ev)
     return 0;
 }
 
-/* Ship opens a shipment to the member named `to`; receive closes it and
- * makes the receiver the holder. */
-static int move_lots(ledger *led, MDB_txn *txn, const origo_event *ev,
-                     uint64_t leaf)
+/* Ship opens a shipment to `to`; receive closes it and makes the receiver
+ * the holder. */
+static int move_lots(ledger *led, MDB_txn *txn, const origo_event *ev, int ship,
+                     const uint8_t to[32])
 {
-    uint8_t to[32];
-    if (ev->type == ORIGO_EV_CUSTODY_SHIP) {
-        int rc = members_name_get(led, txn, ev->to.ptr, ev->to.len, to);
-        if (rc)
-            return rc == ORIGO_E_NOTFOUND ? ORIGO_E_INTERNAL : rc;
-    }
     for (size_t i = 0; i < ev->n_lots; i++) {
         authority_lot rec;
         int rc = authority_lot_get(led, txn, ev->lots[i].lot.ptr,
                                    ev->lots[i].lot.len, &rec);
         if (rc)
             return rc == ORIGO_E_NOTFOUND ? ORIGO_E_INTERNAL : rc;
-        if (ev->type == ORIGO_EV_CUSTODY_SHIP) {
+        if (ship) {
             memcpy(rec.transit_to, to, 32);
         } else {
             memcpy(rec.holder, ev->by, 32);
@@ -670,8 +732,31 @@ static int move_lots(ledger *led, MDB_txn *txn, const origo_event *ev,
         if ((rc = lot_put(led, txn, ev->lots[i].lot, &rec)))
             return rc;
     }
-    (void)leaf;
     return 0;
+}
+
+/* The receiver of a shipment: the member named `to` (native) or by the
+ * destination party (EPCIS). authority_check() proved it exists. */
+static int shipment_target(ledger *led, MDB_txn *txn, const origo_event *ev,
+                           uint8_t to[32])
+{
+    if (ev->type == ORIGO_EV_CUSTODY_SHIP) {
+        int rc = members_name_get(led, txn, ev->to.ptr, ev->to.len, to);
+        return rc == ORIGO_E_NOTFOUND ? ORIGO_E_INTERNAL : rc;
+    }
+    const origo_str *party = &ev->epcis_info.destination_party;
+    long index = genesis_party_owner(led->gen, party->ptr, party->len);
+    if (index < 0)
+        return ORIGO_E_INTERNAL;
+    memcpy(to, led->gen->parties[index].pub, 32);
+    return 0;
+}
+
+static int ship(ledger *led, MDB_txn *txn, const origo_event *ev)
+{
+    uint8_t to[32];
+    int rc = shipment_target(led, txn, ev, to);
+    return rc ? rc : move_lots(led, txn, ev, 1, to);
 }
 
 /* Holds in force, with their authors, for the release rule; a release
@@ -695,7 +780,6 @@ static int record_holds(ledger *led, MDB_txn *txn, const origo_event *ev)
 int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
                     uint64_t leaf, uint64_t block_time)
 {
-    const origo_epcis_info *info = &ev->epcis_info;
     switch (ev->type) {
     case ORIGO_EV_LOT_CREATE:
         return create_lots(led, txn, ev, ORIGO_LOT_SUBJECT, leaf);
@@ -704,8 +788,9 @@ int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
         return rc ? rc : create_lots(led, txn, ev, ORIGO_LOT_OUTPUT, leaf);
     }
     case ORIGO_EV_CUSTODY_SHIP:
+        return ship(led, txn, ev);
     case ORIGO_EV_CUSTODY_RECEIVE:
-        return move_lots(led, txn, ev, leaf);
+        return move_lots(led, txn, ev, 0, NULL);
     case ORIGO_EV_QUALITY_HOLD:
     case ORIGO_EV_QUALITY_RELEASE:
         return record_holds(led, txn, ev);
@@ -714,12 +799,18 @@ int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
     case ORIGO_EV_MEMBER_REMOVE:
         return apply_member(led, txn, ev, leaf, block_time);
     case ORIGO_EV_EPCIS:
-        if (info->type == ORIGO_EPCIS_TRANSFORMATION)
+        switch (trace_facts_epcis_meaning(ev)) {
+        case TRACE_EPCIS_TRANSFORM:
             return create_lots(led, txn, ev, ORIGO_LOT_OUTPUT, leaf);
-        if (info->type == ORIGO_EPCIS_OBJECT &&
-            info->action == ORIGO_EPCIS_ADD && is_commissioning(info->biz_step))
+        case TRACE_EPCIS_COMMISSION:
             return create_lots(led, txn, ev, ORIGO_LOT_SUBJECT, leaf);
-        return 0;
+        case TRACE_EPCIS_SHIP:
+            return ship(led, txn, ev);
+        case TRACE_EPCIS_RECEIVE:
+            return move_lots(led, txn, ev, 0, NULL);
+        default:
+            return 0;
+        }
     default:
         return 0;
     }

@@ -792,3 +792,51 @@ long genesis_lot_owner(const genesis *gen, const char *lot, size_t len)
     }
     return -1;
 }
+
+/* The party owning a GS1 namespace that prefixes `digits`, or -1. */
+static long gs1_owner(const genesis *gen, const char *digits, size_t len)
+{
+    for (size_t i = 0; i < gen->namespace_count; i++) {
+        const genesis_namespace *ns = &gen->namespaces[i];
+        if (ns->kind == GENESIS_NS_GS1 && ns->len <= len &&
+            memcmp(ns->text, digits, ns->len) == 0)
+            return (long)ns->party;
+    }
+    return -1;
+}
+
+static int digits_only(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return 0;
+    }
+    return len > 0;
+}
+
+long genesis_party_owner(const genesis *gen, const char *party, size_t len)
+{
+    static const char pgln[] = "urn:epc:id:pgln:";
+    const size_t pgln_len = sizeof(pgln) - 1;
+    char digits[16];
+    if (len > pgln_len && memcmp(party, pgln, pgln_len) == 0) {
+        const char *cp = party + pgln_len, *end = party + len;
+        const char *dot = memchr(cp, '.', (size_t)(end - cp));
+        size_t cp_len = dot ? (size_t)(dot - cp) : 0;
+        size_t ref_len = dot ? (size_t)(end - dot - 1) : 0;
+        if (cp_len < 6 || cp_len > 12 || cp_len + ref_len != 12 ||
+            !digits_only(cp, cp_len) ||
+            (ref_len && !digits_only(dot + 1, ref_len)))
+            return -1;
+        memcpy(digits, cp, cp_len);
+        memcpy(digits + cp_len, dot + 1, ref_len);
+        return gs1_owner(gen, digits, 12);
+    }
+    if (len > 8 + 5 + 13 && memcmp(party, "https://", 8) == 0) {
+        const char *tail = party + len - 13 - 5;
+        if ((memcmp(tail, "/417/", 5) == 0 || memcmp(tail, "/414/", 5) == 0) &&
+            digits_only(tail + 5, 13))
+            return gs1_owner(gen, tail + 5, 12);
+    }
+    return -1;
+}

@@ -100,6 +100,12 @@ int genesis_to_json(const genesis *gen, char **out);
  * party owns it. */
 long genesis_lot_owner(const genesis *gen, const char *lot, size_t len);
 
+/* The party that a GS1 party identifier of an EPCIS source or destination
+ * names: a PGLN URN urn:epc:id:pgln:<cp>.<ref> or a Digital Link
+ * https://<host>/417/<GLN> (or /414/<GLN>), whose company prefix a party
+ * owns as a gs1: namespace. Returns the index into gen->parties, or -1. */
+long genesis_party_owner(const genesis *gen, const char *party, size_t len);
+
 /* 1 when `origin` (len bytes) is a valid network origin: 1..255 bytes of
  * printable ASCII without space (0x21..0x7e), the rule the event schema
  * applies to `net` (docs/formats/event.md), so that events can match it;

@@ -122,6 +122,78 @@ static int genealogy_edges(struct trace_facts *facts, const origo_event *event)
     return 0;
 }
 
+/* A CBV code in its bare, URN or GS1 web URI spelling. */
+static int cbv_is(origo_str value, const char *urn_prefix,
+                  const char *web_prefix, const char *code)
+{
+    const char *const prefixes[] = {"", urn_prefix, web_prefix};
+    size_t code_len = strlen(code);
+    for (size_t i = 0; i < 3; i++) {
+        size_t p = strlen(prefixes[i]);
+        if (value.len == p + code_len &&
+            memcmp(value.ptr, prefixes[i], p) == 0 &&
+            memcmp(value.ptr + p, code, code_len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int biz_step_is(const origo_epcis_info *info, const char *code)
+{
+    return cbv_is(info->biz_step, "urn:epcglobal:cbv:bizstep:",
+                  "https://ref.gs1.org/cbv/BizStep-", code);
+}
+
+static int has_lots(const origo_event *event, enum origo_lot_role role)
+{
+    for (size_t i = 0; i < event->n_lots; i++) {
+        if (event->lots[i].role == role) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+enum trace_epcis_meaning trace_facts_epcis_meaning(const origo_event *event)
+{
+    const origo_epcis_info *info = &event->epcis_info;
+    if (event->type != ORIGO_EV_EPCIS) {
+        return TRACE_EPCIS_NOTHING;
+    }
+    switch (info->type) {
+    case ORIGO_EPCIS_TRANSFORMATION:
+        return TRACE_EPCIS_TRANSFORM;
+    case ORIGO_EPCIS_AGGREGATION:
+        return info->action != ORIGO_EPCIS_DELETE &&
+                       has_lots(event, ORIGO_LOT_PARENT)
+                   ? TRACE_EPCIS_AGGREGATE
+                   : TRACE_EPCIS_NOTHING;
+    case ORIGO_EPCIS_OBJECT:
+        if (!has_lots(event, ORIGO_LOT_SUBJECT) ||
+            info->action == ORIGO_EPCIS_DELETE) {
+            return TRACE_EPCIS_NOTHING;
+        }
+        if (info->action == ORIGO_EPCIS_ADD &&
+            biz_step_is(info, "commissioning")) {
+            return TRACE_EPCIS_COMMISSION;
+        }
+        if (biz_step_is(info, "shipping")) {
+            return TRACE_EPCIS_SHIP;
+        }
+        if (biz_step_is(info, "receiving")) {
+            return TRACE_EPCIS_RECEIVE;
+        }
+        if (cbv_is(info->disposition, "urn:epcglobal:cbv:disp:",
+                   "https://ref.gs1.org/cbv/Disp-", "recalled")) {
+            return TRACE_EPCIS_RECALL;
+        }
+        return TRACE_EPCIS_NOTHING;
+    default:
+        return TRACE_EPCIS_NOTHING;
+    }
+}
+
 static int kind_of(int type)
 {
     switch (type) {
@@ -157,6 +229,22 @@ int trace_facts_from_event(const origo_event *event, struct trace_facts *out)
     facts->kind = kind_of(event->type);
     facts->from = (struct trace_text){event->from.ptr, event->from.len};
     facts->to = (struct trace_text){event->to.ptr, event->to.len};
+    if (event->type == ORIGO_EV_EPCIS) {
+        /* EPCIS custody and recalls: the parties are the event's own
+         * source and destination identifiers. */
+        static const int kinds[] = {
+            [TRACE_EPCIS_SHIP] = TRACE_CUSTODY_SHIP,
+            [TRACE_EPCIS_RECEIVE] = TRACE_CUSTODY_RECEIVE,
+            [TRACE_EPCIS_RECALL] = TRACE_RECALL,
+        };
+        enum trace_epcis_meaning meaning = trace_facts_epcis_meaning(event);
+        facts->kind = meaning >= TRACE_EPCIS_SHIP ? kinds[meaning] : 0;
+        facts->from = (struct trace_text){event->epcis_info.source_party.ptr,
+                                          event->epcis_info.source_party.len};
+        facts->to =
+            (struct trace_text){event->epcis_info.destination_party.ptr,
+                                event->epcis_info.destination_party.len};
+    }
 
     for (size_t i = 0; i < event->n_lots; i++) {
         int lot =

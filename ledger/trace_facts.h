@@ -70,6 +70,21 @@ struct trace_facts {
     uint8_t docs[TRACE_FACTS_MAX_DOCS + 2][32];
 };
 
+/* What an epcis event means under rule version 1 (docs/formats/
+ * authority.md, "EPCIS"): decided from the event alone, so that the
+ * authority rules, the trace indexer and the offline report verifier read
+ * it the same way. */
+enum trace_epcis_meaning {
+    TRACE_EPCIS_NOTHING = 0, /* stored and proven, changes nothing */
+    TRACE_EPCIS_TRANSFORM,   /* TransformationEvent: a lot.transform */
+    TRACE_EPCIS_COMMISSION,  /* ObjectEvent ADD, bizStep commissioning */
+    TRACE_EPCIS_AGGREGATE,   /* AggregationEvent ADD/OBSERVE into a lot */
+    TRACE_EPCIS_SHIP,        /* ObjectEvent, bizStep shipping */
+    TRACE_EPCIS_RECEIVE,     /* ObjectEvent, bizStep receiving */
+    TRACE_EPCIS_RECALL,      /* ObjectEvent, disposition recalled */
+};
+enum trace_epcis_meaning trace_facts_epcis_meaning(const struct origo_event *e);
+
 /* Fills *out from a decoded (or origo_event_validate()d) event; its strings
  * stay borrowed from the event's body. Lots longer than TRACE_LOT_MAX give
  * ORIGO_E_LOT. Allocates nothing (an EPCIS event's edges come from the

@@ -280,6 +280,55 @@ static int code_member(origo_str event, const char *key, origo_str *out)
     return 0;
 }
 
+/* The CBV source/destination type `type` names `name` (possessing_party,
+ * owning_party) in any of its spellings. */
+static int sdt_is(origo_str type, const char *name)
+{
+    static const char *const prefixes[] = {
+        "", "urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-"};
+    size_t name_len = strlen(name);
+    for (size_t i = 0; i < 3; i++) {
+        size_t p = strlen(prefixes[i]);
+        if (type.len == p + name_len && memcmp(type.ptr, prefixes[i], p) == 0 &&
+            memcmp(type.ptr + p, name, name_len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* sourceList / destinationList: arrays of {type, source|destination}
+ * strings; keeps the possessing party, else the owning party. */
+static int party_list(origo_str event, const char *key, const char *member,
+                      origo_str *out)
+{
+    origo_str list, item, type, party, value;
+    origo_str owning = {NULL, 0};
+    size_t cursor = 0;
+    out->ptr = NULL;
+    out->len = 0;
+    if (!origo_json_member(event, key, &list))
+        return 0;
+    if (list.ptr[0] != '[')
+        return ORIGO_E_SCHEMA;
+    while (origo_json_next(list, &cursor, &item)) {
+        if (item.ptr[0] != '{' || !origo_json_member(item, "type", &value) ||
+            value.ptr[0] != '"' || !origo_json_member(item, member, &party) ||
+            party.ptr[0] != '"')
+            return ORIGO_E_SCHEMA;
+        origo_str content;
+        if (!origo_json_string(value, &type) ||
+            !origo_json_string(party, &content))
+            continue; /* escaped text names no party we map */
+        if (sdt_is(type, "possessing_party") && !out->len)
+            *out = content;
+        else if (sdt_is(type, "owning_party") && !owning.len)
+            owning = content;
+    }
+    if (!out->len)
+        *out = owning;
+    return 0;
+}
+
 int event_epcis_check(const char *text, size_t len, origo_lot_ref *lots,
                       size_t max_lots, size_t *n_lots, origo_epcis_info *info)
 {
@@ -292,6 +341,11 @@ int event_epcis_check(const char *text, size_t len, origo_lot_ref *lots,
         rc = code_member(event, "bizStep", &found.biz_step);
     if (!rc)
         rc = code_member(event, "disposition", &found.disposition);
+    if (!rc)
+        rc = party_list(event, "sourceList", "source", &found.source_party);
+    if (!rc)
+        rc = party_list(event, "destinationList", "destination",
+                        &found.destination_party);
     if (rc)
         return rc;
     struct collect c = {lots, max_lots, 0};

@@ -123,6 +123,11 @@ typedef struct origo_epcis_info {
     uint64_t event_time;   /* eventTime as Unix milliseconds (UTC) */
     origo_str biz_step;    /* content of bizStep, empty when absent */
     origo_str disposition; /* content of disposition, empty when absent */
+    /* The party of sourceList / destinationList: the first entry of type
+     * possessing_party, else the first of type owning_party (the type in
+     * its bare, CBV URN or GS1 web URI form); empty when none. */
+    origo_str source_party;
+    origo_str destination_party;
 } origo_epcis_info;
 
 /* One lot reference. qty/unit are set for lot.create (subject) and

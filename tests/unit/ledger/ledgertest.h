@@ -38,7 +38,8 @@ typedef struct lt_net {
 } lt_net;
 
 /* Builds the network (rule version 1: "acme" owns the namespaces
- * party:acme and gs1:4012345, "plant1" owns party:plant1); window is the
+ * party:acme and gs1:4012345, "plant1" owns party:plant1 and gs1:4099999);
+ * window is the
  * timestamp window in ms. Aborts on failure. */
 void lt_net_init(lt_net *net, uint64_t window_ms);
 void lt_net_close(lt_net *net);

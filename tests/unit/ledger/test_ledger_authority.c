@@ -21,6 +21,7 @@
 #include "ledgertest.h"
 #include "origo/error.h"
 #include "origo/keys.h"
+#include "trace.h"
 
 typedef lt_fixture fixture;
 
@@ -472,6 +473,139 @@ static void test_epcis_events_pass_the_native_rules(void **state)
     expect(f, 9, ORIGO_E_LOT_EXISTS, "commissioning the same lot twice");
 }
 
+/* An EPCIS ObjectEvent about `lot` with the given bizStep, disposition,
+ * source and destination parties (NULL: absent). */
+static void epcis_object(fixture *f, int party, const char *lot,
+                         const char *biz_step, const char *disposition,
+                         const char *source, const char *destination)
+{
+    char when[40], text[1024], extra[512] = "";
+    size_t n = 0;
+    event_time(f, 0, when);
+    if (biz_step)
+        n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+                              "\"bizStep\":\"%s\",", biz_step);
+    if (destination)
+        n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+                              "\"destinationList\":[{\"destination\":\"%s\","
+                              "\"type\":\"possessing_party\"}],",
+                              destination);
+    if (disposition)
+        n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+                              "\"disposition\":\"%s\",", disposition);
+    char tail[256] = "";
+    if (source)
+        snprintf(tail, sizeof(tail),
+                 "\"sourceList\":[{\"source\":\"%s\",\"type\":"
+                 "\"urn:epcglobal:cbv:sdt:possessing_party\"}],",
+                 source);
+    snprintf(text, sizeof(text),
+             "{\"action\":\"OBSERVE\",%s\"epcList\":[\"%s\"],\"eventTime\":"
+             "\"%s\",%s\"type\":\"ObjectEvent\"}",
+             extra, lot, when, tail);
+    lt_epcis(&f->block, &f->net, party, text, ts(f), NULL);
+}
+
+#define ACME_PGLN "urn:epc:id:pgln:4012345.00000"
+#define PLANT_PGLN "urn:epc:id:pgln:4099999.00000"
+#define PLANT_DL "https://id.gs1.org/417/4099999000005"
+#define NOBODY_PGLN "urn:epc:id:pgln:4055555.00000"
+
+/* EPCIS shipping and receiving move custody under custody.*'s rules, the
+ * parties named by GS1 party identifiers whose company prefix a member
+ * owns; the trace records them with those identifiers. */
+static void test_epcis_custody_follows_the_custody_rules(void **state)
+{
+    fixture *f = *state;
+    create(f, LT_SUPPLIER, "acme/cell/X1");
+    apply(f);
+    epcis_object(f, LT_PLANT, "acme/cell/X1", "shipping", NULL, PLANT_PGLN,
+                 ACME_PGLN); /* plant1 ships acme's lot */
+    epcis_object(f, LT_SUPPLIER, "acme/cell/X1", "shipping", NULL, NULL,
+                 NOBODY_PGLN); /* to a company no member owns */
+    epcis_object(f, LT_SUPPLIER, "acme/cell/X1", "shipping", NULL, NULL,
+                 NULL); /* to nobody */
+    epcis_object(f, LT_SUPPLIER, "acme/cell/X1", "shipping", NULL, PLANT_PGLN,
+                 PLANT_PGLN); /* in plant1's name */
+    epcis_object(f, LT_SUPPLIER, "acme/cell/X1",
+                 "urn:epcglobal:cbv:bizstep:shipping", NULL, ACME_PGLN,
+                 PLANT_PGLN);
+    apply(f);
+    expect(f, 0, ORIGO_E_NOT_HOLDER, "plant1 ships acme's lot by EPCIS");
+    expect(f, 1, ORIGO_E_PARTY, "a shipment to a party no member owns");
+    expect(f, 2, ORIGO_E_PARTY, "a shipment without a destination");
+    expect(f, 3, ORIGO_E_PARTY, "a shipment in another company's name");
+    expect(f, 4, 0, "acme ships to plant1 by EPCIS");
+    epcis_object(f, LT_CARRIER, "acme/cell/X1", "receiving", NULL, ACME_PGLN,
+                 NULL); /* truckco takes plant1's delivery */
+    epcis_object(f, LT_PLANT, "acme/cell/X1", "receiving", NULL, PLANT_PGLN,
+                 NULL); /* names itself as the shipper */
+    epcis_object(f, LT_PLANT, "acme/cell/X1",
+                 "https://ref.gs1.org/cbv/BizStep-receiving", NULL, ACME_PGLN,
+                 PLANT_DL);
+    apply(f);
+    expect(f, 0, ORIGO_E_NO_SHIPMENT, "the carrier takes plant1's delivery");
+    expect(f, 1, ORIGO_E_PARTY, "a receipt naming the wrong shipper");
+    expect(f, 2, 0, "plant1 receives (its GLN as a Digital Link)");
+    ledger_lot lot;
+    assert_int_equal(ledger_lot_get(f->led, NULL, "acme/cell/X1", 12, &lot), 0);
+    assert_memory_equal(lot.holder, origo_key_public(f->net.keys[LT_PLANT]),
+                        32);
+    assert_false(lot.in_transit);
+    /* The recall scope names the EPCIS custodian by its identifier. */
+    MDB_txn *txn;
+    struct trace_tables tables;
+    struct trace_result res;
+    struct trace_query query = {.lot = "acme/cell/X1",
+                                .lot_len = 12,
+                                .direction = TRACE_FORWARD,
+                                .max_depth = TRACE_DEPTH_ANY,
+                                .tree_size = TRACE_TREE_SIZE_ALL,
+                                .flags = TRACE_WITH_RECALL};
+    assert_int_equal(ledger_txn_begin(f->led, 1, &txn), 0);
+    assert_int_equal(trace_open(txn, &tables), 0);
+    assert_int_equal(trace_query_run(txn, &tables, &query, &res), 0);
+    mdb_txn_abort(txn);
+    assert_true(res.lots[0].has_custody);
+    assert_int_equal(res.lots[0].custody_kind, TRACE_CUSTODY_RECEIVE);
+    assert_string_equal(res.lots[0].custodian, PLANT_DL);
+    assert_string_equal(res.lots[0].custody_from, ACME_PGLN);
+    trace_result_close(&res);
+}
+
+/* A recalled disposition is a recall: the owner's or an auditor's, and it
+ * shows in the recall scope. */
+static void test_epcis_recalled_disposition_is_a_recall(void **state)
+{
+    fixture *f = *state;
+    create(f, LT_SUPPLIER, "acme/cell/Y1");
+    apply(f);
+    epcis_object(f, LT_PLANT, "acme/cell/Y1", NULL, "recalled", NULL, NULL);
+    epcis_object(f, LT_SUPPLIER, "acme/cell/Y9", NULL, "recalled", NULL, NULL);
+    epcis_object(f, LT_SUPPLIER, "acme/cell/Y1", NULL,
+                 "urn:epcglobal:cbv:disp:recalled", NULL, NULL);
+    apply(f);
+    expect(f, 0, ORIGO_E_NOT_OWNER, "a competitor recalls by EPCIS");
+    expect(f, 1, ORIGO_E_LOT_UNKNOWN, "a recall of a lot not yet created");
+    expect(f, 2, 0, "the owner recalls by EPCIS");
+    MDB_txn *txn;
+    struct trace_tables tables;
+    struct trace_result res;
+    struct trace_query query = {.lot = "acme/cell/Y1",
+                                .lot_len = 12,
+                                .direction = TRACE_FORWARD,
+                                .max_depth = TRACE_DEPTH_ANY,
+                                .tree_size = TRACE_TREE_SIZE_ALL,
+                                .flags = TRACE_WITH_RECALL};
+    assert_int_equal(ledger_txn_begin(f->led, 1, &txn), 0);
+    assert_int_equal(trace_open(txn, &tables), 0);
+    assert_int_equal(trace_query_run(txn, &tables, &query, &res), 0);
+    mdb_txn_abort(txn);
+    assert_int_equal(res.lots[0].hold_count, 1);
+    assert_int_equal(res.holds[0].kind, TRACE_RECALL);
+    trace_result_close(&res);
+}
+
 /* ---- governance ---------------------------------------------------------- */
 
 static void test_member_names_unique_and_no_self_grants(void **state)
@@ -627,6 +761,8 @@ int main(void)
         T(test_events_are_not_dated_before_their_lots),
         T(test_quantities_are_kept_in_the_lots_unit),
         T(test_epcis_events_pass_the_native_rules),
+        T(test_epcis_custody_follows_the_custody_rules),
+        T(test_epcis_recalled_disposition_is_a_recall),
         T(test_member_names_unique_and_no_self_grants),
 #undef T
         cmocka_unit_test(test_member_changes_need_two_of_three_admins),
