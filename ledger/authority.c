@@ -109,6 +109,93 @@ static int existing(ledger *led, MDB_txn *txn, origo_str lot, int missing,
     return rc == ORIGO_E_NOTFOUND ? missing : rc;
 }
 
+/* ---- namespaces ------------------------------------------------------------
+ * The `namespaces` table maps "party:<segment>" and "gs1:<company prefix>"
+ * to the key of the member that owns it (from genesis, or from member events
+ * once approved); a namespace never changes owner. */
+
+static int namespace_get(ledger *led, MDB_txn *txn, const char *text,
+                         size_t len, uint8_t owner[32])
+{
+    MDB_val key = {len, (void *)text}, val;
+    int rc = mdb_get(txn, led->namespaces, &key, &val);
+    if (rc)
+        return store_err(rc);
+    if (val.mv_size != 32)
+        return ORIGO_E_CORRUPT;
+    memcpy(owner, val.mv_data, 32);
+    return 0;
+}
+
+/* The owner of the gs1: namespace that prefixes 12 GS1 digits. */
+static int gs1_owner(ledger *led, MDB_txn *txn, const char digits[12],
+                     uint8_t owner[32])
+{
+    char text[4 + 12] = "gs1:";
+    memcpy(text + 4, digits, 12);
+    for (size_t n = 6; n <= 12; n++) {
+        int rc = namespace_get(led, txn, text, 4 + n, owner);
+        if (rc != ORIGO_E_NOTFOUND)
+            return rc;
+    }
+    return ORIGO_E_NOTFOUND;
+}
+
+/* The key of the member owning the lot's namespace; ORIGO_E_NOTFOUND. */
+static int lot_owner(ledger *led, MDB_txn *txn, origo_str lot,
+                     uint8_t owner[32])
+{
+    char text[6 + 64] = "party:", digits[12];
+    size_t seg_len = 0;
+    switch (
+        genesis_lot_namespace(lot.ptr, lot.len, text + 6, &seg_len, digits)) {
+    case GENESIS_NS_PARTY:
+        return namespace_get(led, txn, text, 6 + seg_len, owner);
+    case GENESIS_NS_GS1:
+        return gs1_owner(led, txn, digits, owner);
+    default:
+        return ORIGO_E_NOTFOUND;
+    }
+}
+
+/* Whether namespace `ns` overlaps one that a member other than `member`
+ * owns: the same party segment, or a company prefix that starts it or
+ * that it starts (GS1 prefixes vary in length). */
+static int namespace_taken(ledger *led, MDB_txn *txn, origo_str ns,
+                           const uint8_t member[32])
+{
+    uint8_t owner[32];
+    int rc;
+    if (ns.len > 4 && memcmp(ns.ptr, "gs1:", 4) == 0) {
+        for (size_t n = 4 + 6; n < ns.len; n++) {
+            rc = namespace_get(led, txn, ns.ptr, n, owner);
+            if (rc == 0 && memcmp(owner, member, 32) != 0)
+                return ORIGO_E_NAMESPACE_TAKEN;
+            if (rc && rc != ORIGO_E_NOTFOUND)
+                return rc;
+        }
+        MDB_cursor *cur;
+        MDB_val key = {ns.len, (void *)ns.ptr}, val;
+        if ((rc = mdb_cursor_open(txn, led->namespaces, &cur)))
+            return store_err(rc);
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        for (; rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+            if (key.mv_size < ns.len || memcmp(key.mv_data, ns.ptr, ns.len))
+                break;
+            if (val.mv_size != 32 || memcmp(val.mv_data, member, 32) != 0) {
+                mdb_cursor_close(cur);
+                return ORIGO_E_NAMESPACE_TAKEN;
+            }
+        }
+        mdb_cursor_close(cur);
+        return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_err(rc);
+    }
+    rc = namespace_get(led, txn, ns.ptr, ns.len, owner);
+    if (rc == ORIGO_E_NOTFOUND)
+        return 0;
+    return rc ? rc : memcmp(owner, member, 32) ? ORIGO_E_NAMESPACE_TAKEN : 0;
+}
+
 /* ---- checks on lots ------------------------------------------------------ */
 
 static int str_is(origo_str s, const char *text)
@@ -127,10 +214,11 @@ static int check_new(ledger *led, MDB_txn *txn, const origo_event *ev,
         return ORIGO_E_LOT_EXISTS;
     if (rc != ORIGO_E_NOTFOUND)
         return rc;
-    long owner = genesis_lot_owner(led->gen, lot.ptr, lot.len);
-    if (owner < 0 || memcmp(led->gen->parties[owner].pub, ev->by, 32) != 0)
+    uint8_t owner[32];
+    rc = lot_owner(led, txn, lot, owner);
+    if (rc == ORIGO_E_NOTFOUND || (rc == 0 && memcmp(owner, ev->by, 32) != 0))
         return ORIGO_E_NAMESPACE;
-    return 0;
+    return rc;
 }
 
 /* A lot the signer acts on as its holder (consumes, ships, aggregates):
@@ -333,6 +421,11 @@ static int check_member(ledger *led, MDB_txn *txn, const origo_event *ev,
         if (rc && rc != ORIGO_E_NOTFOUND)
             return rc;
     }
+    for (size_t i = 0; i < ev->n_owns; i++) {
+        int rc = namespace_taken(led, txn, ev->owns[i], ev->member);
+        if (rc)
+            return rc;
+    }
     /* Enough admins must remain to approve the next change. (The signer,
      * an admin that is not the target, always remains: the admins never
      * run out.) */
@@ -360,8 +453,10 @@ static int check_member(ledger *led, MDB_txn *txn, const origo_event *ev,
  */
 
 /* What a member event changes, as one 32-byte name: admins approve the
- * same change by signing member events with the same type, member, name and
- * roles (each its own event, with its own ID). */
+ * same change by signing member events with the same type, member, name,
+ * roles and namespaces (each its own event, with its own ID). Variable
+ * fields are hashed after their lengths, so no two changes share an
+ * encoding. */
 static void proposal_id(const origo_event *ev, uint8_t out[32])
 {
     static const char domain[] = "origo/member-change/v1";
@@ -373,7 +468,17 @@ static void proposal_id(const origo_event *ev, uint8_t out[32])
     crypto_hash_sha256_init(&st);
     crypto_hash_sha256_update(&st, (const uint8_t *)domain, sizeof(domain));
     crypto_hash_sha256_update(&st, head, sizeof(head));
+    uint8_t name_len[2] = {(uint8_t)(ev->name.len >> 8), (uint8_t)ev->name.len};
+    crypto_hash_sha256_update(&st, name_len, 2);
     crypto_hash_sha256_update(&st, (const uint8_t *)ev->name.ptr, ev->name.len);
+    /* The namespaces too, each after its length: approving "owns A" is not
+     * approving "owns B". */
+    for (size_t i = 0; i < ev->n_owns; i++) {
+        uint8_t len = (uint8_t)ev->owns[i].len;
+        crypto_hash_sha256_update(&st, &len, 1);
+        crypto_hash_sha256_update(&st, (const uint8_t *)ev->owns[i].ptr,
+                                  ev->owns[i].len);
+    }
     crypto_hash_sha256_final(&st, out);
 }
 
@@ -457,9 +562,15 @@ static int change_member(ledger *led, MDB_txn *txn, const origo_event *ev,
         return ORIGO_E_SCHEMA;
     int rc = members_put(led, txn, ev->member, leaf + 1, 1, ev->roles,
                          ev->name.ptr, ev->name.len);
-    return rc ? rc
-              : members_name_put(led, txn, ev->name.ptr, ev->name.len,
-                                 ev->member);
+    if (!rc)
+        rc = members_name_put(led, txn, ev->name.ptr, ev->name.len, ev->member);
+    /* Namespaces are added, never taken away: a lot ID stays its owner's. */
+    for (size_t i = 0; i < ev->n_owns && !rc; i++) {
+        MDB_val key = {ev->owns[i].len, (void *)ev->owns[i].ptr};
+        MDB_val val = {32, (void *)ev->member};
+        rc = store_err(mdb_put(txn, led->namespaces, &key, &val, 0));
+    }
+    return rc;
 }
 
 static int apply_member(ledger *led, MDB_txn *txn, const origo_event *ev,
@@ -484,14 +595,17 @@ static int apply_member(ledger *led, MDB_txn *txn, const origo_event *ev,
 static int party_member(ledger *led, MDB_txn *txn, origo_str party,
                         uint64_t position, uint8_t pub[32])
 {
-    if (party.len == 0 || party.len > ORIGO_TEXT_MAX)
+    char digits[12];
+    if (party.len == 0 || party.len > ORIGO_TEXT_MAX ||
+        !genesis_party_digits(party.ptr, party.len, digits))
         return ORIGO_E_PARTY;
-    long index = genesis_party_owner(led->gen, party.ptr, party.len);
-    if (index < 0)
+    int rc = gs1_owner(led, txn, digits, pub);
+    if (rc == ORIGO_E_NOTFOUND)
         return ORIGO_E_PARTY;
-    memcpy(pub, led->gen->parties[index].pub, 32);
+    if (rc)
+        return rc;
     member_record rec;
-    int rc = members_get(led, txn, pub, position, &rec);
+    rc = members_get(led, txn, pub, position, &rec);
     if (rc == ORIGO_E_NOTFOUND || (rc == 0 && !rec.active))
         return ORIGO_E_PARTY;
     return rc;
@@ -745,11 +859,11 @@ static int shipment_target(ledger *led, MDB_txn *txn, const origo_event *ev,
         return rc == ORIGO_E_NOTFOUND ? ORIGO_E_INTERNAL : rc;
     }
     const origo_str *party = &ev->epcis_info.destination_party;
-    long index = genesis_party_owner(led->gen, party->ptr, party->len);
-    if (index < 0)
+    char digits[12];
+    if (!genesis_party_digits(party->ptr, party->len, digits))
         return ORIGO_E_INTERNAL;
-    memcpy(to, led->gen->parties[index].pub, 32);
-    return 0;
+    int rc = gs1_owner(led, txn, digits, to);
+    return rc == ORIGO_E_NOTFOUND ? ORIGO_E_INTERNAL : rc;
 }
 
 static int ship(ledger *led, MDB_txn *txn, const origo_event *ev)

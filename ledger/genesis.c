@@ -268,27 +268,6 @@ static int parse_party(parse_ctx *pc, const char *path, json_t *obj,
     return 0;
 }
 
-/* A party-form namespace is one party segment (the rule of event.md's
- * party form); a GS1 one is a company prefix of 6 to 12 digits. */
-static int namespace_ok(enum genesis_ns_kind kind, const char *text, size_t len)
-{
-    size_t dots = 0;
-    if (len == 0)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        int digit = c >= '0' && c <= '9';
-        if (kind == GENESIS_NS_GS1 && !digit)
-            return 0;
-        if (kind == GENESIS_NS_PARTY && !digit && !(c >= 'a' && c <= 'z') &&
-            !(c >= 'A' && c <= 'Z') && c != '.' && c != '_' && c != '-')
-            return 0;
-        dots += c == '.';
-    }
-    return kind == GENESIS_NS_GS1 ? len >= 6 && len <= 12
-                                  : len <= 64 && dots < len;
-}
-
 /* Two namespaces overlap when one party-form segment equals the other, or
  * one company prefix starts the other (GS1 prefixes vary in length, so
  * "401234" and "4012345" would both own 4012345...). */
@@ -323,12 +302,13 @@ static int parse_owns(parse_ctx *pc, const char *path, json_t *owns,
         const char *text = json_is_string(item) ? json_string_value(item) : "";
         size_t len = json_is_string(item) ? json_string_length(item) : 0;
         genesis_namespace ns = {0};
-        if (len > 6 && memcmp(text, "party:", 6) == 0)
+        int valid = strlen(text) == len &&
+                    origo_namespace_check(text, len) == 0; /* the SDK's rule */
+        if (valid && memcmp(text, "party:", 6) == 0)
             ns.kind = GENESIS_NS_PARTY, text += 6, len -= 6;
-        else if (len > 4 && memcmp(text, "gs1:", 4) == 0)
+        else if (valid)
             ns.kind = GENESIS_NS_GS1, text += 4, len -= 4;
-        if (!ns.kind || !namespace_ok(ns.kind, text, len) ||
-            strlen(text) != len)
+        if (!valid)
             return fail(pc, ORIGO_E_GENESIS,
                         "%s.owns[%zu]: expected \"party:<segment>\" (1..64 "
                         "of A-Z a-z 0-9 . _ -) or \"gs1:<company prefix>\" "
@@ -737,9 +717,18 @@ int genesis_to_json(const genesis *gen, char **out)
 
 /* ---- namespaces ---------------------------------------------------------- */
 
+static int digits_only(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return 0;
+    }
+    return len > 0;
+}
+
 /* The 12 digits of a GS1 lot's GTIN between the indicator digit and the
- * check digit (company prefix then item reference), or 0. */
-static int gs1_key(const char *lot, size_t len, char out[12])
+ * check digit (company prefix then item reference). */
+static int lot_gs1_digits(const char *lot, size_t len, char out[12])
 {
     static const char lgtin[] = "urn:epc:class:lgtin:";
     const size_t lgtin_len = sizeof(lgtin) - 1;
@@ -766,59 +755,25 @@ static int gs1_key(const char *lot, size_t len, char out[12])
     return 0;
 }
 
-long genesis_lot_owner(const genesis *gen, const char *lot, size_t len)
+int genesis_lot_namespace(const char *lot, size_t len, char *segment,
+                          size_t *segment_len, char digits[12])
 {
     enum origo_lot_kind kind;
     if (origo_lot_check(lot, len, &kind) != 0)
-        return -1;
+        return 0;
     if (kind == ORIGO_LOTID_PARTY) {
         const char *slash = memchr(lot, '/', len);
-        size_t seg = slash ? (size_t)(slash - lot) : len;
-        for (size_t i = 0; i < gen->namespace_count; i++) {
-            const genesis_namespace *ns = &gen->namespaces[i];
-            if (ns->kind == GENESIS_NS_PARTY && ns->len == seg &&
-                memcmp(ns->text, lot, seg) == 0)
-                return (long)ns->party;
-        }
-        return -1;
+        *segment_len = slash ? (size_t)(slash - lot) : len;
+        memcpy(segment, lot, *segment_len);
+        return GENESIS_NS_PARTY;
     }
-    char key[12];
-    if (!gs1_key(lot, len, key))
-        return -1;
-    for (size_t i = 0; i < gen->namespace_count; i++) {
-        const genesis_namespace *ns = &gen->namespaces[i];
-        if (ns->kind == GENESIS_NS_GS1 && memcmp(ns->text, key, ns->len) == 0)
-            return (long)ns->party;
-    }
-    return -1;
+    return lot_gs1_digits(lot, len, digits) ? GENESIS_NS_GS1 : 0;
 }
 
-/* The party owning a GS1 namespace that prefixes `digits`, or -1. */
-static long gs1_owner(const genesis *gen, const char *digits, size_t len)
-{
-    for (size_t i = 0; i < gen->namespace_count; i++) {
-        const genesis_namespace *ns = &gen->namespaces[i];
-        if (ns->kind == GENESIS_NS_GS1 && ns->len <= len &&
-            memcmp(ns->text, digits, ns->len) == 0)
-            return (long)ns->party;
-    }
-    return -1;
-}
-
-static int digits_only(const char *text, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return 0;
-    }
-    return len > 0;
-}
-
-long genesis_party_owner(const genesis *gen, const char *party, size_t len)
+int genesis_party_digits(const char *party, size_t len, char digits[12])
 {
     static const char pgln[] = "urn:epc:id:pgln:";
     const size_t pgln_len = sizeof(pgln) - 1;
-    char digits[16];
     if (len > pgln_len && memcmp(party, pgln, pgln_len) == 0) {
         const char *cp = party + pgln_len, *end = party + len;
         const char *dot = memchr(cp, '.', (size_t)(end - cp));
@@ -827,16 +782,18 @@ long genesis_party_owner(const genesis *gen, const char *party, size_t len)
         if (cp_len < 6 || cp_len > 12 || cp_len + ref_len != 12 ||
             !digits_only(cp, cp_len) ||
             (ref_len && !digits_only(dot + 1, ref_len)))
-            return -1;
+            return 0;
         memcpy(digits, cp, cp_len);
         memcpy(digits + cp_len, dot + 1, ref_len);
-        return gs1_owner(gen, digits, 12);
+        return 1;
     }
     if (len > 8 + 5 + 13 && memcmp(party, "https://", 8) == 0) {
         const char *tail = party + len - 13 - 5;
         if ((memcmp(tail, "/417/", 5) == 0 || memcmp(tail, "/414/", 5) == 0) &&
-            digits_only(tail + 5, 13))
-            return gs1_owner(gen, tail + 5, 12);
+            digits_only(tail + 5, 13)) {
+            memcpy(digits, tail + 5, 12);
+            return 1;
+        }
     }
-    return -1;
+    return 0;
 }

@@ -93,18 +93,19 @@ int genesis_encode(const genesis *gen, uint8_t **out, size_t *out_len);
  * genesis`. Returns 0 or ORIGO_E_NOMEM. */
 int genesis_to_json(const genesis *gen, char **out);
 
-/* The party that owns the namespace of lot identifier `lot` (which must
- * pass origo_lot_check()): for a party-form lot its party segment, for a
- * GS1 lot (LGTIN URN or Digital Link) the registered company prefix its
- * GTIN starts with. Returns the index into gen->parties, or -1 when no
- * party owns it. */
-long genesis_lot_owner(const genesis *gen, const char *lot, size_t len);
+/* Where a lot identifier (which must pass origo_lot_check()) lives:
+ * GENESIS_NS_PARTY with its party segment in segment[0..*segment_len)
+ * (room for 64 bytes), or GENESIS_NS_GS1 with the 12 digits of its GTIN
+ * after the indicator digit (company prefix, then item reference); 0 when
+ * neither. A gs1: namespace owns the lot when it prefixes those digits. */
+int genesis_lot_namespace(const char *lot, size_t len, char *segment,
+                          size_t *segment_len, char digits[12]);
 
-/* The party that a GS1 party identifier of an EPCIS source or destination
- * names: a PGLN URN urn:epc:id:pgln:<cp>.<ref> or a Digital Link
- * https://<host>/417/<GLN> (or /414/<GLN>), whose company prefix a party
- * owns as a gs1: namespace. Returns the index into gen->parties, or -1. */
-long genesis_party_owner(const genesis *gen, const char *party, size_t len);
+/* The 12 digits (company prefix, then party or location reference) of a
+ * GS1 party identifier of an EPCIS source or destination: a PGLN URN
+ * urn:epc:id:pgln:<cp>.<ref>, or a Digital Link https://<host>/417/<GLN>
+ * (or /414/<GLN>). Returns 1, or 0 when it is neither. */
+int genesis_party_digits(const char *party, size_t len, char digits[12]);
 
 /* 1 when `origin` (len bytes) is a valid network origin: 1..255 bytes of
  * printable ASCII without space (0x21..0x7e), the rule the event schema

@@ -66,6 +66,7 @@ typedef struct ledger_options {
 #define LEDGER_DBI_LOT_HOLDS "lot_holds"
 #define LEDGER_DBI_MEMBER_NAMES "member_names"
 #define LEDGER_DBI_APPROVALS "approvals"
+#define LEDGER_DBI_NAMESPACES "namespaces"
 
 /* ---- lifetime ----------------------------------------------------------- */
 

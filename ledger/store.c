@@ -240,6 +240,7 @@ int store_open_tables(ledger *led, MDB_txn *txn, int create)
         {LEDGER_DBI_LOT_HOLDS, &led->lot_holds},
         {LEDGER_DBI_MEMBER_NAMES, &led->member_names},
         {LEDGER_DBI_APPROVALS, &led->approvals},
+        {LEDGER_DBI_NAMESPACES, &led->namespaces},
     };
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         unsigned flags = create ? MDB_CREATE : 0;
@@ -300,6 +301,18 @@ static int init_store(ledger *led, MDB_txn *txn, const uint8_t *json,
         if ((rc = members_put(led, txn, p->pub, 0, 1, p->roles, p->name,
                               strlen(p->name))) ||
             (rc = members_name_put(led, txn, p->name, strlen(p->name), p->pub)))
+            return rc;
+    }
+    /* Genesis namespaces go into the table member events add to. */
+    for (size_t i = 0; i < led->gen->namespace_count; i++) {
+        const genesis_namespace *ns = &led->gen->namespaces[i];
+        char text[GENESIS_NAMESPACE_MAX + 8];
+        int n =
+            snprintf(text, sizeof(text), "%s:%s",
+                     ns->kind == GENESIS_NS_PARTY ? "party" : "gs1", ns->text);
+        MDB_val key = {(size_t)n, text};
+        MDB_val val = {32, led->gen->parties[ns->party].pub};
+        if ((rc = store_err(mdb_put(txn, led->namespaces, &key, &val, 0))))
             return rc;
     }
     return 0;

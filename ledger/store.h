@@ -16,7 +16,7 @@
 /* Named tables the ledger itself uses; the rest of the max-DBs budget is
  * for the trace indexes (up to STORE_TRACE_DBS) and the caller's extra
  * tables (Raft). */
-#define STORE_LEDGER_DBS 13
+#define STORE_LEDGER_DBS 14
 #define STORE_TRACE_DBS 16
 #define STORE_DEFAULT_EXTRA_DBS 8
 #define STORE_DEFAULT_MAP_SIZE ((size_t)64 << 20)
@@ -42,7 +42,7 @@ struct ledger {
     size_t map_size;
     ledger_options options;
     MDB_dbi meta, events, event_ids, mlog, blocks, block_raft, rejects, members,
-        ckpt_sigs, lots, lot_holds, member_names, approvals;
+        ckpt_sigs, lots, lot_holds, member_names, approvals, namespaces;
     genesis *gen;
     uint8_t genesis_hash[LEDGER_HASH_LEN];
     void *trace; /* the trace indexes' handle (ledger/trace.h), or NULL */

@@ -86,7 +86,7 @@ static size_t type_keys(enum origo_event_type type, const char **keys)
     static const char *const coa[] = {"lot", "coa", "issuer"};
     static const char *const custody[] = {"lots", "from", "to", "ref"};
     static const char *const quality[] = {"lots", "reason"};
-    static const char *const member[] = {"member", "name", "roles"};
+    static const char *const member[] = {"member", "name", "roles", "owns"};
     static const char *const epcis[] = {"epcis"};
     const char *const *src = NULL;
     size_t n = 0;
@@ -278,6 +278,12 @@ static void put_type_fields(origo_buf *out, const origo_event *ev)
         put_str(out, ev->name);
         origo_mp_put_cstr(out, "roles");
         put_roles(out, ev->roles);
+        if (ev->n_owns) {
+            origo_mp_put_cstr(out, "owns");
+            origo_mp_put_array(out, (uint32_t)ev->n_owns);
+            for (size_t i = 0; i < ev->n_owns; i++)
+                put_str(out, ev->owns[i]);
+        }
         break;
     case ORIGO_EV_EPCIS:
         origo_mp_put_cstr(out, "epcis");
@@ -292,6 +298,10 @@ static uint32_t type_field_count(const origo_event *ev)
     const char *keys[8];
     size_t n = type_keys(ev->type, keys);
     if (ev->type == ORIGO_EV_INSPECTION && ev->n_measures == 0)
+        n--;
+    if ((ev->type == ORIGO_EV_MEMBER_ADD ||
+         ev->type == ORIGO_EV_MEMBER_UPDATE) &&
+        ev->n_owns == 0)
         n--;
     return (uint32_t)n;
 }
@@ -602,6 +612,21 @@ static int read_measures(origo_mp_reader *rd, origo_event *ev)
     return rc;
 }
 
+static int read_owns(origo_mp_reader *rd, origo_event *ev)
+{
+    uint32_t count;
+    int rc = origo_mp_read_array(rd, &count, ORIGO_EVENT_MAX_OWNS);
+    if (!rc && count == 0)
+        return ORIGO_E_SCHEMA; /* absent, not empty */
+    for (uint32_t i = 0; i < count && !rc; i++)
+        rc = read_text(rd, &ev->owns[i]);
+    if (!rc) {
+        ev->n_owns = count;
+        origo_mp_leave(rd);
+    }
+    return rc;
+}
+
 static int read_roles(origo_mp_reader *rd, unsigned *roles)
 {
     uint32_t count;
@@ -678,6 +703,8 @@ static int read_type_value(origo_mp_reader *rd, origo_event *ev,
         return read_text(rd, &ev->name);
     if (strcmp(key, "roles") == 0)
         return read_roles(rd, &ev->roles);
+    if (strcmp(key, "owns") == 0)
+        return read_owns(rd, ev);
     if (strcmp(key, "epcis") == 0)
         return read_text(rd, &ev->epcis);
     return ORIGO_E_INTERNAL;
@@ -761,7 +788,8 @@ static int read_body(origo_mp_reader *rd, origo_event *ev)
     fields_add_keys(&f, keys, n);
     fields_add_keys(&f, trailer, 2);
     for (size_t i = 0; i < n && !rc; i++) {
-        int optional = strcmp(keys[i], "measurements") == 0;
+        int optional = strcmp(keys[i], "measurements") == 0 ||
+                       strcmp(keys[i], "owns") == 0;
         if (optional) {
             rc = fields_opt(&f, keys[i]);
             if (rc == 1)

@@ -639,7 +639,7 @@ static int unused_fields_empty(const origo_event *ev, unsigned uses)
     if (!(uses & USE_MEMBER))
         empty &= zero_bytes(ev->member, sizeof(ev->member));
     if (!(uses & USE_PROFILE))
-        empty &= ev->name.len == 0 && ev->roles == 0;
+        empty &= ev->name.len == 0 && ev->roles == 0 && ev->n_owns == 0;
     if (!(uses & USE_EPCIS))
         empty &= ev->epcis.len == 0;
     return empty ? 0 : ORIGO_E_SCHEMA;
@@ -776,6 +776,34 @@ static int check_custody(const origo_event *ev)
     return rc;
 }
 
+int origo_namespace_check(const char *ns, size_t len)
+{
+    size_t dots = 0, body_len;
+    const char *body;
+    int gs1;
+    if (!ns || len > ORIGO_NAMESPACE_MAX)
+        return ORIGO_E_SCHEMA;
+    if (len > 6 && memcmp(ns, "party:", 6) == 0)
+        gs1 = 0, body = ns + 6, body_len = len - 6;
+    else if (len > 4 && memcmp(ns, "gs1:", 4) == 0)
+        gs1 = 1, body = ns + 4, body_len = len - 4;
+    else
+        return ORIGO_E_SCHEMA;
+    for (size_t i = 0; i < body_len; i++) {
+        char c = body[i];
+        int digit = c >= '0' && c <= '9';
+        if (gs1 ? !digit
+                : !digit && !(c >= 'a' && c <= 'z') &&
+                      !(c >= 'A' && c <= 'Z') && c != '.' && c != '_' &&
+                      c != '-')
+            return ORIGO_E_SCHEMA;
+        dots += c == '.';
+    }
+    if (gs1 ? body_len < 6 || body_len > 12 : body_len > 64 || dots == body_len)
+        return ORIGO_E_SCHEMA;
+    return 0;
+}
+
 static int check_member(const origo_event *ev, int with_profile)
 {
     int rc = origo_pubkey_check(ev->member);
@@ -786,6 +814,17 @@ static int check_member(const origo_event *ev, int with_profile)
         return rc;
     if (ev->roles == 0 || (ev->roles & ~ORIGO_ROLE_ALL))
         return ORIGO_E_SCHEMA;
+    if (ev->n_owns > ORIGO_EVENT_MAX_OWNS)
+        return ORIGO_E_TOOBIG;
+    for (size_t i = 0; i < ev->n_owns; i++) {
+        if (!ev->owns[i].ptr ||
+            origo_namespace_check(ev->owns[i].ptr, ev->owns[i].len))
+            return ORIGO_E_SCHEMA;
+        /* Strictly increasing: one spelling of a set, no duplicates. */
+        if (i > 0 && origo_mp_keycmp(ev->owns[i - 1].ptr, ev->owns[i - 1].len,
+                                     ev->owns[i].ptr, ev->owns[i].len) >= 0)
+            return ORIGO_E_SCHEMA;
+    }
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "origo/codec.h"
 #include "origo/error.h"
 #include "origo/json.h"
 
@@ -195,6 +196,39 @@ static void get_member(struct ctx *c, json_t *obj, origo_event *ev)
     bad(c, "member", "the member's public key (hex or verifier key)");
 }
 
+/* member.add/update "owns": namespaces, sorted here into the canonical
+ * (strictly increasing) order the event schema requires. */
+static int owns_cmp(const void *a, const void *b)
+{
+    const origo_str *x = a, *y = b;
+    return origo_mp_keycmp(x->ptr, x->len, y->ptr, y->len);
+}
+
+static void get_owns(struct ctx *c, json_t *obj, origo_event *ev)
+{
+    json_t *list = json_object_get(obj, "owns"), *item;
+    size_t i;
+    if (!list)
+        return;
+    if (!json_is_array(list) || json_array_size(list) > ORIGO_EVENT_MAX_OWNS) {
+        bad(c, "owns", "an array of at most 16 namespaces");
+        return;
+    }
+    json_array_foreach(list, i, item)
+    {
+        if (!json_is_string(item) ||
+            origo_namespace_check(json_string_value(item),
+                                  json_string_length(item))) {
+            bad(c, "owns",
+                "namespaces such as \"party:acme\" or \"gs1:4012345\"");
+            return;
+        }
+        ev->owns[ev->n_owns++] =
+            (origo_str){json_string_value(item), json_string_length(item)};
+    }
+    qsort(ev->owns, ev->n_owns, sizeof(ev->owns[0]), owns_cmp);
+}
+
 static void get_docs_ext(struct ctx *c, json_t *obj, origo_event *ev)
 {
     json_t *docs = json_object_get(obj, "doc");
@@ -331,8 +365,8 @@ done:
 static const char *const known_fields[] = {
     "net",   "type",   "ts",     "lots",         "inputs", "outputs", "item",
     "stage", "result", "report", "measurements", "coa",    "issuer",  "from",
-    "to",    "ref",    "reason", "member",       "name",   "roles",   "epcis",
-    "doc",   "ext",    "by",     "id",           "sig",    NULL,
+    "to",    "ref",    "reason", "member",       "name",   "roles",   "owns",
+    "epcis", "doc",    "ext",    "by",           "id",     "sig",     NULL,
 };
 
 int event_json_parse(json_t *obj, const origo_str *source, origo_event *ev,
@@ -386,6 +420,7 @@ int event_json_parse(json_t *obj, const origo_str *source, origo_event *ev,
     get_str(&c, obj, "ref", &ev->ref);
     get_str(&c, obj, "reason", &ev->reason);
     get_member(&c, obj, ev);
+    get_owns(&c, obj, ev);
     get_str(&c, obj, "name", &ev->name);
     get_roles(&c, obj, ev);
     get_epcis(&c, obj, source, ev, epcis_text);
@@ -471,6 +506,13 @@ static void dump_type_fields(json_t *obj, const origo_event *ev)
             if (ev->roles & b)
                 json_array_append_new(roles, json_string(origo_role_name(b)));
         json_object_set_new(obj, "roles", roles);
+    }
+    if (ev->n_owns) {
+        json_t *owns = json_array();
+        for (size_t i = 0; i < ev->n_owns; i++)
+            json_array_append_new(
+                owns, json_stringn(ev->owns[i].ptr, ev->owns[i].len));
+        json_object_set_new(obj, "owns", owns);
     }
     /* The canonical text itself: jansson would print its numbers through
      * doubles, which is not what was signed. */

@@ -91,6 +91,7 @@ extern "C" {
       "event is dated before its lot was created or received")                 \
     X(RULES, -125, "unsupported rule version")                                 \
     X(UNIT, -126, "quantity is not in the lot's unit")                         \
+    X(NAMESPACE_TAKEN, -127, "namespace overlaps one another member owns")     \
     X(REPORT_CLAIM, -140, "trace report claims differ from its events")        \
     X(NOT_LEADER, -150, "this node is not the leader")                         \
     X(STALE_TERM, -151, "message from a stale term")                           \

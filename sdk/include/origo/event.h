@@ -41,6 +41,8 @@ extern "C" {
 #define ORIGO_EVENT_MAX_LOTS 128        /* lot references of one event */
 #define ORIGO_EVENT_MAX_MEASURE 64      /* inspection measurements */
 #define ORIGO_EVENT_MAX_DOCS 16         /* doc hashes */
+#define ORIGO_EVENT_MAX_OWNS 16         /* member.add/update namespaces */
+#define ORIGO_NAMESPACE_MAX 70          /* "party:" + 64, or "gs1:" + 12 */
 #define ORIGO_EVENT_MAX_EXT 16          /* ext entries */
 #define ORIGO_EXT_KEY_MAX 64            /* ext key bytes */
 #define ORIGO_EXT_VALUE_MAX 1024        /* ext value bytes */
@@ -195,7 +197,7 @@ typedef struct origo_ext_entry {
  *   coa.attest       lots[0] (SUBJECT), coa, issuer
  *   custody.*        lots (SUBJECT), from, to, ref
  *   quality.*        lots (SUBJECT), reason
- *   member.add/update  member, name, roles
+ *   member.add/update  member, name, roles, owns (optional)
  *   member.remove    member
  *   epcis            epcis (canonical JSON); lots and epcis_info are
  *                    derived from it by decode (and by
@@ -227,6 +229,11 @@ typedef struct origo_event {
     uint8_t member[ORIGO_PUBKEY_LEN]; /* member.*: the member's key */
     origo_str name;
     unsigned roles; /* ORIGO_ROLE_* bits, non-zero */
+    /* member.add/update, optional: namespaces the member is to own
+     * (origo_namespace_check()), distinct, in strictly increasing bytewise
+     * order. */
+    size_t n_owns;
+    origo_str owns[ORIGO_EVENT_MAX_OWNS];
 
     origo_str epcis;             /* epcis: the JSON text */
     origo_epcis_info epcis_info; /* epcis: derived like lots, never encoded */
@@ -344,6 +351,11 @@ int origo_lot_check(const char *lot, size_t len, enum origo_lot_kind *kind);
  * ledger's trace facts. Returns 0 and *lot_len (may be NULL), or
  * ORIGO_E_LOT. */
 int origo_epc_lot(const char *epc, size_t len, size_t *lot_len);
+
+/* Checks a lot namespace (docs/formats/authority.md): "party:<segment>"
+ * (1..64 of A-Z a-z 0-9 . _ -, not only dots) or "gs1:<company prefix>"
+ * (6..12 digits). Returns 0 or ORIGO_E_SCHEMA. */
+int origo_namespace_check(const char *ns, size_t len);
 
 /* Checks a decimal string: canonical (no sign unless negative, no leading
  * zeros, no trailing fractional zeros, no "-0", at most ORIGO_DECIMAL_MAX

@@ -638,6 +638,64 @@ static void test_member_names_unique_and_no_self_grants(void **state)
     expect(f, 2, ORIGO_E_SELF_GRANT, "the only admin left removes itself");
 }
 
+/* member.add with namespaces, signed by `admin`. */
+static void member_owning(fixture *f, int admin, enum origo_event_type type,
+                          int target, const char *name, unsigned roles,
+                          const char *ns0, const char *ns1)
+{
+    origo_event *ev = calloc(1, sizeof(*ev));
+    origo_event_init(ev, type);
+    memcpy(ev->member, origo_key_public(f->net.keys[target]), 32);
+    ev->name = origo_str_c(name);
+    ev->roles = roles;
+    ev->owns[ev->n_owns++] = origo_str_c(ns0);
+    if (ns1)
+        ev->owns[ev->n_owns++] = origo_str_c(ns1);
+    lt_seal(&f->block, &f->net, admin, ev, ts(f));
+    free(ev);
+}
+
+/* A company that joins after genesis gets namespaces by its member event;
+ * no namespace ever has two owners. */
+static void test_members_join_with_their_namespaces(void **state)
+{
+    fixture *f = *state;
+    member_owning(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+                  ORIGO_ROLE_SUPPLIER, "party:acme", NULL);
+    member_owning(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+                  ORIGO_ROLE_SUPPLIER, "gs1:40123456", NULL);
+    member_owning(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+                  ORIGO_ROLE_SUPPLIER, "gs1:401234", NULL);
+    member_owning(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+                  ORIGO_ROLE_SUPPLIER, "gs1:4077777", "party:mal");
+    apply(f);
+    expect(f, 0, ORIGO_E_NAMESPACE_TAKEN, "acme's party namespace");
+    expect(f, 1, ORIGO_E_NAMESPACE_TAKEN, "a longer prefix inside acme's");
+    expect(f, 2, ORIGO_E_NAMESPACE_TAKEN, "a shorter prefix over acme's");
+    expect(f, 3, 0, "mallory joins with its own namespaces");
+    create(f, LT_OUTSIDER, "mal/part/1");
+    create(f, LT_OUTSIDER, "urn:epc:class:lgtin:4077777.012345.L1");
+    create(f, LT_OUTSIDER, "acme/part/9");
+    create(f, LT_SUPPLIER, "mal/part/2");
+    /* An update adds namespaces; a taken one is still refused. */
+    member_owning(f, LT_ADMIN, ORIGO_EV_MEMBER_UPDATE, LT_OUTSIDER, "mallory",
+                  ORIGO_ROLE_SUPPLIER, "party:mal2", "party:plant1");
+    member_owning(f, LT_ADMIN, ORIGO_EV_MEMBER_UPDATE, LT_OUTSIDER, "mallory",
+                  ORIGO_ROLE_SUPPLIER, "party:mal2", NULL);
+    apply(f);
+    expect(f, 0, 0, "mallory creates in party:mal");
+    expect(f, 1, 0, "mallory creates under its GS1 prefix");
+    expect(f, 2, ORIGO_E_NAMESPACE, "mallory creates in acme's namespace");
+    expect(f, 3, ORIGO_E_NAMESPACE, "acme creates in mallory's");
+    expect(f, 4, ORIGO_E_NAMESPACE_TAKEN, "an update taking plant1's");
+    expect(f, 5, 0, "an update adding a free namespace");
+    create(f, LT_OUTSIDER, "mal2/part/1");
+    create(f, LT_OUTSIDER, "mal/part/3"); /* the old namespace stays */
+    apply(f);
+    expect(f, 0, 0, "mallory creates in its added namespace");
+    expect(f, 1, 0, "and still in its first");
+}
+
 /* ---- member changes by M of N admins ------------------------------------ */
 
 #define APPROVAL_WINDOW 10000
@@ -747,6 +805,28 @@ static void test_approvals_expire_and_admins_stay_above_quorum(void **state)
     lt_fixture_free(f);
 }
 
+/* Approvals of a change with other namespaces are approvals of another
+ * change. */
+static void test_approvals_bind_the_namespaces(void **state)
+{
+    (void)state;
+    fixture *f = three_admins();
+    member_owning(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+                  ORIGO_ROLE_SUPPLIER, "party:m1", NULL);
+    member_owning(f, LT_CARRIER, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+                  ORIGO_ROLE_SUPPLIER, "party:m2", NULL);
+    apply(f);
+    mallory_tries(f);
+    member_owning(f, LT_INSPECTOR, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+                  ORIGO_ROLE_SUPPLIER, "party:m1", NULL);
+    create(f, LT_OUTSIDER, "m1/x/1");
+    apply(f);
+    expect(f, 0, ORIGO_E_NOT_MEMBER, "m1 and m2 approvals do not add up");
+    expect(f, 1, 0, "the second approval of the m1 change");
+    expect(f, 2, 0, "mallory creates in m1");
+    lt_fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -764,9 +844,11 @@ int main(void)
         T(test_epcis_custody_follows_the_custody_rules),
         T(test_epcis_recalled_disposition_is_a_recall),
         T(test_member_names_unique_and_no_self_grants),
+        T(test_members_join_with_their_namespaces),
 #undef T
         cmocka_unit_test(test_member_changes_need_two_of_three_admins),
         cmocka_unit_test(test_approvals_expire_and_admins_stay_above_quorum),
+        cmocka_unit_test(test_approvals_bind_the_namespaces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

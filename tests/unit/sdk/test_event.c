@@ -445,6 +445,36 @@ static void decimal_add_and_subtract_exactly(void **state)
         ORIGO_E_INVAL);
 }
 
+/* A member event with namespaces encodes them after roles and decodes to
+ * the same list; without them the key is absent (an empty array never
+ * appears on the wire). */
+static void member_owns_round_trip(void **state)
+{
+    (void)state;
+    origo_event ev, view;
+    origo_buf buf;
+    sample_event(&ev, ORIGO_EV_MEMBER_ADD, sample_by);
+    ev.n_owns = 2;
+    ev.owns[0] = origo_str_c("gs1:4012345");
+    ev.owns[1] = origo_str_c("party:acme");
+    assert_int_equal(encode(&ev, &buf), 0);
+    assert_int_equal(origo_event_decode_body(buf.data, buf.len, &view), 0);
+    assert_int_equal(view.n_owns, 2);
+    assert_int_equal(view.owns[1].len, 10);
+    assert_memory_equal(view.owns[1].ptr, "party:acme", 10);
+    origo_buf again;
+    assert_int_equal(encode(&view, &again), 0);
+    assert_int_equal(again.len, buf.len);
+    assert_memory_equal(again.data, buf.data, buf.len);
+    origo_buf_close(&again);
+    origo_buf_close(&buf);
+    ev.n_owns = 0;
+    assert_int_equal(encode(&ev, &buf), 0);
+    assert_int_equal(origo_event_decode_body(buf.data, buf.len, &view), 0);
+    assert_int_equal(view.n_owns, 0);
+    origo_buf_close(&buf);
+}
+
 static void decimal_syntax_and_order(void **state)
 {
     (void)state;
@@ -605,6 +635,17 @@ RULE(rule_member_name_required, ORIGO_EV_MEMBER_ADD, ORIGO_E_SCHEMA,
      ev.name = origo_str_c(""))
 RULE(rule_member_remove_carries_no_name, ORIGO_EV_MEMBER_REMOVE, ORIGO_E_SCHEMA,
      ev.name = origo_str_c("ACME"))
+RULE(rule_member_owns_valid_namespaces, ORIGO_EV_MEMBER_ADD, ORIGO_E_SCHEMA,
+     (ev.n_owns = 1, ev.owns[0] = origo_str_c("acme")))
+RULE(rule_member_owns_gs1_prefix_of_6_to_12_digits, ORIGO_EV_MEMBER_UPDATE,
+     ORIGO_E_SCHEMA, (ev.n_owns = 1, ev.owns[0] = origo_str_c("gs1:12345")))
+RULE(rule_member_owns_sorted_and_distinct, ORIGO_EV_MEMBER_ADD, ORIGO_E_SCHEMA,
+     (ev.n_owns = 2, ev.owns[0] = origo_str_c("party:b"),
+      ev.owns[1] = origo_str_c("party:a")))
+RULE(rule_member_owns_at_most_16, ORIGO_EV_MEMBER_ADD, ORIGO_E_TOOBIG,
+     ev.n_owns = ORIGO_EVENT_MAX_OWNS + 1)
+RULE(rule_member_remove_owns_nothing, ORIGO_EV_MEMBER_REMOVE, ORIGO_E_SCHEMA,
+     (ev.n_owns = 1, ev.owns[0] = origo_str_c("party:acme")))
 RULE(rule_unused_fields_must_be_empty, ORIGO_EV_CUSTODY_SHIP, ORIGO_E_SCHEMA,
      ev.item = origo_str_c("bolt"))
 RULE(rule_unused_hash_must_be_zero, ORIGO_EV_QUALITY_HOLD, ORIGO_E_SCHEMA,
@@ -1236,6 +1277,12 @@ int main(void)
         T(rule_member_roles_known),
         T(rule_member_name_required),
         T(rule_member_remove_carries_no_name),
+        T(rule_member_owns_valid_namespaces),
+        T(rule_member_owns_gs1_prefix_of_6_to_12_digits),
+        T(rule_member_owns_sorted_and_distinct),
+        T(rule_member_owns_at_most_16),
+        T(rule_member_remove_owns_nothing),
+        T(member_owns_round_trip),
         T(rule_unused_fields_must_be_empty),
         T(rule_unused_hash_must_be_zero),
         T(rule_docs_distinct),
