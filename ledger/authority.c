@@ -304,17 +304,41 @@ static int each_new(ledger *led, MDB_txn *txn, const origo_event *ev,
 
 /* The active member named `name`, as of `position`. */
 static int named_member(ledger *led, MDB_txn *txn, origo_str name,
-                        uint64_t position, uint8_t pub[32])
+                        uint64_t position, uint8_t identity[32])
 {
-    int rc = members_name_get(led, txn, name.ptr, name.len, pub);
+    uint8_t key[32];
+    int rc = members_name_get(led, txn, name.ptr, name.len, key);
     if (rc == ORIGO_E_NOTFOUND)
         return ORIGO_E_PARTY;
     if (rc)
         return rc;
     member_record rec;
-    rc = members_get(led, txn, pub, position, &rec);
+    rc = members_get(led, txn, key, position, &rec);
     if (rc == ORIGO_E_NOTFOUND || (rc == 0 && !rec.active))
         return ORIGO_E_PARTY;
+    if (rc == 0)
+        memcpy(identity, rec.identity, 32);
+    return rc;
+}
+
+/* The member whose identity is `identity`, as it is now: its current key's
+ * record (a rotation leaves the identity's first key inactive). */
+static int current_member(ledger *led, MDB_txn *txn, const uint8_t identity[32],
+                          uint64_t position, member_record *out)
+{
+    member_record first;
+    uint8_t key[32];
+    int rc = members_get(led, txn, identity, position, &first);
+    if (rc)
+        return rc;
+    rc = members_name_get(led, txn, first.name, strlen(first.name), key);
+    if (rc == ORIGO_E_NOTFOUND)
+        return ORIGO_E_NOTFOUND;
+    if (rc)
+        return rc;
+    rc = members_get(led, txn, key, position, out);
+    if (rc == 0 && memcmp(out->identity, identity, 32) != 0)
+        return ORIGO_E_NOTFOUND; /* the name went to another member */
     return rc;
 }
 
@@ -411,33 +435,37 @@ static int check_recall(ledger *led, MDB_txn *txn, const origo_event *ev,
 static int check_member(ledger *led, MDB_txn *txn, const origo_event *ev,
                         uint64_t position)
 {
-    if (memcmp(ev->member, ev->by, 32) == 0)
+    /* ev->by is the signer's identity here (authority_check()). */
+    member_record target;
+    int rc = members_get(led, txn, ev->member, position, &target);
+    if (rc && rc != ORIGO_E_NOTFOUND)
+        return rc;
+    int exists = rc == 0;
+    const uint8_t *target_id = exists ? target.identity : ev->member;
+    if (memcmp(target_id, ev->by, 32) == 0)
         return ORIGO_E_SELF_GRANT;
-    if (ev->type != ORIGO_EV_MEMBER_REMOVE) {
+    if (ev->type == ORIGO_EV_MEMBER_ADD || ev->type == ORIGO_EV_MEMBER_UPDATE) {
         uint8_t holder[32];
-        int rc = members_name_get(led, txn, ev->name.ptr, ev->name.len, holder);
+        rc = members_name_get(led, txn, ev->name.ptr, ev->name.len, holder);
         if (rc == 0 && memcmp(holder, ev->member, 32) != 0)
             return ORIGO_E_NAME_TAKEN;
         if (rc && rc != ORIGO_E_NOTFOUND)
             return rc;
     }
     for (size_t i = 0; i < ev->n_owns; i++) {
-        int rc = namespace_taken(led, txn, ev->owns[i], ev->member);
+        rc = namespace_taken(led, txn, ev->owns[i], target_id);
         if (rc)
             return rc;
     }
     /* Enough admins must remain to approve the next change. (The signer,
      * an admin that is not the target, always remains: the admins never
      * run out.) */
-    member_record target;
-    int rc = members_get(led, txn, ev->member, position, &target);
-    if (rc == ORIGO_E_NOTFOUND)
+    if (!exists)
         return 0;
-    if (rc)
-        return rc;
-    int drops_admin =
-        target.active && (target.roles & ORIGO_ROLE_ADMIN) &&
-        (ev->type == ORIGO_EV_MEMBER_REMOVE || !(ev->roles & ORIGO_ROLE_ADMIN));
+    int drops_admin = target.active && (target.roles & ORIGO_ROLE_ADMIN) &&
+                      (ev->type == ORIGO_EV_MEMBER_REMOVE ||
+                       (ev->type == ORIGO_EV_MEMBER_UPDATE &&
+                        !(ev->roles & ORIGO_ROLE_ADMIN)));
     if (!drops_admin)
         return 0;
     store_validator *admins;
@@ -447,6 +475,30 @@ static int check_member(ledger *led, MDB_txn *txn, const origo_event *ev,
         return rc;
     free(admins);
     return count - 1 < led->gen->admin_quorum ? ORIGO_E_ADMIN_QUORUM : 0;
+}
+
+/* member.rotate: the member itself (signing with the key it rotates away
+ * from) or admins (M of N, for a lost or stolen key) give an active
+ * member a key no member ever had; a revocation time is not in the
+ * future. */
+static int check_rotate(ledger *led, MDB_txn *txn, const origo_event *ev,
+                        const member_record *who, int self, uint64_t position,
+                        uint64_t block_time)
+{
+    member_record rec;
+    if (!self && !(who->roles & ORIGO_ROLE_ADMIN))
+        return ORIGO_E_ROLE;
+    int rc = members_get(led, txn, ev->member, position, &rec);
+    if (rc == ORIGO_E_NOTFOUND || (rc == 0 && !rec.active))
+        return ORIGO_E_NOTFOUND;
+    if (rc)
+        return rc;
+    rc = members_get(led, txn, ev->new_key, UINT64_MAX, &rec);
+    if (rc == 0)
+        return ORIGO_E_EXISTS; /* a key is never reused */
+    if (rc != ORIGO_E_NOTFOUND)
+        return rc;
+    return ev->revoked > block_time ? ORIGO_E_TIMESTAMP : 0;
 }
 
 /* ---- member changes by M of N admins --------------------------------------
@@ -471,6 +523,10 @@ static void proposal_id(const origo_event *ev, uint8_t out[32])
     uint8_t name_len[2] = {(uint8_t)(ev->name.len >> 8), (uint8_t)ev->name.len};
     crypto_hash_sha256_update(&st, name_len, 2);
     crypto_hash_sha256_update(&st, (const uint8_t *)ev->name.ptr, ev->name.len);
+    uint8_t rotation[32 + 8];
+    memcpy(rotation, ev->new_key, 32);
+    store_put_be64(rotation + 32, ev->revoked);
+    crypto_hash_sha256_update(&st, rotation, sizeof(rotation));
     /* The namespaces too, each after its length: approving "owns A" is not
      * approving "owns B". */
     for (size_t i = 0; i < ev->n_owns; i++) {
@@ -509,8 +565,8 @@ static int approve(ledger *led, MDB_txn *txn, const origo_event *ev,
            memcmp(key.mv_data, id, 32) == 0) {
         member_record admin;
         uint64_t when = val.mv_size == 8 ? store_get_be64(val.mv_data) : 0;
-        rc = members_get(led, txn, (const uint8_t *)key.mv_data + 32, leaf,
-                         &admin);
+        rc = current_member(led, txn, (const uint8_t *)key.mv_data + 32, leaf,
+                            &admin);
         if (rc == 0 && admin.active && (admin.roles & ORIGO_ROLE_ADMIN) &&
             when + led->gen->approval_window_ms >= block_time)
             n++;
@@ -546,39 +602,60 @@ static int forget_approvals(ledger *led, MDB_txn *txn, const uint8_t id[32])
     return rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
-/* The change itself, from the leaf after the approving event. */
+/* The change itself, from the leaf after the approving event. A member
+ * keeps its identity across updates, removal and re-adding, and key
+ * rotations. */
 static int change_member(ledger *led, MDB_txn *txn, const origo_event *ev,
                          uint64_t leaf)
 {
-    if (ev->type == ORIGO_EV_MEMBER_REMOVE) {
-        member_record prev;
-        int rc = members_get(led, txn, ev->member, leaf, &prev);
-        if (rc)
+    member_record prev;
+    int rc = members_get(led, txn, ev->member, leaf, &prev);
+    if (rc && rc != ORIGO_E_NOTFOUND)
+        return rc;
+    int existed = rc == 0;
+    const uint8_t *identity = existed ? prev.identity : ev->member;
+    uint64_t revoked = existed ? prev.revoked_from : 0;
+    if (ev->type == ORIGO_EV_MEMBER_REMOVE ||
+        ev->type == ORIGO_EV_MEMBER_ROTATE) {
+        if (!existed)
+            return ORIGO_E_INTERNAL; /* authority_check() saw it active */
+        if (ev->type == ORIGO_EV_MEMBER_ROTATE && ev->revoked)
+            revoked = ev->revoked;
+        rc = members_put_ex(led, txn, ev->member, leaf + 1, 0, prev.roles,
+                            prev.name, strlen(prev.name), identity, revoked);
+        if (rc || ev->type == ORIGO_EV_MEMBER_REMOVE)
             return rc;
-        return members_put(led, txn, ev->member, leaf + 1, 0, prev.roles,
-                           prev.name, strlen(prev.name));
+        /* The new key: same identity, roles and name; the name now points
+         * to it. */
+        rc = members_put_ex(led, txn, ev->new_key, leaf + 1, 1, prev.roles,
+                            prev.name, strlen(prev.name), identity, 0);
+        return rc ? rc
+                  : members_name_put(led, txn, prev.name, strlen(prev.name),
+                                     ev->new_key);
     }
     if (ev->name.len > GENESIS_NAME_MAX)
         return ORIGO_E_SCHEMA;
-    int rc = members_put(led, txn, ev->member, leaf + 1, 1, ev->roles,
-                         ev->name.ptr, ev->name.len);
+    rc = members_put_ex(led, txn, ev->member, leaf + 1, 1, ev->roles,
+                        ev->name.ptr, ev->name.len, identity, revoked);
     if (!rc)
         rc = members_name_put(led, txn, ev->name.ptr, ev->name.len, ev->member);
     /* Namespaces are added, never taken away: a lot ID stays its owner's. */
     for (size_t i = 0; i < ev->n_owns && !rc; i++) {
         MDB_val key = {ev->owns[i].len, (void *)ev->owns[i].ptr};
-        MDB_val val = {32, (void *)ev->member};
+        MDB_val val = {32, (void *)identity};
         rc = store_err(mdb_put(txn, led->namespaces, &key, &val, 0));
     }
     return rc;
 }
 
 static int apply_member(ledger *led, MDB_txn *txn, const origo_event *ev,
-                        uint64_t leaf, uint64_t block_time)
+                        int self, uint64_t leaf, uint64_t block_time)
 {
     uint8_t id[32];
     size_t count = 0;
-    if (led->gen->admin_quorum <= 1)
+    /* A member rotating its own key needs no approvals. */
+    if (led->gen->admin_quorum <= 1 ||
+        (ev->type == ORIGO_EV_MEMBER_ROTATE && self))
         return change_member(led, txn, ev, leaf);
     proposal_id(ev, id);
     int rc = approve(led, txn, ev, leaf, block_time, id, &count);
@@ -605,7 +682,7 @@ static int party_member(ledger *led, MDB_txn *txn, origo_str party,
     if (rc)
         return rc;
     member_record rec;
-    rc = members_get(led, txn, pub, position, &rec);
+    rc = current_member(led, txn, pub, position, &rec);
     if (rc == ORIGO_E_NOTFOUND || (rc == 0 && !rec.active))
         return ORIGO_E_PARTY;
     return rc;
@@ -716,7 +793,7 @@ static int check_epcis(ledger *led, MDB_txn *txn, const origo_event *ev,
 /* ---- the entry points ---------------------------------------------------- */
 
 static int check_event(ledger *led, MDB_txn *txn, const origo_event *ev,
-                       const member_record *who, uint64_t position,
+                       const member_record *who, int self, uint64_t position,
                        uint64_t block_time)
 {
     int rc;
@@ -747,6 +824,8 @@ static int check_event(ledger *led, MDB_txn *txn, const origo_event *ev,
     case ORIGO_EV_MEMBER_UPDATE:
     case ORIGO_EV_MEMBER_REMOVE:
         return check_member(led, txn, ev, position);
+    case ORIGO_EV_MEMBER_ROTATE:
+        return check_rotate(led, txn, ev, who, self, position, block_time);
     case ORIGO_EV_EPCIS:
         return check_epcis(led, txn, ev, who, position, block_time,
                            led->gen->ts_window_ms);
@@ -754,12 +833,43 @@ static int check_event(ledger *led, MDB_txn *txn, const origo_event *ev,
     return 0;
 }
 
+/* The rules speak of members by identity (the key a member first had):
+ * when the signer's key was rotated in, they see the event as signed by
+ * its identity. The copy shares the body's strings. */
+static int as_identity(ledger *led, MDB_txn *txn, const origo_event *ev,
+                       uint64_t position, const origo_event **use,
+                       origo_event **copy)
+{
+    member_record rec;
+    *copy = NULL;
+    *use = ev;
+    int rc = members_get(led, txn, ev->by, position, &rec);
+    if (rc == ORIGO_E_NOTFOUND)
+        return 0;
+    if (rc || memcmp(rec.identity, ev->by, 32) == 0)
+        return rc;
+    *copy = malloc(sizeof(**copy));
+    if (!*copy)
+        return ORIGO_E_NOMEM;
+    memcpy(*copy, ev, sizeof(*ev));
+    memcpy((*copy)->by, rec.identity, 32);
+    *use = *copy;
+    return 0;
+}
+
 int authority_check(ledger *led, MDB_txn *txn, const origo_event *ev,
                     const member_record *who, uint64_t position,
                     uint64_t block_time, int *reason)
 {
-    int rc = check_event(led, txn, ev, who, position, block_time);
+    const origo_event *use;
+    origo_event *copy;
+    int self = memcmp(ev->by, ev->member, 32) == 0;
     *reason = 0;
+    int rc = as_identity(led, txn, ev, position, &use, &copy);
+    if (rc)
+        return rc;
+    rc = check_event(led, txn, use, who, self, position, block_time);
+    free(copy);
     if (rc == 0)
         return 0;
     if (is_fatal(rc))
@@ -891,8 +1001,8 @@ static int record_holds(ledger *led, MDB_txn *txn, const origo_event *ev)
     return 0;
 }
 
-int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
-                    uint64_t leaf, uint64_t block_time)
+static int apply_event(ledger *led, MDB_txn *txn, const origo_event *ev,
+                       int self, uint64_t leaf, uint64_t block_time)
 {
     switch (ev->type) {
     case ORIGO_EV_LOT_CREATE:
@@ -911,7 +1021,8 @@ int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
     case ORIGO_EV_MEMBER_ADD:
     case ORIGO_EV_MEMBER_UPDATE:
     case ORIGO_EV_MEMBER_REMOVE:
-        return apply_member(led, txn, ev, leaf, block_time);
+    case ORIGO_EV_MEMBER_ROTATE:
+        return apply_member(led, txn, ev, self, leaf, block_time);
     case ORIGO_EV_EPCIS:
         switch (trace_facts_epcis_meaning(ev)) {
         case TRACE_EPCIS_TRANSFORM:
@@ -928,6 +1039,20 @@ int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
     default:
         return 0;
     }
+}
+
+int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
+                    uint64_t leaf, uint64_t block_time)
+{
+    const origo_event *use;
+    origo_event *copy;
+    int self = memcmp(ev->by, ev->member, 32) == 0;
+    int rc = as_identity(led, txn, ev, leaf, &use, &copy);
+    if (rc)
+        return rc;
+    rc = apply_event(led, txn, use, self, leaf, block_time);
+    free(copy);
+    return rc;
 }
 
 /* ---- the public view ------------------------------------------------------
@@ -973,6 +1098,8 @@ int ledger_member_at(ledger *led, MDB_txn *txn, const uint8_t pub[32],
         return rc;
     out->active = rec.active;
     out->roles = rec.roles;
+    memcpy(out->identity, rec.identity, 32);
+    out->revoked_from = rec.revoked_from;
     snprintf(out->name, sizeof(out->name), "%s", rec.name);
     return 0;
 }

@@ -64,6 +64,9 @@ uint32_t genesis_roles_for_type(int type)
         return ORIGO_ROLE_ADMIN;
     case ORIGO_EV_EPCIS:
         return maker | ORIGO_ROLE_CARRIER | ORIGO_ROLE_INSPECTOR;
+    case ORIGO_EV_MEMBER_ROTATE:
+        /* Any member rotates its own key; admins anyone's (authority.md). */
+        return ORIGO_ROLE_ALL;
     default:
         return 0;
     }

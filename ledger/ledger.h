@@ -208,8 +208,10 @@ int ledger_lot_get(ledger *led, MDB_txn *txn, const char *lot, size_t len,
 
 typedef struct ledger_member {
     int active;
-    uint32_t roles; /* ORIGO_ROLE_* bits */
-    char name[256]; /* NUL-terminated */
+    uint32_t roles;        /* ORIGO_ROLE_* bits */
+    uint8_t identity[32];  /* the key the member first had */
+    uint64_t revoked_from; /* this key is compromised from then (0: never) */
+    char name[256];        /* NUL-terminated */
 } ledger_member;
 
 /* Member `pub` as it was for an event at leaf `position`. Returns 0,

@@ -10,11 +10,20 @@
 #include "origo/error.h"
 #include "origo/event.h"
 
-#define ROW_FIXED (1 + 1 + 4)
+#define ROW_FIXED (1 + 1 + 4 + 32 + 8)
 
 int members_put(ledger *led, MDB_txn *txn, const uint8_t pub[32],
                 uint64_t from_leaf, int active, uint32_t roles,
                 const char *name, size_t name_len)
+{
+    return members_put_ex(led, txn, pub, from_leaf, active, roles, name,
+                          name_len, pub, 0);
+}
+
+int members_put_ex(ledger *led, MDB_txn *txn, const uint8_t pub[32],
+                   uint64_t from_leaf, int active, uint32_t roles,
+                   const char *name, size_t name_len,
+                   const uint8_t identity[32], uint64_t revoked_from)
 {
     uint8_t key_buf[40], val_buf[ROW_FIXED + GENESIS_NAME_MAX];
     if (name_len > GENESIS_NAME_MAX)
@@ -24,6 +33,8 @@ int members_put(ledger *led, MDB_txn *txn, const uint8_t pub[32],
     val_buf[0] = 1;
     val_buf[1] = active ? 1 : 0;
     store_put_be32(val_buf + 2, roles);
+    memcpy(val_buf + 6, identity, 32);
+    store_put_be64(val_buf + 38, revoked_from);
     if (name_len)
         memcpy(val_buf + ROW_FIXED, name, name_len);
     MDB_val key = {40, key_buf}, val = {ROW_FIXED + name_len, val_buf};
@@ -39,6 +50,8 @@ static int decode_row(const MDB_val *key, const MDB_val *val,
         return ORIGO_E_CORRUPT;
     out->active = v[1];
     out->roles = store_get_be32(v + 2);
+    memcpy(out->identity, v + 6, 32);
+    out->revoked_from = store_get_be64(v + 38);
     out->from = store_get_be64((const uint8_t *)key->mv_data + 32);
     memcpy(out->name, v + ROW_FIXED, val->mv_size - ROW_FIXED);
     out->name[val->mv_size - ROW_FIXED] = '\0';

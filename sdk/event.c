@@ -30,11 +30,12 @@ static const char *const type_names[] = {
     "member.update",
     "member.remove",
     "epcis",
+    "member.rotate",
 };
 
 const char *origo_event_type_name(enum origo_event_type type)
 {
-    if (type < ORIGO_EV_LOT_CREATE || type > ORIGO_EV_EPCIS)
+    if (type < ORIGO_EV_LOT_CREATE || type > ORIGO_EV_MEMBER_ROTATE)
         return NULL;
     return type_names[type];
 }
@@ -42,7 +43,7 @@ const char *origo_event_type_name(enum origo_event_type type)
 int origo_event_type_parse(const char *name, size_t len,
                            enum origo_event_type *out)
 {
-    for (int t = ORIGO_EV_LOT_CREATE; t <= ORIGO_EV_EPCIS; t++) {
+    for (int t = ORIGO_EV_LOT_CREATE; t <= ORIGO_EV_MEMBER_ROTATE; t++) {
         if (name && strlen(type_names[t]) == len &&
             memcmp(type_names[t], name, len) == 0) {
             *out = (enum origo_event_type)t;
@@ -88,6 +89,7 @@ static size_t type_keys(enum origo_event_type type, const char **keys)
     static const char *const quality[] = {"lots", "reason"};
     static const char *const member[] = {"member", "name", "roles", "owns"};
     static const char *const epcis[] = {"epcis"};
+    static const char *const rotate[] = {"member", "key", "revoked"};
     const char *const *src = NULL;
     size_t n = 0;
 #define USE(arr) (src = (arr), n = sizeof(arr) / sizeof((arr)[0]))
@@ -122,6 +124,9 @@ static size_t type_keys(enum origo_event_type type, const char **keys)
         break;
     case ORIGO_EV_EPCIS:
         USE(epcis);
+        break;
+    case ORIGO_EV_MEMBER_ROTATE:
+        USE(rotate);
         break;
     }
 #undef USE
@@ -289,6 +294,16 @@ static void put_type_fields(origo_buf *out, const origo_event *ev)
         origo_mp_put_cstr(out, "epcis");
         put_str(out, ev->epcis);
         break;
+    case ORIGO_EV_MEMBER_ROTATE:
+        origo_mp_put_cstr(out, "member");
+        origo_mp_put_bin(out, ev->member, ORIGO_PUBKEY_LEN);
+        origo_mp_put_cstr(out, "key");
+        origo_mp_put_bin(out, ev->new_key, ORIGO_PUBKEY_LEN);
+        if (ev->revoked) {
+            origo_mp_put_cstr(out, "revoked");
+            origo_mp_put_uint(out, ev->revoked);
+        }
+        break;
     }
 }
 
@@ -302,6 +317,8 @@ static uint32_t type_field_count(const origo_event *ev)
     if ((ev->type == ORIGO_EV_MEMBER_ADD ||
          ev->type == ORIGO_EV_MEMBER_UPDATE) &&
         ev->n_owns == 0)
+        n--;
+    if (ev->type == ORIGO_EV_MEMBER_ROTATE && ev->revoked == 0)
         n--;
     return (uint32_t)n;
 }
@@ -707,6 +724,13 @@ static int read_type_value(origo_mp_reader *rd, origo_event *ev,
         return read_owns(rd, ev);
     if (strcmp(key, "epcis") == 0)
         return read_text(rd, &ev->epcis);
+    if (strcmp(key, "key") == 0)
+        return origo_mp_read_bin_exact(rd, ev->new_key, ORIGO_PUBKEY_LEN);
+    if (strcmp(key, "revoked") == 0) {
+        int rc = origo_mp_read_uint(rd, &ev->revoked);
+        /* Present means set: 0 would have been left out. */
+        return rc ? rc : ev->revoked == 0 ? ORIGO_E_SCHEMA : 0;
+    }
     return ORIGO_E_INTERNAL;
 }
 
@@ -789,7 +813,8 @@ static int read_body(origo_mp_reader *rd, origo_event *ev)
     fields_add_keys(&f, trailer, 2);
     for (size_t i = 0; i < n && !rc; i++) {
         int optional = strcmp(keys[i], "measurements") == 0 ||
-                       strcmp(keys[i], "owns") == 0;
+                       strcmp(keys[i], "owns") == 0 ||
+                       strcmp(keys[i], "revoked") == 0;
         if (optional) {
             rc = fields_opt(&f, keys[i]);
             if (rc == 1)

@@ -588,6 +588,7 @@ enum {
     USE_MEMBER = 1 << 6,  /* member */
     USE_PROFILE = 1 << 7, /* name, roles */
     USE_EPCIS = 1 << 8,
+    USE_ROTATE = 1 << 9, /* new_key, revoked */
 };
 
 static unsigned type_uses(enum origo_event_type type)
@@ -616,6 +617,8 @@ static unsigned type_uses(enum origo_event_type type)
     case ORIGO_EV_EPCIS:
         /* lots is output for epcis: whatever the caller left is ignored. */
         return USE_LOTS | USE_EPCIS;
+    case ORIGO_EV_MEMBER_ROTATE:
+        return USE_MEMBER | USE_ROTATE;
     }
     return 0;
 }
@@ -642,6 +645,9 @@ static int unused_fields_empty(const origo_event *ev, unsigned uses)
         empty &= ev->name.len == 0 && ev->roles == 0 && ev->n_owns == 0;
     if (!(uses & USE_EPCIS))
         empty &= ev->epcis.len == 0;
+    if (!(uses & USE_ROTATE))
+        empty &=
+            ev->revoked == 0 && zero_bytes(ev->new_key, sizeof(ev->new_key));
     return empty ? 0 : ORIGO_E_SCHEMA;
 }
 
@@ -857,6 +863,17 @@ static int check_type_fields(const origo_event *ev, origo_lot_ref *lots_out,
         return check_member(ev, 1);
     case ORIGO_EV_MEMBER_REMOVE:
         return check_member(ev, 0);
+    case ORIGO_EV_MEMBER_ROTATE: {
+        /* Two valid keys, not the same, and a revocation time in range. */
+        int rc = check_member(ev, 0);
+        if (!rc)
+            rc = origo_pubkey_check(ev->new_key);
+        if (!rc && memcmp(ev->new_key, ev->member, ORIGO_PUBKEY_LEN) == 0)
+            rc = ORIGO_E_SCHEMA;
+        if (!rc && ev->revoked > ORIGO_TS_MAX)
+            rc = ORIGO_E_TIMESTAMP;
+        return rc;
+    }
     case ORIGO_EV_EPCIS:
         if (!ev->epcis.ptr || ev->epcis.len == 0)
             return ORIGO_E_SCHEMA;

@@ -29,7 +29,8 @@ static void event_usage(FILE *out)
             "coa.attest,\n"
             "                    custody.ship, custody.receive, quality.hold,\n"
             "                    quality.release, quality.recall, member.add,\n"
-            "                    member.update, member.remove, epcis\n"
+            "                    member.update, member.remove, member.rotate, "
+            "epcis\n"
             "  --ts MS           submitter time, Unix ms (default: now)\n"
             "  --lot LOT[,QTY,UNIT]     subject lot (repeatable)\n"
             "  --input LOT,QTY,UNIT     transform input (repeatable)\n"
@@ -228,7 +229,8 @@ static void explain_rejection(const origo_event *ev, int rc)
     }
     if (!ev->n_lots && ev->type != ORIGO_EV_MEMBER_ADD &&
         ev->type != ORIGO_EV_MEMBER_UPDATE &&
-        ev->type != ORIGO_EV_MEMBER_REMOVE && ev->type != ORIGO_EV_EPCIS) {
+        ev->type != ORIGO_EV_MEMBER_REMOVE &&
+        ev->type != ORIGO_EV_MEMBER_ROTATE && ev->type != ORIGO_EV_EPCIS) {
         cli_error("event",
                   "a %s event needs lots (--lot, or --input and "
                   "--output for lot.transform)",

@@ -277,10 +277,17 @@ static void print_events(ledger *led, MDB_txn *txn,
                          used ? "," : "", origo_role_name(b));
             }
         }
-        printf("  %-6llu %-16s %s (%s), %s\n", (unsigned long long)leaf,
+        /* A key later revoked from a time at or before this event's: the
+         * event may be the thief's. */
+        ledger_member now;
+        int revoked =
+            ledger_member_at(led, txn, ev->by, UINT64_MAX, &now) == 0 &&
+            now.revoked_from && ev->ts >= now.revoked_from;
+        printf("  %-6llu %-16s %s (%s), %s%s\n", (unsigned long long)leaf,
                origo_event_type_name(ev->type),
                known ? member.name : "unknown key", roles,
-               relation(led, txn, ev));
+               relation(led, txn, ev),
+               revoked ? "; SIGNED AFTER ITS KEY WAS REVOKED" : "");
     }
     free(ev);
 }

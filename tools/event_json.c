@@ -175,25 +175,43 @@ static void get_roles(struct ctx *c, json_t *obj, origo_event *ev)
     }
 }
 
+static void get_key_field(struct ctx *c, json_t *obj, const char *field,
+                          uint8_t out[32]);
+
 static void get_member(struct ctx *c, json_t *obj, origo_event *ev)
 {
-    json_t *value = json_object_get(obj, "member");
+    get_key_field(c, obj, "member", ev->member);
+    get_key_field(c, obj, "key", ev->new_key);
+    json_t *revoked = json_object_get(obj, "revoked");
+    if (revoked) {
+        if (!json_is_integer(revoked) || json_integer_value(revoked) <= 0)
+            bad(c, "revoked", "Unix time in milliseconds");
+        else
+            ev->revoked = (uint64_t)json_integer_value(revoked);
+    }
+}
+
+/* A public key field: 64 hex digits or a verifier key. */
+static void get_key_field(struct ctx *c, json_t *obj, const char *field,
+                          uint8_t out[32])
+{
+    json_t *value = json_object_get(obj, field);
     if (!value)
         return;
     const char *text = json_string_value(value);
     if (!text) {
-        bad(c, "member", "the member's public key (hex or verifier key)");
+        bad(c, field, "a public key (hex or verifier key)");
         return;
     }
     size_t len = strlen(text);
     origo_vkey vkey;
-    if (origo_pubkey_from_hex(text, len, ev->member) == 0)
+    if (origo_pubkey_from_hex(text, len, out) == 0)
         return;
     if (origo_vkey_parse(text, len, &vkey) == 0) {
-        memcpy(ev->member, vkey.pub, sizeof(ev->member));
+        memcpy(out, vkey.pub, 32);
         return;
     }
-    bad(c, "member", "the member's public key (hex or verifier key)");
+    bad(c, field, "a public key (hex or verifier key)");
 }
 
 /* member.add/update "owns": namespaces, sorted here into the canonical
@@ -363,10 +381,11 @@ done:
 }
 
 static const char *const known_fields[] = {
-    "net",   "type",   "ts",     "lots",         "inputs", "outputs", "item",
-    "stage", "result", "report", "measurements", "coa",    "issuer",  "from",
-    "to",    "ref",    "reason", "member",       "name",   "roles",   "owns",
-    "epcis", "doc",    "ext",    "by",           "id",     "sig",     NULL,
+    "net",    "type",  "ts",     "lots",   "inputs",       "outputs",
+    "item",   "stage", "result", "report", "measurements", "coa",
+    "issuer", "from",  "to",     "ref",    "reason",       "member",
+    "name",   "roles", "owns",   "key",    "revoked",      "epcis",
+    "doc",    "ext",   "by",     "id",     "sig",          NULL,
 };
 
 int event_json_parse(json_t *obj, const origo_str *source, origo_event *ev,
@@ -499,6 +518,11 @@ static void dump_type_fields(json_t *obj, const origo_event *ev)
     set_str(obj, "reason", ev->reason);
     if (memcmp(ev->member, zero, 32))
         set_hash(obj, "member", ev->member);
+    if (memcmp(ev->new_key, zero, 32))
+        set_hash(obj, "key", ev->new_key);
+    if (ev->revoked)
+        json_object_set_new(obj, "revoked",
+                            json_integer((json_int_t)ev->revoked));
     set_str(obj, "name", ev->name);
     if (ev->roles) {
         json_t *roles = json_array();

@@ -86,8 +86,9 @@ enum origo_event_type {
     ORIGO_EV_MEMBER_UPDATE,
     ORIGO_EV_MEMBER_REMOVE,
     ORIGO_EV_EPCIS,
+    ORIGO_EV_MEMBER_ROTATE, /* a member's new key, its identity kept */
 };
-#define ORIGO_EV_TYPE_COUNT 13
+#define ORIGO_EV_TYPE_COUNT 14
 
 /* The wire name ("lot.create", ...) of a type, or NULL if out of range. */
 const char *origo_event_type_name(enum origo_event_type type);
@@ -199,6 +200,7 @@ typedef struct origo_ext_entry {
  *   quality.*        lots (SUBJECT), reason
  *   member.add/update  member, name, roles, owns (optional)
  *   member.remove    member
+ *   member.rotate    member (the old key), new_key, revoked (optional)
  *   epcis            epcis (canonical JSON); lots and epcis_info are
  *                    derived from it by decode (and by
  *                    origo_event_validate()) and ignored by encode. */
@@ -234,6 +236,10 @@ typedef struct origo_event {
      * order. */
     size_t n_owns;
     origo_str owns[ORIGO_EVENT_MAX_OWNS];
+    /* member.rotate: the member's new key, and optionally (0 = absent) the
+     * Unix time in ms from which its old key counts as compromised. */
+    uint8_t new_key[ORIGO_PUBKEY_LEN];
+    uint64_t revoked;
 
     origo_str epcis;             /* epcis: the JSON text */
     origo_epcis_info epcis_info; /* epcis: derived like lots, never encoded */

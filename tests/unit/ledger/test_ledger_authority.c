@@ -696,6 +696,95 @@ static void test_members_join_with_their_namespaces(void **state)
     expect(f, 1, 0, "and still in its first");
 }
 
+/* ---- key rotation -------------------------------------------------------- */
+
+static void rotate(fixture *f, int signer, int old_key, int new_key,
+                   uint64_t revoked)
+{
+    origo_event *ev = calloc(1, sizeof(*ev));
+    origo_event_init(ev, ORIGO_EV_MEMBER_ROTATE);
+    memcpy(ev->member, origo_key_public(f->net.keys[old_key]), 32);
+    memcpy(ev->new_key, origo_key_public(f->net.keys[new_key]), 32);
+    ev->revoked = revoked;
+    lt_seal(&f->block, &f->net, signer, ev, ts(f));
+    free(ev);
+}
+
+/* A member rotates its own key: one event, signed with the old key; the
+ * new key acts as the same member (its name, namespaces, lots) and the old
+ * one no longer signs. */
+static void test_a_rotated_key_keeps_the_members_identity(void **state)
+{
+    fixture *f = *state;
+    create(f, LT_SUPPLIER, "acme/cell/K1");
+    apply(f);
+    rotate(f, LT_SUPPLIER, LT_SUPPLIER, LT_OUTSIDER, 0);
+    create(f, LT_SUPPLIER, "acme/cell/K2"); /* the old key, after it */
+    create(f, LT_OUTSIDER, "acme/cell/K3"); /* the new key */
+    transform(f, LT_OUTSIDER, "acme/cell/K1", "acme/cell/K4");
+    custody(f, LT_OUTSIDER, ORIGO_EV_CUSTODY_SHIP, "acme/cell/K3", "acme",
+            "plant1");
+    coa(f, LT_OUTSIDER, "acme/cell/K3", "acme");
+    apply(f);
+    expect(f, 0, 0, "acme rotates its key");
+    expect(f, 1, ORIGO_E_NOT_MEMBER, "the old key signs after the rotation");
+    expect(f, 2, 0, "the new key creates in acme's namespace");
+    expect(f, 3, 0, "the new key consumes a lot acme held before");
+    expect(f, 4, 0, "the new key ships in acme's name");
+    expect(f, 5, 0, "the new key attests as acme");
+    custody(f, LT_PLANT, ORIGO_EV_CUSTODY_RECEIVE, "acme/cell/K3", "acme",
+            "plant1");
+    apply(f);
+    expect(f, 0, 0, "plant1 receives from acme, whatever its key");
+    ledger_lot lot;
+    assert_int_equal(ledger_lot_get(f->led, NULL, "acme/cell/K3", 12, &lot), 0);
+    /* Lots name the member by its identity: its first key. */
+    assert_memory_equal(lot.owner, origo_key_public(f->net.keys[LT_SUPPLIER]),
+                        32);
+}
+
+static void test_rotation_cheats_are_refused(void **state)
+{
+    fixture *f = *state;
+    const uint64_t later = ts(f) + 3600000;
+    rotate(f, LT_PLANT, LT_SUPPLIER, LT_OUTSIDER, 0); /* someone else's */
+    rotate(f, LT_SUPPLIER, LT_SUPPLIER, LT_PLANT, 0); /* to a member's key */
+    rotate(f, LT_ADMIN, LT_OUTSIDER, LT_V1, 0);       /* a non-member's */
+    rotate(f, LT_SUPPLIER, LT_SUPPLIER, LT_OUTSIDER, later);
+    apply(f);
+    expect(f, 0, ORIGO_E_ROLE, "plant1 rotates acme's key");
+    expect(f, 1, ORIGO_E_EXISTS, "a rotation to another member's key");
+    expect(f, 2, ORIGO_E_NOTFOUND, "a rotation of a key no member has");
+    expect(f, 3, ORIGO_E_TIMESTAMP, "a revocation time in the future");
+}
+
+/* Admins rotate a lost or stolen key and say since when it is
+ * compromised: the old key stops, the ledger keeps the revocation time, and
+ * events it signed after that time can be shown as such. */
+static void
+test_admins_rotate_a_stolen_key_with_its_revocation_time(void **state)
+{
+    fixture *f = *state;
+    create(f, LT_PLANT, "plant1/pack/S1");
+    apply(f);
+    uint64_t stolen_at = f->time - 500;
+    rotate(f, LT_ADMIN, LT_PLANT, LT_OUTSIDER, stolen_at);
+    create(f, LT_PLANT, "plant1/pack/S2");
+    create(f, LT_OUTSIDER, "plant1/pack/S3");
+    apply(f);
+    expect(f, 0, 0, "the admin rotates plant1's key");
+    expect(f, 1, ORIGO_E_NOT_MEMBER, "the stolen key after the rotation");
+    expect(f, 2, 0, "plant1's new key");
+    ledger_member old;
+    assert_int_equal(ledger_member_at(f->led, NULL,
+                                      origo_key_public(f->net.keys[LT_PLANT]),
+                                      UINT64_MAX, &old),
+                     0);
+    assert_false(old.active);
+    assert_int_equal(old.revoked_from, stolen_at);
+    assert_string_equal(old.name, "plant1");
+}
+
 /* ---- member changes by M of N admins ------------------------------------ */
 
 #define APPROVAL_WINDOW 10000
@@ -845,6 +934,9 @@ int main(void)
         T(test_epcis_recalled_disposition_is_a_recall),
         T(test_member_names_unique_and_no_self_grants),
         T(test_members_join_with_their_namespaces),
+        T(test_a_rotated_key_keeps_the_members_identity),
+        T(test_rotation_cheats_are_refused),
+        T(test_admins_rotate_a_stolen_key_with_its_revocation_time),
 #undef T
         cmocka_unit_test(test_member_changes_need_two_of_three_admins),
         cmocka_unit_test(test_approvals_expire_and_admins_stay_above_quorum),

@@ -148,6 +148,15 @@ static inline void sample_event(origo_event *ev, enum origo_event_type type,
     case ORIGO_EV_EPCIS:
         ev->epcis = origo_str_c(SAMPLE_EPCIS_OBJECT);
         break;
+    case ORIGO_EV_MEMBER_ROTATE: {
+        uint8_t seed[32], secret[64];
+        sample_member_pub(ev->member);
+        sample_seed(seed, 0x41);
+        crypto_sign_seed_keypair(ev->new_key, secret, seed);
+        sodium_memzero(secret, sizeof(secret));
+        ev->revoked = SAMPLE_TS - 86400000;
+        break;
+    }
     }
     if (type == ORIGO_EV_LOT_CREATE || type == ORIGO_EV_COA_ATTEST) {
         crypto_hash_sha256(ev->docs[0], (const uint8_t *)"drawing", 7);
