@@ -387,10 +387,14 @@ static void lot_identifier_syntax(void **state)
  * integer arithmetic). */
 static void scaled(long long v, int scale, char *out, size_t size)
 {
-    char digits[32];
+    char raw[24], digits[48];
     int neg = v < 0;
     unsigned long long m = neg ? (unsigned long long)-v : (unsigned long long)v;
-    snprintf(digits, sizeof(digits), "%0*llu", scale + 1, m);
+    snprintf(raw, sizeof(raw), "%llu", m);
+    size_t pad =
+        strlen(raw) <= (size_t)scale ? (size_t)scale + 1 - strlen(raw) : 0;
+    memset(digits, '0', pad);
+    memcpy(digits + pad, raw, strlen(raw) + 1);
     size_t len = strlen(digits), int_len = len - (size_t)scale;
     size_t frac_end = len;
     while (frac_end > int_len && digits[frac_end - 1] == '0')
