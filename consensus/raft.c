@@ -607,6 +607,9 @@ void raft_free(struct raft *r)
  * a leader outside its latest configuration steps down once it commits. */
 static bool may_campaign(const struct raft *r)
 {
+    if (r->term >= RAFT_INDEX_MAX - 1) {
+        return false; /* term + 1 would be refused by every peer */
+    }
     if (raft_config_is_voter(&r->config, r->id)) {
         return true;
     }
@@ -621,6 +624,7 @@ static bool may_campaign(const struct raft *r)
 
 int raft_tick(struct raft *r)
 {
+    r->ticks++;
     if (r->role == RAFT_LEADER) {
         return raft_replicate_tick(r);
     }
@@ -943,7 +947,10 @@ static int step_from_leader(struct raft *r, const struct raft_msg *m)
  * wrap (only a faulty or hostile peer sends such a thing). */
 static bool out_of_range(const struct raft_msg *m)
 {
-    if (m->term > RAFT_INDEX_MAX) {
+    /* A term must leave room for the next election's term + 1: a message
+     * of term RAFT_INDEX_MAX would make every later (pre)vote malformed
+     * and end elections for good. */
+    if (m->term >= RAFT_INDEX_MAX) {
         return true;
     }
     switch (m->type) {
@@ -1021,12 +1028,17 @@ int raft_propose(struct raft *r, const uint8_t *data, size_t len,
     }
     int rc = raft_log_append(r, r->term, RAFT_ENTRY_NORMAL, data, len);
     if (rc != 0) {
-        return rc;
+        return rc; /* nothing appended: the caller may retry */
     }
     if (index != NULL) {
         *index = raft_last_index(r);
     }
-    return raft_replicate_broadcast(r, false);
+    /* The entry is in the log and will be committed and applied: report
+     * success even if copying it for this first round of appends runs out
+     * of memory (the heartbeat and stall timers send it again). Reporting
+     * ORIGO_E_NOMEM here would make the caller propose it a second time. */
+    rc = raft_replicate_broadcast(r, false);
+    return rc == ORIGO_E_NOMEM ? 0 : rc;
 }
 
 int raft_snapshot_taken(struct raft *r, uint64_t index, const uint8_t *data,

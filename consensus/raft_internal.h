@@ -110,8 +110,10 @@ struct raft {
     uint64_t in_snap_total;
     bool in_snap_active;
     bool install_pending;
-    bool snap_want;      /* ask the host for snapshot bytes (ready) */
-    uint64_t snap_asked; /* snapshot index last asked for */
+    bool snap_want;         /* ask the host for snapshot bytes (ready) */
+    uint64_t snap_asked;    /* snapshot index last asked for */
+    uint64_t snap_asked_at; /* ticks when it was last asked for */
+    uint64_t ticks;         /* raft_tick() calls so far */
     struct raft_snapshot_meta install_meta;
     struct raft_buf install_data; /* owned until handed out and advanced */
     struct raft_buf install_handed;

@@ -173,10 +173,15 @@ static int send_snapshot_chunk(struct raft *r, struct progress *pr)
     uint64_t total = r->snap_data.len;
     if (total == 0) {
         /* Never an empty snapshot: a follower would install nothing as the
-         * state at snap.index. Ask the host for the bytes once; the stall
-         * timer tries again every tick until raft_snapshot_provide(). */
-        if (r->snap_asked != r->snap.index) {
+         * state at snap.index. Ask the host for the bytes, and ask again
+         * every election timeout while they do not come (the host may have
+         * failed to provide them: out of memory, or its ledger could not be
+         * serialised then); the stall timer calls here every tick. */
+        uint32_t patience = r->opts.election_ticks;
+        if (r->snap_asked != r->snap.index ||
+            r->ticks - r->snap_asked_at >= (patience ? patience : 1)) {
             r->snap_asked = r->snap.index;
+            r->snap_asked_at = r->ticks;
             r->snap_want = true;
         }
         return 0;
@@ -575,6 +580,13 @@ int raft_replicate_on_snapshot_resp(struct raft *r, const struct raft_msg *m)
             if (r->role != RAFT_LEADER || pr == NULL) {
                 return 0;
             }
+            /* A transfer target that caught up by the snapshot alone (it
+             * covered the whole log) hears no ack that advances match
+             * afterwards: hand over now, as on_ack would. */
+            if (pr->id == r->transfer_target &&
+                pr->match == raft_last_index(r)) {
+                return send_timeout_now(r, pr->id);
+            }
             return pump(r, pr, false);
         }
         return 0;
@@ -703,7 +715,10 @@ static int propose_config(struct raft *r, const struct raft_config *c)
     if (rc != 0) {
         return rc;
     }
-    return raft_replicate_broadcast(r, false);
+    /* The change is in the log: it will be replicated whatever happens to
+     * this first broadcast (raft_propose() explains). */
+    rc = raft_replicate_broadcast(r, false);
+    return rc == ORIGO_E_NOMEM ? 0 : rc;
 }
 
 static int change_allowed(const struct raft *r)

@@ -247,11 +247,18 @@ struct rf_alloc {
     long live;
     size_t largest;
     bool fail_next_realloc;
+    long malloc_budget; /* > 0: that many more mallocs succeed, then all
+                           fail; 0: no limit */
 };
 
 static void *rf_malloc(void *ctx, size_t size)
 {
     struct rf_alloc *a = ctx;
+    if (a->malloc_budget > 0 && --a->malloc_budget == 0) {
+        a->malloc_budget = -1;
+    } else if (a->malloc_budget < 0) {
+        return NULL;
+    }
     if (size > a->largest) {
         a->largest = size;
     }
@@ -659,6 +666,164 @@ static void refused_snapshot_is_retried_only_after_a_pause(void **state)
     raft_free(r);
 }
 
+/* ======================= second review (issue 15) ======================== */
+
+/* Finding 1: the host could not provide the snapshot's bytes when first
+ * asked (out of memory, say). The leader asks again every election timeout
+ * instead of never, so the learner that needs them is not stuck. */
+static void snapshot_bytes_are_asked_for_again(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    rf_options(&o, 1);
+    o.election_ticks = 10;
+    uint64_t term;
+    struct raft *r = rf_leader_with_empty_learner(&o, NULL, 0, &term);
+    size_t asked = 0;
+    for (int tick = 0; tick < 35; tick++) {
+        while (raft_has_ready(r)) {
+            struct raft_ready rd;
+            assert_int_equal(raft_ready(r, &rd), 0);
+            if (rd.snapshot_wanted) {
+                assert_int_equal(rd.snapshot_wanted_index, 10);
+                asked++; /* and the host fails to provide: nothing */
+            }
+            uint64_t seq = rd.seq;
+            raft_advance(r, &rd);
+            raft_persisted(r, seq);
+        }
+        assert_int_equal(raft_tick(r), 0);
+    }
+    /* Once at first, then once per election timeout: 35 ticks, 4 asks. */
+    assert_int_equal(asked, 4);
+    uint8_t bytes[64];
+    memset(bytes, 'B', sizeof(bytes));
+    assert_int_equal(raft_snapshot_provide(r, 10, bytes, sizeof(bytes)), 0);
+    assert_int_equal(raft_tick(r), 0);
+    assert_int_equal(rf_take(r, RAFT_MSG_SNAPSHOT, NULL), 1);
+    raft_free(r);
+}
+
+/* Finding 2: a leadership transfer to a follower that catches up by a
+ * snapshot covering the whole log. Its install ends with match == last, so
+ * no later ack advances match; the transfer must fire on the snapshot's
+ * completion, well before it would be abandoned (an election timeout). */
+static void transfer_fires_when_a_snapshot_catches_the_target_up(void **state)
+{
+    (void)state;
+    struct sim_cluster *c = rt_cluster(3, 0);
+    assert_true(sim_elect(c, 1));
+    rt_tick_all(c, 3);
+    sim_isolate(c, 3, true);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(sim_propose(c, 1, "while 3 is away", NULL), 0);
+    }
+    sim_deliver_all(c, 10);
+    sim_tick(c, 1);
+    sim_deliver_all(c, 10);
+    assert_int_equal(sim_snapshot(c, 1), 0);
+    struct raft_status s1 = rt_status(c, 1);
+    assert_int_equal(s1.snapshot_index, s1.last_index); /* the whole log */
+    assert_true(rt_status(c, 3).last_index < s1.snapshot_index);
+    sim_isolate(c, 3, false);
+    assert_int_equal(raft_transfer(sim_raft(c, 1), 3), 0);
+    int led = 0;
+    for (int i = 0; i < 8 && !led; i++) { /* < election_ticks (10) */
+        sim_deliver_all(c, 10);
+        led = rt_status(c, 3).role == RAFT_LEADER;
+        sim_tick(c, 1);
+    }
+    assert_true(led);
+    assert_true(sim_stats(c)->snapshots_installed >= 1);
+    assert_true(sim_check(c));
+    sim_free(c);
+}
+
+/* Finding 3: a message of term RAFT_INDEX_MAX leaves no room for the next
+ * election's term + 1; it is dropped as malformed, so the leader keeps its
+ * term and role. */
+static void a_term_with_no_room_for_one_more_is_dropped(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    rf_options(&o, 1);
+    struct raft *r = rf_leader(&o);
+    struct raft_status before, after;
+    raft_status(r, &before);
+    struct raft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_HEARTBEAT;
+    m.from = 2;
+    m.to = 1;
+    m.term = RAFT_INDEX_MAX;
+    assert_int_equal(raft_step(r, &m), 0);
+    m.term = RAFT_INDEX_MAX - 1; /* still room: a real higher term */
+    assert_int_equal(raft_step(r, &m), 0);
+    raft_status(r, &after);
+    assert_int_equal(after.term, RAFT_INDEX_MAX - 1);
+    assert_int_not_equal(after.role, RAFT_LEADER);
+    /* At that term it does not campaign: term + 1 would be refused. */
+    rf_pump(r, NULL);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(raft_tick(r), 0);
+        rf_pump(r, NULL);
+    }
+    raft_status(r, &after);
+    assert_int_equal(after.term, RAFT_INDEX_MAX - 1);
+    (void)before;
+    raft_free(r);
+}
+
+/* Finding 4: copying a proposed entry for a follower's append runs out of
+ * memory after the entry is in the log. raft_propose() reports success,
+ * since the entry will be committed and applied (a retry would make two),
+ * and the follower gets the entry from the next round. */
+static void a_proposal_in_the_log_is_reported_as_such(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    struct rf_alloc a;
+    rf_options(&o, 1);
+    rf_counting(&o, &a);
+    struct raft *r = rf_leader(&o);
+    struct raft_status st;
+    raft_status(r, &st);
+    /* The learner acks the NOOP: it is in the replicate state now. */
+    struct raft_msg ack;
+    memset(&ack, 0, sizeof(ack));
+    ack.type = RAFT_MSG_APPEND_RESP;
+    ack.from = 2;
+    ack.to = 1;
+    ack.term = st.term;
+    ack.u.append_resp.index = st.last_index;
+    assert_int_equal(raft_step(r, &ack), 0);
+    rf_pump(r, NULL);
+    /* The log has room (a first proposal grows it); then mallocs fail. */
+    uint64_t index = 0;
+    assert_int_equal(raft_propose(r, (const uint8_t *)"warm", 4, &index), 0);
+    rf_pump(r, NULL);
+    /* One malloc left: the entry's copy in the log; the copy for the
+     * follower's append fails. */
+    a.malloc_budget = 2;
+    int rc = raft_propose(r, (const uint8_t *)"once", 4, &index);
+    a.malloc_budget = 0;
+    assert_int_equal(rc, 0);
+    raft_status(r, &st);
+    assert_int_equal(st.last_index, index);
+    const struct raft_entry *e = raft_entry_at(r, index);
+    assert_non_null(e);
+    assert_int_equal(e->data.len, 4);
+    assert_memory_equal(e->data.base, "once", 4);
+    /* The next round sends it. */
+    size_t appends = 0;
+    for (int i = 0; i < 10 && appends == 0; i++) {
+        assert_int_equal(raft_tick(r), 0);
+        appends += rf_pump(r, NULL);
+    }
+    assert_true(appends > 0);
+    raft_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -676,6 +841,10 @@ int main(void)
             leader_asks_for_snapshot_bytes_instead_of_sending_none),
         cmocka_unit_test(removed_voter_learns_removal_and_stays_quiet),
         cmocka_unit_test(refused_snapshot_is_retried_only_after_a_pause),
+        cmocka_unit_test(snapshot_bytes_are_asked_for_again),
+        cmocka_unit_test(transfer_fires_when_a_snapshot_catches_the_target_up),
+        cmocka_unit_test(a_term_with_no_room_for_one_more_is_dropped),
+        cmocka_unit_test(a_proposal_in_the_log_is_reported_as_such),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
