@@ -267,6 +267,11 @@ int raft_send(struct raft *r, struct raft_msg *m, bool needs_durable)
     m->from = r->id;
     uint64_t need = needs_durable ? r->ready_seq + (state_dirty(r) ? 1 : 0) : 0;
     uint64_t need_tv = term_vote_seq(r);
+#ifdef ORIGO_RAFT_MUTATE_VOTE_EARLY
+    /* Mutation check only: grant a vote before it is durable. */
+    if (m->type == RAFT_MSG_VOTE_RESP)
+        need_tv = 0;
+#endif
     if (need_tv > need) {
         need = need_tv;
     }
@@ -640,6 +645,11 @@ int raft_tick(struct raft *r)
 static int respond(struct raft *r, const struct raft_msg *req, uint8_t type,
                    struct raft_msg *m, bool needs_durable)
 {
+#ifdef ORIGO_RAFT_MUTATE_ACK_EARLY
+    /* Mutation check only: acknowledge entries before they are durable. */
+    if (type == RAFT_MSG_APPEND_RESP)
+        needs_durable = false;
+#endif
     m->type = type;
     m->to = req->from;
     m->term = r->term;

@@ -326,7 +326,8 @@ struct sim_node {
      * it committed anything of its term (where single-server changes are
      * fragile: Ongaro's 2015 correction). */
     uint64_t change_at;
-    uint64_t snap_wanted; /* snapshot index the core asked bytes for */
+    uint64_t snap_wanted;    /* snapshot index the core asked bytes for */
+    uint64_t unreported_seq; /* durable on disk, raft_persisted() not yet */
 };
 
 /* Global records for the invariants, indexed by log index or term. */
@@ -368,9 +369,25 @@ struct sim_cluster {
     size_t cap_match;
     size_t n_match;
 
+    /* One vote per node per term, from its messages and its disk. */
+    struct vote_rec *votes;
+    size_t n_votes;
+    size_t cap_votes;
+    /* The harsh profile's extra faults (per mille). */
+    struct {
+        uint32_t partial_sync;   /* a sync makes only a prefix durable */
+        uint32_t keep_unsynced;  /* a crash keeps unreported writes */
+        uint32_t late_persisted; /* raft_persisted() comes a sync later */
+        uint32_t provide_fail;   /* the host fails to provide snapshot bytes */
+    } harsh;
+
     bool violated;
     char violation[512];
     struct sim_stats stats;
+};
+
+struct vote_rec {
+    uint64_t node, term, candidate;
 };
 
 static void trace(struct sim_cluster *c, const char *fmt, ...)
@@ -452,6 +469,9 @@ static struct sim_index_rec *idx_rec(struct sim_cluster *c, uint64_t index)
 
 static uint64_t *term_rec(struct sim_cluster *c, uint64_t term)
 {
+    /* Terms count from the run's initial term (near the maximum in some
+     * harsh runs). */
+    term = term >= c->opts.initial_term ? term - c->opts.initial_term : 0;
     if (term >= c->cap_terms) {
         size_t cap = c->cap_terms ? c->cap_terms : 256;
         while (cap <= term) {
@@ -589,9 +609,88 @@ static uint64_t draw_delay(struct sim_cluster *c)
     return 1 + sim_rng_below(&c->rng, max);
 }
 
+/* A node votes once per term: from its messages and from its disk. */
+static void record_vote(struct sim_cluster *c, uint64_t node, uint64_t term,
+                        uint64_t candidate, const char *where)
+{
+    for (size_t i = 0; i < c->n_votes; i++) {
+        struct vote_rec *v = &c->votes[c->n_votes - 1 - i];
+        if (v->node == node && v->term == term) {
+            if (v->candidate != candidate) {
+                fail(c,
+                     "node %" PRIu64 " voted for %" PRIu64 " and %" PRIu64
+                     " in term %" PRIu64 " (%s)",
+                     node, v->candidate, candidate, term, where);
+            }
+            return;
+        }
+    }
+    if (c->n_votes == c->cap_votes) {
+        c->cap_votes = c->cap_votes ? 2 * c->cap_votes : 64;
+        c->votes = xrealloc(c->votes, c->cap_votes * sizeof(*c->votes));
+    }
+    c->votes[c->n_votes++] = (struct vote_rec){node, term, candidate};
+}
+
+/* What a message claims must already be durable on its sender's disk (the
+ * core's contract, consensus/README.md): its term; a vote it grants; the
+ * entries it acknowledges, with the leader's term; a snapshot it reports
+ * installed. The disk is exactly what a crash would leave. */
+static void check_claims_durable(struct sim_cluster *c, struct sim_node *n,
+                                 const struct raft_msg *m)
+{
+    const struct sim_disk *d = &n->disk;
+    const char *type = raft_msg_type_name(m->type);
+    /* PREVOTE and its answers carry the term a campaign would have. */
+    if (m->type != RAFT_MSG_PREVOTE && m->type != RAFT_MSG_PREVOTE_RESP &&
+        m->term > d->hs.term) {
+        fail(c,
+             "node %" PRIu64 " sends %s of term %" PRIu64
+             " while its durable term is %" PRIu64,
+             n->id, type, m->term, d->hs.term);
+        return;
+    }
+    if (m->type == RAFT_MSG_VOTE_RESP && m->u.vote_resp.granted) {
+        if (d->hs.term != m->term || d->hs.vote != m->to) {
+            fail(c,
+                 "node %" PRIu64 " grants its vote in term %" PRIu64
+                 " to %" PRIu64 " before it is durable (disk: term %" PRIu64
+                 " vote %" PRIu64 ")",
+                 n->id, m->term, m->to, d->hs.term, d->hs.vote);
+            return;
+        }
+        record_vote(c, n->id, m->term, m->to, "message");
+    }
+    if (m->type == RAFT_MSG_APPEND_RESP && !m->u.append_resp.reject) {
+        uint64_t index = m->u.append_resp.index;
+        const struct raft_entry *e =
+            n->raft ? raft_entry_at(n->raft, index) : NULL;
+        bool durable = e != NULL ? disk_holds(d, index, e->term)
+                                 : index <= d->snap.index + d->n_ents;
+        if (!durable) {
+            fail(c,
+                 "node %" PRIu64 " acknowledges index %" PRIu64
+                 " (term %" PRIu64 ") that its disk does not hold",
+                 n->id, index, e ? e->term : 0);
+        }
+    }
+    /* A snapshot reported done is durable: installed, or covered by the
+     * durable log already (a follower that has the entries answers at
+     * once). */
+    if (m->type == RAFT_MSG_SNAPSHOT_RESP && m->u.snapshot_resp.done &&
+        !m->u.snapshot_resp.reject &&
+        d->snap.index + d->n_ents < m->u.snapshot_resp.index) {
+        fail(c,
+             "node %" PRIu64 " reports snapshot %" PRIu64
+             " installed while its disk holds %" PRIu64,
+             n->id, m->u.snapshot_resp.index, d->snap.index);
+    }
+}
+
 /* Every message the core builds goes through the wire codec and back, as
  * between real nodes: one the codec refuses would never arrive. */
-static void send_msgs(struct sim_cluster *c, const struct raft_ready *rd)
+static void send_msgs(struct sim_cluster *c, struct sim_node *n,
+                      const struct raft_ready *rd)
 {
     origo_buf wire;
     origo_buf_init(&wire, RAFTMSG_MAX_FRAME);
@@ -599,6 +698,7 @@ static void send_msgs(struct sim_cluster *c, const struct raft_ready *rd)
         const struct raft_msg *m = &rd->msgs[i];
         struct raft_msg dec;
         c->stats.msgs_sent++;
+        check_claims_durable(c, n, m);
         origo_buf_reset(&wire);
         int rc = raftmsg_encode(m, &wire);
         if (rc == 0) {
@@ -621,25 +721,77 @@ static void send_msgs(struct sim_cluster *c, const struct raft_ready *rd)
     origo_buf_close(&wire);
 }
 
+/* Durable hard state never goes back: the term never decreases and a vote
+ * cast in a term never changes. */
+static void check_hard_state(struct sim_cluster *c, const struct sim_node *n,
+                             const struct raft_hard_state *old,
+                             const struct raft_hard_state *new_hs)
+{
+    if (new_hs->term < old->term ||
+        (new_hs->term == old->term && old->vote != RAFT_NONE &&
+         new_hs->vote != old->vote)) {
+        fail(c,
+             "node %" PRIu64 " durable hard state goes back: term %" PRIu64
+             " vote %" PRIu64 " -> term %" PRIu64 " vote %" PRIu64,
+             n->id, old->term, old->vote, new_hs->term, new_hs->vote);
+    }
+    if (new_hs->vote != RAFT_NONE) {
+        record_vote(c, n->id, new_hs->term, new_hs->vote, "disk");
+    }
+}
+
+/* Makes the first `count` handed-out writes durable. */
+static void disk_take(struct sim_cluster *c, struct sim_node *n, size_t count,
+                      uint64_t *seq)
+{
+    for (size_t i = 0; i < count; i++) {
+        struct sim_write *w = &n->writes[i];
+        if (w->hs_changed) {
+            check_hard_state(c, n, &n->disk.hs, &w->hs);
+        }
+        disk_apply(&n->disk, w);
+        *seq = w->seq;
+        write_free(w);
+    }
+    memmove(n->writes, n->writes + count,
+            (n->n_writes - count) * sizeof(*n->writes));
+    n->n_writes -= count;
+}
+
 static void node_sync(struct sim_cluster *c, struct sim_node *n)
 {
-    if (n->n_writes == 0 || n->raft == NULL) {
+    if (n->raft == NULL) {
         return;
     }
     uint64_t seq = 0;
-    for (size_t i = 0; i < n->n_writes; i++) {
-        disk_apply(&n->disk, &n->writes[i]);
-        seq = n->writes[i].seq;
-        write_free(&n->writes[i]);
+    size_t count = n->n_writes;
+    /* Harsh: a sync that makes only a prefix durable (the disk reports the
+     * rest later). */
+    if (count > 1 && sim_rng_chance(&c->rng, c->harsh.partial_sync)) {
+        count = 1 + (size_t)sim_rng_below(&c->rng, count - 1);
     }
-    n->n_writes = 0;
-    raft_persisted(n->raft, seq);
+    disk_take(c, n, count, &seq);
+    /* Harsh: the disk has the writes but the core hears of it a sync later;
+     * what was durable before is reported now. */
+    uint64_t report = seq;
+    if (seq != 0 && sim_rng_chance(&c->rng, c->harsh.late_persisted)) {
+        report = n->unreported_seq;
+        n->unreported_seq = seq;
+    } else if (seq == 0) {
+        report = n->unreported_seq;
+        n->unreported_seq = 0;
+    } else {
+        n->unreported_seq = 0;
+    }
+    if (report != 0) {
+        raft_persisted(n->raft, report);
+    }
 }
 
 static void handle_ready(struct sim_cluster *c, struct sim_node *n,
                          struct raft_ready *rd)
 {
-    send_msgs(c, rd);
+    send_msgs(c, n, rd);
     struct sim_write w;
     memset(&w, 0, sizeof(w));
     w.seq = rd->seq;
@@ -699,10 +851,12 @@ static void drain(struct sim_cluster *c, struct sim_node *n)
             n->snap_wanted = 0;
             trace(c, "node %" PRIu64 " asked for snapshot bytes at %" PRIu64,
                   n->id, want);
-            if (n->disk.snap.index == want && n->disk.snap_len > 0 &&
-                !rc_ok(n,
-                       raft_snapshot_provide(n->raft, want, n->disk.snap_data,
-                                             n->disk.snap_len))) {
+            if (sim_rng_chance(&c->rng, c->harsh.provide_fail)) {
+                trace(c, "node %" PRIu64 " fails to provide it", n->id);
+            } else if (n->disk.snap.index == want && n->disk.snap_len > 0 &&
+                       !rc_ok(n, raft_snapshot_provide(n->raft, want,
+                                                       n->disk.snap_data,
+                                                       n->disk.snap_len))) {
                 fail(c, "node %" PRIu64 " refused snapshot bytes", n->id);
             }
         }
@@ -843,6 +997,7 @@ struct sim_cluster *sim_new(const struct sim_options *o)
         sim_rng_seed(&n->rng, sim_rng_next(&c->rng));
         sim_rng_seed(&n->alloc_rng, sim_rng_next(&c->rng));
         n->alloc_fail = o->alloc_fail;
+        n->disk.hs.term = o->initial_term;
         node_start(c, n);
     }
     return c;
@@ -850,6 +1005,13 @@ struct sim_cluster *sim_new(const struct sim_options *o)
 
 static void node_crash(struct sim_cluster *c, struct sim_node *n)
 {
+    /* Harsh: writes the core was never told were durable may have reached
+     * the disk anyway (a prefix of them, as the disk orders writes). */
+    if (n->n_writes > 0 && sim_rng_chance(&c->rng, c->harsh.keep_unsynced)) {
+        uint64_t seq = 0;
+        disk_take(c, n, 1 + (size_t)sim_rng_below(&c->rng, n->n_writes), &seq);
+    }
+    n->unreported_seq = 0;
     for (size_t i = 0; i < n->n_writes; i++) {
         write_free(&n->writes[i]);
     }
@@ -873,6 +1035,7 @@ void sim_free(struct sim_cluster *c)
     }
     free(c->net);
     free(c->idx);
+    free(c->votes);
     free(c->leader_of_term);
     free(c->match);
     free(c);
@@ -1610,7 +1773,7 @@ static void step_sync(struct sim_cluster *c)
 {
     for (uint32_t id = 1; id <= c->n_nodes; id++) {
         struct sim_node *n = &c->nodes[id];
-        if (n->raft != NULL && n->n_writes > 0 &&
+        if (n->raft != NULL && (n->n_writes > 0 || n->unreported_seq) &&
             sim_rng_chance(&c->rng, c->faults.sync)) {
             sim_sync(c, id);
         }
@@ -1689,6 +1852,31 @@ static void check_liveness(struct sim_cluster *c, uint64_t steps)
 }
 
 static uint32_t run_voters; /* 0: drawn from the seed */
+static bool run_harsh;      /* the harsh fault profile */
+
+void sim_set_harsh(bool on)
+{
+    run_harsh = on;
+}
+
+/* The harsh profile (the second consensus review's): delays of thousands
+ * of steps, heavy duplication, partial syncs, crashes that keep writes the
+ * core was never told were durable, late raft_persisted(), snapshot bytes
+ * the host fails to provide, and terms near the maximum. */
+static void harsh_profile(struct sim_cluster *c, struct sim_rng *g)
+{
+    static const uint32_t delay[] = {50, 500, 3000};
+    static const uint32_t dup[] = {100, 300, 500};
+    c->faults.delay_max = pick(g, delay, 3);
+    c->faults.dup = pick(g, dup, 3);
+    c->faults.crash += 3;
+    c->faults.restart = 20;
+    c->faults.snapshot += 4;
+    c->harsh.partial_sync = 300;
+    c->harsh.keep_unsynced = 500;
+    c->harsh.late_persisted = 300;
+    c->harsh.provide_fail = 500;
+}
 
 void sim_set_run_voters(uint32_t n)
 {
@@ -1723,8 +1911,15 @@ int sim_run_seed(uint64_t seed, uint64_t fault_steps, uint64_t liveness_steps,
     o.alloc_fail = sim_rng_chance(&g, 200) ? 2 : 0;
     o.auto_sync = false;
     o.verbose = verbose;
+    /* Harsh: a fifth of the seeds start at a term near the maximum (room
+     * for a few thousand elections). */
+    o.initial_term =
+        run_harsh && sim_rng_chance(&g, 200) ? RAFT_INDEX_MAX - 5000 : 0;
     struct sim_cluster *c = sim_new(&o);
     random_profile(c);
+    if (run_harsh) {
+        harsh_profile(c, &g);
+    }
     if (!o.leader_lease) {
         /* Without the lease a removed server may disrupt the cluster for
          * ever (dissertation 4.2.3): no membership changes then. */
@@ -1750,6 +1945,7 @@ int sim_run_seed(uint64_t seed, uint64_t fault_steps, uint64_t liveness_steps,
         sim_heal(c);
         sim_set_alloc_fail(c, 0);
         memset(&c->faults, 0, sizeof(c->faults));
+        memset(&c->harsh, 0, sizeof(c->harsh));
         c->faults.delay_max = 2;
         c->faults.sync = 500;
         for (uint32_t id = 1; id <= c->n_nodes; id++) {

@@ -73,9 +73,10 @@ struct sim_options {
     bool pre_vote;
     bool check_quorum;
     bool leader_lease;
-    bool auto_sync;      /* sync every write at once (scenario default) */
-    uint32_t alloc_fail; /* per mille of the cores' allocations that fail */
-    bool verbose;        /* trace events to stderr */
+    bool auto_sync;        /* sync every write at once (scenario default) */
+    uint32_t alloc_fail;   /* per mille of the cores' allocations that fail */
+    uint64_t initial_term; /* every node's durable term at the start */
+    bool verbose;          /* trace events to stderr */
 };
 
 void sim_options_default(struct sim_options *o);
@@ -140,5 +141,7 @@ int sim_run_seed(uint64_t seed, uint64_t fault_steps, uint64_t liveness_steps,
  * instead of drawing the size from the seed; 0 restores the draw. For
  * replaying campaigns on one cluster size. */
 void sim_set_run_voters(uint32_t n);
+/* Random runs use the harsh fault profile (sim.c, harsh_profile()). */
+void sim_set_harsh(bool on);
 
 #endif

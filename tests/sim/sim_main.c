@@ -28,17 +28,22 @@ static int parse_u64(const char *s, uint64_t *out)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: sim [--seed N | --seeds N [--start S]] [--steps F]\n"
-            "           [--liveness L] [--voters V] [--verbose]\n"
-            "           [--expect-violation]\n"
-            "  --seed N            replay one seed (deterministic)\n"
-            "  --seeds N           run seeds S .. S+N-1 (default 2000 from 1)\n"
-            "  --steps F           fault-phase steps per seed (default %d)\n"
-            "  --liveness L        steps allowed to recover (default %d)\n"
-            "  --voters V          every seed starts with V voters (1..5)\n"
-            "  --expect-violation  pass iff some seed violates an invariant\n",
-            DEFAULT_FAULT_STEPS, DEFAULT_LIVENESS_STEPS);
+    fprintf(
+        stderr,
+        "usage: sim [--seed N | --seeds N [--start S]] [--steps F]\n"
+        "           [--liveness L] [--voters V] [--verbose]\n"
+        "           [--harsh] [--expect-violation]\n"
+        "  --seed N            replay one seed (deterministic)\n"
+        "  --seeds N           run seeds S .. S+N-1 (default 2000 from 1)\n"
+        "  --steps F           fault-phase steps per seed (default %d)\n"
+        "  --liveness L        steps allowed to recover (default %d)\n"
+        "  --voters V          every seed starts with V voters (1..5)\n"
+        "  --harsh             long delays, heavy duplication, partial and\n"
+        "                      late syncs, crashes keeping unreported\n"
+        "                      writes, failed snapshot provision, terms\n"
+        "                      near the maximum\n"
+        "  --expect-violation  pass iff some seed violates an invariant\n",
+        DEFAULT_FAULT_STEPS, DEFAULT_LIVENESS_STEPS);
 }
 
 static double now_seconds(void)
@@ -82,6 +87,8 @@ int main(int argc, char **argv)
             }
             sim_set_run_voters((uint32_t)n);
             i++;
+        } else if (strcmp(a, "--harsh") == 0) {
+            sim_set_harsh(true);
         } else if (strcmp(a, "--verbose") == 0) {
             verbose = true;
         } else if (strcmp(a, "--expect-violation") == 0) {
