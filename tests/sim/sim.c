@@ -1628,11 +1628,19 @@ static void membership_event(struct sim_cluster *c, uint64_t leader)
     raft_status(r, &st);
     const struct raft_config *cf = &st.config;
     int rc = -1;
-    if (cf->n_learners > 0) {
+    /* The harsh profile also removes learners, and voters down to one. */
+    bool harsh = c->harsh.partial_sync > 0;
+    if (cf->n_learners > 0 && harsh && sim_rng_chance(&c->rng, 300)) {
+        uint64_t id = cf->learners[sim_rng_below(&c->rng, cf->n_learners)];
+        rc = raft_remove(r, id);
+        trace(c, "leader %" PRIu64 " removes learner %" PRIu64 ": %d", leader,
+              id, rc);
+    } else if (cf->n_learners > 0) {
         uint64_t id = cf->learners[sim_rng_below(&c->rng, cf->n_learners)];
         rc = raft_promote(r, id);
         trace(c, "leader %" PRIu64 " promotes %" PRIu64 ": %d", leader, id, rc);
-    } else if (cf->n_voters > 3 && sim_rng_chance(&c->rng, 700)) {
+    } else if (cf->n_voters > (harsh ? 1u : 3u) &&
+               sim_rng_chance(&c->rng, 700)) {
         uint64_t id = cf->voters[sim_rng_below(&c->rng, cf->n_voters)];
         rc = raft_remove(r, id);
         trace(c, "leader %" PRIu64 " removes %" PRIu64 ": %d", leader, id, rc);
