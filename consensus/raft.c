@@ -1013,7 +1013,11 @@ int raft_step(struct raft *r, const struct raft_msg *m)
         return r->role == RAFT_LEADER ? raft_replicate_on_snapshot_resp(r, m)
                                       : 0;
     case RAFT_MSG_TIMEOUT_NOW:
-        if (r->role != RAFT_LEADER && raft_config_is_voter(&r->config, r->id)) {
+        /* Only the leader of this term hands its leadership over: from any
+         * other sender (a stale or confused peer of the same term) an
+         * election that skips the lease would only disrupt. */
+        if (r->role != RAFT_LEADER && m->from == r->leader &&
+            raft_config_is_voter(&r->config, r->id)) {
             return campaign(r, false, true);
         }
         return 0;

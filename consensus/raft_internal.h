@@ -25,6 +25,8 @@ struct progress {
     bool recent_active;
     uint32_t stall_ticks; /* ticks without progress while data in flight */
     uint32_t leave_ticks; /* removed: ticks since the removal committed */
+    bool left; /* seen outside the configuration: a server that comes back
+                  under this ID starts from scratch (its disk may be new) */
     /* Ring of unacknowledged appends in replicate state: the last index each
      * carried and its entry bytes. */
     uint64_t infl_last[RAFT_INFLIGHT_CAP];

@@ -100,11 +100,24 @@ void raft_replicate_sync_members(struct raft *r)
         drop_leavers(r, drop_any); /* members first */
     }
     const struct raft_config *c = &r->config;
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        if (!in_config(c, r->prs[i].id)) {
+            r->prs[i].left = true;
+        }
+    }
     for (uint32_t i = 0; i < c->n_voters + c->n_learners; i++) {
         uint64_t id =
             i < c->n_voters ? c->voters[i] : c->learners[i - c->n_voters];
-        if (id != r->id && raft_replicate_progress(r, id) == NULL &&
-            r->n_prs < RAFT_MAX_PROGRESS) {
+        struct progress *pr = raft_replicate_progress(r, id);
+        if (id == r->id) {
+            continue;
+        }
+        if (pr != NULL && pr->left) {
+            /* Removed and added again before its progress was released:
+             * what it matched then may be gone (a wiped disk), so it
+             * starts over as a new member would. */
+            progress_init(r, pr, id);
+        } else if (pr == NULL && r->n_prs < RAFT_MAX_PROGRESS) {
             progress_init(r, &r->prs[r->n_prs++], id);
         }
     }

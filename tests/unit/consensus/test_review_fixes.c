@@ -824,6 +824,73 @@ static void a_proposal_in_the_log_is_reported_as_such(void **state)
     raft_free(r);
 }
 
+/* Node issue, finding (b): TIMEOUT_NOW is obeyed only from the leader of
+ * the current term; from any other peer of that term it would start an
+ * election that skips the lease and disrupts a healthy leader. */
+static void timeout_now_only_from_the_leader(void **state)
+{
+    (void)state;
+    struct sim_cluster *c = rt_cluster_led(3);
+    struct raft_status before = rt_status(c, 2);
+    assert_int_equal(before.leader, 1);
+    struct raft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_TIMEOUT_NOW;
+    m.from = 3; /* a peer, not the leader */
+    m.to = 2;
+    m.term = before.term;
+    assert_int_equal(raft_step(sim_raft(c, 2), &m), 0);
+    struct raft_status after = rt_status(c, 2);
+    assert_int_equal(after.term, before.term);
+    assert_int_equal(after.role, RAFT_FOLLOWER);
+    m.from = 1; /* the leader hands over */
+    assert_int_equal(raft_step(sim_raft(c, 2), &m), 0);
+    after = rt_status(c, 2);
+    assert_true(after.term > before.term);
+    sim_free(c);
+}
+
+/* Node issue, finding (c): a server removed and added again under the same
+ * ID before its progress is released must not keep what it matched then
+ * (its disk may have been wiped in between): the leader must not think it
+ * caught up, here by refusing to promote it at once. */
+static void a_returning_id_starts_from_scratch(void **state)
+{
+    (void)state;
+    struct sim_cluster *c = rt_cluster(3, 1);
+    assert_true(sim_elect(c, 1));
+    rt_tick_all(c, 4);
+    struct raft *leader = sim_raft(c, 1);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(sim_propose(c, 1, "before 4 joins", NULL), 0);
+    }
+    assert_int_equal(raft_add_learner(leader, 4), 0);
+    for (int i = 0; i < 5; i++) {
+        rt_tick_all(c, 4);
+    }
+    assert_int_equal(raft_promote(leader, 4), 0);
+    rt_tick_all(c, 4);
+    struct raft_status st = rt_status(c, 1);
+    assert_true(raft_config_is_voter(&st.config, 4));
+    /* 4 goes away (its disk will be wiped) before it hears of its
+     * removal: the leader keeps its progress for an election timeout. */
+    sim_isolate(c, 4, true);
+    assert_int_equal(raft_remove(leader, 4), 0);
+    rt_tick_all(c, 3);
+    st = rt_status(c, 1);
+    assert_true(st.commit >= st.last_index); /* the removal committed */
+    assert_false(raft_config_is_voter(&st.config, 4));
+    /* Back at once, before the leader lets its progress go. */
+    assert_int_equal(raft_add_learner(leader, 4), 0);
+    rt_tick_all(c, 3);
+    st = rt_status(c, 1);
+    assert_true(st.commit >= st.last_index); /* the addition committed */
+    assert_true(raft_config_is_learner(&st.config, 4));
+    /* It has heard nothing since: it is not caught up. */
+    assert_int_equal(raft_promote(leader, 4), ORIGO_E_RAFT_CONFIG);
+    sim_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -845,6 +912,8 @@ int main(void)
         cmocka_unit_test(transfer_fires_when_a_snapshot_catches_the_target_up),
         cmocka_unit_test(a_term_with_no_room_for_one_more_is_dropped),
         cmocka_unit_test(a_proposal_in_the_log_is_reported_as_such),
+        cmocka_unit_test(timeout_now_only_from_the_leader),
+        cmocka_unit_test(a_returning_id_starts_from_scratch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
