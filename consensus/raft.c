@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "origo/error.h"
 #include "raftmsg.h"
 
@@ -488,6 +490,12 @@ void raft_options_default(struct raft_options *opts)
     opts->max_snapshot_bytes = (uint64_t)1 << 30;
 }
 
+/* The SHA-256 that binds the chunks of the held snapshot's bytes. */
+static void digest_snapshot(struct raft *r)
+{
+    crypto_hash_sha256(r->snap_digest, r->snap_data.base, r->snap_data.len);
+}
+
 static int restore(struct raft *r, const struct raft_restore *rs)
 {
     int rc;
@@ -496,6 +504,9 @@ static int restore(struct raft *r, const struct raft_restore *rs)
     if (rs->snapshot.index > 0) {
         rc = buf_copy(r, &r->snap_data, rs->snapshot_data.base,
                       rs->snapshot_data.len);
+        if (rc == 0) {
+            digest_snapshot(r);
+        }
         if (rc != 0) {
             return rc;
         }
@@ -771,6 +782,7 @@ static int install_snapshot(struct raft *r)
     raft_mem_free(r, r->snap_data.base);
     r->snap_data.base = r->in_snap_buf;
     r->snap_data.len = (size_t)r->in_snap_len;
+    memcpy(r->snap_digest, r->in_snap_digest, sizeof(r->snap_digest));
     r->in_snap_buf = NULL;
     r->in_snap_active = false;
     if (r->persisted_index > meta.index) {
@@ -814,6 +826,7 @@ static int handle_snapshot(struct raft *r, const struct raft_msg *m)
         r->in_snap_len = 0;
         r->in_snap_total = s->total_size;
         r->in_snap = s->meta;
+        memcpy(r->in_snap_digest, s->digest, sizeof(s->digest));
         r->in_snap_active = true;
         if (s->total_size > 0) {
             r->in_snap_buf = raft_mem_alloc(r, (size_t)s->total_size);
@@ -823,7 +836,12 @@ static int handle_snapshot(struct raft *r, const struct raft_msg *m)
             }
         }
     } else if (!r->in_snap_active || r->in_snap.index != s->meta.index ||
-               r->in_snap.term != s->meta.term) {
+               r->in_snap.term != s->meta.term ||
+               r->in_snap_total != s->total_size ||
+               memcmp(r->in_snap_digest, s->digest, sizeof(s->digest)) != 0) {
+        /* A chunk of another byte stream (the leader's bytes for this index
+         * changed under the transfer): start over, never splice. */
+        r->in_snap_active = false;
         return snapshot_resp(r, m, 0, false, true);
     }
     if (s->offset != r->in_snap_len) {
@@ -840,6 +858,12 @@ static int handle_snapshot(struct raft *r, const struct raft_msg *m)
     }
     if (!s->done) {
         return snapshot_resp(r, m, r->in_snap_len, false, false);
+    }
+    uint8_t digest[32];
+    crypto_hash_sha256(digest, r->in_snap_buf, (size_t)r->in_snap_len);
+    if (memcmp(digest, r->in_snap_digest, sizeof(digest)) != 0) {
+        r->in_snap_active = false; /* not the bytes announced: start over */
+        return snapshot_resp(r, m, 0, false, true);
     }
     int rc = install_snapshot(r);
     if (rc != 0) {
@@ -1075,6 +1099,7 @@ int raft_snapshot_taken(struct raft *r, uint64_t index, const uint8_t *data,
     r->snap.config = c;
     raft_mem_free(r, r->snap_data.base);
     r->snap_data = copy;
+    digest_snapshot(r);
     return 0;
 }
 
@@ -1084,13 +1109,23 @@ int raft_snapshot_provide(struct raft *r, uint64_t index, const uint8_t *data,
     if (index == 0 || index != r->snap.index || len == 0 || data == NULL) {
         return ORIGO_E_INVAL;
     }
+    if (r->snap_data.len > 0) {
+        /* The bytes of one snapshot index never change under a running
+         * transfer: the same bytes again are fine, others are refused. */
+        uint8_t digest[32];
+        crypto_hash_sha256(digest, data, len);
+        return len == r->snap_data.len &&
+                       memcmp(digest, r->snap_digest, sizeof(digest)) == 0
+                   ? 0
+                   : ORIGO_E_SNAPSHOT;
+    }
     struct raft_buf copy;
     int rc = buf_copy(r, &copy, data, len);
     if (rc != 0) {
         return rc;
     }
-    raft_mem_free(r, r->snap_data.base);
     r->snap_data = copy;
+    digest_snapshot(r);
     return 0;
 }
 

@@ -148,6 +148,9 @@ struct raft_msg_heartbeat_resp {
 struct raft_msg_snapshot {
     struct raft_snapshot_meta meta;
     uint64_t total_size;
+    /* SHA-256 of the whole snapshot: binds every chunk to one byte stream,
+     * so a follower never assembles pieces of two different snapshots. */
+    uint8_t digest[32];
     uint64_t offset;
     struct raft_buf chunk;
     bool done;

@@ -107,15 +107,17 @@ struct raft {
 
     /* Incoming snapshot being assembled, and one to hand out for install. */
     struct raft_snapshot_meta in_snap;
+    uint8_t in_snap_digest[32]; /* of the snapshot being assembled */
     uint8_t *in_snap_buf;
     uint64_t in_snap_len;
     uint64_t in_snap_total;
     bool in_snap_active;
     bool install_pending;
-    bool snap_want;         /* ask the host for snapshot bytes (ready) */
-    uint64_t snap_asked;    /* snapshot index last asked for */
-    uint64_t snap_asked_at; /* ticks when it was last asked for */
-    uint64_t ticks;         /* raft_tick() calls so far */
+    bool snap_want;          /* ask the host for snapshot bytes (ready) */
+    uint8_t snap_digest[32]; /* SHA-256 of snap_data, when held */
+    uint64_t snap_asked;     /* snapshot index last asked for */
+    uint64_t snap_asked_at;  /* ticks when it was last asked for */
+    uint64_t ticks;          /* raft_tick() calls so far */
     struct raft_snapshot_meta install_meta;
     struct raft_buf install_data; /* owned until handed out and advanced */
     struct raft_buf install_handed;

@@ -213,6 +213,7 @@ static int send_snapshot_chunk(struct raft *r, struct progress *pr)
     m.term = r->term;
     m.u.snapshot.meta = r->snap;
     m.u.snapshot.total_size = total;
+    memcpy(m.u.snapshot.digest, r->snap_digest, sizeof(r->snap_digest));
     m.u.snapshot.offset = pr->snap_offset;
     m.u.snapshot.done = pr->snap_offset + len == total;
     if (len > 0) {

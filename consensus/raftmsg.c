@@ -12,7 +12,7 @@
 
 /* ---- layout ---- */
 
-#define MAX_KEYS 11
+#define MAX_KEYS 12
 
 /* The keys of each message type, in wire order; the first four are shared. */
 static const char *const LAYOUT[RAFT_MSG_TYPE_MAX + 1][MAX_KEYS + 1] = {
@@ -29,7 +29,8 @@ static const char *const LAYOUT[RAFT_MSG_TYPE_MAX + 1][MAX_KEYS + 1] = {
     [RAFT_MSG_HEARTBEAT] = {"t", "from", "to", "term", "commit"},
     [RAFT_MSG_HEARTBEAT_RESP] = {"t", "from", "to", "term", "last_index"},
     [RAFT_MSG_SNAPSHOT] = {"t", "from", "to", "term", "snap_index", "snap_term",
-                           "config", "total_size", "offset", "chunk", "done"},
+                           "config", "total_size", "digest", "offset", "chunk",
+                           "done"},
     [RAFT_MSG_SNAPSHOT_RESP] = {"t", "from", "to", "term", "index",
                                 "next_offset", "done", "reject"},
     [RAFT_MSG_TIMEOUT_NOW] = {"t", "from", "to", "term"},
@@ -203,6 +204,8 @@ static void put_body(origo_buf *buf, const struct raft_msg *m)
         put_key(buf, "learners");
         put_ids(buf, s->meta.config.learners, s->meta.config.n_learners);
         put_uint_field(buf, "total_size", s->total_size);
+        put_key(buf, "digest");
+        origo_mp_put_bin(buf, s->digest, sizeof(s->digest));
         put_uint_field(buf, "offset", s->offset);
         put_key(buf, "chunk");
         origo_mp_put_bin(buf, s->chunk.base, s->chunk.len);
@@ -355,6 +358,13 @@ static int fields_bin(struct fields *f, struct raft_buf *out, size_t max)
     return rc;
 }
 
+/* A 32-byte binary value (a SHA-256). */
+static int fields_digest(struct fields *f, uint8_t out[32])
+{
+    int rc = fields_key(f);
+    return rc ? rc : origo_mp_read_bin_exact(f->rd, out, 32);
+}
+
 static void fields_leave(struct fields *f)
 {
     origo_mp_leave(f->rd);
@@ -464,6 +474,7 @@ static int read_body(struct fields *f, struct raft_msg *m)
         fields_uint(f, &m->u.snapshot.meta.term);
         read_config(f, &m->u.snapshot.meta.config);
         fields_uint(f, &m->u.snapshot.total_size);
+        fields_digest(f, m->u.snapshot.digest);
         fields_uint(f, &m->u.snapshot.offset);
         fields_bin(f, &m->u.snapshot.chunk, RAFTMSG_MAX_CHUNK_BYTES);
         return fields_bool(f, &m->u.snapshot.done);

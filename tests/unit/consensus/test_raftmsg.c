@@ -702,6 +702,7 @@ static size_t build_snapshot(uint8_t *out, size_t cap, uint64_t total,
                              const uint8_t *config, size_t config_len)
 {
     static const uint8_t chunk[32];
+    static const uint8_t digest[32] = {0xd1};
     struct field f[] = {{"t", V_UINT, RAFT_MSG_SNAPSHOT, NULL, 0},
                         {"from", V_UINT, 1, NULL, 0},
                         {"to", V_UINT, 2, NULL, 0},
@@ -710,10 +711,11 @@ static size_t build_snapshot(uint8_t *out, size_t cap, uint64_t total,
                         {"snap_term", V_UINT, 4, NULL, 0},
                         {"config", V_RAW, 0, config, config_len},
                         {"total_size", V_UINT, total, NULL, 0},
+                        {"digest", V_BIN, 0, digest, sizeof(digest)},
                         {"offset", V_UINT, offset, NULL, 0},
                         {"chunk", V_BIN, 0, chunk, chunk_len},
                         {"done", V_BOOL, (uint64_t)done, NULL, 0}};
-    return build(out, cap, f, 11, 11);
+    return build(out, cap, f, 12, 12);
 }
 
 static void snapshot_rules_are_enforced(void **state)

@@ -6,6 +6,7 @@
  * the simulator harness or directly. */
 #include "raft_test.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 
 #include "raftmsg.h"
@@ -326,6 +327,10 @@ static struct raft_msg rf_snap_msg(uint64_t index, uint64_t total,
     m.u.snapshot.chunk.base = chunk;
     m.u.snapshot.chunk.len = len;
     m.u.snapshot.done = done;
+    if (offset == 0 && len == total) {
+        /* A whole snapshot in one chunk: its digest is the chunk's. */
+        crypto_hash_sha256(m.u.snapshot.digest, chunk, len);
+    }
     return m;
 }
 
@@ -824,6 +829,69 @@ static void a_proposal_in_the_log_is_reported_as_such(void **state)
     raft_free(r);
 }
 
+/* Node issue, finding (a): chunks of two different byte streams for one
+ * snapshot index are never spliced. The leader refuses other bytes for the
+ * index it is sending; a follower that gets a chunk of another stream (or
+ * whose assembled bytes do not hash to the announced digest) starts over
+ * and installs nothing. */
+static void snapshot_chunks_are_bound_to_one_byte_stream(void **state)
+{
+    (void)state;
+    uint8_t a[64], b[64];
+    memset(a, 'A', sizeof(a));
+    memset(b, 'B', sizeof(b));
+    /* The leader's side. */
+    struct raft_options o;
+    rf_options(&o, 1);
+    uint64_t term;
+    struct raft *leader = rf_leader_with_empty_learner(&o, NULL, 0, &term);
+    assert_int_equal(raft_snapshot_provide(leader, 10, a, sizeof(a)), 0);
+    assert_int_equal(raft_snapshot_provide(leader, 10, b, sizeof(b)),
+                     ORIGO_E_SNAPSHOT);
+    assert_int_equal(raft_snapshot_provide(leader, 10, a, sizeof(a)), 0);
+    raft_free(leader);
+    /* The follower's side. */
+    rf_options(&o, 2);
+    struct raft *r = rf_node(&o);
+    uint8_t digest_a[32], digest_b[32];
+    crypto_hash_sha256(digest_a, a, sizeof(a));
+    crypto_hash_sha256(digest_b, b, sizeof(b));
+    struct raft_msg first = rf_snap_msg(10, 64, 0, a, 32, false);
+    memcpy(first.u.snapshot.digest, digest_a, 32);
+    struct raft_msg other = rf_snap_msg(10, 64, 32, b + 32, 32, true);
+    memcpy(other.u.snapshot.digest, digest_b, 32);
+    struct raft_msg forged = rf_snap_msg(10, 64, 32, b + 32, 32, true);
+    memcpy(forged.u.snapshot.digest, digest_a, 32);
+    struct raft_msg rest = rf_snap_msg(10, 64, 32, a + 32, 32, true);
+    memcpy(rest.u.snapshot.digest, digest_a, 32);
+    struct raft_msg resp;
+    assert_int_equal(raft_step(r, &first), 0);
+    assert_int_equal(rf_take(r, RAFT_MSG_SNAPSHOT_RESP, &resp), 1);
+    assert_int_equal(resp.u.snapshot_resp.next_offset, 32);
+    assert_int_equal(raft_step(r, &other), 0); /* another stream's chunk */
+    assert_int_equal(rf_take(r, RAFT_MSG_SNAPSHOT_RESP, &resp), 1);
+    assert_true(resp.u.snapshot_resp.reject);
+    assert_int_equal(raft_step(r, &first), 0); /* starts over */
+    rf_take(r, RAFT_MSG_SNAPSHOT_RESP, NULL);
+    assert_int_equal(raft_step(r, &forged), 0); /* right digest, wrong bytes */
+    assert_int_equal(rf_take(r, RAFT_MSG_SNAPSHOT_RESP, &resp), 1);
+    assert_true(resp.u.snapshot_resp.reject);
+    assert_false(resp.u.snapshot_resp.done);
+    struct raft_status st;
+    raft_status(r, &st);
+    assert_int_equal(st.snapshot_index, 0);    /* nothing installed */
+    assert_int_equal(raft_step(r, &first), 0); /* the real transfer */
+    rf_take(r, RAFT_MSG_SNAPSHOT_RESP, NULL);
+    assert_int_equal(raft_step(r, &rest), 0);
+    struct raft_ready rd;
+    assert_int_equal(raft_ready(r, &rd), 0);
+    assert_true(rd.snapshot_install);
+    assert_int_equal(rd.snapshot_data.len, 64);
+    assert_memory_equal(rd.snapshot_data.base, a, 64);
+    raft_advance(r, &rd);
+    raft_free(r);
+}
+
 /* Node issue, finding (b): TIMEOUT_NOW is obeyed only from the leader of
  * the current term; from any other peer of that term it would start an
  * election that skips the lease and disrupts a healthy leader. */
@@ -912,6 +980,7 @@ int main(void)
         cmocka_unit_test(transfer_fires_when_a_snapshot_catches_the_target_up),
         cmocka_unit_test(a_term_with_no_room_for_one_more_is_dropped),
         cmocka_unit_test(a_proposal_in_the_log_is_reported_as_such),
+        cmocka_unit_test(snapshot_chunks_are_bound_to_one_byte_stream),
         cmocka_unit_test(timeout_now_only_from_the_leader),
         cmocka_unit_test(a_returning_id_starts_from_scratch),
     };
