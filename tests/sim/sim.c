@@ -753,8 +753,10 @@ static void disk_take(struct sim_cluster *c, struct sim_node *n, size_t count,
         *seq = w->seq;
         write_free(w);
     }
-    memmove(n->writes, n->writes + count,
-            (n->n_writes - count) * sizeof(*n->writes));
+    if (count > 0 && count < n->n_writes) {
+        memmove(n->writes, n->writes + count,
+                (n->n_writes - count) * sizeof(*n->writes));
+    }
     n->n_writes -= count;
 }
 
