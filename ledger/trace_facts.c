@@ -122,27 +122,9 @@ static int genealogy_edges(struct trace_facts *facts, const origo_event *event)
     return 0;
 }
 
-/* A CBV code in its bare, URN or GS1 web URI spelling. */
-static int cbv_is(origo_str value, const char *urn_prefix,
-                  const char *web_prefix, const char *code)
-{
-    const char *const prefixes[] = {"", urn_prefix, web_prefix};
-    size_t code_len = strlen(code);
-    for (size_t i = 0; i < 3; i++) {
-        size_t p = strlen(prefixes[i]);
-        if (value.len == p + code_len &&
-            memcmp(value.ptr, prefixes[i], p) == 0 &&
-            memcmp(value.ptr + p, code, code_len) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static int biz_step_is(const origo_epcis_info *info, const char *code)
 {
-    return cbv_is(info->biz_step, "urn:epcglobal:cbv:bizstep:",
-                  "https://ref.gs1.org/cbv/BizStep-", code);
+    return origo_cbv_is(info->biz_step, ORIGO_CBV_BIZSTEP, code);
 }
 
 static int has_lots(const origo_event *event, enum origo_lot_role role)
@@ -184,8 +166,8 @@ enum trace_epcis_meaning trace_facts_epcis_meaning(const origo_event *event)
         if (biz_step_is(info, "receiving")) {
             return TRACE_EPCIS_RECEIVE;
         }
-        if (cbv_is(info->disposition, "urn:epcglobal:cbv:disp:",
-                   "https://ref.gs1.org/cbv/Disp-", "recalled")) {
+        if (origo_cbv_is(info->disposition, ORIGO_CBV_DISPOSITION,
+                         "recalled")) {
             return TRACE_EPCIS_RECALL;
         }
         return TRACE_EPCIS_NOTHING;

@@ -280,17 +280,24 @@ static int code_member(origo_str event, const char *key, origo_str *out)
     return 0;
 }
 
-/* The CBV source/destination type `type` names `name` (possessing_party,
- * owning_party) in any of its spellings. */
-static int sdt_is(origo_str type, const char *name)
+int origo_cbv_is(origo_str value, enum origo_cbv_vocab vocab, const char *code)
 {
-    static const char *const prefixes[] = {
-        "", "urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-"};
-    size_t name_len = strlen(name);
+    static const char *const urn[] = {
+        NULL, "urn:epcglobal:cbv:bizstep:", "urn:epcglobal:cbv:disp:",
+        "urn:epcglobal:cbv:sdt:"};
+    static const char *const web[] = {NULL, "https://ref.gs1.org/cbv/BizStep-",
+                                      "https://ref.gs1.org/cbv/Disp-",
+                                      "https://ref.gs1.org/cbv/SDT-"};
+    if (vocab < ORIGO_CBV_BIZSTEP || vocab > ORIGO_CBV_SOURCE_DEST_TYPE ||
+        !code)
+        return 0;
+    const char *const prefixes[] = {"", urn[vocab], web[vocab]};
+    size_t code_len = strlen(code);
     for (size_t i = 0; i < 3; i++) {
         size_t p = strlen(prefixes[i]);
-        if (type.len == p + name_len && memcmp(type.ptr, prefixes[i], p) == 0 &&
-            memcmp(type.ptr + p, name, name_len) == 0)
+        if (value.len == p + code_len &&
+            memcmp(value.ptr, prefixes[i], p) == 0 &&
+            memcmp(value.ptr + p, code, code_len) == 0)
             return 1;
     }
     return 0;
@@ -319,9 +326,13 @@ static int party_list(origo_str event, const char *key, const char *member,
         if (!origo_json_string(value, &type) ||
             !origo_json_string(party, &content))
             continue; /* escaped text names no party we map */
-        if (sdt_is(type, "possessing_party") && !out->len)
+        if (origo_cbv_is(type, ORIGO_CBV_SOURCE_DEST_TYPE,
+                         "possessing_party") &&
+            !out->len)
             *out = content;
-        else if (sdt_is(type, "owning_party") && !owning.len)
+        else if (origo_cbv_is(type, ORIGO_CBV_SOURCE_DEST_TYPE,
+                              "owning_party") &&
+                 !owning.len)
             owning = content;
     }
     if (!out->len)

@@ -347,6 +347,17 @@ enum origo_lot_kind {
  * ORIGO_E_LOT. */
 int origo_lot_check(const char *lot, size_t len, enum origo_lot_kind *kind);
 
+/* CBV vocabularies whose codes EPCIS writes in three spellings: bare
+ * ("shipping"), URN ("urn:epcglobal:cbv:bizstep:shipping") and GS1 web URI
+ * ("https://ref.gs1.org/cbv/BizStep-shipping"). */
+enum origo_cbv_vocab {
+    ORIGO_CBV_BIZSTEP = 1,
+    ORIGO_CBV_DISPOSITION,
+    ORIGO_CBV_SOURCE_DEST_TYPE,
+};
+/* 1 when `value` is CBV code `code` of `vocab` in any of its spellings. */
+int origo_cbv_is(origo_str value, enum origo_cbv_vocab vocab, const char *code);
+
 /* Decides which lot, if any, an EPC or EPC class string of an EPCIS event
  * names (docs/formats/event.md, "The epcis type"): a lot identifier names
  * itself; a GS1 Digital Link lot identifier followed by "/21/<serial>"

@@ -877,6 +877,15 @@ static void test_approvals_expire_and_admins_stay_above_quorum(void **state)
     mallory_tries(f);
     apply(f);
     expect(f, 0, ORIGO_E_NOT_MEMBER, "an expired approval does not count");
+    /* ... and is pruned: only truckco's fresh approval is kept. */
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat st;
+    assert_int_equal(ledger_txn_begin(f->led, 1, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, LEDGER_DBI_APPROVALS, 0, &dbi), 0);
+    assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+    mdb_txn_abort(txn);
+    assert_int_equal(st.ms_entries, 1);
     /* Two admins remove the third: two remain, the quorum. */
     member(f, LT_ADMIN, ORIGO_EV_MEMBER_REMOVE, LT_INSPECTOR, NULL, 0);
     member(f, LT_CARRIER, ORIGO_EV_MEMBER_REMOVE, LT_INSPECTOR, NULL, 0);

@@ -443,6 +443,30 @@ static void epc_lot_names_a_lot_or_nothing(void **state)
     }
 }
 
+static void cbv_codes_match_in_all_three_spellings(void **state)
+{
+    (void)state;
+    assert_true(
+        origo_cbv_is(origo_str_c("shipping"), ORIGO_CBV_BIZSTEP, "shipping"));
+    assert_true(origo_cbv_is(origo_str_c("urn:epcglobal:cbv:bizstep:shipping"),
+                             ORIGO_CBV_BIZSTEP, "shipping"));
+    assert_true(
+        origo_cbv_is(origo_str_c("https://ref.gs1.org/cbv/BizStep-shipping"),
+                     ORIGO_CBV_BIZSTEP, "shipping"));
+    assert_true(origo_cbv_is(origo_str_c("urn:epcglobal:cbv:disp:recalled"),
+                             ORIGO_CBV_DISPOSITION, "recalled"));
+    assert_true(origo_cbv_is(origo_str_c("urn:epcglobal:cbv:sdt:owning_party"),
+                             ORIGO_CBV_SOURCE_DEST_TYPE, "owning_party"));
+    /* Another vocabulary's prefix, another case, a suffix: no. */
+    assert_false(origo_cbv_is(origo_str_c("urn:epcglobal:cbv:disp:shipping"),
+                              ORIGO_CBV_BIZSTEP, "shipping"));
+    assert_false(
+        origo_cbv_is(origo_str_c("Shipping"), ORIGO_CBV_BIZSTEP, "shipping"));
+    assert_false(
+        origo_cbv_is(origo_str_c("shipping2"), ORIGO_CBV_BIZSTEP, "shipping"));
+    assert_false(origo_cbv_is(origo_str_c("shipping"), 0, "shipping"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +479,7 @@ int main(void)
         cmocka_unit_test(checker_and_importer_agree_on_random_documents),
         cmocka_unit_test(reader_finds_members_items_and_strings),
         cmocka_unit_test(epc_lot_names_a_lot_or_nothing),
+        cmocka_unit_test(cbv_codes_match_in_all_three_spellings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
