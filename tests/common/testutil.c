@@ -4,6 +4,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -84,6 +85,15 @@ void testutil_hex(const uint8_t *bytes, size_t len, char *out)
         out[2 * i + 1] = digits[bytes[i] & 15];
     }
     out[2 * len] = 0;
+}
+
+void testutil_rfc3339(uint64_t ms, char out[32])
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm utc;
+    gmtime_r(&secs, &utc);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &utc);
+    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
 }
 
 char *testutil_tmpdir(void)

@@ -24,6 +24,9 @@ void testutil_hex(const uint8_t *bytes, size_t len, char *out);
  * nothing. */
 int testutil_alloc_available(void);
 void testutil_alloc_budget(long budget);
+/* Writes Unix time `ms` as an RFC 3339 UTC time with milliseconds
+ * ("2026-11-21T10:00:00.000Z", an EPCIS eventTime) into out. */
+void testutil_rfc3339(uint64_t ms, char out[32]);
 /* Creates a fresh temporary directory; returns a static-lifetime malloc()ed
  * path the caller frees. */
 char *testutil_tmpdir(void);

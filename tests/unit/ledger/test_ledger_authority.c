@@ -21,6 +21,7 @@
 #include "ledgertest.h"
 #include "origo/error.h"
 #include "origo/keys.h"
+#include "testutil.h"
 #include "trace.h"
 
 typedef lt_fixture fixture;
@@ -126,12 +127,7 @@ static void member(fixture *f, int admin, enum origo_event_type type,
 /* An EPCIS eventTime `offset_ms` from the next block's time. */
 static void event_time(const fixture *f, int64_t offset_ms, char out[40])
 {
-    uint64_t ms = (uint64_t)((int64_t)ts(f) + offset_ms);
-    time_t secs = (time_t)(ms / 1000);
-    struct tm utc;
-    gmtime_r(&secs, &utc);
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf(out + n, 40 - n, ".%03uZ", (unsigned)(ms % 1000));
+    testutil_rfc3339((uint64_t)((int64_t)ts(f) + offset_ms), out);
 }
 
 /* ---- ownership ----------------------------------------------------------- */

@@ -477,10 +477,7 @@ static void test_out_of_memory_aborts_the_block_never_rejects(void **state)
     const origo_key *plant = net.parties[4]; /* p0 */
     create_oom_lots(plant);
     char text[512], when[32];
-    time_t secs = (time_t)(net.block_time / 1000);
-    struct tm utc;
-    gmtime_r(&secs, &utc);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &utc);
+    testutil_rfc3339(net.block_time, when);
     snprintf(text, sizeof(text),
              "{\"action\":\"ADD\",\"childEPCs\":[\"p0/case/OOM-1\",\"p0/case/"
              "OOM-2\"],\"childQuantityList\":[{\"epcClass\":\"p0/case/OOM-3\","

@@ -344,10 +344,7 @@ static void quality(struct trace_net *net, enum origo_event_type type,
  * timestamp window). */
 static void event_time(const struct trace_net *net, char out[32])
 {
-    time_t secs = (time_t)(net->block_time / 1000);
-    struct tm utc;
-    gmtime_r(&secs, &utc);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    testutil_rfc3339(net->block_time, out);
 }
 
 static void epcis(struct trace_net *net, json_t *event, int party)
