@@ -96,7 +96,7 @@ static int write_short_sig(const char *dir, const origo_envelope *dec)
 static int write_corpus(const char *dir, const origo_key *key)
 {
     int rc = 0;
-    for (int t = ORIGO_EV_LOT_CREATE; t <= ORIGO_EV_EPCIS; t++) {
+    for (int t = ORIGO_EV_LOT_CREATE; t <= ORIGO_EV_MEMBER_ROTATE; t++) {
         origo_buf env;
         origo_buf_init(&env, ORIGO_ENVELOPE_MAX);
         origo_envelope dec;
