@@ -103,6 +103,9 @@ extern "C" {
     X(LOG_STORE, -180, "raft log storage error")                               \
     X(COMPACTED, -181, "log entry compacted into a snapshot")                  \
     X(RAFT_MSG, -182, "malformed raft message")                                \
+    X(HANDSHAKE, -190, "peer handshake failed")                                \
+    X(PEER_UNKNOWN, -191, "peer key is not a validator of this network")       \
+    X(FRAME, -192, "forged, reordered or corrupted transport frame")           \
     X(USAGE, -250, "bad command-line usage")                                   \
     X(JSON, -251, "malformed JSON")                                            \
     X(CONFIG, -252, "invalid configuration")
