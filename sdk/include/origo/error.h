@@ -30,6 +30,7 @@ extern "C" {
     X(AGAIN, -12, "try again")                                                 \
     X(CORRUPT, -13, "stored data is corrupt")                                  \
     X(SODIUM, -14, "libsodium initialisation failed")                          \
+    X(TIMEOUT, -15, "timed out")                                               \
     X(TRUNCATED, -20, "input ends in the middle of a value")                   \
     X(NONCANONICAL, -21, "non-canonical encoding")                             \
     X(TYPE, -22, "unexpected type")                                            \
