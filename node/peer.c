@@ -138,7 +138,8 @@ static int write_bytes(peer_link *link, const uint8_t *a, size_t alen,
     }
     w->link = link;
     w->len = len;
-    memcpy(w->data, a, alen);
+    if (alen)
+        memcpy(w->data, a, alen);
     if (blen)
         memcpy(w->data + alen, b, blen);
     uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)len);
