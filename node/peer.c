@@ -121,35 +121,50 @@ static void on_written(uv_write_t *req, int status)
         link_fail(link, ORIGO_E_IO);
 }
 
-/* Queues bytes for the socket; the queue is bounded: a peer that does not
- * read is dropped, never buffered without end. */
-static int write_bytes(peer_link *link, const uint8_t *a, size_t alen,
-                       const uint8_t *b, size_t blen)
+/* A write request with room for len bytes, within the bounded queue: a
+ * peer that does not read is dropped, never buffered without end. NULL
+ * when the link is closed for it (the reason is in link->reason). */
+static write_req *reserve(peer_link *link, size_t len)
 {
-    size_t len = alen + blen;
     if (link->queued + len > link->opts.send_queue_max) {
         link_fail(link, ORIGO_E_BUSY);
-        return ORIGO_E_BUSY;
+        return NULL;
     }
     write_req *w = malloc(sizeof(*w) + len);
     if (!w) {
         link_fail(link, ORIGO_E_NOMEM);
-        return ORIGO_E_NOMEM;
+        return NULL;
     }
     w->link = link;
     w->len = len;
-    if (alen)
-        memcpy(w->data, a, alen);
-    if (blen)
-        memcpy(w->data + alen, b, blen);
-    uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)len);
+    return w;
+}
+
+/* Hands a filled request to libuv (and owns it either way). */
+static int submit(peer_link *link, write_req *w)
+{
+    uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
     if (uv_write(&w->req, (uv_stream_t *)&link->tcp, &buf, 1, on_written)) {
         free(w);
         link_fail(link, ORIGO_E_IO);
         return ORIGO_E_IO;
     }
-    link->queued += len;
+    link->queued += w->len;
     return 0;
+}
+
+/* Queues a + b (b may be empty) for the socket. */
+static int write_bytes(peer_link *link, const uint8_t *a, size_t alen,
+                       const uint8_t *b, size_t blen)
+{
+    write_req *w = reserve(link, alen + blen);
+    if (!w)
+        return link->reason;
+    if (alen)
+        memcpy(w->data, a, alen);
+    if (blen)
+        memcpy(w->data + alen, b, blen);
+    return submit(link, w);
 }
 
 int peer_send(peer_link *link, const uint8_t *msg, size_t len)
@@ -158,17 +173,17 @@ int peer_send(peer_link *link, const uint8_t *msg, size_t len)
         return ORIGO_E_INVAL;
     if (len > link->opts.frame_cap)
         return ORIGO_E_TOOBIG;
-    origo_buf frame;
-    origo_buf_init(&frame, len + TRANSPORT_FRAME_OVERHEAD);
-    int rc = transport_seal(&link->tx, msg, len, &frame);
+    /* Sealed straight into the write request: one pass over the bytes. */
+    write_req *w = reserve(link, len + TRANSPORT_FRAME_OVERHEAD);
+    if (!w)
+        return link->reason;
+    int rc = transport_seal_to(&link->tx, msg, len, w->data);
     if (rc) {
-        origo_buf_close(&frame);
+        free(w);
         link_fail(link, rc);
         return rc;
     }
-    rc = write_bytes(link, frame.data, frame.len, NULL, 0);
-    origo_buf_close(&frame);
-    return rc;
+    return submit(link, w);
 }
 
 /* ---- reading ---- */

@@ -227,15 +227,38 @@ int transport_tx_init(transport_tx *tx, const uint8_t key[32],
  * 0, ORIGO_E_NOMEM or ORIGO_E_TOOBIG; on failure out keeps its length. */
 static int make_room(origo_buf *out, size_t n)
 {
+    static const uint8_t zeros[4096];
     size_t before = out->len;
-    uint8_t *zero = calloc(1, n ? n : 1);
-    if (!zero)
-        return ORIGO_E_NOMEM;
-    int rc = origo_buf_append(out, zero, n);
-    free(zero);
+    int rc = 0;
+    while (n && rc == 0) {
+        size_t step = n < sizeof(zeros) ? n : sizeof(zeros);
+        rc = origo_buf_append(out, zeros, step);
+        n -= step;
+    }
     if (rc)
         out->len = before;
     return rc;
+}
+
+int transport_seal_to(transport_tx *tx, const uint8_t *msg, size_t len,
+                      uint8_t *frame)
+{
+    if (len > tx->cap || len > UINT32_MAX - TRANSPORT_FRAME_OVERHEAD)
+        return ORIGO_E_TOOBIG;
+    size_t clen = len + crypto_secretstream_xchacha20poly1305_ABYTES;
+    frame[0] = (uint8_t)(clen >> 24);
+    frame[1] = (uint8_t)(clen >> 16);
+    frame[2] = (uint8_t)(clen >> 8);
+    frame[3] = (uint8_t)clen;
+    /* Every rekey_every-th frame carries TAG_REKEY: both sides then move
+     * to a new key derived from the current one. */
+    tx->frames++;
+    unsigned char tag = tx->rekey_every && tx->frames % tx->rekey_every == 0
+                            ? crypto_secretstream_xchacha20poly1305_TAG_REKEY
+                            : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+    crypto_secretstream_xchacha20poly1305_push(&tx->st, frame + 4, NULL, msg,
+                                               len, NULL, 0, tag);
+    return 0;
 }
 
 int transport_seal(transport_tx *tx, const uint8_t *msg, size_t len,
@@ -243,25 +266,13 @@ int transport_seal(transport_tx *tx, const uint8_t *msg, size_t len,
 {
     if (len > tx->cap || len > UINT32_MAX - TRANSPORT_FRAME_OVERHEAD)
         return ORIGO_E_TOOBIG;
-    size_t clen = len + crypto_secretstream_xchacha20poly1305_ABYTES;
-    uint8_t prefix[4] = {(uint8_t)(clen >> 24), (uint8_t)(clen >> 16),
-                         (uint8_t)(clen >> 8), (uint8_t)clen};
     /* Room first, then seal in place: the stream state advances only
      * when the frame is surely written. */
     size_t before = out->len;
-    int rc = make_room(out, 4 + clen);
+    int rc = make_room(out, len + TRANSPORT_FRAME_OVERHEAD);
     if (rc)
         return rc;
-    memcpy(out->data + before, prefix, 4);
-    /* Every rekey_every-th frame carries TAG_REKEY: both sides then move
-     * to a new key derived from the current one. */
-    tx->frames++;
-    unsigned char tag = tx->rekey_every && tx->frames % tx->rekey_every == 0
-                            ? crypto_secretstream_xchacha20poly1305_TAG_REKEY
-                            : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
-    crypto_secretstream_xchacha20poly1305_push(&tx->st, out->data + before + 4,
-                                               NULL, msg, len, NULL, 0, tag);
-    return 0;
+    return transport_seal_to(tx, msg, len, out->data + before);
 }
 
 int transport_rx_init(transport_rx *rx, const uint8_t key[32],

@@ -110,6 +110,12 @@ int transport_tx_init(transport_tx *tx, const uint8_t key[32],
 int transport_seal(transport_tx *tx, const uint8_t *msg, size_t len,
                    origo_buf *out);
 
+/* The same, into `frame`, which has room for len + TRANSPORT_FRAME_OVERHEAD
+ * bytes (the node seals straight into its write request). Returns 0 or
+ * ORIGO_E_TOOBIG (nothing written, the stream unchanged). */
+int transport_seal_to(transport_tx *tx, const uint8_t *msg, size_t len,
+                      uint8_t *frame);
+
 /* Starts the receiving direction from the peer's header. Returns 0 or
  * ORIGO_E_FRAME (a header the key does not accept). */
 int transport_rx_init(transport_rx *rx, const uint8_t key[32],
