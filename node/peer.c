@@ -188,6 +188,11 @@ int peer_send(peer_link *link, const uint8_t *msg, size_t len)
 
 /* ---- reading ---- */
 
+static void on_timeout(uv_timer_t *t)
+{
+    link_fail(t->data, ORIGO_E_TIMEOUT);
+}
+
 /* Starts the sending direction and writes `first` (M3 or nothing) and the
  * stream header. */
 static int start_tx(peer_link *link, const uint8_t *first, size_t first_len)
@@ -251,7 +256,10 @@ static int step_handshake(peer_link *link, const uint8_t *p, size_t avail)
             return rc;
         link->at += TRANSPORT_HEADER_LEN;
         link->state = OPEN;
-        uv_timer_stop(&link->timer);
+        if (link->opts.idle_ms)
+            uv_timer_start(&link->timer, on_timeout, link->opts.idle_ms, 0);
+        else
+            uv_timer_stop(&link->timer);
         if (link->opts.cb.on_open)
             link->opts.cb.on_open(link, link->session.peer, link->opts.ctx);
         return 1;
@@ -325,12 +333,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         link_fail(link, rc);
         return;
     }
+    /* An open link that hears nothing for idle_ms is dead (Raft's
+     * heartbeats keep a live one busy). */
+    if (link->state == OPEN && link->opts.idle_ms)
+        uv_timer_start(&link->timer, on_timeout, link->opts.idle_ms, 0);
     process(link);
-}
-
-static void on_timeout(uv_timer_t *t)
-{
-    link_fail(t->data, ORIGO_E_TIMEOUT);
 }
 
 /* A new link with its handles initialised (tcp must be initialised by the
@@ -390,10 +397,9 @@ int peer_connect(uv_loop_t *loop, const struct sockaddr *addr,
     if (!link)
         return ORIGO_E_NOMEM;
     link->connect.data = link;
-    if (uv_tcp_connect(&link->connect, &link->tcp, addr, on_connected)) {
+    /* A failure at once is reported like a later one, through on_close. */
+    if (uv_tcp_connect(&link->connect, &link->tcp, addr, on_connected))
         link_fail(link, ORIGO_E_IO);
-        return ORIGO_E_IO;
-    }
     *out = link;
     return 0;
 }
@@ -457,4 +463,131 @@ int peer_listener_port(const peer_listener *l)
 void peer_listener_close(peer_listener *l)
 {
     uv_close((uv_handle_t *)&l->tcp, free_handle);
+}
+
+/* ---- dialling with backoff ---- */
+
+struct peer_dialer {
+    uv_timer_t timer; /* first: freed through its handle */
+    uv_loop_t *loop;
+    struct sockaddr_storage addr;
+    peer_options opts; /* the links', with the callbacks below */
+    peer_callbacks user;
+    void *user_ctx;
+    uint64_t min_ms, max_ms, backoff_ms;
+    unsigned attempts;
+    peer_link *link; /* connecting or open; NULL while waiting */
+    int stopping;
+};
+
+static void dial(peer_dialer *d);
+static void schedule_redial(peer_dialer *d);
+
+static void dialer_free_if_done(peer_dialer *d)
+{
+    if (d->stopping && !d->link)
+        uv_close((uv_handle_t *)&d->timer, free_handle);
+}
+
+static void dialer_open(peer_link *link, const uint8_t key[32], void *ctx)
+{
+    peer_dialer *d = ctx;
+    d->backoff_ms = d->min_ms;
+    if (d->user.on_open)
+        d->user.on_open(link, key, d->user_ctx);
+}
+
+static void dialer_message(peer_link *link, const uint8_t *msg, size_t len,
+                           void *ctx)
+{
+    peer_dialer *d = ctx;
+    if (d->user.on_message)
+        d->user.on_message(link, msg, len, d->user_ctx);
+}
+
+static void on_redial(uv_timer_t *t)
+{
+    dial(t->data);
+}
+
+static void dialer_close(peer_link *link, int reason, void *ctx)
+{
+    peer_dialer *d = ctx;
+    if (d->user.on_close)
+        d->user.on_close(link, reason, d->user_ctx);
+    d->link = NULL;
+    if (d->stopping)
+        dialer_free_if_done(d);
+    else
+        schedule_redial(d);
+}
+
+static void schedule_redial(peer_dialer *d)
+{
+    /* Wait between backoff/2 and backoff (jitter, so that validators
+     * restarted together do not dial in step), then double it. */
+    uint64_t wait = d->backoff_ms / 2 +
+                    randombytes_uniform((uint32_t)(d->backoff_ms / 2 + 1));
+    d->backoff_ms =
+        d->backoff_ms > d->max_ms / 2 ? d->max_ms : d->backoff_ms * 2;
+    uv_timer_start(&d->timer, on_redial, wait, 0);
+}
+
+static void dial(peer_dialer *d)
+{
+    d->attempts++;
+    peer_link *link = NULL;
+    if (peer_connect(d->loop, (const struct sockaddr *)&d->addr, &d->opts,
+                     &link) == 0)
+        d->link = link; /* on_open or on_close follows */
+    else
+        schedule_redial(d); /* out of memory: try again later */
+}
+
+int peer_dial(uv_loop_t *loop, const struct sockaddr *addr,
+              const peer_options *opts, uint64_t min_ms, uint64_t max_ms,
+              peer_dialer **out)
+{
+    if (min_ms == 0 || max_ms < min_ms || max_ms > UINT32_MAX)
+        return ORIGO_E_INVAL;
+    peer_dialer *d = calloc(1, sizeof(*d));
+    if (!d)
+        return ORIGO_E_NOMEM;
+    d->loop = loop;
+    memcpy(&d->addr, addr,
+           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                       : sizeof(struct sockaddr_in));
+    d->opts = *opts;
+    d->user = opts->cb;
+    d->user_ctx = opts->ctx;
+    d->opts.cb = (peer_callbacks){dialer_open, dialer_message, dialer_close};
+    d->opts.ctx = d;
+    d->min_ms = d->backoff_ms = min_ms;
+    d->max_ms = max_ms;
+    uv_timer_init(loop, &d->timer);
+    d->timer.data = d;
+    dial(d);
+    *out = d;
+    return 0;
+}
+
+peer_link *peer_dialer_link(const peer_dialer *d)
+{
+    return d->link && peer_key(d->link) ? d->link : NULL;
+}
+
+unsigned peer_dialer_attempts(const peer_dialer *d)
+{
+    return d->attempts;
+}
+
+void peer_dialer_stop(peer_dialer *d)
+{
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    uv_timer_stop(&d->timer);
+    if (d->link)
+        peer_close(d->link);
+    dialer_free_if_done(d);
 }

@@ -16,6 +16,7 @@
 
 typedef struct peer_link peer_link;
 typedef struct peer_listener peer_listener;
+typedef struct peer_dialer peer_dialer;
 
 typedef struct peer_callbacks {
     /* The handshake finished: `key` is the peer's static key. */
@@ -39,6 +40,9 @@ typedef struct peer_options {
     size_t send_queue_max;   /* bytes queued to the socket before a link
                               * is closed with ORIGO_E_BUSY; 0: 64 MiB */
     uint64_t handshake_ms;   /* 0: 5000 */
+    uint64_t idle_ms;        /* an open link that receives nothing for this
+                              * long closes with ORIGO_E_TIMEOUT; 0: never
+                              * (the node sets a few heartbeat intervals) */
     peer_callbacks cb;
     void *ctx;
 } peer_options;
@@ -54,9 +58,26 @@ int peer_listener_port(const peer_listener *l);
 void peer_listener_close(peer_listener *l);
 
 /* Dials `addr` as initiator. The link exists at once; on_open or on_close
- * follows. Returns 0, ORIGO_E_IO or ORIGO_E_NOMEM. */
+ * follows (a connection refused included). Returns 0 or ORIGO_E_NOMEM. */
 int peer_connect(uv_loop_t *loop, const struct sockaddr *addr,
                  const peer_options *opts, peer_link **out);
+
+/* Keeps one link to `addr`: dials, and after every close dials again,
+ * waiting a random time between backoff/2 and backoff, where backoff
+ * starts at min_ms, doubles after each close up to max_ms, and starts
+ * over once a link opens. The callbacks of `opts` see every link the
+ * dialer makes. Returns 0, ORIGO_E_INVAL (min_ms 0, max_ms < min_ms or
+ * over 2^32-1) or ORIGO_E_NOMEM. */
+int peer_dial(uv_loop_t *loop, const struct sockaddr *addr,
+              const peer_options *opts, uint64_t min_ms, uint64_t max_ms,
+              peer_dialer **out);
+/* The dialer's open link, or NULL. */
+peer_link *peer_dialer_link(const peer_dialer *d);
+/* Connections attempted so far. */
+unsigned peer_dialer_attempts(const peer_dialer *d);
+/* Stops: closes the current link (its on_close follows) and frees the
+ * dialer from the loop. */
+void peer_dialer_stop(peer_dialer *d);
 
 /* Sends one message on an open link. Returns 0, ORIGO_E_INVAL (not open
  * yet, or closing), ORIGO_E_TOOBIG (over the frame cap: nothing sent, the

@@ -364,6 +364,110 @@ static void test_send_queue_bounded(void **state)
     assert_int_equal(w->reason[1], ORIGO_E_IO);
 }
 
+/* An open link that hears nothing for idle_ms is closed as dead. */
+static void test_idle_timeout(void **state)
+{
+    world *w = *state;
+    peer_options lo = options(w, w->v[1], "origo.test");
+    lo.idle_ms = 50;
+    w->messages = 0; /* the dialler opens and then says nothing */
+    start(w, lo, options(w, w->v[0], "origo.test"));
+    assert_int_equal(w->opened[0], 1);
+    assert_int_equal(w->opened[1], 1);
+    assert_int_equal(w->reason[1], ORIGO_E_TIMEOUT);
+    assert_int_equal(w->reason[0], ORIGO_E_IO);
+}
+
+/* The dialer: refused while nobody listens, it keeps dialling with
+ * backoff; once a listener is there it opens; when the listener drops the
+ * link it dials again and opens again. */
+typedef struct redial {
+    world *w;
+    uv_loop_t *loop;
+    struct sockaddr_in addr;
+    peer_dialer *dialer;
+    peer_listener *listener;
+    int refused, opens, listener_closes;
+    unsigned attempts_at_open[2];
+} redial;
+
+static void redial_open(peer_link *link, const uint8_t key[32], void *ctx)
+{
+    redial *r = ctx;
+    assert_memory_equal(key, origo_key_public(r->w->v[1]), 32);
+    assert_ptr_equal(peer_dialer_link(r->dialer), link);
+    r->attempts_at_open[r->opens++] = peer_dialer_attempts(r->dialer);
+    if (r->opens == 2) {
+        peer_dialer_stop(r->dialer);
+        peer_listener_close(r->listener);
+    }
+}
+
+/* The listening side drops the first link it opens, at once. */
+static void listener_open_then_drop(peer_link *link, const uint8_t key[32],
+                                    void *ctx)
+{
+    redial *r = ctx;
+    (void)key;
+    if (r->listener_closes++ == 0)
+        peer_close(link);
+}
+
+static void redial_close(peer_link *link, int reason, void *ctx)
+{
+    redial *r = ctx;
+    (void)link;
+    if (r->opens == 0) {
+        /* Nobody listens yet: refused. After three, start listening. */
+        assert_int_equal(reason, ORIGO_E_IO);
+        assert_null(peer_dialer_link(r->dialer));
+        if (++r->refused == 3) {
+            peer_options lo = options(r->w, r->w->v[1], "origo.test");
+            lo.cb.on_open = listener_open_then_drop;
+            lo.cb.on_close = NULL;
+            lo.cb.on_message = NULL;
+            lo.ctx = r;
+            assert_int_equal(peer_listen(r->loop, (struct sockaddr *)&r->addr,
+                                         &lo, &r->listener, NULL),
+                             0);
+        }
+    }
+}
+
+static void test_dialer_reconnects(void **state)
+{
+    world *w = *state;
+    redial r = {.w = w, .loop = &w->loop};
+    /* A port that was free a moment ago: bind, read it, close. */
+    peer_options lo = options(w, w->v[1], "origo.test");
+    uv_ip4_addr("127.0.0.1", 0, &r.addr);
+    peer_listener *probe;
+    assert_int_equal(
+        peer_listen(&w->loop, (struct sockaddr *)&r.addr, &lo, &probe, NULL),
+        0);
+    r.addr.sin_port = htons((uint16_t)peer_listener_port(probe));
+    peer_listener_close(probe);
+
+    peer_options d = options(w, w->v[0], "origo.test");
+    d.cb.on_open = redial_open;
+    d.cb.on_close = redial_close;
+    d.cb.on_message = NULL;
+    d.ctx = &r;
+    assert_int_equal(
+        peer_dial(&w->loop, (struct sockaddr *)&r.addr, &d, 0, 8, &r.dialer),
+        ORIGO_E_INVAL);
+    assert_int_equal(
+        peer_dial(&w->loop, (struct sockaddr *)&r.addr, &d, 1, 8, &r.dialer),
+        0);
+    assert_int_equal(uv_run(&w->loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(r.refused, 3);
+    assert_int_equal(r.opens, 2);
+    /* Three refused dials, then the fourth opened; the listener dropped
+     * it, and the next dial opened again. */
+    assert_int_equal(r.attempts_at_open[0], 4);
+    assert_int_equal(r.attempts_at_open[1], 5);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -378,6 +482,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_frame_over_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_queue_bounded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialer_reconnects, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
