@@ -76,6 +76,20 @@ json.dump(report, open(sys.argv[2], "w"))
 PY
 expect 1 "a report claiming an extra lot is rejected" \
   "$origo" verify --trust "$demo/trust.txt" "$work/extra-lot.json"
+# An edge whose leaf states another edge: C-0001 -> P-5002 claimed as
+# C-0002 -> P-5002 (both lots are in the report, so only the edge is false).
+python3 - "$work/recall.json" "$work/false-edge.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+edge = [e for e in report["edges"] if e["to"] == "volt/pack-48v/P-5002"][0]
+assert edge["from"] == "acme/cell-21700/C-0001"
+edge["from"] = "acme/cell-21700/C-0002"
+json.dump(report, open(sys.argv[2], "w"))
+PY
+expect 1 "a report claiming an edge its event does not state is rejected" \
+  "$origo" verify --trust "$demo/trust.txt" "$work/false-edge.json"
+expect_output 'the edge "acme/cell-21700/C-0002" -> "volt/pack-48v/P-5002" (leaf [0-9]*) does not follow' \
+  "verify names the edge that does not follow"
 
 expect 0 "audit of an untouched ledger is clean" "$origo" audit --data "$demo/validator-2"
 expect_output "audit clean" "audit says clean"
