@@ -1,0 +1,433 @@
+/* The node's INI configuration: a table of keys, each with its kind, range
+ * and default; libinih splits the lines, this file judges them. Lines are
+ * handed to inih one at a time by our own reader, which counts them (so
+ * every message has its line whatever inih was built with) and refuses the
+ * lines different inih builds read differently. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "origo/error.h"
+
+enum kind { K_PATH, K_LEVEL, K_LISTEN, K_PEER, K_U64 };
+
+typedef struct key_spec {
+    const char *section, *name;
+    enum kind kind;
+    size_t offset;
+    uint64_t min, max;
+    const char *unit;
+} key_spec;
+
+#define AT(field) offsetof(node_config, field)
+
+static const key_spec keys[] = {
+    {"node", "data", K_PATH, AT(data), 0, 0, NULL},
+    {"node", "key", K_PATH, AT(key), 0, 0, NULL},
+    {"node", "log_level", K_LEVEL, AT(log_level), 0, 0, NULL},
+    {"peer", "listen", K_LISTEN, AT(listen), 0, 0, NULL},
+    {"peer", "peer", K_PEER, AT(peers), 0, 0, NULL},
+    {"peer", "frame_cap", K_U64, AT(frame_cap), 65536, 268435456, "bytes"},
+    {"peer", "send_queue_max", K_U64, AT(send_queue_max), 1048576, 4294967296,
+     "bytes"},
+    {"peer", "handshake_timeout_ms", K_U64, AT(handshake_timeout_ms), 100,
+     60000, "ms"},
+    {"peer", "idle_timeout_ms", K_U64, AT(idle_timeout_ms), 0, 3600000,
+     "ms (0: never)"},
+    {"peer", "reconnect_min_ms", K_U64, AT(reconnect_min_ms), 10, 60000, "ms"},
+    {"peer", "reconnect_max_ms", K_U64, AT(reconnect_max_ms), 10, 3600000,
+     "ms"},
+};
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const levels[] = {"debug", "info", "warn", "error"};
+
+static size_t key_index(const char *section, const char *name)
+{
+    size_t k = 0;
+    while (k < N_KEYS - 1 &&
+           (strcmp(keys[k].section, section) || strcmp(keys[k].name, name)))
+        k++;
+    return k;
+}
+
+void config_defaults(node_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->log_level = CONFIG_LOG_INFO;
+    strcpy(c->listen.host, "0.0.0.0");
+    c->listen.port = 7400;
+    c->frame_cap = 16u << 20;
+    c->send_queue_max = 64u << 20;
+    c->handshake_timeout_ms = 5000;
+    c->idle_timeout_ms = 10000;
+    c->reconnect_min_ms = 100;
+    c->reconnect_max_ms = 10000;
+}
+
+/* ---- reading lines ---- */
+
+typedef struct parse {
+    const char *name;
+    const char *p, *end;
+    int line;
+    node_config *c;
+    int err_line; /* first error of ours, 0: none */
+    int err_code;
+    char *msg;
+    size_t msg_size;
+    int seen[N_KEYS]; /* line where each key was set, 0: not yet */
+} parse;
+
+static void fail(parse *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(parse *s, int code, const char *fmt, ...)
+{
+    if (s->err_line)
+        return; /* the first error is the one reported */
+    s->err_line = s->line ? s->line : 1;
+    s->err_code = code;
+    int n = snprintf(s->msg, s->msg_size, "%s:%d: ", s->name, s->err_line);
+    if (n < 0 || (size_t)n >= s->msg_size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->msg + n, s->msg_size - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+/* Whether the len bytes at p are spaces and tabs only. */
+static int blank(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != ' ' && p[i] != '\t')
+            return 0;
+    return 1;
+}
+
+/* inih's reader: one line per call, counted. A line inih could read
+ * differently on another build is refused and handed over blank. */
+static char *read_line(char *str, int num, void *stream)
+{
+    parse *s = stream;
+    if (s->p >= s->end)
+        return NULL;
+    const char *nl = memchr(s->p, '\n', (size_t)(s->end - s->p));
+    const char *stop = nl ? nl : s->end;
+    size_t len = (size_t)(stop - s->p);
+    if (len && stop[-1] == '\r')
+        len--;
+    s->line++;
+    const char *line = s->p;
+    s->p = nl ? nl + 1 : s->end;
+    str[0] = '\0';
+    if (memchr(line, '\0', len))
+        fail(s, ORIGO_E_CONFIG, "the line holds a NUL byte");
+    else if (len > CONFIG_MAX_LINE || (int)len + 2 > num)
+        fail(s, ORIGO_E_CONFIG, "the line is longer than %d characters",
+             CONFIG_MAX_LINE);
+    else if (len && (line[0] == ' ' || line[0] == '\t') && !blank(line, len))
+        fail(s, ORIGO_E_CONFIG,
+             "an indented line: write every key at the start of its line "
+             "(continuation lines are not allowed)");
+    else {
+        memcpy(str, line, len);
+        str[len] = '\n';
+        str[len + 1] = '\0';
+    }
+    return str;
+}
+
+static int parse_into(const char *name, const char *text, size_t len,
+                      node_config *c, char *msg, size_t msg_size);
+
+/* ---- values ---- */
+
+static int parse_u64(const char *v, uint64_t *out)
+{
+    if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 20)
+        return -1;
+    uint64_t n = 0;
+    for (; *v; v++) {
+        uint64_t d = (uint64_t)(*v - '0');
+        if (n > (UINT64_MAX - d) / 10)
+            return -1;
+        n = n * 10 + d;
+    }
+    *out = n;
+    return 0;
+}
+
+/* A DNS name by RFC 1123: labels of letters, digits and hyphens, 1..63
+ * characters, not starting or ending with a hyphen; 253 in all. */
+static int dns_name_ok(const char *h)
+{
+    size_t len = strlen(h), label = 0;
+    if (len == 0 || len > 253)
+        return 0;
+    for (size_t i = 0; i <= len; i++) {
+        char ch = h[i];
+        if (ch == '.' || ch == '\0') {
+            if (label == 0 || label > 63 || h[i - 1] == '-')
+                return 0;
+            label = 0;
+            continue;
+        }
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                 (ch >= '0' && ch <= '9') || ch == '-';
+        if (!ok || (label == 0 && ch == '-'))
+            return 0;
+        label++;
+    }
+    return 1;
+}
+
+/* host:port or [v6]:port. numeric_only: the host must be an IP address.
+ * Returns NULL or what is wrong. */
+static const char *parse_addr(const char *v, int numeric_only, config_addr *out)
+{
+    const char *colon, *host = v;
+    size_t host_len;
+    int v6 = 0;
+    if (v[0] == '[') {
+        const char *close = strchr(v, ']');
+        if (!close || close[1] != ':')
+            return "an IPv6 address is written [address]:port";
+        host = v + 1;
+        host_len = (size_t)(close - host);
+        colon = close + 1;
+        v6 = 1;
+    } else {
+        colon = strrchr(v, ':');
+        if (!colon || colon == v)
+            return "write host:port";
+        host_len = (size_t)(colon - v);
+        if (memchr(v, ':', host_len))
+            return "an IPv6 address is written [address]:port";
+    }
+    uint64_t port;
+    if (parse_u64(colon + 1, &port) || port < 1 || port > 65535)
+        return "the port is a whole number from 1 to 65535";
+    if (host_len == 0 || host_len >= sizeof(out->host))
+        return "the host is empty or too long";
+    char h[sizeof(out->host)];
+    memcpy(h, host, host_len);
+    h[host_len] = '\0';
+    uint8_t ip[16];
+    int numeric = inet_pton(v6 ? AF_INET6 : AF_INET, h, ip) == 1;
+    if (v6 && !numeric)
+        return "not an IPv6 address";
+    if (!numeric && numeric_only)
+        return "the address to listen on is an IP address (0.0.0.0: all)";
+    if (!numeric && !dns_name_ok(h))
+        return "the host is neither an IP address nor a DNS name";
+    memcpy(out->host, h, host_len + 1);
+    out->port = (uint16_t)port;
+    return NULL;
+}
+
+static void set_value(parse *s, size_t k, const char *section, const char *name,
+                      const char *value)
+{
+    const key_spec *spec = &keys[k];
+    node_config *c = s->c;
+    char *field = (char *)c + spec->offset;
+    const char *why;
+    uint64_t n;
+    switch (spec->kind) {
+    case K_PATH:
+        if (!*value || strlen(value) >= sizeof(c->data))
+            fail(s, ORIGO_E_CONFIG, "[%s] %s: a path of 1 to %zu bytes",
+                 section, name, sizeof(c->data) - 1);
+        else
+            strcpy(field, value);
+        return;
+    case K_LEVEL:
+        for (size_t i = 0; i < 4; i++)
+            if (strcmp(value, levels[i]) == 0) {
+                c->log_level = (enum config_log_level)(i + 1);
+                return;
+            }
+        fail(s, ORIGO_E_CONFIG,
+             "[%s] %s = %s: allowed: debug, info, warn, error (default info)",
+             section, name, value);
+        return;
+    case K_LISTEN:
+        if ((why = parse_addr(value, 1, &c->listen)) != NULL)
+            fail(s, ORIGO_E_CONFIG, "[%s] %s = %s: %s (default 0.0.0.0:7400)",
+                 section, name, value, why);
+        return;
+    case K_PEER:
+        if (c->n_peers == CONFIG_MAX_PEERS)
+            fail(s, ORIGO_E_CONFIG, "[%s] %s: at most %d peers", section, name,
+                 CONFIG_MAX_PEERS);
+        else if ((why = parse_addr(value, 0, &c->peers[c->n_peers])) != NULL)
+            fail(s, ORIGO_E_CONFIG,
+                 "[%s] %s = %s: %s (one validator's host:port per line)",
+                 section, name, value, why);
+        else
+            c->n_peers++;
+        return;
+    case K_U64:
+        if (parse_u64(value, &n) || n < spec->min || n > spec->max)
+            fail(s, ORIGO_E_CONFIG,
+                 "[%s] %s = %s: allowed: a whole number from %llu to %llu %s",
+                 section, name, value, (unsigned long long)spec->min,
+                 (unsigned long long)spec->max, spec->unit);
+        else
+            memcpy(field, &n, sizeof(n));
+        return;
+    }
+}
+
+static int on_pair(void *user, const char *section, const char *name,
+                   const char *value)
+{
+    parse *s = user;
+    int section_known = 0;
+    for (size_t k = 0; k < N_KEYS; k++) {
+        if (strcmp(keys[k].section, section) != 0)
+            continue;
+        section_known = 1;
+        if (strcmp(keys[k].name, name) != 0)
+            continue;
+        if (s->seen[k] && keys[k].kind != K_PEER) {
+            fail(s, ORIGO_E_CONFIG,
+                 "[%s] %s: set twice (first on line %d); keep one", section,
+                 name, s->seen[k]);
+            return 1;
+        }
+        s->seen[k] = s->line;
+        set_value(s, k, section, name, value);
+        return 1;
+    }
+    if (!section[0]) {
+        fail(s, ORIGO_E_CONFIG,
+             "%s: a key before any [section]; sections are [node] and "
+             "[peer]",
+             name);
+    } else if (!section_known) {
+        fail(s, ORIGO_E_CONFIG,
+             "[%s]: unknown section; sections are [node] and [peer]", section);
+    } else {
+        char list[512] = "";
+        size_t at = 0;
+        for (size_t k = 0; k < N_KEYS; k++)
+            if (strcmp(keys[k].section, section) == 0 && at < sizeof(list)) {
+                int n = snprintf(list + at, sizeof(list) - at, "%s%s",
+                                 at ? ", " : "", keys[k].name);
+                at += n > 0 ? (size_t)n : 0;
+            }
+        fail(s, ORIGO_E_CONFIG, "[%s] %s: unknown key; the keys of [%s] are %s",
+             section, name, section, list);
+    }
+    return 1; /* keep going: inih's own errors are counted separately */
+}
+
+int config_parse(const char *name, const char *text, size_t len,
+                 node_config *out, char *msg, size_t msg_size)
+{
+    /* Into a copy: a file with an error changes nothing. */
+    node_config *c = malloc(sizeof(*c));
+    if (!c)
+        return ORIGO_E_NOMEM;
+    int rc = parse_into(name, text, len, c, msg, msg_size);
+    if (rc == 0)
+        memcpy(out, c, sizeof(*c));
+    free(c);
+    return rc;
+}
+
+static int parse_into(const char *name, const char *text, size_t len,
+                      node_config *c, char *msg, size_t msg_size)
+{
+    parse s = {.name = name,
+               .p = text,
+               .end = text + len,
+               .c = c,
+               .msg = msg,
+               .msg_size = msg_size};
+    if (msg_size)
+        msg[0] = '\0';
+    config_defaults(c);
+    int rc = ini_parse_stream(read_line, &s, on_pair, &s);
+    if (rc < 0)
+        return ORIGO_E_NOMEM; /* inih could not allocate its line */
+    if (rc > 0 && (!s.err_line || rc < s.err_line)) {
+        s.err_line = 0;
+        s.line = rc;
+        fail(&s, ORIGO_E_CONFIG,
+             "not a `key = value` line, a [section] or a comment");
+    }
+    if (!s.err_line) {
+        s.line = 0;
+        if (!c->data[0]) {
+            snprintf(msg, msg_size,
+                     "%s: [node] data is required: the directory that holds "
+                     "this validator's ledger",
+                     name);
+            return ORIGO_E_CONFIG;
+        }
+        if (c->reconnect_max_ms < c->reconnect_min_ms) {
+            int max_line = s.seen[key_index("peer", "reconnect_max_ms")];
+            s.line = max_line ? max_line
+                              : s.seen[key_index("peer", "reconnect_min_ms")];
+            fail(&s, ORIGO_E_CONFIG,
+                 "[peer] reconnect_max_ms (%llu) is below reconnect_min_ms "
+                 "(%llu)",
+                 (unsigned long long)c->reconnect_max_ms,
+                 (unsigned long long)c->reconnect_min_ms);
+        }
+    }
+    return s.err_line ? s.err_code : 0;
+}
+
+int config_load(const char *path, node_config *c, char *msg, size_t msg_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(msg, msg_size, "%s: cannot open: %s", path, strerror(errno));
+        return ORIGO_E_IO;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= (1u << 20)) {
+                fclose(f);
+                free(text);
+                snprintf(msg, msg_size, "%s: larger than 1 MiB", path);
+                return ORIGO_E_CONFIG;
+            }
+            char *more = realloc(text, cap ? 2 * cap : 4096);
+            if (!more) {
+                fclose(f);
+                free(text);
+                return ORIGO_E_NOMEM;
+            }
+            text = more;
+            cap = cap ? 2 * cap : 4096;
+        }
+        size_t n = fread(text + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(text);
+        snprintf(msg, msg_size, "%s: read error", path);
+        return ORIGO_E_IO;
+    }
+    int rc = config_parse(path, text ? text : "", len, c, msg, msg_size);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/* origo-node's configuration file: INI (libinih), every key documented
+ * with its default in deploy/origo-node.conf.example. Parsing is strict: an
+ * unknown section or key, a value out of range, a key set twice, or a line
+ * inih would read differently on another build (too long, indented
+ * continuation) stops with one message naming the file, the line, the key
+ * and what is allowed.
+ *
+ * So far the keys of the parts that exist ([node], [peer]); the sections of
+ * the HTTP API, batching and Raft timing join them with their code. */
+#ifndef ORIGO_NODE_CONFIG_H
+#define ORIGO_NODE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_PEERS 64
+#define CONFIG_MAX_LINE 196 /* characters, without the line end */
+
+/* host:port as written; host is an IPv4 address, a bracketed IPv6 address
+ * or a DNS name (resolved when dialled). */
+typedef struct config_addr {
+    char host[254];
+    uint16_t port;
+} config_addr;
+
+enum config_log_level {
+    CONFIG_LOG_DEBUG = 1,
+    CONFIG_LOG_INFO,
+    CONFIG_LOG_WARN,
+    CONFIG_LOG_ERROR,
+};
+
+typedef struct node_config {
+    /* [node] */
+    char data[4096]; /* data directory (required) */
+    char key[4096];  /* validator key; "": <data>/validator.key */
+    enum config_log_level log_level; /* info */
+    /* [peer] */
+    config_addr listen;                  /* 0.0.0.0:7400 */
+    config_addr peers[CONFIG_MAX_PEERS]; /* `peer =` lines, in order */
+    size_t n_peers;
+    uint64_t frame_cap;      /* bytes */
+    uint64_t send_queue_max; /* bytes */
+    uint64_t handshake_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t reconnect_min_ms, reconnect_max_ms;
+} node_config;
+
+/* The defaults (data left empty). */
+void config_defaults(node_config *c);
+
+/* Parses `len` bytes of INI text read from `name` (used in messages only)
+ * over the defaults. Returns 0, or ORIGO_E_CONFIG with a one-line message
+ * in msg ("FILE:LINE: [section] key: what is wrong; allowed: ...").
+ * ORIGO_E_NOMEM is an error too, never a verdict. */
+int config_parse(const char *name, const char *text, size_t len, node_config *c,
+                 char *msg, size_t msg_size);
+
+/* Reads and parses a file. ORIGO_E_IO names the file and the reason. */
+int config_load(const char *path, node_config *c, char *msg, size_t msg_size);
+
+#endif
