@@ -61,7 +61,7 @@ void config_defaults(node_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->log_level = CONFIG_LOG_INFO;
-    strcpy(c->listen.host, "0.0.0.0");
+    memcpy(c->listen.host, "0.0.0.0", sizeof("0.0.0.0"));
     c->listen.port = 7400;
     c->frame_cap = 16u << 20;
     c->send_queue_max = 64u << 20;
@@ -247,7 +247,7 @@ static void set_value(parse *s, size_t k, const char *section, const char *name,
             fail(s, ORIGO_E_CONFIG, "[%s] %s: a path of 1 to %zu bytes",
                  section, name, sizeof(c->data) - 1);
         else
-            strcpy(field, value);
+            memcpy(field, value, strlen(value) + 1); /* length checked */
         return;
     case K_LEVEL:
         for (size_t i = 0; i < 4; i++)

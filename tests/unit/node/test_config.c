@@ -29,7 +29,7 @@ static void refused(const char *text, const char *want)
 {
     node_config before;
     config_defaults(&before);
-    strcpy(before.data, "untouched");
+    snprintf(before.data, sizeof(before.data), "untouched");
     cfg = before;
     int rc = parse(text);
     if (rc != ORIGO_E_CONFIG || !strstr(msg, want))
@@ -47,8 +47,8 @@ static void test_example_is_the_defaults(void **state)
         fail_msg("%s", msg);
     node_config want;
     config_defaults(&want);
-    strcpy(want.data, "/var/lib/origo");
-    strcpy(want.key, "/var/lib/origo/validator.key");
+    snprintf(want.data, sizeof(want.data), "/var/lib/origo");
+    snprintf(want.key, sizeof(want.key), "/var/lib/origo/validator.key");
     assert_memory_equal(&cfg, &want, sizeof(cfg));
 }
 
