@@ -1,6 +1,8 @@
 /* Shared test helpers: files, vectors and hex. Test programs only. */
 #include "testutil.h"
 
+#include "origo/keys.h"
+
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,4 +121,16 @@ static int remove_entry(const char *path, const struct stat *st, int flag,
 void testutil_rmtree(const char *path)
 {
     nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+struct origo_key *testutil_key_filled(const char *name, uint8_t fill)
+{
+    uint8_t seed[32];
+    memset(seed, fill, sizeof(seed));
+    origo_key *key = NULL;
+    if (origo_key_from_seed(name, seed, &key) != 0) {
+        fprintf(stderr, "testutil_key_filled: %s\n", name);
+        abort();
+    }
+    return key;
 }

@@ -27,6 +27,10 @@ void testutil_alloc_budget(long budget);
 /* Writes Unix time `ms` as an RFC 3339 UTC time with milliseconds
  * ("2026-11-21T10:00:00.000Z", an EPCIS eventTime) into out. */
 void testutil_rfc3339(uint64_t ms, char out[32]);
+/* A key whose 32-byte seed is `fill` repeated (the worked examples'
+ * validators: 01.., 02..); aborts the test program on failure. */
+struct origo_key;
+struct origo_key *testutil_key_filled(const char *name, uint8_t fill);
 /* Creates a fresh temporary directory; returns a static-lifetime malloc()ed
  * path the caller frees. */
 char *testutil_tmpdir(void);

@@ -19,6 +19,7 @@
 #include "origo/error.h"
 #include "origo/keys.h"
 #include "peer.h"
+#include "testutil.h"
 
 static const uint8_t genesis[32] = {0x47, 0x45, 0x4e};
 
@@ -42,15 +43,6 @@ static int is_validator(void *ctx, const uint8_t pub[32])
     world *w = ctx;
     return memcmp(pub, origo_key_public(w->v[0]), 32) == 0 ||
            memcmp(pub, origo_key_public(w->v[1]), 32) == 0;
-}
-
-static origo_key *seeded(const char *name, uint8_t b)
-{
-    uint8_t seed[32];
-    memset(seed, b, sizeof(seed));
-    origo_key *k = NULL;
-    assert_int_equal(origo_key_from_seed(name, seed, &k), 0);
-    return k;
 }
 
 /* A message's bytes: its number and size decide every byte. */
@@ -147,9 +139,9 @@ static int setup(void **state)
 {
     world *w = calloc(1, sizeof(*w));
     assert_int_equal(uv_loop_init(&w->loop), 0);
-    w->v[0] = seeded("v1", 1);
-    w->v[1] = seeded("v2", 2);
-    w->outsider = seeded("mallory", 9);
+    w->v[0] = testutil_key_filled("v1", 1);
+    w->v[1] = testutil_key_filled("v2", 2);
+    w->outsider = testutil_key_filled("mallory", 9);
     links[0] = links[1] = NULL;
     *state = w;
     return 0;

@@ -39,22 +39,13 @@ static int is_validator(void *ctx, const uint8_t pub[32])
     return 0;
 }
 
-static origo_key *seeded(const char *name, uint8_t b)
-{
-    uint8_t seed[32];
-    memset(seed, b, sizeof(seed));
-    origo_key *k = NULL;
-    assert_int_equal(origo_key_from_seed(name, seed, &k), 0);
-    return k;
-}
-
 static int setup(void **state)
 {
     net *n = calloc(1, sizeof(*n));
-    n->v[0] = seeded("v1", 1);
-    n->v[1] = seeded("v2", 2);
-    n->v[2] = seeded("v3", 3);
-    n->outsider = seeded("mallory", 9);
+    n->v[0] = testutil_key_filled("v1", 1);
+    n->v[1] = testutil_key_filled("v2", 2);
+    n->v[2] = testutil_key_filled("v3", 3);
+    n->outsider = testutil_key_filled("mallory", 9);
     *state = n;
     return 0;
 }
