@@ -15,7 +15,7 @@
 
 #include "origo/error.h"
 
-enum kind { K_PATH, K_LEVEL, K_LISTEN, K_PEER, K_U64 };
+enum kind { K_PATH, K_LEVEL, K_LISTEN, K_U64 };
 
 typedef struct key_spec {
     const char *section, *name;
@@ -30,9 +30,9 @@ typedef struct key_spec {
 static const key_spec keys[] = {
     {"node", "data", K_PATH, AT(data), 0, 0, NULL},
     {"node", "key", K_PATH, AT(key), 0, 0, NULL},
+    {"node", "genesis", K_PATH, AT(genesis), 0, 0, NULL},
     {"node", "log_level", K_LEVEL, AT(log_level), 0, 0, NULL},
     {"peer", "listen", K_LISTEN, AT(listen), 0, 0, NULL},
-    {"peer", "peer", K_PEER, AT(peers), 0, 0, NULL},
     {"peer", "frame_cap", K_U64, AT(frame_cap), 65536, 268435456, "bytes"},
     {"peer", "send_queue_max", K_U64, AT(send_queue_max), 1048576, 4294967296,
      "bytes"},
@@ -165,33 +165,9 @@ static int parse_u64(const char *v, uint64_t *out)
     return 0;
 }
 
-/* A DNS name by RFC 1123: labels of letters, digits and hyphens, 1..63
- * characters, not starting or ending with a hyphen; 253 in all. */
-static int dns_name_ok(const char *h)
-{
-    size_t len = strlen(h), label = 0;
-    if (len == 0 || len > 253)
-        return 0;
-    for (size_t i = 0; i <= len; i++) {
-        char ch = h[i];
-        if (ch == '.' || ch == '\0') {
-            if (label == 0 || label > 63 || h[i - 1] == '-')
-                return 0;
-            label = 0;
-            continue;
-        }
-        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                 (ch >= '0' && ch <= '9') || ch == '-';
-        if (!ok || (label == 0 && ch == '-'))
-            return 0;
-        label++;
-    }
-    return 1;
-}
-
-/* host:port or [v6]:port. numeric_only: the host must be an IP address.
+/* ip:port or [v6]:port.
  * Returns NULL or what is wrong. */
-static const char *parse_addr(const char *v, int numeric_only, config_addr *out)
+static const char *parse_addr(const char *v, config_addr *out)
 {
     const char *colon, *host = v;
     size_t host_len;
@@ -224,10 +200,8 @@ static const char *parse_addr(const char *v, int numeric_only, config_addr *out)
     int numeric = inet_pton(v6 ? AF_INET6 : AF_INET, h, ip) == 1;
     if (v6 && !numeric)
         return "not an IPv6 address";
-    if (!numeric && numeric_only)
+    if (!numeric)
         return "the address to listen on is an IP address (0.0.0.0: all)";
-    if (!numeric && !dns_name_ok(h))
-        return "the host is neither an IP address nor a DNS name";
     memcpy(out->host, h, host_len + 1);
     out->port = (uint16_t)port;
     return NULL;
@@ -260,20 +234,9 @@ static void set_value(parse *s, size_t k, const char *section, const char *name,
              section, name, value);
         return;
     case K_LISTEN:
-        if ((why = parse_addr(value, 1, &c->listen)) != NULL)
+        if ((why = parse_addr(value, &c->listen)) != NULL)
             fail(s, ORIGO_E_CONFIG, "[%s] %s = %s: %s (default 0.0.0.0:7400)",
                  section, name, value, why);
-        return;
-    case K_PEER:
-        if (c->n_peers == CONFIG_MAX_PEERS)
-            fail(s, ORIGO_E_CONFIG, "[%s] %s: at most %d peers", section, name,
-                 CONFIG_MAX_PEERS);
-        else if ((why = parse_addr(value, 0, &c->peers[c->n_peers])) != NULL)
-            fail(s, ORIGO_E_CONFIG,
-                 "[%s] %s = %s: %s (one validator's host:port per line)",
-                 section, name, value, why);
-        else
-            c->n_peers++;
         return;
     case K_U64:
         if (parse_u64(value, &n) || n < spec->min || n > spec->max)
@@ -298,7 +261,7 @@ static int on_pair(void *user, const char *section, const char *name,
         section_known = 1;
         if (strcmp(keys[k].name, name) != 0)
             continue;
-        if (s->seen[k] && keys[k].kind != K_PEER) {
+        if (s->seen[k]) {
             fail(s, ORIGO_E_CONFIG,
                  "[%s] %s: set twice (first on line %d); keep one", section,
                  name, s->seen[k]);

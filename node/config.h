@@ -13,11 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_PEERS 64
 #define CONFIG_MAX_LINE 196 /* characters, without the line end */
 
-/* host:port as written; host is an IPv4 address, a bracketed IPv6 address
- * or a DNS name (resolved when dialled). */
+/* host:port as written; host is an IPv4 or IPv6 address (written
+ * [address]:port in the file). */
 typedef struct config_addr {
     char host[254];
     uint16_t port;
@@ -32,13 +31,12 @@ enum config_log_level {
 
 typedef struct node_config {
     /* [node] */
-    char data[4096]; /* data directory (required) */
-    char key[4096];  /* validator key; "": <data>/validator.key */
+    char data[4096];    /* data directory (required) */
+    char key[4096];     /* validator key; "": <data>/validator.key */
+    char genesis[4096]; /* genesis file; "": <data>/genesis.json */
     enum config_log_level log_level; /* info */
     /* [peer] */
-    config_addr listen;                  /* 0.0.0.0:7400 */
-    config_addr peers[CONFIG_MAX_PEERS]; /* `peer =` lines, in order */
-    size_t n_peers;
+    config_addr listen;      /* 0.0.0.0:7400 */
     uint64_t frame_cap;      /* bytes */
     uint64_t send_queue_max; /* bytes */
     uint64_t handshake_timeout_ms;

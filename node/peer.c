@@ -23,6 +23,7 @@ enum link_state {
 struct peer_listener {
     uv_tcp_t tcp;
     peer_options opts;
+    peer_link *links; /* accepted and not yet closed */
 };
 
 struct peer_link {
@@ -38,8 +39,10 @@ struct peer_link {
     transport_rx rx;
     origo_buf in; /* bytes read, not yet used from `at` on */
     size_t at;
-    origo_buf msg; /* the message being delivered */
-    size_t queued; /* bytes handed to libuv, not yet written */
+    origo_buf msg;        /* the message being delivered */
+    size_t queued;        /* bytes handed to libuv, not yet written */
+    peer_listener *owner; /* the listener that accepted it, while open */
+    peer_link *next, **prevp;
 };
 
 /* One write in flight, with its bytes. */
@@ -75,6 +78,11 @@ static void on_handle_closed(uv_handle_t *h)
     peer_link *link = h->data;
     if (--link->handles_open > 0)
         return;
+    if (link->owner) { /* off its listener's list */
+        *link->prevp = link->next;
+        if (link->next)
+            link->next->prevp = link->prevp;
+    }
     if (link->opts.cb.on_close)
         link->opts.cb.on_close(link, link->reason, link->opts.ctx);
     sodium_memzero(&link->hs, sizeof(link->hs));
@@ -422,6 +430,12 @@ static void on_connection(uv_stream_t *server, int status)
             free(tmp);
         return;
     }
+    link->owner = l;
+    link->next = l->links;
+    link->prevp = &l->links;
+    if (l->links)
+        l->links->prevp = &link->next;
+    l->links = link;
     if (uv_accept(server, (uv_stream_t *)&link->tcp) ||
         uv_read_start((uv_stream_t *)&link->tcp, on_alloc, on_read))
         link_fail(link, ORIGO_E_IO);
@@ -460,9 +474,41 @@ int peer_listener_port(const peer_listener *l)
     return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+/* Leaves the accepted links to themselves (they outlive the listener). */
+static void detach_links(peer_listener *l)
+{
+    for (peer_link *k = l->links; k; k = k->next)
+        k->owner = NULL;
+    l->links = NULL;
+}
+
 void peer_listener_close(peer_listener *l)
 {
+    detach_links(l);
     uv_close((uv_handle_t *)&l->tcp, free_handle);
+}
+
+void peer_listener_close_all(peer_listener *l)
+{
+    peer_link *k = l->links;
+    detach_links(l);
+    while (k) {
+        peer_link *next = k->next;
+        peer_close(k);
+        k = next;
+    }
+    uv_close((uv_handle_t *)&l->tcp, free_handle);
+}
+
+void peer_listener_each_open(peer_listener *l,
+                             void (*fn)(peer_link *link, void *ctx), void *ctx)
+{
+    for (peer_link *k = l->links; k;) {
+        peer_link *next = k->next; /* fn may close k */
+        if (peer_key(k))
+            fn(k, ctx);
+        k = next;
+    }
 }
 
 /* ---- dialling with backoff ---- */

@@ -56,6 +56,11 @@ int peer_listen(uv_loop_t *loop, const struct sockaddr *addr,
 int peer_listener_port(const peer_listener *l);
 /* Stops listening; links already accepted live on. */
 void peer_listener_close(peer_listener *l);
+/* Stops listening and closes every link it accepted (shutdown). */
+void peer_listener_close_all(peer_listener *l);
+/* Calls fn for each open link the listener accepted. */
+void peer_listener_each_open(peer_listener *l,
+                             void (*fn)(peer_link *link, void *ctx), void *ctx);
 
 /* Dials `addr` as initiator. The link exists at once; on_open or on_close
  * follows (a connection refused included). Returns 0 or ORIGO_E_NOMEM. */

@@ -49,6 +49,7 @@ static void test_example_is_the_defaults(void **state)
     config_defaults(&want);
     snprintf(want.data, sizeof(want.data), "/var/lib/origo");
     snprintf(want.key, sizeof(want.key), "/var/lib/origo/validator.key");
+    snprintf(want.genesis, sizeof(want.genesis), "/var/lib/origo/genesis.json");
     assert_memory_equal(&cfg, &want, sizeof(cfg));
 }
 
@@ -62,9 +63,6 @@ static void test_values(void **state)
                        "log_level = debug\r\n"
                        "[peer]\n"
                        "listen = [::]:7401\n"
-                       "peer = 10.0.0.2:7400\n"
-                       "peer = validator-3.example.com:7400\n"
-                       "peer = [2001:db8::3]:7402\n"
                        "frame_cap = 65536\n"
                        "idle_timeout_ms = 0\n"
                        "reconnect_min_ms = 10\n"
@@ -74,11 +72,6 @@ static void test_values(void **state)
     assert_int_equal(cfg.log_level, CONFIG_LOG_DEBUG);
     assert_string_equal(cfg.listen.host, "::");
     assert_int_equal(cfg.listen.port, 7401);
-    assert_int_equal(cfg.n_peers, 3);
-    assert_string_equal(cfg.peers[0].host, "10.0.0.2");
-    assert_string_equal(cfg.peers[1].host, "validator-3.example.com");
-    assert_string_equal(cfg.peers[2].host, "2001:db8::3");
-    assert_int_equal(cfg.peers[2].port, 7402);
     assert_int_equal(cfg.frame_cap, 65536);
     assert_int_equal(cfg.idle_timeout_ms, 0);
     assert_int_equal(cfg.send_queue_max, 64u << 20); /* default kept */
@@ -89,7 +82,7 @@ static void test_mistakes(void **state)
     (void)state;
     refused("[node]\ndata = /d\n[peer]\nframe_size = 1\n",
             "node.conf:4: [peer] frame_size: unknown key; the keys of [peer] "
-            "are listen, peer, frame_cap, send_queue_max");
+            "are listen, frame_cap, send_queue_max");
     refused("[node]\ndata = /d\n[http]\nlisten = 1.2.3.4:80\n",
             "node.conf:4: [http]: unknown section; sections are [node] and "
             "[peer]");
@@ -110,21 +103,17 @@ static void test_mistakes(void **state)
     refused("[node]\ndata = /d\n[peer]\nlisten = myhost:7400\n",
             "node.conf:4: [peer] listen = myhost:7400: the address to listen "
             "on is an IP address");
-    refused("[node]\ndata = /d\n[peer]\npeer = host\n", "write host:port");
-    refused("[node]\ndata = /d\n[peer]\npeer = host:0\n",
+    refused("[node]\ndata = /d\n[peer]\nlisten = 1.2.3.4\n", "write host:port");
+    refused("[node]\ndata = /d\n[peer]\nlisten = 1.2.3.4:0\n",
             "the port is a whole number from 1 to 65535");
-    refused("[node]\ndata = /d\n[peer]\npeer = host:65536\n",
+    refused("[node]\ndata = /d\n[peer]\nlisten = 1.2.3.4:65536\n",
             "from 1 to 65535");
-    refused("[node]\ndata = /d\n[peer]\npeer = fe80::1:7400\n",
+    refused("[node]\ndata = /d\n[peer]\nlisten = fe80::1:7400\n",
             "an IPv6 address is written [address]:port");
-    refused("[node]\ndata = /d\n[peer]\npeer = [::1]\n",
+    refused("[node]\ndata = /d\n[peer]\nlisten = [::1]\n",
             "an IPv6 address is written [address]:port");
-    refused("[node]\ndata = /d\n[peer]\npeer = [nope]:1\n",
+    refused("[node]\ndata = /d\n[peer]\nlisten = [nope]:1\n",
             "not an IPv6 address");
-    refused("[node]\ndata = /d\n[peer]\npeer = bad_host:1\n",
-            "neither an IP address nor a DNS name");
-    refused("[node]\ndata = /d\n[peer]\npeer = -bad.example:1\n",
-            "neither an IP address nor a DNS name");
     refused("[node]\ndata = /d\njust some words\n",
             "node.conf:3: not a `key = value` line, a [section] or a comment");
     refused("[node]\ndata = /d\n[peer\n", "node.conf:3: not a `key = value`");
@@ -168,13 +157,6 @@ static void test_odd_bytes(void **state)
         ORIGO_E_CONFIG);
     assert_non_null(strstr(msg, "node.conf:2: the line holds a NUL byte"));
     assert_memory_equal(&cfg, &before, sizeof(cfg));
-
-    /* Too many peers. */
-    char many[8192] = "[node]\ndata = /d\n[peer]\n";
-    for (int i = 0; i <= CONFIG_MAX_PEERS; i++)
-        snprintf(many + strlen(many), sizeof(many) - strlen(many),
-                 "peer = 10.0.0.%d:7400\n", i + 1);
-    refused(many, "node.conf:68: [peer] peer: at most 64 peers");
 
     assert_int_equal(
         config_load("/nonexistent/origo.conf", &cfg, msg, sizeof(msg)),
