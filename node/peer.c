@@ -114,7 +114,7 @@ void peer_close(peer_link *link)
 
 const uint8_t *peer_key(const peer_link *link)
 {
-    return link->state == OPEN && !link->closing ? link->session.peer : NULL;
+    return link->state == OPEN ? link->session.peer : NULL;
 }
 
 /* ---- writing ---- */
@@ -619,7 +619,7 @@ int peer_dial(uv_loop_t *loop, const struct sockaddr *addr,
 
 peer_link *peer_dialer_link(const peer_dialer *d)
 {
-    return d->link && peer_key(d->link) ? d->link : NULL;
+    return d->link && peer_key(d->link) && !d->link->closing ? d->link : NULL;
 }
 
 unsigned peer_dialer_attempts(const peer_dialer *d)

@@ -91,7 +91,8 @@ void peer_dialer_stop(peer_dialer *d);
 int peer_send(peer_link *link, const uint8_t *msg, size_t len);
 /* Closes the link; on_close(link, 0) follows from the loop. */
 void peer_close(peer_link *link);
-/* The peer's static key once open, else NULL. */
+/* The peer's static key once open (still during its on_close), else
+ * NULL. */
 const uint8_t *peer_key(const peer_link *link);
 
 #endif
