@@ -22,6 +22,18 @@
 #include "origo/keys.h"
 #include "peer.h"
 
+#ifdef ORIGO_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#else
+/* Without libsystemd there is no service manager to tell. */
+static int sd_notify(int unset_environment, const char *state)
+{
+    (void)unset_environment;
+    (void)state;
+    return 0;
+}
+#endif
+
 typedef struct node {
     uv_loop_t loop;
     node_config cfg;
@@ -113,6 +125,7 @@ static void on_signal(uv_signal_t *sig, int signum)
         return;
     n->stopping = 1;
     LOG_INFO("stopping", "signal", signum == SIGTERM ? "TERM" : "INT");
+    sd_notify(0, "STOPPING=1");
     uv_close((uv_handle_t *)&n->sigterm, NULL);
     uv_close((uv_handle_t *)&n->sigint, NULL);
     uv_close((uv_handle_t *)&n->keepalive, NULL);
@@ -334,6 +347,7 @@ int main(int argc, char **argv)
     char peers[24], port[8];
     snprintf(peers, sizeof(peers), "%zu", n.gen->validator_count - 1);
     snprintf(port, sizeof(port), "%u", n.cfg.listen.port);
+    sd_notify(0, "READY=1");
     LOG_INFO("started", "validator", n.gen->parties[n.self].name, "network",
              n.gen->origin, "listen_port", port, "peers", peers);
     uv_run(&n.loop, UV_RUN_DEFAULT);

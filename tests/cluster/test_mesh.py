@@ -9,11 +9,15 @@ SIGTERM stops every node cleanly (exit 0, "stopped"). Every stderr line is
 logfmt. Synchronisation is on the nodes' own log lines, never on sleeps;
 the deadlines only turn a hang into a failure.
 
-usage: test_mesh.py ORIGO_NODE ORIGO_CLI
+Built with libsystemd, v1 also tells a real NOTIFY_SOCKET (a datagram
+socket this test opens) READY=1 once started and STOPPING=1 on SIGTERM.
+
+usage: test_mesh.py ORIGO_NODE ORIGO_CLI [SYSTEMD yes|no]
 """
 import os, queue, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 NODE, CLI = sys.argv[1], sys.argv[2]
+SYSTEMD = len(sys.argv) > 3 and sys.argv[3] == "yes"
 DEADLINE = 60.0
 work = tempfile.mkdtemp(prefix="origo-mesh-")
 failures = 0
@@ -41,12 +45,13 @@ def free_port():
 class Node:
     """One origo-node process whose stderr lines are read by a thread."""
 
-    def __init__(self, name, config):
+    def __init__(self, name, config, env=None):
         self.name, self.config = name, config
         self.lines = queue.Queue()
         self.seen = []
         self.proc = subprocess.Popen([NODE, "--config", config],
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True,
+                                     env=env)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -95,7 +100,23 @@ try:
                     "reconnect_max_ms = 200\n")
         return path
 
-    nodes = {n: Node(n, config(n, ports[n])) for n in names}
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(f"{work}/notify.sock")
+    notify.settimeout(DEADLINE)
+    env = dict(os.environ, NOTIFY_SOCKET=f"{work}/notify.sock")
+    nodes = {n: Node(n, config(n, ports[n]), env if n == "v1" else None)
+             for n in names}
+
+    def notified(state):
+        try:
+            while True:
+                if state in notify.recv(4096).decode().split("\n"):
+                    return True
+        except socket.timeout:
+            return False
+
+    if SYSTEMD:
+        check(notified("READY=1"), "v1 tells the service manager READY=1")
     for n, node in nodes.items():
         check(node.wait_for(r"msg=started validator=" + n) is not None, f"{n} starts")
     for n, node in nodes.items():
@@ -142,6 +163,8 @@ try:
     # SIGTERM: each stops cleanly.
     for node in nodes.values():
         node.proc.send_signal(signal.SIGTERM)
+    if SYSTEMD:
+        check(notified("STOPPING=1"), "v1 tells the service manager STOPPING=1")
     for n, node in nodes.items():
         stopped = node.wait_for(r"msg=stopped$") is not None
         try:
