@@ -24,6 +24,7 @@ struct peer_listener {
     uv_tcp_t tcp;
     peer_options opts;
     peer_link *links; /* accepted and not yet closed */
+    size_t pending;   /* of those, still in their handshake */
 };
 
 struct peer_link {
@@ -63,6 +64,8 @@ static void fill_defaults(peer_options *o)
         o->send_queue_max = 64u << 20;
     if (!o->handshake_ms)
         o->handshake_ms = 5000;
+    if (!o->max_pending)
+        o->max_pending = 64;
 }
 
 /* ---- closing ---- */
@@ -79,6 +82,8 @@ static void on_handle_closed(uv_handle_t *h)
     if (--link->handles_open > 0)
         return;
     if (link->owner) { /* off its listener's list */
+        if (link->state != OPEN)
+            link->owner->pending--;
         *link->prevp = link->next;
         if (link->next)
             link->next->prevp = link->prevp;
@@ -264,6 +269,8 @@ static int step_handshake(peer_link *link, const uint8_t *p, size_t avail)
             return rc;
         link->at += TRANSPORT_HEADER_LEN;
         link->state = OPEN;
+        if (link->owner)
+            link->owner->pending--;
         if (link->opts.idle_ms)
             uv_timer_start(&link->timer, on_timeout, link->opts.idle_ms, 0);
         else
@@ -436,8 +443,12 @@ static void on_connection(uv_stream_t *server, int status)
     if (l->links)
         l->links->prevp = &link->next;
     l->links = link;
-    if (uv_accept(server, (uv_stream_t *)&link->tcp) ||
-        uv_read_start((uv_stream_t *)&link->tcp, on_alloc, on_read))
+    l->pending++;
+    if (uv_accept(server, (uv_stream_t *)&link->tcp))
+        link_fail(link, ORIGO_E_IO);
+    else if (l->pending > link->opts.max_pending)
+        link_fail(link, ORIGO_E_BUSY); /* too many handshakes at once */
+    else if (uv_read_start((uv_stream_t *)&link->tcp, on_alloc, on_read))
         link_fail(link, ORIGO_E_IO);
 }
 

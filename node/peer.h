@@ -40,6 +40,9 @@ typedef struct peer_options {
     size_t send_queue_max;   /* bytes queued to the socket before a link
                               * is closed with ORIGO_E_BUSY; 0: 64 MiB */
     uint64_t handshake_ms;   /* 0: 5000 */
+    size_t max_pending;      /* a listener's accepted links still in their
+                              * handshake; one more is closed at once with
+                              * ORIGO_E_BUSY; 0: 64 */
     uint64_t idle_ms;        /* an open link that receives nothing for this
                               * long closes with ORIGO_E_TIMEOUT; 0: never
                               * (the node sets a few heartbeat intervals) */

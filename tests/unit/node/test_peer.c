@@ -460,6 +460,73 @@ static void test_dialer_reconnects(void **state)
     assert_int_equal(r.attempts_at_open[1], 5);
 }
 
+/* Handshakes in progress are capped per listener: with max_pending 2,
+ * the third silent client is closed at once with ORIGO_E_BUSY while the
+ * first two wait (for a handshake timer of 10 s that never fires: the test
+ * closes them as soon as the third is refused). */
+typedef struct crowd {
+    peer_listener *listener;
+    int busy, others, eof;
+    uv_tcp_t clients[3];
+    uv_connect_t reqs[3];
+} crowd;
+
+static crowd the_crowd;
+
+static void crowd_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    (void)buf;
+    if (n < 0) {
+        the_crowd.eof++;
+        uv_close((uv_handle_t *)s, NULL);
+    }
+}
+
+static void crowd_connected(uv_connect_t *req, int status)
+{
+    assert_int_equal(status, 0);
+    assert_int_equal(uv_read_start(req->handle, silent_alloc, crowd_read), 0);
+}
+
+static void crowd_close(peer_link *link, int reason, void *ctx)
+{
+    (void)link;
+    (void)ctx;
+    if (reason == ORIGO_E_BUSY) {
+        the_crowd.busy++;
+        peer_listener_close_all(the_crowd.listener);
+    } else {
+        the_crowd.others++;
+        assert_int_equal(reason, 0);
+    }
+}
+
+static void test_pending_handshakes_capped(void **state)
+{
+    world *w = *state;
+    memset(&the_crowd, 0, sizeof(the_crowd));
+    peer_options lo = options(w, w->v[1], "origo.test");
+    lo.handshake_ms = 10000;
+    lo.max_pending = 2;
+    lo.cb.on_close = crowd_close;
+    uv_ip4_addr("127.0.0.1", 0, &w->addr);
+    assert_int_equal(peer_listen(&w->loop, (struct sockaddr *)&w->addr, &lo,
+                                 &the_crowd.listener, NULL),
+                     0);
+    w->addr.sin_port = htons((uint16_t)peer_listener_port(the_crowd.listener));
+    for (int i = 0; i < 3; i++) {
+        uv_tcp_init(&w->loop, &the_crowd.clients[i]);
+        assert_int_equal(
+            uv_tcp_connect(&the_crowd.reqs[i], &the_crowd.clients[i],
+                           (struct sockaddr *)&w->addr, crowd_connected),
+            0);
+    }
+    assert_int_equal(uv_run(&w->loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(the_crowd.busy, 1);
+    assert_int_equal(the_crowd.others, 2);
+    assert_int_equal(the_crowd.eof, 3);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -477,6 +544,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dialer_reconnects, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pending_handshakes_capped, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
