@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <origo/error.h>
+#include <origo/file.h>
 #include <origo/merkle.h>
 #include <sodium.h>
 
@@ -1268,45 +1269,6 @@ out_state:
     return rc;
 }
 
-static int read_file(const char *path, uint8_t **out, size_t *len)
-{
-    FILE *file = fopen(path, "rb");
-    if (file == NULL) {
-        return errno == ENOENT ? ORIGO_E_NOTFOUND : ORIGO_E_IO;
-    }
-    size_t cap = 1 << 16, used = 0;
-    uint8_t *data = malloc(cap);
-    int rc = data ? 0 : ORIGO_E_NOMEM;
-    while (rc == 0) {
-        if (used == cap) {
-            if (cap > REPORT_MAX_BYTES) {
-                rc = ORIGO_E_TOOBIG;
-                break;
-            }
-            uint8_t *more = realloc(data, cap * 2);
-            if (more == NULL) {
-                rc = ORIGO_E_NOMEM;
-                break;
-            }
-            data = more;
-            cap *= 2;
-        }
-        size_t got = fread(data + used, 1, cap - used, file);
-        used += got;
-        if (got == 0) {
-            rc = ferror(file) ? ORIGO_E_IO : 1;
-        }
-    }
-    fclose(file);
-    if (rc != 1) {
-        free(data);
-        return rc;
-    }
-    *out = data;
-    *len = used;
-    return 0;
-}
-
 int report_verify_file(const char *path, const origo_vkey *keys,
                        size_t key_count, unsigned quorum,
                        struct report_verdict *verdict, char *errbuf,
@@ -1315,7 +1277,7 @@ int report_verify_file(const char *path, const origo_vkey *keys,
     uint8_t *data;
     size_t len;
     char inner[512];
-    int rc = read_file(path, &data, &len);
+    int rc = origo_read_file(path, REPORT_MAX_BYTES, &data, &len);
     if (rc != 0) {
         if (errbuf != NULL && errlen > 0) {
             snprintf(errbuf, errlen, "%s: cannot read: %s", path,

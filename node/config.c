@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "origo/error.h"
+#include "origo/file.h"
 
 enum kind { K_PATH, K_LEVEL, K_LISTEN, K_U64 };
 
@@ -354,43 +355,17 @@ static int parse_into(const char *name, const char *text, size_t len,
 
 int config_load(const char *path, node_config *c, char *msg, size_t msg_size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(msg, msg_size, "%s: cannot open: %s", path, strerror(errno));
-        return ORIGO_E_IO;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    int rc = origo_read_file(path, 1u << 20, &text, &len);
+    if (rc) {
+        snprintf(msg, msg_size, "%s: cannot read: %s", path,
+                 rc == ORIGO_E_IO || rc == ORIGO_E_NOTFOUND
+                     ? strerror(errno)
+                     : origo_strerror(rc));
+        return rc == ORIGO_E_NOTFOUND ? ORIGO_E_IO : rc;
     }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= (1u << 20)) {
-                fclose(f);
-                free(text);
-                snprintf(msg, msg_size, "%s: larger than 1 MiB", path);
-                return ORIGO_E_CONFIG;
-            }
-            char *more = realloc(text, cap ? 2 * cap : 4096);
-            if (!more) {
-                fclose(f);
-                free(text);
-                return ORIGO_E_NOMEM;
-            }
-            text = more;
-            cap = cap ? 2 * cap : 4096;
-        }
-        size_t n = fread(text + len, 1, cap - len, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(text);
-        snprintf(msg, msg_size, "%s: read error", path);
-        return ORIGO_E_IO;
-    }
-    int rc = config_parse(path, text ? text : "", len, c, msg, msg_size);
+    rc = config_parse(path, (const char *)text, len, c, msg, msg_size);
     free(text);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include "genesis.h"
 #include "log.h"
 #include "origo/error.h"
+#include "origo/file.h"
 #include "origo/keys.h"
 #include "peer.h"
 
@@ -134,28 +135,6 @@ static void on_signal(uv_signal_t *sig, int signum)
     peer_listener_close_all(n->listener);
 }
 
-/* Reads a whole small file; NULL with msg on failure. */
-static uint8_t *read_small_file(const char *path, size_t *len, char *msg,
-                                size_t msg_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(msg, msg_size, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    uint8_t *buf = malloc(1u << 20);
-    size_t n = buf ? fread(buf, 1, 1u << 20, f) : 0;
-    int bad = !buf || ferror(f) || !feof(f);
-    fclose(f);
-    if (bad) {
-        snprintf(msg, msg_size, "%s: unreadable or larger than 1 MiB", path);
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
 /* The path of a [node] file: as configured, or DIR/default. */
 static void node_file(const node *n, const char *set, const char *dflt,
                       char out[4096 + 32])
@@ -173,10 +152,16 @@ static int load_identity(node *n, char *msg, size_t msg_size)
     char path[4096 + 32], gmsg[256];
     node_file(n, n->cfg.genesis, "genesis.json", path);
     size_t len;
-    uint8_t *text = read_small_file(path, &len, msg, msg_size);
-    if (!text)
-        return ORIGO_E_IO;
-    int rc = genesis_parse(text, len, &n->gen, gmsg, sizeof(gmsg));
+    uint8_t *text = NULL;
+    int rc = origo_read_file(path, 1u << 20, &text, &len);
+    if (rc) {
+        snprintf(msg, msg_size, "%s: %s", path,
+                 rc == ORIGO_E_IO || rc == ORIGO_E_NOTFOUND
+                     ? strerror(errno)
+                     : origo_strerror(rc));
+        return rc;
+    }
+    rc = genesis_parse(text, len, &n->gen, gmsg, sizeof(gmsg));
     free(text);
     if (rc) {
         snprintf(msg, msg_size, "%s: %s", path, gmsg);

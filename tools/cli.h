@@ -1,15 +1,12 @@
-/* Small helpers shared by the origo CLI's verbs: whole-file reads and
- * atomic writes, hex, and a uniform way to report errors that name the
- * file, the field and what was expected. */
+/* Small helpers shared by the origo CLI's verbs: atomic writes, hex, and a
+ * uniform way to report errors that name the file, the field and what was
+ * expected. Whole-file reads are origo_read_file() (origo/file.h). */
 #ifndef ORIGO_TOOLS_CLI_H
 #define ORIGO_TOOLS_CLI_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Reads a whole file (at most max bytes) into a malloc()ed, NUL-terminated
- * buffer. Returns 0 or a negative ORIGO_E_* code. */
-int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len);
 /* Writes a file atomically (temp file in the same directory, fsync,
  * rename) with the given mode. Returns 0 or ORIGO_E_IO. */
 int cli_write_file(const char *path, const void *data, size_t len,

@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "ledger.h"
 #include "origo/error.h"
+#include "origo/file.h"
 #include "trust.h"
 
 static void audit_usage(FILE *out)
@@ -55,7 +56,7 @@ static int load_anchors(const char *genesis_path, const char *trust_path,
     if (genesis_path) {
         uint8_t *json;
         size_t len;
-        int rc = cli_read_file(genesis_path, 4u << 20, &json, &len);
+        int rc = origo_read_file(genesis_path, 4u << 20, &json, &len);
         if (rc) {
             cli_error("audit", "%s: cannot read the genesis file: %s",
                       genesis_path, origo_strerror(rc));

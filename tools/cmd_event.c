@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "event_json.h"
 #include "origo/error.h"
+#include "origo/file.h"
 #include "origo/event.h"
 #include "origo/keys.h"
 
@@ -142,8 +143,8 @@ static json_t *collect_fields(const char *json_path, json_t *flags,
     json_t *fields = json_object();
     if (json_path) {
         json_error_t error;
-        if (cli_read_file(json_path, 4 * (size_t)ORIGO_EVENT_BODY_MAX, source,
-                          source_len)) {
+        if (origo_read_file(json_path, 4 * (size_t)ORIGO_EVENT_BODY_MAX, source,
+                            source_len)) {
             cli_error("event", "%s: cannot read the file (at most %u bytes)",
                       json_path, 4 * ORIGO_EVENT_BODY_MAX);
             json_decref(fields);

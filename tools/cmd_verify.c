@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "origo/error.h"
+#include "origo/file.h"
 #include "origo/event.h"
 #include "origo/proof.h"
 #include "report_verify.h"
@@ -90,7 +91,7 @@ static int verify_one(const char *path, const struct trust *trust,
 {
     uint8_t *data;
     size_t len;
-    int rc = cli_read_file(path, REPORT_MAX_BYTES, &data, &len);
+    int rc = origo_read_file(path, REPORT_MAX_BYTES, &data, &len);
     if (rc) {
         printf("FAIL %s: cannot read: %s\n", path, origo_strerror(rc));
         return 1;

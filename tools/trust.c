@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "origo/error.h"
+#include "origo/file.h"
 
 static int parse_line(struct trust *trust, char *line, size_t len)
 {
@@ -46,7 +47,7 @@ int trust_load(const char *path, struct trust *out, char *err, size_t err_len)
 {
     uint8_t *data;
     size_t len;
-    int rc = cli_read_file(path, 1 << 20, &data, &len);
+    int rc = origo_read_file(path, 1 << 20, &data, &len);
     if (rc) {
         snprintf(err, err_len, "%s: cannot read trust file: %s", path,
                  origo_strerror(rc));
