@@ -155,7 +155,10 @@ static int load_identity(node *n, char *msg, size_t msg_size)
     uint8_t *text = NULL;
     int rc = origo_read_file(path, 1u << 20, &text, &len);
     if (rc) {
-        snprintf(msg, msg_size, "%s: %s", path,
+        snprintf(msg, msg_size,
+                 "%s: %s (the network's genesis file: make it with `origo "
+                 "genesis`, or set [node] genesis)",
+                 path,
                  rc == ORIGO_E_IO || rc == ORIGO_E_NOTFOUND
                      ? strerror(errno)
                      : origo_strerror(rc));
@@ -170,7 +173,10 @@ static int load_identity(node *n, char *msg, size_t msg_size)
     char kpath[4096 + 32];
     node_file(n, n->cfg.key, "validator.key", kpath);
     if ((rc = origo_key_load(kpath, &n->key)) != 0) {
-        snprintf(msg, msg_size, "%s: %s", kpath, origo_strerror(rc));
+        snprintf(msg, msg_size,
+                 "%s: %s (this validator's key: make it with `origo keygen`, "
+                 "or set [node] key)",
+                 kpath, origo_strerror(rc));
         return rc;
     }
     for (n->self = 0; n->self < n->gen->validator_count; n->self++)
