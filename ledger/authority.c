@@ -559,46 +559,30 @@ static int approve(ledger *led, MDB_txn *txn, const origo_event *ev,
     memset(key_buf + 32, 0, 32);
     key.mv_size = 64;
     key.mv_data = key_buf;
-    size_t n = 0, n_expired = 0, cap_expired = 0;
-    uint8_t(*expired)[64] = NULL;
+    size_t n = 0;
     int mrc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
     while (mrc == 0 && rc == 0 && key.mv_size == 64 &&
            memcmp(key.mv_data, id, 32) == 0) {
-        member_record admin;
         uint64_t when = val.mv_size == 8 ? store_get_be64(val.mv_data) : 0;
         if (when + led->gen->approval_window_ms < block_time) {
-            /* Expired: it will never count again. Deleted below, after the
-             * walk (deleting under the cursor would move it). */
-            if (n_expired == cap_expired) {
-                size_t grown = cap_expired ? 2 * cap_expired : 8;
-                uint8_t(*more)[64] = realloc(expired, grown * 64);
-                if (!more) {
-                    rc = ORIGO_E_NOMEM;
-                    break;
-                }
-                expired = more, cap_expired = grown;
-            }
-            memcpy(expired[n_expired++], key.mv_data, 64);
-            mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-            continue;
+            /* Expired: it will never count again. LMDB leaves the cursor
+             * on the next pair, which MDB_NEXT then returns. */
+            rc = store_err(mdb_cursor_del(cur, 0));
+        } else {
+            member_record admin;
+            rc = current_member(led, txn, (const uint8_t *)key.mv_data + 32,
+                                leaf, &admin);
+            if (rc == 0 && admin.active && (admin.roles & ORIGO_ROLE_ADMIN))
+                n++;
+            if (rc == ORIGO_E_NOTFOUND)
+                rc = 0;
         }
-        rc = current_member(led, txn, (const uint8_t *)key.mv_data + 32, leaf,
-                            &admin);
-        if (rc == 0 && admin.active && (admin.roles & ORIGO_ROLE_ADMIN) &&
-            when + led->gen->approval_window_ms >= block_time)
-            n++;
-        if (rc == ORIGO_E_NOTFOUND)
-            rc = 0;
-        mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        if (rc == 0)
+            mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     }
     mdb_cursor_close(cur);
     if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
         rc = store_err(mrc);
-    for (size_t e = 0; e < n_expired && rc == 0; e++) {
-        MDB_val gone = {64, expired[e]};
-        rc = store_err(mdb_del(txn, led->approvals, &gone, NULL));
-    }
-    free(expired);
     *count = n;
     return rc;
 }
