@@ -101,6 +101,9 @@ extern "C" {
     X(LOG_GAP, -154, "log has a gap")                                          \
     X(TRANSFER, -155, "leadership transfer in progress")                       \
     X(SHUTDOWN, -156, "shutting down")                                         \
+    X(WIPED, -157,                                                             \
+      "raft state missing beside a ledger: the data directory was wiped")      \
+    X(LOST, -158, "proposal lost in a leader change: submit it again")         \
     X(LOG_STORE, -180, "raft log storage error")                               \
     X(COMPACTED, -181, "log entry compacted into a snapshot")                  \
     X(RAFT_MSG, -182, "malformed raft message")                                \

@@ -1,0 +1,94 @@
+/* A replica: one validator's Raft core, its LMDB storage and the ledger it
+ * applies committed blocks to, carried out as consensus/README.md's
+ * contract asks (node/README.md, "Replica"). No sockets and no clock: the
+ * node feeds it messages and ticks and gives it a function to send with,
+ * so a test can run several replicas in one process.
+ *
+ * One thread (the node's loop) calls everything but the read lock, which
+ * other threads (HTTP readers) take around their own read transactions. */
+#ifndef ORIGO_NODE_REPLICA_H
+#define ORIGO_NODE_REPLICA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger.h"
+#include "raft.h"
+
+typedef struct replica replica;
+
+/* Raft entry payload "block proposal", version 1 (docs/formats/block.md,
+ * "Raft entries"): a MessagePack array [1, block time ms, [envelope
+ * bin...]]. Most bytes of one proposal. */
+#define REPLICA_MAX_PROPOSAL_BYTES (8u << 20)
+#define REPLICA_MAX_PROPOSAL_EVENTS 4096u
+
+typedef struct replica_options {
+    const char *dir; /* the ledger's directory (created if absent) */
+    const uint8_t *genesis_json;
+    size_t genesis_len;
+    uint64_t id;                /* this validator's Raft ID */
+    struct raft_config founders; /* the genesis validators' IDs */
+    uint32_t election_ticks;    /* 0: 10 */
+    uint32_t heartbeat_ticks;   /* 0: 1 */
+    uint64_t snapshot_every;    /* compact after this many applied: 0: 4096 */
+    uint64_t log_tail;          /* entries kept behind it: 0: 1024 */
+    size_t map_size;            /* 0: 64 MiB */
+    uint64_t max_snapshot_bytes; /* 0: 1 GiB */
+    uint8_t msg_prefix;          /* first byte of every message sent */
+    /* Sends a message to another replica (best effort, copied). */
+    void (*send)(void *ctx, uint64_t to, const uint8_t *msg, size_t len);
+    /* A NORMAL entry was applied: result is NULL when it was a no-op (not
+     * a proposal, or a block time that did not increase). */
+    void (*applied)(void *ctx, uint64_t index, uint64_t term,
+                    const ledger_block_result *result);
+    void *ctx;
+} replica_options;
+
+/* Raft ID of a validator key: the first 8 bytes, big-endian, of
+ * SHA-256("origo/raft-id/v1\0" || key), with 0 mapped to 1. */
+uint64_t replica_id_of(const uint8_t pub[32]);
+
+/* Opens (or creates) the replica's storage and restores its core. Refuses
+ * (ORIGO_E_STATE) a store whose Raft state is empty while its ledger has
+ * applied blocks: a wiped or copied directory must not vote as its old
+ * self. Returns 0, ORIGO_E_GENESIS, ORIGO_E_STATE, ORIGO_E_STORE,
+ * ORIGO_E_NOMEM...; msg says why. */
+int replica_open(const replica_options *opts, replica **out, char *msg,
+                 size_t msg_size);
+void replica_close(replica *r);
+
+/* One tick of the Raft clock, then the work it made. */
+int replica_tick(replica *r);
+/* A message from a peer (the bytes after the prefix byte). Malformed ones
+ * are dropped (returns 0). */
+int replica_receive(replica *r, const uint8_t *msg, size_t len);
+/* Leader only: proposes one block of envelopes with a block time of at
+ * least time_ms (raised to stay increasing). *index and *term say which
+ * entry will carry it: if the entry applied at *index has another term,
+ * the proposal was lost. Returns 0, ORIGO_E_NOT_LEADER, ORIGO_E_TRANSFER,
+ * ORIGO_E_TOOBIG, ORIGO_E_NOMEM. */
+int replica_propose(replica *r, uint64_t time_ms, const ledger_envelope *envs,
+                    size_t count, uint64_t *index, uint64_t *term);
+/* Carries out every pending ready: sends, persists (fsync), applies,
+ * snapshots. A non-zero return is fatal: the node must stop, since it can
+ * no longer store what it is asked to (it never acknowledged it). */
+int replica_process(replica *r);
+
+/* Leader only: membership changes (raft.h). */
+int replica_add_learner(replica *r, uint64_t id);
+int replica_promote(replica *r, uint64_t id);
+int replica_remove(replica *r, uint64_t id);
+
+void replica_status(const replica *r, struct raft_status *out);
+/* Index of the last entry applied to the ledger (NORMAL or not). */
+uint64_t replica_applied(const replica *r);
+ledger *replica_ledger(replica *r);
+
+/* Other threads: hold the read lock around a read transaction on the
+ * ledger; the loop takes it exclusively only to grow the map or swap in an
+ * installed snapshot. */
+void replica_read_lock(replica *r);
+void replica_read_unlock(replica *r);
+
+#endif

@@ -1,0 +1,385 @@
+/* Replicas (node/replica.c) with real LMDB stores, three in one process,
+ * their messages carried by the test: blocks proposed at the leader are
+ * applied everywhere with the same root; a restarted replica catches up
+ * from its log, one that fell behind the compacted log from a snapshot
+ * (an LMDB copy of the leader's store); a proposal lost in a leader change
+ * is seen as lost; a store whose Raft state is gone refuses to start. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ledgertest.h"
+#include "log.h"
+#include "origo/error.h"
+#include "origo/keys.h"
+#include "replica.h"
+#include "testutil.h"
+
+#define N 3
+
+typedef struct msg {
+    uint64_t to;
+    uint8_t *data;
+    size_t len;
+} msg;
+
+typedef struct cluster {
+    lt_net net;
+    char *root;
+    char dirs[N][512];
+    uint64_t ids[N];
+    replica *r[N];
+    int down[N];   /* closed */
+    int cut[N];    /* partitioned: its messages in and out are dropped */
+    msg *q;
+    size_t nq, capq;
+    /* What each replica applied: term per index (0: not a NORMAL entry). */
+    uint64_t applied_term[N][512];
+    uint64_t snap_every, tail;
+} cluster;
+
+typedef struct ctx {
+    cluster *c;
+    int self;
+} ctx;
+static ctx ctxs[N];
+
+static int index_of(cluster *c, uint64_t id)
+{
+    for (int i = 0; i < N; i++)
+        if (c->ids[i] == id)
+            return i;
+    return -1;
+}
+
+static void on_send(void *p, uint64_t to, const uint8_t *data, size_t len)
+{
+    ctx *x = p;
+    cluster *c = x->c;
+    assert_int_equal(data[0], 7); /* the prefix byte */
+    if (c->cut[x->self])
+        return;
+    if (c->nq == c->capq) {
+        c->capq = c->capq ? 2 * c->capq : 64;
+        c->q = realloc(c->q, c->capq * sizeof(*c->q));
+        assert_non_null(c->q);
+    }
+    msg *m = &c->q[c->nq++];
+    m->to = to;
+    m->len = len - 1;
+    m->data = malloc(m->len + 1);
+    memcpy(m->data, data + 1, m->len);
+}
+
+static void on_applied(void *p, uint64_t index, uint64_t term,
+                       const ledger_block_result *res)
+{
+    ctx *x = p;
+    assert_true(index < 512);
+    x->c->applied_term[x->self][index] = res ? term : 0;
+}
+
+static void open_one(cluster *c, int i)
+{
+    replica_options o = {
+        .dir = c->dirs[i],
+        .genesis_json = (const uint8_t *)c->net.genesis_json,
+        .genesis_len = c->net.genesis_len,
+        .id = c->ids[i],
+        .election_ticks = 10,
+        .snapshot_every = c->snap_every,
+        .log_tail = c->tail,
+        .msg_prefix = 7,
+        .send = on_send,
+        .applied = on_applied,
+        .ctx = &ctxs[i],
+    };
+    o.founders.n_voters = N;
+    for (int k = 0; k < N; k++)
+        o.founders.voters[k] = c->ids[k];
+    char err[512];
+    int rc = replica_open(&o, &c->r[i], err, sizeof(err));
+    if (rc)
+        fail_msg("replica %d: %s", i, err);
+    c->down[i] = 0;
+}
+
+static void close_one(cluster *c, int i)
+{
+    replica_close(c->r[i]);
+    c->r[i] = NULL;
+    c->down[i] = 1;
+}
+
+static cluster *cluster_new(uint64_t snap_every, uint64_t tail)
+{
+    cluster *c = calloc(1, sizeof(*c));
+    lt_net_init(&c->net, LT_WINDOW);
+    c->root = testutil_tmpdir();
+    c->snap_every = snap_every;
+    c->tail = tail;
+    for (int i = 0; i < N; i++) {
+        snprintf(c->dirs[i], sizeof(c->dirs[i]), "%s/v%d", c->root, i);
+        c->ids[i] = replica_id_of(origo_key_public(c->net.keys[LT_V1 + i]));
+        ctxs[i] = (ctx){c, i};
+    }
+    for (int i = 0; i < N; i++)
+        open_one(c, i);
+    return c;
+}
+
+static void cluster_free(cluster *c)
+{
+    for (int i = 0; i < N; i++)
+        replica_close(c->r[i]);
+    for (size_t k = 0; k < c->nq; k++)
+        free(c->q[k].data);
+    free(c->q);
+    testutil_rmtree(c->root);
+    free(c->root);
+    lt_net_close(&c->net);
+    free(c);
+}
+
+/* Delivers queued messages (and those they cause) until none is left. */
+static void deliver(cluster *c)
+{
+    for (int guard = 0; c->nq > 0; guard++) {
+        assert_true(guard < 100000);
+        msg m = c->q[0];
+        memmove(c->q, c->q + 1, (c->nq - 1) * sizeof(*c->q));
+        c->nq--;
+        int to = index_of(c, m.to);
+        if (to >= 0 && !c->down[to] && !c->cut[to])
+            assert_int_equal(replica_receive(c->r[to], m.data, m.len), 0);
+        free(m.data);
+    }
+}
+
+static void tick_all(cluster *c)
+{
+    for (int i = 0; i < N; i++)
+        if (!c->down[i])
+            assert_int_equal(replica_tick(c->r[i]), 0);
+    deliver(c);
+}
+
+/* Ticks until one replica outside `except` leads; returns its index. */
+static int await_leader(cluster *c, int except)
+{
+    for (int t = 0; t < 1000; t++) {
+        tick_all(c);
+        for (int i = 0; i < N; i++) {
+            if (c->down[i] || c->cut[i] || i == except)
+                continue;
+            struct raft_status st;
+            replica_status(c->r[i], &st);
+            if (st.role == RAFT_LEADER)
+                return i;
+        }
+    }
+    fail_msg("no leader after 1000 ticks");
+    return -1;
+}
+
+static void propose_block(cluster *c, int leader, uint64_t k,
+                          uint64_t *index, uint64_t *term)
+{
+    lt_block b = {0};
+    lt_random_block(&c->net, 42, k, 4, &b);
+    assert_int_equal(replica_propose(c->r[leader], lt_block_time(k), b.envs,
+                                     b.count, index, term),
+                     0);
+    lt_block_clear(&b);
+    free(b.envs);
+    deliver(c);
+}
+
+static void assert_same_state(cluster *c)
+{
+    ledger_state ref, st;
+    int have = 0;
+    for (int i = 0; i < N; i++) {
+        if (c->down[i])
+            continue;
+        assert_int_equal(ledger_get_state(replica_ledger(c->r[i]), NULL, &st),
+                         0);
+        if (!have) {
+            ref = st;
+            have = 1;
+            continue;
+        }
+        assert_int_equal(st.height, ref.height);
+        assert_int_equal(st.tree_size, ref.tree_size);
+        assert_memory_equal(st.root, ref.root, 32);
+        assert_memory_equal(st.last_block_hash, ref.last_block_hash, 32);
+    }
+}
+
+/* Ticks (heartbeats carry the commit index) until every live replica has
+ * applied `index`. */
+static void await_applied(cluster *c, uint64_t index)
+{
+    for (int t = 0; t < 200; t++) {
+        int all = 1;
+        for (int i = 0; i < N; i++)
+            if (!c->down[i] && !c->cut[i] && replica_applied(c->r[i]) < index)
+                all = 0;
+        if (all)
+            return;
+        tick_all(c);
+    }
+    fail_msg("index %llu not applied everywhere", (unsigned long long)index);
+}
+
+static void test_blocks_apply_everywhere(void **state)
+{
+    (void)state;
+    cluster *c = cluster_new(0, 0);
+    int leader = await_leader(c, -1);
+    uint64_t index = 0, term = 0;
+    for (uint64_t k = 1; k <= 12; k++)
+        propose_block(c, leader, k, &index, &term);
+    await_applied(c, index);
+    assert_same_state(c);
+    ledger_state st;
+    assert_int_equal(ledger_get_state(replica_ledger(c->r[leader]), NULL, &st),
+                     0);
+    assert_int_equal(st.height, 12);
+    assert_true(st.tree_size > 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(c->applied_term[i][index], term);
+
+    /* A follower restarts and catches up from its own log and the
+     * leader's. */
+    int f = (leader + 1) % N;
+    close_one(c, f);
+    for (uint64_t k = 13; k <= 16; k++)
+        propose_block(c, leader, k, &index, &term);
+    open_one(c, f);
+    await_applied(c, index);
+    assert_same_state(c);
+    cluster_free(c);
+}
+
+static void test_snapshot_catch_up(void **state)
+{
+    (void)state;
+    FILE *logf = tmpfile();
+    assert_non_null(logf);
+    log_init(logf, CONFIG_LOG_INFO);
+    cluster *c = cluster_new(4, 2); /* compact often, keep 2 entries */
+    int leader = await_leader(c, -1);
+    int f = (leader + 1) % N;
+    uint64_t index = 0, term = 0;
+    propose_block(c, leader, 1, &index, &term);
+    await_applied(c, index);
+    close_one(c, f);
+    for (uint64_t k = 2; k <= 30; k++)
+        propose_block(c, leader, k, &index, &term);
+    struct raft_status st;
+    replica_status(c->r[leader], &st);
+    assert_true(st.snapshot_index > replica_applied(c->r[leader]) - 10);
+    open_one(c, f);
+    await_applied(c, index);
+    assert_same_state(c);
+    /* It came back through a snapshot: the leader copied its store, the
+     * follower installed it. */
+    fflush(logf);
+    rewind(logf);
+    char line[1024];
+    int provided = 0, installed = 0;
+    while (fgets(line, sizeof(line), logf)) {
+        provided += strstr(line, "msg=\"providing a snapshot\"") != NULL;
+        installed +=
+            strstr(line, "msg=\"installed a snapshot from the leader\"") != NULL;
+    }
+    assert_int_equal(provided, 1);
+    assert_int_equal(installed, 1);
+    log_init(stderr, CONFIG_LOG_WARN);
+    fclose(logf);
+    /* The follower's store is whole: it serves the proofs of every event
+     * and goes on applying. */
+    for (uint64_t k = 31; k <= 33; k++)
+        propose_block(c, leader, k, &index, &term);
+    await_applied(c, index);
+    assert_same_state(c);
+    /* And it restarts from the installed store. */
+    close_one(c, f);
+    open_one(c, f);
+    propose_block(c, leader, 34, &index, &term);
+    await_applied(c, index);
+    assert_same_state(c);
+    cluster_free(c);
+}
+
+static void test_lost_proposal(void **state)
+{
+    (void)state;
+    cluster *c = cluster_new(0, 0);
+    int old = await_leader(c, -1);
+    uint64_t index = 0, term = 0;
+    propose_block(c, old, 1, &index, &term);
+    await_applied(c, index);
+    /* The leader is cut off; what it proposes now never commits. */
+    c->cut[old] = 1;
+    uint64_t lost_index, lost_term;
+    propose_block(c, old, 2, &lost_index, &lost_term);
+    int fresh = await_leader(c, old);
+    assert_int_not_equal(fresh, old);
+    uint64_t i2, t2;
+    propose_block(c, fresh, 3, &i2, &t2);
+    propose_block(c, fresh, 4, &i2, &t2);
+    assert_true(t2 > lost_term);
+    c->cut[old] = 0;
+    await_applied(c, i2);
+    assert_same_state(c);
+    /* At the lost proposal's index every replica applied something of
+     * another term: the node tells its client to submit again. */
+    for (int i = 0; i < N; i++)
+        assert_int_not_equal(c->applied_term[i][lost_index], lost_term);
+    cluster_free(c);
+}
+
+static void test_wiped_raft_state_refused(void **state)
+{
+    (void)state;
+    lt_fixture *f = lt_fixture_new(LT_WINDOW);
+    lt_lot_create(&f->block, &f->net, LT_SUPPLIER, "acme/cell/L-1",
+                  LT_T0 + 5, NULL);
+    lt_apply(f->led, &f->block, 1, LT_T0 + 10, NULL);
+    ledger_close(f->led);
+    f->led = NULL;
+    replica_options o = {
+        .dir = f->dir,
+        .genesis_json = (const uint8_t *)f->net.genesis_json,
+        .genesis_len = f->net.genesis_len,
+        .id = 99,
+        .send = on_send,
+        .applied = on_applied,
+    };
+    o.founders.n_voters = 1;
+    o.founders.voters[0] = 99;
+    replica *r = NULL;
+    char err[512] = "";
+    assert_int_equal(replica_open(&o, &r, err, sizeof(err)), ORIGO_E_WIPED);
+    assert_null(r);
+    assert_non_null(strstr(err, "wiped"));
+    lt_fixture_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_blocks_apply_everywhere),
+        cmocka_unit_test(test_snapshot_catch_up),
+        cmocka_unit_test(test_lost_proposal),
+        cmocka_unit_test(test_wiped_raft_state_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
