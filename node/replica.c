@@ -37,8 +37,8 @@ struct replica {
     raftlog *log;
     MDB_dbi node_dbi;
     struct raft *core;
-    uint64_t applied;   /* last index applied and durable */
-    uint64_t last_time; /* block time of the last proposal or block */
+    uint64_t applied;          /* last index applied and durable */
+    uint64_t last_time;        /* block time of the last proposal or block */
     struct raft_hard_state hs; /* last durable hard state */
     pthread_rwlock_t lock;
     origo_buf out; /* an outgoing message */
@@ -223,8 +223,8 @@ int replica_open(const replica_options *opts, replica **out, char *msg,
         replica_close(r);
         return ORIGO_E_IO;
     }
-    int rc = open_store(r, r->dir, &r->led, &r->log, &r->node_dbi, msg,
-                        msg_size);
+    int rc =
+        open_store(r, r->dir, &r->led, &r->log, &r->node_dbi, msg, msg_size);
     if (rc == 0)
         rc = restore_core(r, msg, msg_size);
     if (rc) {
@@ -518,8 +518,7 @@ static int install_snapshot(replica *r, const struct raft_ready *rd)
         return ORIGO_E_SNAPSHOT;
     }
     MDB_txn *txn;
-    struct raft_hard_state hs =
-        rd->hard_state_changed ? rd->hard_state : r->hs;
+    struct raft_hard_state hs = rd->hard_state_changed ? rd->hard_state : r->hs;
     if ((rc = ledger_txn_begin(led, 0, &txn)) == 0) {
         MDB_dbi saved = r->node_dbi;
         uint64_t at = 0;
@@ -617,8 +616,8 @@ static void provide_snapshot(replica *r, uint64_t want)
         (data = malloc((size_t)sb.st_size)) != NULL) {
         size_t got = 0;
         while (got < (size_t)sb.st_size) {
-            ssize_t n = pread(fd, data + got, (size_t)sb.st_size - got,
-                              (off_t)got);
+            ssize_t n =
+                pread(fd, data + got, (size_t)sb.st_size - got, (off_t)got);
             if (n <= 0)
                 break;
             got += (size_t)n;

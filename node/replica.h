@@ -27,13 +27,13 @@ typedef struct replica_options {
     const char *dir; /* the ledger's directory (created if absent) */
     const uint8_t *genesis_json;
     size_t genesis_len;
-    uint64_t id;                /* this validator's Raft ID */
+    uint64_t id;                 /* this validator's Raft ID */
     struct raft_config founders; /* the genesis validators' IDs */
-    uint32_t election_ticks;    /* 0: 10 */
-    uint32_t heartbeat_ticks;   /* 0: 1 */
-    uint64_t snapshot_every;    /* compact after this many applied: 0: 4096 */
-    uint64_t log_tail;          /* entries kept behind it: 0: 1024 */
-    size_t map_size;            /* 0: 64 MiB */
+    uint32_t election_ticks;     /* 0: 10 */
+    uint32_t heartbeat_ticks;    /* 0: 1 */
+    uint64_t snapshot_every;     /* compact after this many applied: 0: 4096 */
+    uint64_t log_tail;           /* entries kept behind it: 0: 1024 */
+    size_t map_size;             /* 0: 64 MiB */
     uint64_t max_snapshot_bytes; /* 0: 1 GiB */
     uint8_t msg_prefix;          /* first byte of every message sent */
     /* Sends a message to another replica (best effort, copied). */

@@ -34,8 +34,8 @@ typedef struct cluster {
     char dirs[N][512];
     uint64_t ids[N];
     replica *r[N];
-    int down[N];   /* closed */
-    int cut[N];    /* partitioned: its messages in and out are dropped */
+    int down[N]; /* closed */
+    int cut[N];  /* partitioned: its messages in and out are dropped */
     msg *q;
     size_t nq, capq;
     /* What each replica applied: term per index (0: not a NORMAL entry). */
@@ -187,8 +187,8 @@ static int await_leader(cluster *c, int except)
     return -1;
 }
 
-static void propose_block(cluster *c, int leader, uint64_t k,
-                          uint64_t *index, uint64_t *term)
+static void propose_block(cluster *c, int leader, uint64_t k, uint64_t *index,
+                          uint64_t *term)
 {
     lt_block b = {0};
     lt_random_block(&c->net, 42, k, 4, &b);
@@ -297,7 +297,8 @@ static void test_snapshot_catch_up(void **state)
     while (fgets(line, sizeof(line), logf)) {
         provided += strstr(line, "msg=\"providing a snapshot\"") != NULL;
         installed +=
-            strstr(line, "msg=\"installed a snapshot from the leader\"") != NULL;
+            strstr(line, "msg=\"installed a snapshot from the leader\"") !=
+            NULL;
     }
     assert_int_equal(provided, 1);
     assert_int_equal(installed, 1);
@@ -350,8 +351,8 @@ static void test_wiped_raft_state_refused(void **state)
 {
     (void)state;
     lt_fixture *f = lt_fixture_new(LT_WINDOW);
-    lt_lot_create(&f->block, &f->net, LT_SUPPLIER, "acme/cell/L-1",
-                  LT_T0 + 5, NULL);
+    lt_lot_create(&f->block, &f->net, LT_SUPPLIER, "acme/cell/L-1", LT_T0 + 5,
+                  NULL);
     lt_apply(f->led, &f->block, 1, LT_T0 + 10, NULL);
     ledger_close(f->led);
     f->led = NULL;
