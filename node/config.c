@@ -27,6 +27,7 @@ typedef struct key_spec {
 } key_spec;
 
 #define AT(field) offsetof(node_config, field)
+#define SECTIONS "[node], [peer], [http], [raft], [submit] and [cosign]"
 
 static const key_spec keys[] = {
     {"node", "data", K_PATH, AT(data), 0, 0, NULL},
@@ -44,6 +45,29 @@ static const key_spec keys[] = {
     {"peer", "reconnect_min_ms", K_U64, AT(reconnect_min_ms), 10, 60000, "ms"},
     {"peer", "reconnect_max_ms", K_U64, AT(reconnect_max_ms), 10, 3600000,
      "ms"},
+    {"http", "listen", K_LISTEN, AT(http_listen), 0, 0, NULL},
+    {"http", "max_body", K_U64, AT(http_max_body), 1024, 67108864, "bytes"},
+    {"http", "max_header", K_U64, AT(http_max_header), 4096, 1048576, "bytes"},
+    {"http", "max_connections", K_U64, AT(http_max_connections), 1, 65536,
+     "connections"},
+    {"http", "max_per_client", K_U64, AT(http_max_per_client), 0, 65536,
+     "connections (0: no limit)"},
+    {"http", "timeout_ms", K_U64, AT(http_timeout_ms), 1000, 3600000, "ms"},
+    {"http", "tls_cert", K_PATH, AT(http_tls_cert), 0, 0, NULL},
+    {"http", "tls_key", K_PATH, AT(http_tls_key), 0, 0, NULL},
+    {"raft", "tick_ms", K_U64, AT(tick_ms), 10, 10000, "ms"},
+    {"raft", "election_ticks", K_U64, AT(election_ticks), 3, 1000, "ticks"},
+    {"raft", "snapshot_every", K_U64, AT(snapshot_every), 16, 1000000000,
+     "entries"},
+    {"raft", "log_tail", K_U64, AT(log_tail), 1, 1000000000, "entries"},
+    {"submit", "batch_ms", K_U64, AT(batch_ms), 0, 1000, "ms"},
+    {"submit", "batch_max_events", K_U64, AT(batch_max_events), 1, 4096,
+     "events"},
+    {"submit", "queue_max_events", K_U64, AT(queue_max_events), 16, 10000000,
+     "events"},
+    {"submit", "queue_max_bytes", K_U64, AT(queue_max_bytes), 1048576,
+     17179869184, "bytes"},
+    {"cosign", "interval_ms", K_U64, AT(cosign_interval_ms), 0, 60000, "ms"},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -70,6 +94,22 @@ void config_defaults(node_config *c)
     c->idle_timeout_ms = 10000;
     c->reconnect_min_ms = 100;
     c->reconnect_max_ms = 10000;
+    memcpy(c->http_listen.host, "127.0.0.1", sizeof("127.0.0.1"));
+    c->http_listen.port = 7401;
+    c->http_max_body = 16u << 20;
+    c->http_max_header = 16384;
+    c->http_max_connections = 1024;
+    c->http_max_per_client = 64;
+    c->http_timeout_ms = 30000;
+    c->tick_ms = 100;
+    c->election_ticks = 10;
+    c->snapshot_every = 4096;
+    c->log_tail = 1024;
+    c->batch_ms = 5;
+    c->batch_max_events = 1024;
+    c->queue_max_events = 100000;
+    c->queue_max_bytes = 256u << 20;
+    c->cosign_interval_ms = 50;
 }
 
 /* ---- reading lines ---- */
@@ -235,9 +275,11 @@ static void set_value(parse *s, size_t k, const char *section, const char *name,
              section, name, value);
         return;
     case K_LISTEN:
-        if ((why = parse_addr(value, &c->listen)) != NULL)
-            fail(s, ORIGO_E_CONFIG, "[%s] %s = %s: %s (default 0.0.0.0:7400)",
-                 section, name, value, why);
+        if ((why = parse_addr(value, (config_addr *)(void *)field)) != NULL)
+            fail(s, ORIGO_E_CONFIG, "[%s] %s = %s: %s (default %s)", section,
+                 name, value, why,
+                 spec->offset == AT(listen) ? "0.0.0.0:7400"
+                                            : "127.0.0.1:7401");
         return;
     case K_U64:
         if (parse_u64(value, &n) || n < spec->min || n > spec->max)
@@ -274,12 +316,10 @@ static int on_pair(void *user, const char *section, const char *name,
     }
     if (!section[0]) {
         fail(s, ORIGO_E_CONFIG,
-             "%s: a key before any [section]; sections are [node] and "
-             "[peer]",
-             name);
+             "%s: a key before any [section]; sections are " SECTIONS, name);
     } else if (!section_known) {
-        fail(s, ORIGO_E_CONFIG,
-             "[%s]: unknown section; sections are [node] and [peer]", section);
+        fail(s, ORIGO_E_CONFIG, "[%s]: unknown section; sections are " SECTIONS,
+             section);
     } else {
         char list[512] = "";
         size_t at = 0;

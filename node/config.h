@@ -5,8 +5,7 @@
  * continuation) stops with one message naming the file, the line, the key
  * and what is allowed.
  *
- * So far the keys of the parts that exist ([node], [peer]); the sections of
- * the HTTP API, batching and Raft timing join them with their code. */
+ * Sections: [node], [peer], [http], [raft], [submit], [cosign]. */
 #ifndef ORIGO_NODE_CONFIG_H
 #define ORIGO_NODE_CONFIG_H
 
@@ -42,6 +41,18 @@ typedef struct node_config {
     uint64_t handshake_timeout_ms;
     uint64_t idle_timeout_ms;
     uint64_t reconnect_min_ms, reconnect_max_ms;
+    /* [http] */
+    config_addr http_listen; /* 127.0.0.1:7401 */
+    uint64_t http_max_body, http_max_header;
+    uint64_t http_max_connections, http_max_per_client;
+    uint64_t http_timeout_ms;
+    char http_tls_cert[4096], http_tls_key[4096]; /* "": plain HTTP */
+    /* [raft] */
+    uint64_t tick_ms, election_ticks, snapshot_every, log_tail;
+    /* [submit] */
+    uint64_t batch_ms, batch_max_events, queue_max_events, queue_max_bytes;
+    /* [cosign] */
+    uint64_t cosign_interval_ms;
 } node_config;
 
 /* The defaults (data left empty). */

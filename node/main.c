@@ -1,27 +1,28 @@
-/* origo-node: so far the validator mesh. It reads its configuration, locks
- * its data directory, loads the genesis and its key, listens for the other
- * validators and dials each at the address the genesis gives, keeps the
- * links up (keepalives, reconnects) and stops cleanly on SIGTERM or
- * SIGINT. Raft, the ledger and the HTTP API join in the next slices.
+/* origo-node: one validator of an Origo network (node/README.md).
  *
- * Start, in order: config, log, lock, genesis, key, listener, dialers,
- * signals. Stop, in reverse: signals, dialers, listener and its links, then
- * the loop ends and the rest is freed. */
+ * Start, in order: config (or --dev's generated network), log, lock,
+ * genesis, key, replica (the ledger and Raft), listener and dialers, HTTP,
+ * timers, signals. Stop, in reverse: HTTP requests answered or refused,
+ * timers, links, then the loop ends and the replica closes (every write it
+ * made is already committed). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
-#include "config.h"
+#include <sodium.h>
+
 #include "datadir.h"
-#include "genesis.h"
 #include "log.h"
+#include "node.h"
 #include "origo/error.h"
 #include "origo/file.h"
-#include "origo/keys.h"
-#include "peer.h"
+#include "origo/note.h"
 
 #ifdef ORIGO_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -35,104 +36,311 @@ static int sd_notify(int unset_environment, const char *state)
 }
 #endif
 
-typedef struct node {
-    uv_loop_t loop;
-    node_config cfg;
-    genesis *gen;
-    origo_key *key;
-    size_t self; /* index among the genesis validators */
-    peer_listener *listener;
-    peer_dialer **dialers;
-    size_t n_dialers;
-    uv_signal_t sigterm, sigint;
-    uv_timer_t keepalive;
-    int lock_fd, stopping;
-} node;
-
 static const char usage[] =
-    "usage: origo-node --config FILE [--log-level debug|info|warn|error]\n"
+    "usage: origo-node --config FILE [--log-level LEVEL]\n"
+    "       origo-node --dev --data DIR [--http ADDR:PORT] [--log-level "
+    "LEVEL]\n"
     "  Runs one validator of an Origo network. FILE is an INI file; every\n"
     "  key and its default is in deploy/origo-node.conf.example.\n"
-    "  So far the node forms the authenticated mesh between the genesis's\n"
-    "  validators; consensus, the ledger and the HTTP API come next.\n";
+    "  --dev runs a network of this one validator, for trying Origo out:\n"
+    "  on first start it writes a genesis, the validator's key, an admin\n"
+    "  key, a sample supplier's key and a trust file into DIR, and reuses\n"
+    "  them afterwards. LEVEL: debug, info, warn or error.\n";
+
+uint64_t node_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- peers -------------------------------------------------------------- */
+
+static node_peer *peer_by_key(node *n, const uint8_t *pub)
+{
+    for (size_t i = 0; pub && i < n->n_peers; i++)
+        if (memcmp(n->peers[i].party->pub, pub, 32) == 0)
+            return &n->peers[i];
+    return NULL;
+}
 
 static int is_validator(void *ctx, const uint8_t pub[32])
 {
-    node *n = ctx;
-    for (size_t i = 0; i < n->gen->validator_count; i++)
-        if (memcmp(n->gen->parties[i].pub, pub, 32) == 0)
-            return 1;
-    return 0;
+    node_peer *p = peer_by_key(ctx, pub);
+    return p && p != &((node *)ctx)->peers[((node *)ctx)->self];
 }
 
-static const char *validator_name(node *n, const uint8_t *pub)
+void node_send_to(node *n, peer_link *link, uint8_t kind, const uint8_t *a,
+                  size_t a_len, const uint8_t *b, size_t b_len)
 {
-    for (size_t i = 0; pub && i < n->gen->validator_count; i++)
-        if (memcmp(n->gen->parties[i].pub, pub, 32) == 0)
-            return n->gen->parties[i].name;
-    return "-";
+    (void)n;
+    if (!link)
+        return;
+    uint8_t *frame = malloc(1 + a_len + b_len);
+    if (!frame)
+        return; /* dropped, as on a lossy network: senders retry */
+    frame[0] = kind;
+    if (a_len)
+        memcpy(frame + 1, a, a_len);
+    if (b_len)
+        memcpy(frame + 1 + a_len, b, b_len);
+    peer_send(link, frame, 1 + a_len + b_len);
+    free(frame);
+}
+
+peer_link *node_leader_link(node *n)
+{
+    struct raft_status st;
+    replica_status(n->rep, &st);
+    for (size_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i].id == st.leader && i != n->self)
+            return n->peers[i].link;
+    return NULL;
+}
+
+static void raft_send(void *ctx, uint64_t to, const uint8_t *msg, size_t len)
+{
+    node *n = ctx;
+    for (size_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i].id == to && n->peers[i].link) {
+            peer_send(n->peers[i].link, msg, len);
+            return;
+        }
+}
+
+static void stop_node(node *n);
+
+/* A replica error is fatal: the node stops and exits non-zero rather than
+ * acknowledge what it could not store. */
+static void check_fatal(node *n, int rc, const char *what)
+{
+    if (rc == 0 || n->fatal)
+        return;
+    n->fatal = 1;
+    LOG_ERROR("stopping: storage or consensus failed", "during", what, "code",
+              origo_errname(rc), "error", origo_strerror(rc));
+    stop_node(n);
+}
+
+static void send_signature(node *n, peer_link *link)
+{
+    if (n->signed_line_len == 0)
+        return;
+    uint8_t size[8];
+    for (int i = 0; i < 8; i++)
+        size[i] = (uint8_t)(n->signed_size >> (56 - 8 * i));
+    node_send_to(n, link, MSG_COSIGN, size, 8, (const uint8_t *)n->signed_line,
+                 n->signed_line_len);
 }
 
 static void on_open(peer_link *link, const uint8_t key[32], void *ctx)
 {
-    (void)link;
-    LOG_INFO("peer link open", "peer", validator_name(ctx, key));
+    node *n = ctx;
+    node_peer *p = peer_by_key(n, key);
+    if (p->link && p->link != link)
+        peer_close(p->link); /* the newer link wins */
+    p->link = link;
+    LOG_INFO("peer link open", "peer", p->party->name);
+    /* A peer that was away missed our latest checkpoint signature: without
+     * it, it may hold no quorum for the tree it catches up to. */
+    send_signature(n, link);
 }
 
 static void on_message(peer_link *link, const uint8_t *msg, size_t len,
                        void *ctx)
 {
-    (void)msg;
-    if (len == 0)
+    node *n = ctx;
+    if (len == 0 || n->stopping)
         return; /* a keepalive */
-    char bytes[24];
-    snprintf(bytes, sizeof(bytes), "%zu", len);
-    LOG_DEBUG("peer message", "peer", validator_name(ctx, peer_key(link)),
-              "bytes", bytes);
+    switch (msg[0]) {
+    case MSG_RAFT:
+        check_fatal(n, replica_receive(n->rep, msg + 1, len - 1), "receive");
+        break;
+    case MSG_FORWARD:
+        api_on_forward(n, link, msg + 1, len - 1);
+        break;
+    case MSG_ANSWER:
+        api_on_answer(n, msg + 1, len - 1);
+        break;
+    case MSG_COSIGN: {
+        if (len < 9 || len - 9 >= sizeof(n->pending_sigs[0].line))
+            break;
+        uint64_t size = 0;
+        for (int i = 1; i <= 8; i++)
+            size = size << 8 | msg[i];
+        int rc = ledger_checkpoint_add_signature(
+            replica_ledger(n->rep), NULL, size, (const char *)msg + 9, len - 9);
+        if (rc == ORIGO_E_TREE_SIZE && n->n_pending_sigs < 64) {
+            /* Not applied here yet: kept until it is. */
+            struct pending_sig *ps = &n->pending_sigs[n->n_pending_sigs++];
+            ps->size = size;
+            ps->len = len - 9;
+            memcpy(ps->line, msg + 9, ps->len);
+        } else if (rc) {
+            const node_peer *p = peer_by_key(n, peer_key(link));
+            LOG_WARN("checkpoint signature refused", "peer",
+                     p ? p->party->name : "-", "code", origo_errname(rc));
+        }
+        break;
+    }
+    default:
+        break;
+    }
 }
 
 static void on_close(peer_link *link, int reason, void *ctx)
 {
     node *n = ctx;
+    node_peer *p = peer_by_key(n, peer_key(link));
+    if (p && p->link == link)
+        p->link = NULL;
     if (n->stopping && reason == 0)
         return;
-    LOG_INFO("peer link closed", "peer", validator_name(n, peer_key(link)),
-             "reason", reason ? origo_errname(reason) : "closed");
+    LOG_INFO("peer link closed", "peer", p ? p->party->name : "-", "reason",
+             reason ? origo_errname(reason) : "closed");
 }
 
 /* Keepalives: an empty message on every open link, three per idle
  * timeout, so a quiet but live link is never taken for dead. */
-static void send_keepalive(peer_link *link, void *ctx)
-{
-    (void)ctx;
-    peer_send(link, NULL, 0);
-}
-
 static void on_keepalive(uv_timer_t *t)
 {
     node *n = t->data;
-    for (size_t i = 0; i < n->n_dialers; i++) {
-        peer_link *link = peer_dialer_link(n->dialers[i]);
-        if (link)
-            send_keepalive(link, n);
+    for (size_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i].link)
+            peer_send(n->peers[i].link, NULL, 0);
+}
+
+/* ---- cosigning ---------------------------------------------------------- */
+
+/* Signs the checkpoint of the tree this validator applied, if it grew and
+ * still extends the last tree it signed, stores the signature and sends it
+ * to the other validators. */
+static void cosign(node *n)
+{
+    n->cosign_due = 0;
+    ledger *led = replica_ledger(n->rep);
+    ledger_state st;
+    if (ledger_get_state(led, NULL, &st) != 0 || st.tree_size <= n->signed_size)
+        return;
+    uint8_t root[32];
+    if (n->signed_size > 0 &&
+        (ledger_root_at(led, NULL, n->signed_size, root) != 0 ||
+         memcmp(root, n->signed_root, 32) != 0)) {
+        LOG_ERROR("refusing to sign: the tree does not extend the last one "
+                  "this validator signed");
+        return;
     }
-    peer_listener_each_open(n->listener, send_keepalive, n);
+    char *body = NULL;
+    size_t body_len;
+    origo_note_sig sig;
+    origo_buf line;
+    origo_buf_init(&line, 1024);
+    int rc = ledger_checkpoint_body(led, NULL, st.tree_size, &body, &body_len);
+    if (rc == 0)
+        rc = origo_note_sign_text_key(body, body_len, n->key, &sig);
+    if (rc == 0)
+        rc = origo_note_sig_format(&sig, &line);
+    if (rc == 0)
+        rc = ledger_checkpoint_add_signature(led, NULL, st.tree_size,
+                                             (const char *)line.data, line.len);
+    if (rc == 0) {
+        n->signed_size = st.tree_size;
+        memcpy(n->signed_root, st.root, 32);
+        n->signed_line_len = 0;
+        if (line.len <= sizeof(n->signed_line)) {
+            memcpy(n->signed_line, line.data, line.len);
+            n->signed_line_len = line.len;
+        }
+        for (size_t i = 0; i < n->n_peers; i++)
+            send_signature(n, n->peers[i].link);
+    } else {
+        LOG_ERROR("cannot sign the checkpoint", "code", origo_errname(rc));
+    }
+    free(body);
+    origo_buf_close(&line);
+}
+
+static void on_cosign_timer(uv_timer_t *t)
+{
+    node *n = t->data;
+    if (n->cosign_due)
+        cosign(n);
+}
+
+/* Signatures that came before their tree: try again after each apply. */
+static void retry_pending_sigs(node *n)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < n->n_pending_sigs; i++) {
+        struct pending_sig *ps = &n->pending_sigs[i];
+        int rc = ledger_checkpoint_add_signature(replica_ledger(n->rep), NULL,
+                                                 ps->size, ps->line, ps->len);
+        if (rc == ORIGO_E_TREE_SIZE)
+            n->pending_sigs[keep++] = *ps;
+    }
+    n->n_pending_sigs = keep;
+}
+
+static void on_applied(void *ctx, uint64_t index, uint64_t term,
+                       const ledger_block_result *result)
+{
+    node *n = ctx;
+    (void)index;
+    (void)term;
+    if (result) {
+        n->m.committed += result->leaf_count;
+        if (result->leaf_count > 0)
+            n->cosign_due = 1;
+    }
+}
+
+/* After the replica did work: answer submissions, cosign. */
+static void after_work(node *n)
+{
+    api_on_applied(n);
+    if (n->n_pending_sigs)
+        retry_pending_sigs(n);
+    if (n->cosign_due && n->cfg.cosign_interval_ms == 0)
+        cosign(n);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    node *n = t->data;
+    check_fatal(n, replica_tick(n->rep), "tick");
+    if (!n->stopping) {
+        after_work(n);
+        api_sweep(n);
+    }
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static void stop_node(node *n)
+{
+    if (n->stopping)
+        return;
+    n->stopping = 1;
+    sd_notify(0, "STOPPING=1");
+    http_stop(n->http, api_refuse, n);
+    n->http = NULL;
+    api_stop(n);
+    uv_close((uv_handle_t *)&n->sigterm, NULL);
+    uv_close((uv_handle_t *)&n->sigint, NULL);
+    uv_close((uv_handle_t *)&n->keepalive, NULL);
+    uv_close((uv_handle_t *)&n->tick, NULL);
+    uv_close((uv_handle_t *)&n->batch, NULL);
+    uv_close((uv_handle_t *)&n->cosign, NULL);
+    for (size_t i = 0; i < n->n_dialers; i++)
+        peer_dialer_stop(n->dialers[i]);
+    peer_listener_close_all(n->listener);
 }
 
 static void on_signal(uv_signal_t *sig, int signum)
 {
     node *n = sig->data;
-    if (n->stopping)
-        return;
-    n->stopping = 1;
     LOG_INFO("stopping", "signal", signum == SIGTERM ? "TERM" : "INT");
-    sd_notify(0, "STOPPING=1");
-    uv_close((uv_handle_t *)&n->sigterm, NULL);
-    uv_close((uv_handle_t *)&n->sigint, NULL);
-    uv_close((uv_handle_t *)&n->keepalive, NULL);
-    for (size_t i = 0; i < n->n_dialers; i++)
-        peer_dialer_stop(n->dialers[i]);
-    peer_listener_close_all(n->listener);
+    stop_node(n);
 }
 
 /* The path of a [node] file: as configured, or DIR/default. */
@@ -151,9 +359,7 @@ static int load_identity(node *n, char *msg, size_t msg_size)
 {
     char path[4096 + 32], gmsg[256];
     node_file(n, n->cfg.genesis, "genesis.json", path);
-    size_t len;
-    uint8_t *text = NULL;
-    int rc = origo_read_file(path, 1u << 20, &text, &len);
+    int rc = origo_read_file(path, 1u << 20, &n->genesis_json, &n->genesis_len);
     if (rc) {
         snprintf(msg, msg_size,
                  "%s: %s (the network's genesis file: make it with `origo "
@@ -164,8 +370,8 @@ static int load_identity(node *n, char *msg, size_t msg_size)
                      : origo_strerror(rc));
         return rc;
     }
-    rc = genesis_parse(text, len, &n->gen, gmsg, sizeof(gmsg));
-    free(text);
+    rc = genesis_parse(n->genesis_json, n->genesis_len, &n->gen, gmsg,
+                       sizeof(gmsg));
     if (rc) {
         snprintf(msg, msg_size, "%s: %s", path, gmsg);
         return rc;
@@ -179,10 +385,19 @@ static int load_identity(node *n, char *msg, size_t msg_size)
                  kpath, origo_strerror(rc));
         return rc;
     }
-    for (n->self = 0; n->self < n->gen->validator_count; n->self++)
-        if (memcmp(n->gen->parties[n->self].pub, origo_key_public(n->key),
-                   32) == 0)
-            return 0;
+    n->n_peers = n->gen->validator_count;
+    n->peers = calloc(n->n_peers, sizeof(*n->peers));
+    if (!n->peers)
+        return ORIGO_E_NOMEM;
+    n->self = n->n_peers;
+    for (size_t i = 0; i < n->n_peers; i++) {
+        n->peers[i].party = &n->gen->parties[i];
+        n->peers[i].id = replica_id_of(n->gen->parties[i].pub);
+        if (memcmp(n->gen->parties[i].pub, origo_key_public(n->key), 32) == 0)
+            n->self = i;
+    }
+    if (n->self < n->n_peers)
+        return 0;
     int w = snprintf(msg, msg_size,
                      "%.1000s is not the key of a validator of network "
                      "\"%.255s\"; give [node] key the validator's key file",
@@ -218,6 +433,14 @@ static int resolve(uv_loop_t *loop, const char *address,
     return 0;
 }
 
+static int parse_ip(const char *host, unsigned port,
+                    struct sockaddr_storage *addr)
+{
+    return strchr(host, ':')
+               ? uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)addr)
+               : uv_ip4_addr(host, (int)port, (struct sockaddr_in *)addr);
+}
+
 static int start_mesh(node *n, char *msg, size_t msg_size)
 {
     peer_options o = {
@@ -235,23 +458,20 @@ static int start_mesh(node *n, char *msg, size_t msg_size)
     };
     struct sockaddr_storage addr;
     const char *host = n->cfg.listen.host;
-    int err = strchr(host, ':') ? uv_ip6_addr(host, n->cfg.listen.port,
-                                              (struct sockaddr_in6 *)&addr)
-                                : uv_ip4_addr(host, n->cfg.listen.port,
-                                              (struct sockaddr_in *)&addr);
+    int err = parse_ip(host, n->cfg.listen.port, &addr);
     if (!err && peer_listen(&n->loop, (struct sockaddr *)&addr, &o,
                             &n->listener, &err) != 0) {
         snprintf(msg, msg_size, "cannot listen on %s:%u: %s", host,
                  n->cfg.listen.port, uv_strerror(err));
         return ORIGO_E_IO;
     }
-    n->dialers = calloc(n->gen->validator_count, sizeof(*n->dialers));
+    n->dialers = calloc(n->n_peers, sizeof(*n->dialers));
     if (!n->dialers)
         return ORIGO_E_NOMEM;
-    for (size_t i = 0; i < n->gen->validator_count; i++) {
+    for (size_t i = 0; i < n->n_peers; i++) {
         /* One link per pair: the validator with the smaller key dials,
          * the other accepts. */
-        const genesis_party *v = &n->gen->parties[i];
+        const genesis_party *v = n->peers[i].party;
         if (i == n->self || memcmp(origo_key_public(n->key), v->pub, 32) > 0)
             continue;
         if (resolve(&n->loop, v->address, &addr) != 0) {
@@ -270,9 +490,252 @@ static int start_mesh(node *n, char *msg, size_t msg_size)
     return 0;
 }
 
+static int file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* Opens the replica in DATA/ledger. A data directory that started once
+ * holds DATA/initialised: if the store is gone beside it, the directory was
+ * wiped and the validator must not come back as its old self. */
+static int open_replica(node *n, char *msg, size_t msg_size)
+{
+    char dir[4096 + 16], marker[4096 + 16], store[4096 + 32];
+    snprintf(dir, sizeof(dir), "%s/ledger", n->cfg.data);
+    snprintf(marker, sizeof(marker), "%s/initialised", n->cfg.data);
+    snprintf(store, sizeof(store), "%s/data.mdb", dir);
+    if (file_exists(marker) && !file_exists(store)) {
+        snprintf(msg, msg_size,
+                 "%s is gone but %s says this directory ran a validator: "
+                 "it was wiped, and would vote again in terms it voted in. "
+                 "Bring it back as a new member (node/README.md, \"A wiped "
+                 "validator\")",
+                 store, marker);
+        return ORIGO_E_WIPED;
+    }
+    replica_options o = {
+        .dir = dir,
+        .genesis_json = n->genesis_json,
+        .genesis_len = n->genesis_len,
+        .id = n->peers[n->self].id,
+        .election_ticks = (uint32_t)n->cfg.election_ticks,
+        .heartbeat_ticks = 1,
+        .snapshot_every = n->cfg.snapshot_every,
+        .log_tail = n->cfg.log_tail,
+        .msg_prefix = MSG_RAFT,
+        .send = raft_send,
+        .applied = on_applied,
+        .ctx = n,
+    };
+    o.founders.n_voters = (uint32_t)n->n_peers;
+    for (size_t i = 0; i < n->n_peers && i < RAFT_MAX_MEMBERS; i++)
+        o.founders.voters[i] = n->peers[i].id;
+    int rc = replica_open(&o, &n->rep, msg, msg_size);
+    if (rc)
+        return rc;
+    if (!file_exists(marker)) {
+        int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0 || fsync(fd) != 0) {
+            snprintf(msg, msg_size, "%s: %s", marker, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return ORIGO_E_IO;
+        }
+        close(fd);
+    }
+    /* Cosigning resumes from the tree this store holds. */
+    ledger_state st;
+    if (ledger_get_state(replica_ledger(n->rep), NULL, &st) == 0) {
+        n->signed_size = 0;
+        n->cosign_due = st.tree_size > 0;
+    }
+    return 0;
+}
+
+static char *read_pem(const char *path, char *msg, size_t msg_size)
+{
+    uint8_t *text = NULL;
+    size_t len;
+    if (origo_read_file(path, 1u << 20, &text, &len) != 0) {
+        snprintf(msg, msg_size, "%s: %s ([http] tls_cert / tls_key)", path,
+                 strerror(errno));
+        return NULL;
+    }
+    char *s = realloc(text, len + 1);
+    if (!s) {
+        free(text);
+        return NULL;
+    }
+    s[len] = '\0';
+    return s;
+}
+
+static int start_http(node *n, char *msg, size_t msg_size)
+{
+    if (!n->cfg.http_tls_cert[0] != !n->cfg.http_tls_key[0]) {
+        snprintf(msg, msg_size,
+                 "[http] tls_cert and tls_key go together: set both or "
+                 "neither");
+        return ORIGO_E_CONFIG;
+    }
+    char *cert = NULL, *pkey = NULL;
+    if (n->cfg.http_tls_cert[0] &&
+        (!(cert = read_pem(n->cfg.http_tls_cert, msg, msg_size)) ||
+         !(pkey = read_pem(n->cfg.http_tls_key, msg, msg_size)))) {
+        free(cert);
+        return ORIGO_E_IO;
+    }
+    http_options ho = {
+        .host = n->cfg.http_listen.host,
+        .port = n->cfg.http_listen.port,
+        .max_body = n->cfg.http_max_body,
+        .max_header = n->cfg.http_max_header,
+        .max_connections = (unsigned)n->cfg.http_max_connections,
+        .max_per_client = (unsigned)n->cfg.http_max_per_client,
+        .timeout_s = (unsigned)((n->cfg.http_timeout_ms + 999) / 1000),
+        .tls_cert_pem = cert,
+        .tls_key_pem = pkey,
+        .handle = api_handle,
+        .ctx = n,
+    };
+    int rc = http_start(&n->loop, &ho, &n->http, msg, msg_size);
+    /* libmicrohttpd keeps its own copy of the PEM text. */
+    if (pkey)
+        sodium_memzero(pkey, strlen(pkey));
+    free(cert);
+    free(pkey);
+    return rc;
+}
+
+/* ---- --dev -------------------------------------------------------------- */
+
+static int dev_key(const char *dir, const char *file, const char *name,
+                   origo_key **out, char *msg, size_t msg_size)
+{
+    char path[4096 + 64];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (file_exists(path)) {
+        int rc = origo_key_load(path, out);
+        if (rc)
+            snprintf(msg, msg_size, "%s: %s", path, origo_strerror(rc));
+        return rc;
+    }
+    int rc = origo_key_generate(name, out);
+    if (rc == 0)
+        rc = origo_key_save(*out, path, 0);
+    if (rc)
+        snprintf(msg, msg_size, "%s: cannot write: %s", path,
+                 origo_strerror(rc));
+    return rc;
+}
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wx");
+    if (!f)
+        return errno == EEXIST ? 0 : ORIGO_E_IO;
+    int ok = fputs(text, f) >= 0;
+    ok = fflush(f) == 0 && ok && fsync(fileno(f)) == 0;
+    return fclose(f) == 0 && ok ? 0 : ORIGO_E_IO;
+}
+
+/* --dev: a network of this one validator in DIR, made on first start and
+ * reused after. */
+static int dev_setup(node *n, const char *http, char *msg, size_t msg_size)
+{
+    const char *dir = n->cfg.data;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(msg, msg_size, "%s: cannot create: %s", dir, strerror(errno));
+        return ORIGO_E_IO;
+    }
+    origo_key *v = NULL, *admin = NULL, *sup = NULL;
+    int rc = dev_key(dir, "validator.key", "dev-validator", &v, msg, msg_size);
+    if (rc == 0)
+        rc = dev_key(dir, "admin.key", "dev-admin", &admin, msg, msg_size);
+    if (rc == 0)
+        rc = dev_key(dir, "supplier.key", "dev-supplier", &sup, msg, msg_size);
+    char hv[65], ha[65], hs[65], vkey[256], text[2048], path[4096 + 32];
+    size_t vlen;
+    if (rc == 0) {
+        origo_pubkey_to_hex(origo_key_public(v), hv);
+        origo_pubkey_to_hex(origo_key_public(admin), ha);
+        origo_pubkey_to_hex(origo_key_public(sup), hs);
+        rc = origo_key_vkey(v, vkey, sizeof(vkey), &vlen);
+    }
+    if (rc == 0) {
+        snprintf(text, sizeof(text),
+                 "{\n  \"format\": \"origo-genesis/v1\",\n"
+                 "  \"origin\": \"origo.dev/local\",\n  \"rules\": 1,\n"
+                 "  \"validators\": [{\"name\": \"dev-validator\", \"key\": "
+                 "\"%s\", \"address\": \"127.0.0.1:7400\"}],\n"
+                 "  \"admins\": [{\"name\": \"dev-admin\", \"key\": \"%s\"}],\n"
+                 "  \"members\": [{\"name\": \"dev-supplier\", \"key\": "
+                 "\"%s\", \"roles\": [\"supplier\"], \"owns\": "
+                 "[\"party:dev-supplier\"]}]\n}\n",
+                 hv, ha, hs);
+        snprintf(path, sizeof(path), "%s/genesis.json", dir);
+        rc = write_text(path, text);
+    }
+    if (rc == 0) {
+        snprintf(text, sizeof(text),
+                 "# The validator of the --dev network in this directory\n"
+                 "origin origo.dev/local\nquorum 1\n%s\n",
+                 vkey);
+        snprintf(path, sizeof(path), "%s/trust.txt", dir);
+        rc = write_text(path, text);
+        if (rc)
+            snprintf(msg, msg_size, "%s: cannot write: %s", path,
+                     strerror(errno));
+    }
+    origo_key_free(v);
+    origo_key_free(admin);
+    origo_key_free(sup);
+    if (rc)
+        return rc;
+    /* One validator: no peers to reach, so the peer port is any free one
+     * on loopback; the Raft clock runs fast. */
+    memcpy(n->cfg.listen.host, "127.0.0.1", sizeof("127.0.0.1"));
+    n->cfg.listen.port = 0;
+    n->cfg.tick_ms = 20;
+    if (http) {
+        char cfg[300];
+        int w = snprintf(cfg, sizeof(cfg),
+                         "[node]\ndata = /\n[http]\nlisten = %s\n", http);
+        node_config c;
+        config_defaults(&c);
+        if (w < 0 || (size_t)w >= sizeof(cfg) ||
+            config_parse("--http", cfg, strlen(cfg), &c, msg, msg_size) != 0)
+            return ORIGO_E_USAGE;
+        n->cfg.http_listen = c.http_listen;
+    }
+    return 0;
+}
+
+static void print_dev_banner(node *n)
+{
+    const char *d = n->cfg.data;
+    char url[300];
+    snprintf(url, sizeof(url), "http://%s:%u", n->cfg.http_listen.host,
+             http_port(n->http));
+    printf("origo-node --dev: a one-validator network in %s\n"
+           "  API:            %s\n"
+           "  admin key:      %s/admin.key\n"
+           "  supplier key:   %s/supplier.key (owns party:dev-supplier)\n"
+           "  trust file:     %s/trust.txt (for origo verify --trust)\n"
+           "Try it:\n"
+           "  curl -s %s/v1/status\n"
+           "  origo event --key %s/supplier.key --net origo.dev/local --type "
+           "lot.create --lot dev-supplier/cell/L-1 --qty 100 --unit pcs | "
+           "curl -s --data-binary @- %s/v1/events\n",
+           d, url, d, d, d, url, d, url);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL, *level = NULL;
+    const char *config_path = NULL, *level = NULL, *data = NULL, *http = NULL;
+    int dev = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage, stdout);
@@ -281,22 +744,39 @@ int main(int argc, char **argv)
             config_path = argv[++i];
         } else if (!strcmp(argv[i], "--log-level") && i + 1 < argc) {
             level = argv[++i];
+        } else if (!strcmp(argv[i], "--dev")) {
+            dev = 1;
+        } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
+            data = argv[++i];
+        } else if (!strcmp(argv[i], "--http") && i + 1 < argc) {
+            http = argv[++i];
         } else {
             fprintf(stderr, "origo-node: unknown or incomplete option %s\n%s",
                     argv[i], usage);
             return 2;
         }
     }
-    if (!config_path) {
-        fprintf(stderr, "origo-node: --config FILE is required\n%s", usage);
+    if (dev ? (!data || config_path) : (!config_path || data || http)) {
+        fprintf(stderr,
+                "origo-node: give either --config FILE, or --dev --data "
+                "DIR\n%s",
+                usage);
         return 2;
     }
     if (sodium_init() < 0)
         return 1;
     static node n;
     char msg[10000];
-    int rc = config_load(config_path, &n.cfg, msg, sizeof(msg));
-    if (rc) {
+    int rc;
+    if (dev) {
+        config_defaults(&n.cfg);
+        n.dev = 1;
+        if (strlen(data) >= sizeof(n.cfg.data)) {
+            fprintf(stderr, "origo-node: --data: path too long\n");
+            return 2;
+        }
+        memcpy(n.cfg.data, data, strlen(data) + 1);
+    } else if ((rc = config_load(config_path, &n.cfg, msg, sizeof(msg))) != 0) {
         fprintf(stderr, "origo-node: %s\n", msg);
         return 2;
     }
@@ -315,13 +795,16 @@ int main(int argc, char **argv)
         n.cfg.log_level = (enum config_log_level)(l + 1);
     }
     log_init(stderr, n.cfg.log_level);
-    if ((rc = datadir_lock(n.cfg.data, &n.lock_fd, msg, sizeof(msg))) ||
-        (rc = load_identity(&n, msg, sizeof(msg)))) {
+    if ((dev && (rc = dev_setup(&n, http, msg, sizeof(msg))) != 0) ||
+        (rc = datadir_lock(n.cfg.data, &n.lock_fd, msg, sizeof(msg))) ||
+        (rc = load_identity(&n, msg, sizeof(msg))) ||
+        (rc = open_replica(&n, msg, sizeof(msg)))) {
         LOG_ERROR("cannot start", "error", msg, "code", origo_errname(rc));
         return 1;
     }
     uv_loop_init(&n.loop);
-    if ((rc = start_mesh(&n, msg, sizeof(msg))) != 0) {
+    if ((rc = start_mesh(&n, msg, sizeof(msg))) != 0 ||
+        (rc = start_http(&n, msg, sizeof(msg))) != 0) {
         LOG_ERROR("cannot start", "error", msg, "code", origo_errname(rc));
         return 1;
     }
@@ -331,22 +814,36 @@ int main(int argc, char **argv)
     uv_signal_start(&n.sigterm, on_signal, SIGTERM);
     uv_signal_start(&n.sigint, on_signal, SIGINT);
     uv_timer_init(&n.loop, &n.keepalive);
-    n.keepalive.data = &n;
+    uv_timer_init(&n.loop, &n.tick);
+    uv_timer_init(&n.loop, &n.batch);
+    uv_timer_init(&n.loop, &n.cosign);
+    n.keepalive.data = n.tick.data = n.batch.data = n.cosign.data = &n;
     uint64_t every = n.cfg.idle_timeout_ms ? n.cfg.idle_timeout_ms / 3 : 0;
     if (every)
         uv_timer_start(&n.keepalive, on_keepalive, every, every);
-    char peers[24], port[8];
-    snprintf(peers, sizeof(peers), "%zu", n.gen->validator_count - 1);
-    snprintf(port, sizeof(port), "%u", n.cfg.listen.port);
+    uv_timer_start(&n.tick, on_tick, n.cfg.tick_ms, n.cfg.tick_ms);
+    if (n.cfg.cosign_interval_ms)
+        uv_timer_start(&n.cosign, on_cosign_timer, n.cfg.cosign_interval_ms,
+                       n.cfg.cosign_interval_ms);
+    char peers[24], port[8], hport[8];
+    snprintf(peers, sizeof(peers), "%zu", n.n_peers - 1);
+    snprintf(port, sizeof(port), "%d", peer_listener_port(n.listener));
+    snprintf(hport, sizeof(hport), "%u", http_port(n.http));
     sd_notify(0, "READY=1");
     LOG_INFO("started", "validator", n.gen->parties[n.self].name, "network",
-             n.gen->origin, "listen_port", port, "peers", peers);
+             n.gen->origin, "listen_port", port, "http_port", hport, "peers",
+             peers);
+    if (n.dev)
+        print_dev_banner(&n);
     uv_run(&n.loop, UV_RUN_DEFAULT);
     uv_loop_close(&n.loop);
+    replica_close(n.rep);
     LOG_INFO("stopped");
     free(n.dialers);
+    free(n.peers);
+    free(n.genesis_json);
     origo_key_free(n.key);
     genesis_free(n.gen);
     close(n.lock_fd);
-    return 0;
+    return n.fatal ? 1 : 0;
 }

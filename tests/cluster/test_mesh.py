@@ -79,6 +79,7 @@ LOGFMT = re.compile(r'^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=(debug|in
 try:
     names = ["v1", "v2", "v3"]
     ports = {n: free_port() for n in names}
+    hports = {n: free_port() for n in names + ["outsider"]}
     for n in names + ["outsider"]:
         os.makedirs(f"{work}/{n}")
         r = run(CLI, "keygen", "--name", n, "--out", f"{work}/{n}/validator.key")
@@ -97,7 +98,7 @@ try:
         with open(path, "w") as f:
             f.write(f"[node]\ndata = {work}/{n}\ngenesis = {work}/genesis.json\n"
                     f"[peer]\nlisten = 127.0.0.1:{port}\nreconnect_min_ms = 10\n"
-                    "reconnect_max_ms = 200\n")
+                    f"reconnect_max_ms = 200\n[http]\nlisten = 127.0.0.1:{hports.get(n, free_port())}\n")
         return path
 
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

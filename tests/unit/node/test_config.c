@@ -83,9 +83,12 @@ static void test_mistakes(void **state)
     refused("[node]\ndata = /d\n[peer]\nframe_size = 1\n",
             "node.conf:4: [peer] frame_size: unknown key; the keys of [peer] "
             "are listen, frame_cap, send_queue_max");
-    refused("[node]\ndata = /d\n[http]\nlisten = 1.2.3.4:80\n",
-            "node.conf:4: [http]: unknown section; sections are [node] and "
-            "[peer]");
+    refused("[node]\ndata = /d\n[htp]\nlisten = 1.2.3.4:80\n",
+            "node.conf:4: [htp]: unknown section; sections are [node], "
+            "[peer], [http], [raft], [submit] and [cosign]");
+    refused("[node]\ndata = /d\n[http]\nlisten = 1.2.3.4\n",
+            "node.conf:4: [http] listen = 1.2.3.4: write host:port (default "
+            "127.0.0.1:7401)");
     refused("data = /d\n", "node.conf:1: data: a key before any [section]");
     refused("[node]\ndata = /d\n[peer]\nframe_cap = 16M\n",
             "node.conf:4: [peer] frame_cap = 16M: allowed: a whole number "

@@ -1,0 +1,1146 @@
+/* The HTTP API's routes and the submission path (node/README.md, "HTTP
+ * API" and "Submissions"). Runs on the loop; parsing and signature checks
+ * of submissions run on libuv's thread pool. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "node.h"
+#include "origo/codec.h"
+#include "origo/error.h"
+#include "origo/event.h"
+
+enum waiter_state {
+    W_ADMIT,     /* on the thread pool */
+    W_QUEUED,    /* at the leader, not proposed yet */
+    W_FORWARDED, /* sent to the leader, no answer yet */
+    W_INFLIGHT,  /* carried by Raft entry (index, term) */
+};
+
+static const char *const JSON_TYPE = "application/json";
+static const char *const PROBLEM_TYPE = "application/problem+json";
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- lists -------------------------------------------------------------- */
+
+static void list_push(waiter_list *l, waiter *w)
+{
+    w->next = NULL;
+    w->prev = l->tail;
+    if (l->tail)
+        l->tail->next = w;
+    else
+        l->head = w;
+    l->tail = w;
+    l->count++;
+}
+
+static void list_remove(waiter_list *l, waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        l->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        l->tail = w->prev;
+    w->next = w->prev = NULL;
+    l->count--;
+}
+
+static void waiter_free(waiter *w)
+{
+    if (!w)
+        return;
+    free(w->blob);
+    free(w->envs);
+    free(w->ids);
+    free(w->verdicts);
+    free(w);
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+static void respond_json(node *n, http_request *req, unsigned status,
+                         const char *type, json_t *doc, unsigned retry_after)
+{
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    size_t len = text ? strlen(text) : 0;
+    if (text) {
+        char *t = realloc(text, len + 2);
+        if (t) {
+            t[len++] = '\n';
+            t[len] = '\0';
+            text = t;
+        }
+    }
+    n->m.http_requests++;
+    http_respond(n->http, req, text ? status : 500, type, text, len,
+                 retry_after);
+}
+
+/* RFC 9457 problem details with Origo's stable error code. */
+static void problem(node *n, http_request *req, unsigned status, int code,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void problem(node *n, http_request *req, unsigned status, int code,
+                    const char *fmt, ...)
+{
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    char type[96];
+    snprintf(type, sizeof(type), "urn:origo:problem:%s", origo_errname(code));
+    json_t *doc = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title",
+                            origo_strerror(code), "status", (int)status, "code",
+                            origo_errname(code), "detail", detail);
+    if (status == 429)
+        n->m.http_429++;
+    unsigned retry = status == 429 || status == 503 ? 1 : 0;
+    respond_json(n, req, status, PROBLEM_TYPE, doc, retry);
+}
+
+static void respond_text(node *n, http_request *req, unsigned status,
+                         const char *type, const char *text, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    if (copy && len)
+        memcpy(copy, text, len);
+    n->m.http_requests++;
+    http_respond(n->http, req, copy ? status : 500, type, copy, copy ? len : 0,
+                 0);
+}
+
+static void hex(const uint8_t *b, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+/* What became of one event ID: a JSON object, or NULL when this node never
+ * saw it decided (*unknown set). */
+static json_t *event_result(node *n, const uint8_t id[32], int *unknown)
+{
+    ledger_event_info info;
+    char h[65];
+    hex(id, 32, h);
+    if (ledger_event_lookup(replica_ledger(n->rep), NULL, id, &info) != 0 ||
+        info.status == LEDGER_EVENT_UNKNOWN) {
+        *unknown = 1;
+        return NULL;
+    }
+    if (info.status == LEDGER_EVENT_COMMITTED)
+        return json_pack("{s:s, s:s, s:I, s:I}", "id", h, "status", "committed",
+                         "leaf", (json_int_t)info.leaf_index, "block",
+                         (json_int_t)info.height);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", h, "status", "rejected",
+                     "code", origo_errname(info.reason), "reason",
+                     origo_strerror(info.reason), "block",
+                     (json_int_t)info.height);
+}
+
+static void observe_latency(node *n, const waiter *w)
+{
+    static const uint64_t bounds[] = {1,   2,   5,    10,   20,   50,   100,
+                                      200, 500, 1000, 2000, 5000, 10000};
+    uint64_t ms = mono_ms() - w->started_ms;
+    size_t b = 0;
+    while (b < sizeof(bounds) / sizeof(bounds[0]) && ms > bounds[b])
+        b++;
+    n->m.lat_buckets[b]++;
+    n->m.lat_count++;
+    n->m.lat_sum_ms += ms;
+}
+
+/* Answers a submission whose entry applied here. */
+static void answer_committed(node *n, waiter *w)
+{
+    json_t *results = json_array();
+    int unknown = 0;
+    size_t rejected = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        json_t *r = event_result(n, w->ids[i], &unknown);
+        if (!r)
+            break;
+        if (!strcmp(json_string_value(json_object_get(r, "status")),
+                    "rejected"))
+            rejected++;
+        json_array_append_new(results, r);
+    }
+    if (unknown) {
+        json_decref(results);
+        n->m.lost++;
+        problem(n, w->req, 503, ORIGO_E_LOST,
+                "the leader changed before the block holding these events "
+                "committed; submit the same envelopes again (events already "
+                "committed are answered with their first commit)");
+        return;
+    }
+    ledger_state st;
+    ledger_get_state(replica_ledger(n->rep), NULL, &st);
+    observe_latency(n, w);
+    respond_json(n, w->req, 200, JSON_TYPE,
+                 json_pack("{s:o, s:I, s:I}", "results", results, "tree_size",
+                           (json_int_t)st.tree_size, "rejected",
+                           (json_int_t)rejected),
+                 0);
+}
+
+/* ---- admission (thread pool) -------------------------------------------- */
+
+static int set_error(waiter *w, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int set_error(waiter *w, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->error_msg, sizeof(w->error_msg), fmt, ap);
+    va_end(ap);
+    w->error = code;
+    return code;
+}
+
+/* Lays out n envelopes back to back in w->blob (one allocation), from a
+ * list of (pointer, length). */
+static int take_envelopes(waiter *w, const uint8_t *const *data,
+                          const size_t *lens, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += lens[i];
+    w->blob = malloc(total ? total : 1);
+    w->envs = calloc(n, sizeof(*w->envs));
+    w->ids = calloc(n, sizeof(*w->ids));
+    w->verdicts = calloc(n, sizeof(*w->verdicts));
+    if (!w->blob || !w->envs || !w->ids || !w->verdicts)
+        return set_error(w, ORIGO_E_NOMEM, "out of memory; try again");
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(w->blob + off, data[i], lens[i]);
+        w->envs[i].data = w->blob + off;
+        w->envs[i].len = lens[i];
+        off += lens[i];
+    }
+    w->n = n;
+    w->blob_len = total;
+    return 0;
+}
+
+static int parse_json_item(waiter *w, json_t *item, size_t i, uint8_t *buf,
+                           size_t *len, uint8_t claimed[32], int *has_claim)
+{
+    const char *key;
+    json_t *v;
+    const char *b64 = NULL;
+    *has_claim = 0;
+    if (!json_is_object(item))
+        return set_error(w, ORIGO_E_JSON,
+                         "item %zu: expected an object with \"envelope\"", i);
+    json_object_foreach(item, key, v)
+    {
+        if (!strcmp(key, "envelope") && json_is_string(v)) {
+            b64 = json_string_value(v);
+        } else if (!strcmp(key, "id") && json_is_string(v)) {
+            if (sodium_hex2bin(claimed, 32, json_string_value(v),
+                               json_string_length(v), NULL, NULL, NULL) != 0 ||
+                json_string_length(v) != 64)
+                return set_error(w, ORIGO_E_JSON,
+                                 "item %zu: \"id\" is not 64 hex digits", i);
+            *has_claim = 1;
+        } else if (!strcmp(key, "event")) {
+            /* what `origo event` prints beside the envelope: informative */
+        } else {
+            return set_error(w, ORIGO_E_JSON,
+                             "item %zu: unknown field \"%s\" (allowed: "
+                             "envelope, id, event)",
+                             i, key);
+        }
+    }
+    if (!b64)
+        return set_error(w, ORIGO_E_JSON,
+                         "item %zu: \"envelope\" (base64 string) is missing",
+                         i);
+    const char *end;
+    if (sodium_base642bin(buf, ORIGO_ENVELOPE_MAX, b64, strlen(b64), NULL, len,
+                          &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        *end != '\0')
+        return set_error(w, ORIGO_E_JSON,
+                         "item %zu: \"envelope\" is not standard padded "
+                         "base64 of at most %u bytes",
+                         i, (unsigned)ORIGO_ENVELOPE_MAX);
+    return 0;
+}
+
+static void parse_json_body(waiter *w, const uint8_t *body, size_t len)
+{
+    json_error_t jerr;
+    json_t *doc =
+        json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        set_error(w, ORIGO_E_JSON, "invalid JSON at line %d column %d: %s",
+                  jerr.line, jerr.column, jerr.text);
+        return;
+    }
+    size_t n = json_is_array(doc) ? json_array_size(doc) : 1;
+    if (n == 0 || n > REPLICA_MAX_PROPOSAL_EVENTS) {
+        set_error(w, n ? ORIGO_E_TOOBIG : ORIGO_E_JSON,
+                  "give 1 to %u envelopes", REPLICA_MAX_PROPOSAL_EVENTS);
+        json_decref(doc);
+        return;
+    }
+    uint8_t **bufs = calloc(n, sizeof(*bufs));
+    size_t *lens = calloc(n, sizeof(*lens));
+    uint8_t claimed[32];
+    int has_claim;
+    if (!bufs || !lens) {
+        set_error(w, ORIGO_E_NOMEM, "out of memory; try again");
+    } else {
+        for (size_t i = 0; i < n && !w->error; i++) {
+            json_t *item = json_is_array(doc) ? json_array_get(doc, i) : doc;
+            if (!(bufs[i] = malloc(ORIGO_ENVELOPE_MAX))) {
+                set_error(w, ORIGO_E_NOMEM, "out of memory; try again");
+                break;
+            }
+            if (parse_json_item(w, item, i, bufs[i], &lens[i], claimed,
+                                &has_claim) == 0 &&
+                has_claim) {
+                /* The claimed ID must be the envelope's. */
+                origo_envelope env;
+                uint8_t id[32];
+                if (origo_envelope_decode(bufs[i], lens[i], &env) == 0) {
+                    origo_event_id(env.body, env.body_len, id);
+                    if (memcmp(id, claimed, 32) != 0)
+                        set_error(w, ORIGO_E_JSON,
+                                  "item %zu: \"id\" is not the ID of the "
+                                  "envelope",
+                                  i);
+                }
+            }
+        }
+        if (!w->error)
+            take_envelopes(w, (const uint8_t *const *)bufs, lens, n);
+    }
+    for (size_t i = 0; bufs && i < n; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(lens);
+    json_decref(doc);
+}
+
+/* application/msgpack: one envelope, or an array of envelopes as bin. */
+static void parse_msgpack_body(waiter *w, const uint8_t *body, size_t len)
+{
+    if (len == 0) {
+        set_error(w, ORIGO_E_TYPE, "empty body");
+        return;
+    }
+    uint8_t b = body[0];
+    if (!((b >= 0x90 && b <= 0x9f) || b == 0xdc || b == 0xdd)) {
+        const uint8_t *one[1] = {body};
+        take_envelopes(w, one, &len, 1);
+        return;
+    }
+    origo_mp_reader rd;
+    origo_mp_reader_init(&rd, body, len);
+    uint32_t n;
+    if (origo_mp_read_array(&rd, &n, REPLICA_MAX_PROPOSAL_EVENTS) || n == 0) {
+        set_error(w, ORIGO_E_TYPE,
+                  "expected a MessagePack array of 1 to %u envelopes (bin)",
+                  REPLICA_MAX_PROPOSAL_EVENTS);
+        return;
+    }
+    const uint8_t **data = calloc(n, sizeof(*data));
+    size_t *lens = calloc(n, sizeof(*lens));
+    if (!data || !lens) {
+        set_error(w, ORIGO_E_NOMEM, "out of memory; try again");
+    } else {
+        for (uint32_t i = 0; i < n && !w->error; i++)
+            if (origo_mp_read_bin(&rd, &data[i], &lens[i],
+                                  ORIGO_ENVELOPE_MAX) != 0)
+                set_error(w, ORIGO_E_TYPE,
+                          "item %u: expected an envelope as bin of at most %u "
+                          "bytes",
+                          i, (unsigned)ORIGO_ENVELOPE_MAX);
+        origo_mp_leave(&rd);
+        if (!w->error && origo_mp_reader_finish(&rd) != 0)
+            set_error(w, ORIGO_E_TYPE, "trailing bytes after the array");
+        if (!w->error)
+            take_envelopes(w, data, lens, n);
+    }
+    free(data);
+    free(lens);
+}
+
+static void admit_work(uv_work_t *work)
+{
+    waiter *w = work->data;
+    node *n = w->node;
+    if (w->input_msgpack)
+        parse_msgpack_body(w, w->input, w->input_len);
+    else
+        parse_json_body(w, w->input, w->input_len);
+    if (w->error)
+        return;
+    const char *origin = n->gen->origin;
+    for (size_t i = 0; i < w->n; i++)
+        w->verdicts[i] =
+            origo_envelope_verify(w->envs[i].data, w->envs[i].len, origin,
+                                  strlen(origin), NULL, w->ids[i]);
+}
+
+/* ---- proposing ---------------------------------------------------------- */
+
+static void send_answer(node *n, waiter *w, int code)
+{
+    uint8_t b[28];
+    uint64_t v[3] = {w->fwd_id, (uint32_t)code, 0};
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v[0] >> (56 - 8 * i));
+    for (int i = 0; i < 4; i++)
+        b[8 + i] = (uint8_t)(v[1] >> (24 - 8 * i));
+    for (int i = 0; i < 8; i++) {
+        b[12 + i] = (uint8_t)(w->index >> (56 - 8 * i));
+        b[20 + i] = (uint8_t)(w->term >> (56 - 8 * i));
+    }
+    node_send_to(n, w->from, MSG_ANSWER, b, sizeof(b), NULL, 0);
+}
+
+/* Answers a submission that cannot go on; frees forwarded ones. */
+static void fail_waiter(node *n, waiter *w, unsigned status, int code,
+                        const char *detail)
+{
+    if (w->req)
+        problem(n, w->req, status, code, "%s", detail);
+    else if (w->from)
+        send_answer(n, w, code);
+    waiter_free(w);
+}
+
+static int is_leader(node *n)
+{
+    struct raft_status st;
+    replica_status(n->rep, &st);
+    return st.role == RAFT_LEADER;
+}
+
+void api_flush(node *n)
+{
+    uv_timer_stop(&n->batch);
+    while (n->queued.head) {
+        /* One block: whole submissions, up to the batch's bounds. */
+        size_t count = 0, bytes = 0, subs = 0;
+        for (waiter *w = n->queued.head; w; w = w->next) {
+            if (subs > 0 && (count + w->n > n->cfg.batch_max_events ||
+                             bytes + w->blob_len + 16 * w->n >
+                                 REPLICA_MAX_PROPOSAL_BYTES - 64))
+                break;
+            count += w->n;
+            bytes += w->blob_len + 16 * w->n;
+            subs++;
+        }
+        ledger_envelope *envs = calloc(count, sizeof(*envs));
+        if (!envs)
+            return; /* the next flush tries again */
+        size_t k = 0;
+        waiter *w = n->queued.head;
+        for (size_t s = 0; s < subs; s++, w = w->next)
+            for (size_t i = 0; i < w->n; i++)
+                envs[k++] = w->envs[i];
+        uint64_t index = 0, term = 0;
+        int rc =
+            replica_propose(n->rep, node_now_ms(), envs, count, &index, &term);
+        free(envs);
+        for (size_t s = 0; s < subs; s++) {
+            waiter *x = n->queued.head;
+            list_remove(&n->queued, x);
+            n->queued_events -= x->n;
+            n->queued_bytes -= x->blob_len;
+            if (rc) {
+                fail_waiter(n, x, 503, rc,
+                            "this node lost the leadership before proposing; "
+                            "submit again");
+                continue;
+            }
+            x->index = index;
+            x->term = term;
+            if (!x->req) {
+                send_answer(n, x, 0);
+                waiter_free(x);
+            } else if (!x->wait_commit) {
+                char h[65];
+                json_t *ids = json_array();
+                for (size_t i = 0; i < x->n; i++) {
+                    hex(x->ids[i], 32, h);
+                    json_array_append_new(ids, json_pack("{s:s, s:s}", "id", h,
+                                                         "status", "pending"));
+                }
+                respond_json(n, x->req, 202, JSON_TYPE,
+                             json_pack("{s:o, s:I, s:I}", "results", ids,
+                                       "raft_index", (json_int_t)index,
+                                       "raft_term", (json_int_t)term),
+                             0);
+                waiter_free(x);
+            } else {
+                x->state = W_INFLIGHT;
+                list_push(&n->inflight, x);
+                n->inflight_events += x->n;
+                n->inflight_bytes += x->blob_len;
+            }
+        }
+        if (rc && rc != ORIGO_E_TOOBIG && rc != ORIGO_E_NOMEM)
+            break;
+    }
+}
+
+static void on_batch_timer(uv_timer_t *t)
+{
+    node *n = t->data;
+    api_flush(n);
+    api_on_applied(n);
+}
+
+static void encode_forward(waiter *w, origo_buf *b)
+{
+    uint8_t id[8];
+    for (int i = 0; i < 8; i++)
+        id[i] = (uint8_t)(w->fwd_id >> (56 - 8 * i));
+    origo_buf_append(b, id, 8);
+    origo_mp_put_array(b, (uint32_t)w->n);
+    for (size_t i = 0; i < w->n; i++)
+        origo_mp_put_bin(b, w->envs[i].data, w->envs[i].len);
+}
+
+/* After admission, on the loop: refuse, answer from the ledger, queue at
+ * the leader, or forward to it. */
+static void admit_done(uv_work_t *work, int status)
+{
+    (void)status;
+    waiter *w = work->data;
+    node *n = w->node;
+    free(w->input);
+    w->input = NULL;
+    if (n->stopping || (!w->req && !w->from)) {
+        if (w->req)
+            problem(n, w->req, 503, ORIGO_E_SHUTDOWN,
+                    "the node is stopping; submit to another node");
+        waiter_free(w);
+        return;
+    }
+    if (w->error) {
+        char detail[300];
+        snprintf(detail, sizeof(detail), "%s", w->error_msg);
+        fail_waiter(n, w, w->error == ORIGO_E_NOMEM ? 503 : 400, w->error,
+                    detail);
+        return;
+    }
+    n->m.verified += w->n;
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->verdicts[i]) {
+            char detail[300];
+            snprintf(detail, sizeof(detail),
+                     "envelope %zu: %s; nothing was submitted (fix or drop "
+                     "it and submit again)",
+                     i, origo_strerror(w->verdicts[i]));
+            fail_waiter(n, w, 422, w->verdicts[i], detail);
+            return;
+        }
+    }
+    /* Known events are answered with their first commit. */
+    size_t known = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        ledger_event_info info;
+        if (ledger_event_lookup(replica_ledger(n->rep), NULL, w->ids[i],
+                                &info) == 0 &&
+            info.status == LEDGER_EVENT_COMMITTED)
+            known++;
+    }
+    if (known == w->n && w->req && w->wait_commit) {
+        answer_committed(n, w);
+        waiter_free(w);
+        return;
+    }
+    if (n->queued_events + n->inflight_events + w->n >
+            n->cfg.queue_max_events ||
+        n->queued_bytes + n->inflight_bytes + w->blob_len >
+            n->cfg.queue_max_bytes) {
+        fail_waiter(n, w, 429, ORIGO_E_BUSY,
+                    "the node's submission queue is full; retry after the "
+                    "Retry-After delay");
+        return;
+    }
+    if (is_leader(n)) {
+        w->state = W_QUEUED;
+        list_push(&n->queued, w);
+        n->queued_events += w->n;
+        n->queued_bytes += w->blob_len;
+        if (n->queued_events >= n->cfg.batch_max_events ||
+            n->cfg.batch_ms == 0) {
+            api_flush(n);
+            api_on_applied(n);
+        } else if (!uv_is_active((uv_handle_t *)&n->batch)) {
+            uv_timer_start(&n->batch, on_batch_timer, n->cfg.batch_ms, 0);
+        }
+        return;
+    }
+    if (!w->req) {
+        fail_waiter(n, w, 503, ORIGO_E_NOT_LEADER, "not the leader");
+        return;
+    }
+    peer_link *leader = node_leader_link(n);
+    if (!leader) {
+        fail_waiter(n, w, 503, ORIGO_E_NOT_LEADER,
+                    "no leader is known right now (an election is under "
+                    "way, or this node is cut off); retry shortly");
+        return;
+    }
+    w->fwd_id = ++n->next_fwd_id;
+    origo_buf b;
+    origo_buf_init(&b, REPLICA_MAX_PROPOSAL_BYTES + 16);
+    encode_forward(w, &b);
+    if (b.err) {
+        origo_buf_close(&b);
+        fail_waiter(n, w, 503, b.err, "cannot forward; try again");
+        return;
+    }
+    node_send_to(n, leader, MSG_FORWARD, b.data, b.len, NULL, 0);
+    origo_buf_close(&b);
+    w->state = W_FORWARDED;
+    list_push(&n->inflight, w);
+    n->inflight_events += w->n;
+    n->inflight_bytes += w->blob_len;
+}
+
+/* Parses and verifies a submission on the thread pool; takes `body`. */
+static void admit(node *n, waiter *w, uint8_t *body, size_t len, int msgpack)
+{
+    w->node = n;
+    w->state = W_ADMIT;
+    w->started_ms = mono_ms();
+    w->deadline_ms = w->started_ms + n->cfg.http_timeout_ms;
+    w->input = body;
+    w->input_len = len;
+    w->input_msgpack = msgpack;
+    w->work.data = w;
+    n->m.submitted++;
+    if (uv_queue_work(&n->loop, &w->work, admit_work, admit_done) != 0)
+        fail_waiter(n, w, 503, ORIGO_E_SHUTDOWN, "the node is stopping");
+}
+
+/* A follower's forwarded submission, at (what it thinks is) the leader. */
+void api_on_forward(node *n, peer_link *from, const uint8_t *msg, size_t len)
+{
+    if (len < 9)
+        return;
+    waiter *w = calloc(1, sizeof(*w));
+    if (!w)
+        return; /* the follower's request times out */
+    for (int i = 0; i < 8; i++)
+        w->fwd_id = w->fwd_id << 8 | msg[i];
+    w->from = from;
+    /* The body must outlive the work: keep a copy in blob until parsed. */
+    uint8_t *copy = malloc(len - 8);
+    if (!copy) {
+        free(w);
+        return;
+    }
+    memcpy(copy, msg + 8, len - 8);
+    w->wait_commit = 1;
+    admit(n, w, copy, len - 8, 1);
+}
+
+/* The leader's answer to one of our forwarded submissions. */
+void api_on_answer(node *n, const uint8_t *msg, size_t len)
+{
+    if (len != 28)
+        return;
+    uint64_t id = 0, index = 0, term = 0;
+    uint32_t code = 0;
+    for (int i = 0; i < 8; i++) {
+        id = id << 8 | msg[i];
+        index = index << 8 | msg[12 + i];
+        term = term << 8 | msg[20 + i];
+    }
+    for (int i = 0; i < 4; i++)
+        code = code << 8 | msg[8 + i];
+    for (waiter *w = n->inflight.head; w; w = w->next) {
+        if (w->state != W_FORWARDED || w->fwd_id != id)
+            continue;
+        if (code != 0) {
+            list_remove(&n->inflight, w);
+            n->inflight_events -= w->n;
+            n->inflight_bytes -= w->blob_len;
+            int c = (int32_t)code;
+            fail_waiter(
+                n, w, c == ORIGO_E_NOT_LEADER || c == ORIGO_E_BUSY ? 503 : 422,
+                c,
+                "the leader refused the submission; if it names a "
+                "leader change, submit again");
+            return;
+        }
+        w->state = W_INFLIGHT;
+        w->index = index;
+        w->term = term;
+        api_on_applied(n);
+        return;
+    }
+}
+
+/* Answers every submission whose entry this node has applied. */
+void api_on_applied(node *n)
+{
+    uint64_t applied = replica_applied(n->rep);
+    waiter *w = n->inflight.head;
+    while (w) {
+        waiter *next = w->next;
+        if (w->state == W_INFLIGHT && w->index <= applied) {
+            list_remove(&n->inflight, w);
+            n->inflight_events -= w->n;
+            n->inflight_bytes -= w->blob_len;
+            answer_committed(n, w);
+            waiter_free(w);
+        }
+        w = next;
+    }
+}
+
+/* Submissions past their deadline are answered 503. */
+void api_sweep(node *n)
+{
+    uint64_t now = mono_ms();
+    waiter_list *lists[2] = {&n->queued, &n->inflight};
+    for (int l = 0; l < 2; l++) {
+        waiter *w = lists[l]->head;
+        while (w) {
+            waiter *next = w->next;
+            if (now >= w->deadline_ms) {
+                list_remove(lists[l], w);
+                if (l == 0) {
+                    n->queued_events -= w->n;
+                    n->queued_bytes -= w->blob_len;
+                } else {
+                    n->inflight_events -= w->n;
+                    n->inflight_bytes -= w->blob_len;
+                }
+                fail_waiter(n, w, 503, ORIGO_E_TIMEOUT,
+                            "not committed within the request timeout; ask "
+                            "GET /v1/events/{id} or submit again");
+            }
+            w = next;
+        }
+    }
+}
+
+static void detach(waiter_list *l, http_request *req)
+{
+    for (waiter *w = l->head; w; w = w->next)
+        if (w->req == req)
+            w->req = NULL;
+}
+
+void api_refuse(void *ctx, http_request *req)
+{
+    node *n = ctx;
+    detach(&n->queued, req);
+    detach(&n->inflight, req);
+    problem(n, req, 503, ORIGO_E_SHUTDOWN,
+            "the node is stopping; submit to another node or try again "
+            "when it is back");
+}
+
+void api_stop(node *n)
+{
+    waiter_list *lists[2] = {&n->queued, &n->inflight};
+    for (int l = 0; l < 2; l++)
+        while (lists[l]->head) {
+            waiter *w = lists[l]->head;
+            list_remove(lists[l], w);
+            if (w->req)
+                problem(n, w->req, 503, ORIGO_E_SHUTDOWN,
+                        "the node is stopping");
+            waiter_free(w);
+        }
+}
+
+/* ---- reads -------------------------------------------------------------- */
+
+static const char *arg(const http_request *req, const char *key)
+{
+    for (size_t i = 0; i < req->n_args; i++)
+        if (!strcmp(req->args[i].key, key))
+            return req->args[i].value;
+    return NULL;
+}
+
+/* A query argument as a whole number; -1 when absent, -2 when malformed. */
+static int arg_u64(const http_request *req, const char *key, uint64_t *out)
+{
+    const char *v = arg(req, key);
+    if (!v)
+        return -1;
+    if (!*v || strlen(v) > 19)
+        return -2;
+    uint64_t x = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9' || (p == v && *p == '0' && p[1]))
+            return -2;
+        x = x * 10 + (uint64_t)(*p - '0');
+    }
+    *out = x;
+    return 0;
+}
+
+static json_t *hashes_json(const uint8_t (*h)[32], size_t count)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < count; i++) {
+        char b64[64];
+        sodium_bin2base64(b64, sizeof(b64), h[i], 32,
+                          sodium_base64_VARIANT_ORIGINAL);
+        json_array_append_new(a, json_string(b64));
+    }
+    return a;
+}
+
+static void get_checkpoint(node *n, http_request *req)
+{
+    char *note = NULL;
+    size_t len;
+    uint64_t size;
+    int rc = ledger_checkpoint_latest(replica_ledger(n->rep), NULL, &note, &len,
+                                      &size);
+    if (rc == ORIGO_E_NOTFOUND) {
+        problem(n, req, 404, rc,
+                "no checkpoint has a quorum of validator signatures yet; "
+                "one follows the first committed event");
+        return;
+    }
+    if (rc) {
+        problem(n, req, 500, rc, "cannot read the checkpoint");
+        return;
+    }
+    n->m.http_requests++;
+    http_respond(n->http, req, 200, "text/plain; charset=utf-8", note, len, 0);
+}
+
+static void get_inclusion(node *n, http_request *req)
+{
+    ledger *led = replica_ledger(n->rep);
+    uint64_t leaf, size;
+    int a = arg_u64(req, "leaf", &leaf), b = arg_u64(req, "size", &size);
+    if (a != 0 || b == -2) {
+        problem(n, req, 400, ORIGO_E_INVAL,
+                "give leaf=N (a leaf index) and optionally size=M (a tree "
+                "size; default: the latest checkpoint's)");
+        return;
+    }
+    char *note = NULL;
+    size_t note_len = 0;
+    if (b == -1) {
+        uint64_t s;
+        int rc = ledger_checkpoint_latest(led, NULL, &note, &note_len, &s);
+        if (rc) {
+            problem(n, req, rc == ORIGO_E_NOTFOUND ? 404 : 500, rc,
+                    "no quorum checkpoint yet: give size=M");
+            return;
+        }
+        size = s;
+    }
+    uint8_t hashes[65][32];
+    size_t count;
+    int rc = ledger_inclusion_proof(led, NULL, leaf, size, hashes, 65, &count);
+    if (rc) {
+        free(note);
+        problem(n, req, 400, rc,
+                "no inclusion proof of leaf %llu in a tree of %llu leaves "
+                "(the leaf must be below the size, the size at most this "
+                "node's tree)",
+                (unsigned long long)leaf, (unsigned long long)size);
+        return;
+    }
+    json_t *doc =
+        json_pack("{s:I, s:I, s:o}", "leaf", (json_int_t)leaf, "tree_size",
+                  (json_int_t)size, "hashes", hashes_json(hashes, count));
+    if (note)
+        json_object_set_new(doc, "checkpoint", json_stringn(note, note_len));
+    free(note);
+    respond_json(n, req, 200, JSON_TYPE, doc, 0);
+}
+
+static void get_consistency(node *n, http_request *req)
+{
+    uint64_t old_size, new_size;
+    if (arg_u64(req, "old", &old_size) != 0 ||
+        arg_u64(req, "new", &new_size) != 0) {
+        problem(n, req, 400, ORIGO_E_INVAL,
+                "give old=N and new=M, two tree sizes with N <= M");
+        return;
+    }
+    uint8_t hashes[130][32];
+    size_t count;
+    int rc = ledger_consistency_proof(replica_ledger(n->rep), NULL, old_size,
+                                      new_size, hashes, 130, &count);
+    if (rc) {
+        problem(n, req, 400, rc,
+                "no consistency proof from %llu to %llu leaves (need old <= "
+                "new <= this node's tree size)",
+                (unsigned long long)old_size, (unsigned long long)new_size);
+        return;
+    }
+    respond_json(n, req, 200, JSON_TYPE,
+                 json_pack("{s:I, s:I, s:o}", "old", (json_int_t)old_size,
+                           "new", (json_int_t)new_size, "hashes",
+                           hashes_json(hashes, count)),
+                 0);
+}
+
+static int in_list(const waiter_list *l, const uint8_t id[32])
+{
+    for (const waiter *w = l->head; w; w = w->next)
+        for (size_t i = 0; i < w->n; i++)
+            if (!memcmp(w->ids[i], id, 32))
+                return 1;
+    return 0;
+}
+
+static void get_event(node *n, http_request *req, const char *hexid)
+{
+    uint8_t id[32];
+    size_t got = 0;
+    if (strlen(hexid) != 64 ||
+        sodium_hex2bin(id, 32, hexid, 64, NULL, &got, NULL) != 0 || got != 32) {
+        problem(n, req, 400, ORIGO_E_INVAL,
+                "an event ID is 64 hex digits (SHA-256 of the event body)");
+        return;
+    }
+    int unknown = 0;
+    json_t *r = event_result(n, id, &unknown);
+    if (r) {
+        respond_json(n, req, 200, JSON_TYPE, r, 0);
+        return;
+    }
+    if (in_list(&n->queued, id) || in_list(&n->inflight, id)) {
+        respond_json(n, req, 200, JSON_TYPE,
+                     json_pack("{s:s, s:s}", "id", hexid, "status", "pending"),
+                     0);
+        return;
+    }
+    problem(n, req, 404, ORIGO_E_NOTFOUND,
+            "this node knows no event %s (not committed, not rejected, not "
+            "pending here)",
+            hexid);
+}
+
+static const char *peer_name(node *n, uint64_t id)
+{
+    for (size_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i].id == id)
+            return n->peers[i].party->name;
+    return NULL;
+}
+
+static size_t peers_up(node *n)
+{
+    size_t up = 0;
+    for (size_t i = 0; i < n->n_peers; i++)
+        up += n->peers[i].link != NULL;
+    return up;
+}
+
+static void get_status(node *n, http_request *req)
+{
+    struct raft_status st;
+    replica_status(n->rep, &st);
+    ledger_state ls;
+    ledger_get_state(replica_ledger(n->rep), NULL, &ls);
+    const char *leader = peer_name(n, st.leader);
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        "network", n->gen->origin, "validator", n->peers[n->self].party->name,
+        "role", raft_role_name(st.role), "term", (json_int_t)st.term, "commit",
+        (json_int_t)st.commit, "applied", (json_int_t)replica_applied(n->rep),
+        "height", (json_int_t)ls.height, "tree_size", (json_int_t)ls.tree_size,
+        "peers", (json_int_t)(n->n_peers - 1), "peers_up",
+        (json_int_t)peers_up(n), "queued", (json_int_t)n->queued_events,
+        "inflight", (json_int_t)n->inflight_events);
+    json_object_set_new(doc, "leader",
+                        leader ? json_string(leader) : json_null());
+    respond_json(n, req, 200, JSON_TYPE, doc, 0);
+}
+
+static void get_metrics(node *n, http_request *req)
+{
+    struct raft_status st;
+    replica_status(n->rep, &st);
+    ledger_state ls;
+    ledger_get_state(replica_ledger(n->rep), NULL, &ls);
+    origo_buf b;
+    origo_buf_init(&b, 1u << 20);
+    char line[256];
+#define PUT(...)                                                               \
+    do {                                                                       \
+        int w_ = snprintf(line, sizeof(line), __VA_ARGS__);                    \
+        if (w_ > 0)                                                            \
+            origo_buf_append(&b, line,                                         \
+                             (size_t)w_ < sizeof(line) ? (size_t)w_            \
+                                                       : sizeof(line) - 1);    \
+    } while (0)
+    PUT("# TYPE origo_commit_index gauge\norigo_commit_index %llu\n",
+        (unsigned long long)st.commit);
+    PUT("# TYPE origo_applied_index gauge\norigo_applied_index %llu\n",
+        (unsigned long long)replica_applied(n->rep));
+    PUT("# TYPE origo_tree_size gauge\norigo_tree_size %llu\n",
+        (unsigned long long)ls.tree_size);
+    PUT("# TYPE origo_term gauge\norigo_term %llu\n",
+        (unsigned long long)st.term);
+    PUT("# TYPE origo_is_leader gauge\norigo_is_leader %d\n",
+        st.role == RAFT_LEADER);
+    PUT("# TYPE origo_peers_up gauge\norigo_peers_up %zu\n", peers_up(n));
+    PUT("# TYPE origo_queue_events gauge\norigo_queue_events{state=\"queued\"} "
+        "%zu\norigo_queue_events{state=\"inflight\"} %zu\n",
+        n->queued_events, n->inflight_events);
+    PUT("# TYPE origo_submitted_total counter\norigo_submitted_total %llu\n",
+        (unsigned long long)n->m.submitted);
+    PUT("# TYPE origo_verified_total counter\norigo_verified_total %llu\n",
+        (unsigned long long)n->m.verified);
+    PUT("# TYPE origo_committed_events_total counter\n"
+        "origo_committed_events_total %llu\n",
+        (unsigned long long)n->m.committed);
+    PUT("# TYPE origo_lost_total counter\norigo_lost_total %llu\n",
+        (unsigned long long)n->m.lost);
+    PUT("# TYPE origo_http_requests_total counter\n"
+        "origo_http_requests_total %llu\n",
+        (unsigned long long)n->m.http_requests);
+    PUT("# TYPE origo_http_throttled_total counter\n"
+        "origo_http_throttled_total %llu\n",
+        (unsigned long long)n->m.http_429);
+    static const char *const le[] = {"0.001", "0.002", "0.005", "0.01", "0.02",
+                                     "0.05",  "0.1",   "0.2",   "0.5",  "1",
+                                     "2",     "5",     "10",    "+Inf"};
+    PUT("# TYPE origo_submit_commit_seconds histogram\n");
+    uint64_t cum = 0;
+    for (size_t i = 0; i < 14; i++) {
+        cum += n->m.lat_buckets[i];
+        PUT("origo_submit_commit_seconds_bucket{le=\"%s\"} %llu\n", le[i],
+            (unsigned long long)cum);
+    }
+    PUT("origo_submit_commit_seconds_sum %.3f\n",
+        (double)n->m.lat_sum_ms / 1000.0);
+    PUT("origo_submit_commit_seconds_count %llu\n",
+        (unsigned long long)n->m.lat_count);
+#undef PUT
+    if (b.err) {
+        origo_buf_close(&b);
+        problem(n, req, 500, ORIGO_E_NOMEM, "out of memory");
+        return;
+    }
+    respond_text(n, req, 200, "text/plain; version=0.0.4", (char *)b.data,
+                 b.len);
+    origo_buf_close(&b);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+void api_handle(void *ctx, http_request *req)
+{
+    node *n = ctx;
+    const char *p = req->path;
+    int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+    if (req->bad_args) {
+        problem(n, req, 400, ORIGO_E_INVAL,
+                "too many or too long query arguments (at most %d, values "
+                "under 160 bytes)",
+                HTTP_MAX_ARGS);
+        return;
+    }
+    if (!strcmp(p, "/v1/events")) {
+        if (strcmp(req->method, "POST")) {
+            problem(n, req, 405, ORIGO_E_INVAL,
+                    "POST envelopes to /v1/events; read one with GET "
+                    "/v1/events/{id}");
+            return;
+        }
+        if (req->body_too_big) {
+            problem(n, req, 413, ORIGO_E_TOOBIG,
+                    "the body is over [http] max_body (%llu bytes); submit "
+                    "fewer envelopes per request",
+                    (unsigned long long)n->cfg.http_max_body);
+            return;
+        }
+        const char *wait = arg(req, "wait");
+        if (wait && strcmp(wait, "commit") && strcmp(wait, "none")) {
+            problem(n, req, 400, ORIGO_E_INVAL,
+                    "wait is commit (the default: answer once committed) "
+                    "or none (answer once proposed)");
+            return;
+        }
+        int msgpack = !strncmp(req->content_type, "application/msgpack", 19);
+        if (!msgpack && req->content_type[0] &&
+            strncmp(req->content_type, "application/json", 16) &&
+            strncmp(req->content_type, "application/x-www-form-urlencoded",
+                    33)) {
+            problem(n, req, 415, ORIGO_E_UNSUPPORTED,
+                    "send application/json ({\"envelope\": base64} or an "
+                    "array of them) or application/msgpack");
+            return;
+        }
+        waiter *w = calloc(1, sizeof(*w));
+        if (!w) {
+            problem(n, req, 503, ORIGO_E_NOMEM, "out of memory; try again");
+            return;
+        }
+        w->req = req;
+        w->wait_commit = !wait || !strcmp(wait, "commit");
+        /* The body moves to the submission: the request may be answered
+         * (at shutdown) while the thread pool still parses it. */
+        uint8_t *body = req->body;
+        req->body = NULL;
+        admit(n, w, body, req->body_len, msgpack);
+        return;
+    }
+    if (!get) {
+        problem(n, req, 405, ORIGO_E_INVAL, "%s is read with GET", p);
+        return;
+    }
+    if (!strcmp(p, "/healthz")) {
+        respond_json(n, req, n->fatal ? 503 : 200, JSON_TYPE,
+                     json_pack("{s:s}", "status", n->fatal ? "failed" : "ok"),
+                     0);
+    } else if (!strcmp(p, "/v1/status")) {
+        get_status(n, req);
+    } else if (!strcmp(p, "/checkpoint")) {
+        get_checkpoint(n, req);
+    } else if (!strcmp(p, "/metrics")) {
+        get_metrics(n, req);
+    } else if (!strcmp(p, "/v1/proof/inclusion")) {
+        get_inclusion(n, req);
+    } else if (!strcmp(p, "/v1/proof/consistency")) {
+        get_consistency(n, req);
+    } else if (!strncmp(p, "/v1/events/", 11)) {
+        get_event(n, req, p + 11);
+    } else {
+        problem(n, req, 404, ORIGO_E_NOTFOUND,
+                "no such endpoint: %s (see docs/api.yaml)", p);
+    }
+}

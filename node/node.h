@@ -1,0 +1,129 @@
+/* origo-node's state shared by main.c (start, peers, Raft, cosigning) and
+ * api.c (HTTP routes, submissions). Everything here belongs to the loop
+ * thread. */
+#ifndef ORIGO_NODE_NODE_H
+#define ORIGO_NODE_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "genesis.h"
+#include "http.h"
+#include "origo/keys.h"
+#include "peer.h"
+#include "replica.h"
+
+/* First byte of every message between validators. */
+enum node_msg {
+    MSG_RAFT = 1,    /* raftmsg.h */
+    MSG_FORWARD = 2, /* u64 id, msgpack array of envelopes */
+    MSG_ANSWER = 3,  /* u64 id, i32 code, u64 index, u64 term */
+    MSG_COSIGN = 4,  /* u64 tree size, one signature line */
+};
+
+typedef struct node_peer {
+    const genesis_party *party;
+    uint64_t id;
+    peer_link *link; /* open link, or NULL */
+} node_peer;
+
+/* A submission: one HTTP request, or one forwarded from a follower. */
+typedef struct waiter {
+    struct waiter *next, *prev;
+    http_request *req; /* NULL: forwarded from `from` */
+    uint64_t fwd_id;   /* the follower's ID of a forwarded one, or ours */
+    peer_link *from;
+    size_t n;
+    uint8_t *blob; /* the envelopes, back to back */
+    size_t blob_len;
+    ledger_envelope *envs; /* into blob */
+    uint8_t (*ids)[32];
+    int *verdicts; /* admission: 0 or the envelope's error */
+    int wait_commit;
+    int state;            /* enum waiter_state (api.c) */
+    uint64_t index, term; /* the Raft entry that carries it */
+    uint64_t deadline_ms;
+    uint64_t started_ms; /* monotonic, for the latency histogram */
+    /* Admission on the thread pool: parse, then verify each signature. */
+    uv_work_t work;
+    uint8_t *input; /* the body to parse (owned) */
+    size_t input_len;
+    int input_msgpack;
+    int error; /* parse error: nothing is proposed */
+    char error_msg[256];
+    struct node *node;
+} waiter;
+
+typedef struct waiter_list {
+    waiter *head, *tail;
+    size_t count;
+} waiter_list;
+
+typedef struct node_metrics {
+    uint64_t submitted, committed, rejected_by_reason[64];
+    uint64_t verified; /* envelope signatures checked */
+    uint64_t lat_buckets[16], lat_count, lat_sum_ms;
+    uint64_t http_requests, http_429, lost;
+} node_metrics;
+
+struct node;
+
+typedef struct node {
+    uv_loop_t loop;
+    node_config cfg;
+    int dev;
+    uint8_t *genesis_json;
+    size_t genesis_len;
+    genesis *gen;
+    origo_key *key;
+    size_t self;
+    node_peer *peers; /* the genesis validators, self included */
+    size_t n_peers;
+    peer_listener *listener;
+    peer_dialer **dialers;
+    size_t n_dialers;
+    replica *rep;
+    http_server *http;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t keepalive, tick, batch, cosign;
+    int lock_fd, stopping, fatal;
+    /* Submissions: queued at the leader (not yet proposed), proposed or
+     * forwarded (waiting for their entry to apply). */
+    waiter_list queued, inflight;
+    size_t queued_events, queued_bytes;
+    size_t inflight_events, inflight_bytes;
+    uint64_t next_fwd_id;
+    /* Cosigning. */
+    uint64_t signed_size;
+    uint8_t signed_root[32];
+    char signed_line[600]; /* our signature line for signed_size */
+    size_t signed_line_len;
+    int cosign_due;
+    struct pending_sig {
+        uint64_t size;
+        char line[600];
+        size_t len;
+    } pending_sigs[64];
+    size_t n_pending_sigs;
+    node_metrics m;
+} node;
+
+uint64_t node_now_ms(void);
+/* Sends kind || payload to a validator by Raft ID (dropped if no link). */
+void node_send_to(node *n, peer_link *link, uint8_t kind, const uint8_t *a,
+                  size_t a_len, const uint8_t *b, size_t b_len);
+peer_link *node_leader_link(node *n);
+
+/* api.c */
+void api_handle(void *ctx, http_request *req);
+void api_refuse(void *ctx, http_request *req);
+void api_on_applied(node *n);
+void api_on_forward(node *n, peer_link *from, const uint8_t *msg, size_t len);
+void api_on_answer(node *n, const uint8_t *msg, size_t len);
+void api_flush(node *n);
+void api_sweep(node *n);
+void api_stop(node *n);
+
+#endif

@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+"""Real origo-node processes order, store, cosign and serve events.
+
+Part 1, `--dev`: one validator in a fresh directory prints its URL, key
+and trust-file paths and a curl line; an event signed with `origo event`
+commits through POST /v1/events; a resubmission answers its first commit;
+bad inputs (invalid JSON, unknown fields, a forged signature, another
+network's event, an oversized body or header, unknown routes, wrong
+methods) each get their problem+json code and change nothing; the proof
+built from GET /v1/proof/inclusion verifies offline with `origo verify`
+and the trust file; a restart on the same directory reuses it.
+
+Part 2, three validators from `origo genesis`: submissions through every
+node (followers forward to the leader) commit; all nodes serve the same
+quorum checkpoint; proofs fetched from every node verify with `origo
+verify`; events acknowledged before SIGKILL of the leader, then of a
+follower, are still committed at the same leaf afterwards; the killed
+nodes restart and catch up to the same tree.
+
+Synchronisation is on the nodes' answers and log lines; the deadlines only
+turn a hang into a failure.
+
+usage: test_node.py ORIGO_NODE ORIGO_CLI
+"""
+import base64, json, os, queue, re, shutil, signal, socket, subprocess, sys
+import tempfile, threading, time, urllib.error, urllib.request
+
+NODE, CLI = sys.argv[1], sys.argv[2]
+DEADLINE = 60.0
+work = tempfile.mkdtemp(prefix="origo-node-")
+failures = 0
+
+
+def check(ok, what):
+    global failures
+    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
+    if not ok:
+        failures += 1
+
+
+def run(*args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, **kw)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http(method, url, body=None, ctype="application/json", headers=None):
+    """Returns (status, content type, body bytes); never raises on 4xx/5xx."""
+    req = urllib.request.Request(url, data=body, method=method)
+    if body is not None:
+        req.add_header("Content-Type", ctype)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=DEADLINE) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read()
+
+
+def jget(url):
+    code, _, body = http("GET", url)
+    return code, json.loads(body) if body else None
+
+
+class Node:
+    """One origo-node process whose stderr lines are read by a thread."""
+
+    def __init__(self, name, args):
+        self.name, self.args = name, args
+        self.lines = queue.Queue()
+        self.seen = []
+        self.proc = subprocess.Popen([NODE] + args, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.out = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_out, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def _read_out(self):
+        for line in self.proc.stdout:
+            self.out.append(line.rstrip("\n"))
+
+    def wait_for(self, pattern, deadline=DEADLINE):
+        end = time.monotonic() + deadline
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, end - time.monotonic()))
+            except queue.Empty:
+                return None
+            if line is None:
+                return None
+            self.seen.append(line)
+            if re.search(pattern, line):
+                return line
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        stopped = self.wait_for(r"msg=stopped$") is not None
+        try:
+            return stopped and self.proc.wait(timeout=DEADLINE) == 0
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return False
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def make_event(key, net, lot):
+    r = run(CLI, "event", "--key", key, "--net", net, "--type", "lot.create",
+            "--lot", f"{lot},100,pcs", "--item", "cell")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def submit(url, ev, wait=None):
+    q = f"?wait={wait}" if wait else ""
+    return http("POST", f"{url}/v1/events{q}",
+                json.dumps({"envelope": ev["envelope"]}).encode())
+
+
+def until(fn, what, deadline=DEADLINE):
+    """Polls fn() (an HTTP read) until it returns a true value."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)  # polling a remote answer, not standing in for a sync
+    check(False, what + " (deadline)")
+    return None
+
+
+def prove(url, ev, leaf, path):
+    """Builds a tlog-proof file from the node's JSON proof and the
+    envelope we submitted (docs/formats/checkpoint.md, "Proof file")."""
+    code, p = jget(f"{url}/v1/proof/inclusion?leaf={leaf}")
+    if code != 200:
+        return False
+    with open(path, "w") as f:
+        f.write("c2sp.org/tlog-proof@v1\n")
+        f.write(f"extra {ev['envelope']}\n")
+        f.write(f"index {leaf}\n")
+        for h in p["hashes"]:
+            f.write(h + "\n")
+        f.write("\n")
+        f.write(p["checkpoint"])
+    return True
+
+
+def problem_code(resp):
+    code, ctype, body = resp
+    if "application/problem+json" not in ctype:
+        return code, None
+    return code, json.loads(body).get("code")
+
+
+try:
+    # ---------------------------------------------------------------- dev --
+    dev = f"{work}/dev"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    d = Node("dev", ["--dev", "--data", dev, "--http", f"127.0.0.1:{port}"])
+    check(d.wait_for(r"msg=started validator=dev-validator") is not None,
+          "--dev starts")
+    until(lambda: len(d.out) >= 8, "--dev prints its banner")
+    banner = "\n".join(d.out)
+    check(url in banner and f"{dev}/admin.key" in banner and
+          f"{dev}/trust.txt" in banner and "curl -s" in banner,
+          "--dev prints the URL, the admin key, the trust file and a curl line")
+    curl_line = next(l.strip() for l in d.out if l.strip().startswith("curl"))
+    r = run("sh", "-c", curl_line)
+    check(r.returncode == 0 and '"network":"origo.dev/local"' in r.stdout,
+          "the printed curl line works")
+    until(lambda: jget(f"{url}/v1/status")[1]["role"] == "leader",
+          "the dev validator leads")
+    origin = "origo.dev/local"
+    supplier = f"{dev}/supplier.key"
+    ev = make_event(supplier, origin, "dev-supplier/cell/L-1")
+    code, _, body = submit(url, ev)
+    res = json.loads(body)
+    check(code == 200 and res["results"][0]["status"] == "committed" and
+          res["results"][0]["id"] == ev["id"] and res["tree_size"] == 1,
+          "an event commits through POST /v1/events (wait=commit)")
+    leaf = res["results"][0]["leaf"]
+    code, _, body = submit(url, ev)
+    again = json.loads(body)
+    check(code == 200 and again["results"][0]["leaf"] == leaf and
+          again["tree_size"] == 1,
+          "a resubmission answers its first commit, no second leaf")
+    code, st = jget(f"{url}/v1/events/{ev['id']}")
+    check(code == 200 and st["status"] == "committed" and st["leaf"] == leaf,
+          "GET /v1/events/{id} gives its status")
+
+    # Bad inputs: each its code, nothing changes.
+    env = bytearray(base64.b64decode(ev["envelope"]))
+    env[-1] ^= 1  # the signature's last byte
+    forged = base64.b64encode(bytes(env)).decode()
+    other = make_event(supplier, "another.network/x", "dev-supplier/cell/L-9")
+    cases = [
+        ("invalid JSON", http("POST", f"{url}/v1/events", b"{not json"), 400, "ORIGO_E_JSON"),
+        ("an unknown field", http("POST", f"{url}/v1/events",
+                                  json.dumps({"envelope": ev["envelope"], "x": 1}).encode()),
+         400, "ORIGO_E_JSON"),
+        ("a forged signature", http("POST", f"{url}/v1/events",
+                                    json.dumps({"envelope": forged}).encode()),
+         422, "ORIGO_E_SIGNATURE"),
+        ("another network's event", submit(url, other), 422, "ORIGO_E_NETWORK"),
+        ("a non-canonical envelope", http("POST", f"{url}/v1/events",
+                                          b"\x82\xa3sig\xc4\x01x\xa4body\xc4\x01y",
+                                          "application/msgpack"),
+         422, None),
+        ("an oversized body", http("POST", f"{url}/v1/events",
+                                   b"[" + b" " * (17 << 20) + b"]"), 413, "ORIGO_E_TOOBIG"),
+        ("an unknown route", http("GET", f"{url}/v1/nothing"), 404, "ORIGO_E_NOTFOUND"),
+        ("a wrong method", http("DELETE", f"{url}/checkpoint"), 405, "ORIGO_E_INVAL"),
+        ("a bad event ID", http("GET", f"{url}/v1/events/xyz"), 400, "ORIGO_E_INVAL"),
+        ("a bad proof query", http("GET", f"{url}/v1/proof/inclusion?leaf=01"), 400, "ORIGO_E_INVAL"),
+        ("a proof beyond the tree", http("GET", f"{url}/v1/proof/inclusion?leaf=5&size=1"),
+         400, "ORIGO_E_TREE_SIZE"),
+    ]
+    for what, resp, want_status, want_code in cases:
+        got_status, got_code = problem_code(resp)
+        check(got_status == want_status and got_code is not None and
+              (want_code is None or got_code == want_code),
+              f"{what}: {want_status} {want_code or got_code} (got {got_status} {got_code})")
+    code, _, _ = http("GET", f"{url}/v1/status", headers={"X-Big": "a" * 20000})
+    check(code == 431 or code == 400, f"an oversized header is refused ({code})")
+    code, st = jget(f"{url}/v1/status")
+    check(code == 200 and st["tree_size"] == 1, "bad inputs changed nothing; the node serves on")
+
+    # The proof verifies offline.
+    until(lambda: http("GET", f"{url}/checkpoint")[0] == 200, "a quorum checkpoint")
+    check(prove(url, ev, leaf, f"{work}/dev.proof"), "the node serves an inclusion proof")
+    r = run(CLI, "verify", "--trust", f"{dev}/trust.txt", f"{work}/dev.proof")
+    check(r.returncode == 0, "origo verify accepts it with the dev trust file" +
+          ("" if r.returncode == 0 else f": {r.stdout} {r.stderr}"))
+    check(d.stop(), "--dev stops on SIGTERM with exit 0")
+    d = Node("dev", ["--dev", "--data", dev, "--http", f"127.0.0.1:{port}"])
+    check(d.wait_for(r"msg=started") is not None, "--dev starts again on its directory")
+    code, st = jget(f"{url}/v1/events/{ev['id']}")
+    check(code == 200 and st["leaf"] == leaf, "and still holds the event")
+    check(d.stop(), "and stops")
+
+    # ---------------------------------------------------------- 3 nodes --
+    names = ["v1", "v2", "v3"]
+    pports = {n: free_port() for n in names}
+    hports = {n: free_port() for n in names}
+    urls = {n: f"http://127.0.0.1:{hports[n]}" for n in names}
+    vkeys = {}
+    for n in names:
+        os.makedirs(f"{work}/{n}")
+        r = run(CLI, "keygen", "--name", n, "--out", f"{work}/{n}/validator.key")
+        assert r.returncode == 0, r.stderr
+        vkeys[n] = re.search(r"verifier key: (\S+)", r.stdout).group(1)
+    assert run(CLI, "keygen", "--name", "boss", "--out", f"{work}/admin.key").returncode == 0
+    assert run(CLI, "keygen", "--name", "acme", "--out", f"{work}/acme.key").returncode == 0
+    args = [CLI, "genesis", "--origin", "cluster.test", "--admin", f"{work}/admin.key",
+            "--member", f"acme={work}/acme.key:supplier", "--owns", "acme=party:acme",
+            "--out", f"{work}/genesis.json"]
+    for n in names:
+        args += ["--validator", f"{n}={work}/{n}/validator.key@127.0.0.1:{pports[n]}"]
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    with open(f"{work}/trust.txt", "w") as f:
+        f.write("origin cluster.test\nquorum 2\n")
+        for n in names:
+            f.write(vkeys[n] + "\n")
+
+    def config(n):
+        path = f"{work}/{n}.conf"
+        with open(path, "w") as f:
+            f.write(f"[node]\ndata = {work}/{n}\ngenesis = {work}/genesis.json\n"
+                    f"[peer]\nlisten = 127.0.0.1:{pports[n]}\nreconnect_min_ms = 10\n"
+                    f"reconnect_max_ms = 200\n[http]\nlisten = 127.0.0.1:{hports[n]}\n"
+                    "[raft]\ntick_ms = 20\n[cosign]\ninterval_ms = 10\n")
+        return ["--config", path]
+
+    nodes = {n: Node(n, config(n)) for n in names}
+    for n in names:
+        check(nodes[n].wait_for(r"msg=started validator=" + n) is not None, f"{n} starts")
+
+    def leader():
+        for n in names:
+            if nodes[n].proc.poll() is not None:
+                continue
+            try:
+                code, st = jget(f"{urls[n]}/v1/status")
+            except OSError:
+                continue
+            if code == 200 and st["role"] == "leader":
+                return n
+        return None
+
+    lead = until(leader, "a leader is elected")
+    acked = {}  # event id -> (event, leaf)
+    k = 0
+
+    def submit_via(n, count=2):
+        global k
+        ok = True
+        for _ in range(count):
+            k += 1
+            e = make_event(f"{work}/acme.key", "cluster.test", f"acme/cell/C-{k}")
+            for _ in range(100):
+                code, _, body = submit(urls[n], e)
+                if code != 503:
+                    break
+                time.sleep(0.05)  # 503 says retry shortly (election)
+            res = json.loads(body) if body else {}
+            if code == 200 and res["results"][0]["status"] == "committed":
+                acked[e["id"]] = (e, res["results"][0]["leaf"])
+            else:
+                ok = False
+        return ok
+
+    for n in names:
+        check(submit_via(n), f"submissions through {n} ({'leader' if n == lead else 'follower'}) commit")
+
+    def same_checkpoint(alive):
+        notes = set()
+        for n in alive:
+            code, _, body = http("GET", f"{urls[n]}/checkpoint")
+            if code != 200:
+                return None
+            notes.add(body.split(b"\n")[1])
+        size = int(notes.pop()) if len(notes) == 1 else None
+        return size if size == len(acked) else None
+
+    check(until(lambda: same_checkpoint(names), "same checkpoint everywhere") == len(acked),
+          "every node serves a quorum checkpoint of the same size")
+    for n in names:
+        eid, (e, leaf) = next(iter(acked.items()))
+        okp = prove(urls[n], e, leaf, f"{work}/{n}.proof")
+        r = run(CLI, "verify", "--trust", f"{work}/trust.txt", f"{work}/{n}.proof")
+        check(okp and r.returncode == 0,
+              f"a proof fetched from {n} verifies offline" + ("" if r.returncode == 0 else f": {r.stdout}{r.stderr}"))
+
+    def all_acked(alive):
+        for eid, (_, leaf) in acked.items():
+            for n in alive:
+                code, st = jget(f"{urls[n]}/v1/events/{eid}")
+                if code != 200 or st.get("leaf") != leaf:
+                    return False
+        return True
+
+    # SIGKILL the leader, then a follower: nothing acknowledged is lost.
+    for victim_kind in ["leader", "follower"]:
+        lead = until(leader, "a leader")
+        victim = lead if victim_kind == "leader" else next(n for n in names if n != lead)
+        nodes[victim].kill()
+        alive = [n for n in names if n != victim]
+        check(until(leader, "a leader after the kill") in alive,
+              f"after SIGKILL of the {victim_kind} {victim}, a survivor leads")
+        for n in alive:
+            check(submit_via(n), f"submissions through {n} commit with {victim} down")
+        check(all_acked(alive), f"every acknowledged event is committed at its leaf on {', '.join(alive)}")
+        nodes[victim] = Node(victim, nodes[victim].args)
+        check(nodes[victim].wait_for(r"msg=started") is not None, f"{victim} restarts")
+        check(until(lambda: all_acked([victim]), f"{victim} catches up"),
+              f"the restarted {victim} holds every acknowledged event at its leaf")
+        check(until(lambda: same_checkpoint(names), "same checkpoint") == len(acked),
+              "all three serve the same quorum checkpoint again")
+
+    for n in names:
+        check(nodes[n].stop(), f"{n} stops on SIGTERM with exit 0")
+finally:
+    for node in list(locals().get("nodes", {}).values()) + [locals().get("d")]:
+        if node is not None and node.proc.poll() is None:
+            node.proc.kill()
+    shutil.rmtree(work, ignore_errors=True)
+
+print(f"{failures} failed")
+sys.exit(1 if failures else 0)
