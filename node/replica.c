@@ -401,6 +401,10 @@ static int apply_entry(replica *r, MDB_txn *txn, const struct raft_entry *e)
         free(envs);
         if (rc == 0) {
             note.noop = 0;
+            /* A replica that leads later proposes after this block's time,
+             * whatever its clock says. */
+            if (time_ms > r->last_time)
+                r->last_time = time_ms;
         } else if (rc == ORIGO_E_BLOCK_TIME || rc == ORIGO_E_TOOBIG) {
             /* The same bytes make the same no-op everywhere. */
             char idx[24];
