@@ -344,16 +344,19 @@ static void test_lost_proposal(void **state)
      * another term: the node tells its client to submit again. */
     for (int i = 0; i < N; i++)
         assert_int_not_equal(c->applied_term[i][lost_index], lost_term);
-    /* The new leader's clock runs behind the blocks it applied as a
-     * follower: its block still gets a later time and applies (a block
+    /* A leader whose clock runs behind the blocks it applied as a
+     * follower still gives its block a later time, so it applies (a block
      * time that does not increase would make it a no-op). */
+    c->cut[fresh] = 1;
+    int next = await_leader(c, fresh);
     lt_block b = {0};
     lt_random_block(&c->net, 42, 5, 4, &b);
-    assert_int_equal(
-        replica_propose(c->r[fresh], 1, b.envs, b.count, &i2, &t2), 0);
+    assert_int_equal(replica_propose(c->r[next], 1, b.envs, b.count, &i2, &t2),
+                     0);
     lt_block_clear(&b);
     free(b.envs);
     deliver(c);
+    c->cut[fresh] = 0;
     await_applied(c, i2);
     for (int i = 0; i < N; i++)
         assert_int_equal(c->applied_term[i][i2], t2);
