@@ -1,0 +1,422 @@
+/* End-to-end throughput of origo-node: real node processes on loopback,
+ * fsync on, concurrent HTTP clients (libcurl, keep-alive) submitting
+ * pre-signed lot.create events with wait=commit. Prints committed events
+ * per second, p50 and p99 submit-to-commit latency per request, and this
+ * machine's Ed25519 verify rate in the same run, first for `--dev` (one
+ * validator), then for three validators made with `origo genesis`.
+ *
+ *   bench_node ORIGO_NODE ORIGO_CLI [--events N] [--clients C] [--batch B]
+ *
+ * A benchmark, not a test: it prints numbers and passes unless something
+ * fails outright (a node does not start, an event is not committed). */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "origo/codec.h"
+#include "origo/error.h"
+#include "origo/event.h"
+#include "origo/keys.h"
+#include "testutil.h"
+
+static const char *node_bin, *cli_bin;
+static size_t n_events = 20000, n_clients = 16, batch = 1;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double verify_rate(void)
+{
+    unsigned char pk[32], sk[64], sig[64], msg[200] = {0};
+    crypto_sign_keypair(pk, sk);
+    crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
+    size_t count = 0;
+    double t0 = now_s(), t;
+    do {
+        for (int i = 0; i < 256; i++)
+            if (crypto_sign_verify_detached(sig, msg, sizeof(msg), pk) != 0)
+                abort();
+        count += 256;
+    } while ((t = now_s()) - t0 < 1.0);
+    return (double)count / (t - t0);
+}
+
+static int free_port(void)
+{
+    /* Ask the kernel for a free port by binding port 0 with curl-free
+     * plain sockets. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        abort();
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static pid_t spawn(char *const argv[], const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void stop(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+static int sh(const char *cmd)
+{
+    int rc = system(cmd);
+    if (rc != 0)
+        fprintf(stderr, "bench_node: failed: %s\n", cmd);
+    return rc;
+}
+
+/* ---- HTTP ---------------------------------------------------------------- */
+
+typedef struct body {
+    char *data;
+    size_t len;
+} body;
+
+static size_t collect(char *p, size_t size, size_t n, void *ctx)
+{
+    body *b = ctx;
+    char *q = realloc(b->data, b->len + size * n + 1);
+    if (!q)
+        return 0;
+    memcpy(q + b->len, p, size * n);
+    b->data = q;
+    b->len += size * n;
+    b->data[b->len] = '\0';
+    return size * n;
+}
+
+static long get(CURL *c, const char *url, body *out)
+{
+    out->len = 0;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    long code = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    return code;
+}
+
+/* Waits until one of the URLs reports a leader. */
+static int await_leader(char urls[][64], size_t n)
+{
+    CURL *c = curl_easy_init();
+    body b = {0};
+    for (int t = 0; t < 600; t++) {
+        for (size_t i = 0; i < n; i++) {
+            char u[128];
+            snprintf(u, sizeof(u), "%s/v1/status", urls[i]);
+            if (get(c, u, &b) == 200 && strstr(b.data, "\"role\":\"leader\"")) {
+                free(b.data);
+                curl_easy_cleanup(c);
+                return 0;
+            }
+        }
+        usleep(50000); /* polling a starting process */
+    }
+    free(b.data);
+    curl_easy_cleanup(c);
+    return -1;
+}
+
+/* ---- the load ------------------------------------------------------------ */
+
+typedef struct load {
+    origo_buf *bodies; /* one request each: a msgpack array of envelopes */
+    size_t n_bodies;
+    char (*urls)[64];
+    size_t n_urls;
+    size_t next;
+    pthread_mutex_t mu;
+    double *latency;
+    size_t committed, retries, failed;
+} load;
+
+static void *client(void *arg)
+{
+    load *l = arg;
+    CURL *c = curl_easy_init();
+    struct curl_slist *h =
+        curl_slist_append(NULL, "Content-Type: application/msgpack");
+    h = curl_slist_append(h, "Expect:");
+    body b = {0};
+    for (;;) {
+        pthread_mutex_lock(&l->mu);
+        size_t i = l->next++;
+        pthread_mutex_unlock(&l->mu);
+        if (i >= l->n_bodies)
+            break;
+        char url[128];
+        snprintf(url, sizeof(url), "%s/v1/events", l->urls[i % l->n_urls]);
+        double t0 = now_s();
+        long code = 0;
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            b.len = 0;
+            curl_easy_setopt(c, CURLOPT_URL, url);
+            curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, l->bodies[i].data);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)l->bodies[i].len);
+            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+            curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+            code = 0;
+            if (curl_easy_perform(c) == CURLE_OK)
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+            if (code != 429 && code != 503)
+                break;
+            pthread_mutex_lock(&l->mu);
+            l->retries++;
+            pthread_mutex_unlock(&l->mu);
+            usleep(2000); /* the node said: retry after a while */
+        }
+        double dt = now_s() - t0;
+        size_t ok = 0;
+        for (const char *p = b.data;
+             code == 200 && p && (p = strstr(p, "\"committed\"")) != NULL; p++)
+            ok++;
+        pthread_mutex_lock(&l->mu);
+        l->latency[i] = dt;
+        l->committed += ok;
+        if (ok != batch)
+            l->failed++;
+        pthread_mutex_unlock(&l->mu);
+    }
+    free(b.data);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Signs n lot.create events with `key` (lots PREFIX/bench/L-i) into
+ * request bodies of `batch` envelopes each. */
+static void presign(origo_key *key, const char *net, const char *prefix,
+                    load *l)
+{
+    l->n_bodies = (n_events + batch - 1) / batch;
+    l->bodies = calloc(l->n_bodies, sizeof(*l->bodies));
+    uint64_t ts = (uint64_t)time(NULL) * 1000u;
+    size_t e = 0;
+    for (size_t i = 0; i < l->n_bodies; i++) {
+        origo_buf_init(&l->bodies[i], 64u << 20);
+        size_t count = batch;
+        origo_mp_put_array(&l->bodies[i], (uint32_t)count);
+        for (size_t k = 0; k < count; k++, e++) {
+            char lot[96];
+            snprintf(lot, sizeof(lot), "%s/bench/L-%zu-%llu", prefix, e,
+                     (unsigned long long)ts);
+            origo_event ev;
+            origo_event_init(&ev, ORIGO_EV_LOT_CREATE);
+            ev.net = origo_str_c(net);
+            memcpy(ev.by, origo_key_public(key), 32);
+            ev.ts = ts;
+            ev.n_lots = 1;
+            ev.lots[0].role = ORIGO_LOT_SUBJECT;
+            ev.lots[0].lot = origo_str_c(lot);
+            ev.lots[0].qty = origo_str_c("100");
+            ev.lots[0].unit = origo_str_c("pcs");
+            ev.item = origo_str_c("bench-cell");
+            origo_buf env;
+            origo_buf_init(&env, ORIGO_ENVELOPE_MAX);
+            if (origo_event_seal(&ev, key, &env, NULL) != 0)
+                abort();
+            origo_mp_put_bin(&l->bodies[i], env.data, env.len);
+            origo_buf_close(&env);
+        }
+    }
+}
+
+static int run_load(const char *label, origo_key *key, const char *net,
+                    const char *prefix, char urls[][64], size_t n_urls)
+{
+    load l = {.urls = urls, .n_urls = n_urls};
+    pthread_mutex_init(&l.mu, NULL);
+    presign(key, net, prefix, &l);
+    l.latency = calloc(l.n_bodies, sizeof(double));
+    pthread_t *th = calloc(n_clients, sizeof(*th));
+    double t0 = now_s();
+    for (size_t i = 0; i < n_clients; i++)
+        pthread_create(&th[i], NULL, client, &l);
+    for (size_t i = 0; i < n_clients; i++)
+        pthread_join(th[i], NULL);
+    double dt = now_s() - t0;
+    qsort(l.latency, l.n_bodies, sizeof(double), cmp_double);
+    double p50 = l.latency[l.n_bodies / 2];
+    double p99 = l.latency[(l.n_bodies * 99) / 100];
+    printf("%-28s %8zu events  %6.2f s  %8.0f committed events/s  p50 %7.2f "
+           "ms  p99 %7.2f ms  retries %zu  failed %zu\n",
+           label, l.committed, dt, (double)l.committed / dt, p50 * 1e3,
+           p99 * 1e3, l.retries, l.failed);
+    fflush(stdout);
+    for (size_t i = 0; i < l.n_bodies; i++)
+        origo_buf_close(&l.bodies[i]);
+    free(l.bodies);
+    free(l.latency);
+    free(th);
+    return l.failed ? 1 : 0;
+}
+
+static int bench_dev(const char *dir)
+{
+    char data[600], http[48], urls[1][64], log[700];
+    snprintf(data, sizeof(data), "%s/dev", dir);
+    int port = free_port();
+    snprintf(http, sizeof(http), "127.0.0.1:%d", port);
+    snprintf(urls[0], sizeof(urls[0]), "http://%s", http);
+    snprintf(log, sizeof(log), "%s/dev.log", dir);
+    char *argv[] = {(char *)node_bin, "--dev", "--data", data,
+                    "--http",         http,    NULL};
+    pid_t pid = spawn(argv, log);
+    int rc = await_leader(urls, 1);
+    char path[700];
+    snprintf(path, sizeof(path), "%s/supplier.key", data);
+    origo_key *key = NULL;
+    if (rc == 0 && origo_key_load(path, &key) == 0)
+        rc = run_load("--dev (1 validator)", key, "origo.dev/local",
+                      "dev-supplier", urls, 1);
+    else
+        rc = 1;
+    origo_key_free(key);
+    stop(pid);
+    return rc;
+}
+
+static int bench_cluster(const char *dir)
+{
+    char cmd[8192], urls[3][64];
+    int pport[3], hport[3];
+    size_t at = 0;
+    for (int i = 0; i < 3; i++) {
+        pport[i] = free_port();
+        hport[i] = free_port();
+        snprintf(urls[i], sizeof(urls[i]), "http://127.0.0.1:%d", hport[i]);
+        snprintf(cmd, sizeof(cmd),
+                 "mkdir -p %s/v%d && %s keygen --name v%d --out "
+                 "%s/v%d/validator.key >/dev/null",
+                 dir, i, cli_bin, i, dir, i);
+        if (sh(cmd))
+            return 1;
+    }
+    snprintf(cmd, sizeof(cmd),
+             "%s keygen --name boss --out %s/admin.key >/dev/null && %s "
+             "keygen --name acme --out %s/acme.key >/dev/null",
+             cli_bin, dir, cli_bin, dir);
+    if (sh(cmd))
+        return 1;
+    at = (size_t)snprintf(cmd, sizeof(cmd),
+                          "%s genesis --origin bench.test --admin %s/admin.key "
+                          "--member acme=%s/acme.key:supplier --owns "
+                          "acme=party:acme --out %s/genesis.json",
+                          cli_bin, dir, dir, dir);
+    for (int i = 0; i < 3; i++)
+        at += (size_t)snprintf(cmd + at, sizeof(cmd) - at,
+                               " --validator v%d=%s/v%d/validator.key@127.0.0."
+                               "1:%d",
+                               i, dir, i, pport[i]);
+    snprintf(cmd + at, sizeof(cmd) - at, " >/dev/null");
+    if (sh(cmd))
+        return 1;
+    pid_t pids[3];
+    for (int i = 0; i < 3; i++) {
+        char conf[700], log[700];
+        snprintf(conf, sizeof(conf), "%s/v%d.conf", dir, i);
+        snprintf(log, sizeof(log), "%s/v%d.log", dir, i);
+        FILE *f = fopen(conf, "w");
+        fprintf(f,
+                "[node]\ndata = %s/v%d\ngenesis = %s/genesis.json\n"
+                "[peer]\nlisten = 127.0.0.1:%d\nreconnect_min_ms = 10\n"
+                "[http]\nlisten = 127.0.0.1:%d\nmax_per_client = 0\n"
+                "[raft]\ntick_ms = 50\n",
+                dir, i, dir, pport[i], hport[i]);
+        fclose(f);
+        char *argv[] = {(char *)node_bin, "--config", conf, NULL};
+        pids[i] = spawn(argv, log);
+    }
+    int rc = await_leader(urls, 3);
+    char path[700];
+    snprintf(path, sizeof(path), "%s/acme.key", dir);
+    origo_key *key = NULL;
+    if (rc == 0 && origo_key_load(path, &key) == 0)
+        rc = run_load("3 validators (all nodes)", key, "bench.test", "acme",
+                      urls, 3);
+    else
+        rc = 1;
+    origo_key_free(key);
+    for (int i = 0; i < 3; i++)
+        stop(pids[i]);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_node ORIGO_NODE ORIGO_CLI [--events N] "
+                        "[--clients C] [--batch B]\n");
+        return 2;
+    }
+    node_bin = argv[1];
+    cli_bin = argv[2];
+    for (int i = 3; i + 1 < argc; i += 2) {
+        size_t v = strtoul(argv[i + 1], NULL, 10);
+        if (!strcmp(argv[i], "--events"))
+            n_events = v;
+        else if (!strcmp(argv[i], "--clients"))
+            n_clients = v;
+        else if (!strcmp(argv[i], "--batch"))
+            batch = v;
+    }
+    if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+        !n_events || !n_clients || !batch || batch > 4096)
+        return 2;
+    n_events = (n_events + batch - 1) / batch * batch;
+    printf("bench_node: %zu events, %zu clients, %zu events per request, "
+           "%ld cores\n",
+           n_events, n_clients, batch, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("Ed25519 verify (libsodium, one core): %.0f/s\n", verify_rate());
+    fflush(stdout);
+    char *dir = testutil_tmpdir();
+    int rc = bench_dev(dir) | bench_cluster(dir);
+    testutil_rmtree(dir);
+    free(dir);
+    curl_global_cleanup();
+    return rc;
+}
