@@ -469,8 +469,8 @@ void api_flush(node *n)
             for (size_t i = 0; i < w->n; i++)
                 envs[k++] = w->envs[i];
         uint64_t index = 0, term = 0;
-        int rc =
-            replica_propose(n->rep, node_now_ms(), envs, count, &index, &term);
+        int rc = replica_propose(n->rep, node_now_ms(), envs, count, 1, &index,
+                                 &term);
         free(envs);
         for (size_t s = 0; s < subs; s++) {
             waiter *x = n->queued.head;

@@ -22,6 +22,8 @@
 #define NODE_DBI "node"
 /* Keys of the node table: the last Raft index applied (u64 big-endian). */
 #define KEY_APPLIED "applied"
+/* Own proposals remembered as verified (a ring). */
+#define OWN_MAX 256
 
 /* One applied NORMAL entry, reported after its transaction commits. */
 typedef struct applied_note {
@@ -44,6 +46,11 @@ struct replica {
     origo_buf out; /* an outgoing message */
     applied_note *notes;
     size_t n_notes, cap_notes;
+    /* Entries this replica proposed from envelopes its node verified. */
+    struct {
+        uint64_t index, term;
+    } own[OWN_MAX];
+    size_t own_next;
 };
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -277,8 +284,18 @@ void replica_read_unlock(replica *r)
 
 /* ---- proposals ---------------------------------------------------------- */
 
+/* Whether entry (index, term) is one this replica proposed from verified
+ * envelopes. */
+static int own_verified(const replica *r, uint64_t index, uint64_t term)
+{
+    for (size_t i = 0; i < OWN_MAX; i++)
+        if (r->own[i].index == index && r->own[i].term == term && index)
+            return 1;
+    return 0;
+}
+
 int replica_propose(replica *r, uint64_t time_ms, const ledger_envelope *envs,
-                    size_t count, uint64_t *index, uint64_t *term)
+                    size_t count, int verified, uint64_t *index, uint64_t *term)
 {
     if (count == 0 || count > REPLICA_MAX_PROPOSAL_EVENTS)
         return ORIGO_E_TOOBIG;
@@ -302,6 +319,11 @@ int replica_propose(replica *r, uint64_t time_ms, const ledger_envelope *envs,
     struct raft_status st;
     raft_status(r->core, &st);
     *term = st.term;
+    if (verified) {
+        r->own[r->own_next].index = *index;
+        r->own[r->own_next].term = *term;
+        r->own_next = (r->own_next + 1) % OWN_MAX;
+    }
     return replica_process(r);
 }
 
@@ -396,8 +418,10 @@ static int apply_entry(replica *r, MDB_txn *txn, const struct raft_entry *e)
             free(envs);
             return ORIGO_E_NOMEM;
         }
+        unsigned flags =
+            own_verified(r, e->index, e->term) ? LEDGER_APPLY_SIGS_VERIFIED : 0;
         int rc = ledger_apply_block(r->led, txn, e->term, e->index, time_ms,
-                                    envs, (size_t)count, 0, &note.result);
+                                    envs, (size_t)count, flags, &note.result);
         free(envs);
         if (rc == 0) {
             note.noop = 0;

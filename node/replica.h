@@ -66,10 +66,14 @@ int replica_receive(replica *r, const uint8_t *msg, size_t len);
 /* Leader only: proposes one block of envelopes with a block time of at
  * least time_ms (raised to stay increasing). *index and *term say which
  * entry will carry it: if the entry applied at *index has another term,
- * the proposal was lost. Returns 0, ORIGO_E_NOT_LEADER, ORIGO_E_TRANSFER,
- * ORIGO_E_TOOBIG, ORIGO_E_NOMEM. */
+ * the proposal was lost. With `verified` the caller checked every envelope
+ * with origo_envelope_verify(), and this replica applies the entry without
+ * checking the signatures again (other replicas check them).
+ * Returns 0, ORIGO_E_NOT_LEADER, ORIGO_E_TRANSFER, ORIGO_E_TOOBIG,
+ * ORIGO_E_NOMEM. */
 int replica_propose(replica *r, uint64_t time_ms, const ledger_envelope *envs,
-                    size_t count, uint64_t *index, uint64_t *term);
+                    size_t count, int verified, uint64_t *index,
+                    uint64_t *term);
 /* Carries out every pending ready: sends, persists (fsync), applies,
  * snapshots. A non-zero return is fatal: the node must stop, since it can
  * no longer store what it is asked to (it never acknowledged it). */
