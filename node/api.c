@@ -823,8 +823,9 @@ static json_t *hashes_json(const uint8_t (*h)[32], size_t count)
     return a;
 }
 
-static void get_checkpoint(node *n, http_request *req)
+static void get_checkpoint(node *n, http_request *req, const char *rest)
 {
+    (void)rest;
     char *note = NULL;
     size_t len;
     uint64_t size;
@@ -844,8 +845,9 @@ static void get_checkpoint(node *n, http_request *req)
     http_respond(n->http, req, 200, "text/plain; charset=utf-8", note, len, 0);
 }
 
-static void get_inclusion(node *n, http_request *req)
+static void get_inclusion(node *n, http_request *req, const char *rest)
 {
+    (void)rest;
     ledger *led = replica_ledger(n->rep);
     uint64_t leaf, size;
     int a = arg_u64(req, "leaf", &leaf), b = arg_u64(req, "size", &size);
@@ -888,8 +890,9 @@ static void get_inclusion(node *n, http_request *req)
     respond_json(n, req, 200, JSON_TYPE, doc, 0);
 }
 
-static void get_consistency(node *n, http_request *req)
+static void get_consistency(node *n, http_request *req, const char *rest)
 {
+    (void)rest;
     uint64_t old_size, new_size;
     if (arg_u64(req, "old", &old_size) != 0 ||
         arg_u64(req, "new", &new_size) != 0) {
@@ -968,8 +971,9 @@ static size_t peers_up(node *n)
     return up;
 }
 
-static void get_status(node *n, http_request *req)
+static void get_status(node *n, http_request *req, const char *rest)
 {
+    (void)rest;
     struct raft_status st;
     replica_status(n->rep, &st);
     ledger_state ls;
@@ -989,8 +993,9 @@ static void get_status(node *n, http_request *req)
     respond_json(n, req, 200, JSON_TYPE, doc, 0);
 }
 
-static void get_metrics(node *n, http_request *req)
+static void get_metrics(node *n, http_request *req, const char *rest)
 {
+    (void)rest;
     struct raft_status st;
     replica_status(n->rep, &st);
     ledger_state ls;
@@ -1062,11 +1067,77 @@ static void get_metrics(node *n, http_request *req)
 
 /* ---- routing ------------------------------------------------------------ */
 
+static void post_events(node *n, http_request *req, const char *rest)
+{
+    (void)rest;
+    if (req->body_too_big) {
+        problem(n, req, 413, ORIGO_E_TOOBIG,
+                "the body is over [http] max_body (%llu bytes); submit "
+                "fewer envelopes per request",
+                (unsigned long long)n->cfg.http_max_body);
+        return;
+    }
+    const char *wait = arg(req, "wait");
+    if (wait && strcmp(wait, "commit") && strcmp(wait, "none")) {
+        problem(n, req, 400, ORIGO_E_INVAL,
+                "wait is commit (the default: answer once committed) "
+                "or none (answer once proposed)");
+        return;
+    }
+    int msgpack = !strncmp(req->content_type, "application/msgpack", 19);
+    if (!msgpack && req->content_type[0] &&
+        strncmp(req->content_type, "application/json", 16) &&
+        strncmp(req->content_type, "application/x-www-form-urlencoded", 33)) {
+        problem(n, req, 415, ORIGO_E_UNSUPPORTED,
+                "send application/json ({\"envelope\": base64} or an "
+                "array of them) or application/msgpack");
+        return;
+    }
+    waiter *w = calloc(1, sizeof(*w));
+    if (!w) {
+        problem(n, req, 503, ORIGO_E_NOMEM, "out of memory; try again");
+        return;
+    }
+    w->req = req;
+    w->wait_commit = !wait || !strcmp(wait, "commit");
+    /* The body moves to the submission: the request may be answered
+     * (at shutdown) while the thread pool still parses it. */
+    uint8_t *body = req->body;
+    req->body = NULL;
+    admit(n, w, body, req->body_len, msgpack);
+}
+
+static void get_healthz(node *n, http_request *req, const char *rest)
+{
+    (void)rest;
+    respond_json(n, req, n->fatal ? 503 : 200, JSON_TYPE,
+                 json_pack("{s:s}", "status", n->fatal ? "failed" : "ok"), 0);
+}
+
+/* Every route; docs/api.yaml documents each (tests/cluster/test_node.py
+ * checks both ways). A path ending in '/' matches any one segment after
+ * it, handed to the handler as `rest`. */
+typedef struct route {
+    const char *method;
+    const char *path;
+    void (*fn)(node *n, http_request *req, const char *rest);
+} route;
+
+static const route routes[] = {
+    {"POST", "/v1/events", post_events},
+    {"GET", "/v1/events/", get_event},
+    {"GET", "/v1/proof/inclusion", get_inclusion},
+    {"GET", "/v1/proof/consistency", get_consistency},
+    {"GET", "/v1/status", get_status},
+    {"GET", "/checkpoint", get_checkpoint},
+    {"GET", "/healthz", get_healthz},
+    {"GET", "/metrics", get_metrics},
+};
+
 void api_handle(void *ctx, http_request *req)
 {
     node *n = ctx;
     const char *p = req->path;
-    int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     if (req->bad_args) {
         problem(n, req, 400, ORIGO_E_INVAL,
                 "too many or too long query arguments (at most %d, values "
@@ -1074,73 +1145,25 @@ void api_handle(void *ctx, http_request *req)
                 HTTP_MAX_ARGS);
         return;
     }
-    if (!strcmp(p, "/v1/events")) {
-        if (strcmp(req->method, "POST")) {
-            problem(n, req, 405, ORIGO_E_INVAL,
-                    "POST envelopes to /v1/events; read one with GET "
-                    "/v1/events/{id}");
-            return;
+    const char *method = strcmp(req->method, "HEAD") ? req->method : "GET";
+    const route *other = NULL;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const route *r = &routes[i];
+        size_t len = strlen(r->path);
+        int prefix = r->path[len - 1] == '/';
+        if (prefix ? strncmp(p, r->path, len) || !p[len] || strchr(p + len, '/')
+                   : strcmp(p, r->path))
+            continue;
+        if (strcmp(method, r->method)) {
+            other = r;
+            continue;
         }
-        if (req->body_too_big) {
-            problem(n, req, 413, ORIGO_E_TOOBIG,
-                    "the body is over [http] max_body (%llu bytes); submit "
-                    "fewer envelopes per request",
-                    (unsigned long long)n->cfg.http_max_body);
-            return;
-        }
-        const char *wait = arg(req, "wait");
-        if (wait && strcmp(wait, "commit") && strcmp(wait, "none")) {
-            problem(n, req, 400, ORIGO_E_INVAL,
-                    "wait is commit (the default: answer once committed) "
-                    "or none (answer once proposed)");
-            return;
-        }
-        int msgpack = !strncmp(req->content_type, "application/msgpack", 19);
-        if (!msgpack && req->content_type[0] &&
-            strncmp(req->content_type, "application/json", 16) &&
-            strncmp(req->content_type, "application/x-www-form-urlencoded",
-                    33)) {
-            problem(n, req, 415, ORIGO_E_UNSUPPORTED,
-                    "send application/json ({\"envelope\": base64} or an "
-                    "array of them) or application/msgpack");
-            return;
-        }
-        waiter *w = calloc(1, sizeof(*w));
-        if (!w) {
-            problem(n, req, 503, ORIGO_E_NOMEM, "out of memory; try again");
-            return;
-        }
-        w->req = req;
-        w->wait_commit = !wait || !strcmp(wait, "commit");
-        /* The body moves to the submission: the request may be answered
-         * (at shutdown) while the thread pool still parses it. */
-        uint8_t *body = req->body;
-        req->body = NULL;
-        admit(n, w, body, req->body_len, msgpack);
+        r->fn(n, req, p + len);
         return;
     }
-    if (!get) {
-        problem(n, req, 405, ORIGO_E_INVAL, "%s is read with GET", p);
-        return;
-    }
-    if (!strcmp(p, "/healthz")) {
-        respond_json(n, req, n->fatal ? 503 : 200, JSON_TYPE,
-                     json_pack("{s:s}", "status", n->fatal ? "failed" : "ok"),
-                     0);
-    } else if (!strcmp(p, "/v1/status")) {
-        get_status(n, req);
-    } else if (!strcmp(p, "/checkpoint")) {
-        get_checkpoint(n, req);
-    } else if (!strcmp(p, "/metrics")) {
-        get_metrics(n, req);
-    } else if (!strcmp(p, "/v1/proof/inclusion")) {
-        get_inclusion(n, req);
-    } else if (!strcmp(p, "/v1/proof/consistency")) {
-        get_consistency(n, req);
-    } else if (!strncmp(p, "/v1/events/", 11)) {
-        get_event(n, req, p + 11);
-    } else {
+    if (other)
+        problem(n, req, 405, ORIGO_E_INVAL, "%s takes %s", p, other->method);
+    else
         problem(n, req, 404, ORIGO_E_NOTFOUND,
                 "no such endpoint: %s (see docs/api.yaml)", p);
-    }
 }

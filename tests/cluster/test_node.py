@@ -242,6 +242,26 @@ try:
     code, st = jget(f"{url}/v1/status")
     check(code == 200 and st["tree_size"] == 1, "bad inputs changed nothing; the node serves on")
 
+    # docs/api.yaml documents every route of node/api.c and nothing else,
+    # and every documented route is served.
+    import yaml
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    with open(os.path.join(src, "docs", "api.yaml")) as f:
+        spec = yaml.safe_load(f)
+    documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    with open(os.path.join(src, "node", "api.c")) as f:
+        code = f.read()
+    served = {(m, p + "{id}" if p.endswith("/") else p)
+              for m, p in re.findall(r'\{"(GET|POST)", "(/[^"]*)", \w+\}', code)}
+    check(served and documented == served,
+          "docs/api.yaml lists exactly the routes of node/api.c" +
+          ("" if documented == served else f" (only documented: {documented - served}, only served: {served - documented})"))
+    for m, p in sorted(documented):
+        resp = http(m, url + p.replace("{id}", ev["id"]),
+                    body=b"{}" if m == "POST" else None)
+        check(b"no such endpoint" not in resp[2] and resp[0] != 405,
+              f"{m} {p} is served ({resp[0]})")
+
     # The proof verifies offline.
     until(lambda: http("GET", f"{url}/checkpoint")[0] == 200, "a quorum checkpoint")
     check(prove(url, ev, leaf, f"{work}/dev.proof"), "the node serves an inclusion proof")
