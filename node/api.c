@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "api_internal.h"
 #include "node.h"
 #include "origo/codec.h"
 #include "origo/error.h"
@@ -95,11 +96,9 @@ static void respond_json(node *n, http_request *req, unsigned status,
 }
 
 /* RFC 9457 problem details with Origo's stable error code. */
-static void problem(node *n, http_request *req, unsigned status, int code,
-                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void problem(node *n, http_request *req, unsigned status, int code,
-                    const char *fmt, ...)
+void api_problem(node *n, http_request *req, unsigned status, int code,
+                 const char *fmt, ...)
 {
     char detail[1024];
     va_list ap;
@@ -117,8 +116,13 @@ static void problem(node *n, http_request *req, unsigned status, int code,
     respond_json(n, req, status, PROBLEM_TYPE, doc, retry);
 }
 
-static void respond_text(node *n, http_request *req, unsigned status,
-                         const char *type, const char *text, size_t len)
+void api_respond_json(node *n, http_request *req, unsigned status, json_t *doc)
+{
+    respond_json(n, req, status, JSON_TYPE, doc, 0);
+}
+
+void api_respond_bytes(node *n, http_request *req, unsigned status,
+                       const char *type, const uint8_t *text, size_t len)
 {
     char *copy = malloc(len ? len : 1);
     if (copy && len)
@@ -191,10 +195,11 @@ static void answer_committed(node *n, waiter *w)
     if (unknown) {
         json_decref(results);
         n->m.lost++;
-        problem(n, w->req, 503, ORIGO_E_LOST,
-                "the leader changed before the block holding these events "
-                "committed; submit the same envelopes again (events already "
-                "committed are answered with their first commit)");
+        api_problem(
+            n, w->req, 503, ORIGO_E_LOST,
+            "the leader changed before the block holding these events "
+            "committed; submit the same envelopes again (events already "
+            "committed are answered with their first commit)");
         return;
     }
     ledger_state st;
@@ -432,7 +437,7 @@ static void fail_waiter(node *n, waiter *w, unsigned status, int code,
                         const char *detail)
 {
     if (w->req)
-        problem(n, w->req, status, code, "%s", detail);
+        api_problem(n, w->req, status, code, "%s", detail);
     else if (w->from)
         send_answer(n, w, code);
     waiter_free(w);
@@ -543,8 +548,8 @@ static void admit_done(uv_work_t *work, int status)
     w->input = NULL;
     if (n->stopping || (!w->req && !w->from)) {
         if (w->req)
-            problem(n, w->req, 503, ORIGO_E_SHUTDOWN,
-                    "the node is stopping; submit to another node");
+            api_problem(n, w->req, 503, ORIGO_E_SHUTDOWN,
+                        "the node is stopping; submit to another node");
         waiter_free(w);
         return;
     }
@@ -764,9 +769,9 @@ void api_refuse(void *ctx, http_request *req)
     node *n = ctx;
     detach(&n->queued, req);
     detach(&n->inflight, req);
-    problem(n, req, 503, ORIGO_E_SHUTDOWN,
-            "the node is stopping; submit to another node or try again "
-            "when it is back");
+    api_problem(n, req, 503, ORIGO_E_SHUTDOWN,
+                "the node is stopping; submit to another node or try again "
+                "when it is back");
 }
 
 void api_stop(node *n)
@@ -777,15 +782,15 @@ void api_stop(node *n)
             waiter *w = lists[l]->head;
             list_remove(lists[l], w);
             if (w->req)
-                problem(n, w->req, 503, ORIGO_E_SHUTDOWN,
-                        "the node is stopping");
+                api_problem(n, w->req, 503, ORIGO_E_SHUTDOWN,
+                            "the node is stopping");
             waiter_free(w);
         }
 }
 
 /* ---- reads -------------------------------------------------------------- */
 
-static const char *arg(const http_request *req, const char *key)
+const char *api_arg(const http_request *req, const char *key)
 {
     for (size_t i = 0; i < req->n_args; i++)
         if (!strcmp(req->args[i].key, key))
@@ -794,9 +799,9 @@ static const char *arg(const http_request *req, const char *key)
 }
 
 /* A query argument as a whole number; -1 when absent, -2 when malformed. */
-static int arg_u64(const http_request *req, const char *key, uint64_t *out)
+int api_arg_u64(const http_request *req, const char *key, uint64_t *out)
 {
-    const char *v = arg(req, key);
+    const char *v = api_arg(req, key);
     if (!v)
         return -1;
     if (!*v || strlen(v) > 19)
@@ -832,13 +837,13 @@ static void get_checkpoint(node *n, http_request *req, const char *rest)
     int rc = ledger_checkpoint_latest(replica_ledger(n->rep), NULL, &note, &len,
                                       &size);
     if (rc == ORIGO_E_NOTFOUND) {
-        problem(n, req, 404, rc,
-                "no checkpoint has a quorum of validator signatures yet; "
-                "one follows the first committed event");
+        api_problem(n, req, 404, rc,
+                    "no checkpoint has a quorum of validator signatures yet; "
+                    "one follows the first committed event");
         return;
     }
     if (rc) {
-        problem(n, req, 500, rc, "cannot read the checkpoint");
+        api_problem(n, req, 500, rc, "cannot read the checkpoint");
         return;
     }
     n->m.http_requests++;
@@ -850,11 +855,12 @@ static void get_inclusion(node *n, http_request *req, const char *rest)
     (void)rest;
     ledger *led = replica_ledger(n->rep);
     uint64_t leaf, size;
-    int a = arg_u64(req, "leaf", &leaf), b = arg_u64(req, "size", &size);
+    int a = api_arg_u64(req, "leaf", &leaf),
+        b = api_arg_u64(req, "size", &size);
     if (a != 0 || b == -2) {
-        problem(n, req, 400, ORIGO_E_INVAL,
-                "give leaf=N (a leaf index) and optionally size=M (a tree "
-                "size; default: the latest checkpoint's)");
+        api_problem(n, req, 400, ORIGO_E_INVAL,
+                    "give leaf=N (a leaf index) and optionally size=M (a tree "
+                    "size; default: the latest checkpoint's)");
         return;
     }
     char *note = NULL;
@@ -863,8 +869,8 @@ static void get_inclusion(node *n, http_request *req, const char *rest)
         uint64_t s;
         int rc = ledger_checkpoint_latest(led, NULL, &note, &note_len, &s);
         if (rc) {
-            problem(n, req, rc == ORIGO_E_NOTFOUND ? 404 : 500, rc,
-                    "no quorum checkpoint yet: give size=M");
+            api_problem(n, req, rc == ORIGO_E_NOTFOUND ? 404 : 500, rc,
+                        "no quorum checkpoint yet: give size=M");
             return;
         }
         size = s;
@@ -874,11 +880,11 @@ static void get_inclusion(node *n, http_request *req, const char *rest)
     int rc = ledger_inclusion_proof(led, NULL, leaf, size, hashes, 65, &count);
     if (rc) {
         free(note);
-        problem(n, req, 400, rc,
-                "no inclusion proof of leaf %llu in a tree of %llu leaves "
-                "(the leaf must be below the size, the size at most this "
-                "node's tree)",
-                (unsigned long long)leaf, (unsigned long long)size);
+        api_problem(n, req, 400, rc,
+                    "no inclusion proof of leaf %llu in a tree of %llu leaves "
+                    "(the leaf must be below the size, the size at most this "
+                    "node's tree)",
+                    (unsigned long long)leaf, (unsigned long long)size);
         return;
     }
     json_t *doc =
@@ -894,10 +900,10 @@ static void get_consistency(node *n, http_request *req, const char *rest)
 {
     (void)rest;
     uint64_t old_size, new_size;
-    if (arg_u64(req, "old", &old_size) != 0 ||
-        arg_u64(req, "new", &new_size) != 0) {
-        problem(n, req, 400, ORIGO_E_INVAL,
-                "give old=N and new=M, two tree sizes with N <= M");
+    if (api_arg_u64(req, "old", &old_size) != 0 ||
+        api_arg_u64(req, "new", &new_size) != 0) {
+        api_problem(n, req, 400, ORIGO_E_INVAL,
+                    "give old=N and new=M, two tree sizes with N <= M");
         return;
     }
     uint8_t hashes[130][32];
@@ -905,10 +911,11 @@ static void get_consistency(node *n, http_request *req, const char *rest)
     int rc = ledger_consistency_proof(replica_ledger(n->rep), NULL, old_size,
                                       new_size, hashes, 130, &count);
     if (rc) {
-        problem(n, req, 400, rc,
-                "no consistency proof from %llu to %llu leaves (need old <= "
-                "new <= this node's tree size)",
-                (unsigned long long)old_size, (unsigned long long)new_size);
+        api_problem(
+            n, req, 400, rc,
+            "no consistency proof from %llu to %llu leaves (need old <= "
+            "new <= this node's tree size)",
+            (unsigned long long)old_size, (unsigned long long)new_size);
         return;
     }
     respond_json(n, req, 200, JSON_TYPE,
@@ -933,8 +940,8 @@ static void get_event(node *n, http_request *req, const char *hexid)
     size_t got = 0;
     if (strlen(hexid) != 64 ||
         sodium_hex2bin(id, 32, hexid, 64, NULL, &got, NULL) != 0 || got != 32) {
-        problem(n, req, 400, ORIGO_E_INVAL,
-                "an event ID is 64 hex digits (SHA-256 of the event body)");
+        api_problem(n, req, 400, ORIGO_E_INVAL,
+                    "an event ID is 64 hex digits (SHA-256 of the event body)");
         return;
     }
     int unknown = 0;
@@ -949,10 +956,10 @@ static void get_event(node *n, http_request *req, const char *hexid)
                      0);
         return;
     }
-    problem(n, req, 404, ORIGO_E_NOTFOUND,
-            "this node knows no event %s (not committed, not rejected, not "
-            "pending here)",
-            hexid);
+    api_problem(n, req, 404, ORIGO_E_NOTFOUND,
+                "this node knows no event %s (not committed, not rejected, not "
+                "pending here)",
+                hexid);
 }
 
 static const char *peer_name(node *n, uint64_t id)
@@ -1057,11 +1064,10 @@ static void get_metrics(node *n, http_request *req, const char *rest)
 #undef PUT
     if (b.err) {
         origo_buf_close(&b);
-        problem(n, req, 500, ORIGO_E_NOMEM, "out of memory");
+        api_problem(n, req, 500, ORIGO_E_NOMEM, "out of memory");
         return;
     }
-    respond_text(n, req, 200, "text/plain; version=0.0.4", (char *)b.data,
-                 b.len);
+    api_respond_bytes(n, req, 200, "text/plain; version=0.0.4", b.data, b.len);
     origo_buf_close(&b);
 }
 
@@ -1071,31 +1077,31 @@ static void post_events(node *n, http_request *req, const char *rest)
 {
     (void)rest;
     if (req->body_too_big) {
-        problem(n, req, 413, ORIGO_E_TOOBIG,
-                "the body is over [http] max_body (%llu bytes); submit "
-                "fewer envelopes per request",
-                (unsigned long long)n->cfg.http_max_body);
+        api_problem(n, req, 413, ORIGO_E_TOOBIG,
+                    "the body is over [http] max_body (%llu bytes); submit "
+                    "fewer envelopes per request",
+                    (unsigned long long)n->cfg.http_max_body);
         return;
     }
-    const char *wait = arg(req, "wait");
+    const char *wait = api_arg(req, "wait");
     if (wait && strcmp(wait, "commit") && strcmp(wait, "none")) {
-        problem(n, req, 400, ORIGO_E_INVAL,
-                "wait is commit (the default: answer once committed) "
-                "or none (answer once proposed)");
+        api_problem(n, req, 400, ORIGO_E_INVAL,
+                    "wait is commit (the default: answer once committed) "
+                    "or none (answer once proposed)");
         return;
     }
     int msgpack = !strncmp(req->content_type, "application/msgpack", 19);
     if (!msgpack && req->content_type[0] &&
         strncmp(req->content_type, "application/json", 16) &&
         strncmp(req->content_type, "application/x-www-form-urlencoded", 33)) {
-        problem(n, req, 415, ORIGO_E_UNSUPPORTED,
-                "send application/json ({\"envelope\": base64} or an "
-                "array of them) or application/msgpack");
+        api_problem(n, req, 415, ORIGO_E_UNSUPPORTED,
+                    "send application/json ({\"envelope\": base64} or an "
+                    "array of them) or application/msgpack");
         return;
     }
     waiter *w = calloc(1, sizeof(*w));
     if (!w) {
-        problem(n, req, 503, ORIGO_E_NOMEM, "out of memory; try again");
+        api_problem(n, req, 503, ORIGO_E_NOMEM, "out of memory; try again");
         return;
     }
     w->req = req;
@@ -1126,6 +1132,10 @@ typedef struct route {
 static const route routes[] = {
     {"POST", "/v1/events", post_events},
     {"GET", "/v1/events/", get_event},
+    {"GET", "/v1/envelopes/", reads_get_envelope},
+    {"GET", "/v1/proofs/", reads_get_proof},
+    {"GET", "/v1/lots/events", reads_get_lot_events},
+    {"GET", "/v1/trace", reads_get_trace},
     {"GET", "/v1/proof/inclusion", get_inclusion},
     {"GET", "/v1/proof/consistency", get_consistency},
     {"GET", "/v1/status", get_status},
@@ -1139,10 +1149,10 @@ void api_handle(void *ctx, http_request *req)
     node *n = ctx;
     const char *p = req->path;
     if (req->bad_args) {
-        problem(n, req, 400, ORIGO_E_INVAL,
-                "too many or too long query arguments (at most %d, values "
-                "under 160 bytes)",
-                HTTP_MAX_ARGS);
+        api_problem(n, req, 400, ORIGO_E_INVAL,
+                    "too many or too long query arguments (at most %d, values "
+                    "under 160 bytes)",
+                    HTTP_MAX_ARGS);
         return;
     }
     const char *method = strcmp(req->method, "HEAD") ? req->method : "GET";
@@ -1162,8 +1172,9 @@ void api_handle(void *ctx, http_request *req)
         return;
     }
     if (other)
-        problem(n, req, 405, ORIGO_E_INVAL, "%s takes %s", p, other->method);
+        api_problem(n, req, 405, ORIGO_E_INVAL, "%s takes %s", p,
+                    other->method);
     else
-        problem(n, req, 404, ORIGO_E_NOTFOUND,
-                "no such endpoint: %s (see docs/api.yaml)", p);
+        api_problem(n, req, 404, ORIGO_E_NOTFOUND,
+                    "no such endpoint: %s (see docs/api.yaml)", p);
 }

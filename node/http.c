@@ -32,11 +32,28 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void copy_header(struct MHD_Connection *c, const char *name, char *out,
-                        size_t size)
+static void copy_header(http_request *req, struct MHD_Connection *c,
+                        const char *name, char *out, size_t size)
 {
     const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+    if (v && strlen(v) >= size)
+        req->header_too_long = 1;
     snprintf(out, size, "%s", v ? v : "");
+}
+
+/* libmicrohttpd hands over the request target as sent before it decodes
+ * it: kept for signature bases. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    http_request *req = calloc(1, sizeof(*req));
+    if (!req)
+        return NULL;
+    if (strlen(uri) >= sizeof(req->raw_target))
+        req->header_too_long = 1;
+    snprintf(req->raw_target, sizeof(req->raw_target), "%s", uri);
+    return req;
 }
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
@@ -107,9 +124,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     (void)version;
     http_server *s = cls;
     http_request *req = *con_cls;
-    if (!req) {
-        req = calloc(1, sizeof(*req));
-        if (!req)
+    if (!req || !req->conn) {
+        if (!req && !(req = calloc(1, sizeof(*req))))
             return MHD_NO;
         *con_cls = req;
         req->conn = c;
@@ -119,10 +135,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             req->bad_args = 1;
         snprintf(req->path, sizeof(req->path), "%s", url);
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, req);
-        copy_header(c, MHD_HTTP_HEADER_ACCEPT, req->accept,
+        copy_header(req, c, MHD_HTTP_HEADER_ACCEPT, req->accept,
                     sizeof(req->accept));
-        copy_header(c, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type,
+        copy_header(req, c, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type,
                     sizeof(req->content_type));
+        copy_header(req, c, MHD_HTTP_HEADER_HOST, req->host, sizeof(req->host));
+        copy_header(req, c, "Signature-Input", req->sig_input,
+                    sizeof(req->sig_input));
+        copy_header(req, c, "Signature", req->signature,
+                    sizeof(req->signature));
+        copy_header(req, c, "Content-Digest", req->content_digest,
+                    sizeof(req->content_digest));
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci && ci->client_addr) {
@@ -294,8 +317,8 @@ int http_start(uv_loop_t *loop, const http_options *opts, http_server **out,
         MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_per_client,
         MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s,
-        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_ARRAY, tls,
-        MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!s->mhd) {
         snprintf(msg, msg_size,
                  "cannot serve HTTP on %s:%u (address in use, or not this "

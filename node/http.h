@@ -29,6 +29,14 @@ typedef struct http_request {
     int bad_args; /* too many, or too long: answered 400 */
     char accept[128];
     char content_type[128];
+    /* For RFC 9421 request signatures: the target as sent (still
+     * percent-encoded, with its query) and the fields a signature covers. */
+    char raw_target[2048];
+    char host[256];
+    char sig_input[1024];
+    char signature[256];
+    char content_digest[128];
+    int header_too_long; /* one of those did not fit: answered 400 */
     uint8_t *body;
     size_t body_len;
     int body_too_big; /* answered 413 */

@@ -161,6 +161,52 @@ def prove(url, ev, leaf, path):
     return True
 
 
+_sodium = None
+
+
+def sodium():
+    global _sodium
+    if _sodium is None:
+        import ctypes, ctypes.util
+        _sodium = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
+        assert _sodium.sodium_init() >= 0
+    return _sodium
+
+
+def load_key(path):
+    """(secret key 64 bytes, public key hex) of an origo key file."""
+    import ctypes
+    seed = None
+    with open(path) as f:
+        for line in f:
+            if line.startswith("seed "):
+                seed = base64.b64decode(line.split()[1])
+    pk, sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+    sodium().crypto_sign_seed_keypair(pk, sk, seed)
+    return sk.raw, pk.raw.hex()
+
+
+def signed_get(url, target, key, created=None, nonce=None, signer=None):
+    """GET url+target with an RFC 9421 signature made here, independently
+    of the node's C code: covers @method, @path and @query; created,
+    keyid, alg, nonce. `signer` (another key's secret) forges it."""
+    import ctypes
+    sk, pub = key
+    path, _, query = target.partition("?")
+    created = int(time.time()) if created is None else created
+    nonce = nonce or base64.b16encode(os.urandom(12)).decode().lower()
+    params = (f'("@method" "@path" "@query");created={created};'
+              f'keyid="{pub}";alg="ed25519";nonce="{nonce}"')
+    base = (f'"@method": GET\n"@path": {path}\n"@query": ?{query}\n'
+            f'"@signature-params": {params}').encode()
+    sig = ctypes.create_string_buffer(64)
+    sodium().crypto_sign_detached(sig, None, base, ctypes.c_ulonglong(len(base)),
+                                  (signer or sk))
+    return http("GET", url + target, headers={
+        "Signature-Input": "sig1=" + params,
+        "Signature": "sig1=:" + base64.b64encode(sig.raw).decode() + ":"})
+
+
 def problem_code(resp):
     code, ctype, body = resp
     if "application/problem+json" not in ctype:
@@ -268,6 +314,52 @@ try:
     r = run(CLI, "verify", "--trust", f"{dev}/trust.txt", f"{work}/dev.proof")
     check(r.returncode == 0, "origo verify accepts it with the dev trust file" +
           ("" if r.returncode == 0 else f": {r.stdout} {r.stderr}"))
+    # Signed reads (RFC 9421, signatures made by this script).
+    sup = load_key(supplier)
+    code, ctype, body = signed_get(url, f"/v1/envelopes/{ev['id']}", sup)
+    check(code == 200 and json.loads(body)["envelope"] == ev["envelope"],
+          "a member reads its own event with a signed request")
+    code, ctype, body = signed_get(url, f"/v1/proofs/{ev['id']}", sup)
+    with open(f"{work}/dev2.proof", "wb") as f:
+        f.write(body)
+    r = run(CLI, "verify", "--trust", f"{dev}/trust.txt", f"{work}/dev2.proof")
+    check(code == 200 and ctype.startswith("text/x.tlog-proof") and r.returncode == 0,
+          "GET /v1/proofs/{id} serves a tlog-proof that origo verify accepts")
+    code, _, body = signed_get(url, "/v1/lots/events?lot=dev-supplier/cell/L-1", sup)
+    check(code == 200 and [e["id"] for e in json.loads(body)["events"]] == [ev["id"]],
+          "a member lists the events of its lot")
+    code, _, body = signed_get(url, "/v1/trace?lot=dev-supplier/cell/L-1&direction=forward", sup)
+    with open(f"{work}/dev.report", "wb") as f:
+        f.write(body)
+    r = run(CLI, "verify", "--trust", f"{dev}/trust.txt", f"{work}/dev.report")
+    check(code == 200 and r.returncode == 0,
+          "GET /v1/trace serves a trace report that origo verify accepts" +
+          ("" if r.returncode == 0 else f": {r.stdout}{r.stderr}"))
+    admin = load_key(f"{dev}/admin.key")
+    check(signed_get(url, f"/v1/envelopes/{ev['id']}", admin)[0] == 200,
+          "an admin reads any event")
+    outsider_key = f"{work}/outsider.key"
+    assert run(CLI, "keygen", "--name", "outsider", "--out", outsider_key).returncode == 0
+    outsider = load_key(outsider_key)
+    stale = int(time.time()) - 3600
+    replay = "replayed-nonce-1"
+    signed_get(url, f"/v1/envelopes/{ev['id']}", sup, nonce=replay)
+    for what, resp, want in [
+        ("an unsigned read", http("GET", f"{url}/v1/envelopes/{ev['id']}"), (401, "ORIGO_E_HTTPSIG")),
+        ("an expired signature", signed_get(url, f"/v1/envelopes/{ev['id']}", sup, created=stale),
+         (401, "ORIGO_E_TIMESTAMP")),
+        ("a replayed nonce", signed_get(url, f"/v1/envelopes/{ev['id']}", sup, nonce=replay),
+         (401, "ORIGO_E_REPLAY")),
+        ("a signature by another key", signed_get(url, f"/v1/envelopes/{ev['id']}", sup,
+                                                  signer=admin[0]), (401, "ORIGO_E_SIGNATURE")),
+        ("a non-member's read", signed_get(url, f"/v1/envelopes/{ev['id']}", outsider),
+         (403, "ORIGO_E_PERM")),
+        ("a malformed Signature-Input", http("GET", f"{url}/v1/envelopes/{ev['id']}", headers={
+            "Signature-Input": "sig1=(@method)", "Signature": "sig1=:AA==:"}), (401, "ORIGO_E_HTTPSIG")),
+    ]:
+        check(problem_code(resp) == want, f"{what} is refused: {want} (got {problem_code(resp)})")
+    check(jget(f"{url}/v1/status")[1]["tree_size"] == 1, "refused reads change nothing")
+
     check(d.stop(), "--dev stops on SIGTERM with exit 0")
     d = Node("dev", ["--dev", "--data", dev, "--http", f"127.0.0.1:{port}"])
     check(d.wait_for(r"msg=started") is not None, "--dev starts again on its directory")
@@ -288,8 +380,10 @@ try:
         vkeys[n] = re.search(r"verifier key: (\S+)", r.stdout).group(1)
     assert run(CLI, "keygen", "--name", "boss", "--out", f"{work}/admin.key").returncode == 0
     assert run(CLI, "keygen", "--name", "acme", "--out", f"{work}/acme.key").returncode == 0
+    assert run(CLI, "keygen", "--name", "beta", "--out", f"{work}/beta.key").returncode == 0
     args = [CLI, "genesis", "--origin", "cluster.test", "--admin", f"{work}/admin.key",
             "--member", f"acme={work}/acme.key:supplier", "--owns", "acme=party:acme",
+            "--member", f"beta={work}/beta.key:supplier", "--owns", "beta=party:beta",
             "--out", f"{work}/genesis.json"]
     for n in names:
         args += ["--validator", f"{n}={work}/{n}/validator.key@127.0.0.1:{pports[n]}"]
@@ -368,6 +462,22 @@ try:
         r = run(CLI, "verify", "--trust", f"{work}/trust.txt", f"{work}/{n}.proof")
         check(okp and r.returncode == 0,
               f"a proof fetched from {n} verifies offline" + ("" if r.returncode == 0 else f": {r.stdout}{r.stderr}"))
+
+    # The read policy, both ways, on a follower.
+    eid, (e, leaf) = next(iter(acked.items()))
+    acme, beta = load_key(f"{work}/acme.key"), load_key(f"{work}/beta.key")
+    follower = next(n for n in names if n != leader())
+    check(signed_get(urls[follower], f"/v1/envelopes/{eid}", acme)[0] == 200,
+          "acme reads its own event on a follower")
+    check(problem_code(signed_get(urls[follower], f"/v1/envelopes/{eid}", beta)) == (403, "ORIGO_E_PERM"),
+          "beta may not read acme's event (no event of beta names its lot)")
+    check(problem_code(signed_get(urls[follower], "/v1/trace?lot=acme/cell/C-1", beta)) == (403, "ORIGO_E_PERM"),
+          "nor trace acme's lot")
+    code, _, body = signed_get(urls[follower], "/v1/trace?lot=acme/cell/C-1", acme)
+    with open(f"{work}/cluster.report", "wb") as f:
+        f.write(body)
+    r = run(CLI, "verify", "--trust", f"{work}/trust.txt", f"{work}/cluster.report")
+    check(code == 200 and r.returncode == 0, "acme's trace report from a follower verifies offline")
 
     def all_acked(alive):
         for eid, (_, leaf) in acked.items():
