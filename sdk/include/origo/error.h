@@ -110,8 +110,8 @@ extern "C" {
     X(HANDSHAKE, -190, "peer handshake failed")                                \
     X(PEER_UNKNOWN, -191, "peer key is not a validator of this network")       \
     X(FRAME, -192, "forged, reordered or corrupted transport frame")           \
-    X(HTTPSIG, -193, "missing or malformed HTTP message signature")           \
-    X(REPLAY, -194, "request replayed: its nonce was seen before")            \
+    X(HTTPSIG, -193, "missing or malformed HTTP message signature")            \
+    X(REPLAY, -194, "request replayed: its nonce was seen before")             \
     X(USAGE, -250, "bad command-line usage")                                   \
     X(JSON, -251, "malformed JSON")                                            \
     X(CONFIG, -252, "invalid configuration")
