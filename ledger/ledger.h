@@ -219,6 +219,22 @@ typedef struct ledger_member {
 int ledger_member_at(ledger *led, MDB_txn *txn, const uint8_t pub[32],
                      uint64_t position, ledger_member *out);
 
+/* A member named in a list: its name and current key. */
+typedef struct ledger_party {
+    char name[256]; /* NUL-terminated */
+    uint8_t pub[32];
+} ledger_party;
+
+/* The validators as of `tree_size` (members holding the validator role),
+ * or with `role` 0 every active member; with another ORIGO_ROLE_* bit the
+ * active members holding it. *out is malloc()ed (free it). Returns 0,
+ * ORIGO_E_NOMEM, ORIGO_E_CORRUPT, ORIGO_E_STORE. `txn` may be NULL. */
+int ledger_validators(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                      ledger_party **out, size_t *count);
+int ledger_members_with_role(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                             uint32_t role, ledger_party **out,
+                             size_t *count);
+
 enum ledger_event_status {
     LEDGER_EVENT_UNKNOWN = 0,
     LEDGER_EVENT_COMMITTED = 1,

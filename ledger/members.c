@@ -198,3 +198,30 @@ int members_name_put(ledger *led, MDB_txn *txn, const char *name, size_t len,
     MDB_val key = {len, (void *)name}, val = {32, (void *)pub};
     return store_err(mdb_put(txn, led->member_names, &key, &val, 0));
 }
+
+/* ---- public lists ---------------------------------------------------------
+ */
+
+int ledger_members_with_role(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                             uint32_t role, ledger_party **out, size_t *count)
+{
+    MDB_txn *own = NULL;
+    if (!txn) {
+        int rc = ledger_txn_begin(led, 1, &own);
+        if (rc)
+            return rc;
+        txn = own;
+    }
+    int rc = members_with_role(led, txn, tree_size,
+                               role ? role : ORIGO_ROLE_ALL, out, count);
+    if (own)
+        mdb_txn_abort(own);
+    return rc;
+}
+
+int ledger_validators(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                      ledger_party **out, size_t *count)
+{
+    return ledger_members_with_role(led, txn, tree_size, ORIGO_ROLE_VALIDATOR,
+                                    out, count);
+}

@@ -123,10 +123,7 @@ int mlog_append(ledger *led, MDB_txn *txn, store_head *head,
 
 /* Validator set as of `tree_size`: members holding the validator role. The
  * arrays are malloc()ed (free both); names NUL-terminated. */
-typedef struct store_validator {
-    char name[GENESIS_NAME_MAX + 1];
-    uint8_t pub[32];
-} store_validator;
+typedef ledger_party store_validator; /* ledger.h */
 
 int members_validators(ledger *led, MDB_txn *txn, uint64_t tree_size,
                        store_validator **out, size_t *count);

@@ -964,17 +964,27 @@ static void get_event(node *n, http_request *req, const char *hexid)
 
 static const char *peer_name(node *n, uint64_t id)
 {
+    if (id == n->self_id)
+        return n->self_name;
     for (size_t i = 0; i < n->n_peers; i++)
-        if (n->peers[i].id == id)
-            return n->peers[i].party->name;
+        if (n->peers[i]->id == id)
+            return n->peers[i]->name;
     return NULL;
+}
+
+static size_t peers_active(node *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n->n_peers; i++)
+        k += n->peers[i]->active;
+    return k;
 }
 
 static size_t peers_up(node *n)
 {
     size_t up = 0;
     for (size_t i = 0; i < n->n_peers; i++)
-        up += n->peers[i].link != NULL;
+        up += n->peers[i]->link != NULL;
     return up;
 }
 
@@ -988,15 +998,26 @@ static void get_status(node *n, http_request *req, const char *rest)
     const char *leader = peer_name(n, st.leader);
     json_t *doc = json_pack(
         "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-        "network", n->gen->origin, "validator", n->peers[n->self].party->name,
-        "role", raft_role_name(st.role), "term", (json_int_t)st.term, "commit",
+        "network", n->gen->origin, "validator", n->self_name, "role",
+        raft_role_name(st.role), "term", (json_int_t)st.term, "commit",
         (json_int_t)st.commit, "applied", (json_int_t)replica_applied(n->rep),
         "height", (json_int_t)ls.height, "tree_size", (json_int_t)ls.tree_size,
-        "peers", (json_int_t)(n->n_peers - 1), "peers_up",
+        "peers", (json_int_t)peers_active(n), "peers_up",
         (json_int_t)peers_up(n), "queued", (json_int_t)n->queued_events,
         "inflight", (json_int_t)n->inflight_events);
     json_object_set_new(doc, "leader",
                         leader ? json_string(leader) : json_null());
+    json_t *voters = json_array(), *learners = json_array();
+    for (uint32_t i = 0; i < st.config.n_voters; i++) {
+        const char *v = peer_name(n, st.config.voters[i]);
+        json_array_append_new(voters, json_string(v ? v : "?"));
+    }
+    for (uint32_t i = 0; i < st.config.n_learners; i++) {
+        const char *v = peer_name(n, st.config.learners[i]);
+        json_array_append_new(learners, json_string(v ? v : "?"));
+    }
+    json_object_set_new(doc, "voters", voters);
+    json_object_set_new(doc, "learners", learners);
     respond_json(n, req, 200, JSON_TYPE, doc, 0);
 }
 

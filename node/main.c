@@ -59,15 +59,17 @@ uint64_t node_now_ms(void)
 static node_peer *peer_by_key(node *n, const uint8_t *pub)
 {
     for (size_t i = 0; pub && i < n->n_peers; i++)
-        if (memcmp(n->peers[i].party->pub, pub, 32) == 0)
-            return &n->peers[i];
+        if (memcmp(n->peers[i]->pub, pub, 32) == 0)
+            return n->peers[i];
     return NULL;
 }
 
+/* The transport's gate: a key that is a validator now, by the applied
+ * ledger (the genesis ones before anything is applied). */
 static int is_validator(void *ctx, const uint8_t pub[32])
 {
     node_peer *p = peer_by_key(ctx, pub);
-    return p && p != &((node *)ctx)->peers[((node *)ctx)->self];
+    return p && p->active;
 }
 
 void node_send_to(node *n, peer_link *link, uint8_t kind, const uint8_t *a,
@@ -93,8 +95,8 @@ peer_link *node_leader_link(node *n)
     struct raft_status st;
     replica_status(n->rep, &st);
     for (size_t i = 0; i < n->n_peers; i++)
-        if (n->peers[i].id == st.leader && i != n->self)
-            return n->peers[i].link;
+        if (n->peers[i]->id == st.leader)
+            return n->peers[i]->link;
     return NULL;
 }
 
@@ -102,13 +104,15 @@ static void raft_send(void *ctx, uint64_t to, const uint8_t *msg, size_t len)
 {
     node *n = ctx;
     for (size_t i = 0; i < n->n_peers; i++)
-        if (n->peers[i].id == to && n->peers[i].link) {
-            peer_send(n->peers[i].link, msg, len);
+        if (n->peers[i]->id == to && n->peers[i]->link) {
+            peer_send(n->peers[i]->link, msg, len);
             return;
         }
 }
 
 static void stop_node(node *n);
+static void sync_validators(node *n);
+static void reconcile_raft(node *n);
 
 /* A replica error is fatal: the node stops and exits non-zero rather than
  * acknowledge what it could not store. */
@@ -140,7 +144,7 @@ static void on_open(peer_link *link, const uint8_t key[32], void *ctx)
     if (p->link && p->link != link)
         peer_close(p->link); /* the newer link wins */
     p->link = link;
-    LOG_INFO("peer link open", "peer", p->party->name);
+    LOG_INFO("peer link open", "peer", p->name);
     /* A peer that was away missed our latest checkpoint signature: without
      * it, it may hold no quorum for the tree it catches up to. */
     send_signature(n, link);
@@ -178,8 +182,8 @@ static void on_message(peer_link *link, const uint8_t *msg, size_t len,
             memcpy(ps->line, msg + 9, ps->len);
         } else if (rc) {
             const node_peer *p = peer_by_key(n, peer_key(link));
-            LOG_WARN("checkpoint signature refused", "peer",
-                     p ? p->party->name : "-", "code", origo_errname(rc));
+            LOG_WARN("checkpoint signature refused", "peer", p ? p->name : "-",
+                     "code", origo_errname(rc));
         }
         break;
     }
@@ -196,7 +200,7 @@ static void on_close(peer_link *link, int reason, void *ctx)
         p->link = NULL;
     if (n->stopping && reason == 0)
         return;
-    LOG_INFO("peer link closed", "peer", p ? p->party->name : "-", "reason",
+    LOG_INFO("peer link closed", "peer", p ? p->name : "-", "reason",
              reason ? origo_errname(reason) : "closed");
 }
 
@@ -206,8 +210,8 @@ static void on_keepalive(uv_timer_t *t)
 {
     node *n = t->data;
     for (size_t i = 0; i < n->n_peers; i++)
-        if (n->peers[i].link)
-            peer_send(n->peers[i].link, NULL, 0);
+        if (n->peers[i]->link)
+            peer_send(n->peers[i]->link, NULL, 0);
 }
 
 /* ---- cosigning ---------------------------------------------------------- */
@@ -252,7 +256,7 @@ static void cosign(node *n)
             n->signed_line_len = line.len;
         }
         for (size_t i = 0; i < n->n_peers; i++)
-            send_signature(n, n->peers[i].link);
+            send_signature(n, n->peers[i]->link);
     } else {
         LOG_ERROR("cannot sign the checkpoint", "code", origo_errname(rc));
     }
@@ -311,6 +315,8 @@ static void on_tick(uv_timer_t *t)
     if (!n->stopping) {
         after_work(n);
         api_sweep(n);
+        sync_validators(n);
+        reconcile_raft(n);
     }
 }
 
@@ -331,8 +337,11 @@ static void stop_node(node *n)
     uv_close((uv_handle_t *)&n->tick, NULL);
     uv_close((uv_handle_t *)&n->batch, NULL);
     uv_close((uv_handle_t *)&n->cosign, NULL);
-    for (size_t i = 0; i < n->n_dialers; i++)
-        peer_dialer_stop(n->dialers[i]);
+    for (size_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i]->dialer) {
+            peer_dialer_stop(n->peers[i]->dialer);
+            n->peers[i]->dialer = NULL;
+        }
     peer_listener_close_all(n->listener);
 }
 
@@ -353,8 +362,28 @@ static void node_file(const node *n, const char *set, const char *dflt,
         snprintf(out, 4096 + 32, "%s/%s", n->cfg.data, dflt);
 }
 
-/* Loads the genesis and this validator's key, and finds it among the
- * validators. */
+static node_peer *add_peer(node *n, const uint8_t pub[32], const char *name,
+                           const char *address, int from_genesis)
+{
+    node_peer **grown = realloc(n->peers, (n->n_peers + 1) * sizeof(*grown));
+    if (!grown)
+        return NULL;
+    n->peers = grown;
+    node_peer *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    memcpy(p->pub, pub, 32);
+    p->id = replica_id_of(pub);
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    snprintf(p->address, sizeof(p->address), "%s", address ? address : "");
+    p->genesis = p->active = from_genesis;
+    n->peers[n->n_peers++] = p;
+    return p;
+}
+
+/* Loads the genesis and this node's key. A key that is not a genesis
+ * validator may run: it serves once a member event makes it a validator
+ * (node/README.md, "Membership"). */
 static int load_identity(node *n, char *msg, size_t msg_size)
 {
     char path[4096 + 32], gmsg[256];
@@ -385,25 +414,23 @@ static int load_identity(node *n, char *msg, size_t msg_size)
                  kpath, origo_strerror(rc));
         return rc;
     }
-    n->n_peers = n->gen->validator_count;
-    n->peers = calloc(n->n_peers, sizeof(*n->peers));
-    if (!n->peers)
-        return ORIGO_E_NOMEM;
-    n->self = n->n_peers;
-    for (size_t i = 0; i < n->n_peers; i++) {
-        n->peers[i].party = &n->gen->parties[i];
-        n->peers[i].id = replica_id_of(n->gen->parties[i].pub);
-        if (memcmp(n->gen->parties[i].pub, origo_key_public(n->key), 32) == 0)
-            n->self = i;
+    const uint8_t *self = origo_key_public(n->key);
+    n->self_id = replica_id_of(self);
+    snprintf(n->self_name, sizeof(n->self_name), "%s", origo_key_name(n->key));
+    for (size_t i = 0; i < n->gen->validator_count; i++) {
+        const genesis_party *v = &n->gen->parties[i];
+        if (memcmp(v->pub, self, 32) == 0) {
+            n->self_genesis = n->self_active = 1;
+            snprintf(n->self_name, sizeof(n->self_name), "%s", v->name);
+        } else if (!add_peer(n, v->pub, v->name, v->address, 1)) {
+            return ORIGO_E_NOMEM;
+        }
     }
-    if (n->self < n->n_peers)
-        return 0;
-    int w = snprintf(msg, msg_size,
-                     "%.1000s is not the key of a validator of network "
-                     "\"%.255s\"; give [node] key the validator's key file",
-                     kpath, n->gen->origin);
-    (void)w;
-    return ORIGO_E_PERM;
+    if (!n->self_genesis)
+        LOG_INFO("not a genesis validator: serving once a member event "
+                 "makes this key a validator",
+                 "key", n->self_name);
+    return 0;
 }
 
 /* Resolves a genesis address host:port (numeric or DNS; blocking, at
@@ -441,9 +468,145 @@ static int parse_ip(const char *host, unsigned port,
                : uv_ip4_addr(host, (int)port, (struct sockaddr_in *)addr);
 }
 
+/* Who dials whom, one link per pair: a validator added after the genesis
+ * dials the genesis ones (their addresses are in the genesis; theirs is
+ * not); otherwise the smaller key dials. */
+static int should_dial(const node *n, const node_peer *p)
+{
+    if (!p->address[0])
+        return 0;
+    if (n->self_genesis != p->genesis)
+        return !n->self_genesis;
+    return memcmp(origo_key_public(n->key), p->pub, 32) < 0;
+}
+
+/* Starts dialling the validators this node dials and has no dialer for. */
+static void dial_peers(node *n)
+{
+    for (size_t i = 0; i < n->n_peers && !n->stopping; i++) {
+        node_peer *p = n->peers[i];
+        struct sockaddr_storage addr;
+        if (!p->active || p->dialer || !should_dial(n, p))
+            continue;
+        if (resolve(&n->loop, p->address, &addr) != 0) {
+            LOG_WARN("cannot resolve a validator's address", "peer", p->name,
+                     "address", p->address);
+            continue;
+        }
+        if (peer_dial(&n->loop, (struct sockaddr *)&addr, &n->popts,
+                      n->cfg.reconnect_min_ms, n->cfg.reconnect_max_ms,
+                      &p->dialer) != 0)
+            p->dialer = NULL;
+    }
+}
+
+/* Follows the applied ledger's validator set: new validators become peers
+ * (dialled if this node dials them), removed ones lose their links. */
+static void sync_validators(node *n)
+{
+    ledger *led = replica_ledger(n->rep);
+    ledger_state st;
+    ledger_party *list = NULL;
+    size_t count = 0;
+    if (ledger_get_state(led, NULL, &st) != 0 ||
+        ledger_validators(led, NULL, st.tree_size, &list, &count) != 0)
+        return;
+    const uint8_t *self = origo_key_public(n->key);
+    int self_active = 0;
+    for (size_t i = 0; i < n->n_peers; i++)
+        n->peers[i]->active = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!memcmp(list[i].pub, self, 32)) {
+            self_active = 1;
+            continue;
+        }
+        node_peer *p = peer_by_key(n, list[i].pub);
+        if (!p && !(p = add_peer(n, list[i].pub, list[i].name, NULL, 0)))
+            continue;
+        if (!p->active)
+            p->active = 1;
+    }
+    if (self_active != n->self_active)
+        LOG_INFO(self_active ? "this key is a validator"
+                             : "this key is no "
+                               "longer a validator",
+                 "key", n->self_name);
+    n->self_active = self_active;
+    for (size_t i = 0; i < n->n_peers; i++) {
+        node_peer *p = n->peers[i];
+        if (p->active)
+            continue;
+        if (p->dialer) {
+            peer_dialer_stop(p->dialer);
+            p->dialer = NULL;
+        }
+        if (p->link)
+            peer_close(p->link);
+    }
+    free(list);
+    dial_peers(n);
+}
+
+static int in_list(const uint64_t *ids, uint32_t count, uint64_t id)
+{
+    for (uint32_t i = 0; i < count; i++)
+        if (ids[i] == id)
+            return 1;
+    return 0;
+}
+
+/* On the leader, once it has applied all it committed: makes Raft's
+ * configuration follow the ledger's validator set, one change at a time
+ * (a new validator joins as a learner and is promoted once caught up; a
+ * removed one is removed). Any leader repeats it, so a change a dead leader
+ * left half done is finished by the next (node/README.md, "Membership"). */
+static void reconcile_raft(node *n)
+{
+    struct raft_status st;
+    replica_status(n->rep, &st);
+    if (st.role != RAFT_LEADER || st.applied < st.commit)
+        return;
+    const struct raft_config *c = &st.config;
+    char name[300];
+    for (size_t i = 0; i < n->n_peers; i++) {
+        node_peer *p = n->peers[i];
+        if (!p->active || in_list(c->voters, c->n_voters, p->id))
+            continue;
+        snprintf(name, sizeof(name), "%s", p->name);
+        if (!in_list(c->learners, c->n_learners, p->id)) {
+            if (replica_add_learner(n->rep, p->id) == 0)
+                LOG_INFO("membership: adding a learner", "peer", name);
+            return;
+        }
+        if (replica_promote(n->rep, p->id) == 0) {
+            LOG_INFO("membership: promoting to voter", "peer", name);
+            return;
+        }
+    }
+    const uint64_t *lists[2] = {c->voters, c->learners};
+    uint32_t counts[2] = {c->n_voters, c->n_learners};
+    for (int l = 0; l < 2; l++)
+        for (uint32_t i = 0; i < counts[l]; i++) {
+            uint64_t id = lists[l][i];
+            int wanted = id == n->self_id ? n->self_active : 0;
+            const char *who = id == n->self_id ? n->self_name : "-";
+            for (size_t k = 0; k < n->n_peers && !wanted; k++)
+                if (n->peers[k]->id == id) {
+                    wanted = n->peers[k]->active;
+                    who = n->peers[k]->name;
+                }
+            if (wanted)
+                continue;
+            snprintf(name, sizeof(name), "%s", who);
+            if (replica_remove(n->rep, id) == 0)
+                LOG_INFO("membership: removing", "peer", name);
+            return;
+        }
+}
+
 static int start_mesh(node *n, char *msg, size_t msg_size)
 {
-    peer_options o = {
+    n->popts = (peer_options){
         .params = {.origin = n->gen->origin,
                    .genesis_hash = n->gen->hash,
                    .self = n->key,
@@ -459,34 +622,22 @@ static int start_mesh(node *n, char *msg, size_t msg_size)
     struct sockaddr_storage addr;
     const char *host = n->cfg.listen.host;
     int err = parse_ip(host, n->cfg.listen.port, &addr);
-    if (!err && peer_listen(&n->loop, (struct sockaddr *)&addr, &o,
+    if (!err && peer_listen(&n->loop, (struct sockaddr *)&addr, &n->popts,
                             &n->listener, &err) != 0) {
         snprintf(msg, msg_size, "cannot listen on %s:%u: %s", host,
                  n->cfg.listen.port, uv_strerror(err));
         return ORIGO_E_IO;
     }
-    n->dialers = calloc(n->n_peers, sizeof(*n->dialers));
-    if (!n->dialers)
-        return ORIGO_E_NOMEM;
     for (size_t i = 0; i < n->n_peers; i++) {
-        /* One link per pair: the validator with the smaller key dials,
-         * the other accepts. */
-        const genesis_party *v = n->peers[i].party;
-        if (i == n->self || memcmp(origo_key_public(n->key), v->pub, 32) > 0)
-            continue;
-        if (resolve(&n->loop, v->address, &addr) != 0) {
+        node_peer *p = n->peers[i];
+        if (p->genesis && resolve(&n->loop, p->address, &addr) != 0) {
             snprintf(msg, msg_size,
                      "validator %s: cannot resolve its genesis address %s",
-                     v->name, v->address);
+                     p->name, p->address);
             return ORIGO_E_NOTFOUND;
         }
-        int rc = peer_dial(&n->loop, (struct sockaddr *)&addr, &o,
-                           n->cfg.reconnect_min_ms, n->cfg.reconnect_max_ms,
-                           &n->dialers[n->n_dialers]);
-        if (rc)
-            return rc;
-        n->n_dialers++;
     }
+    sync_validators(n);
     return 0;
 }
 
@@ -518,7 +669,7 @@ static int open_replica(node *n, char *msg, size_t msg_size)
         .dir = dir,
         .genesis_json = n->genesis_json,
         .genesis_len = n->genesis_len,
-        .id = n->peers[n->self].id,
+        .id = n->self_id,
         .election_ticks = (uint32_t)n->cfg.election_ticks,
         .heartbeat_ticks = 1,
         .snapshot_every = n->cfg.snapshot_every,
@@ -528,9 +679,12 @@ static int open_replica(node *n, char *msg, size_t msg_size)
         .applied = on_applied,
         .ctx = n,
     };
-    o.founders.n_voters = (uint32_t)n->n_peers;
-    for (size_t i = 0; i < n->n_peers && i < RAFT_MAX_MEMBERS; i++)
-        o.founders.voters[i] = n->peers[i].id;
+    /* The founders: the genesis validators. */
+    for (size_t i = 0;
+         i < n->gen->validator_count && o.founders.n_voters < RAFT_MAX_MEMBERS;
+         i++)
+        o.founders.voters[o.founders.n_voters++] =
+            replica_id_of(n->gen->parties[i].pub);
     int rc = replica_open(&o, &n->rep, msg, msg_size);
     if (rc)
         return rc;
@@ -826,20 +980,20 @@ int main(int argc, char **argv)
         uv_timer_start(&n.cosign, on_cosign_timer, n.cfg.cosign_interval_ms,
                        n.cfg.cosign_interval_ms);
     char peers[24], port[8], hport[8];
-    snprintf(peers, sizeof(peers), "%zu", n.n_peers - 1);
+    snprintf(peers, sizeof(peers), "%zu", n.n_peers);
     snprintf(port, sizeof(port), "%d", peer_listener_port(n.listener));
     snprintf(hport, sizeof(hport), "%u", http_port(n.http));
     sd_notify(0, "READY=1");
-    LOG_INFO("started", "validator", n.gen->parties[n.self].name, "network",
-             n.gen->origin, "listen_port", port, "http_port", hport, "peers",
-             peers);
+    LOG_INFO("started", "validator", n.self_name, "network", n.gen->origin,
+             "listen_port", port, "http_port", hport, "peers", peers);
     if (n.dev)
         print_dev_banner(&n);
     uv_run(&n.loop, UV_RUN_DEFAULT);
     uv_loop_close(&n.loop);
     replica_close(n.rep);
     LOG_INFO("stopped");
-    free(n.dialers);
+    for (size_t i = 0; i < n.n_peers; i++)
+        free(n.peers[i]);
     free(n.peers);
     free(n.genesis_json);
     origo_key_free(n.key);

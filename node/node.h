@@ -23,10 +23,16 @@ enum node_msg {
     MSG_COSIGN = 4,  /* u64 tree size, one signature line */
 };
 
+/* Another validator: one of the genesis, or added by a member event. */
 typedef struct node_peer {
-    const genesis_party *party;
+    uint8_t pub[32];
     uint64_t id;
-    peer_link *link; /* open link, or NULL */
+    char name[256];
+    char address[GENESIS_ADDRESS_MAX + 1]; /* "" when not known */
+    int genesis;                           /* named by the genesis */
+    int active;          /* a validator in the applied ledger now */
+    peer_link *link;     /* open link, or NULL */
+    peer_dialer *dialer; /* when this node dials it */
 } node_peer;
 
 /* A submission: one HTTP request, or one forwarded from a follower. */
@@ -78,12 +84,14 @@ typedef struct node {
     size_t genesis_len;
     genesis *gen;
     origo_key *key;
-    size_t self;
-    node_peer *peers; /* the genesis validators, self included */
+    uint64_t self_id;
+    char self_name[256];
+    int self_genesis;  /* a genesis validator */
+    int self_active;   /* a validator in the applied ledger now */
+    node_peer **peers; /* the other validators, current and past */
     size_t n_peers;
+    peer_options popts; /* for links dialled later */
     peer_listener *listener;
-    peer_dialer **dialers;
-    size_t n_dialers;
     replica *rep;
     http_server *http;
     uv_signal_t sigterm, sigint;

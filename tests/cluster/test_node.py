@@ -400,7 +400,8 @@ try:
             f.write(f"[node]\ndata = {work}/{n}\ngenesis = {work}/genesis.json\n"
                     f"[peer]\nlisten = 127.0.0.1:{pports[n]}\nreconnect_min_ms = 10\n"
                     f"reconnect_max_ms = 200\n[http]\nlisten = 127.0.0.1:{hports[n]}\n"
-                    "[raft]\ntick_ms = 20\n[cosign]\ninterval_ms = 10\n")
+                    "[raft]\ntick_ms = 20\nsnapshot_every = 16\nlog_tail = 1\n"
+                    "[cosign]\ninterval_ms = 10\n")
         return ["--config", path]
 
     nodes = {n: Node(n, config(n)) for n in names}
@@ -421,6 +422,7 @@ try:
 
     lead = until(leader, "a leader is elected")
     acked = {}  # event id -> (event, leaf)
+    admin_leaves = [0]  # committed member events, not in acked
     k = 0
 
     def submit_via(n, count=2):
@@ -452,7 +454,7 @@ try:
                 return None
             notes.add(body.split(b"\n")[1])
         size = int(notes.pop()) if len(notes) == 1 else None
-        return size if size == len(acked) else None
+        return size if size == len(acked) + admin_leaves[0] else None
 
     check(until(lambda: same_checkpoint(names), "same checkpoint everywhere") == len(acked),
           "every node serves a quorum checkpoint of the same size")
@@ -504,6 +506,62 @@ try:
               f"the restarted {victim} holds every acknowledged event at its leaf")
         check(until(lambda: same_checkpoint(names), "same checkpoint") == len(acked),
               "all three serve the same quorum checkpoint again")
+
+    # Membership: a fourth validator joins through a member event, catches
+    # up from a snapshot (the log is compacted every 16 entries), is
+    # promoted and cosigns; removed, it stops counting.
+    os.makedirs(f"{work}/v4")
+    r = run(CLI, "keygen", "--name", "v4", "--out", f"{work}/v4/validator.key")
+    v4pub = re.search(r"public key: +(\S+)", r.stdout).group(1)
+    for n in names:
+        submit_via(n, 3)
+
+    def admin_event(kind, extra):
+        r = run(CLI, "event", "--key", f"{work}/admin.key", "--net", "cluster.test",
+                "--type", kind, "--member", v4pub, *extra)
+        assert r.returncode == 0, r.stderr
+        e = json.loads(r.stdout)
+        code, _, body = submit(urls[leader()], e)
+        res = json.loads(body) if body else {}
+        ok = code == 200 and res["results"][0]["status"] == "committed"
+        admin_leaves[0] += ok
+        return ok
+
+    check(admin_event("member.add", ["--name", "v4", "--roles", "validator"]),
+          "the admin's member.add of v4 with the validator role commits")
+    pports["v4"], hports["v4"] = free_port(), free_port()
+    urls["v4"] = f"http://127.0.0.1:{hports['v4']}"
+    nodes["v4"] = Node("v4", config("v4"))
+    check(nodes["v4"].wait_for(r'msg="installed a snapshot from the leader"') is not None,
+          "v4 catches up from a snapshot")
+
+    def status(n):
+        code, st = jget(f"{urls[n]}/v1/status")
+        return st if code == 200 else {}
+
+    check(until(lambda: "v4" in status(leader()).get("voters", []), "v4 promoted"),
+          "the leader promotes v4 to voter")
+    names4 = names + ["v4"]
+    for n in names4:
+        check(submit_via(n, 1), f"submissions through {n} commit with four validators")
+    check(until(lambda: all_acked(["v4"]), "v4 holds every event"), "v4 holds every acknowledged event")
+
+    def v4_cosigns():
+        code, _, body = http("GET", f"{urls['v4']}/checkpoint")
+        return code == 200 and b"\n\xe2\x80\x94 v4 " in body
+
+    check(until(v4_cosigns, "v4 signs"), "v4's signature is in the quorum checkpoint it serves")
+    check(until(lambda: same_checkpoint(names4), "same checkpoint") == len(acked) + admin_leaves[0],
+          "all four serve the same quorum checkpoint")
+    check(admin_event("member.remove", []), "the admin's member.remove of v4 commits")
+    check(until(lambda: "v4" not in status(leader()).get("voters", ["v4"]) and
+                "v4" not in status(leader()).get("learners", ["v4"]), "v4 removed"),
+          "the leader removes v4 from the Raft configuration")
+    nodes["v4"].kill()
+    for n in names:
+        check(submit_via(n, 1), f"submissions through {n} commit after v4's removal")
+    check(until(lambda: same_checkpoint(names), "same checkpoint") == len(acked) + admin_leaves[0],
+          "the three serve the same quorum checkpoint without v4")
 
     for n in names:
         check(nodes[n].stop(), f"{n} stops on SIGTERM with exit 0")
