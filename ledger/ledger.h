@@ -232,8 +232,7 @@ typedef struct ledger_party {
 int ledger_validators(ledger *led, MDB_txn *txn, uint64_t tree_size,
                       ledger_party **out, size_t *count);
 int ledger_members_with_role(ledger *led, MDB_txn *txn, uint64_t tree_size,
-                             uint32_t role, ledger_party **out,
-                             size_t *count);
+                             uint32_t role, ledger_party **out, size_t *count);
 
 enum ledger_event_status {
     LEDGER_EVENT_UNKNOWN = 0,
