@@ -14,5 +14,14 @@ int cmd_audit(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+/* Against running nodes (cmd_net.c). */
+int cmd_submit(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int net_prove(int argc, char **argv);
+int net_trace(int argc, char **argv);
+/* Whether argv holds --node (the network form of prove and trace). */
+int cmd_has_node(int argc, char **argv);
 
 #endif

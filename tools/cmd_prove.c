@@ -38,7 +38,13 @@ static void prove_usage(FILE *out)
             "output)\n"
             "The proof is a c2sp.org/tlog-proof@v1 file against the latest "
             "quorum-signed\ncheckpoint; check it with `origo verify`.\n"
-            "Exit status: 0 written, 2 usage or input error.\n");
+            "       origo prove --node URL [--node URL]... --key FILE --trust "
+            "FILE\n"
+            "                   --event ID [--out FILE] [--state FILE]\n"
+            "  The same file from running nodes (a read signed with --key),\n"
+            "  checked against the trust file before it is written.\n"
+            "Exit status: 0 written, 1 the node's proof does not verify, 2 "
+            "usage,\ninput or network error.\n");
 }
 
 static int parse_args(int argc, char **argv, struct prove_args *args)
@@ -207,6 +213,8 @@ static int prove(ledger *led, struct prove_args *args)
 
 int cmd_prove(int argc, char **argv)
 {
+    if (cmd_has_node(argc, argv))
+        return net_prove(argc, argv);
     struct prove_args args;
     ledger *led;
     int status = parse_args(argc, argv, &args);

@@ -50,7 +50,16 @@ static void trace_usage(FILE *out)
             "                 proof against the latest cosigned checkpoint\n"
             "  --out FILE     write the report there (default: standard "
             "output)\n"
-            "Exit status: 0 answered, 2 usage or input error.\n");
+            "       origo trace --node URL [--node URL]... --key FILE --trust "
+            "FILE --lot LOT\n"
+            "                   [--backward|--forward|--recall] [--depth N] "
+            "[--proofs] [--out FILE]\n"
+            "  The same from running nodes: the node's trace report (a read "
+            "signed with\n"
+            "  --key) is checked against the trust file before it is "
+            "printed or written.\n"
+            "Exit status: 0 answered, 1 the node's report does not verify, 2 "
+            "usage,\ninput or network error.\n");
 }
 
 static int parse_depth(const char *text, uint32_t *out)
@@ -421,6 +430,8 @@ static int write_report(ledger *led, const struct trace_args *args)
 
 int cmd_trace(int argc, char **argv)
 {
+    if (cmd_has_node(argc, argv))
+        return net_trace(argc, argv);
     struct trace_args args;
     ledger *led;
     int status = parse_args(argc, argv, &args);

@@ -22,14 +22,18 @@ static const struct verb verbs[] = {
     {"audit", cmd_audit, "re-verify a node's whole ledger from genesis"},
     {"trace", cmd_trace, "trace a lot backward, forward or for a recall"},
     {"prove", cmd_prove, "write a tlog-proof file for one event"},
-    {"demo", cmd_demo, "run the sample supply chain end to end"},
+    {"submit", cmd_submit, "send signed events to the network"},
+    {"get", cmd_get, "what became of an event (committed, rejected)"},
+    {"checkpoint", cmd_checkpoint, "fetch and check the latest checkpoint"},
+    {"status", cmd_status, "each node's role, leader, indexes and peers"},
+    {"demo", cmd_demo, "run the sample supply chain in one process"},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: origo <verb> [options]\n\nverbs:\n");
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-        fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+        fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(out, "\n'origo <verb> --help' describes a verb's options.\n");
 }
 

@@ -61,6 +61,7 @@ extern "C" {
     X(CHECKPOINT, -73, "malformed checkpoint body")                            \
     X(PROOF_FORMAT, -74, "malformed proof file")                               \
     X(ORIGIN, -75, "checkpoint origin does not match")                         \
+    X(FORK, -76, "checkpoint inconsistent with one accepted before")           \
     X(DUPLICATE_EVENT, -100, "event already in the ledger")                    \
     X(NOT_MEMBER, -101, "submitter is not a member")                           \
     X(ROLE, -102, "submitter's role may not submit this event type")           \

@@ -1,0 +1,591 @@
+/* The origo CLI's verbs against running nodes, over liborigo-client:
+ * `submit`, `get`, `checkpoint`, `status`, and the network forms of
+ * `prove` and `trace` (`--node URL`). Every proof and checkpoint is checked
+ * against the trust file before it is printed or written. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "cli.h"
+#include "cmd.h"
+#include "origo/client.h"
+#include "origo/error.h"
+#include "origo/event.h"
+#include "origo/file.h"
+#include "report_verify.h"
+#include "trust.h"
+
+typedef struct net_args {
+    const char *verb;
+    const char *nodes[ORIGO_CLIENT_MAX_NODES];
+    size_t n_nodes;
+    const char *key, *trust, *state, *out, *id, *lot, *proofs;
+    const char *direction; /* backward, forward, recall */
+    const char *depth;
+    int json, wait, help;
+    const char *files[256];
+    size_t n_files;
+    long timeout_ms;
+} net_args;
+
+typedef struct net {
+    net_args a;
+    origo_key *key;
+    struct trust trust;
+    origo_note_policy policy;
+    origo_client *client;
+} net;
+
+static int parse_args(const char *verb, int argc, char **argv, net_args *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->verb = verb;
+    a->wait = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        const char **slot = NULL;
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            a->help = 1;
+            continue;
+        } else if (!strcmp(o, "--json")) {
+            a->json = 1;
+            continue;
+        } else if (!strcmp(o, "--wait")) {
+            a->wait = 1;
+            continue;
+        } else if (!strcmp(o, "--no-wait")) {
+            a->wait = 0;
+            continue;
+        } else if (!strcmp(o, "--proofs")) {
+            a->proofs = "yes";
+            continue;
+        } else if (!strcmp(o, "--backward") || !strcmp(o, "--forward") ||
+                   !strcmp(o, "--recall")) {
+            a->direction = o + 2;
+            continue;
+        } else if (!strcmp(o, "--node")) {
+            if (a->n_nodes == ORIGO_CLIENT_MAX_NODES) {
+                cli_error(verb, "at most %d --node", ORIGO_CLIENT_MAX_NODES);
+                return 2;
+            }
+            slot = &a->nodes[a->n_nodes++];
+        } else if (!strcmp(o, "--key")) {
+            slot = &a->key;
+        } else if (!strcmp(o, "--trust")) {
+            slot = &a->trust;
+        } else if (!strcmp(o, "--state")) {
+            slot = &a->state;
+        } else if (!strcmp(o, "--out")) {
+            slot = &a->out;
+        } else if (!strcmp(o, "--event") || !strcmp(o, "--id")) {
+            slot = &a->id;
+        } else if (!strcmp(o, "--lot")) {
+            slot = &a->lot;
+        } else if (!strcmp(o, "--depth")) {
+            slot = &a->depth;
+        } else if (o[0] == '-' && o[1] == '-') {
+            cli_error(verb, "unknown option %s (see origo %s --help)", o, verb);
+            return 2;
+        } else {
+            if (a->n_files == 256) {
+                cli_error(verb, "at most 256 files");
+                return 2;
+            }
+            a->files[a->n_files++] = o;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            cli_error(verb, "%s needs a value", o);
+            return 2;
+        }
+        *slot = argv[++i];
+    }
+    if (!a->help && a->n_nodes == 0) {
+        const char *env = getenv("ORIGO_NODE");
+        if (env && *env)
+            a->nodes[a->n_nodes++] = env;
+    }
+    if (!a->help && a->n_nodes == 0) {
+        cli_error(verb, "give the node to ask with --node URL (repeat it for "
+                        "failover), or set ORIGO_NODE");
+        return 2;
+    }
+    return 0;
+}
+
+static int net_open(net *n, int need_trust, int need_key)
+{
+    char err[512] = "";
+    if (need_trust && !n->a.trust) {
+        cli_error(n->a.verb,
+                  "--trust FILE is required: the validators' keys that every "
+                  "checkpoint and proof is checked against (origo trust, or "
+                  "the trust.txt of your network)");
+        return 2;
+    }
+    if (need_key && !n->a.key) {
+        cli_error(n->a.verb, "--key FILE is required: a member key to sign "
+                             "this read with");
+        return 2;
+    }
+    if (n->a.trust) {
+        if (trust_load(n->a.trust, &n->trust, err, sizeof(err)) != 0) {
+            cli_error(n->a.verb, "%s", err);
+            return 2;
+        }
+        trust_policy(&n->trust, 0, &n->policy);
+    }
+    if (n->a.key) {
+        int rc = origo_key_load(n->a.key, &n->key);
+        if (rc) {
+            cli_error(n->a.verb, "%s: %s", n->a.key, origo_strerror(rc));
+            return 2;
+        }
+    }
+    origo_client_options o = {
+        .urls = n->a.nodes,
+        .n_urls = n->a.n_nodes,
+        .key = n->key,
+        .trust = n->a.trust ? &n->policy : NULL,
+        .origin = n->a.trust && n->trust.origin[0] ? n->trust.origin : NULL,
+        .state_file = n->a.state,
+        .timeout_ms = n->a.timeout_ms,
+    };
+    origo_client_global_init();
+    int rc = origo_client_new(&o, &n->client, err, sizeof(err));
+    if (rc) {
+        cli_error(n->a.verb, "%s", err[0] ? err : origo_strerror(rc));
+        return 2;
+    }
+    return 0;
+}
+
+static void net_close(net *n)
+{
+    origo_client_free(n->client);
+    origo_key_free(n->key);
+}
+
+/* Reads one submission file: the JSON `origo event` prints ({"envelope":
+ * base64, ...}) or a raw MessagePack envelope; "-" is standard input. */
+static int read_envelope(const char *verb, const char *path, uint8_t **out,
+                         size_t *len)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (!strcmp(path, "-")) {
+        size_t cap = 0;
+        for (;;) {
+            if (size == cap) {
+                cap = cap ? 2 * cap : 65536;
+                uint8_t *p = realloc(data, cap);
+                if (!p || cap > (64u << 20)) {
+                    free(p ? p : data);
+                    cli_error(verb, "standard input: too large");
+                    return 2;
+                }
+                data = p;
+            }
+            size_t got = fread(data + size, 1, cap - size, stdin);
+            if (got == 0)
+                break;
+            size += got;
+        }
+    } else if (origo_read_file(path, 64u << 20, &data, &size) != 0) {
+        cli_error(verb, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    size_t skip = 0;
+    while (skip < size && (data[skip] == ' ' || data[skip] == '\n' ||
+                           data[skip] == '\t' || data[skip] == '\r'))
+        skip++;
+    if (skip < size && data[skip] == '{') {
+        json_error_t je;
+        json_t *doc = json_loadb((const char *)data, size, 0, &je);
+        const char *b64 =
+            doc ? json_string_value(json_object_get(doc, "envelope")) : NULL;
+        uint8_t *env = b64 ? malloc(ORIGO_ENVELOPE_MAX) : NULL;
+        size_t env_len = 0;
+        int ok = env && sodium_base642bin(env, ORIGO_ENVELOPE_MAX, b64,
+                                          strlen(b64), NULL, &env_len, NULL,
+                                          sodium_base64_VARIANT_ORIGINAL) == 0;
+        json_decref(doc);
+        free(data);
+        if (!ok) {
+            free(env);
+            cli_error(verb,
+                      "%s: expected what `origo event` prints (a JSON object "
+                      "with \"envelope\") or a MessagePack envelope",
+                      path);
+            return 2;
+        }
+        *out = env;
+        *len = env_len;
+        return 0;
+    }
+    *out = data;
+    *len = size;
+    return 0;
+}
+
+/* The code of an ORIGO_E_* name (ORIGO_E_INTERNAL if unknown). */
+static int errcode(const char *name)
+{
+    for (int v = 0; v > -300; v--)
+        if (!strcmp(origo_errname(v), name))
+            return v;
+    return ORIGO_E_INTERNAL;
+}
+
+static const char submit_help[] =
+    "usage: origo submit --node URL [--node URL]... [--no-wait] [--json] "
+    "FILE...\n"
+    "  Sends signed events to the network and waits until each is decided\n"
+    "  (committed at a leaf, or rejected with its reason). FILE is what\n"
+    "  `origo event` prints, a MessagePack envelope (origo event --out), or\n"
+    "  - for standard input, e.g.\n"
+    "    origo event --key K ... | origo submit --node URL -\n"
+    "  A dropped connection or a leader change is retried with the same\n"
+    "  envelopes (on the next --node too): an event is never recorded twice.\n"
+    "Exit status: 0 all committed, 1 some rejected, 2 usage, input or "
+    "network error.\n";
+
+int cmd_submit(int argc, char **argv)
+{
+    net n = {0};
+    int rc = parse_args("submit", argc, argv, &n.a);
+    if (rc || n.a.help) {
+        fputs(submit_help, rc ? stderr : stdout);
+        return rc;
+    }
+    if (n.a.n_files == 0) {
+        cli_error("submit", "give the event files to submit (or - for "
+                            "standard input)");
+        return 2;
+    }
+    if ((rc = net_open(&n, 0, 0)) != 0)
+        return rc;
+    uint8_t *envs[256];
+    size_t lens[256], count = 0;
+    for (size_t i = 0; i < n.a.n_files && rc == 0; i++, count++)
+        rc = read_envelope("submit", n.a.files[i], &envs[i], &lens[i]);
+    origo_submit_result results[256];
+    char err[1024] = "";
+    if (rc == 0) {
+        int r =
+            origo_client_submit(n.client, (const uint8_t *const *)envs, lens,
+                                count, n.a.wait, 0, results, err, sizeof(err));
+        if (r) {
+            cli_error("submit", "%s", err[0] ? err : origo_strerror(r));
+            rc = 2;
+        }
+    }
+    size_t rejected = 0;
+    json_t *out = n.a.json ? json_array() : NULL;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        char hexid[65];
+        cli_hex(results[i].id, 32, hexid);
+        const origo_submit_result *r = &results[i];
+        rejected += r->status == ORIGO_SUBMIT_REJECTED;
+        if (out) {
+            json_t *o =
+                json_pack("{s:s, s:s}", "id", hexid, "status",
+                          r->status == ORIGO_SUBMIT_COMMITTED  ? "committed"
+                          : r->status == ORIGO_SUBMIT_REJECTED ? "rejected"
+                                                               : "pending");
+            if (r->status == ORIGO_SUBMIT_COMMITTED) {
+                json_object_set_new(o, "leaf",
+                                    json_integer((json_int_t)r->leaf));
+                json_object_set_new(o, "block",
+                                    json_integer((json_int_t)r->block));
+            } else if (r->status == ORIGO_SUBMIT_REJECTED) {
+                json_object_set_new(o, "code", json_string(r->code));
+            }
+            json_array_append_new(out, o);
+        } else if (r->status == ORIGO_SUBMIT_COMMITTED) {
+            printf("committed %s leaf %llu block %llu\n", hexid,
+                   (unsigned long long)r->leaf, (unsigned long long)r->block);
+        } else if (r->status == ORIGO_SUBMIT_REJECTED) {
+            printf("REJECTED  %s %s: %s\n", hexid, r->code,
+                   origo_strerror(errcode(r->code)));
+        } else {
+            printf("pending   %s\n", hexid);
+        }
+    }
+    if (out) {
+        char *text = json_dumps(out, JSON_INDENT(2));
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(out);
+    }
+    for (size_t i = 0; i < count; i++)
+        free(envs[i]);
+    net_close(&n);
+    return rc ? rc : rejected ? 1 : 0;
+}
+
+/* Prints a GET's JSON body; returns the exit status. */
+static int print_get(net *n, const char *target, int sign)
+{
+    origo_buf body;
+    origo_buf_init(&body, 256u << 20);
+    long status = 0;
+    char err[512] = "";
+    int rc = origo_client_get(n->client, target, sign, &body, &status, err,
+                              sizeof(err));
+    int exit = 0;
+    if (rc) {
+        cli_error(n->a.verb, "%s", err[0] ? err : origo_strerror(rc));
+        exit = 2;
+    } else if (status != 200) {
+        json_t *doc = json_loadb((const char *)body.data, body.len, 0, NULL);
+        const char *detail =
+            doc ? json_string_value(json_object_get(doc, "detail")) : NULL;
+        const char *code =
+            doc ? json_string_value(json_object_get(doc, "code")) : NULL;
+        cli_error(n->a.verb, "%s%s%s", code ? code : "", code ? ": " : "",
+                  detail ? detail : "the node refused");
+        json_decref(doc);
+        exit = status == 404 ? 1 : 2;
+    } else {
+        fwrite(body.data, 1, body.len, stdout);
+        if (body.len && body.data[body.len - 1] != '\n')
+            putchar('\n');
+    }
+    origo_buf_close(&body);
+    return exit;
+}
+
+static const char get_help[] =
+    "usage: origo get --node URL [--key FILE] [--envelope] EVENT_ID\n"
+    "  Prints what became of an event: committed (leaf, block), rejected\n"
+    "  (code, reason) or pending. With --key, prints its envelope too (a\n"
+    "  signed read: your own events and those naming your lots).\n"
+    "Exit status: 0 found, 1 unknown, 2 usage or network error.\n";
+
+int cmd_get(int argc, char **argv)
+{
+    net n = {0};
+    int rc = parse_args("get", argc, argv, &n.a);
+    if (rc || n.a.help) {
+        fputs(get_help, rc ? stderr : stdout);
+        return rc;
+    }
+    const char *id = n.a.id ? n.a.id : n.a.n_files ? n.a.files[0] : NULL;
+    uint8_t bin[32];
+    if (!id || cli_unhex(id, bin, 32) != 0) {
+        cli_error("get", "give an event ID: 64 hex digits");
+        return 2;
+    }
+    if ((rc = net_open(&n, 0, 0)) != 0)
+        return rc;
+    char target[128];
+    snprintf(target, sizeof(target), "/v1/events/%s", id);
+    rc = print_get(&n, target, 0);
+    if (rc == 0 && n.key) {
+        snprintf(target, sizeof(target), "/v1/envelopes/%s", id);
+        rc = print_get(&n, target, 1);
+    }
+    net_close(&n);
+    return rc;
+}
+
+static const char status_help[] =
+    "usage: origo status --node URL [--node URL]...\n"
+    "  Prints each node's view: its role, the leader, term, commit and\n"
+    "  applied indexes, tree size, peers and queues.\n";
+
+int cmd_status(int argc, char **argv)
+{
+    net n = {0};
+    int rc = parse_args("status", argc, argv, &n.a);
+    if (rc || n.a.help) {
+        fputs(status_help, rc ? stderr : stdout);
+        return rc;
+    }
+    int exit = 0;
+    for (size_t i = 0; i < n.a.n_nodes; i++) {
+        net one = {0};
+        one.a = n.a;
+        one.a.nodes[0] = n.a.nodes[i];
+        one.a.n_nodes = 1;
+        if ((rc = net_open(&one, 0, 0)) != 0)
+            return rc;
+        printf("%s: ", n.a.nodes[i]);
+        fflush(stdout);
+        if (print_get(&one, "/v1/status", 0) != 0) {
+            exit = 2;
+            printf("\n");
+        }
+        net_close(&one);
+    }
+    return exit;
+}
+
+static const char checkpoint_help[] =
+    "usage: origo checkpoint --node URL --trust FILE [--state FILE]\n"
+    "  Fetches the latest checkpoint, checks its validator signatures\n"
+    "  against the trust file and, with --state, that it extends the last\n"
+    "  one accepted (a consistency proof): a forked or rewritten history is\n"
+    "  refused, naming both sizes and roots. Prints the signed note.\n"
+    "Exit status: 0 accepted, 1 refused, 2 usage or network error.\n";
+
+int cmd_checkpoint(int argc, char **argv)
+{
+    net n = {0};
+    int rc = parse_args("checkpoint", argc, argv, &n.a);
+    if (rc || n.a.help) {
+        fputs(checkpoint_help, rc ? stderr : stdout);
+        return rc;
+    }
+    if ((rc = net_open(&n, 1, 0)) != 0)
+        return rc;
+    origo_checkpoint cp;
+    char *note = NULL, err[1024] = "";
+    rc = origo_client_checkpoint(n.client, &cp, &note, err, sizeof(err));
+    int exit = 0;
+    if (rc) {
+        cli_error("checkpoint", "%s", err[0] ? err : origo_strerror(rc));
+        exit = rc == ORIGO_E_IO ? 2 : 1;
+    } else {
+        fputs(note, stdout);
+    }
+    free(note);
+    net_close(&n);
+    return exit;
+}
+
+/* `origo prove --node URL --key K --trust T --event ID --out FILE` */
+int net_prove(int argc, char **argv)
+{
+    net n = {0};
+    int rc = parse_args("prove", argc, argv, &n.a);
+    if (rc)
+        return rc;
+    uint8_t id[32];
+    if (!n.a.id || cli_unhex(n.a.id, id, 32) != 0) {
+        cli_error("prove", "give --event ID (64 hex digits)");
+        return 2;
+    }
+    if ((rc = net_open(&n, 1, 1)) != 0)
+        return rc;
+    origo_buf proof;
+    origo_buf_init(&proof, 8u << 20);
+    char err[1024] = "";
+    rc = origo_client_proof(n.client, id, &proof, err, sizeof(err));
+    int exit = 0;
+    if (rc) {
+        cli_error("prove", "%s", err[0] ? err : origo_strerror(rc));
+        exit = rc == ORIGO_E_IO || rc == ORIGO_E_PERM || rc == ORIGO_E_NOTFOUND
+                   ? 2
+                   : 1;
+    } else {
+        exit = cli_output("prove", n.a.out, proof.data, proof.len) ? 2 : 0;
+        if (exit == 0 && n.a.out)
+            printf("wrote %s (checked against %s)\n", n.a.out, n.a.trust);
+    }
+    origo_buf_close(&proof);
+    net_close(&n);
+    return exit;
+}
+
+/* `origo trace --node URL --key K --trust T --lot LOT --backward|--forward|
+ * --recall [--depth N] [--proofs FILE]`: the node's trace report, checked
+ * offline before anything is printed. */
+int net_trace(int argc, char **argv)
+{
+    net n = {0};
+    int rc = parse_args("trace", argc, argv, &n.a);
+    if (rc)
+        return rc;
+    if (!n.a.lot) {
+        cli_error("trace", "give --lot LOT");
+        return 2;
+    }
+    if ((rc = net_open(&n, 1, 1)) != 0)
+        return rc;
+    char target[1024], lot[600];
+    /* Percent-encode the lot for the query. */
+    size_t k = 0;
+    for (const char *p = n.a.lot; *p && k + 4 < sizeof(lot); p++) {
+        unsigned char ch = (unsigned char)*p;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+            ch == '~')
+            lot[k++] = (char)ch;
+        else
+            k += (size_t)snprintf(lot + k, 4, "%%%02X", ch);
+    }
+    lot[k] = '\0';
+    const char *dir = n.a.direction ? n.a.direction : "backward";
+    snprintf(target, sizeof(target), "/v1/trace?lot=%s&direction=%s%s%s%s", lot,
+             !strcmp(dir, "recall") ? "forward" : dir,
+             !strcmp(dir, "recall") ? "&recall=1" : "",
+             n.a.depth ? "&depth=" : "", n.a.depth ? n.a.depth : "");
+    origo_buf body;
+    origo_buf_init(&body, REPORT_MAX_BYTES);
+    long status = 0;
+    char err[1024] = "";
+    int exit = 0;
+    rc =
+        origo_client_get(n.client, target, 1, &body, &status, err, sizeof(err));
+    if (rc || status != 200) {
+        json_t *doc =
+            rc ? NULL : json_loadb((const char *)body.data, body.len, 0, NULL);
+        const char *detail =
+            doc ? json_string_value(json_object_get(doc, "detail")) : NULL;
+        cli_error("trace", "%s", detail ? detail : err[0] ? err : "refused");
+        json_decref(doc);
+        exit = 2;
+    } else {
+        struct report_verdict v;
+        char verr[512] = "";
+        rc = report_verify(body.data, body.len, &n.policy, &v, verr,
+                           sizeof(verr));
+        if (rc) {
+            cli_error("trace", "the node's trace report does not verify: %s",
+                      verr);
+            exit = 1;
+        } else {
+            json_t *doc =
+                json_loadb((const char *)body.data, body.len, 0, NULL);
+            json_t *lots = json_object_get(doc, "lots");
+            printf("%s trace of %s: %zu lots, %zu edges, %zu events, "
+                   "verified at tree size %llu by %zu validators\n",
+                   !strcmp(dir, "recall") ? "recall" : dir, n.a.lot, v.lots,
+                   v.edges, v.events, (unsigned long long)v.tree_size,
+                   v.signers);
+            for (size_t i = 0; i < json_array_size(lots); i++) {
+                json_t *l = json_array_get(lots, i);
+                printf("  %*s%s\n",
+                       2 * (int)json_integer_value(json_object_get(l, "depth")),
+                       "", json_string_value(json_object_get(l, "lot")));
+            }
+            if (v.recall)
+                printf("  holds and recalls in force: %zu\n", v.holds);
+            json_decref(doc);
+            if (n.a.proofs || n.a.out) {
+                exit =
+                    cli_output("trace", n.a.out, body.data, body.len) ? 2 : 0;
+                if (exit == 0 && n.a.out)
+                    printf("wrote the report with its proofs to %s\n", n.a.out);
+            }
+        }
+    }
+    origo_buf_close(&body);
+    net_close(&n);
+    return exit;
+}
+
+int cmd_has_node(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--node"))
+            return 1;
+    return 0;
+}
