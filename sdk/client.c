@@ -407,6 +407,7 @@ int origo_client_submit(origo_client *c, const uint8_t *const *envelopes,
     const char *target =
         wait ? "/v1/events?wait=commit" : "/v1/events?wait=none";
     int rc = ORIGO_E_TIMEOUT;
+    char last[512] = "";
     for (unsigned attempt = 0; mono_ms() < end; attempt++) {
         origo_buf out;
         origo_buf_init(&out, MAX_BODY);
@@ -437,6 +438,11 @@ int origo_client_submit(origo_client *c, const uint8_t *const *envelopes,
         /* 429, 5xx (a leader change, a lost proposal) or no node: the same
          * envelopes again after a pause; known events answer their first
          * commit. */
+        if (rc)
+            snprintf(last, sizeof(last), "%s", err ? err : "");
+        else
+            snprintf(last, sizeof(last), "%s",
+                     doc && problem_code(doc) ? problem_code(doc) : "busy");
         json_decref(doc);
         origo_buf_close(&out);
         rc = ORIGO_E_TIMEOUT;
@@ -446,8 +452,9 @@ int origo_client_submit(origo_client *c, const uint8_t *const *envelopes,
     origo_buf_close(&body);
     if (rc == ORIGO_E_TIMEOUT)
         set_err(err, err_size,
-                "not committed before the deadline (nodes busy or no leader); "
-                "submit the same envelopes again later: nothing is doubled");
+                "not committed before the deadline (last: %s); submit the "
+                "same envelopes again later: nothing is doubled",
+                last[0] ? last : "no answer");
     return rc;
 }
 

@@ -30,6 +30,7 @@ typedef struct net_args {
     const char *files[256];
     size_t n_files;
     long timeout_ms;
+    const char *deadline_ms;
 } net_args;
 
 typedef struct net {
@@ -85,6 +86,8 @@ static int parse_args(const char *verb, int argc, char **argv, net_args *a)
             slot = &a->id;
         } else if (!strcmp(o, "--lot")) {
             slot = &a->lot;
+        } else if (!strcmp(o, "--deadline-ms")) {
+            slot = &a->deadline_ms;
         } else if (!strcmp(o, "--depth")) {
             slot = &a->depth;
         } else if (o[0] == '-' && o[1] == '-') {
@@ -250,7 +253,8 @@ static const char submit_help[] =
     "  - for standard input, e.g.\n"
     "    origo event --key K ... | origo submit --node URL -\n"
     "  A dropped connection or a leader change is retried with the same\n"
-    "  envelopes (on the next --node too): an event is never recorded twice.\n"
+    "  envelopes (on the next --node too) until --deadline-ms (default\n"
+    "  60000): an event is never recorded twice.\n"
     "Exit status: 0 all committed, 1 some rejected, 2 usage, input or "
     "network error.\n";
 

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""The origo CLI's network verbs, through the real binary, against a real
+local network started with deploy/local-cluster.
+
+submit (with failover past a dead node, and idempotent: submitting the
+same event again gives its first leaf), get, status, checkpoint (with a
+state file), prove and trace --node (checked against the trust file),
+and their errors: no node reachable, an unknown event, a key that is not
+a member, a trust file of other keys (refused checkpoint and proof), and a
+history rewritten behind a state file (the network's ledgers wiped and
+refilled with other events: refused as a fork, naming both sizes).
+
+usage: test_cli_net.py SOURCE_ROOT ORIGO_NODE ORIGO_CLI
+"""
+import json, os, re, shutil, subprocess, sys, tempfile
+
+ROOT, NODE, CLI = sys.argv[1], sys.argv[2], sys.argv[3]
+work = tempfile.mkdtemp(prefix="origo-cli-net-")
+env = dict(os.environ, ORIGO_BIN=CLI, ORIGO_NODE_BIN=NODE)
+env.pop("ORIGO_NODE", None)
+failures = 0
+net = f"{work}/net"
+
+
+def check(ok, what):
+    global failures
+    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
+    if not ok:
+        failures += 1
+
+
+def run(*args, stdin=None):
+    return subprocess.run(args, capture_output=True, text=True, input=stdin,
+                          env=env, timeout=120)
+
+
+def cluster(*args):
+    r = run(f"{ROOT}/deploy/local-cluster", *args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def event(key, lot, origin):
+    r = run(CLI, "event", "--key", key, "--net", origin, "--type", "lot.create",
+            "--lot", f"{lot},10,pcs", "--item", "cell")
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+try:
+    cluster("up", net)
+    urls = open(f"{net}/nodes.txt").read().split()
+    trust = f"{net}/trust.txt"
+    origin = re.search(r"^origin (\S+)", open(trust).read(), re.M).group(1)
+    nodes = [a for u in urls for a in ("--node", u)]
+
+    # A member to submit with: the admin admits it.
+    r = run(CLI, "keygen", "--name", "acme", "--out", f"{work}/acme.key")
+    pub = re.search(r"public key: +(\S+)", r.stdout).group(1)
+    with open(f"{work}/add.json", "w") as f:
+        json.dump({"net": origin, "type": "member.add", "member": pub, "name": "acme",
+                   "roles": ["supplier"], "owns": ["party:acme"]}, f)
+    r = run(CLI, "event", "--key", f"{net}/admin.key", "--json", f"{work}/add.json")
+    r = run(CLI, "submit", *nodes, "-", stdin=r.stdout)
+    check(r.returncode == 0 and r.stdout.startswith("committed"),
+          "submit: the admin's member.add commits")
+
+    # Failover: the first node given is dead (a port nobody listens on).
+    ev = event(f"{work}/acme.key", "acme/cell/A-1", origin)
+    eid = json.loads(ev)["id"]
+    r = run(CLI, "submit", "--node", "http://127.0.0.1:9", *nodes, "-", stdin=ev)
+    m = re.match(r"committed (\w+) leaf (\d+)", r.stdout)
+    check(r.returncode == 0 and m and m.group(1) == eid,
+          "submit fails over past a node that is down")
+    leaf = int(m.group(2)) if m else -1
+    r = run(CLI, "submit", *nodes[2:], "-", stdin=ev)
+    check(r.returncode == 0 and f"leaf {leaf} " in r.stdout,
+          "submitting the same event again (another node) gives its first leaf")
+    r = run(CLI, "submit", "--json", *nodes, "-", stdin=ev)
+    check(r.returncode == 0 and json.loads(r.stdout)[0]["leaf"] == leaf, "submit --json")
+
+    r = run(CLI, "get", *nodes, eid)
+    check(r.returncode == 0 and json.loads(r.stdout)["leaf"] == leaf, "get: its status")
+    r = run(CLI, "get", *nodes, "--key", f"{work}/acme.key", eid)
+    check(r.returncode == 0 and '"envelope"' in r.stdout, "get --key: its envelope too")
+    r = run(CLI, "get", *nodes, "0" * 64)
+    check(r.returncode == 1 and "ORIGO_E_NOTFOUND" in r.stderr, "get: an unknown event, exit 1")
+    r = run(CLI, "status", *nodes)
+    check(r.returncode == 0 and r.stdout.count('"role":"leader"') == 1,
+          "status: each node, one leader")
+
+    r = run(CLI, "checkpoint", *nodes, "--trust", trust, "--state", f"{work}/state")
+    check(r.returncode == 0 and r.stdout.startswith(origin + "\n"),
+          "checkpoint: fetched and checked against the trust file")
+    r = run(CLI, "prove", *nodes, "--key", f"{work}/acme.key", "--trust", trust,
+            "--event", eid, "--out", f"{work}/a.proof")
+    v = run(CLI, "verify", "--trust", trust, f"{work}/a.proof")
+    check(r.returncode == 0 and v.returncode == 0, "prove --node writes a proof that verifies")
+    r = run(CLI, "trace", *nodes, "--key", f"{work}/acme.key", "--trust", trust,
+            "--lot", "acme/cell/A-1", "--forward", "--proofs", "--out", f"{work}/t.json")
+    v = run(CLI, "verify", "--trust", trust, f"{work}/t.json")
+    check(r.returncode == 0 and "verified at tree size" in r.stdout and v.returncode == 0,
+          "trace --node: a checked report, written and verifiable")
+
+    # Errors, each with its exit status and a message that says what to do.
+    r = run(CLI, "submit", "--node", "http://127.0.0.1:9", "--deadline-ms", "1500", "-", stdin=ev)
+    check(r.returncode == 2 and "127.0.0.1:9" in r.stderr,
+          "submit with no node reachable: exit 2 at the deadline, naming the node")
+    r = run(CLI, "status")
+    check(r.returncode == 2 and "--node" in r.stderr, "no --node: exit 2, says to give one")
+    r = run(CLI, "keygen", "--name", "stranger", "--out", f"{work}/stranger.key")
+    r = run(CLI, "prove", *nodes, "--key", f"{work}/stranger.key", "--trust", trust,
+            "--event", eid)
+    check(r.returncode == 2 and "not an active member" in r.stderr,
+          "prove with a key that is not a member's: refused")
+    other = f"{work}/other-trust.txt"
+    with open(other, "w") as f:
+        keys = []
+        for i in range(3):
+            k = run(CLI, "keygen", "--name", f"x{i}", "--out", f"{work}/x{i}.key")
+            keys.append(re.search(r"verifier key: (\S+)", k.stdout).group(1))
+        f.write(f"origin {origin}\nquorum 2\n" + "\n".join(keys) + "\n")
+    r = run(CLI, "checkpoint", *nodes, "--trust", other)
+    check(r.returncode == 1 and "fails the trust file" in r.stderr,
+          "a checkpoint not signed by a quorum of the trusted keys is refused")
+    r = run(CLI, "prove", *nodes, "--key", f"{work}/acme.key", "--trust", other,
+            "--event", eid, "--out", f"{work}/b.proof")
+    check(r.returncode == 1 and not os.path.exists(f"{work}/b.proof"),
+          "so is a proof against it, and nothing is written")
+
+    # A rewritten history: wipe every ledger (same keys, same genesis),
+    # restart and record other events; the state file remembers the old tree.
+    r = run(CLI, "checkpoint", *nodes, "--trust", trust, "--state", f"{work}/state")
+    old = r.stdout.split("\n")[1]
+    cluster("down", net)
+    for i in (1, 2, 3):
+        shutil.rmtree(f"{net}/v{i}/ledger")
+        os.remove(f"{net}/v{i}/initialised")
+    os.remove(f"{net}/nodes.txt")
+    # local-cluster up would make new keys: start the same configs instead.
+    procs = [subprocess.Popen([NODE, "--config", f"{net}/v{i}.conf"],
+                              stderr=subprocess.DEVNULL) for i in (1, 2, 3)]
+    try:
+        r = run(CLI, "event", "--key", f"{net}/admin.key", "--json", f"{work}/add.json")
+        add2 = r.stdout
+        ok = False
+        for _ in range(100):
+            r = run(CLI, "submit", *nodes, "-", stdin=add2)
+            if r.returncode == 0:
+                ok = True
+                break
+        for lot in ["acme/cell/F-1", "acme/cell/F-2", "acme/cell/F-3"]:
+            run(CLI, "submit", *nodes, "-", stdin=event(f"{work}/acme.key", lot, origin))
+        r = run(CLI, "checkpoint", *nodes, "--trust", trust, "--state", f"{work}/state")
+        check(ok and r.returncode == 1 and "forked or rewritten" in r.stderr and
+              f"of {old} leaves" in r.stderr,
+              "a rewritten history is refused against the state file, naming both sizes"
+              + ("" if r.returncode == 1 else f" ({r.stdout} {r.stderr})"))
+        r = run(CLI, "checkpoint", *nodes, "--trust", trust)
+        check(r.returncode == 0, "(without the state file the new history is simply accepted)")
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait()
+finally:
+    if os.path.exists(f"{net}/pids"):
+        run(f"{ROOT}/deploy/local-cluster", "down", net)
+    shutil.rmtree(work, ignore_errors=True)
+
+print(f"{failures} failed")
+sys.exit(1 if failures else 0)
