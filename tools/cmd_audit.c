@@ -16,7 +16,7 @@
 #include "ledger.h"
 #include "origo/error.h"
 #include "origo/file.h"
-#include "trust.h"
+#include "origo/trust.h"
 
 static void audit_usage(FILE *out)
 {
@@ -51,7 +51,7 @@ static void audit_usage(FILE *out)
  * status 2 after printing why. */
 static int load_anchors(const char *genesis_path, const char *trust_path,
                         size_t quorum, ledger_audit_options *opts,
-                        struct trust *trust, origo_note_policy *policy)
+                        origo_trust *trust, origo_note_policy *policy)
 {
     if (genesis_path) {
         uint8_t *json;
@@ -68,11 +68,11 @@ static int load_anchors(const char *genesis_path, const char *trust_path,
     if (!trust_path)
         return 0;
     char err[512];
-    if (trust_load(trust_path, trust, err, sizeof(err)) != 0) {
+    if (origo_trust_load(trust_path, trust, err, sizeof(err)) != 0) {
         cli_error("audit", "%s", err);
         return 2;
     }
-    size_t distinct = trust_distinct_signers(trust);
+    size_t distinct = origo_trust_distinct_signers(trust);
     size_t effective = quorum ? quorum : trust->quorum;
     if (effective > distinct) {
         cli_error("audit",
@@ -81,7 +81,7 @@ static int load_anchors(const char *genesis_path, const char *trust_path,
                   trust_path, effective, distinct);
         return 2;
     }
-    trust_policy(trust, quorum, policy);
+    origo_trust_policy(trust, quorum, policy);
     opts->trust = policy;
     opts->trust_origin = trust->origin[0] ? trust->origin : NULL;
     return 0;
@@ -91,7 +91,7 @@ static int parse_quorum(const char *text, size_t *out)
 {
     char *end;
     unsigned long long value = strtoull(text, &end, 10);
-    if (*text < '1' || *text > '9' || *end || value > TRUST_MAX_KEYS)
+    if (*text < '1' || *text > '9' || *end || value > ORIGO_TRUST_MAX_KEYS)
         return -1;
     *out = (size_t)value;
     return 0;
@@ -156,7 +156,7 @@ int cmd_audit(int argc, char **argv)
         case 'q':
             if (parse_quorum(optarg, &quorum) != 0) {
                 cli_error("audit", "--quorum: expected 1..%d, got '%s'",
-                          TRUST_MAX_KEYS, optarg);
+                          ORIGO_TRUST_MAX_KEYS, optarg);
                 return 2;
             }
             break;
@@ -175,7 +175,7 @@ int cmd_audit(int argc, char **argv)
         audit_usage(stderr);
         return 2;
     }
-    struct trust *trust = calloc(1, sizeof(*trust));
+    origo_trust *trust = calloc(1, sizeof(*trust));
     origo_note_policy policy;
     int status = trust ? load_anchors(genesis_path, trust_path, quorum, &opts,
                                       trust, &policy)

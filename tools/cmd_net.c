@@ -17,7 +17,7 @@
 #include "origo/event.h"
 #include "origo/file.h"
 #include "report_verify.h"
-#include "trust.h"
+#include "origo/trust.h"
 
 typedef struct net_args {
     const char *verb;
@@ -36,7 +36,7 @@ typedef struct net_args {
 typedef struct net {
     net_args a;
     origo_key *key;
-    struct trust trust;
+    origo_trust trust;
     origo_note_policy policy;
     origo_client *client;
 } net;
@@ -136,11 +136,11 @@ static int net_open(net *n, int need_trust, int need_key)
         return 2;
     }
     if (n->a.trust) {
-        if (trust_load(n->a.trust, &n->trust, err, sizeof(err)) != 0) {
+        if (origo_trust_load(n->a.trust, &n->trust, err, sizeof(err)) != 0) {
             cli_error(n->a.verb, "%s", err);
             return 2;
         }
-        trust_policy(&n->trust, 0, &n->policy);
+        origo_trust_policy(&n->trust, 0, &n->policy);
     }
     if (n->a.key) {
         int rc = origo_key_load(n->a.key, &n->key);

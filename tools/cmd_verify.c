@@ -18,7 +18,7 @@
 #include "origo/event.h"
 #include "origo/proof.h"
 #include "report_verify.h"
-#include "trust.h"
+#include "origo/trust.h"
 
 static void verify_usage(FILE *out)
 {
@@ -48,7 +48,7 @@ static void describe_event(const origo_event *ev, const uint8_t id[32],
 /* Returns 1 when the report's "origin" is the trust file's (or the trust
  * file names none). */
 static int report_origin_matches(const uint8_t *data, size_t len,
-                                 const struct trust *trust)
+                                 const origo_trust *trust)
 {
     if (!trust->origin[0])
         return 1;
@@ -60,7 +60,7 @@ static int report_origin_matches(const uint8_t *data, size_t len,
 }
 
 static int verify_report(const char *path, const uint8_t *data, size_t len,
-                         const struct trust *trust,
+                         const origo_trust *trust,
                          const origo_note_policy *policy)
 {
     if (!report_origin_matches(data, len, trust)) {
@@ -82,11 +82,11 @@ static int verify_report(const char *path, const uint8_t *data, size_t len,
            path, verdict.lots, verdict.edges, verdict.events,
            verdict.cycle ? " (contains a cycle)" : "",
            (unsigned long long)verdict.tree_size, verdict.signers,
-           trust_distinct_signers(trust));
+           origo_trust_distinct_signers(trust));
     return 0;
 }
 
-static int verify_one(const char *path, const struct trust *trust,
+static int verify_one(const char *path, const origo_trust *trust,
                       const origo_note_policy *policy)
 {
     uint8_t *data;
@@ -138,7 +138,8 @@ static int verify_one(const char *path, const struct trust *trust,
                "signed by %zu of %zu trusted validators (quorum %zu)\n",
                path, what, (unsigned long long)proof->index,
                (unsigned long long)proof->checkpoint.tree_size, origin,
-               verdict.signers, trust_distinct_signers(trust), verdict.quorum);
+               verdict.signers, origo_trust_distinct_signers(trust),
+               verdict.quorum);
     }
     free(ev);
     origo_tlog_proof_free(proof);
@@ -185,16 +186,16 @@ int cmd_verify(int argc, char **argv)
         verify_usage(stderr);
         return 2;
     }
-    struct trust *trust = malloc(sizeof(*trust));
+    origo_trust *trust = malloc(sizeof(*trust));
     char err[512];
-    if (!trust || trust_load(trust_path, trust, err, sizeof(err))) {
+    if (!trust || origo_trust_load(trust_path, trust, err, sizeof(err))) {
         cli_error("verify", "%s", trust ? err : "out of memory");
         free(trust);
         return 2;
     }
     origo_note_policy policy;
-    trust_policy(trust, quorum, &policy);
-    size_t distinct = trust_distinct_signers(trust);
+    origo_trust_policy(trust, quorum, &policy);
+    size_t distinct = origo_trust_distinct_signers(trust);
     if (policy.quorum > distinct) {
         cli_error("verify",
                   "quorum %zu cannot be met: %s lists %zu distinct "

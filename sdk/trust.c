@@ -1,16 +1,15 @@
-/* Trust-file parsing for the verifying verbs. The format is deliberately
+/* Trust-file parsing (origo/trust.h). The format is deliberately
  * plain text so an auditor can read and diff what they trust. */
-#include "trust.h"
+#include "origo/trust.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
 #include "origo/error.h"
 #include "origo/file.h"
 
-static int parse_line(struct trust *trust, char *line, size_t len)
+static int parse_line(origo_trust *trust, char *line, size_t len)
 {
     if (!strncmp(line, "origin ", 7)) {
         if (len - 7 > ORIGO_CHECKPOINT_MAX_ORIGIN || len == 7)
@@ -22,13 +21,13 @@ static int parse_line(struct trust *trust, char *line, size_t len)
     if (!strncmp(line, "quorum ", 7)) {
         char *end;
         unsigned long quorum = strtoul(line + 7, &end, 10);
-        if (*end || quorum == 0 || quorum > TRUST_MAX_KEYS)
+        if (*end || quorum == 0 || quorum > ORIGO_TRUST_MAX_KEYS)
             return ORIGO_E_CONFIG;
         trust->quorum = quorum;
         return 0;
     }
-    if (trust->signer_count >= TRUST_MAX_KEYS ||
-        trust->witness_count >= TRUST_MAX_KEYS)
+    if (trust->signer_count >= ORIGO_TRUST_MAX_KEYS ||
+        trust->witness_count >= ORIGO_TRUST_MAX_KEYS)
         return ORIGO_E_TOOBIG;
     if (origo_vkey_parse(line, len, &trust->signers[trust->signer_count]) ==
         0) {
@@ -43,7 +42,8 @@ static int parse_line(struct trust *trust, char *line, size_t len)
     return ORIGO_E_VKEY;
 }
 
-int trust_load(const char *path, struct trust *out, char *err, size_t err_len)
+int origo_trust_load(const char *path, origo_trust *out, char *err,
+                     size_t err_len)
 {
     uint8_t *data;
     size_t len;
@@ -61,7 +61,7 @@ int trust_load(const char *path, struct trust *out, char *err, size_t err_len)
         free(data);
         return ORIGO_E_CONFIG;
     }
-    struct trust *trust = calloc(1, sizeof(*trust));
+    origo_trust *trust = calloc(1, sizeof(*trust));
     if (!trust) {
         free(data);
         return ORIGO_E_NOMEM;
@@ -102,8 +102,8 @@ int trust_load(const char *path, struct trust *out, char *err, size_t err_len)
     return rc;
 }
 
-void trust_policy(const struct trust *trust, size_t quorum_override,
-                  origo_note_policy *policy)
+void origo_trust_policy(const origo_trust *trust, size_t quorum_override,
+                        origo_note_policy *policy)
 {
     memset(policy, 0, sizeof(*policy));
     policy->signers = trust->signers;
@@ -114,7 +114,7 @@ void trust_policy(const struct trust *trust, size_t quorum_override,
     policy->witness_count = trust->witness_count;
 }
 
-size_t trust_distinct_signers(const struct trust *trust)
+size_t origo_trust_distinct_signers(const origo_trust *trust)
 {
     size_t distinct = 0;
     for (size_t i = 0; i < trust->signer_count; i++) {
