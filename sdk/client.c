@@ -506,6 +506,24 @@ static int accept_checkpoint(origo_client *c, const origo_checkpoint *cp,
     sodium_bin2hex(a, sizeof(a), old_root, 32);
     sodium_bin2hex(b, sizeof(b), cp->root, 32);
     if (old_size > cp->tree_size) {
+        /* Older than what we hold: a node that lags (it cannot prove the
+         * newer tree) or a rewritten history (it proves something else). */
+        uint8_t proof[130][32];
+        size_t count = 0;
+        char ignored[256];
+        int rc = fetch_consistency(c, cp->tree_size, old_size, proof, &count,
+                                   ignored, sizeof(ignored));
+        if (rc == 0 && origo_merkle_verify_consistency(
+                           cp->tree_size, old_size, cp->root, old_root,
+                           (const uint8_t(*)[32])proof, count) != 0) {
+            set_err(err, err_size,
+                    "history forked or rewritten: the checkpoint of %llu "
+                    "leaves (root %s) is not a prefix of the accepted one of "
+                    "%llu leaves (root %s)",
+                    (unsigned long long)cp->tree_size, b,
+                    (unsigned long long)old_size, a);
+            return ORIGO_E_FORK;
+        }
         set_err(err, err_size,
                 "the node serves a checkpoint of %llu leaves, older than the "
                 "%llu already accepted: it is behind, try another",

@@ -19,6 +19,8 @@ int cmd_submit(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
+int cmd_member(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
 int net_prove(int argc, char **argv);
 int net_trace(int argc, char **argv);
 /* Whether argv holds --node (the network form of prove and trace). */

@@ -6,12 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
 #include "cli.h"
 #include "cmd.h"
+#include "event_json.h"
+#include "genesis.h"
 #include "origo/client.h"
 #include "origo/error.h"
 #include "origo/event.h"
@@ -592,4 +595,233 @@ int cmd_has_node(int argc, char **argv)
         if (!strcmp(argv[i], "--node"))
             return 1;
     return 0;
+}
+
+/* ---- member -------------------------------------------------------------- */
+
+static const char member_help[] =
+    "usage: origo member add|update|remove --node URL --key ADMIN_KEY\n"
+    "                    --member PUBKEY [--name NAME] [--roles a,b] [--owns "
+    "ns,ns]\n"
+    "  Signs a member event with an admin's key and submits it: add admits\n"
+    "  a company (roles: admin auditor carrier inspector plant supplier\n"
+    "  validator; owns: party:<prefix> or gs1:<company prefix>), update\n"
+    "  changes its roles or namespaces, remove ends its membership. With an\n"
+    "  admin quorum above one, each admin runs the same command; the change\n"
+    "  takes effect with the last approval.\n"
+    "Exit status: 0 committed, 1 rejected (the reason is printed), 2 usage,\n"
+    "input or network error.\n";
+
+static json_t *csv_array(const char *csv)
+{
+    json_t *a = json_array();
+    while (csv && *csv) {
+        const char *comma = strchr(csv, ',');
+        size_t len = comma ? (size_t)(comma - csv) : strlen(csv);
+        json_array_append_new(a, json_stringn(csv, len));
+        csv = comma ? comma + 1 : NULL;
+    }
+    return a;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The network origin, from the node. */
+static int node_origin(net *n, char *out, size_t size)
+{
+    origo_buf body;
+    origo_buf_init(&body, 1u << 20);
+    long status = 0;
+    char err[512] = "";
+    int rc = origo_client_get(n->client, "/v1/status", 0, &body, &status, err,
+                              sizeof(err));
+    json_t *doc = rc == 0 && status == 200
+                      ? json_loadb((const char *)body.data, body.len, 0, NULL)
+                      : NULL;
+    const char *origin =
+        doc ? json_string_value(json_object_get(doc, "network")) : NULL;
+    if (origin)
+        snprintf(out, size, "%s", origin);
+    else
+        cli_error(n->a.verb, "cannot ask the node for its network: %s",
+                  err[0] ? err : "no status");
+    json_decref(doc);
+    origo_buf_close(&body);
+    return origin ? 0 : 2;
+}
+
+int cmd_member(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(member_help, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *action = argv[1];
+    const char *type = !strcmp(action, "add")      ? "member.add"
+                       : !strcmp(action, "update") ? "member.update"
+                       : !strcmp(action, "remove") ? "member.remove"
+                                                   : NULL;
+    if (!type) {
+        cli_error("member", "unknown action %s: add, update or remove", action);
+        return 2;
+    }
+    /* Our own flags first, then the common ones. */
+    const char *pub = NULL, *name = NULL, *roles = NULL, *owns = NULL;
+    char *rest[64];
+    int nrest = 0;
+    rest[nrest++] = "member";
+    for (int i = 2; i < argc && nrest < 63; i++) {
+        const char **slot = !strcmp(argv[i], "--member")  ? &pub
+                            : !strcmp(argv[i], "--name")  ? &name
+                            : !strcmp(argv[i], "--roles") ? &roles
+                            : !strcmp(argv[i], "--owns")  ? &owns
+                                                          : NULL;
+        if (slot && i + 1 < argc)
+            *slot = argv[++i];
+        else
+            rest[nrest++] = argv[i];
+    }
+    net n = {0};
+    int rc = parse_args("member", nrest, rest, &n.a);
+    if (rc || n.a.help) {
+        fputs(member_help, rc ? stderr : stdout);
+        return rc;
+    }
+    if (!pub || !n.a.key ||
+        (strcmp(type, "member.remove") && (!name || !roles))) {
+        cli_error("member", "give --key ADMIN_KEY, --member PUBKEY%s",
+                  strcmp(type, "member.remove") ? ", --name and --roles" : "");
+        return 2;
+    }
+    if ((rc = net_open(&n, 0, 1)) != 0)
+        return rc;
+    char origin[300];
+    if ((rc = node_origin(&n, origin, sizeof(origin))) != 0) {
+        net_close(&n);
+        return rc;
+    }
+    json_t *fields = json_pack("{s:s, s:s, s:s, s:I}", "net", origin, "type",
+                               type, "member", pub, "ts", (json_int_t)now_ms());
+    if (name)
+        json_object_set_new(fields, "name", json_string(name));
+    if (roles)
+        json_object_set_new(fields, "roles", csv_array(roles));
+    if (owns)
+        json_object_set_new(fields, "owns", csv_array(owns));
+    origo_event ev;
+    char *epcis = NULL, err[512] = "";
+    origo_str source = origo_str_c("command line");
+    origo_buf env;
+    origo_buf_init(&env, ORIGO_ENVELOPE_MAX);
+    memset(&ev, 0, sizeof(ev));
+    rc = event_json_parse(fields, &source, &ev, &epcis, err, sizeof(err));
+    int exit = 2;
+    if (rc) {
+        cli_error("member", "%s", err);
+    } else {
+        memcpy(ev.by, origo_key_public(n.key), 32);
+        rc = origo_event_seal(&ev, n.key, &env, NULL);
+        if (rc)
+            cli_error("member", "cannot sign the %s event: %s", type,
+                      origo_strerror(rc));
+    }
+    origo_submit_result res;
+    if (rc == 0) {
+        const uint8_t *envs[1] = {env.data};
+        size_t lens[1] = {env.len};
+        rc = origo_client_submit(n.client, envs, lens, 1, 1, 0, &res, err,
+                                 sizeof(err));
+        if (rc)
+            cli_error("member", "%s", err);
+        else if (res.status == ORIGO_SUBMIT_COMMITTED) {
+            printf("%s committed at leaf %llu\n", type,
+                   (unsigned long long)res.leaf);
+            exit = 0;
+        } else {
+            printf("%s REJECTED %s: %s\n", type, res.code,
+                   origo_strerror(errcode(res.code)));
+            exit = 1;
+        }
+    }
+    free(epcis);
+    origo_buf_close(&env);
+    json_decref(fields);
+    net_close(&n);
+    return exit;
+}
+
+/* ---- trust --------------------------------------------------------------- */
+
+static const char trust_help[] =
+    "usage: origo trust --genesis FILE [--out FILE]\n"
+    "  Writes the trust file of a network (docs/formats/trust.md): its\n"
+    "  origin, its checkpoint quorum and its validators' verifier keys, as\n"
+    "  the genesis names them. Check the genesis hash it prints against the\n"
+    "  one the network published before you rely on the file.\n";
+
+int cmd_trust(int argc, char **argv)
+{
+    const char *gpath = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(trust_help, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--genesis") && i + 1 < argc) {
+            gpath = argv[++i];
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+            out = argv[++i];
+        } else {
+            cli_error("trust", "unknown or incomplete option %s", argv[i]);
+            fputs(trust_help, stderr);
+            return 2;
+        }
+    }
+    if (!gpath) {
+        fputs(trust_help, stderr);
+        return 2;
+    }
+    uint8_t *text = NULL;
+    size_t len;
+    genesis *g = NULL;
+    char err[512] = "";
+    if (origo_read_file(gpath, 1u << 20, &text, &len) != 0) {
+        cli_error("trust", "%s: %s", gpath, strerror(errno));
+        return 2;
+    }
+    int rc = genesis_parse(text, len, &g, err, sizeof(err));
+    free(text);
+    if (rc) {
+        cli_error("trust", "%s: %s", gpath, err);
+        return 2;
+    }
+    origo_buf b;
+    origo_buf_init(&b, 1u << 20);
+    char line[512], hash[65];
+    cli_hex(g->hash, 32, hash);
+    int w = snprintf(line, sizeof(line),
+                     "# The validators of %s, from genesis %s\norigin %s\n"
+                     "quorum %u\n",
+                     g->origin, hash, g->origin, g->checkpoint_quorum);
+    origo_buf_append(&b, line, (size_t)w);
+    for (size_t i = 0; i < g->validator_count; i++) {
+        size_t vlen;
+        const genesis_party *v = &g->parties[i];
+        if (origo_vkey_format(v->name, strlen(v->name), v->pub, line,
+                              sizeof(line) - 1, &vlen) == 0) {
+            line[vlen++] = '\n';
+            origo_buf_append(&b, line, vlen);
+        }
+    }
+    int exit = cli_output("trust", out, b.data, b.len) ? 2 : 0;
+    if (exit == 0 && out)
+        printf("wrote %s: %zu validators of %s, quorum %u (genesis hash %s)\n",
+               out, g->validator_count, g->origin, g->checkpoint_quorum, hash);
+    origo_buf_close(&b);
+    genesis_free(g);
+    return exit;
 }

@@ -26,6 +26,8 @@ static const struct verb verbs[] = {
     {"get", cmd_get, "what became of an event (committed, rejected)"},
     {"checkpoint", cmd_checkpoint, "fetch and check the latest checkpoint"},
     {"status", cmd_status, "each node's role, leader, indexes and peers"},
+    {"member", cmd_member, "admit, change or remove a member (admins)"},
+    {"trust", cmd_trust, "write a network's trust file from its genesis"},
     {"demo", cmd_demo, "run the sample supply chain in one process"},
 };
 

@@ -102,6 +102,28 @@ try:
     check(r.returncode == 0 and "verified at tree size" in r.stdout and v.returncode == 0,
           "trace --node: a checked report, written and verifiable")
 
+    # member add|update|remove signed by the admin; a second removal is
+    # rejected; trust --genesis writes the trust file local-cluster wrote.
+    r = run(CLI, "keygen", "--name", "beta", "--out", f"{work}/beta.key")
+    bpub = re.search(r"public key: +(\S+)", r.stdout).group(1)
+    admin = ["--key", f"{net}/admin.key", "--member", bpub]
+    r1 = run(CLI, "member", "add", *nodes, *admin, "--name", "beta", "--roles", "supplier",
+             "--owns", "party:beta")
+    r2 = run(CLI, "member", "update", *nodes, *admin, "--name", "beta", "--roles",
+             "supplier,plant")
+    r3 = run(CLI, "member", "remove", *nodes, *admin)
+    r4 = run(CLI, "member", "remove", *nodes, *admin)
+    check(all(r.returncode == 0 and "committed" in r.stdout for r in (r1, r2, r3)),
+          "member add, update and remove commit")
+    check(r4.returncode == 1 and "REJECTED" in r4.stdout, "removing a non-member is rejected, exit 1")
+    r = run(CLI, "member", "add", *nodes, "--key", f"{work}/acme.key", "--member", bpub,
+            "--name", "beta", "--roles", "supplier")
+    check(r.returncode == 1 and "REJECTED" in r.stdout, "a member that is no admin cannot admit one")
+    r = run(CLI, "trust", "--genesis", f"{net}/genesis.json", "--out", f"{work}/trust2.txt")
+    body = lambda p: [l for l in open(p).read().splitlines() if not l.startswith("#")]
+    check(r.returncode == 0 and body(f"{work}/trust2.txt") == body(trust),
+          "trust --genesis writes the validators' keys, origin and quorum")
+
     # Errors, each with its exit status and a message that says what to do.
     r = run(CLI, "submit", "--node", "http://127.0.0.1:9", "--deadline-ms", "1500", "-", stdin=ev)
     check(r.returncode == 2 and "127.0.0.1:9" in r.stderr,
@@ -149,7 +171,7 @@ try:
             if r.returncode == 0:
                 ok = True
                 break
-        for lot in ["acme/cell/F-1", "acme/cell/F-2", "acme/cell/F-3"]:
+        for lot in [f"acme/cell/F-{i}" for i in range(1, int(old) + 2)]:
             run(CLI, "submit", *nodes, "-", stdin=event(f"{work}/acme.key", lot, origin))
         r = run(CLI, "checkpoint", *nodes, "--trust", trust, "--state", f"{work}/state")
         check(ok and r.returncode == 1 and "forked or rewritten" in r.stderr and
