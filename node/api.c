@@ -1157,6 +1157,7 @@ static const route routes[] = {
     {"GET", "/v1/proofs/", reads_get_proof},
     {"GET", "/v1/lots/events", reads_get_lot_events},
     {"GET", "/v1/trace", reads_get_trace},
+    {"GET", "/v1/members", reads_get_members},
     {"GET", "/v1/proof/inclusion", get_inclusion},
     {"GET", "/v1/proof/consistency", get_consistency},
     {"GET", "/v1/status", get_status},

@@ -36,5 +36,6 @@ void reads_get_envelope(node *n, http_request *req, const char *hexid);
 void reads_get_proof(node *n, http_request *req, const char *hexid);
 void reads_get_lot_events(node *n, http_request *req, const char *rest);
 void reads_get_trace(node *n, http_request *req, const char *rest);
+void reads_get_members(node *n, http_request *req, const char *rest);
 
 #endif

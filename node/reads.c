@@ -538,3 +538,41 @@ void reads_get_trace(node *n, http_request *req, const char *rest)
                       json_len);
     free(json);
 }
+
+/* The active members: name, key and roles (any member may ask). */
+void reads_get_members(node *n, http_request *req, const char *rest)
+{
+    (void)rest;
+    reader r;
+    if (reads_authenticate(n, req, &r))
+        return;
+    ledger *led = replica_ledger(n->rep);
+    ledger_state st;
+    ledger_party *list = NULL;
+    size_t count = 0;
+    if (ledger_get_state(led, NULL, &st) != 0 ||
+        ledger_members_with_role(led, NULL, st.tree_size, 0, &list, &count) !=
+            0) {
+        api_problem(n, req, 500, ORIGO_E_STORE, "cannot read the members");
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < count; i++) {
+        ledger_member m;
+        char hexkey[65];
+        sodium_bin2hex(hexkey, sizeof(hexkey), list[i].pub, 32);
+        json_t *roles = json_array();
+        if (ledger_member_at(led, NULL, list[i].pub, st.tree_size, &m) == 0)
+            for (unsigned b = 0; b < 7; b++)
+                if (m.roles & (1u << b))
+                    json_array_append_new(
+                        roles, json_string(origo_role_name(1u << b)));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:o}", "name", list[i].name,
+                                        "key", hexkey, "roles", roles));
+    }
+    free(list);
+    api_respond_json(n, req, 200,
+                     json_pack("{s:I, s:o}", "tree_size",
+                               (json_int_t)st.tree_size, "members", arr));
+}

@@ -12,7 +12,7 @@ refilled with other events: refused as a fork, naming both sizes).
 
 usage: test_cli_net.py SOURCE_ROOT ORIGO_NODE ORIGO_CLI
 """
-import json, os, re, shutil, subprocess, sys, tempfile
+import json, os, re, shutil, socket, subprocess, sys, tempfile, threading
 
 ROOT, NODE, CLI = sys.argv[1], sys.argv[2], sys.argv[3]
 work = tempfile.mkdtemp(prefix="origo-cli-net-")
@@ -38,6 +38,57 @@ def cluster(*args):
     r = run(f"{ROOT}/deploy/local-cluster", *args)
     assert r.returncode == 0, r.stdout + r.stderr
     return r
+
+
+def read_http(sock, first=b""):
+    """One HTTP message (head and Content-Length body) from sock."""
+    data = first
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    m = re.search(rb"(?im)^content-length: *(\d+)", head)
+    n = int(m.group(1)) if m else 0
+    while len(body) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def dropping_proxy(port):
+    """A proxy to 127.0.0.1:port that, for the first POST, forwards the
+    request, waits for the node's whole answer and then closes the client's
+    connection without it: the submission happened, the client cannot know."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    state = {"dropped": 0}
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            with c:
+                req = read_http(c)
+                if req is None:
+                    continue
+                with socket.create_connection(("127.0.0.1", port)) as u:
+                    u.sendall(req)
+                    resp = read_http(u)
+                if req.startswith(b"POST") and state["dropped"] == 0:
+                    state["dropped"] = 1
+                    continue  # the answer is lost with the connection
+                if resp:
+                    c.sendall(resp)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv, state
 
 
 def event(key, lot, origin):
@@ -78,6 +129,22 @@ try:
           "submitting the same event again (another node) gives its first leaf")
     r = run(CLI, "submit", "--json", *nodes, "-", stdin=ev)
     check(r.returncode == 0 and json.loads(r.stdout)[0]["leaf"] == leaf, "submit --json")
+
+    # A dropped connection after the node committed: the client sends the
+    # same envelope again and gets the first commit; one leaf, not two.
+    def tree_size():
+        r = run(CLI, "status", "--node", urls[0])
+        return json.loads(r.stdout.split(": ", 1)[1])["tree_size"]
+    before = tree_size()
+    proxy, pstate = dropping_proxy(int(urls[0].rsplit(":", 1)[1]))
+    ev2 = event(f"{work}/acme.key", "acme/cell/A-2", origin)
+    r = run(CLI, "submit", "--node", f"http://127.0.0.1:{proxy.getsockname()[1]}", "-", stdin=ev2)
+    proxy.close()
+    m2 = re.match(r"committed (\w+) leaf (\d+)", r.stdout)
+    g = run(CLI, "get", *nodes, json.loads(ev2)["id"])
+    check(pstate["dropped"] == 1 and r.returncode == 0 and m2 and
+          json.loads(g.stdout)["leaf"] == int(m2.group(2)) and tree_size() == before + 1,
+          "after a dropped connection the retry gets the first commit: exactly one leaf")
 
     r = run(CLI, "get", *nodes, eid)
     check(r.returncode == 0 and json.loads(r.stdout)["leaf"] == leaf, "get: its status")
@@ -130,6 +197,8 @@ try:
           "submit with no node reachable: exit 2 at the deadline, naming the node")
     r = run(CLI, "status")
     check(r.returncode == 2 and "--node" in r.stderr, "no --node: exit 2, says to give one")
+    r = run(CLI, "prove", *nodes, "--key", f"{work}/missing.key", "--trust", trust, "--event", eid)
+    check(r.returncode == 2 and "missing.key" in r.stderr, "a key file that is not there: exit 2, named")
     r = run(CLI, "keygen", "--name", "stranger", "--out", f"{work}/stranger.key")
     r = run(CLI, "prove", *nodes, "--key", f"{work}/stranger.key", "--trust", trust,
             "--event", eid)

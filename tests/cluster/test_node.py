@@ -335,6 +335,11 @@ try:
     check(code == 200 and r.returncode == 0,
           "GET /v1/trace serves a trace report that origo verify accepts" +
           ("" if r.returncode == 0 else f": {r.stdout}{r.stderr}"))
+    code, _, body = signed_get(url, "/v1/members", sup)
+    mem = {m["name"]: m for m in json.loads(body)["members"]} if code == 200 else {}
+    check(code == 200 and mem.get("dev-supplier", {}).get("roles") == ["supplier"] and
+          mem["dev-supplier"]["key"] == sup[1],
+          "a member lists the members with their keys and roles")
     admin = load_key(f"{dev}/admin.key")
     check(signed_get(url, f"/v1/envelopes/{ev['id']}", admin)[0] == 200,
           "an admin reads any event")
