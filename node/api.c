@@ -925,6 +925,46 @@ static void get_consistency(node *n, http_request *req, const char *rest)
                  0);
 }
 
+/* A block header (public: hashes and counts, no event content). */
+static void get_block(node *n, http_request *req, const char *rest)
+{
+    uint64_t height = 0;
+    int ok = *rest && strlen(rest) < 20;
+    for (const char *p = rest; ok && *p; p++)
+        ok = *p >= '0' && *p <= '9' && !(p == rest && *p == '0');
+    for (const char *p = rest; ok && *p; p++)
+        height = height * 10 + (uint64_t)(*p - '0');
+    if (!ok) {
+        api_problem(n, req, 400, ORIGO_E_INVAL,
+                    "a block height is a whole number from 1");
+        return;
+    }
+    ledger_block_header h;
+    uint8_t hash[32];
+    int rc = ledger_block_get(replica_ledger(n->rep), NULL, height, &h, hash);
+    if (rc) {
+        api_problem(n, req, rc == ORIGO_E_NOTFOUND ? 404 : 500, rc,
+                    "no block %llu here", (unsigned long long)height);
+        return;
+    }
+    char hx[65], prev[65], env[65], root[65];
+    hex(hash, 32, hx);
+    hex(h.prev_hash, 32, prev);
+    hex(h.envelopes_hash, 32, env);
+    hex(h.root, 32, root);
+    api_respond_json(
+        n, req, 200,
+        json_pack(
+            "{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I, "
+            "s:s}",
+            "height", (json_int_t)h.height, "hash", hx, "prev", prev, "time",
+            (json_int_t)h.block_time, "raft_term", (json_int_t)h.raft_term,
+            "raft_index", (json_int_t)h.raft_index, "envelope_count",
+            (json_int_t)h.envelope_count, "envelopes_hash", env, "first_leaf",
+            (json_int_t)h.first_leaf, "leaf_count", (json_int_t)h.leaf_count,
+            "tree_size", (json_int_t)h.tree_size, "root", root));
+}
+
 static int in_list(const waiter_list *l, const uint8_t id[32])
 {
     for (const waiter *w = l->head; w; w = w->next)
@@ -1158,6 +1198,7 @@ static const route routes[] = {
     {"GET", "/v1/lots/events", reads_get_lot_events},
     {"GET", "/v1/trace", reads_get_trace},
     {"GET", "/v1/members", reads_get_members},
+    {"GET", "/v1/blocks/", get_block},
     {"GET", "/v1/proof/inclusion", get_inclusion},
     {"GET", "/v1/proof/consistency", get_consistency},
     {"GET", "/v1/status", get_status},

@@ -20,6 +20,7 @@
 #include "origo/httpsig.h"
 #include "origo/merkle.h"
 #include "origo/proof.h"
+#include "report_verify.h"
 
 #define SKIP_MS 5000 /* a failed node is skipped this long */
 #define MAX_BODY (256u << 20)
@@ -657,6 +658,67 @@ int origo_client_proof(origo_client *c, const uint8_t id[32], origo_buf *out,
     if (rc == 0)
         rc = origo_buf_append(out, body.data, body.len);
     origo_tlog_proof_free(proof);
+    origo_buf_close(&body);
+    return rc;
+}
+
+int origo_client_trace(origo_client *c, const char *lot, int forward,
+                       int recall, uint32_t depth, origo_buf *out,
+                       struct report_verdict *verdict, char *err,
+                       size_t err_size)
+{
+    if (!c->has_trust) {
+        set_err(err, err_size, "checking a trace report needs a trust file");
+        return ORIGO_E_INVAL;
+    }
+    /* The lot, percent-encoded for the query. */
+    char enc[3 * 256 + 1], target[1024];
+    size_t k = 0;
+    for (const char *p = lot; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (k + 4 > sizeof(enc))
+            return ORIGO_E_TOOBIG;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+            ch == '~')
+            enc[k++] = (char)ch;
+        else
+            k += (size_t)snprintf(enc + k, 4, "%%%02X", ch);
+    }
+    enc[k] = '\0';
+    char d[32] = "";
+    if (depth)
+        snprintf(d, sizeof(d), "&depth=%u", depth);
+    snprintf(target, sizeof(target), "/v1/trace?lot=%s&direction=%s%s%s", enc,
+             forward || recall ? "forward" : "backward",
+             recall ? "&recall=1" : "", d);
+    origo_buf body;
+    origo_buf_init(&body, REPORT_MAX_BYTES);
+    long status = 0;
+    int rc = origo_client_get(c, target, 1, &body, &status, err, err_size);
+    if (rc == 0 && status != 200) {
+        json_t *doc = json_loadb((const char *)body.data, body.len, 0, NULL);
+        const char *code = doc ? problem_code(doc) : NULL;
+        const char *detail =
+            doc ? json_string_value(json_object_get(doc, "detail")) : NULL;
+        set_err(err, err_size, "%s", detail ? detail : "refused");
+        rc = code ? code_value(code) : ORIGO_E_IO;
+        json_decref(doc);
+    }
+    if (rc == 0) {
+        struct report_verdict v;
+        char why[512] = "";
+        if (report_verify(body.data, body.len, &c->policy, &v, why,
+                          sizeof(why)) != 0) {
+            set_err(err, err_size,
+                    "the node's trace report does not verify: %s", why);
+            rc = ORIGO_E_PROOF;
+        } else {
+            if (verdict)
+                *verdict = v;
+            rc = origo_buf_append(out, body.data, body.len);
+        }
+    }
     origo_buf_close(&body);
     return rc;
 }

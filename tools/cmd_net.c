@@ -516,85 +516,44 @@ int net_trace(int argc, char **argv)
     }
     if ((rc = net_open(&n, 1, 1)) != 0)
         return rc;
-    char target[1024], lot[600];
-    /* Percent-encode the lot for the query. */
-    size_t k = 0;
-    for (const char *p = n.a.lot; *p && k + 4 < sizeof(lot); p++) {
-        unsigned char ch = (unsigned char)*p;
-        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
-            ch == '~')
-            lot[k++] = (char)ch;
-        else
-            k += (size_t)snprintf(lot + k, 4, "%%%02X", ch);
-    }
-    lot[k] = '\0';
     const char *dir = n.a.direction ? n.a.direction : "backward";
-    snprintf(target, sizeof(target), "/v1/trace?lot=%s&direction=%s%s%s%s", lot,
-             !strcmp(dir, "recall") ? "forward" : dir,
-             !strcmp(dir, "recall") ? "&recall=1" : "",
-             n.a.depth ? "&depth=" : "", n.a.depth ? n.a.depth : "");
+    int recall = !strcmp(dir, "recall"), forward = !strcmp(dir, "forward");
+    uint32_t depth = n.a.depth ? (uint32_t)strtoul(n.a.depth, NULL, 10) : 0;
     origo_buf body;
     origo_buf_init(&body, REPORT_MAX_BYTES);
-    long status = 0;
+    struct report_verdict v;
     char err[1024] = "";
     int exit = 0;
-    rc =
-        origo_client_get(n.client, target, 1, &body, &status, err, sizeof(err));
-    if (rc || status != 200) {
-        json_t *doc =
-            rc ? NULL : json_loadb((const char *)body.data, body.len, 0, NULL);
-        const char *detail =
-            doc ? json_string_value(json_object_get(doc, "detail")) : NULL;
-        cli_error("trace", "%s", detail ? detail : err[0] ? err : "refused");
-        json_decref(doc);
-        exit = 2;
+    rc = origo_client_trace(n.client, n.a.lot, forward, recall, depth, &body,
+                            &v, err, sizeof(err));
+    if (rc) {
+        cli_error("trace", "%s", err[0] ? err : origo_strerror(rc));
+        exit = rc == ORIGO_E_PROOF ? 1 : 2;
     } else {
-        struct report_verdict v;
-        char verr[512] = "";
-        rc = report_verify(body.data, body.len, &n.policy, &v, verr,
-                           sizeof(verr));
-        if (rc) {
-            cli_error("trace", "the node's trace report does not verify: %s",
-                      verr);
-            exit = 1;
-        } else {
-            json_t *doc =
-                json_loadb((const char *)body.data, body.len, 0, NULL);
-            json_t *lots = json_object_get(doc, "lots");
-            printf("%s trace of %s: %zu lots, %zu edges, %zu events, "
-                   "verified at tree size %llu by %zu validators\n",
-                   !strcmp(dir, "recall") ? "recall" : dir, n.a.lot, v.lots,
-                   v.edges, v.events, (unsigned long long)v.tree_size,
-                   v.signers);
-            for (size_t i = 0; i < json_array_size(lots); i++) {
-                json_t *l = json_array_get(lots, i);
-                printf("  %*s%s\n",
-                       2 * (int)json_integer_value(json_object_get(l, "depth")),
-                       "", json_string_value(json_object_get(l, "lot")));
-            }
-            if (v.recall)
-                printf("  holds and recalls in force: %zu\n", v.holds);
-            json_decref(doc);
-            if (n.a.proofs || n.a.out) {
-                exit =
-                    cli_output("trace", n.a.out, body.data, body.len) ? 2 : 0;
-                if (exit == 0 && n.a.out)
-                    printf("wrote the report with its proofs to %s\n", n.a.out);
-            }
+        json_t *doc = json_loadb((const char *)body.data, body.len, 0, NULL);
+        json_t *lots = json_object_get(doc, "lots");
+        printf("%s trace of %s: %zu lots, %zu edges, %zu events, "
+               "verified at tree size %llu by %zu validators\n",
+               dir, n.a.lot, v.lots, v.edges, v.events,
+               (unsigned long long)v.tree_size, v.signers);
+        for (size_t i = 0; i < json_array_size(lots); i++) {
+            json_t *l = json_array_get(lots, i);
+            printf("  %*s%s\n",
+                   2 * (int)json_integer_value(json_object_get(l, "depth")), "",
+                   json_string_value(json_object_get(l, "lot")));
+        }
+        if (v.recall)
+            printf("  holds and recalls in force: %zu\n", v.holds);
+        json_decref(doc);
+        if (n.a.proofs || n.a.out) {
+            exit = cli_output("trace", n.a.out, body.data, body.len) ? 2 : 0;
+            if (exit == 0 && n.a.out)
+                printf("wrote the report with its proofs to %s\n", n.a.out);
         }
     }
     origo_buf_close(&body);
     net_close(&n);
     return exit;
-}
-
-int cmd_has_node(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--node"))
-            return 1;
-    return 0;
 }
 
 /* ---- member -------------------------------------------------------------- */
@@ -824,4 +783,12 @@ int cmd_trust(int argc, char **argv)
     origo_buf_close(&b);
     genesis_free(g);
     return exit;
+}
+
+int cmd_has_node(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--node"))
+            return 1;
+    return 0;
 }

@@ -219,6 +219,11 @@ try:
     check(r.returncode == 1 and not os.path.exists(f"{work}/b.proof"),
           "so is a proof against it, and nothing is written")
 
+    r = run(CLI, "trace", *nodes, "--key", f"{work}/acme.key", "--trust", other,
+            "--lot", "acme/cell/A-1", "--forward", "--out", f"{work}/t2.json")
+    check(r.returncode == 1 and "does not verify" in r.stderr and not os.path.exists(f"{work}/t2.json"),
+          "a trace report that fails the trust file is refused, nothing written")
+
     # A rewritten history: wipe every ledger (same keys, same genesis),
     # restart and record other events; the state file remembers the old tree.
     r = run(CLI, "checkpoint", *nodes, "--trust", trust, "--state", f"{work}/state")

@@ -250,6 +250,10 @@ try:
     code, st = jget(f"{url}/v1/events/{ev['id']}")
     check(code == 200 and st["status"] == "committed" and st["leaf"] == leaf,
           "GET /v1/events/{id} gives its status")
+    code, blk = jget(f"{url}/v1/blocks/{st['block']}")
+    check(code == 200 and blk["height"] == st["block"] and blk["first_leaf"] <= leaf <
+          blk["first_leaf"] + blk["leaf_count"] and len(blk["hash"]) == 64,
+          "GET /v1/blocks/{height} gives the header of the block that holds it")
 
     # Bad inputs: each its code, nothing changes.
     env = bytearray(base64.b64decode(ev["envelope"]))
@@ -297,13 +301,13 @@ try:
     documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
     with open(os.path.join(src, "node", "api.c")) as f:
         code = f.read()
-    served = {(m, p + "{id}" if p.endswith("/") else p)
+    served = {(m, p + ("{height}" if "blocks" in p else "{id}") if p.endswith("/") else p)
               for m, p in re.findall(r'\{"(GET|POST)", "(/[^"]*)", \w+\}', code)}
     check(served and documented == served,
           "docs/api.yaml lists exactly the routes of node/api.c" +
           ("" if documented == served else f" (only documented: {documented - served}, only served: {served - documented})"))
     for m, p in sorted(documented):
-        resp = http(m, url + p.replace("{id}", ev["id"]),
+        resp = http(m, url + p.replace("{id}", ev["id"]).replace("{height}", "1"),
                     body=b"{}" if m == "POST" else None)
         check(b"no such endpoint" not in resp[2] and resp[0] != 405,
               f"{m} {p} is served ({resp[0]})")

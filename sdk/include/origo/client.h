@@ -109,6 +109,22 @@ int origo_client_checkpoint(origo_client *c, origo_checkpoint *out,
 int origo_client_proof(origo_client *c, const uint8_t id[32], origo_buf *out,
                        char *err, size_t err_size);
 
+struct report_verdict; /* report_verify.h */
+
+/* A trace report (docs/formats/trace-report.md) starting from `lot`:
+ * backward (genealogy), forward (where-used) or, with `recall`, the recall
+ * scope; `depth` edges at most (0: no limit). A signed read. The report is
+ * verified under the trust policy (the checkpoint's quorum and every
+ * event's inclusion proof and signature, report_verify()) before it is
+ * appended to `out`; *verdict (may be NULL) says what it holds. Returns 0,
+ * ORIGO_E_PERM (the read policy refused: err says why), ORIGO_E_PROOF (the
+ * report does not verify: err says where), ORIGO_E_NOTFOUND, ORIGO_E_IO,
+ * ORIGO_E_NOMEM. */
+int origo_client_trace(origo_client *c, const char *lot, int forward,
+                       int recall, uint32_t depth, origo_buf *out,
+                       struct report_verdict *verdict, char *err,
+                       size_t err_size);
+
 /* GET `target` (path and query, percent-encoded) with a signature when
  * `sign` (needs a key). Appends the body to `out` and sets *status to the
  * HTTP status; fails over on transport errors and 5xx. Returns 0 when a
