@@ -6,6 +6,10 @@
 #ifndef ORIGO_TOOLS_CMD_H
 #define ORIGO_TOOLS_CMD_H
 
+#include <stdint.h>
+
+#include "origo/codec.h"
+
 int cmd_keygen(int argc, char **argv);
 int cmd_event(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
@@ -23,6 +27,10 @@ int cmd_member(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 int net_prove(int argc, char **argv);
 int net_trace(int argc, char **argv);
+/* Builds and signs an event from origo event's flags (cmd_event.c).
+ * Returns 0, or 2 after printing why. */
+int event_from_flags(int argc, char **argv, origo_buf *envelope,
+                     uint8_t id[32]);
 /* Whether argv holds --node (the network form of prove and trace). */
 int cmd_has_node(int argc, char **argv);
 

@@ -258,8 +258,10 @@ static void explain_rejection(const origo_event *ev, int rc)
               origo_errname(rc));
 }
 
-static int seal_and_write(json_t *fields, const origo_str *source,
-                          const char *key_path, const char *out_path)
+/* Signs the event `fields` describe with the key at key_path into
+ * *envelope. Returns 0, or 2 after printing why. */
+static int seal(json_t *fields, const origo_str *source, const char *key_path,
+                origo_buf *envelope, uint8_t id[32])
 {
     origo_key *key = NULL;
     int rc = origo_key_load(key_path, &key);
@@ -276,9 +278,6 @@ static int seal_and_write(json_t *fields, const origo_str *source,
     int status = 2;
     origo_event *ev = calloc(1, sizeof(*ev));
     char *epcis = NULL, err[256] = "";
-    origo_buf envelope;
-    origo_buf_init(&envelope, ORIGO_ENVELOPE_MAX);
-    uint8_t id[32];
     if (!ev)
         goto done;
     rc = event_json_parse(fields, source, ev, &epcis, err, sizeof(err));
@@ -287,76 +286,76 @@ static int seal_and_write(json_t *fields, const origo_str *source,
         goto done;
     }
     memcpy(ev->by, origo_key_public(key), ORIGO_PUBKEY_LEN);
-    rc = origo_event_seal(ev, key, &envelope, id);
+    rc = origo_event_seal(ev, key, envelope, id);
     if (rc) {
         explain_rejection(ev, rc);
         goto done;
     }
-    if (out_path &&
-        cli_write_file(out_path, envelope.data, envelope.len, 0644)) {
-        cli_error("event", "%s: cannot write the envelope", out_path);
-        goto done;
-    }
-    status = print_result(&envelope, id, out_path);
+    status = 0;
 done:
-    origo_buf_close(&envelope);
     free(epcis);
     free(ev);
     origo_key_free(key);
     return status;
 }
 
-int cmd_event(int argc, char **argv)
+static const struct option event_options[] = {
+    {"key", required_argument, NULL, 'k'},
+    {"json", required_argument, NULL, 'j'},
+    {"out", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'},
+    {"net", required_argument, NULL, 0},
+    {"type", required_argument, NULL, 0},
+    {"ts", required_argument, NULL, 0},
+    {"lot", required_argument, NULL, 0},
+    {"input", required_argument, NULL, 0},
+    {"output", required_argument, NULL, 0},
+    {"item", required_argument, NULL, 0},
+    {"stage", required_argument, NULL, 0},
+    {"result", required_argument, NULL, 0},
+    {"report", required_argument, NULL, 0},
+    {"coa", required_argument, NULL, 0},
+    {"issuer", required_argument, NULL, 0},
+    {"from", required_argument, NULL, 0},
+    {"to", required_argument, NULL, 0},
+    {"ref", required_argument, NULL, 0},
+    {"reason", required_argument, NULL, 0},
+    {"member", required_argument, NULL, 0},
+    {"name", required_argument, NULL, 0},
+    {"roles", required_argument, NULL, 0},
+    {"doc", required_argument, NULL, 0},
+    {"ext", required_argument, NULL, 0},
+    {NULL, 0, NULL, 0},
+};
+
+/* Parses origo event's flags (argv[0] is the verb) and signs the event.
+ * *help is set for --help; *out_path receives --out. Returns 0 or 2. */
+static int build(int argc, char **argv, origo_buf *envelope, uint8_t id[32],
+                 const char **out_path, int *help)
 {
-    static const struct option options[] = {
-        {"key", required_argument, NULL, 'k'},
-        {"json", required_argument, NULL, 'j'},
-        {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {"net", required_argument, NULL, 0},
-        {"type", required_argument, NULL, 0},
-        {"ts", required_argument, NULL, 0},
-        {"lot", required_argument, NULL, 0},
-        {"input", required_argument, NULL, 0},
-        {"output", required_argument, NULL, 0},
-        {"item", required_argument, NULL, 0},
-        {"stage", required_argument, NULL, 0},
-        {"result", required_argument, NULL, 0},
-        {"report", required_argument, NULL, 0},
-        {"coa", required_argument, NULL, 0},
-        {"issuer", required_argument, NULL, 0},
-        {"from", required_argument, NULL, 0},
-        {"to", required_argument, NULL, 0},
-        {"ref", required_argument, NULL, 0},
-        {"reason", required_argument, NULL, 0},
-        {"member", required_argument, NULL, 0},
-        {"name", required_argument, NULL, 0},
-        {"roles", required_argument, NULL, 0},
-        {"doc", required_argument, NULL, 0},
-        {"ext", required_argument, NULL, 0},
-        {NULL, 0, NULL, 0},
-    };
     uint8_t *source = NULL; /* the --json file's bytes */
     size_t source_len = 0;
-    const char *key_path = NULL, *json_path = NULL, *out_path = NULL;
+    const char *key_path = NULL, *json_path = NULL;
     json_t *flags = json_object();
     int opt, index, status = 2;
+    *help = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "k:j:o:h", options, &index)) != -1) {
+    while ((opt = getopt_long(argc, argv, "k:j:o:h", event_options, &index)) !=
+           -1) {
         if (opt == 'k') {
             key_path = optarg;
         } else if (opt == 'j') {
             json_path = optarg;
         } else if (opt == 'o') {
-            out_path = optarg;
+            *out_path = optarg;
         } else if (opt == 'h') {
-            event_usage(stdout);
+            *help = 1;
             json_decref(flags);
             return 0;
         } else if (opt == 0) {
-            if (apply_flag(flags, options[index].name, optarg) != 0) {
+            if (apply_flag(flags, event_options[index].name, optarg) != 0) {
                 cli_error("event", "--%s '%s': malformed (see --help)",
-                          options[index].name, optarg);
+                          event_options[index].name, optarg);
                 goto done;
             }
         } else {
@@ -372,10 +371,41 @@ int cmd_event(int argc, char **argv)
     if (!fields)
         goto done;
     origo_str text = {(const char *)source, source_len};
-    status = seal_and_write(fields, source ? &text : NULL, key_path, out_path);
+    status = seal(fields, source ? &text : NULL, key_path, envelope, id);
     json_decref(fields);
 done:
     free(source);
     json_decref(flags);
+    return status;
+}
+
+int event_from_flags(int argc, char **argv, origo_buf *envelope, uint8_t id[32])
+{
+    const char *out = NULL;
+    int help = 0;
+    int rc = build(argc, argv, envelope, id, &out, &help);
+    return rc ? rc : help ? 2 : 0;
+}
+
+int cmd_event(int argc, char **argv)
+{
+    origo_buf envelope;
+    origo_buf_init(&envelope, ORIGO_ENVELOPE_MAX);
+    uint8_t id[32];
+    const char *out_path = NULL;
+    int help = 0;
+    int status = build(argc, argv, &envelope, id, &out_path, &help);
+    if (help) {
+        event_usage(stdout);
+    } else if (status == 0) {
+        if (out_path &&
+            cli_write_file(out_path, envelope.data, envelope.len, 0644)) {
+            cli_error("event", "%s: cannot write the envelope", out_path);
+            status = 2;
+        } else {
+            status = print_result(&envelope, id, out_path);
+        }
+    }
+    origo_buf_close(&envelope);
     return status;
 }

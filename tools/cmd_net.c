@@ -250,6 +250,8 @@ static int errcode(const char *name)
 static const char submit_help[] =
     "usage: origo submit --node URL [--node URL]... [--no-wait] [--json] "
     "FILE...\n"
+    "       origo submit --node URL ... --key FILE --type TYPE [origo event's "
+    "flags]\n"
     "  Sends signed events to the network and waits until each is decided\n"
     "  (committed at a leaf, or rejected with its reason). FILE is what\n"
     "  `origo event` prints, a MessagePack envelope (origo event --out), or\n"
@@ -261,25 +263,104 @@ static const char submit_help[] =
     "Exit status: 0 all committed, 1 some rejected, 2 usage, input or "
     "network error.\n";
 
+/* `origo submit --node URL --key K --type T ...`: the event is built from
+ * origo event's flags; the network options are ours. */
+static int is_net_option(const char *o, int *takes_value)
+{
+    static const char *const with_value[] = {"--node", "--deadline-ms",
+                                             "--state", "--trust"};
+    static const char *const flags[] = {"--wait", "--no-wait", "--json"};
+    for (size_t i = 0; i < 4; i++)
+        if (!strcmp(o, with_value[i]))
+            return *takes_value = 1;
+    for (size_t i = 0; i < 3; i++)
+        if (!strcmp(o, flags[i])) {
+            *takes_value = 0;
+            return 1;
+        }
+    return 0;
+}
+
+static int has_type(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--type"))
+            return 1;
+    return 0;
+}
+
 int cmd_submit(int argc, char **argv)
 {
     net n = {0};
-    int rc = parse_args("submit", argc, argv, &n.a);
+    int rc;
+    origo_buf built;
+    origo_buf_init(&built, ORIGO_ENVELOPE_MAX);
+    if (has_type(argc, argv)) {
+        char **ev = calloc((size_t)argc + 1, sizeof(*ev));
+        char **nt = calloc((size_t)argc + 1, sizeof(*nt));
+        int nev = 0, nnt = 0, takes = 0;
+        if (!ev || !nt) {
+            free(ev);
+            free(nt);
+            return 2;
+        }
+        ev[nev++] = nt[nnt++] = argv[0];
+        for (int i = 1; i < argc; i++) {
+            if (is_net_option(argv[i], &takes)) {
+                nt[nnt++] = argv[i];
+                if (takes && i + 1 < argc)
+                    nt[nnt++] = argv[++i];
+            } else {
+                ev[nev++] = argv[i];
+            }
+        }
+        uint8_t id[32];
+        rc = event_from_flags(nev, ev, &built, id);
+        if (rc == 0)
+            rc = parse_args("submit", nnt, nt, &n.a);
+        free(ev);
+        free(nt);
+        if (rc) {
+            origo_buf_close(&built);
+            return rc;
+        }
+        n.a.files[n.a.n_files++] = "";
+    } else if ((rc = parse_args("submit", argc, argv, &n.a)) != 0 || n.a.help) {
+        origo_buf_close(&built);
+        fputs(submit_help, rc ? stderr : stdout);
+        return rc;
+    }
     if (rc || n.a.help) {
         fputs(submit_help, rc ? stderr : stdout);
         return rc;
     }
     if (n.a.n_files == 0) {
         cli_error("submit", "give the event files to submit (or - for "
-                            "standard input)");
+                            "standard input), or the event's flags");
+        origo_buf_close(&built);
         return 2;
     }
-    if ((rc = net_open(&n, 0, 0)) != 0)
+    n.a.key = NULL; /* --key signed the event; reads are not signed here */
+    if ((rc = net_open(&n, 0, 0)) != 0) {
+        origo_buf_close(&built);
         return rc;
-    uint8_t *envs[256];
+    }
+    uint8_t *envs[256] = {0};
     size_t lens[256], count = 0;
-    for (size_t i = 0; i < n.a.n_files && rc == 0; i++, count++)
-        rc = read_envelope("submit", n.a.files[i], &envs[i], &lens[i]);
+    for (size_t i = 0; i < n.a.n_files && rc == 0; i++, count++) {
+        if (built.len && !n.a.files[i][0]) {
+            envs[i] = malloc(built.len);
+            if (!envs[i]) {
+                rc = 2;
+                continue;
+            }
+            memcpy(envs[i], built.data, built.len);
+            lens[i] = built.len;
+        } else {
+            rc = read_envelope("submit", n.a.files[i], &envs[i], &lens[i]);
+        }
+    }
+    origo_buf_close(&built);
     origo_submit_result results[256];
     char err[1024] = "";
     if (rc == 0) {

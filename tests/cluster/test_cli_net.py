@@ -146,6 +146,11 @@ try:
           json.loads(g.stdout)["leaf"] == int(m2.group(2)) and tree_size() == before + 1,
           "after a dropped connection the retry gets the first commit: exactly one leaf")
 
+    r = run(CLI, "submit", *nodes, "--key", f"{work}/acme.key", "--net", origin,
+            "--type", "lot.create", "--lot", "acme/cell/A-3,5,pcs", "--item", "cell")
+    check(r.returncode == 0 and r.stdout.startswith("committed"),
+          "submit builds the event from origo event's flags")
+
     r = run(CLI, "get", *nodes, eid)
     check(r.returncode == 0 and json.loads(r.stdout)["leaf"] == leaf, "get: its status")
     r = run(CLI, "get", *nodes, "--key", f"{work}/acme.key", eid)
