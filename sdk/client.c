@@ -722,3 +722,229 @@ int origo_client_trace(origo_client *c, const char *lot, int forward,
     origo_buf_close(&body);
     return rc;
 }
+
+/* ---- lots and blocks ---------------------------------------------------- */
+
+void origo_lot_events_free(origo_lot_event *events, size_t count)
+{
+    for (size_t i = 0; events && i < count; i++)
+        free(events[i].envelope);
+    free(events);
+}
+
+static int hex32(const char *h, uint8_t out[32])
+{
+    size_t got = 0;
+    return h && strlen(h) == 64 &&
+                   sodium_hex2bin(out, 32, h, 64, NULL, &got, NULL) == 0 &&
+                   got == 32
+               ? 0
+               : ORIGO_E_JSON;
+}
+
+/* Checks that `leaf_hash` is leaf `leaf` of the accepted tree. */
+static int check_inclusion(origo_client *c, uint64_t leaf,
+                           const uint8_t leaf_hash[32], char *err,
+                           size_t err_size)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t size = c->size;
+    uint8_t root[32];
+    memcpy(root, c->root, 32);
+    pthread_mutex_unlock(&c->mu);
+    if (leaf >= size)
+        return ORIGO_E_AGAIN;
+    char target[128];
+    snprintf(target, sizeof(target), "/v1/proof/inclusion?leaf=%llu&size=%llu",
+             (unsigned long long)leaf, (unsigned long long)size);
+    origo_buf body;
+    origo_buf_init(&body, 1u << 20);
+    long status = 0;
+    int rc = origo_client_get(c, target, 0, &body, &status, err, err_size);
+    json_t *doc = rc == 0 && status == 200
+                      ? json_loadb((const char *)body.data, body.len, 0, NULL)
+                      : NULL;
+    origo_buf_close(&body);
+    if (!doc)
+        return rc ? rc : ORIGO_E_PROOF;
+    json_t *hashes = json_object_get(doc, "hashes");
+    size_t count = json_array_size(hashes);
+    uint8_t proof[65][32];
+    rc = count <= 65 ? 0 : ORIGO_E_PROOF_SIZE;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        const char *h = json_string_value(json_array_get(hashes, i));
+        size_t got = 0;
+        if (!h ||
+            sodium_base642bin(proof[i], 32, h, strlen(h), NULL, &got, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) ||
+            got != 32)
+            rc = ORIGO_E_PROOF;
+    }
+    json_decref(doc);
+    if (rc == 0)
+        rc = origo_merkle_verify_inclusion(
+            leaf, size, leaf_hash, (const uint8_t(*)[32])proof, count, root);
+    return rc;
+}
+
+int origo_client_lot_events(origo_client *c, const char *lot,
+                            origo_lot_event **out, size_t *count, char *err,
+                            size_t err_size)
+{
+    *out = NULL;
+    *count = 0;
+    origo_checkpoint cp;
+    int rc = origo_client_checkpoint(c, &cp, NULL, err, err_size);
+    if (rc)
+        return rc;
+    char enc[3 * 256 + 1], target[1024];
+    size_t k = 0;
+    for (const char *p = lot; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (k + 4 > sizeof(enc))
+            return ORIGO_E_TOOBIG;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_')
+            enc[k++] = (char)ch;
+        else
+            k += (size_t)snprintf(enc + k, 4, "%%%02X", ch);
+    }
+    enc[k] = '\0';
+    snprintf(target, sizeof(target), "/v1/lots/events?lot=%s", enc);
+    origo_buf body;
+    origo_buf_init(&body, MAX_BODY);
+    long status = 0;
+    rc = origo_client_get(c, target, 1, &body, &status, err, err_size);
+    json_t *doc =
+        rc == 0 ? json_loadb((const char *)body.data, body.len, 0, NULL) : NULL;
+    origo_buf_close(&body);
+    if (rc == 0 && status != 200) {
+        const char *code = doc ? problem_code(doc) : NULL;
+        const char *detail =
+            doc ? json_string_value(json_object_get(doc, "detail")) : NULL;
+        set_err(err, err_size, "%s", detail ? detail : "refused");
+        rc = code ? code_value(code) : ORIGO_E_IO;
+    } else if (rc == 0 && !doc) {
+        rc = ORIGO_E_JSON;
+    }
+    json_t *events = doc ? json_object_get(doc, "events") : NULL;
+    size_t n = json_array_size(events);
+    origo_lot_event *list = rc == 0 ? calloc(n ? n : 1, sizeof(*list)) : NULL;
+    if (rc == 0 && !list)
+        rc = ORIGO_E_NOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        json_t *e = json_array_get(events, i);
+        const char *b64 = json_string_value(json_object_get(e, "envelope"));
+        origo_lot_event *le = &list[i];
+        le->leaf = (uint64_t)json_integer_value(json_object_get(e, "leaf"));
+        le->envelope = malloc(ORIGO_ENVELOPE_MAX);
+        if (!b64 || !le->envelope ||
+            sodium_base642bin(le->envelope, ORIGO_ENVELOPE_MAX, b64,
+                              strlen(b64), NULL, &le->len, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0) {
+            rc = ORIGO_E_JSON;
+            break;
+        }
+        *count = i + 1;
+        origo_event ev;
+        rc = origo_envelope_verify(le->envelope, le->len, c->origin,
+                                   strlen(c->origin), &ev, le->id);
+        uint8_t leaf_hash[32];
+        origo_merkle_leaf_hash(le->envelope, le->len, leaf_hash);
+        if (rc == 0)
+            rc = check_inclusion(c, le->leaf, leaf_hash, err, err_size);
+        if (rc && rc != ORIGO_E_AGAIN) {
+            set_err(err, err_size,
+                    "the node's event at leaf %llu does not check: %s",
+                    (unsigned long long)le->leaf, origo_strerror(rc));
+            rc = ORIGO_E_PROOF;
+        } else if (rc) {
+            set_err(err, err_size,
+                    "the event at leaf %llu is newer than the checkpoint; "
+                    "ask again shortly",
+                    (unsigned long long)le->leaf);
+        }
+    }
+    json_decref(doc);
+    if (rc) {
+        origo_lot_events_free(list, *count);
+        *count = 0;
+        return rc;
+    }
+    *out = list;
+    *count = n;
+    return 0;
+}
+
+int origo_client_block(origo_client *c, uint64_t height, origo_block_info *out,
+                       char *err, size_t err_size)
+{
+    origo_checkpoint cp;
+    int rc = origo_client_checkpoint(c, &cp, NULL, err, err_size);
+    if (rc)
+        return rc;
+    char target[64];
+    snprintf(target, sizeof(target), "/v1/blocks/%llu",
+             (unsigned long long)height);
+    origo_buf body;
+    origo_buf_init(&body, 1u << 20);
+    long status = 0;
+    rc = origo_client_get(c, target, 0, &body, &status, err, err_size);
+    json_t *doc =
+        rc == 0 ? json_loadb((const char *)body.data, body.len, 0, NULL) : NULL;
+    origo_buf_close(&body);
+    if (rc == 0 && status == 404)
+        rc = ORIGO_E_NOTFOUND;
+    else if (rc == 0 && (status != 200 || !doc))
+        rc = ORIGO_E_IO;
+    if (rc == 0) {
+#define U(name) (uint64_t) json_integer_value(json_object_get(doc, name))
+        out->height = U("height");
+        out->time = U("time");
+        out->raft_term = U("raft_term");
+        out->raft_index = U("raft_index");
+        out->envelope_count = U("envelope_count");
+        out->first_leaf = U("first_leaf");
+        out->leaf_count = U("leaf_count");
+        out->tree_size = U("tree_size");
+#undef U
+        if (out->height != height ||
+            hex32(json_string_value(json_object_get(doc, "hash")), out->hash) ||
+            hex32(json_string_value(json_object_get(doc, "prev")), out->prev) ||
+            hex32(json_string_value(json_object_get(doc, "envelopes_hash")),
+                  out->envelopes_hash) ||
+            hex32(json_string_value(json_object_get(doc, "root")), out->root))
+            rc = ORIGO_E_JSON;
+    }
+    json_decref(doc);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    uint64_t size = c->size;
+    uint8_t root[32];
+    memcpy(root, c->root, 32);
+    pthread_mutex_unlock(&c->mu);
+    if (out->tree_size > size) {
+        set_err(err, err_size,
+                "block %llu is newer than the checkpoint; ask again shortly",
+                (unsigned long long)height);
+        return ORIGO_E_AGAIN;
+    }
+    uint8_t proof[130][32];
+    size_t count = 0;
+    if (out->tree_size < size)
+        rc = fetch_consistency(c, out->tree_size, size, proof, &count, err,
+                               err_size);
+    if (rc == 0)
+        rc = origo_merkle_verify_consistency(out->tree_size, size, out->root,
+                                             root, (const uint8_t(*)[32])proof,
+                                             count);
+    if (rc) {
+        set_err(err, err_size,
+                "block %llu's tree (%llu leaves) is not a prefix of the "
+                "accepted checkpoint",
+                (unsigned long long)height, (unsigned long long)out->tree_size);
+        return ORIGO_E_PROOF;
+    }
+    return 0;
+}

@@ -34,6 +34,7 @@ typedef struct net_args {
     size_t n_files;
     long timeout_ms;
     const char *deadline_ms;
+    const char *block;
 } net_args;
 
 typedef struct net {
@@ -89,6 +90,8 @@ static int parse_args(const char *verb, int argc, char **argv, net_args *a)
             slot = &a->id;
         } else if (!strcmp(o, "--lot")) {
             slot = &a->lot;
+        } else if (!strcmp(o, "--block")) {
+            slot = &a->block;
         } else if (!strcmp(o, "--deadline-ms")) {
             slot = &a->deadline_ms;
         } else if (!strcmp(o, "--depth")) {
@@ -450,11 +453,86 @@ static int print_get(net *n, const char *target, int sign)
 }
 
 static const char get_help[] =
-    "usage: origo get --node URL [--key FILE] [--envelope] EVENT_ID\n"
+    "usage: origo get --node URL [--key FILE] EVENT_ID\n"
+    "       origo get --node URL --key FILE --trust FILE --lot LOT\n"
+    "       origo get --node URL --trust FILE --block HEIGHT\n"
     "  Prints what became of an event: committed (leaf, block), rejected\n"
-    "  (code, reason) or pending. With --key, prints its envelope too (a\n"
-    "  signed read: your own events and those naming your lots).\n"
-    "Exit status: 0 found, 1 unknown, 2 usage or network error.\n";
+    "  (code, reason) or pending; with --key its envelope too (a signed\n"
+    "  read: your own events and those naming your lots). --lot lists every\n"
+    "  event naming a lot, each envelope's signature and inclusion proof\n"
+    "  checked against the trust file; --block prints a block header whose\n"
+    "  tree is checked to be part of the trusted history.\n"
+    "Exit status: 0 found, 1 unknown or refused, 2 usage or network error.\n";
+
+/* Exit status for a failed checked read: 2 when it could not be asked
+ * (network, usage, the read policy), 1 when the answer was refused. */
+static int verdict_exit(int rc)
+{
+    return rc == ORIGO_E_IO || rc == ORIGO_E_INVAL || rc == ORIGO_E_NOMEM ||
+                   rc == ORIGO_E_PERM || rc == ORIGO_E_TIMEOUT ||
+                   rc == ORIGO_E_AGAIN
+               ? 2
+               : 1;
+}
+
+static int get_lot(net *n)
+{
+    origo_lot_event *ev = NULL;
+    size_t count = 0;
+    char err[1024] = "";
+    int rc = origo_client_lot_events(n->client, n->a.lot, &ev, &count, err,
+                                     sizeof(err));
+    if (rc) {
+        cli_error("get", "%s", err[0] ? err : origo_strerror(rc));
+        return verdict_exit(rc);
+    }
+    printf("%zu events name %s, each checked against %s:\n", count, n->a.lot,
+           n->a.trust);
+    for (size_t i = 0; i < count; i++) {
+        origo_envelope env;
+        origo_event e;
+        char hexid[65];
+        cli_hex(ev[i].id, 32, hexid);
+        const char *type = "?";
+        if (origo_envelope_decode(ev[i].envelope, ev[i].len, &env) == 0 &&
+            origo_event_decode_body(env.body, env.body_len, &e) == 0)
+            type = origo_event_type_name(e.type);
+        printf("  leaf %-6llu %-16s %s\n", (unsigned long long)ev[i].leaf, type,
+               hexid);
+    }
+    origo_lot_events_free(ev, count);
+    return 0;
+}
+
+static int get_block(net *n, const char *height)
+{
+    char *end;
+    unsigned long long h = strtoull(height, &end, 10);
+    if (!*height || *end || h == 0) {
+        cli_error("get", "--block takes a height from 1");
+        return 2;
+    }
+    origo_block_info b;
+    char err[1024] = "";
+    int rc = origo_client_block(n->client, h, &b, err, sizeof(err));
+    if (rc) {
+        cli_error("get", "%s", err[0] ? err : origo_strerror(rc));
+        return verdict_exit(rc);
+    }
+    char hash[65], root[65];
+    cli_hex(b.hash, 32, hash);
+    cli_hex(b.root, 32, root);
+    printf("block %llu: %llu envelopes, leaves %llu..%llu, tree %llu, root "
+           "%s\n  hash %s, time %llu, raft %llu/%llu; its tree is part of the "
+           "trusted history\n",
+           (unsigned long long)b.height, (unsigned long long)b.envelope_count,
+           (unsigned long long)b.first_leaf,
+           (unsigned long long)(b.first_leaf + b.leaf_count),
+           (unsigned long long)b.tree_size, root, hash,
+           (unsigned long long)b.time, (unsigned long long)b.raft_term,
+           (unsigned long long)b.raft_index);
+    return 0;
+}
 
 int cmd_get(int argc, char **argv)
 {
@@ -462,6 +540,13 @@ int cmd_get(int argc, char **argv)
     int rc = parse_args("get", argc, argv, &n.a);
     if (rc || n.a.help) {
         fputs(get_help, rc ? stderr : stdout);
+        return rc;
+    }
+    if (n.a.lot || n.a.block) {
+        if ((rc = net_open(&n, 1, n.a.lot != NULL)) != 0)
+            return rc;
+        rc = n.a.lot ? get_lot(&n) : get_block(&n, n.a.block);
+        net_close(&n);
         return rc;
     }
     const char *id = n.a.id ? n.a.id : n.a.n_files ? n.a.files[0] : NULL;
@@ -799,13 +884,99 @@ int cmd_member(int argc, char **argv)
 
 static const char trust_help[] =
     "usage: origo trust --genesis FILE [--out FILE]\n"
+    "       origo trust --node URL --key FILE [--out FILE]\n"
     "  Writes the trust file of a network (docs/formats/trust.md): its\n"
     "  origin, its checkpoint quorum and its validators' verifier keys, as\n"
     "  the genesis names them. Check the genesis hash it prints against the\n"
-    "  one the network published before you rely on the file.\n";
+    "  one the network published before you rely on the file.\n"
+    "  From a node (a signed read of its members): the validators it\n"
+    "  reports now, with a majority quorum. That is trust on first use:\n"
+    "  compare the keys with the network's published genesis.\n";
+
+static int trust_from_node(int argc, char **argv)
+{
+    net n = {0};
+    int rc = parse_args("trust", argc, argv, &n.a);
+    if (rc)
+        return rc;
+    if ((rc = net_open(&n, 0, 1)) != 0)
+        return rc;
+    char origin[300];
+    if ((rc = node_origin(&n, origin, sizeof(origin))) != 0) {
+        net_close(&n);
+        return rc;
+    }
+    origo_buf body;
+    origo_buf_init(&body, 64u << 20);
+    long status = 0;
+    char err[512] = "";
+    rc = origo_client_get(n.client, "/v1/members", 1, &body, &status, err,
+                          sizeof(err));
+    json_t *doc = rc == 0 && status == 200
+                      ? json_loadb((const char *)body.data, body.len, 0, NULL)
+                      : NULL;
+    origo_buf_close(&body);
+    if (!doc) {
+        cli_error("trust", "cannot read the node's members: %s",
+                  err[0] ? err : "refused");
+        net_close(&n);
+        return 2;
+    }
+    origo_buf out;
+    origo_buf_init(&out, 1u << 20);
+    char line[512];
+    size_t validators = 0;
+    json_t *members = json_object_get(doc, "members");
+    for (size_t i = 0; i < json_array_size(members); i++) {
+        json_t *m = json_array_get(members, i);
+        json_t *roles = json_object_get(m, "roles");
+        int is_v = 0;
+        for (size_t r = 0; r < json_array_size(roles); r++)
+            is_v |= !strcmp(json_string_value(json_array_get(roles, r)) ?: "",
+                            "validator");
+        const char *name = json_string_value(json_object_get(m, "name"));
+        uint8_t pub[32];
+        size_t vlen;
+        if (!is_v || !name ||
+            cli_unhex(json_string_value(json_object_get(m, "key")) ?: "", pub,
+                      32) != 0 ||
+            origo_vkey_format(name, strlen(name), pub, line, sizeof(line) - 1,
+                              &vlen) != 0)
+            continue;
+        line[vlen++] = '\n';
+        origo_buf_append(&out, line, vlen);
+        validators++;
+    }
+    json_decref(doc);
+    char head[600];
+    int w = snprintf(head, sizeof(head),
+                     "# The validators %s reported (trust on first use: "
+                     "compare with the genesis)\norigin %s\nquorum %zu\n",
+                     n.a.nodes[0], origin, validators / 2 + 1);
+    origo_buf file;
+    origo_buf_init(&file, 2u << 20);
+    origo_buf_append(&file, head, (size_t)w);
+    origo_buf_append(&file, out.data, out.len);
+    int exit =
+        validators && cli_output("trust", n.a.out, file.data, file.len) == 0
+            ? 0
+            : 2;
+    if (!validators)
+        cli_error("trust", "the node reports no validators");
+    else if (exit == 0 && n.a.out)
+        printf("wrote %s: %zu validators of %s as %s reports them; compare "
+               "them with the genesis\n",
+               n.a.out, validators, origin, n.a.nodes[0]);
+    origo_buf_close(&out);
+    origo_buf_close(&file);
+    net_close(&n);
+    return exit;
+}
 
 int cmd_trust(int argc, char **argv)
 {
+    if (cmd_has_node(argc, argv))
+        return trust_from_node(argc, argv);
     const char *gpath = NULL, *out = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {

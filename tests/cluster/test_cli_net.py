@@ -157,6 +157,15 @@ try:
     check(r.returncode == 0 and '"envelope"' in r.stdout, "get --key: its envelope too")
     r = run(CLI, "get", *nodes, "0" * 64)
     check(r.returncode == 1 and "ORIGO_E_NOTFOUND" in r.stderr, "get: an unknown event, exit 1")
+    r = run(CLI, "get", *nodes, "--key", f"{work}/acme.key", "--trust", trust, "--lot", "acme/cell/A-1")
+    check(r.returncode == 0 and "1 events name acme/cell/A-1" in r.stdout and eid in r.stdout,
+          "get --lot lists the lot's events, each checked against the trust file")
+    r = run(CLI, "get", *nodes, "--trust", trust, "--block", "2")
+    check(r.returncode == 0 and "part of the trusted history" in r.stdout,
+          "get --block prints a header checked against the trusted history")
+    r = run(CLI, "get", *nodes, "--trust", trust, "--block", "9999")
+    check(r.returncode == 1, "get --block of a block that does not exist: exit 1")
+
     r = run(CLI, "status", *nodes)
     check(r.returncode == 0 and r.stdout.count('"role":"leader"') == 1,
           "status: each node, one leader")
@@ -195,6 +204,10 @@ try:
     body = lambda p: [l for l in open(p).read().splitlines() if not l.startswith("#")]
     check(r.returncode == 0 and body(f"{work}/trust2.txt") == body(trust),
           "trust --genesis writes the validators' keys, origin and quorum")
+    r = run(CLI, "trust", *nodes[:2], "--key", f"{work}/acme.key", "--out", f"{work}/trust3.txt")
+    check(r.returncode == 0 and sorted(body(f"{work}/trust3.txt")) == sorted(body(trust)) and
+          "compare" in r.stdout,
+          "trust --node writes the same from a node's members, saying it is trust on first use")
 
     # Errors, each with its exit status and a message that says what to do.
     r = run(CLI, "submit", "--node", "http://127.0.0.1:9", "--deadline-ms", "1500", "-", stdin=ev)
@@ -228,6 +241,9 @@ try:
             "--lot", "acme/cell/A-1", "--forward", "--out", f"{work}/t2.json")
     check(r.returncode == 1 and "does not verify" in r.stderr and not os.path.exists(f"{work}/t2.json"),
           "a trace report that fails the trust file is refused, nothing written")
+
+    r = run(CLI, "get", *nodes, "--key", f"{work}/acme.key", "--trust", other, "--lot", "acme/cell/A-1")
+    check(r.returncode == 1, "get --lot against a trust file of other keys: refused, exit 1")
 
     # A rewritten history: wipe every ledger (same keys, same genesis),
     # restart and record other events; the state file remembers the old tree.

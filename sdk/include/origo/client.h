@@ -109,6 +109,41 @@ int origo_client_checkpoint(origo_client *c, origo_checkpoint *out,
 int origo_client_proof(origo_client *c, const uint8_t id[32], origo_buf *out,
                        char *err, size_t err_size);
 
+/* One event of a lot, checked: its envelope verifies (schema, network,
+ * signature) and its inclusion proof reaches the accepted checkpoint. */
+typedef struct origo_lot_event {
+    uint64_t leaf;
+    uint8_t id[32];
+    uint8_t *envelope; /* owned */
+    size_t len;
+} origo_lot_event;
+
+/* Every committed event that names `lot` (a signed read), each checked as
+ * above against a checkpoint fetched and accepted first. *out is an array
+ * of *count events (free with origo_lot_events_free()). Returns 0,
+ * ORIGO_E_PERM (the read policy), ORIGO_E_PROOF (an event that does not
+ * check: err says which), ORIGO_E_AGAIN (an event newer than any quorum
+ * checkpoint yet: ask again), origo_client_checkpoint()'s errors. */
+int origo_client_lot_events(origo_client *c, const char *lot,
+                            origo_lot_event **out, size_t *count, char *err,
+                            size_t err_size);
+void origo_lot_events_free(origo_lot_event *events, size_t count);
+
+/* A block header. Its tree size and root are checked against the accepted
+ * checkpoint (a consistency proof from the block's tree to it): the block
+ * is part of the history the trust file vouches for. */
+typedef struct origo_block_info {
+    uint64_t height, time, raft_term, raft_index;
+    uint64_t envelope_count, first_leaf, leaf_count, tree_size;
+    uint8_t hash[32], prev[32], envelopes_hash[32], root[32];
+} origo_block_info;
+
+/* Returns 0, ORIGO_E_NOTFOUND, ORIGO_E_PROOF (the block's root is not a
+ * prefix of the accepted tree), ORIGO_E_AGAIN (no quorum checkpoint covers
+ * it yet), origo_client_checkpoint()'s errors. */
+int origo_client_block(origo_client *c, uint64_t height, origo_block_info *out,
+                       char *err, size_t err_size);
+
 struct report_verdict; /* report_verify.h */
 
 /* A trace report (docs/formats/trace-report.md) starting from `lot`:
