@@ -421,7 +421,67 @@ int cmd_submit(int argc, char **argv)
 }
 
 /* Prints a GET's JSON body; returns the exit status. */
-static int print_get(net *n, const char *target, int sign)
+/* Human forms of the node's answers (--json prints them as they came). */
+static void human_event(json_t *d)
+{
+    const char *st = json_string_value(json_object_get(d, "status"));
+    const char *id = json_string_value(json_object_get(d, "id"));
+    if (st && !strcmp(st, "committed"))
+        printf("%s committed at leaf %lld in block %lld\n", id,
+               (long long)json_integer_value(json_object_get(d, "leaf")),
+               (long long)json_integer_value(json_object_get(d, "block")));
+    else if (st && !strcmp(st, "rejected"))
+        printf("%s REJECTED in block %lld: %s: %s\n", id,
+               (long long)json_integer_value(json_object_get(d, "block")),
+               json_string_value(json_object_get(d, "code")),
+               json_string_value(json_object_get(d, "reason")));
+    else
+        printf("%s %s\n", id, st ? st : "unknown");
+}
+
+static void human_envelope(json_t *d)
+{
+    const char *b64 = json_string_value(json_object_get(d, "envelope"));
+    uint8_t *env = b64 ? malloc(ORIGO_ENVELOPE_MAX) : NULL;
+    size_t len = 0;
+    origo_envelope e;
+    origo_event ev;
+    if (env &&
+        sodium_base642bin(env, ORIGO_ENVELOPE_MAX, b64, strlen(b64), NULL, &len,
+                          NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+        origo_envelope_decode(env, len, &e) == 0 &&
+        origo_event_decode_body(e.body, e.body_len, &ev) == 0) {
+        json_t *j = event_json_dump(&ev);
+        char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(j);
+    }
+    free(env);
+}
+
+static void human_status(json_t *d)
+{
+    const char *leader = json_string_value(json_object_get(d, "leader"));
+    printf("%s (%s) of %s: leader %s, term %lld, commit %lld, applied %lld, "
+           "tree %lld, peers up %lld of %lld, queued %lld, in flight %lld\n",
+           json_string_value(json_object_get(d, "validator")),
+           json_string_value(json_object_get(d, "role")),
+           json_string_value(json_object_get(d, "network")),
+           leader ? leader : "none",
+           (long long)json_integer_value(json_object_get(d, "term")),
+           (long long)json_integer_value(json_object_get(d, "commit")),
+           (long long)json_integer_value(json_object_get(d, "applied")),
+           (long long)json_integer_value(json_object_get(d, "tree_size")),
+           (long long)json_integer_value(json_object_get(d, "peers_up")),
+           (long long)json_integer_value(json_object_get(d, "peers")),
+           (long long)json_integer_value(json_object_get(d, "queued")),
+           (long long)json_integer_value(json_object_get(d, "inflight")));
+}
+
+static int print_get(net *n, const char *target, int sign,
+                     void (*human)(json_t *doc))
 {
     origo_buf body;
     origo_buf_init(&body, 256u << 20);
@@ -444,16 +504,24 @@ static int print_get(net *n, const char *target, int sign)
         json_decref(doc);
         exit = status == 404 ? 1 : 2;
     } else {
-        fwrite(body.data, 1, body.len, stdout);
-        if (body.len && body.data[body.len - 1] != '\n')
-            putchar('\n');
+        json_t *doc = n->a.json || !human ? NULL
+                                          : json_loadb((const char *)body.data,
+                                                       body.len, 0, NULL);
+        if (doc) {
+            human(doc);
+            json_decref(doc);
+        } else {
+            fwrite(body.data, 1, body.len, stdout);
+            if (body.len && body.data[body.len - 1] != '\n')
+                putchar('\n');
+        }
     }
     origo_buf_close(&body);
     return exit;
 }
 
 static const char get_help[] =
-    "usage: origo get --node URL [--key FILE] EVENT_ID\n"
+    "usage: origo get --node URL [--key FILE] [--json] EVENT_ID\n"
     "       origo get --node URL --key FILE --trust FILE --lot LOT\n"
     "       origo get --node URL --trust FILE --block HEIGHT\n"
     "  Prints what became of an event: committed (leaf, block), rejected\n"
@@ -559,17 +627,17 @@ int cmd_get(int argc, char **argv)
         return rc;
     char target[128];
     snprintf(target, sizeof(target), "/v1/events/%s", id);
-    rc = print_get(&n, target, 0);
+    rc = print_get(&n, target, 0, human_event);
     if (rc == 0 && n.key) {
         snprintf(target, sizeof(target), "/v1/envelopes/%s", id);
-        rc = print_get(&n, target, 1);
+        rc = print_get(&n, target, 1, human_envelope);
     }
     net_close(&n);
     return rc;
 }
 
 static const char status_help[] =
-    "usage: origo status --node URL [--node URL]...\n"
+    "usage: origo status --node URL [--node URL]... [--json]\n"
     "  Prints each node's view: its role, the leader, term, commit and\n"
     "  applied indexes, tree size, peers and queues.\n";
 
@@ -591,7 +659,7 @@ int cmd_status(int argc, char **argv)
             return rc;
         printf("%s: ", n.a.nodes[i]);
         fflush(stdout);
-        if (print_get(&one, "/v1/status", 0) != 0) {
+        if (print_get(&one, "/v1/status", 0, human_status) != 0) {
             exit = 2;
             printf("\n");
         }

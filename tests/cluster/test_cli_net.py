@@ -133,7 +133,7 @@ try:
     # A dropped connection after the node committed: the client sends the
     # same envelope again and gets the first commit; one leaf, not two.
     def tree_size():
-        r = run(CLI, "status", "--node", urls[0])
+        r = run(CLI, "status", "--json", "--node", urls[0])
         return json.loads(r.stdout.split(": ", 1)[1])["tree_size"]
     before = tree_size()
     proxy, pstate = dropping_proxy(int(urls[0].rsplit(":", 1)[1]))
@@ -141,7 +141,7 @@ try:
     r = run(CLI, "submit", "--node", f"http://127.0.0.1:{proxy.getsockname()[1]}", "-", stdin=ev2)
     proxy.close()
     m2 = re.match(r"committed (\w+) leaf (\d+)", r.stdout)
-    g = run(CLI, "get", *nodes, json.loads(ev2)["id"])
+    g = run(CLI, "get", "--json", *nodes, json.loads(ev2)["id"])
     check(pstate["dropped"] == 1 and r.returncode == 0 and m2 and
           json.loads(g.stdout)["leaf"] == int(m2.group(2)) and tree_size() == before + 1,
           "after a dropped connection the retry gets the first commit: exactly one leaf")
@@ -152,9 +152,13 @@ try:
           "submit builds the event from origo event's flags")
 
     r = run(CLI, "get", *nodes, eid)
-    check(r.returncode == 0 and json.loads(r.stdout)["leaf"] == leaf, "get: its status")
+    check(r.returncode == 0 and r.stdout.startswith(f"{eid} committed at leaf {leaf} in block"),
+          "get: its status, for humans")
+    r = run(CLI, "get", "--json", *nodes, eid)
+    check(r.returncode == 0 and json.loads(r.stdout)["leaf"] == leaf, "get --json: for scripts")
     r = run(CLI, "get", *nodes, "--key", f"{work}/acme.key", eid)
-    check(r.returncode == 0 and '"envelope"' in r.stdout, "get --key: its envelope too")
+    check(r.returncode == 0 and '"type": "lot.create"' in r.stdout and "acme/cell/A-1" in r.stdout,
+          "get --key: the event itself too")
     r = run(CLI, "get", *nodes, "0" * 64)
     check(r.returncode == 1 and "ORIGO_E_NOTFOUND" in r.stderr, "get: an unknown event, exit 1")
     r = run(CLI, "get", *nodes, "--key", f"{work}/acme.key", "--trust", trust, "--lot", "acme/cell/A-1")
@@ -167,7 +171,7 @@ try:
     check(r.returncode == 1, "get --block of a block that does not exist: exit 1")
 
     r = run(CLI, "status", *nodes)
-    check(r.returncode == 0 and r.stdout.count('"role":"leader"') == 1,
+    check(r.returncode == 0 and r.stdout.count("(leader)") == 1 and r.stdout.count("term") == 3,
           "status: each node, one leader")
 
     r = run(CLI, "checkpoint", *nodes, "--trust", trust, "--state", f"{work}/state")
