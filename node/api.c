@@ -429,7 +429,8 @@ static void send_answer(node *n, waiter *w, int code)
         b[12 + i] = (uint8_t)(w->index >> (56 - 8 * i));
         b[20 + i] = (uint8_t)(w->term >> (56 - 8 * i));
     }
-    node_send_to(n, w->from, MSG_ANSWER, b, sizeof(b), NULL, 0);
+    node_send_to(n, node_peer_link(n, w->from_key), MSG_ANSWER, b, sizeof(b),
+                 NULL, 0);
 }
 
 /* Answers a submission that cannot go on; frees forwarded ones. */
@@ -438,7 +439,7 @@ static void fail_waiter(node *n, waiter *w, unsigned status, int code,
 {
     if (w->req)
         api_problem(n, w->req, status, code, "%s", detail);
-    else if (w->from)
+    else if (w->forwarded)
         send_answer(n, w, code);
     waiter_free(w);
 }
@@ -544,9 +545,10 @@ static void admit_done(uv_work_t *work, int status)
     (void)status;
     waiter *w = work->data;
     node *n = w->node;
+    list_remove(&n->admitting, w);
     free(w->input);
     w->input = NULL;
-    if (n->stopping || (!w->req && !w->from)) {
+    if (n->stopping || (!w->req && !w->forwarded)) {
         if (w->req)
             api_problem(n, w->req, 503, ORIGO_E_SHUTDOWN,
                         "the node is stopping; submit to another node");
@@ -649,8 +651,14 @@ static void admit(node *n, waiter *w, uint8_t *body, size_t len, int msgpack)
     w->input_msgpack = msgpack;
     w->work.data = w;
     n->m.submitted++;
-    if (uv_queue_work(&n->loop, &w->work, admit_work, admit_done) != 0)
+    if (uv_queue_work(&n->loop, &w->work, admit_work, admit_done) != 0) {
+        free(w->input);
+        w->input = NULL;
         fail_waiter(n, w, 503, ORIGO_E_SHUTDOWN, "the node is stopping");
+        return;
+    }
+    /* Listed, so that a request answered at shutdown is detached. */
+    list_push(&n->admitting, w);
 }
 
 /* A follower's forwarded submission, at (what it thinks is) the leader. */
@@ -663,7 +671,13 @@ void api_on_forward(node *n, peer_link *from, const uint8_t *msg, size_t len)
         return; /* the follower's request times out */
     for (int i = 0; i < 8; i++)
         w->fwd_id = w->fwd_id << 8 | msg[i];
-    w->from = from;
+    const uint8_t *key = peer_key(from);
+    if (!key) {
+        free(w);
+        return;
+    }
+    w->forwarded = 1;
+    memcpy(w->from_key, key, 32);
     /* The body must outlive the work: keep a copy in blob until parsed. */
     uint8_t *copy = malloc(len - 8);
     if (!copy) {
@@ -767,6 +781,7 @@ static void detach(waiter_list *l, http_request *req)
 void api_refuse(void *ctx, http_request *req)
 {
     node *n = ctx;
+    detach(&n->admitting, req);
     detach(&n->queued, req);
     detach(&n->inflight, req);
     api_problem(n, req, 503, ORIGO_E_SHUTDOWN,

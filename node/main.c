@@ -90,6 +90,12 @@ void node_send_to(node *n, peer_link *link, uint8_t kind, const uint8_t *a,
     free(frame);
 }
 
+peer_link *node_peer_link(node *n, const uint8_t key[32])
+{
+    node_peer *p = peer_by_key(n, key);
+    return p ? p->link : NULL;
+}
+
 peer_link *node_leader_link(node *n)
 {
     struct raft_status st;

@@ -38,9 +38,10 @@ typedef struct node_peer {
 /* A submission: one HTTP request, or one forwarded from a follower. */
 typedef struct waiter {
     struct waiter *next, *prev;
-    http_request *req; /* NULL: forwarded from `from` */
-    uint64_t fwd_id;   /* the follower's ID of a forwarded one, or ours */
-    peer_link *from;
+    http_request *req;    /* NULL: forwarded from `from` */
+    uint64_t fwd_id;      /* the follower's ID of a forwarded one, or ours */
+    int forwarded;        /* from the validator whose key is from_key */
+    uint8_t from_key[32]; /* links may close meanwhile: found again by key */
     size_t n;
     uint8_t *blob; /* the envelopes, back to back */
     size_t blob_len;
@@ -99,7 +100,7 @@ typedef struct node {
     int lock_fd, stopping, fatal;
     /* Submissions: queued at the leader (not yet proposed), proposed or
      * forwarded (waiting for their entry to apply). */
-    waiter_list queued, inflight;
+    waiter_list admitting, queued, inflight;
     size_t queued_events, queued_bytes;
     size_t inflight_events, inflight_bytes;
     uint64_t next_fwd_id;
@@ -123,6 +124,8 @@ uint64_t node_now_ms(void);
 void node_send_to(node *n, peer_link *link, uint8_t kind, const uint8_t *a,
                   size_t a_len, const uint8_t *b, size_t b_len);
 peer_link *node_leader_link(node *n);
+/* The open link to the validator with this key, or NULL. */
+peer_link *node_peer_link(node *n, const uint8_t key[32]);
 
 /* api.c */
 void api_handle(void *ctx, http_request *req);
