@@ -1115,6 +1115,11 @@ static void get_metrics(node *n, http_request *req, const char *rest)
     PUT("# TYPE origo_committed_events_total counter\n"
         "origo_committed_events_total %llu\n",
         (unsigned long long)n->m.committed);
+    PUT("# TYPE origo_rejected_total counter\n");
+    for (int c = 1; c < 256; c++)
+        if (n->m.rejected[c])
+            PUT("origo_rejected_total{code=\"%s\"} %llu\n", origo_errname(-c),
+                (unsigned long long)n->m.rejected[c]);
     PUT("# TYPE origo_lost_total counter\norigo_lost_total %llu\n",
         (unsigned long long)n->m.lost);
     PUT("# TYPE origo_http_requests_total counter\n"

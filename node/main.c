@@ -299,6 +299,13 @@ static void on_applied(void *ctx, uint64_t index, uint64_t term,
     (void)term;
     if (result) {
         n->m.committed += result->leaf_count;
+        for (size_t i = 0;
+             result->outcomes && i < result->leaf_count + result->rejected;
+             i++) {
+            int st = result->outcomes[i].status;
+            if (st < 0 && st > -256)
+                n->m.rejected[-st]++;
+        }
         if (result->leaf_count > 0)
             n->cosign_due = 1;
     }

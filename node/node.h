@@ -69,8 +69,9 @@ typedef struct waiter_list {
 } waiter_list;
 
 typedef struct node_metrics {
-    uint64_t submitted, committed, rejected_by_reason[64];
-    uint64_t verified; /* envelope signatures checked */
+    uint64_t submitted, committed;
+    uint64_t rejected[256]; /* by -code */
+    uint64_t verified;      /* envelope signatures checked */
     uint64_t lat_buckets[16], lat_count, lat_sum_ms;
     uint64_t http_requests, http_429, lost;
 } node_metrics;

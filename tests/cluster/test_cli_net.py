@@ -201,6 +201,11 @@ try:
     check(all(r.returncode == 0 and "committed" in r.stdout for r in (r1, r2, r3)),
           "member add, update and remove commit")
     check(r4.returncode == 1 and "REJECTED" in r4.stdout, "removing a non-member is rejected, exit 1")
+    import urllib.request
+    metrics = b"".join(urllib.request.urlopen(u + "/metrics").read() for u in urls)
+    code4 = re.search(r"REJECTED (ORIGO_E_\w+)", r4.stdout)
+    check(code4 and f'origo_rejected_total{{code="{code4.group(1)}"}}'.encode() in metrics,
+          "/metrics counts rejections by reason")
     r = run(CLI, "member", "add", *nodes, "--key", f"{work}/acme.key", "--member", bpub,
             "--name", "beta", "--roles", "supplier")
     check(r.returncode == 1 and "REJECTED" in r.stdout, "a member that is no admin cannot admit one")
