@@ -14,6 +14,7 @@
 #include "log.h"
 #include "api_internal.h"
 #include "node.h"
+#include "route.h"
 #include "origo/codec.h"
 #include "origo/error.h"
 #include "origo/event.h"
@@ -819,16 +820,7 @@ int api_arg_u64(const http_request *req, const char *key, uint64_t *out)
     const char *v = api_arg(req, key);
     if (!v)
         return -1;
-    if (!*v || strlen(v) > 19)
-        return -2;
-    uint64_t x = 0;
-    for (const char *p = v; *p; p++) {
-        if (*p < '0' || *p > '9' || (p == v && *p == '0' && p[1]))
-            return -2;
-        x = x * 10 + (uint64_t)(*p - '0');
-    }
-    *out = x;
-    return 0;
+    return route_parse_u64(v, out) == 0 ? 0 : -2;
 }
 
 static json_t *hashes_json(const uint8_t (*h)[32], size_t count)
@@ -944,12 +936,7 @@ static void get_consistency(node *n, http_request *req, const char *rest)
 static void get_block(node *n, http_request *req, const char *rest)
 {
     uint64_t height = 0;
-    int ok = *rest && strlen(rest) < 20;
-    for (const char *p = rest; ok && *p; p++)
-        ok = *p >= '0' && *p <= '9' && !(p == rest && *p == '0');
-    for (const char *p = rest; ok && *p; p++)
-        height = height * 10 + (uint64_t)(*p - '0');
-    if (!ok) {
+    if (route_parse_u64(rest, &height) != 0 || height == 0) {
         api_problem(n, req, 400, ORIGO_E_INVAL,
                     "a block height is a whole number from 1");
         return;
@@ -1205,26 +1192,25 @@ static void get_healthz(node *n, http_request *req, const char *rest)
  * checks both ways). A path ending in '/' matches any one segment after
  * it, handed to the handler as `rest`. */
 typedef struct route {
-    const char *method;
-    const char *path;
+    route_pattern pattern; /* first: route_find() reads it */
     void (*fn)(node *n, http_request *req, const char *rest);
 } route;
 
 static const route routes[] = {
-    {"POST", "/v1/events", post_events},
-    {"GET", "/v1/events/", get_event},
-    {"GET", "/v1/envelopes/", reads_get_envelope},
-    {"GET", "/v1/proofs/", reads_get_proof},
-    {"GET", "/v1/lots/events", reads_get_lot_events},
-    {"GET", "/v1/trace", reads_get_trace},
-    {"GET", "/v1/members", reads_get_members},
-    {"GET", "/v1/blocks/", get_block},
-    {"GET", "/v1/proof/inclusion", get_inclusion},
-    {"GET", "/v1/proof/consistency", get_consistency},
-    {"GET", "/v1/status", get_status},
-    {"GET", "/checkpoint", get_checkpoint},
-    {"GET", "/healthz", get_healthz},
-    {"GET", "/metrics", get_metrics},
+    {{"POST", "/v1/events"}, post_events},
+    {{"GET", "/v1/events/"}, get_event},
+    {{"GET", "/v1/envelopes/"}, reads_get_envelope},
+    {{"GET", "/v1/proofs/"}, reads_get_proof},
+    {{"GET", "/v1/lots/events"}, reads_get_lot_events},
+    {{"GET", "/v1/trace"}, reads_get_trace},
+    {{"GET", "/v1/members"}, reads_get_members},
+    {{"GET", "/v1/blocks/"}, get_block},
+    {{"GET", "/v1/proof/inclusion"}, get_inclusion},
+    {{"GET", "/v1/proof/consistency"}, get_consistency},
+    {{"GET", "/v1/status"}, get_status},
+    {{"GET", "/checkpoint"}, get_checkpoint},
+    {{"GET", "/healthz"}, get_healthz},
+    {{"GET", "/metrics"}, get_metrics},
 };
 
 void api_handle(void *ctx, http_request *req)
@@ -1238,25 +1224,13 @@ void api_handle(void *ctx, http_request *req)
                     HTTP_MAX_ARGS);
         return;
     }
-    const char *method = strcmp(req->method, "HEAD") ? req->method : "GET";
-    const route *other = NULL;
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const route *r = &routes[i];
-        size_t len = strlen(r->path);
-        int prefix = r->path[len - 1] == '/';
-        if (prefix ? strncmp(p, r->path, len) || !p[len] || strchr(p + len, '/')
-                   : strcmp(p, r->path))
-            continue;
-        if (strcmp(method, r->method)) {
-            other = r;
-            continue;
-        }
-        r->fn(n, req, p + len);
-        return;
-    }
-    if (other)
-        api_problem(n, req, 405, ORIGO_E_INVAL, "%s takes %s", p,
-                    other->method);
+    const char *rest = "", *allowed = NULL;
+    int i = route_find(routes, sizeof(routes) / sizeof(routes[0]),
+                       sizeof(routes[0]), req->method, p, &rest, &allowed);
+    if (i >= 0)
+        routes[i].fn(n, req, rest);
+    else if (i == ROUTE_WRONG_METHOD)
+        api_problem(n, req, 405, ORIGO_E_INVAL, "%s takes %s", p, allowed);
     else
         api_problem(n, req, 404, ORIGO_E_NOTFOUND,
                     "no such endpoint: %s (see docs/api.yaml)", p);

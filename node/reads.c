@@ -16,6 +16,7 @@
 #include "origo/note.h"
 #include "origo/proof.h"
 #include "report.h"
+#include "route.h"
 #include "trace.h"
 
 /* How far a request's `created` may be from the node's clock, and how
@@ -150,14 +151,12 @@ int reads_authenticate(node *n, http_request *req, reader *out)
             return -1;
         }
     }
-    char path[sizeof(req->raw_target)];
-    snprintf(path, sizeof(path), "%s", req->raw_target);
-    char *q = strchr(path, '?');
-    const char *query = "";
-    if (q) {
-        memmove(q + 1, q, strlen(q) + 1);
-        *q = '\0';
-        query = q + 1;
+    char path[sizeof(req->raw_target)], query[sizeof(req->raw_target)];
+    if (route_split_target(req->raw_target, path, sizeof(path), query,
+                           sizeof(query)) != 0) {
+        api_problem(n, req, 400, ORIGO_E_HTTPSIG,
+                    "the request target is too long");
+        return -1;
     }
     origo_httpsig_request hr = {req->method, path,       query,
                                 req->host,   req_header, req};

@@ -302,7 +302,7 @@ try:
     with open(os.path.join(src, "node", "api.c")) as f:
         code = f.read()
     served = {(m, p + ("{height}" if "blocks" in p else "{id}") if p.endswith("/") else p)
-              for m, p in re.findall(r'\{"(GET|POST)", "(/[^"]*)", \w+\}', code)}
+              for m, p in re.findall(r'\{\{"(GET|POST)", "(/[^"]*)"\}, \w+\}', code)}
     check(served and documented == served,
           "docs/api.yaml lists exactly the routes of node/api.c" +
           ("" if documented == served else f" (only documented: {documented - served}, only served: {served - documented})"))
