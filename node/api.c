@@ -1099,6 +1099,9 @@ static void get_metrics(node *n, http_request *req, const char *rest)
         (unsigned long long)n->m.submitted);
     PUT("# TYPE origo_verified_total counter\norigo_verified_total %llu\n",
         (unsigned long long)n->m.verified);
+    PUT("# TYPE origo_blocks_checked_ahead_total counter\n"
+        "origo_blocks_checked_ahead_total %llu\n",
+        (unsigned long long)n->m.checked_ahead);
     PUT("# TYPE origo_committed_events_total counter\n"
         "origo_committed_events_total %llu\n",
         (unsigned long long)n->m.committed);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "node.h"
 #include "origo/error.h"
+#include "origo/event.h"
 #include "origo/file.h"
 #include "origo/note.h"
 
@@ -289,6 +290,84 @@ static void retry_pending_sigs(node *n)
             n->pending_sigs[keep++] = *ps;
     }
     n->n_pending_sigs = keep;
+}
+
+/* ---- signatures of arriving entries, off the loop ---------------------- */
+
+#define CHECKS_MAX_PENDING 256
+
+typedef struct check_job {
+    uv_work_t work;
+    node *n;
+    uint64_t index, term;
+    uint8_t *data;
+    size_t len;
+    int ok;
+} check_job;
+
+static void check_work(uv_work_t *w)
+{
+    check_job *j = w->data;
+    ledger_envelope *envs = NULL;
+    uint64_t time_ms;
+    long count = replica_decode_proposal(j->data, j->len, &envs, &time_ms);
+    const char *origin = j->n->gen->origin;
+    j->ok = count > 0;
+    for (long i = 0; j->ok && i < count; i++)
+        j->ok = origo_envelope_verify(envs[i].data, envs[i].len, origin,
+                                      strlen(origin), NULL, NULL) == 0;
+    free(envs);
+}
+
+static void check_done(uv_work_t *w, int status)
+{
+    check_job *j = w->data;
+    node *n = j->n;
+    struct checked_entry *c = &n->checked[j->index % 4096];
+    if (status == 0 && c->index == j->index && c->term == j->term)
+        c->state = j->ok ? 2 : 3;
+    n->checks_pending--;
+    free(j->data);
+    free(j);
+}
+
+static void on_arriving(void *ctx, uint64_t index, uint64_t term,
+                        const uint8_t *data, size_t len)
+{
+    node *n = ctx;
+    struct checked_entry *c = &n->checked[index % 4096];
+    if ((c->index == index && c->term == term && c->state) ||
+        n->checks_pending >= CHECKS_MAX_PENDING || n->stopping)
+        return; /* known, or busy: apply checks */
+    check_job *j = calloc(1, sizeof(*j));
+    if (!j || !(j->data = malloc(len ? len : 1))) {
+        free(j);
+        return;
+    }
+    memcpy(j->data, data, len);
+    j->len = len;
+    j->n = n;
+    j->index = index;
+    j->term = term;
+    j->work.data = j;
+    *c = (struct checked_entry){index, term, 1};
+    if (uv_queue_work(&n->loop, &j->work, check_work, check_done) != 0) {
+        c->state = 0;
+        free(j->data);
+        free(j);
+        return;
+    }
+    n->checks_pending++;
+}
+
+static int on_checked(void *ctx, uint64_t index, uint64_t term)
+{
+    node *n = ctx;
+    const struct checked_entry *c = &n->checked[index % 4096];
+    int ok = c->index == index && c->term == term && c->state == 2;
+    if (ok)
+        n->m.checked_ahead++;
+    return ok;
 }
 
 static void on_applied(void *ctx, uint64_t index, uint64_t term,
@@ -690,6 +769,8 @@ static int open_replica(node *n, char *msg, size_t msg_size)
         .msg_prefix = MSG_RAFT,
         .send = raft_send,
         .applied = on_applied,
+        .arriving = on_arriving,
+        .checked = on_checked,
         .ctx = n,
     };
     /* The founders: the genesis validators. */

@@ -71,7 +71,8 @@ typedef struct waiter_list {
 typedef struct node_metrics {
     uint64_t submitted, committed;
     uint64_t rejected[256]; /* by -code */
-    uint64_t verified;      /* envelope signatures checked */
+    uint64_t verified;      /* envelope signatures checked at admission */
+    uint64_t checked_ahead; /* blocks applied with signatures checked ahead */
     uint64_t lat_buckets[16], lat_count, lat_sum_ms;
     uint64_t http_requests, http_429, lost;
 } node_metrics;
@@ -118,6 +119,13 @@ typedef struct node {
     } pending_sigs[64];
     size_t n_pending_sigs;
     node_metrics m;
+    /* Signatures of arriving entries, checked on the thread pool: a ring
+     * of (index, term) -> verdict; a miss means apply checks. */
+    struct checked_entry {
+        uint64_t index, term;
+        int state; /* 0 none, 1 pending, 2 all verify, 3 not */
+    } checked[4096];
+    size_t checks_pending;
 } node;
 
 uint64_t node_now_ms(void);

@@ -345,11 +345,9 @@ int replica_remove(replica *r, uint64_t id)
     return rc ? rc : replica_process(r);
 }
 
-/* Decodes a block proposal into envs[] (pointers into data). Returns the
- * number of envelopes, or -1 if the bytes are not a proposal: such an entry
- * is a no-op on every replica alike. */
-static long decode_proposal(const uint8_t *data, size_t len,
-                            ledger_envelope **envs, uint64_t *time_ms)
+/* A proposal that does not decode is a no-op on every replica alike. */
+long replica_decode_proposal(const uint8_t *data, size_t len,
+                             ledger_envelope **envs, uint64_t *time_ms)
 {
     origo_mp_reader rd;
     origo_mp_reader_init(&rd, data, len);
@@ -409,7 +407,8 @@ static int apply_entry(replica *r, MDB_txn *txn, const struct raft_entry *e)
     applied_note note = {.index = e->index, .term = e->term, .noop = 1};
     ledger_envelope *envs = NULL;
     uint64_t time_ms = 0;
-    long count = decode_proposal(e->data.base, e->data.len, &envs, &time_ms);
+    long count =
+        replica_decode_proposal(e->data.base, e->data.len, &envs, &time_ms);
     if (count == -2)
         return ORIGO_E_NOMEM;
     if (count > 0) {
@@ -419,7 +418,10 @@ static int apply_entry(replica *r, MDB_txn *txn, const struct raft_entry *e)
             return ORIGO_E_NOMEM;
         }
         unsigned flags =
-            own_verified(r, e->index, e->term) ? LEDGER_APPLY_SIGS_VERIFIED : 0;
+            own_verified(r, e->index, e->term) ||
+                    (r->o.checked && r->o.checked(r->o.ctx, e->index, e->term))
+                ? LEDGER_APPLY_SIGS_VERIFIED
+                : 0;
         int rc = ledger_apply_block(r->led, txn, e->term, e->index, time_ms,
                                     envs, (size_t)count, flags, &note.result);
         free(envs);
@@ -759,6 +761,13 @@ int replica_receive(replica *r, const uint8_t *msg, size_t len)
     struct raft_msg m;
     if (raftmsg_decode(msg, len, &m) != 0)
         return 0;
+    if (m.to == r->o.id && m.type == RAFT_MSG_APPEND && r->o.arriving)
+        for (size_t i = 0; i < m.u.append.n_entries; i++) {
+            const struct raft_entry *e = &m.u.append.entries[i];
+            if (e->type == RAFT_ENTRY_NORMAL)
+                r->o.arriving(r->o.ctx, e->index, e->term, e->data.base,
+                              e->data.len);
+        }
     int rc = m.to == r->o.id ? raft_step(r->core, &m) : 0;
     raftmsg_release(&m);
     return rc ? rc : replica_process(r);

@@ -42,8 +42,25 @@ typedef struct replica_options {
      * a proposal, or a block time that did not increase). */
     void (*applied)(void *ctx, uint64_t index, uint64_t term,
                     const ledger_block_result *result);
+    /* Optional, so that signatures are checked before apply, off the
+     * loop: `arriving` is called for each NORMAL entry of an incoming
+     * append (the bytes are borrowed for the call); `checked` answers
+     * whether every envelope of entry (index, term) was checked with
+     * origo_envelope_verify() and passed. Raft never makes two different
+     * entries with one index and term, so (index, term) names the bytes.
+     * When `checked` says no (not yet, or a bad envelope), apply checks. */
+    void (*arriving)(void *ctx, uint64_t index, uint64_t term,
+                     const uint8_t *data, size_t len);
+    int (*checked)(void *ctx, uint64_t index, uint64_t term);
     void *ctx;
 } replica_options;
+
+/* Decodes a block proposal (docs/formats/block.md, "Raft entries") into
+ * envs[] pointing into data (*envs malloc()ed; free it) and *time_ms.
+ * Returns the number of envelopes, -1 when the bytes are not a proposal,
+ * -2 when out of memory. Any thread. */
+long replica_decode_proposal(const uint8_t *data, size_t len,
+                             ledger_envelope **envs, uint64_t *time_ms);
 
 /* Raft ID of a validator key: the first 8 bytes, big-endian, of
  * SHA-256("origo/raft-id/v1\0" || key), with 0 mapped to 1. */

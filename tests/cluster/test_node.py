@@ -487,6 +487,15 @@ try:
 
     check(until(lambda: same_checkpoint(names), "same checkpoint everywhere") == len(acked),
           "every node serves a quorum checkpoint of the same size")
+
+    def metric(n, name):
+        code, _, body = http("GET", f"{urls[n]}/metrics")
+        m = re.search(rb"(?m)^" + name.encode() + rb" (\d+)$", body)
+        return int(m.group(1)) if code == 200 and m else 0
+
+    followers = [n for n in names if n != leader()]
+    check(all(metric(n, "origo_blocks_checked_ahead_total") > 0 for n in followers),
+          "followers check the signatures of arriving blocks on the thread pool, ahead of apply")
     for n in names:
         eid, (e, leaf) = next(iter(acked.items()))
         okp = prove(urls[n], e, leaf, f"{work}/{n}.proof")

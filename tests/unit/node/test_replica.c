@@ -77,12 +77,50 @@ static void on_send(void *p, uint64_t to, const uint8_t *data, size_t len)
     memcpy(m->data, data + 1, m->len);
 }
 
+static size_t forged_refused[N]; /* outcomes ORIGO_E_SIGNATURE */
+
 static void on_applied(void *p, uint64_t index, uint64_t term,
                        const ledger_block_result *res)
 {
     ctx *x = p;
+    for (size_t i = 0; res && i < res->leaf_count + res->rejected; i++)
+        forged_refused[x->self] += res->outcomes[i].status == ORIGO_E_SIGNATURE;
     assert_true(index < 512);
     x->c->applied_term[x->self][index] = res ? term : 0;
+}
+
+/* Signatures checked as entries arrive (synchronously here; the node does
+ * it on its thread pool): the verdicts apply consults. */
+static struct {
+    uint64_t index, term;
+    int ok;
+} checks[N][512];
+static size_t arrived[N];
+
+static void on_arriving(void *p, uint64_t index, uint64_t term,
+                        const uint8_t *data, size_t len)
+{
+    ctx *x = p;
+    ledger_envelope *envs = NULL;
+    uint64_t t;
+    long count = replica_decode_proposal(data, len, &envs, &t);
+    int ok = count > 0;
+    for (long i = 0; ok && i < count; i++)
+        ok = origo_envelope_verify(envs[i].data, envs[i].len, LT_NET,
+                                   strlen(LT_NET), NULL, NULL) == 0;
+    free(envs);
+    checks[x->self][index % 512].index = index;
+    checks[x->self][index % 512].term = term;
+    checks[x->self][index % 512].ok = ok;
+    arrived[x->self]++;
+}
+
+static int on_checked(void *p, uint64_t index, uint64_t term)
+{
+    ctx *x = p;
+    return checks[x->self][index % 512].index == index &&
+           checks[x->self][index % 512].term == term &&
+           checks[x->self][index % 512].ok;
 }
 
 static void open_one(cluster *c, int i)
@@ -98,6 +136,8 @@ static void open_one(cluster *c, int i)
         .msg_prefix = 7,
         .send = on_send,
         .applied = on_applied,
+        .arriving = on_arriving,
+        .checked = on_checked,
         .ctx = &ctxs[i],
     };
     o.founders.n_voters = N;
@@ -120,6 +160,9 @@ static void close_one(cluster *c, int i)
 static cluster *cluster_new(uint64_t snap_every, uint64_t tail)
 {
     cluster *c = calloc(1, sizeof(*c));
+    /* Verdicts are per network: a new cluster starts with none. */
+    memset(checks, 0, sizeof(checks));
+    memset(arrived, 0, sizeof(arrived));
     lt_net_init(&c->net, LT_WINDOW);
     c->root = testutil_tmpdir();
     c->snap_every = snap_every;
@@ -274,12 +317,34 @@ static void test_blocks_apply_everywhere(void **state)
     assert_true(st.tree_size > 0);
     for (int i = 0; i < N; i++)
         assert_int_equal(c->applied_term[i][index], term);
+    /* The followers saw the entries arrive and applied them with the
+     * verdicts. A forged envelope (the supplier's lot, signed by the
+     * plant) is refused by every replica: whoever checks it, nobody skips
+     * it. */
+    for (int i = 0; i < N; i++)
+        if (i != leader)
+            assert_true(arrived[i] > 0);
+    memset(forged_refused, 0, sizeof(forged_refused));
+    lt_block forged = {0};
+    lt_lot_create_forged(&forged, &c->net, LT_SUPPLIER, LT_PLANT,
+                         "acme/forged/F-1", lt_block_time(13));
+    assert_int_equal(replica_propose(c->r[leader], lt_block_time(13),
+                                     forged.envs, forged.count, 0, &index,
+                                     &term),
+                     0);
+    lt_block_clear(&forged);
+    free(forged.envs);
+    deliver(c);
+    await_applied(c, index);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(forged_refused[i], 1);
+    assert_same_state(c);
 
     /* A follower restarts and catches up from its own log and the
      * leader's. */
     int f = (leader + 1) % N;
     close_one(c, f);
-    for (uint64_t k = 13; k <= 16; k++)
+    for (uint64_t k = 14; k <= 17; k++)
         propose_block(c, leader, k, &index, &term);
     open_one(c, f);
     await_applied(c, index);
