@@ -109,10 +109,14 @@ class Node:
             self.proc.send_signal(signal.SIGTERM)
         stopped = self.wait_for(r"msg=stopped$") is not None
         try:
-            return stopped and self.proc.wait(timeout=DEADLINE) == 0
+            ok = stopped and self.proc.wait(timeout=DEADLINE) == 0
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            return False
+            ok = False
+        if not ok:  # say why: the process's last lines and its exit
+            print(f"  {self.name} exit {self.proc.poll()}; last lines:", *self.seen[-8:],
+                  sep="\n    ", flush=True)
+        return ok
 
     def kill(self):
         self.proc.kill()
