@@ -330,6 +330,15 @@ int ledger_consistency_proof(ledger *led, MDB_txn *txn, uint64_t old_size,
                              uint8_t (*proof)[LEDGER_HASH_LEN],
                              size_t proof_max, size_t *proof_len);
 
+/* A C2SP tlog-tiles hash tile: the `width` (1..256) hashes of the tree's
+ * nodes at height 8 * `level`, indexes 256 * `index` onwards, 32 bytes
+ * each, into out (room for 32 * width bytes). Only nodes of complete
+ * subtrees of the current tree exist. Returns 0, ORIGO_E_TREE_SIZE (the
+ * tree does not have them yet), ORIGO_E_INVAL, ORIGO_E_STORE,
+ * ORIGO_E_CORRUPT. `txn` may be NULL. */
+int ledger_tile(ledger *led, MDB_txn *txn, unsigned level, uint64_t index,
+                unsigned width, uint8_t *out);
+
 /* ---- checkpoints -------------------------------------------------------- */
 
 /* The checkpoint body "<origin>\n<size>\n<base64 root>\n" for any size up to

@@ -271,6 +271,35 @@ int ledger_consistency_proof(ledger *led, MDB_txn *txn, uint64_t old_size,
     return rc;
 }
 
+int ledger_tile(ledger *led, MDB_txn *txn, unsigned level, uint64_t index,
+                unsigned width, uint8_t *out)
+{
+    if (level > 7 || width == 0 || width > 256 || index > (UINT64_MAX >> 9))
+        return ORIGO_E_INVAL;
+    MDB_txn *own = NULL;
+    if (!txn) {
+        int rc = ledger_txn_begin(led, 1, &own);
+        if (rc)
+            return rc;
+        txn = own;
+    }
+    uint64_t size;
+    int rc = store_head_tree_size(led, txn, &size);
+    unsigned height = 8 * level;
+    if (rc == 0 && index * 256 + width > (size >> height))
+        rc = ORIGO_E_TREE_SIZE;
+    mlog_reader rd;
+    if (rc == 0 && (rc = mlog_reader_open(&rd, led, txn)) == 0) {
+        for (unsigned i = 0; rc == 0 && i < width; i++)
+            rc = mlog_get_node(&rd, height, index * 256 + i,
+                               out + (size_t)i * ORIGO_HASH_LEN);
+        mlog_reader_close(&rd);
+    }
+    if (own)
+        mdb_txn_abort(own);
+    return rc;
+}
+
 /* ---- test support -----------------------------------------------------------
  */
 

@@ -932,6 +932,38 @@ static void get_consistency(node *n, http_request *req, const char *rest)
                  0);
 }
 
+/* A C2SP tlog-tiles hash tile (public: hashes only; entry tiles, which
+ * would carry event bytes, are not served). */
+static void get_tile(node *n, http_request *req, const char *rest)
+{
+    unsigned level, width;
+    uint64_t index;
+    if (route_parse_tile(rest, &level, &index, &width) != 0) {
+        api_problem(n, req, 404, ORIGO_E_NOTFOUND,
+                    "not a hash tile path: /tile/<L>/<N>[.p/<W>] with L "
+                    "0..7, N in groups of three digits (x001/234), W "
+                    "1..255 (C2SP tlog-tiles); entry tiles are not served");
+        return;
+    }
+    uint8_t *data = malloc((size_t)width * 32);
+    if (!data) {
+        api_problem(n, req, 503, ORIGO_E_NOMEM, "out of memory; try again");
+        return;
+    }
+    int rc =
+        ledger_tile(replica_ledger(n->rep), NULL, level, index, width, data);
+    if (rc == 0) {
+        n->m.http_requests++;
+        http_respond(n->http, req, 200, "application/octet-stream",
+                     (char *)data, (size_t)width * 32, 0);
+        return;
+    }
+    free(data);
+    api_problem(n, req, rc == ORIGO_E_TREE_SIZE ? 404 : 500, rc,
+                "the tree does not have this tile yet (or, for a partial "
+                "tile, only a wider one)");
+}
+
 /* A block header (public: hashes and counts, no event content). */
 static void get_block(node *n, http_request *req, const char *rest)
 {
@@ -1208,6 +1240,7 @@ static const route routes[] = {
     {{"GET", "/v1/trace"}, reads_get_trace},
     {{"GET", "/v1/members"}, reads_get_members},
     {{"GET", "/v1/blocks/"}, get_block},
+    {{"GET", "/tile/**"}, get_tile},
     {{"GET", "/v1/proof/inclusion"}, get_inclusion},
     {{"GET", "/v1/proof/consistency"}, get_consistency},
     {{"GET", "/v1/status"}, get_status},

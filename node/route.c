@@ -16,9 +16,12 @@ int route_find(const void *table, size_t count, size_t stride,
             (const route_pattern *)(const void *)((const char *)table +
                                                   i * stride);
         size_t len = strlen(r->path);
-        int prefix = len > 0 && r->path[len - 1] == '/';
+        int any = len >= 3 && !strcmp(r->path + len - 3, "/**");
+        if (any)
+            len -= 2; /* match up to and with the '/' */
+        int prefix = any || (len > 0 && r->path[len - 1] == '/');
         if (prefix ? strncmp(path, r->path, len) != 0 || !path[len] ||
-                         strchr(path + len, '/') != NULL
+                         (!any && strchr(path + len, '/') != NULL)
                    : strcmp(path, r->path) != 0)
             continue;
         if (strcmp(method, r->method)) {
@@ -59,4 +62,91 @@ int route_split_target(const char *target, char *path, size_t path_size,
     memcpy(query, q ? q : "", qlen);
     query[qlen] = '\0';
     return 0;
+}
+
+/* Reads 1..digits decimal digits exactly (no sign). */
+static int digits(const char **p, unsigned n, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(c - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+int route_parse_tile(const char *path, unsigned *level, uint64_t *index,
+                     unsigned *width)
+{
+    const char *p = path;
+    if (*p < '0' || *p > '7' || p[1] != '/')
+        return -1;
+    *level = (unsigned)(*p - '0');
+    p += 2;
+    uint64_t n = 0, group;
+    int first = 1;
+    for (;;) {
+        if (*p == 'x') {
+            p++;
+            if (digits(&p, 3, &group) || *p != '/' || (first && group == 0) ||
+                n > (UINT64_MAX - group) / 1000)
+                return -1;
+            n = n * 1000 + group;
+            p++;
+            first = 0;
+            continue;
+        }
+        if (digits(&p, 3, &group) || n > (UINT64_MAX - group) / 1000)
+            return -1;
+        n = n * 1000 + group;
+        break;
+    }
+    *index = n;
+    if (*p == '\0') {
+        *width = 256;
+        return 0;
+    }
+    if (strncmp(p, ".p/", 3) != 0)
+        return -1;
+    p += 3;
+    uint64_t w;
+    if (route_parse_u64(p, &w) != 0 || w == 0 || w > 255)
+        return -1;
+    *width = (unsigned)w;
+    return 0;
+}
+
+int route_format_tile(unsigned level, uint64_t index, unsigned width, char *out,
+                      size_t out_size)
+{
+    char groups[8][4];
+    int n = 0;
+    do {
+        snprintf(groups[n++], sizeof(groups[0]), "%03u",
+                 (unsigned)(index % 1000));
+        index /= 1000;
+    } while (index > 0 && n < 8);
+    size_t at = 0;
+    int w = snprintf(out, out_size, "%u/", level);
+    if (w < 0 || (size_t)w >= out_size)
+        return -1;
+    at = (size_t)w;
+    for (int i = n - 1; i >= 0; i--) {
+        w = snprintf(out + at, out_size - at, "%s%s%s", i ? "x" : "", groups[i],
+                     i ? "/" : "");
+        if (w < 0 || (size_t)w >= out_size - at)
+            return -1;
+        at += (size_t)w;
+    }
+    if (width < 256) {
+        w = snprintf(out + at, out_size - at, ".p/%u", width);
+        if (w < 0 || (size_t)w >= out_size - at)
+            return -1;
+        at += (size_t)w;
+    }
+    return (int)at;
 }

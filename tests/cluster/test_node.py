@@ -254,6 +254,16 @@ try:
     code, st = jget(f"{url}/v1/events/{ev['id']}")
     check(code == 200 and st["status"] == "committed" and st["leaf"] == leaf,
           "GET /v1/events/{id} gives its status")
+    # Tiles: the level-0 partial tile is the leaf hashes, computed here
+    # from the envelope (RFC 9162: SHA-256(0x00 || leaf)).
+    import hashlib
+    code, ctype, tile = http("GET", f"{url}/tile/0/000.p/1")
+    check(code == 200 and ctype == "application/octet-stream" and
+          tile == hashlib.sha256(b"\x00" + base64.b64decode(ev["envelope"])).digest(),
+          "GET /tile/0/000.p/1 is the leaf hash of the first event")
+    for bad in ["0/000", "0/000.p/2", "8/000", "0/x000/001", "0/1", "entries/000.p/1", "0/000.p/0"]:
+        code, _, _ = http("GET", f"{url}/tile/{bad}")
+        check(code == 404, f"GET /tile/{bad}: 404 (not there, or not a hash tile path)")
     code, blk = jget(f"{url}/v1/blocks/{st['block']}")
     check(code == 200 and blk["height"] == st["block"] and blk["first_leaf"] <= leaf <
           blk["first_leaf"] + blk["leaf_count"] and len(blk["hash"]) == 64,
@@ -305,13 +315,15 @@ try:
     documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
     with open(os.path.join(src, "node", "api.c")) as f:
         code = f.read()
-    served = {(m, p + ("{height}" if "blocks" in p else "{id}") if p.endswith("/") else p)
+    served = {(m, p[:-2] + "{tile}" if p.endswith("/**") else
+               p + ("{height}" if "blocks" in p else "{id}") if p.endswith("/") else p)
               for m, p in re.findall(r'\{\{"(GET|POST)", "(/[^"]*)"\}, \w+\}', code)}
     check(served and documented == served,
           "docs/api.yaml lists exactly the routes of node/api.c" +
           ("" if documented == served else f" (only documented: {documented - served}, only served: {served - documented})"))
     for m, p in sorted(documented):
-        resp = http(m, url + p.replace("{id}", ev["id"]).replace("{height}", "1"),
+        resp = http(m, url + p.replace("{id}", ev["id"]).replace("{height}", "1")
+                    .replace("{tile}", "0/000.p/1"),
                     body=b"{}" if m == "POST" else None)
         check(b"no such endpoint" not in resp[2] and resp[0] != 405,
               f"{m} {p} is served ({resp[0]})")

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const route_pattern table[] = {
     {"POST", "/v1/events"},  {"GET", "/v1/events/"}, {"GET", "/v1/proofs/"},
     {"GET", "/v1/trace"},    {"GET", "/v1/blocks/"}, {"GET", "/checkpoint"},
-    {"POST", "/v1/things/"},
+    {"POST", "/v1/things/"}, {"GET", "/tile/**"},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,9 +54,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (i >= 0) {
             const route_pattern *r = &table[i];
             size_t len = strlen(r->path);
-            if (strcmp(r->method, m) || strncmp(path, r->path, len))
+            if (strcmp(r->method, m) ||
+                strncmp(path, r->path,
+                        len >= 3 && !strcmp(r->path + len - 3, "/**") ? len - 2
+                                                                      : len))
                 abort();
-            if (r->path[len - 1] == '/'
+            int any = len >= 3 && !strcmp(r->path + len - 3, "/**");
+            if (any)
+                len -= 2;
+            if (any ? (!*rest || rest != path + len)
+                : r->path[len - 1] == '/'
                     ? (!*rest || strchr(rest, '/') || rest != path + len)
                     : (*rest || strcmp(path, r->path)))
                 abort();
@@ -65,6 +72,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         } else if (i != ROUTE_NOT_FOUND) {
             abort();
+        }
+        unsigned level, width;
+        uint64_t index;
+        if (route_parse_tile(path, &level, &index, &width) == 0) {
+            char back[256];
+            int n = route_format_tile(level, index, width, back, sizeof(back));
+            if (n < 0 || strcmp(back, path) || level > 7 || width == 0 ||
+                width > 256)
+                abort(); /* one spelling per tile */
         }
         uint64_t v;
         const char *num = *rest ? rest : path + (pl ? 1 : 0);

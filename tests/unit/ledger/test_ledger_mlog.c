@@ -170,6 +170,51 @@ static void compare_at(ledger *led, origo_merkle_tree *ref, uint64_t size,
     }
 }
 
+/* Node (height, index) of the tree over leaf hashes lh[], by definition. */
+static void node_hash(const uint8_t (*lh)[32], unsigned height, uint64_t index,
+                      uint8_t out[32])
+{
+    if (height == 0) {
+        memcpy(out, lh[index], 32);
+        return;
+    }
+    uint8_t l[32], r[32];
+    node_hash(lh, height - 1, 2 * index, l);
+    node_hash(lh, height - 1, 2 * index + 1, r);
+    origo_merkle_node_hash(l, r, out);
+}
+
+/* Hash tiles (C2SP tlog-tiles) against the definition, full and partial,
+ * at levels 0, 1 and 2, and the refusal of tiles the tree lacks. */
+static void check_tiles(ledger *led, const uint8_t (*lh)[32], uint64_t size)
+{
+    static const struct {
+        unsigned level;
+        uint64_t index;
+    } tiles[] = {{0, 0}, {0, 5}, {0, 390}, {1, 0}, {1, 1}, {2, 0}};
+    static uint8_t got[256][32], want[32];
+    for (size_t t = 0; t < sizeof(tiles) / sizeof(tiles[0]); t++) {
+        unsigned h = 8 * tiles[t].level;
+        uint64_t have = (size >> h) - tiles[t].index * 256;
+        unsigned width = have >= 256 ? 256 : (unsigned)have;
+        assert_true(width > 0);
+        assert_int_equal(ledger_tile(led, NULL, tiles[t].level, tiles[t].index,
+                                     width, got[0]),
+                         0);
+        for (unsigned i = 0; i < width; i++) {
+            node_hash(lh, h, tiles[t].index * 256 + i, want);
+            assert_memory_equal(got[i], want, 32);
+        }
+        if (width < 256)
+            assert_int_equal(ledger_tile(led, NULL, tiles[t].level,
+                                         tiles[t].index, width + 1, got[0]),
+                             ORIGO_E_TREE_SIZE);
+    }
+    assert_int_equal(ledger_tile(led, NULL, 0, 391, 1, got[0]),
+                     ORIGO_E_TREE_SIZE);
+    assert_int_equal(ledger_tile(led, NULL, 0, 0, 0, got[0]), ORIGO_E_INVAL);
+}
+
 static void test_random_trees_agree_with_reference_tree(void **state)
 {
     enum { TOTAL = 100000, BATCH = 2000 };
@@ -180,6 +225,7 @@ static void test_random_trees_agree_with_reference_tree(void **state)
     ledger *led = raw_store(&net, &dir);
     assert_int_equal(origo_merkle_tree_new(&ref), 0);
     static uint8_t data[BATCH][24];
+    static uint8_t leaf_hashes[TOTAL][32];
     const uint8_t *ptrs[BATCH];
     size_t lens[BATCH];
     uint64_t size = 0;
@@ -193,6 +239,7 @@ static void test_random_trees_agree_with_reference_tree(void **state)
             for (size_t j = 0; j < lens[i]; j++)
                 data[i][j] = (uint8_t)rnd();
             ptrs[i] = data[i];
+            origo_merkle_leaf_hash(data[i], lens[i], leaf_hashes[size + i]);
             assert_int_equal(origo_merkle_tree_append(ref, data[i], lens[i]),
                              0);
         }
@@ -208,6 +255,7 @@ static void test_random_trees_agree_with_reference_tree(void **state)
     for (int k = 0; k < 300; k++)
         compare_at(led, ref, 1 + rnd() % TOTAL, 0);
     compare_at(led, ref, TOTAL, 0);
+    check_tiles(led, (const uint8_t(*)[32])leaf_hashes, TOTAL);
     /* The store began with a 1 MiB map and grew on MDB_MAP_FULL. */
     MDB_envinfo info;
     assert_int_equal(mdb_env_info(ledger_env(led), &info), 0);
