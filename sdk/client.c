@@ -341,18 +341,30 @@ int origo_client_get(origo_client *c, const char *target, int sign,
                    err_size);
 }
 
+/* Percent-encodes a query value (RFC 3986 unreserved characters stay).
+ * Returns 0, or -1 when out is too small. */
+static int percent_encode(const char *value, char *out, size_t size)
+{
+    size_t k = 0;
+    for (const char *p = value; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (k + 4 > size)
+            return -1;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+            ch == '~')
+            out[k++] = (char)ch;
+        else
+            k += (size_t)snprintf(out + k, 4, "%%%02X", ch);
+    }
+    out[k] = '\0';
+    return 0;
+}
+
 /* The code of a problem+json answer, or NULL. */
 static const char *problem_code(json_t *doc)
 {
     return json_string_value(json_object_get(doc, "code"));
-}
-
-static int code_value(const char *name)
-{
-    for (int v = 0; v > -300; v--)
-        if (!strcmp(origo_errname(v), name))
-            return v;
-    return ORIGO_E_INTERNAL;
 }
 
 /* ---- submit ------------------------------------------------------------- */
@@ -431,7 +443,7 @@ int origo_client_submit(origo_client *c, const uint8_t *const *envelopes,
                 doc ? json_string_value(json_object_get(doc, "detail")) : NULL;
             set_err(err, err_size, "%s: %s", code ? code : "refused",
                     detail ? detail : "the node refused the submission");
-            rc = code ? code_value(code) : ORIGO_E_INVAL;
+            rc = code ? origo_errcode(code) : ORIGO_E_INVAL;
             json_decref(doc);
             origo_buf_close(&out);
             break;
@@ -626,7 +638,7 @@ int origo_client_proof(origo_client *c, const uint8_t id[32], origo_buf *out,
         const char *detail =
             doc ? json_string_value(json_object_get(doc, "detail")) : NULL;
         set_err(err, err_size, "%s", detail ? detail : "refused");
-        rc = code ? code_value(code) : ORIGO_E_IO;
+        rc = code ? origo_errcode(code) : ORIGO_E_IO;
         json_decref(doc);
     }
     origo_tlog_proof *proof = NULL;
@@ -673,19 +685,8 @@ int origo_client_trace(origo_client *c, const char *lot, int forward,
     }
     /* The lot, percent-encoded for the query. */
     char enc[3 * 256 + 1], target[1024];
-    size_t k = 0;
-    for (const char *p = lot; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (k + 4 > sizeof(enc))
-            return ORIGO_E_TOOBIG;
-        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
-            ch == '~')
-            enc[k++] = (char)ch;
-        else
-            k += (size_t)snprintf(enc + k, 4, "%%%02X", ch);
-    }
-    enc[k] = '\0';
+    if (percent_encode(lot, enc, sizeof(enc)) != 0)
+        return ORIGO_E_TOOBIG;
     char d[32] = "";
     if (depth)
         snprintf(d, sizeof(d), "&depth=%u", depth);
@@ -702,7 +703,7 @@ int origo_client_trace(origo_client *c, const char *lot, int forward,
         const char *detail =
             doc ? json_string_value(json_object_get(doc, "detail")) : NULL;
         set_err(err, err_size, "%s", detail ? detail : "refused");
-        rc = code ? code_value(code) : ORIGO_E_IO;
+        rc = code ? origo_errcode(code) : ORIGO_E_IO;
         json_decref(doc);
     }
     if (rc == 0) {
@@ -798,18 +799,8 @@ int origo_client_lot_events(origo_client *c, const char *lot,
     if (rc)
         return rc;
     char enc[3 * 256 + 1], target[1024];
-    size_t k = 0;
-    for (const char *p = lot; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (k + 4 > sizeof(enc))
-            return ORIGO_E_TOOBIG;
-        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_')
-            enc[k++] = (char)ch;
-        else
-            k += (size_t)snprintf(enc + k, 4, "%%%02X", ch);
-    }
-    enc[k] = '\0';
+    if (percent_encode(lot, enc, sizeof(enc)) != 0)
+        return ORIGO_E_TOOBIG;
     snprintf(target, sizeof(target), "/v1/lots/events?lot=%s", enc);
     origo_buf body;
     origo_buf_init(&body, MAX_BODY);
@@ -823,7 +814,7 @@ int origo_client_lot_events(origo_client *c, const char *lot,
         const char *detail =
             doc ? json_string_value(json_object_get(doc, "detail")) : NULL;
         set_err(err, err_size, "%s", detail ? detail : "refused");
-        rc = code ? code_value(code) : ORIGO_E_IO;
+        rc = code ? origo_errcode(code) : ORIGO_E_IO;
     } else if (rc == 0 && !doc) {
         rc = ORIGO_E_JSON;
     }

@@ -2,6 +2,8 @@
  * apart from everything else so that every component can link it. */
 #include "origo/error.h"
 
+#include <string.h>
+
 const char *origo_strerror(int code)
 {
     switch (code) {
@@ -24,4 +26,14 @@ const char *origo_errname(int code)
 #undef ORIGO_ERROR_NAME
     }
     return "ORIGO_E_UNKNOWN";
+}
+
+int origo_errcode(const char *name)
+{
+#define ORIGO_ERROR_NAME(n, value, msg)                                        \
+    if (name && !strcmp(name, "ORIGO_E_" #n))                                  \
+        return value;
+    ORIGO_ERROR_TABLE(ORIGO_ERROR_NAME)
+#undef ORIGO_ERROR_NAME
+    return ORIGO_E_INTERNAL;
 }

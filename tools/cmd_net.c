@@ -241,15 +241,6 @@ static int read_envelope(const char *verb, const char *path, uint8_t **out,
     return 0;
 }
 
-/* The code of an ORIGO_E_* name (ORIGO_E_INTERNAL if unknown). */
-static int errcode(const char *name)
-{
-    for (int v = 0; v > -300; v--)
-        if (!strcmp(origo_errname(v), name))
-            return v;
-    return ORIGO_E_INTERNAL;
-}
-
 static const char submit_help[] =
     "usage: origo submit --node URL [--node URL]... [--no-wait] [--json] "
     "FILE...\n"
@@ -402,7 +393,7 @@ int cmd_submit(int argc, char **argv)
                    (unsigned long long)r->leaf, (unsigned long long)r->block);
         } else if (r->status == ORIGO_SUBMIT_REJECTED) {
             printf("REJECTED  %s %s: %s\n", hexid, r->code,
-                   origo_strerror(errcode(r->code)));
+                   origo_strerror(origo_errcode(r->code)));
         } else {
             printf("pending   %s\n", hexid);
         }
@@ -937,7 +928,7 @@ int cmd_member(int argc, char **argv)
             exit = 0;
         } else {
             printf("%s REJECTED %s: %s\n", type, res.code,
-                   origo_strerror(errcode(res.code)));
+                   origo_strerror(origo_errcode(res.code)));
             exit = 1;
         }
     }

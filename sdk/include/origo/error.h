@@ -131,6 +131,11 @@ const char *origo_strerror(int code);
  * logs and machine-readable errors; never NULL. Any thread. */
 const char *origo_errname(int code);
 
+/* The code of a stable name ("ORIGO_E_SIGNATURE"), as a node's problem
+ * answers carry it; ORIGO_E_INTERNAL for a name this library does not
+ * know. Any thread. */
+int origo_errcode(const char *name);
+
 #ifdef __cplusplus
 }
 #endif
