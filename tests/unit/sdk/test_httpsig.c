@@ -183,7 +183,7 @@ static void error_names_map_back(void **state)
     (void)state;
     for (int code = 0; code > -300; code--) {
         const char *name = origo_errname(code);
-        if (strncmp(name, "ORIGO_E_", 8) == 0)
+        if (strcmp(name, "ORIGO_E_UNKNOWN") != 0) /* a code of the table */
             assert_int_equal(origo_errcode(name), code);
     }
     assert_int_equal(origo_errcode("ORIGO_E_SIGNATURE"), ORIGO_E_SIGNATURE);
