@@ -241,6 +241,16 @@ static int read_envelope(const char *verb, const char *path, uint8_t **out,
     return 0;
 }
 
+/* Prints a JSON document for scripts (takes the reference). */
+static void print_json(json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(doc);
+}
+
 static const char submit_help[] =
     "usage: origo submit --node URL [--node URL]... [--no-wait] [--json] "
     "FILE...\n"
@@ -684,6 +694,13 @@ int cmd_checkpoint(int argc, char **argv)
     if (rc) {
         cli_error("checkpoint", "%s", err[0] ? err : origo_strerror(rc));
         exit = rc == ORIGO_E_IO ? 2 : 1;
+    } else if (n.a.json) {
+        char root[65];
+        cli_hex(cp.root, 32, root);
+        json_t *o =
+            json_pack("{s:s, s:I, s:s, s:s}", "origin", cp.origin, "tree_size",
+                      (json_int_t)cp.tree_size, "root", root, "note", note);
+        print_json(o);
     } else {
         fputs(note, stdout);
     }
@@ -718,7 +735,10 @@ int net_prove(int argc, char **argv)
                    : 1;
     } else {
         exit = cli_output("prove", n.a.out, proof.data, proof.len) ? 2 : 0;
-        if (exit == 0 && n.a.out)
+        if (exit == 0 && n.a.out && n.a.json)
+            print_json(json_pack("{s:s, s:s, s:b}", "file", n.a.out, "event",
+                                 n.a.id, "verified", 1));
+        else if (exit == 0 && n.a.out)
             printf("wrote %s (checked against %s)\n", n.a.out, n.a.trust);
     }
     origo_buf_close(&proof);
@@ -757,6 +777,14 @@ int net_trace(int argc, char **argv)
     } else {
         json_t *doc = json_loadb((const char *)body.data, body.len, 0, NULL);
         json_t *lots = json_object_get(doc, "lots");
+        if (n.a.json && !n.a.out) {
+            /* The verified report itself is the JSON. */
+            fwrite(body.data, 1, body.len, stdout);
+            json_decref(doc);
+            origo_buf_close(&body);
+            net_close(&n);
+            return 0;
+        }
         printf("%s trace of %s: %zu lots, %zu edges, %zu events, "
                "verified at tree size %llu by %zu validators\n",
                dir, n.a.lot, v.lots, v.edges, v.events,
@@ -922,7 +950,15 @@ int cmd_member(int argc, char **argv)
                                  sizeof(err));
         if (rc)
             cli_error("member", "%s", err);
-        else if (res.status == ORIGO_SUBMIT_COMMITTED) {
+        else if (n.a.json) {
+            print_json(res.status == ORIGO_SUBMIT_COMMITTED
+                           ? json_pack("{s:s, s:s, s:I}", "type", type,
+                                       "status", "committed", "leaf",
+                                       (json_int_t)res.leaf)
+                           : json_pack("{s:s, s:s, s:s}", "type", type,
+                                       "status", "rejected", "code", res.code));
+            exit = res.status == ORIGO_SUBMIT_COMMITTED ? 0 : 1;
+        } else if (res.status == ORIGO_SUBMIT_COMMITTED) {
             printf("%s committed at leaf %llu\n", type,
                    (unsigned long long)res.leaf);
             exit = 0;

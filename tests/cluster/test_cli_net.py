@@ -218,6 +218,21 @@ try:
           "compare" in r.stdout,
           "trust --node writes the same from a node's members, saying it is trust on first use")
 
+    # --json for scripts on the verbs that print an answer.
+    r = run(CLI, "checkpoint", "--json", *nodes, "--trust", trust)
+    cpj = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(cpj.get("origin") == origin and cpj.get("tree_size", 0) > 0 and len(cpj.get("root", "")) == 64,
+          "checkpoint --json")
+    r = run(CLI, "trace", "--json", *nodes, "--key", f"{work}/acme.key", "--trust", trust,
+            "--lot", "acme/cell/A-1", "--forward")
+    check(r.returncode == 0 and json.loads(r.stdout).get("format") == "origo-trace-report/v1",
+          "trace --json prints the verified report")
+    r = run(CLI, "keygen", "--name", "gamma", "--out", f"{work}/gamma.key")
+    gpub = re.search(r"public key: +(\S+)", r.stdout).group(1)
+    r = run(CLI, "member", "add", "--json", *nodes, "--key", f"{net}/admin.key", "--member", gpub,
+            "--name", "gamma", "--roles", "inspector")
+    check(r.returncode == 0 and json.loads(r.stdout)["status"] == "committed", "member --json")
+
     # Errors, each with its exit status and a message that says what to do.
     r = run(CLI, "submit", "--node", "http://127.0.0.1:9", "--deadline-ms", "1500", "-", stdin=ev)
     check(r.returncode == 2 and "127.0.0.1:9" in r.stderr,
