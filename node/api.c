@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "api_internal.h"
+#include "be.h"
 #include "node.h"
 #include "route.h"
 #include "origo/codec.h"
@@ -133,14 +134,10 @@ void api_respond_bytes(node *n, http_request *req, unsigned status,
                  0);
 }
 
+/* Lower-case hex of a 32-byte value (out: 65 bytes). */
 static void hex(const uint8_t *b, size_t len, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * len] = '\0';
+    sodium_bin2hex(out, 2 * len + 1, b, len);
 }
 
 /* What became of one event ID: a JSON object, or NULL when this node never
@@ -421,15 +418,10 @@ static void admit_work(uv_work_t *work)
 static void send_answer(node *n, waiter *w, int code)
 {
     uint8_t b[28];
-    uint64_t v[3] = {w->fwd_id, (uint32_t)code, 0};
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v[0] >> (56 - 8 * i));
-    for (int i = 0; i < 4; i++)
-        b[8 + i] = (uint8_t)(v[1] >> (24 - 8 * i));
-    for (int i = 0; i < 8; i++) {
-        b[12 + i] = (uint8_t)(w->index >> (56 - 8 * i));
-        b[20 + i] = (uint8_t)(w->term >> (56 - 8 * i));
-    }
+    be_put64(b, w->fwd_id);
+    be_put32(b + 8, (uint32_t)code);
+    be_put64(b + 12, w->index);
+    be_put64(b + 20, w->term);
     node_send_to(n, node_peer_link(n, w->from_key), MSG_ANSWER, b, sizeof(b),
                  NULL, 0);
 }
@@ -531,8 +523,7 @@ static void on_batch_timer(uv_timer_t *t)
 static void encode_forward(waiter *w, origo_buf *b)
 {
     uint8_t id[8];
-    for (int i = 0; i < 8; i++)
-        id[i] = (uint8_t)(w->fwd_id >> (56 - 8 * i));
+    be_put64(id, w->fwd_id);
     origo_buf_append(b, id, 8);
     origo_mp_put_array(b, (uint32_t)w->n);
     for (size_t i = 0; i < w->n; i++)
@@ -670,8 +661,7 @@ void api_on_forward(node *n, peer_link *from, const uint8_t *msg, size_t len)
     waiter *w = calloc(1, sizeof(*w));
     if (!w)
         return; /* the follower's request times out */
-    for (int i = 0; i < 8; i++)
-        w->fwd_id = w->fwd_id << 8 | msg[i];
+    w->fwd_id = be_get64(msg);
     const uint8_t *key = peer_key(from);
     if (!key) {
         free(w);
@@ -695,15 +685,9 @@ void api_on_answer(node *n, const uint8_t *msg, size_t len)
 {
     if (len != 28)
         return;
-    uint64_t id = 0, index = 0, term = 0;
-    uint32_t code = 0;
-    for (int i = 0; i < 8; i++) {
-        id = id << 8 | msg[i];
-        index = index << 8 | msg[12 + i];
-        term = term << 8 | msg[20 + i];
-    }
-    for (int i = 0; i < 4; i++)
-        code = code << 8 | msg[8 + i];
+    uint64_t id = be_get64(msg), index = be_get64(msg + 12),
+             term = be_get64(msg + 20);
+    uint32_t code = be_get32(msg + 8);
     for (waiter *w = n->inflight.head; w; w = w->next) {
         if (w->state != W_FORWARDED || w->fwd_id != id)
             continue;

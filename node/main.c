@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "be.h"
 #include "datadir.h"
 #include "log.h"
 #include "node.h"
@@ -138,8 +139,7 @@ static void send_signature(node *n, peer_link *link)
     if (n->signed_line_len == 0)
         return;
     uint8_t size[8];
-    for (int i = 0; i < 8; i++)
-        size[i] = (uint8_t)(n->signed_size >> (56 - 8 * i));
+    be_put64(size, n->signed_size);
     node_send_to(n, link, MSG_COSIGN, size, 8, (const uint8_t *)n->signed_line,
                  n->signed_line_len);
 }
@@ -176,9 +176,7 @@ static void on_message(peer_link *link, const uint8_t *msg, size_t len,
     case MSG_COSIGN: {
         if (len < 9 || len - 9 >= sizeof(n->pending_sigs[0].line))
             break;
-        uint64_t size = 0;
-        for (int i = 1; i <= 8; i++)
-            size = size << 8 | msg[i];
+        uint64_t size = be_get64(msg + 1);
         int rc = ledger_checkpoint_add_signature(
             replica_ledger(n->rep), NULL, size, (const char *)msg + 9, len - 9);
         if (rc == ORIGO_E_TREE_SIZE && n->n_pending_sigs < 64) {

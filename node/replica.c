@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "be.h"
 #include "log.h"
 #include "origo/codec.h"
 #include "origo/error.h"
@@ -53,20 +54,6 @@ struct replica {
     size_t own_next;
 };
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 uint64_t replica_id_of(const uint8_t pub[32])
 {
     static const char tag[] = "origo/raft-id/v1"; /* and its NUL */
@@ -76,7 +63,7 @@ uint64_t replica_id_of(const uint8_t pub[32])
     crypto_hash_sha256_update(&st, (const uint8_t *)tag, sizeof(tag));
     crypto_hash_sha256_update(&st, pub, 32);
     crypto_hash_sha256_final(&st, h);
-    uint64_t id = get_be64(h);
+    uint64_t id = be_get64(h);
     return id ? id : 1;
 }
 
@@ -106,7 +93,7 @@ static int node_get_u64(replica *r, MDB_txn *txn, const char *key,
         return mdb_to_origo(rc);
     if (v.mv_size != 8)
         return ORIGO_E_CORRUPT;
-    *out = get_be64(v.mv_data);
+    *out = be_get64(v.mv_data);
     return 0;
 }
 
@@ -114,7 +101,7 @@ static int node_put_u64(replica *r, MDB_txn *txn, const char *key,
                         uint64_t value)
 {
     uint8_t b[8];
-    put_be64(b, value);
+    be_put64(b, value);
     MDB_val k = {strlen(key), (void *)key}, v = {8, b};
     return mdb_to_origo(mdb_put(txn, r->node_dbi, &k, &v, 0));
 }

@@ -475,6 +475,53 @@ static void test_wiped_raft_state_refused(void **state)
     lt_fixture_free(f);
 }
 
+/* A leader that is buggy or dishonest proposes bytes that are not a
+ * proposal: every replica decodes them the same way, as nothing (the entry
+ * is a no-op everywhere, docs/formats/block.md "Raft entries"); only the
+ * one canonical form of a proposal decodes. */
+static void test_proposal_bytes_decode_one_way(void **state)
+{
+    (void)state;
+    /* [1, 1000, [bin "ab"]] */
+    static const uint8_t good[] = {0x93, 0x01, 0xcd, 0x03, 0xe8,
+                                   0x91, 0xc4, 0x02, 'a',  'b'};
+    ledger_envelope *envs = NULL;
+    uint64_t t = 0;
+    assert_int_equal(replica_decode_proposal(good, sizeof(good), &envs, &t), 1);
+    assert_int_equal(t, 1000);
+    assert_int_equal(envs[0].len, 2);
+    assert_memory_equal(envs[0].data, "ab", 2);
+    free(envs);
+    static const struct {
+        const char *what;
+        uint8_t bytes[16];
+        size_t len;
+    } bad[] = {
+        {"version 2",
+         {0x93, 0x02, 0xcd, 0x03, 0xe8, 0x91, 0xc4, 0x02, 'a', 'b'},
+         10},
+        {"four items", {0x94, 0x01, 0x01, 0x91, 0xc4, 0x00, 0x01}, 7},
+        {"no envelopes", {0x93, 0x01, 0xcd, 0x03, 0xe8, 0x90}, 6},
+        {"trailing byte",
+         {0x93, 0x01, 0xcd, 0x03, 0xe8, 0x91, 0xc4, 0x02, 'a', 'b', 0x00},
+         11},
+        {"an envelope as str", {0x93, 0x01, 0x01, 0x91, 0xa2, 'a', 'b'}, 7},
+        {"time not in its shortest form",
+         {0x93, 0x01, 0xce, 0x00, 0x00, 0x03, 0xe8, 0x91, 0xc4, 0x02, 'a', 'b'},
+         12},
+        {"a map", {0x81, 0x01, 0x01}, 3},
+        {"truncated", {0x93, 0x01, 0xcd, 0x03}, 4},
+        {"empty", {0}, 0},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        envs = NULL;
+        long n = replica_decode_proposal(bad[i].bytes, bad[i].len, &envs, &t);
+        if (n != -1)
+            fail_msg("%s: decoded as %ld envelopes", bad[i].what, n);
+        assert_null(envs);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_catch_up),
         cmocka_unit_test(test_lost_proposal),
         cmocka_unit_test(test_wiped_raft_state_refused),
+        cmocka_unit_test(test_proposal_bytes_decode_one_way),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
