@@ -444,7 +444,7 @@ static int is_leader(node *n)
     return st.role == RAFT_LEADER;
 }
 
-void api_flush(node *n)
+static void api_flush(node *n)
 {
     uv_timer_stop(&n->batch);
     while (n->queued.head) {

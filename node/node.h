@@ -77,8 +77,6 @@ typedef struct node_metrics {
     uint64_t http_requests, http_429, lost;
 } node_metrics;
 
-struct node;
-
 typedef struct node {
     uv_loop_t loop;
     node_config cfg;
@@ -142,7 +140,6 @@ void api_refuse(void *ctx, http_request *req);
 void api_on_applied(node *n);
 void api_on_forward(node *n, peer_link *from, const uint8_t *msg, size_t len);
 void api_on_answer(node *n, const uint8_t *msg, size_t len);
-void api_flush(node *n);
 void api_sweep(node *n);
 void api_stop(node *n);
 

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +42,7 @@ struct replica {
     uint64_t applied;          /* last index applied and durable */
     uint64_t last_time;        /* block time of the last proposal or block */
     struct raft_hard_state hs; /* last durable hard state */
-    pthread_rwlock_t lock;
-    origo_buf out; /* an outgoing message */
+    origo_buf out;             /* an outgoing message */
     applied_note *notes;
     size_t n_notes, cap_notes;
     /* Entries this replica proposed from envelopes its node verified. */
@@ -209,7 +207,6 @@ int replica_open(const replica_options *opts, replica **out, char *msg,
     if (!r->o.log_tail)
         r->o.log_tail = 1024;
     snprintf(r->dir, sizeof(r->dir), "%s", opts->dir);
-    pthread_rwlock_init(&r->lock, NULL);
     origo_buf_init(&r->out, RAFTMSG_MAX_FRAME + 1);
     if (mkdir(r->dir, 0700) != 0 && errno != EEXIST) {
         snprintf(msg, msg_size, "%s: cannot create: %s", r->dir,
@@ -240,7 +237,6 @@ void replica_close(replica *r)
         free(r->notes[i].result.outcomes);
     free(r->notes);
     origo_buf_close(&r->out);
-    pthread_rwlock_destroy(&r->lock);
     free(r);
 }
 
@@ -257,16 +253,6 @@ uint64_t replica_applied(const replica *r)
 void replica_status(const replica *r, struct raft_status *out)
 {
     raft_status(r->core, out);
-}
-
-void replica_read_lock(replica *r)
-{
-    pthread_rwlock_rdlock(&r->lock);
-}
-
-void replica_read_unlock(replica *r)
-{
-    pthread_rwlock_unlock(&r->lock);
 }
 
 /* ---- proposals ---------------------------------------------------------- */
@@ -469,12 +455,11 @@ static int persist_and_apply(replica *r, const struct raft_ready *rd)
     return 0;
 }
 
+/* Every transaction of this process runs on the loop, between readies:
+ * none is open here, as ledger_grow_map() requires. */
 static int grow_map(replica *r)
 {
-    pthread_rwlock_wrlock(&r->lock);
-    int rc = ledger_grow_map(r->led);
-    pthread_rwlock_unlock(&r->lock);
-    return rc;
+    return ledger_grow_map(r->led);
 }
 
 /* ---- snapshots ---------------------------------------------------------- */
@@ -567,8 +552,8 @@ static int install_snapshot(replica *r, const struct raft_ready *rd)
     ledger_close(led);
     if (rc)
         return rc;
-    /* The swap: no reader may hold a transaction on the old map. */
-    pthread_rwlock_wrlock(&r->lock);
+    /* The swap: every transaction of this process runs on the loop, so
+     * none holds the old map now. */
     raftlog_close(r->log);
     ledger_close(r->led);
     r->log = NULL;
@@ -583,7 +568,6 @@ static int install_snapshot(replica *r, const struct raft_ready *rd)
     if (rc == 0)
         rc = open_store(r, r->dir, &r->led, &r->log, &r->node_dbi, msg,
                         sizeof(msg));
-    pthread_rwlock_unlock(&r->lock);
     if (rc)
         return rc;
     r->applied = rd->snapshot.index;

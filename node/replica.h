@@ -4,8 +4,8 @@
  * node feeds it messages and ticks and gives it a function to send with,
  * so a test can run several replicas in one process.
  *
- * One thread (the node's loop) calls everything but the read lock, which
- * other threads (HTTP readers) take around their own read transactions. */
+ * One thread (the node's loop) calls everything; every transaction of the
+ * process runs there, which map growth and the snapshot swap rely on. */
 #ifndef ORIGO_NODE_REPLICA_H
 #define ORIGO_NODE_REPLICA_H
 
@@ -105,11 +105,5 @@ void replica_status(const replica *r, struct raft_status *out);
 /* Index of the last entry applied to the ledger (NORMAL or not). */
 uint64_t replica_applied(const replica *r);
 ledger *replica_ledger(replica *r);
-
-/* Other threads: hold the read lock around a read transaction on the
- * ledger; the loop takes it exclusively only to grow the map or swap in an
- * installed snapshot. */
-void replica_read_lock(replica *r);
-void replica_read_unlock(replica *r);
 
 #endif
