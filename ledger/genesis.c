@@ -131,6 +131,26 @@ static int get_string(parse_ctx *pc, json_t *obj, const char *path,
     return 0;
 }
 
+int genesis_address_ok(const char *s, size_t len)
+{
+    size_t colon = len;
+    while (colon > 0 && s[colon - 1] != ':')
+        colon--;
+    if (colon < 2 || len > GENESIS_ADDRESS_MAX || colon == len ||
+        len - colon > 5)
+        return 0;
+    unsigned long port = 0;
+    for (size_t i = colon; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        port = port * 10 + (unsigned long)(s[i] - '0');
+    }
+    for (size_t i = 0; i + 1 < colon; i++)
+        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+            return 0;
+    return port >= 1 && port <= 65535 && s[colon] != '0';
+}
+
 int genesis_origin_ok(const char *origin, size_t len)
 {
     if (len == 0 || len > GENESIS_ORIGIN_MAX)
@@ -251,11 +271,7 @@ static int parse_party(parse_ctx *pc, const char *path, json_t *obj,
         if ((rc = get_string(pc, obj, path, "address", GENESIS_ADDRESS_MAX,
                              &address)))
             return rc;
-        const char *colon = strrchr(address, ':');
-        char *end = NULL;
-        unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
-        if (!colon || colon == address || !end || *end || colon[1] == '\0' ||
-            port == 0 || port > 65535)
+        if (!genesis_address_ok(address, strlen(address)))
             return fail(pc, ORIGO_E_GENESIS,
                         "%s.address: expected host:port with a port 1-65535",
                         path);

@@ -113,4 +113,9 @@ int genesis_party_digits(const char *party, size_t len, char digits[12]);
  * else 0. */
 int genesis_origin_ok(const char *origin, size_t len);
 
+/* Whether s[0..len) is a validator address "host:port": a host of
+ * printable ASCII without spaces, a port 1-65535 in decimal digits without
+ * a leading zero. */
+int genesis_address_ok(const char *s, size_t len);
+
 #endif

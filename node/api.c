@@ -210,6 +210,27 @@ static void answer_committed(node *n, waiter *w)
                  0);
 }
 
+/* A submission refused because of one of its envelopes (at admission or
+ * by pre-validation): a problem naming the envelope and its event ID
+ * (extension members "envelope" and "event"); nothing was proposed. */
+static void problem_envelope(node *n, http_request *req, int code, size_t i,
+                             const uint8_t id[32], const char *why)
+{
+    char h[65], detail[1024], type[96];
+    hex(id, 32, h);
+    snprintf(detail, sizeof(detail),
+             "envelope %zu (event %s): %s%s; nothing was submitted (fix or "
+             "drop it and submit again)",
+             i, h, origo_strerror(code), why);
+    snprintf(type, sizeof(type), "urn:origo:problem:%s", origo_errname(code));
+    respond_json(n, req, 422, PROBLEM_TYPE,
+                 json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:s}", "type", type,
+                           "title", origo_strerror(code), "status", 422, "code",
+                           origo_errname(code), "detail", detail, "envelope",
+                           (json_int_t)i, "event", h),
+                 0);
+}
+
 /* ---- admission (thread pool) -------------------------------------------- */
 
 static int set_error(waiter *w, int code, const char *fmt, ...)
@@ -444,12 +465,85 @@ static int is_leader(node *n)
     return st.role == RAFT_LEADER;
 }
 
+/* The first envelope of w whose verdict is a refusal, or -1. A duplicate
+ * is never refused here: apply answers it with its first commit. */
+static long first_refused(const waiter *w, const ledger_outcome *out)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (out[i].status && out[i].status != ORIGO_E_DUPLICATE_EVENT)
+            return (long)i;
+    return -1;
+}
+
+/* Pre-validation (docs/api.md, "Pre-validation"): the batch of `subs`
+ * queued submissions is run through apply without storing it, against the
+ * applied state; a submission with an envelope apply would reject is
+ * checked again after the blocks in flight, and refused (422, nothing
+ * proposed) only when both say so: an event that needs a block in flight,
+ * or that only a block in flight would make fail, is proposed, and apply
+ * decides. Returns how many submissions were refused; 0 also when the
+ * preview could not run (apply decides). */
+static size_t prevalidate(node *n, size_t subs, const ledger_envelope *envs,
+                          size_t count, uint64_t time_ms)
+{
+    ledger_outcome *now = calloc(count, sizeof(*now));
+    ledger_outcome *later = calloc(count, sizeof(*later));
+    size_t refused = 0, suspects = 0, k = 0;
+    waiter *w = n->queued.head;
+    if (!now || !later ||
+        replica_preview(n->rep, time_ms, envs, count, 0, now) != 0)
+        goto out;
+    for (size_t s = 0; s < subs; s++, w = w->next) {
+        w->previewed = 1;
+        suspects += first_refused(w, now + k) >= 0;
+        k += w->n;
+    }
+    struct raft_status st;
+    replica_status(n->rep, &st);
+    if (!suspects ||
+        (st.last_index > replica_applied(n->rep) &&
+         replica_preview(n->rep, time_ms, envs, count, 1, later) != 0))
+        goto out;
+    if (st.last_index <= replica_applied(n->rep))
+        memcpy(later, now, count * sizeof(*now));
+    k = 0;
+    w = n->queued.head;
+    for (size_t s = 0; s < subs; s++) {
+        waiter *next = w->next;
+        long i = first_refused(w, now + k);
+        long j = first_refused(w, later + k);
+        k += w->n;
+        if (i >= 0 && j >= 0) {
+            int code = later[k - w->n + (size_t)j].status;
+            list_remove(&n->queued, w);
+            n->queued_events -= w->n;
+            n->queued_bytes -= w->blob_len;
+            n->m.refused[-code & 0xff]++;
+            refused++;
+            if (w->req) {
+                problem_envelope(n, w->req, code, (size_t)j, w->ids[j],
+                                 ": the ledger would reject it");
+                waiter_free(w);
+            } else {
+                w->index = (uint64_t)j; /* the envelope, for the follower */
+                fail_waiter(n, w, 422, code, "");
+            }
+        }
+        w = next;
+    }
+out:
+    free(now);
+    free(later);
+    return refused;
+}
+
 static void api_flush(node *n)
 {
     uv_timer_stop(&n->batch);
     while (n->queued.head) {
         /* One block: whole submissions, up to the batch's bounds. */
         size_t count = 0, bytes = 0, subs = 0;
+        int fresh = 0;
         for (waiter *w = n->queued.head; w; w = w->next) {
             if (subs > 0 && (count + w->n > n->cfg.batch_max_events ||
                              bytes + w->blob_len + 16 * w->n >
@@ -458,6 +552,7 @@ static void api_flush(node *n)
             count += w->n;
             bytes += w->blob_len + 16 * w->n;
             subs++;
+            fresh |= !w->previewed;
         }
         ledger_envelope *envs = calloc(count, sizeof(*envs));
         if (!envs)
@@ -467,9 +562,15 @@ static void api_flush(node *n)
         for (size_t s = 0; s < subs; s++, w = w->next)
             for (size_t i = 0; i < w->n; i++)
                 envs[k++] = w->envs[i];
+        uint64_t time_ms = node_now_ms();
+        if (fresh && n->cfg.prevalidate &&
+            prevalidate(n, subs, envs, count, time_ms) > 0) {
+            free(envs); /* gather the batch again without them */
+            continue;
+        }
         uint64_t index = 0, term = 0;
-        int rc = replica_propose(n->rep, node_now_ms(), envs, count, 1, &index,
-                                 &term);
+        int rc =
+            replica_propose(n->rep, time_ms, envs, count, 1, &index, &term);
         free(envs);
         for (size_t s = 0; s < subs; s++) {
             waiter *x = n->queued.head;
@@ -562,6 +663,7 @@ static void admit_done(uv_work_t *work, int status)
                      "envelope %zu: %s; nothing was submitted (fix or drop "
                      "it and submit again)",
                      i, origo_strerror(w->verdicts[i]));
+            w->index = i; /* the envelope, for a follower */
             fail_waiter(n, w, 422, w->verdicts[i], detail);
             return;
         }
@@ -696,11 +798,18 @@ void api_on_answer(node *n, const uint8_t *msg, size_t len)
             n->inflight_events -= w->n;
             n->inflight_bytes -= w->blob_len;
             int c = (int32_t)code;
-            fail_waiter(
-                n, w, c == ORIGO_E_NOT_LEADER || c == ORIGO_E_BUSY ? 503 : 422,
-                c,
-                "the leader refused the submission; if it names a "
-                "leader change, submit again");
+            if (c == ORIGO_E_NOT_LEADER || c == ORIGO_E_BUSY ||
+                c == ORIGO_E_SHUTDOWN || c == ORIGO_E_NOMEM) {
+                fail_waiter(n, w, 503, c,
+                            "the leader could not take the submission (a "
+                            "leader change, or it is busy); submit again");
+            } else if (w->req && index < w->n) {
+                problem_envelope(n, w->req, c, (size_t)index, w->ids[index],
+                                 " (the leader refused it)");
+                waiter_free(w);
+            } else {
+                fail_waiter(n, w, 422, c, "the leader refused the submission");
+            }
             return;
         }
         w->state = W_INFLIGHT;
@@ -1126,6 +1235,11 @@ static void get_metrics(node *n, http_request *req, const char *rest)
         if (n->m.rejected[c])
             PUT("origo_rejected_total{code=\"%s\"} %llu\n", origo_errname(-c),
                 (unsigned long long)n->m.rejected[c]);
+    PUT("# TYPE origo_refused_total counter\n");
+    for (int c = 1; c < 256; c++)
+        if (n->m.refused[c])
+            PUT("origo_refused_total{code=\"%s\"} %llu\n", origo_errname(-c),
+                (unsigned long long)n->m.refused[c]);
     PUT("# TYPE origo_lost_total counter\norigo_lost_total %llu\n",
         (unsigned long long)n->m.lost);
     PUT("# TYPE origo_http_requests_total counter\n"

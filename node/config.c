@@ -67,6 +67,7 @@ static const key_spec keys[] = {
      "events"},
     {"submit", "queue_max_bytes", K_U64, AT(queue_max_bytes), 1048576,
      17179869184, "bytes"},
+    {"submit", "prevalidate", K_U64, AT(prevalidate), 0, 1, "(1: on, 0: off)"},
     {"cosign", "interval_ms", K_U64, AT(cosign_interval_ms), 0, 60000, "ms"},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -109,6 +110,7 @@ void config_defaults(node_config *c)
     c->batch_max_events = 1024;
     c->queue_max_events = 100000;
     c->queue_max_bytes = 256u << 20;
+    c->prevalidate = 1;
     c->cosign_interval_ms = 50;
 }
 

@@ -51,6 +51,7 @@ typedef struct node_config {
     uint64_t tick_ms, election_ticks, snapshot_every, log_tail;
     /* [submit] */
     uint64_t batch_ms, batch_max_events, queue_max_events, queue_max_bytes;
+    uint64_t prevalidate; /* 1: refuse what apply would reject */
     /* [cosign] */
     uint64_t cosign_interval_ms;
 } node_config;

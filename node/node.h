@@ -49,6 +49,7 @@ typedef struct waiter {
     uint8_t (*ids)[32];
     int *verdicts; /* admission: 0 or the envelope's error */
     int wait_commit;
+    int previewed;        /* pre-validated at the leader (api.c) */
     int state;            /* enum waiter_state (api.c) */
     uint64_t index, term; /* the Raft entry that carries it */
     uint64_t deadline_ms;
@@ -71,6 +72,7 @@ typedef struct waiter_list {
 typedef struct node_metrics {
     uint64_t submitted, committed;
     uint64_t rejected[256]; /* by -code */
+    uint64_t refused[256];  /* by pre-validation, by -code */
     uint64_t verified;      /* envelope signatures checked at admission */
     uint64_t checked_ahead; /* blocks applied with signatures checked ahead */
     uint64_t lat_buckets[16], lat_count, lat_sum_ms;

@@ -300,6 +300,68 @@ int replica_propose(replica *r, uint64_t time_ms, const ledger_envelope *envs,
     return replica_process(r);
 }
 
+/* Applies the stored entries after the applied index (proposed, not yet
+ * applied) in txn, as apply will. */
+static int preview_pending(replica *r, MDB_txn *txn, uint64_t *next_index)
+{
+    uint64_t last = 0;
+    int rc = raftlog_last_index(r->log, txn, &last);
+    *next_index = (last > r->applied ? last : r->applied) + 1;
+    for (uint64_t lo = r->applied + 1; rc == 0 && lo <= last;) {
+        struct raft_entry e[16];
+        size_t got = 0;
+        rc = raftlog_entries(r->log, txn, lo, last + 1, SIZE_MAX, e, 16, &got);
+        for (size_t i = 0; rc == 0 && i < got; i++) {
+            ledger_envelope *envs = NULL;
+            uint64_t time_ms = 0;
+            long count =
+                e[i].type == RAFT_ENTRY_NORMAL
+                    ? replica_decode_proposal(e[i].data.base, e[i].data.len,
+                                              &envs, &time_ms)
+                    : 0;
+            if (count == -2)
+                rc = ORIGO_E_NOMEM;
+            else if (count > 0)
+                rc = ledger_apply_block(r->led, txn, e[i].term, e[i].index,
+                                        time_ms, envs, (size_t)count,
+                                        LEDGER_APPLY_SIGS_VERIFIED, NULL);
+            free(envs);
+            /* The same no-ops apply makes. */
+            if (rc == ORIGO_E_BLOCK_TIME || rc == ORIGO_E_TOOBIG)
+                rc = 0;
+        }
+        if (rc == 0 && got == 0)
+            rc = ORIGO_E_INTERNAL;
+        lo += got;
+    }
+    return rc;
+}
+
+int replica_preview(replica *r, uint64_t time_ms, const ledger_envelope *envs,
+                    size_t count, int pending, ledger_outcome *outcomes)
+{
+    MDB_txn *txn;
+    int rc = ledger_txn_begin(r->led, 0, &txn);
+    if (rc)
+        return rc;
+    uint64_t index = 0;
+    if (pending) {
+        rc = preview_pending(r, txn, &index);
+    } else {
+        ledger_state st;
+        rc = ledger_get_state(r->led, txn, &st);
+        index = st.raft_index + 1;
+    }
+    if (time_ms <= r->last_time)
+        time_ms = r->last_time + 1;
+    ledger_block_result result = {.outcomes = outcomes};
+    if (rc == 0)
+        rc = ledger_apply_block(r->led, txn, 0, index, time_ms, envs, count,
+                                LEDGER_APPLY_SIGS_VERIFIED, &result);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 int replica_add_learner(replica *r, uint64_t id)
 {
     int rc = raft_add_learner(r->core, id);

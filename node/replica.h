@@ -91,6 +91,15 @@ int replica_receive(replica *r, const uint8_t *msg, size_t len);
 int replica_propose(replica *r, uint64_t time_ms, const ledger_envelope *envs,
                     size_t count, int verified, uint64_t *index,
                     uint64_t *term);
+/* What apply would decide about envs[0..count) proposed now as one block
+ * (docs/api.md, "Pre-validation"), without changing anything: applied in
+ * a write transaction that is aborted, after the applied state and, with
+ * `pending`, after the stored entries not yet applied (the blocks in
+ * flight). outcomes[0..count) receives each verdict. Advisory: apply on
+ * every replica decides. Returns 0, or a storage error (ORIGO_E_MAP_FULL,
+ * ORIGO_E_NOMEM...) after which the caller proposes without a preview. */
+int replica_preview(replica *r, uint64_t time_ms, const ledger_envelope *envs,
+                    size_t count, int pending, ledger_outcome *outcomes);
 /* Carries out every pending ready: sends, persists (fsync), applies,
  * snapshots. A non-zero return is fatal: the node must stop, since it can
  * no longer store what it is asked to (it never acknowledged it). */

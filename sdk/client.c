@@ -399,6 +399,30 @@ static int fill_results(json_t *doc, size_t n, origo_submit_result *r)
     return 0;
 }
 
+/* A refusal that names one envelope (docs/api.md, problem members
+ * "envelope" and "event"): that one REFUSED with its code, the others
+ * NOT_SENT, every ID from the envelope itself. */
+static void fill_refused(json_t *doc, const uint8_t *const *envelopes,
+                         const size_t *lens, size_t n, origo_submit_result *r)
+{
+    json_t *at = json_object_get(doc, "envelope");
+    const char *code = problem_code(doc);
+    if (!json_is_integer(at) || !code || json_integer_value(at) < 0 ||
+        (uint64_t)json_integer_value(at) >= n)
+        return;
+    size_t refused = (size_t)json_integer_value(at);
+    for (size_t i = 0; i < n; i++) {
+        origo_envelope env;
+        memset(&r[i], 0, sizeof(r[i]));
+        if (origo_envelope_decode(envelopes[i], lens[i], &env) == 0)
+            origo_event_id(env.body, env.body_len, r[i].id);
+        r[i].status =
+            i == refused ? ORIGO_SUBMIT_REFUSED : ORIGO_SUBMIT_NOT_SENT;
+        if (i == refused)
+            snprintf(r[i].code, sizeof(r[i].code), "%s", code);
+    }
+}
+
 int origo_client_submit(origo_client *c, const uint8_t *const *envelopes,
                         const size_t *lens, size_t n, int wait,
                         long deadline_ms, origo_submit_result *results,
@@ -444,6 +468,8 @@ int origo_client_submit(origo_client *c, const uint8_t *const *envelopes,
             set_err(err, err_size, "%s: %s", code ? code : "refused",
                     detail ? detail : "the node refused the submission");
             rc = code ? origo_errcode(code) : ORIGO_E_INVAL;
+            if (doc)
+                fill_refused(doc, envelopes, lens, n, results);
             json_decref(doc);
             origo_buf_close(&out);
             break;

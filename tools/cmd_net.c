@@ -366,14 +366,22 @@ int cmd_submit(int argc, char **argv)
     }
     origo_buf_close(&built);
     origo_submit_result results[256];
+    memset(results, 0, sizeof(results));
     char err[1024] = "";
+    int refused = 0;
     if (rc == 0) {
         int r =
             origo_client_submit(n.client, (const uint8_t *const *)envs, lens,
                                 count, n.a.wait, 0, results, err, sizeof(err));
-        if (r) {
+        for (size_t i = 0; r && i < count; i++)
+            refused |= results[i].status == ORIGO_SUBMIT_REFUSED;
+        if (r && !refused) {
             cli_error("submit", "%s", err[0] ? err : origo_strerror(r));
             rc = 2;
+        } else if (r) {
+            /* Refused at the door: the node named the envelope; exit 1,
+             * like a rejection. */
+            cli_error("submit", "%s", err);
         }
     }
     size_t rejected = 0;
@@ -382,19 +390,21 @@ int cmd_submit(int argc, char **argv)
         char hexid[65];
         cli_hex(results[i].id, 32, hexid);
         const origo_submit_result *r = &results[i];
-        rejected += r->status == ORIGO_SUBMIT_REJECTED;
+        rejected += r->status == ORIGO_SUBMIT_REJECTED ||
+                    r->status == ORIGO_SUBMIT_REFUSED;
+        static const char *const names[] = {"pending", "committed", "rejected",
+                                            "refused", "not sent"};
         if (out) {
             json_t *o =
                 json_pack("{s:s, s:s}", "id", hexid, "status",
-                          r->status == ORIGO_SUBMIT_COMMITTED  ? "committed"
-                          : r->status == ORIGO_SUBMIT_REJECTED ? "rejected"
-                                                               : "pending");
+                          names[(unsigned)r->status < 5 ? r->status : 0]);
             if (r->status == ORIGO_SUBMIT_COMMITTED) {
                 json_object_set_new(o, "leaf",
                                     json_integer((json_int_t)r->leaf));
                 json_object_set_new(o, "block",
                                     json_integer((json_int_t)r->block));
-            } else if (r->status == ORIGO_SUBMIT_REJECTED) {
+            } else if (r->status == ORIGO_SUBMIT_REJECTED ||
+                       r->status == ORIGO_SUBMIT_REFUSED) {
                 json_object_set_new(o, "code", json_string(r->code));
             }
             json_array_append_new(out, o);
@@ -404,6 +414,11 @@ int cmd_submit(int argc, char **argv)
         } else if (r->status == ORIGO_SUBMIT_REJECTED) {
             printf("REJECTED  %s %s: %s\n", hexid, r->code,
                    origo_strerror(origo_errcode(r->code)));
+        } else if (r->status == ORIGO_SUBMIT_REFUSED) {
+            printf("REFUSED   %s %s: %s (not in the log)\n", hexid, r->code,
+                   origo_strerror(origo_errcode(r->code)));
+        } else if (r->status == ORIGO_SUBMIT_NOT_SENT) {
+            printf("not sent  %s (another envelope was refused)\n", hexid);
         } else {
             printf("pending   %s\n", hexid);
         }
@@ -946,9 +961,19 @@ int cmd_member(int argc, char **argv)
     if (rc == 0) {
         const uint8_t *envs[1] = {env.data};
         size_t lens[1] = {env.len};
+        memset(&res, 0, sizeof(res));
         rc = origo_client_submit(n.client, envs, lens, 1, 1, 0, &res, err,
                                  sizeof(err));
-        if (rc)
+        if (rc && res.status == ORIGO_SUBMIT_REFUSED) {
+            /* Refused at the door: not in the log. */
+            if (n.a.json)
+                print_json(json_pack("{s:s, s:s, s:s}", "type", type, "status",
+                                     "refused", "code", res.code));
+            else
+                printf("%s REFUSED %s: %s (not in the log)\n", type, res.code,
+                       origo_strerror(origo_errcode(res.code)));
+            exit = 1;
+        } else if (rc)
             cli_error("member", "%s", err);
         else if (n.a.json) {
             print_json(res.status == ORIGO_SUBMIT_COMMITTED

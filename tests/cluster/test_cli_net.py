@@ -188,7 +188,7 @@ try:
           "trace --node: a checked report, written and verifiable")
 
     # member add|update|remove signed by the admin; a second removal is
-    # rejected; trust --genesis writes the trust file local-cluster wrote.
+    # refused by the leader's pre-validation (never in the log); trust --genesis writes the trust file local-cluster wrote.
     r = run(CLI, "keygen", "--name", "beta", "--out", f"{work}/beta.key")
     bpub = re.search(r"public key: +(\S+)", r.stdout).group(1)
     admin = ["--key", f"{net}/admin.key", "--member", bpub]
@@ -200,15 +200,17 @@ try:
     r4 = run(CLI, "member", "remove", *nodes, *admin)
     check(all(r.returncode == 0 and "committed" in r.stdout for r in (r1, r2, r3)),
           "member add, update and remove commit")
-    check(r4.returncode == 1 and "REJECTED" in r4.stdout, "removing a non-member is rejected, exit 1")
+    check(r4.returncode == 1 and "REFUSED ORIGO_E_NOTFOUND" in r4.stdout,
+          "removing a non-member is refused, exit 1")
     import urllib.request
     metrics = b"".join(urllib.request.urlopen(u + "/metrics").read() for u in urls)
-    code4 = re.search(r"REJECTED (ORIGO_E_\w+)", r4.stdout)
-    check(code4 and f'origo_rejected_total{{code="{code4.group(1)}"}}'.encode() in metrics,
-          "/metrics counts rejections by reason")
+    code4 = re.search(r"REFUSED (ORIGO_E_\w+)", r4.stdout)
+    check(code4 and f'origo_refused_total{{code="{code4.group(1)}"}}'.encode() in metrics,
+          "/metrics counts refusals by reason")
     r = run(CLI, "member", "add", *nodes, "--key", f"{work}/acme.key", "--member", bpub,
             "--name", "beta", "--roles", "supplier")
-    check(r.returncode == 1 and "REJECTED" in r.stdout, "a member that is no admin cannot admit one")
+    check(r.returncode == 1 and "REFUSED ORIGO_E_ROLE" in r.stdout,
+          "a member that is no admin cannot admit one")
     r = run(CLI, "trust", "--genesis", f"{net}/genesis.json", "--out", f"{work}/trust2.txt")
     body = lambda p: [l for l in open(p).read().splitlines() if not l.startswith("#")]
     check(r.returncode == 0 and body(f"{work}/trust2.txt") == body(trust),

@@ -306,6 +306,61 @@ try:
     code, st = jget(f"{url}/v1/status")
     check(code == 200 and st["tree_size"] == 1, "bad inputs changed nothing; the node serves on")
 
+    # Pre-validation: a member breaking a rule is refused with 422 naming
+    # the envelope and the rule, and nothing enters the log (not even as a
+    # rejection); a submission is all or nothing; an event that needs an
+    # event still in flight is not refused.
+    def new_event(key, *flags):
+        r = run(CLI, "event", "--key", key, "--net", origin, *flags)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    def problem(resp):
+        return resp[0], json.loads(resp[2]) if resp[2] else {}
+
+    def metric_value(name):
+        text = http("GET", f"{url}/metrics")[2].decode()
+        m = re.search(r"^" + re.escape(name) + r" (\d+)$", text, re.M)
+        return int(m.group(1)) if m else 0
+
+    again_lot = make_event(supplier, origin, "dev-supplier/cell/L-1")  # exists
+    foreign = new_event(supplier, "--type", "lot.create", "--lot", "acme/cell/X-1,5,pcs",
+                        "--item", "cell")
+    good = make_event(supplier, origin, "dev-supplier/cell/L-2")
+    for what, resp, want, at in [
+        ("re-creating an existing lot", submit(url, again_lot), "ORIGO_E_LOT_EXISTS", 0),
+        ("a lot in another member's namespace", submit(url, foreign), "ORIGO_E_NAMESPACE", 0),
+        ("a good event with a bad one", http(
+            "POST", f"{url}/v1/events",
+            json.dumps([{"envelope": good["envelope"]},
+                        {"envelope": foreign["envelope"]}]).encode()), "ORIGO_E_NAMESPACE", 1),
+    ]:
+        code, doc = problem(resp)
+        ids = [good["id"], foreign["id"]] if at else [again_lot["id"] if "re-" in what else foreign["id"]]
+        check(code == 422 and doc.get("code") == want and doc.get("envelope") == at and
+              doc.get("event") == ids[at] and f"envelope {at}" in doc.get("detail", ""),
+              f"{what}: refused, 422 {want} naming envelope {at} (got {code} {doc.get('code')})")
+    check(all(http("GET", f"{url}/v1/events/{e['id']}")[0] == 404
+              for e in (again_lot, foreign, good)),
+          "refused events are unknown to the ledger (not recorded as rejections), and so is "
+          "the good event submitted with a bad one")
+    check(jget(f"{url}/v1/status")[1]["tree_size"] == 1 and
+          metric_value('origo_refused_total{code="ORIGO_E_NAMESPACE"}') == 2 and
+          metric_value('origo_refused_total{code="ORIGO_E_LOT_EXISTS"}') == 1,
+          "the tree is unchanged and /metrics counts the refusals by reason")
+    r = run(CLI, "submit", "--node", url, "-", input=json.dumps(foreign))
+    check(r.returncode == 1 and f"REFUSED   {foreign['id']} ORIGO_E_NAMESPACE" in r.stdout,
+          "origo submit prints REFUSED with the code and exits 1")
+    # The transform needs the lot.create still in flight: both commit.
+    made = make_event(supplier, origin, "dev-supplier/cell/L-3")
+    used = new_event(supplier, "--type", "lot.transform", "--input",
+                     "dev-supplier/cell/L-3,10,pcs", "--output", "dev-supplier/pack/P-3,1,pcs")
+    code, _, _ = submit(url, made, "none")
+    code2, _, body2 = submit(url, used)
+    check(code == 202 and code2 == 200 and
+          json.loads(body2)["results"][0]["status"] == "committed",
+          "an event that consumes a lot created by an event in flight is not refused")
+
     # docs/api.yaml documents every route of node/api.c and nothing else,
     # and every documented route is served.
     import yaml
@@ -383,7 +438,7 @@ try:
             "Signature-Input": "sig1=(@method)", "Signature": "sig1=:AA==:"}), (401, "ORIGO_E_HTTPSIG")),
     ]:
         check(problem_code(resp) == want, f"{what} is refused: {want} (got {problem_code(resp)})")
-    check(jget(f"{url}/v1/status")[1]["tree_size"] == 1, "refused reads change nothing")
+    check(jget(f"{url}/v1/status")[1]["tree_size"] == 3, "refused reads change nothing")
 
     check(d.stop(), "--dev stops on SIGTERM with exit 0")
     d = Node("dev", ["--dev", "--data", dev, "--http", f"127.0.0.1:{port}"])

@@ -73,6 +73,11 @@ enum {
     ORIGO_SUBMIT_PENDING = 0,
     ORIGO_SUBMIT_COMMITTED = 1,
     ORIGO_SUBMIT_REJECTED = 2,
+    /* Refused at the door (the node's pre-validation or admission named
+     * this envelope): not in the log; code says why. */
+    ORIGO_SUBMIT_REFUSED = 3,
+    /* Not submitted: another envelope of the same request was refused. */
+    ORIGO_SUBMIT_NOT_SENT = 4,
 };
 
 /* Submits envelopes[0..n) (canonical envelopes, as origo_event_seal()
@@ -83,9 +88,11 @@ enum {
  * `deadline_ms` (0: 60000) passes; a node answers an event it already
  * committed with its first commit, so a retry never makes a second leaf.
  * results[0..n) is filled. Returns 0; the node's refusal code for the
- * whole request (ORIGO_E_SIGNATURE, ORIGO_E_NETWORK, ORIGO_E_JSON...;
- * err says which envelope and why); ORIGO_E_TIMEOUT; ORIGO_E_IO (no node
- * reachable); ORIGO_E_NOMEM. */
+ * whole request (ORIGO_E_SIGNATURE, ORIGO_E_NETWORK, ORIGO_E_NOT_HOLDER,
+ * ORIGO_E_JSON...; err says which envelope and why: when the node names
+ * it, that result is ORIGO_SUBMIT_REFUSED and the others
+ * ORIGO_SUBMIT_NOT_SENT, every ID set); ORIGO_E_TIMEOUT; ORIGO_E_IO (no
+ * node reachable); ORIGO_E_NOMEM. */
 int origo_client_submit(origo_client *c, const uint8_t *const *envelopes,
                         const size_t *lens, size_t n, int wait,
                         long deadline_ms, origo_submit_result *results,

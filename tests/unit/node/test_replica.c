@@ -522,6 +522,69 @@ static void test_proposal_bytes_decode_one_way(void **state)
     }
 }
 
+/* Pre-validation (replica_preview): what apply would decide, against the
+ * applied state alone or after the entries in flight, and nothing stored.
+ * A transform of a lot whose lot.create is in flight (stored at the
+ * leader, not committed: its followers are cut off) is rejected against
+ * the applied state and accepted after the entries in flight; a lot in
+ * another member's namespace is rejected both ways; and the ledger is the
+ * same afterwards. */
+static void test_preview(void **state)
+{
+    (void)state;
+    cluster *c = cluster_new(0, 0);
+    int lead = await_leader(c, -1);
+    lt_block made = {0}, next = {0};
+    uint64_t t = lt_block_time(1);
+    lt_lot_create(&made, &c->net, LT_SUPPLIER, "acme/pre/A-1", t, NULL);
+    uint64_t index, term;
+    for (int i = 0; i < N; i++)
+        c->cut[i] = i != lead;
+    assert_int_equal(
+        replica_propose(c->r[lead], t, made.envs, made.count, 1, &index, &term),
+        0);
+    deliver(c);
+    assert_true(replica_applied(c->r[lead]) < index);
+    const char *in[] = {"acme/pre/A-1"}, *out[] = {"acme/pre/B-1"};
+    lt_transform(&next, &c->net, LT_SUPPLIER, in, 1, out, 1, t + 1, NULL);
+    lt_lot_create(&next, &c->net, LT_SUPPLIER, "plant1/pre/X-1", t + 1, NULL);
+    ledger_state before, after;
+    ledger *led = replica_ledger(c->r[lead]);
+    assert_int_equal(ledger_get_state(led, NULL, &before), 0);
+    ledger_outcome now[2], later[2];
+    assert_int_equal(
+        replica_preview(c->r[lead], t + 1, next.envs, next.count, 0, now), 0);
+    assert_int_equal(
+        replica_preview(c->r[lead], t + 1, next.envs, next.count, 1, later), 0);
+    assert_int_equal(now[0].status, ORIGO_E_INPUT_LOT);
+    assert_int_equal(later[0].status, 0);
+    assert_int_equal(now[1].status, ORIGO_E_NAMESPACE);
+    assert_int_equal(later[1].status, ORIGO_E_NAMESPACE);
+    assert_int_equal(ledger_get_state(led, NULL, &after), 0);
+    assert_int_equal(after.tree_size, before.tree_size);
+    assert_int_equal(after.height, before.height);
+    assert_memory_equal(after.root, before.root, 32);
+    ledger_event_info info;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ledger_event_lookup(led, NULL, now[i].event_id, &info),
+                         0);
+        assert_int_equal(info.status, LEDGER_EVENT_UNKNOWN);
+    }
+    /* Healed, the create commits; the transform then passes both ways. */
+    for (int i = 0; i < N; i++)
+        c->cut[i] = 0;
+    await_applied(c, index);
+    lead = await_leader(c, -1);
+    assert_int_equal(replica_preview(c->r[lead], t + 2, next.envs, 1, 0, now),
+                     0);
+    assert_int_equal(now[0].status, 0);
+    lt_block_clear(&made);
+    lt_block_clear(&next);
+    free(made.envs);
+    free(next.envs);
+    cluster_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_lost_proposal),
         cmocka_unit_test(test_wiped_raft_state_refused),
         cmocka_unit_test(test_proposal_bytes_decode_one_way),
+        cmocka_unit_test(test_preview),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
