@@ -16,7 +16,9 @@
 #include "origo/error.h"
 #include "origo/file.h"
 
-enum kind { K_PATH, K_LEVEL, K_LISTEN, K_U64 };
+#include "genesis.h"
+
+enum kind { K_PATH, K_LEVEL, K_LISTEN, K_U64, K_ADDRESS };
 
 typedef struct key_spec {
     const char *section, *name;
@@ -35,6 +37,7 @@ static const key_spec keys[] = {
     {"node", "genesis", K_PATH, AT(genesis), 0, 0, NULL},
     {"node", "log_level", K_LEVEL, AT(log_level), 0, 0, NULL},
     {"peer", "listen", K_LISTEN, AT(listen), 0, 0, NULL},
+    {"peer", "advertise", K_ADDRESS, AT(advertise), 0, 0, NULL},
     {"peer", "frame_cap", K_U64, AT(frame_cap), 65536, 268435456, "bytes"},
     {"peer", "send_queue_max", K_U64, AT(send_queue_max), 1048576, 4294967296,
      "bytes"},
@@ -282,6 +285,16 @@ static void set_value(parse *s, size_t k, const char *section, const char *name,
                  name, value, why,
                  spec->offset == AT(listen) ? "0.0.0.0:7400"
                                             : "127.0.0.1:7401");
+        return;
+    case K_ADDRESS:
+        if (!genesis_address_ok(value, strlen(value)))
+            fail(s, ORIGO_E_CONFIG,
+                 "[%s] %s = %s: allowed: host:port where other validators "
+                 "reach this one (a name or an IP address, a port 1-65535; "
+                 "default: the listen address unless it is 0.0.0.0 or ::)",
+                 section, name, value);
+        else
+            memcpy(field, value, strlen(value) + 1); /* length checked */
         return;
     case K_U64:
         if (parse_u64(value, &n) || n < spec->min || n > spec->max)

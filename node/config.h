@@ -36,6 +36,7 @@ typedef struct node_config {
     enum config_log_level log_level; /* info */
     /* [peer] */
     config_addr listen;      /* 0.0.0.0:7400 */
+    char advertise[256];     /* host:port others dial; "": from listen */
     uint64_t frame_cap;      /* bytes */
     uint64_t send_queue_max; /* bytes */
     uint64_t handshake_timeout_ms;

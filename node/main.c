@@ -21,6 +21,7 @@
 #include "datadir.h"
 #include "log.h"
 #include "node.h"
+#include "origo/codec.h"
 #include "origo/error.h"
 #include "origo/event.h"
 #include "origo/file.h"
@@ -144,6 +145,112 @@ static void send_signature(node *n, peer_link *link)
                  n->signed_line_len);
 }
 
+/* ---- the address book ---------------------------------------------------- */
+
+static void put_address(origo_buf *b, const uint8_t pub[32], const char *addr)
+{
+    origo_mp_put_array(b, 2);
+    origo_mp_put_bin(b, pub, 32);
+    origo_mp_put_cstr(b, addr);
+}
+
+/* Sends what this node knows of the addresses of validators that are not
+ * in the genesis (the genesis gives the others): its own and those it
+ * learnt. `only` (may be NULL) sends that one entry. */
+static void send_addresses(node *n, peer_link *link, const uint8_t *only)
+{
+    origo_buf b;
+    origo_buf_init(&b, 1u << 20);
+    uint32_t count = 0;
+    int self = !n->self_genesis && n->advertise[0] && !only;
+    count += self;
+    for (size_t i = 0; i < n->n_book; i++)
+        count += !only || !memcmp(n->book[i].pub, only, 32);
+    if (count == 0) {
+        origo_buf_close(&b);
+        return;
+    }
+    origo_mp_put_array(&b, count);
+    if (self)
+        put_address(&b, origo_key_public(n->key), n->advertise);
+    for (size_t i = 0; i < n->n_book; i++)
+        if (!only || !memcmp(n->book[i].pub, only, 32))
+            put_address(&b, n->book[i].pub, n->book[i].address);
+    if (b.err == 0)
+        node_send_to(n, link, MSG_ADDRESSES, b.data, b.len, NULL, 0);
+    origo_buf_close(&b);
+}
+
+static void dial_peers(node *n);
+
+/* A peer's addresses: each one new or changed for a validator that is not
+ * in the genesis (whose address the genesis fixes) is remembered, used to
+ * dial it (a wrong one only fails its handshake, which proves the key)
+ * and passed on to the other peers. */
+static void on_addresses(node *n, peer_link *from, const uint8_t *msg,
+                         size_t len)
+{
+    origo_mp_reader rd;
+    uint32_t count;
+    origo_mp_reader_init(&rd, msg, len);
+    if (origo_mp_read_array(&rd, &count, NODE_BOOK_MAX + 1))
+        return;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t two;
+        const uint8_t *pub;
+        const char *addr;
+        size_t pub_len, addr_len;
+        if (origo_mp_read_array(&rd, &two, 2) || two != 2 ||
+            origo_mp_read_bin(&rd, &pub, &pub_len, 32) || pub_len != 32 ||
+            origo_mp_read_str(&rd, &addr, &addr_len, GENESIS_ADDRESS_MAX))
+            return; /* malformed: what was read stays */
+        origo_mp_leave(&rd);
+        if (!genesis_address_ok(addr, addr_len) ||
+            !memcmp(pub, origo_key_public(n->key), 32))
+            continue;
+        node_peer *p = peer_by_key(n, pub);
+        if (p && p->genesis)
+            continue;
+        struct book_entry *e = NULL;
+        for (size_t k = 0; k < n->n_book && !e; k++)
+            if (!memcmp(n->book[k].pub, pub, 32))
+                e = &n->book[k];
+        if (!e && n->n_book < NODE_BOOK_MAX) {
+            e = &n->book[n->n_book++];
+            memcpy(e->pub, pub, 32);
+            e->address[0] = '\0';
+        }
+        if (!e || (strlen(e->address) == addr_len &&
+                   !memcmp(e->address, addr, addr_len)))
+            continue;
+        memcpy(e->address, addr, addr_len);
+        e->address[addr_len] = '\0';
+        if (p) {
+            snprintf(p->address, sizeof(p->address), "%s", e->address);
+            if (p->dialer) { /* dial the new address */
+                peer_dialer_stop(p->dialer);
+                p->dialer = NULL;
+            }
+            LOG_INFO("learnt a validator's address", "peer", p->name, "address",
+                     p->address);
+        }
+        for (size_t k = 0; k < n->n_peers; k++)
+            if (n->peers[k]->link && n->peers[k]->link != from)
+                send_addresses(n, n->peers[k]->link, pub);
+    }
+    origo_mp_leave(&rd);
+    dial_peers(n);
+}
+
+/* The address of a validator as learnt from peers, or NULL. */
+static const char *book_address(const node *n, const uint8_t pub[32])
+{
+    for (size_t i = 0; i < n->n_book; i++)
+        if (!memcmp(n->book[i].pub, pub, 32))
+            return n->book[i].address;
+    return NULL;
+}
+
 static void on_open(peer_link *link, const uint8_t key[32], void *ctx)
 {
     node *n = ctx;
@@ -155,6 +262,7 @@ static void on_open(peer_link *link, const uint8_t key[32], void *ctx)
     /* A peer that was away missed our latest checkpoint signature: without
      * it, it may hold no quorum for the tree it catches up to. */
     send_signature(n, link);
+    send_addresses(n, link, NULL);
 }
 
 static void on_message(peer_link *link, const uint8_t *msg, size_t len,
@@ -172,6 +280,9 @@ static void on_message(peer_link *link, const uint8_t *msg, size_t len,
         break;
     case MSG_ANSWER:
         api_on_answer(n, msg + 1, len - 1);
+        break;
+    case MSG_ADDRESSES:
+        on_addresses(n, link, msg + 1, len - 1);
         break;
     case MSG_COSIGN: {
         if (len < 9 || len - 9 >= sizeof(n->pending_sigs[0].line))
@@ -611,7 +722,8 @@ static void sync_validators(node *n)
             continue;
         }
         node_peer *p = peer_by_key(n, list[i].pub);
-        if (!p && !(p = add_peer(n, list[i].pub, list[i].name, NULL, 0)))
+        if (!p && !(p = add_peer(n, list[i].pub, list[i].name,
+                                 book_address(n, list[i].pub), 0)))
             continue;
         if (!p->active)
             p->active = 1;
@@ -711,6 +823,16 @@ static int start_mesh(node *n, char *msg, size_t msg_size)
     };
     struct sockaddr_storage addr;
     const char *host = n->cfg.listen.host;
+    /* Our address for the others: as configured, or where we listen. */
+    if (n->cfg.advertise[0])
+        snprintf(n->advertise, sizeof(n->advertise), "%s", n->cfg.advertise);
+    else if (strcmp(host, "0.0.0.0") && strcmp(host, "::"))
+        snprintf(n->advertise, sizeof(n->advertise),
+                 strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
+                 n->cfg.listen.port);
+    else if (!n->self_genesis)
+        LOG_WARN("set [peer] advertise: validators added after the genesis "
+                 "cannot learn where to reach this one");
     int err = parse_ip(host, n->cfg.listen.port, &addr);
     if (!err && peer_listen(&n->loop, (struct sockaddr *)&addr, &n->popts,
                             &n->listener, &err) != 0) {

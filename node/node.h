@@ -17,11 +17,15 @@
 
 /* First byte of every message between validators. */
 enum node_msg {
-    MSG_RAFT = 1,    /* raftmsg.h */
-    MSG_FORWARD = 2, /* u64 id, msgpack array of envelopes */
-    MSG_ANSWER = 3,  /* u64 id, i32 code, u64 index, u64 term */
-    MSG_COSIGN = 4,  /* u64 tree size, one signature line */
+    MSG_RAFT = 1,      /* raftmsg.h */
+    MSG_FORWARD = 2,   /* u64 id, msgpack array of envelopes */
+    MSG_ANSWER = 3,    /* u64 id, i32 code, u64 index, u64 term */
+    MSG_COSIGN = 4,    /* u64 tree size, one signature line */
+    MSG_ADDRESSES = 5, /* msgpack array of [key bin 32, "host:port"] */
 };
+
+/* Most validator addresses one node remembers from peers. */
+#define NODE_BOOK_MAX 256
 
 /* Another validator: one of the genesis, or added by a member event. */
 typedef struct node_peer {
@@ -93,7 +97,16 @@ typedef struct node {
     int self_active;   /* a validator in the applied ledger now */
     node_peer **peers; /* the other validators, current and past */
     size_t n_peers;
-    peer_options popts; /* for links dialled later */
+    /* Addresses of validators learnt from peers, and ours to announce
+     * (node/README.md, "Membership"): how validators added after the
+     * genesis find each other. */
+    struct book_entry {
+        uint8_t pub[32];
+        char address[GENESIS_ADDRESS_MAX + 1];
+    } book[NODE_BOOK_MAX];
+    size_t n_book;
+    char advertise[GENESIS_ADDRESS_MAX + 1]; /* "": not known */
+    peer_options popts;                      /* for links dialled later */
     peer_listener *listener;
     replica *rep;
     http_server *http;

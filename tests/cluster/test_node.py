@@ -625,9 +625,9 @@ try:
     for n in names:
         submit_via(n, 3)
 
-    def admin_event(kind, extra):
+    def admin_event(kind, extra, pub=v4pub):
         r = run(CLI, "event", "--key", f"{work}/admin.key", "--net", "cluster.test",
-                "--type", kind, "--member", v4pub, *extra)
+                "--type", kind, "--member", pub, *extra)
         assert r.returncode == 0, r.stderr
         e = json.loads(r.stdout)
         code, _, body = submit(urls[leader()], e)
@@ -662,6 +662,27 @@ try:
     check(until(v4_cosigns, "v4 signs"), "v4's signature is in the quorum checkpoint it serves")
     check(until(lambda: same_checkpoint(names4), "same checkpoint") == len(acked) + admin_leaves[0],
           "all four serve the same quorum checkpoint")
+    # A fifth validator, also added after the genesis: v4 and v5 learn
+    # each other's address from the genesis validators (the address book
+    # passed on when links open) and link to each other.
+    os.makedirs(f"{work}/v5")
+    r = run(CLI, "keygen", "--name", "v5", "--out", f"{work}/v5/validator.key")
+    v5pub = re.search(r"public key: +(\S+)", r.stdout).group(1)
+    check(admin_event("member.add", ["--name", "v5", "--roles", "validator"], v5pub),
+          "the admin's member.add of v5 with the validator role commits")
+    pports["v5"], hports["v5"] = free_port(), free_port()
+    urls["v5"] = f"http://127.0.0.1:{hports['v5']}"
+    nodes["v5"] = Node("v5", config("v5"))
+    check(until(lambda: "v5" in status(leader()).get("voters", []), "v5 promoted"),
+          "the leader promotes v5 to voter")
+    check(until(lambda: status("v4").get("peers_up") == 4 and
+                status("v5").get("peers_up") == 4, "v4 and v5 linked"),
+          "v4 and v5, both added after the genesis, find each other: every validator "
+          "has a link to the four others")
+    check(admin_event("member.remove", [], v5pub), "the admin's member.remove of v5 commits")
+    check(until(lambda: "v5" not in status(leader()).get("voters", ["v5"]), "v5 removed"),
+          "the leader removes v5")
+    nodes["v5"].kill()
     check(admin_event("member.remove", []), "the admin's member.remove of v4 commits")
     check(until(lambda: "v4" not in status(leader()).get("voters", ["v4"]) and
                 "v4" not in status(leader()).get("learners", ["v4"]), "v4 removed"),
