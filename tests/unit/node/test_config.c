@@ -63,6 +63,7 @@ static void test_values(void **state)
                        "log_level = debug\r\n"
                        "[peer]\n"
                        "listen = [::]:7401\n"
+                       "advertise = plant-a.example.com:7401\n"
                        "frame_cap = 65536\n"
                        "idle_timeout_ms = 0\n"
                        "reconnect_min_ms = 10\n"
@@ -72,6 +73,7 @@ static void test_values(void **state)
     assert_int_equal(cfg.log_level, CONFIG_LOG_DEBUG);
     assert_string_equal(cfg.listen.host, "::");
     assert_int_equal(cfg.listen.port, 7401);
+    assert_string_equal(cfg.advertise, "plant-a.example.com:7401");
     assert_int_equal(cfg.frame_cap, 65536);
     assert_int_equal(cfg.idle_timeout_ms, 0);
     assert_int_equal(cfg.send_queue_max, 64u << 20); /* default kept */
@@ -82,7 +84,7 @@ static void test_mistakes(void **state)
     (void)state;
     refused("[node]\ndata = /d\n[peer]\nframe_size = 1\n",
             "node.conf:4: [peer] frame_size: unknown key; the keys of [peer] "
-            "are listen, frame_cap, send_queue_max");
+            "are listen, advertise, frame_cap, send_queue_max");
     refused("[node]\ndata = /d\n[htp]\nlisten = 1.2.3.4:80\n",
             "node.conf:4: [htp]: unknown section; sections are [node], "
             "[peer], [http], [raft], [submit] and [cosign]");
@@ -90,6 +92,12 @@ static void test_mistakes(void **state)
             "node.conf:4: [http] listen = 1.2.3.4: write host:port (default "
             "127.0.0.1:7401)");
     refused("data = /d\n", "node.conf:1: data: a key before any [section]");
+    refused("[node]\ndata = /d\n[peer]\nadvertise = plant-a\n",
+            "node.conf:4: [peer] advertise = plant-a: allowed: host:port");
+    refused("[node]\ndata = /d\n[peer]\nadvertise = a:70000\n",
+            "[peer] advertise = a:70000: allowed: host:port");
+    refused("[node]\ndata = /d\n[peer]\nadvertise = :7400\n",
+            "[peer] advertise = :7400: allowed: host:port");
     refused("[node]\ndata = /d\n[peer]\nframe_cap = 16M\n",
             "node.conf:4: [peer] frame_cap = 16M: allowed: a whole number "
             "from 65536 to 268435456 bytes");
