@@ -494,6 +494,7 @@ void raft_options_default(struct raft_options *opts)
 static void digest_snapshot(struct raft *r)
 {
     crypto_hash_sha256(r->snap_digest, r->snap_data.base, r->snap_data.len);
+    r->snap_total = r->snap_data.len;
 }
 
 static int restore(struct raft *r, const struct raft_restore *rs)
@@ -550,6 +551,8 @@ int raft_new(const struct raft_options *opts, const struct raft_restore *rs,
         opts->max_msg_bytes > RAFTMSG_MAX_ENTRY_BYTES ||
         opts->max_inflight_bytes == 0 || opts->max_snapshot_bytes == 0 ||
         opts->snapshot_chunk_bytes == 0 ||
+        (opts->snap_io != NULL &&
+         (opts->snap_io->read == NULL || opts->snap_io->write == NULL)) ||
         opts->snapshot_chunk_bytes > RAFTMSG_MAX_CHUNK_BYTES) {
         return ORIGO_E_INVAL;
     }
@@ -767,13 +770,15 @@ static int install_snapshot(struct raft *r)
     /* The only allocation comes first, so a failure changes nothing. A
      * snapshot still waiting to be handed out is superseded (this one is
      * newer: it covers more than the commit index that one set). */
-    struct raft_buf copy;
-    int rc = buf_copy(r, &copy, r->in_snap_buf, (size_t)r->in_snap_len);
-    if (rc != 0) {
-        return rc;
+    struct raft_buf copy = {NULL, 0};
+    if (r->opts.snap_io == NULL) {
+        int rc = buf_copy(r, &copy, r->in_snap_buf, (size_t)r->in_snap_len);
+        if (rc != 0) {
+            return rc;
+        }
     }
     raft_mem_free(r, r->install_data.base);
-    r->install_data = copy;
+    r->install_data = copy; /* snap_io: empty, the host wrote the bytes */
     if (r->persisted_index > r->commit) {
         r->persisted_index = r->commit;
     }
@@ -781,7 +786,9 @@ static int install_snapshot(struct raft *r)
     r->snap = meta;
     raft_mem_free(r, r->snap_data.base);
     r->snap_data.base = r->in_snap_buf;
-    r->snap_data.len = (size_t)r->in_snap_len;
+    r->snap_data.len = r->in_snap_buf ? (size_t)r->in_snap_len : 0;
+    /* snap_io: the core holds no bytes; as a leader it asks for them. */
+    r->snap_total = r->snap_data.len;
     memcpy(r->snap_digest, r->in_snap_digest, sizeof(r->snap_digest));
     r->in_snap_buf = NULL;
     r->in_snap_active = false;
@@ -828,7 +835,9 @@ static int handle_snapshot(struct raft *r, const struct raft_msg *m)
         r->in_snap = s->meta;
         memcpy(r->in_snap_digest, s->digest, sizeof(s->digest));
         r->in_snap_active = true;
-        if (s->total_size > 0) {
+        if (r->opts.snap_io != NULL) {
+            crypto_hash_sha256_init(&r->in_snap_hash);
+        } else if (s->total_size > 0) {
             r->in_snap_buf = raft_mem_alloc(r, (size_t)s->total_size);
             if (r->in_snap_buf == NULL) {
                 r->in_snap_active = false;
@@ -852,7 +861,17 @@ static int handle_snapshot(struct raft *r, const struct raft_msg *m)
         r->in_snap_active = false;
         return snapshot_resp(r, m, 0, false, true);
     }
-    if (s->chunk.len > 0) {
+    const struct raft_snapshot_io *io = r->opts.snap_io;
+    if (s->chunk.len > 0 && io != NULL) {
+        if (io->write(io->ctx, s->meta.index, s->offset, s->chunk.base,
+                      s->chunk.len) != 0) {
+            r->in_snap_active = false; /* could not store it: start over */
+            return snapshot_resp(r, m, 0, false, true);
+        }
+        crypto_hash_sha256_update(&r->in_snap_hash, s->chunk.base,
+                                  s->chunk.len);
+        r->in_snap_len += s->chunk.len;
+    } else if (s->chunk.len > 0) {
         memcpy(r->in_snap_buf + r->in_snap_len, s->chunk.base, s->chunk.len);
         r->in_snap_len += s->chunk.len;
     }
@@ -860,7 +879,11 @@ static int handle_snapshot(struct raft *r, const struct raft_msg *m)
         return snapshot_resp(r, m, r->in_snap_len, false, false);
     }
     uint8_t digest[32];
-    crypto_hash_sha256(digest, r->in_snap_buf, (size_t)r->in_snap_len);
+    if (io != NULL) {
+        crypto_hash_sha256_final(&r->in_snap_hash, digest);
+    } else {
+        crypto_hash_sha256(digest, r->in_snap_buf, (size_t)r->in_snap_len);
+    }
     if (memcmp(digest, r->in_snap_digest, sizeof(digest)) != 0) {
         r->in_snap_active = false; /* not the bytes announced: start over */
         return snapshot_resp(r, m, 0, false, true);
@@ -1109,6 +1132,9 @@ int raft_snapshot_provide(struct raft *r, uint64_t index, const uint8_t *data,
     if (index == 0 || index != r->snap.index || len == 0 || data == NULL) {
         return ORIGO_E_INVAL;
     }
+    if (r->snap_total > 0 && r->snap_data.len == 0) {
+        return ORIGO_E_SNAPSHOT; /* streamed bytes for this index */
+    }
     if (r->snap_data.len > 0) {
         /* The bytes of one snapshot index never change under a running
          * transfer: the same bytes again are fine, others are refused. */
@@ -1127,6 +1153,33 @@ int raft_snapshot_provide(struct raft *r, uint64_t index, const uint8_t *data,
     r->snap_data = copy;
     digest_snapshot(r);
     return 0;
+}
+
+int raft_snapshot_provide_stream(struct raft *r, uint64_t index, uint64_t len,
+                                 const uint8_t digest[32])
+{
+    if (r->opts.snap_io == NULL || index == 0 || index != r->snap.index ||
+        len == 0 || digest == NULL) {
+        return ORIGO_E_INVAL;
+    }
+    if (r->snap_total > 0) {
+        /* As raft_snapshot_provide(): one index, one byte stream. */
+        return r->snap_data.len == 0 && len == r->snap_total &&
+                       memcmp(digest, r->snap_digest, 32) == 0
+                   ? 0
+                   : ORIGO_E_SNAPSHOT;
+    }
+    memcpy(r->snap_digest, digest, 32);
+    r->snap_total = len;
+    return 0;
+}
+
+/* Snapshot bytes the host could not read: forgotten, asked for again. */
+void raft_snapshot_lost(struct raft *r)
+{
+    if (r->snap_data.len == 0) {
+        r->snap_total = 0;
+    }
 }
 
 /* ------------------------------------------------------------- ready -- */
@@ -1170,7 +1223,7 @@ int raft_ready(struct raft *r, struct raft_ready *rd)
     }
     if (r->snap_want) {
         r->snap_want = false;
-        if (r->snap_data.len == 0 && r->snap.index > 0) {
+        if (r->snap_total == 0 && r->snap.index > 0) {
             rd->snapshot_wanted = true;
             rd->snapshot_wanted_index = r->snap.index;
         }

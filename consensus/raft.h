@@ -199,6 +199,22 @@ struct raft_alloc {
     void *ctx;
 };
 
+/* Snapshots kept by the host rather than in the core's memory (a state
+ * larger than a node wants to hold twice), see raft_options.snap_io. */
+struct raft_snapshot_io {
+    /* Leader: copies len bytes of the snapshot at `index` from `offset`
+     * into out. Returns 0, or an error: the core drops the bytes it was
+     * told of and asks for them again (snapshot_wanted). */
+    int (*read)(void *ctx, uint64_t index, uint64_t offset, uint8_t *out,
+                size_t len);
+    /* Follower: stores len bytes of the incoming snapshot at `index` at
+     * `offset`; offset 0 begins a new snapshot (discard any partial one).
+     * Returns 0, or an error: the transfer starts over. */
+    int (*write)(void *ctx, uint64_t index, uint64_t offset,
+                 const uint8_t *data, size_t len);
+    void *ctx;
+};
+
 struct raft_options {
     uint64_t id; /* this node, non-zero */
     /* Ticks without a leader before a follower campaigns; the actual timeout
@@ -228,9 +244,17 @@ struct raft_options {
      * within this many entries of the leader's last index. */
     uint64_t promote_lag; /* default 16 */
     /* Largest snapshot a follower accepts (total_size of an incoming
-     * transfer, which it assembles in memory): larger ones are refused
-     * before anything is allocated. Default 1 GiB; 0 is invalid. */
+     * transfer): larger ones are refused before anything is allocated or
+     * written. Default 1 GiB; 0 is invalid. */
     uint64_t max_snapshot_bytes;
+    /* Optional (NULL: snapshots in memory). With it, the leader's bytes are
+     * given by size and SHA-256 with raft_snapshot_provide_stream() and
+     * read chunk by chunk with snap_io->read(); a follower writes each
+     * chunk it receives with snap_io->write(), hashes the stream as it
+     * comes, and once the whole of it matches the leader's digest readies
+     * snapshot_install with empty snapshot_data: the bytes are where
+     * write() put them. The core then holds no snapshot bytes at all. */
+    const struct raft_snapshot_io *snap_io;
     /* Injected randomness for election timeouts: returns a uniformly random
      * 64-bit value. Required. */
     uint64_t (*rand_fn)(void *ctx);
@@ -377,6 +401,15 @@ int raft_snapshot_taken(struct raft *r, uint64_t index, const uint8_t *data,
  * snapshot, another index, or no bytes), ORIGO_E_NOMEM. */
 int raft_snapshot_provide(struct raft *r, uint64_t index, const uint8_t *data,
                           size_t len);
+
+/* The same with snap_io: the snapshot at `index` is `len` bytes (> 0) whose
+ * SHA-256 is `digest`, read from the host with snap_io->read(). The bytes
+ * of one index never change while the core holds them: another size or
+ * digest for it is refused (ORIGO_E_SNAPSHOT), the same again is fine.
+ * Returns 0, ORIGO_E_INVAL (no snap_io, no snapshot, another index, len
+ * 0), ORIGO_E_SNAPSHOT. */
+int raft_snapshot_provide_stream(struct raft *r, uint64_t index, uint64_t len,
+                                 const uint8_t digest[32]);
 
 /* The metadata of the node's latest snapshot (index 0 if none), including
  * the configuration in force at its index: what storage must record next to

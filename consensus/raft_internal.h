@@ -4,6 +4,8 @@
 #ifndef ORIGO_RAFT_INTERNAL_H
 #define ORIGO_RAFT_INTERNAL_H
 
+#include <sodium.h>
+
 #include "raft.h"
 
 /* Most append messages one follower may have unacknowledged. */
@@ -71,6 +73,7 @@ struct raft {
     size_t cap_ents;
     struct raft_snapshot_meta snap; /* index 0: no snapshot */
     struct raft_buf snap_data;      /* owned copy, to send to followers */
+    uint64_t snap_total; /* bytes of the snapshot held or streamed, 0: none */
 
     struct raft_config bootstrap; /* config before any config entry */
     struct raft_config config;    /* latest, committed or not */
@@ -112,6 +115,7 @@ struct raft {
     uint64_t in_snap_len;
     uint64_t in_snap_total;
     bool in_snap_active;
+    crypto_hash_sha256_state in_snap_hash; /* snap_io: the stream so far */
     bool install_pending;
     bool snap_want;          /* ask the host for snapshot bytes (ready) */
     uint8_t snap_digest[32]; /* SHA-256 of snap_data, when held */
@@ -160,5 +164,8 @@ int raft_replicate_on_append_resp(struct raft *r, const struct raft_msg *m);
 int raft_replicate_on_heartbeat_resp(struct raft *r, const struct raft_msg *m);
 int raft_replicate_on_snapshot_resp(struct raft *r, const struct raft_msg *m);
 void raft_replicate_self_persisted(struct raft *r);
+
+/* The host could not read the streamed snapshot's bytes (raft.c). */
+void raft_snapshot_lost(struct raft *r);
 
 #endif

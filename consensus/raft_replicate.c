@@ -183,7 +183,7 @@ static int send_snapshot_chunk(struct raft *r, struct progress *pr)
         pr->snap_index = r->snap.index; /* a newer snapshot: start over */
         pr->snap_offset = 0;
     }
-    uint64_t total = r->snap_data.len;
+    uint64_t total = r->snap_total;
     if (total == 0) {
         /* Never an empty snapshot: a follower would install nothing as the
          * state at snap.index. Ask the host for the bytes, and ask again
@@ -221,8 +221,17 @@ static int send_snapshot_chunk(struct raft *r, struct progress *pr)
         if (m.u.snapshot.chunk.base == NULL) {
             return ORIGO_E_NOMEM;
         }
-        memcpy(m.u.snapshot.chunk.base, r->snap_data.base + pr->snap_offset,
-               (size_t)len);
+        if (r->snap_data.len > 0) {
+            memcpy(m.u.snapshot.chunk.base, r->snap_data.base + pr->snap_offset,
+                   (size_t)len);
+        } else if (r->opts.snap_io->read(
+                       r->opts.snap_io->ctx, r->snap.index, pr->snap_offset,
+                       m.u.snapshot.chunk.base, (size_t)len) != 0) {
+            /* The host lost the bytes: ask for them again. */
+            raft_mem_free(r, m.u.snapshot.chunk.base);
+            raft_snapshot_lost(r);
+            return 0;
+        }
         m.u.snapshot.chunk.len = (size_t)len;
     }
     pr->snap_chunk_sent = true;

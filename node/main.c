@@ -7,6 +7,7 @@
  * made is already committed). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1104,6 +1105,10 @@ int main(int argc, char **argv)
 {
     const char *config_path = NULL, *level = NULL, *data = NULL, *http = NULL;
     int dev = 0;
+    /* A write to a socket its peer closed is an error to handle (EPIPE),
+     * never a reason to die: libuv writes with write(2), which raises
+     * SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage, stdout);

@@ -45,6 +45,12 @@ struct replica {
     origo_buf out;             /* an outgoing message */
     applied_note *notes;
     size_t n_notes, cap_notes;
+    /* Snapshots stream through files (raft_snapshot_io): the leader's
+     * copy of its store (unlinked, open while it may be sent) and the
+     * follower's incoming one in <dir>.in/data.mdb. */
+    struct raft_snapshot_io snap_io;
+    int out_fd, in_fd;
+    uint64_t out_index, in_index;
     /* Entries this replica proposed from envelopes its node verified. */
     struct {
         uint64_t index, term;
@@ -144,6 +150,63 @@ static int open_store(replica *r, const char *dir, ledger **led_out,
     return 0;
 }
 
+/* ---- snapshot files ---------------------------------------------------- */
+
+static int snap_read(void *ctx, uint64_t index, uint64_t offset, uint8_t *out,
+                     size_t len)
+{
+    replica *r = ctx;
+    if (r->out_fd < 0 || index != r->out_index)
+        return ORIGO_E_SNAPSHOT;
+    while (len > 0) {
+        ssize_t n = pread(r->out_fd, out, len, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return ORIGO_E_IO;
+        out += n;
+        offset += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Offset 0 begins <dir>.in/data.mdb afresh. */
+static int snap_write(void *ctx, uint64_t index, uint64_t offset,
+                      const uint8_t *data, size_t len)
+{
+    replica *r = ctx;
+    char in[4096 + 8], path[4096 + 32];
+    snprintf(in, sizeof(in), "%s.in", r->dir);
+    if (offset == 0) {
+        if (r->in_fd >= 0)
+            close(r->in_fd);
+        r->in_fd = -1;
+        snprintf(path, sizeof(path), "%s/lock.mdb", in);
+        unlink(path);
+        if (mkdir(in, 0700) != 0 && errno != EEXIST)
+            return ORIGO_E_IO;
+        snprintf(path, sizeof(path), "%s/data.mdb", in);
+        r->in_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (r->in_fd < 0)
+            return ORIGO_E_IO;
+        r->in_index = index;
+    } else if (r->in_fd < 0 || index != r->in_index) {
+        return ORIGO_E_SNAPSHOT;
+    }
+    while (len > 0) {
+        ssize_t n = pwrite(r->in_fd, data, len, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return ORIGO_E_IO;
+        data += n;
+        offset += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 static int restore_core(replica *r, char *msg, size_t msg_size)
 {
     MDB_txn *txn;
@@ -182,8 +245,10 @@ static int restore_core(replica *r, char *msg, size_t msg_size)
     ro.id = r->o.id;
     ro.election_ticks = r->o.election_ticks ? r->o.election_ticks : 10;
     ro.heartbeat_ticks = r->o.heartbeat_ticks ? r->o.heartbeat_ticks : 1;
-    if (r->o.max_snapshot_bytes)
-        ro.max_snapshot_bytes = r->o.max_snapshot_bytes;
+    ro.max_snapshot_bytes =
+        r->o.max_snapshot_bytes ? r->o.max_snapshot_bytes : (uint64_t)1 << 40;
+    r->snap_io = (struct raft_snapshot_io){snap_read, snap_write, r};
+    ro.snap_io = &r->snap_io;
     ro.rand_fn = rand64;
     rc = raft_new(&ro, &rs, &r->core);
     if (rc)
@@ -202,6 +267,7 @@ int replica_open(const replica_options *opts, replica **out, char *msg,
     if (!r)
         return ORIGO_E_NOMEM;
     r->o = *opts;
+    r->out_fd = r->in_fd = -1;
     if (!r->o.snapshot_every)
         r->o.snapshot_every = 4096;
     if (!r->o.log_tail)
@@ -237,6 +303,10 @@ void replica_close(replica *r)
         free(r->notes[i].result.outcomes);
     free(r->notes);
     origo_buf_close(&r->out);
+    if (r->out_fd >= 0)
+        close(r->out_fd);
+    if (r->in_fd >= 0)
+        close(r->in_fd);
     free(r);
 }
 
@@ -526,20 +596,6 @@ static int grow_map(replica *r)
 
 /* ---- snapshots ---------------------------------------------------------- */
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return ORIGO_E_IO;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 static int fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -559,19 +615,13 @@ static int install_snapshot(replica *r, const struct raft_ready *rd)
     char in[4096 + 8], path[4096 + 32], msg[512];
     snprintf(in, sizeof(in), "%s.in", r->dir);
     snprintf(path, sizeof(path), "%s/data.mdb", in);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/lock.mdb", in);
-    unlink(path);
-    if (mkdir(in, 0700) != 0 && errno != EEXIST)
-        return ORIGO_E_IO;
-    snprintf(path, sizeof(path), "%s/data.mdb", in);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return ORIGO_E_IO;
-    int rc = write_all(fd, rd->snapshot_data.base, rd->snapshot_data.len);
-    if (rc == 0 && fsync(fd) != 0)
-        rc = ORIGO_E_IO;
-    close(fd);
+    /* The core checked the stream's SHA-256; snap_write() put it here. */
+    if (r->in_fd < 0 || r->in_index != rd->snapshot.index ||
+        rd->snapshot_data.len != 0)
+        return ORIGO_E_SNAPSHOT;
+    int rc = fsync(r->in_fd) == 0 ? 0 : ORIGO_E_IO;
+    close(r->in_fd);
+    r->in_fd = -1;
     if (rc)
         return rc;
     ledger *led;
@@ -662,52 +712,68 @@ static int save_snapshot_meta(replica *r)
 }
 
 /* The core must send its snapshot `want` and has no bytes: copy the store
- * (it stands at r->applied: nothing writes on this thread meanwhile) and
- * hand the copy over, as a newer snapshot if the store moved on. A failure
- * is not fatal: the core asks again. */
+ * (it stands at r->applied: nothing writes on this thread meanwhile) into
+ * a file that is unlinked at once and stays open while the core reads it
+ * chunk by chunk (snap_read()), and tell the core its size and SHA-256, as
+ * a newer snapshot if the store moved on. A failure is not fatal: the core
+ * asks again. */
 static void provide_snapshot(replica *r, uint64_t want)
 {
     char path[4096 + 32];
     snprintf(path, sizeof(path), "%s.out", r->dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return;
-    uint8_t *data = NULL;
-    struct stat sb;
-    int rc = mdb_env_copyfd2(ledger_env(r->led), fd, MDB_CP_COMPACT);
-    if (rc == 0 && fstat(fd, &sb) == 0 && sb.st_size > 0 &&
-        (data = malloc((size_t)sb.st_size)) != NULL) {
-        size_t got = 0;
-        while (got < (size_t)sb.st_size) {
-            ssize_t n =
-                pread(fd, data + got, (size_t)sb.st_size - got, (off_t)got);
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-        }
-        if (got == (size_t)sb.st_size) {
-            if (r->applied == want)
-                rc = raft_snapshot_provide(r->core, want, data, got);
-            else if ((rc = raft_snapshot_taken(r->core, r->applied, data,
-                                               got)) == 0)
-                rc = save_snapshot_meta(r);
-        } else {
-            rc = ORIGO_E_IO;
-        }
-    } else if (rc == 0) {
-        rc = ORIGO_E_NOMEM;
-    }
-    free(data);
-    close(fd);
+    if (r->out_fd >= 0)
+        close(r->out_fd);
+    r->out_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     unlink(path);
+    if (r->out_fd < 0)
+        return;
+    struct stat sb = {0};
+    uint8_t digest[32];
+    int rc = mdb_env_copyfd2(ledger_env(r->led), r->out_fd, MDB_CP_COMPACT);
+    if (rc == 0 && (fstat(r->out_fd, &sb) != 0 || sb.st_size <= 0))
+        rc = ORIGO_E_IO;
+    if (rc == 0) {
+        /* The digest that binds every chunk (consensus/README.md). */
+        crypto_hash_sha256_state h;
+        uint8_t *block = malloc(1u << 20);
+        crypto_hash_sha256_init(&h);
+        rc = block ? 0 : ORIGO_E_NOMEM;
+        r->out_index = 0;
+        for (uint64_t off = 0; rc == 0 && off < (uint64_t)sb.st_size;) {
+            size_t len = (uint64_t)sb.st_size - off < (1u << 20)
+                             ? (size_t)((uint64_t)sb.st_size - off)
+                             : (1u << 20);
+            ssize_t n = pread(r->out_fd, block, len, (off_t)off);
+            if (n <= 0) {
+                rc = ORIGO_E_IO;
+                break;
+            }
+            crypto_hash_sha256_update(&h, block, (size_t)n);
+            off += (uint64_t)n;
+        }
+        free(block);
+        crypto_hash_sha256_final(&h, digest);
+    }
+    if (rc == 0 && r->applied != want) {
+        if ((rc = raft_snapshot_taken(r->core, r->applied, NULL, 0)) == 0)
+            rc = save_snapshot_meta(r);
+    }
+    if (rc == 0) {
+        r->out_index = r->applied;
+        rc = raft_snapshot_provide_stream(r->core, r->applied,
+                                          (uint64_t)sb.st_size, digest);
+    }
     char idx[24], size[24];
     snprintf(idx, sizeof(idx), "%llu", (unsigned long long)r->applied);
     snprintf(size, sizeof(size), "%lld", (long long)sb.st_size);
-    if (rc)
+    if (rc) {
+        close(r->out_fd);
+        r->out_fd = -1;
         LOG_WARN("cannot provide a snapshot", "index", idx, "error",
                  rc > 0 ? mdb_strerror(rc) : origo_errname(rc));
-    else
+    } else {
         LOG_INFO("providing a snapshot", "index", idx, "bytes", size);
+    }
 }
 
 /* Compacts the in-memory and stored log behind the ledger, keeping a tail

@@ -114,7 +114,11 @@ class Node:
             self.proc.kill()
             ok = False
         if not ok:  # say why: the process's last lines and its exit
-            print(f"  {self.name} exit {self.proc.poll()}; last lines:", *self.seen[-8:],
+            try:  # negative: killed by that signal
+                status = self.proc.wait(timeout=DEADLINE)
+            except subprocess.TimeoutExpired:
+                status = "none (still running)"
+            print(f"  {self.name} exit {status}; last lines:", *self.seen[-8:],
                   sep="\n    ", flush=True)
         return ok
 
