@@ -13,6 +13,7 @@
 
 #include "authority.h"
 #include "block.h"
+#include "lotindex_store.h"
 #include "members.h"
 #include "store.h"
 #include "trace.h"
@@ -23,8 +24,9 @@ typedef struct apply_job {
     size_t count;
     unsigned flags;
     ledger_block_result *result;
-    origo_event *ev;  /* scratch, one per job */
-    uint8_t *message; /* scratch: signature domain || body */
+    origo_event *ev;           /* scratch, one per job */
+    uint8_t *message;          /* scratch: signature domain || body */
+    struct trace_facts *facts; /* scratch */
 } apply_job;
 
 /* Per-block state while applying. */
@@ -34,6 +36,7 @@ typedef struct block_ctx {
     store_head head;
     uint64_t height;
     const apply_job *job;
+    lotindex_batch touched; /* lot index keys this block changed */
 } block_ctx;
 
 /* ---- validation -------------------------------------------------------- */
@@ -190,10 +193,14 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
     MDB_val key = {BLOCK_ID_KEY_LEN, out->event_id}, val = {9, val_buf};
     if ((rc = store_err(mdb_put(bc->txn, bc->led->event_ids, &key, &val, 0))))
         return rc;
-    if ((rc = trace_index_event(bc->txn, bc->led->trace, leaf, ev,
-                                out->event_id)))
-        return rc; /* ORIGO_E_LOT cannot happen: the schema caps lots at
-                      ORIGO_LOT_MAX (256) < TRACE_LOT_MAX (480) */
+    /* ORIGO_E_LOT cannot happen: the schema caps lots at ORIGO_LOT_MAX
+     * (256) < TRACE_LOT_MAX (480). */
+    struct trace_facts *facts = bc->job->facts;
+    if ((rc = trace_facts_from_event(ev, facts)) ||
+        (rc = trace_index_facts(bc->txn, bc->led->trace, leaf, facts)) ||
+        (rc = lotindex_add_event(bc->led, bc->txn, &bc->touched, leaf, facts,
+                                 out->event_id)))
+        return rc;
     /* Lots, custody, holds, and membership (once enough admins approve). */
     if ((rc = authority_apply(bc->led, bc->txn, ev, leaf, bc->job->block_time)))
         return rc;
@@ -270,6 +277,9 @@ static int write_header(block_ctx *bc, uint64_t first_leaf,
     if ((rc = store_err(
              mdb_put(bc->txn, bc->led->block_raft, &k2, &v2, MDB_APPEND))))
         return rc;
+    if ((rc = lotindex_commit(bc->led, bc->txn, &bc->touched,
+                              bc->head.state.tree_size)))
+        return rc;
     bc->head.state.height = h.height;
     memcpy(bc->head.state.root, h.root, 32);
     memcpy(bc->head.state.last_block_hash, hash, 32);
@@ -288,19 +298,18 @@ static int write_header(block_ctx *bc, uint64_t first_leaf,
     return store_head_put(bc->led, bc->txn, &bc->head);
 }
 
-static int apply_in_txn(ledger *led, MDB_txn *txn, void *ctx)
+static int apply_block(block_ctx *bc)
 {
-    apply_job *job = ctx;
-    block_ctx bc = {.led = led, .txn = txn, .job = job};
-    int rc = store_head_get(led, txn, &bc.head);
+    const apply_job *job = bc->job;
+    int rc = store_head_get(bc->led, bc->txn, &bc->head);
     if (rc)
         return rc;
-    if (job->raft_index <= bc.head.state.raft_index)
+    if (job->raft_index <= bc->head.state.raft_index)
         return ORIGO_E_EXISTS;
-    if (job->block_time <= bc.head.state.last_block_time)
+    if (job->block_time <= bc->head.state.last_block_time)
         return ORIGO_E_BLOCK_TIME;
-    bc.height = bc.head.state.height + 1;
-    uint64_t first_leaf = bc.head.state.tree_size;
+    bc->height = bc->head.state.height + 1;
+    uint64_t first_leaf = bc->head.state.tree_size;
     size_t rejected = 0;
     crypto_hash_sha256_state content;
     uint8_t envelopes_hash[32];
@@ -313,12 +322,12 @@ static int apply_in_txn(ledger *led, MDB_txn *txn, void *ctx)
                                          : &local;
         int reason;
         memset(out, 0, sizeof(*out));
-        if ((rc = validate(&bc, &job->envelopes[i], job->ev, out, &reason)))
+        if ((rc = validate(bc, &job->envelopes[i], job->ev, out, &reason)))
             return rc;
         if (reason == 0)
-            rc = accept(&bc, &job->envelopes[i], job->ev, out);
+            rc = accept(bc, &job->envelopes[i], job->ev, out);
         else
-            rc = reject(&bc, &job->envelopes[i], (uint32_t)i, reason, out);
+            rc = reject(bc, &job->envelopes[i], (uint32_t)i, reason, out);
         if (rc)
             return rc;
         rejected += reason != 0;
@@ -326,7 +335,15 @@ static int apply_in_txn(ledger *led, MDB_txn *txn, void *ctx)
     if (job->result)
         job->result->rejected = rejected;
     block_content_final(&content, envelopes_hash);
-    return write_header(&bc, first_leaf, envelopes_hash);
+    return write_header(bc, first_leaf, envelopes_hash);
+}
+
+static int apply_in_txn(ledger *led, MDB_txn *txn, void *ctx)
+{
+    block_ctx bc = {.led = led, .txn = txn, .job = ctx};
+    int rc = apply_block(&bc);
+    lotindex_batch_free(&bc.touched);
+    return rc;
 }
 
 int ledger_apply_block(ledger *led, MDB_txn *txn, uint64_t raft_term,
@@ -347,9 +364,11 @@ int ledger_apply_block(ledger *led, MDB_txn *txn, uint64_t raft_term,
                      .result = result};
     job.ev = malloc(sizeof(*job.ev));
     job.message = malloc(ORIGO_EVENT_SIG_DOMAIN_LEN + ORIGO_EVENT_BODY_MAX);
-    if (!job.ev || !job.message) {
+    job.facts = malloc(sizeof(*job.facts));
+    if (!job.ev || !job.message || !job.facts) {
         free(job.ev);
         free(job.message);
+        free(job.facts);
         return ORIGO_E_NOMEM;
     }
     memcpy(job.message, ORIGO_EVENT_SIG_DOMAIN, ORIGO_EVENT_SIG_DOMAIN_LEN);
@@ -357,5 +376,6 @@ int ledger_apply_block(ledger *led, MDB_txn *txn, uint64_t raft_term,
                  : store_write(led, apply_in_txn, &job);
     free(job.ev);
     free(job.message);
+    free(job.facts);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include "origo/note.h"
 
 #include "checkpoint.h"
+#include "lotindex.h"
 #include "store.h"
 
 int ledger_checkpoint_body(ledger *led, MDB_txn *txn, uint64_t tree_size,
@@ -124,14 +125,56 @@ out:
     return rc;
 }
 
+/* What validators sign: the checkpoint, or the lot index note that binds
+ * the index root to it (docs/formats/lot-index.md). Both keep signature
+ * lines per tree size and the latest size with a quorum the same way. */
+enum sig_kind { KIND_CHECKPOINT, KIND_INDEX };
+
+static MDB_dbi kind_table(const ledger *led, enum sig_kind kind)
+{
+    return kind == KIND_CHECKPOINT ? led->ckpt_sigs : led->lotidx_sigs;
+}
+
+static const char *kind_latest(enum sig_kind kind)
+{
+    return kind == KIND_CHECKPOINT ? "ckpt_latest" : "lidx_latest";
+}
+
+static int kind_body(ledger *led, MDB_txn *txn, enum sig_kind kind,
+                     uint64_t tree_size, char **body, size_t *body_len)
+{
+    return kind == KIND_CHECKPOINT
+               ? ledger_checkpoint_body(led, txn, tree_size, body, body_len)
+               : ledger_lot_index_note_body(led, txn, tree_size, body,
+                                            body_len);
+}
+
+int ledger_lot_index_note_body(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                               char **body, size_t *body_len)
+{
+    uint8_t root[32], index_root[32];
+    MDB_txn *use;
+    int own, rc;
+    if ((rc = store_read_begin(led, txn, &use, &own)))
+        return rc;
+    if ((rc = ledger_root_at(led, use, tree_size, root)) == 0)
+        rc = ledger_lot_index_root(led, use, tree_size, index_root);
+    store_read_end(use, own);
+    if (rc == ORIGO_E_NOTFOUND)
+        rc = ORIGO_E_TREE_SIZE; /* no block ends at that size */
+    return rc ? rc
+              : lotindex_note_body(led->gen->origin, tree_size, root,
+                                   index_root, body, body_len);
+}
+
 /* Counts stored signatures for `tree_size` (rows share the size prefix). */
-static int count_sigs(ledger *led, MDB_txn *txn, uint64_t tree_size,
-                      size_t *count)
+static int count_sigs(ledger *led, MDB_txn *txn, enum sig_kind kind,
+                      uint64_t tree_size, size_t *count)
 {
     MDB_cursor *cur;
     uint8_t prefix[8];
     size_t n = 0;
-    int rc = mdb_cursor_open(txn, led->ckpt_sigs, &cur);
+    int rc = mdb_cursor_open(txn, kind_table(led, kind), &cur);
     if (rc)
         return store_err(rc);
     store_put_be64(prefix, tree_size);
@@ -147,9 +190,10 @@ static int count_sigs(ledger *led, MDB_txn *txn, uint64_t tree_size,
     return 0;
 }
 
-int checkpoint_latest_size(ledger *led, MDB_txn *txn, uint64_t *size)
+static int latest_size(ledger *led, MDB_txn *txn, enum sig_kind kind,
+                       uint64_t *size)
 {
-    MDB_val key = {11, "ckpt_latest"}, val;
+    MDB_val key = {11, (void *)kind_latest(kind)}, val;
     int rc = mdb_get(txn, led->meta, &key, &val);
     if (rc)
         return store_err(rc);
@@ -159,7 +203,13 @@ int checkpoint_latest_size(ledger *led, MDB_txn *txn, uint64_t *size)
     return 0;
 }
 
+int checkpoint_latest_size(ledger *led, MDB_txn *txn, uint64_t *size)
+{
+    return latest_size(led, txn, KIND_CHECKPOINT, size);
+}
+
 typedef struct add_job {
+    enum sig_kind kind;
     uint64_t tree_size;
     const char *line;
     size_t line_len;
@@ -172,7 +222,7 @@ static int add_in_txn(ledger *led, MDB_txn *txn, void *ctx)
     size_t count = 0, which = 0;
     char *body = NULL;
     size_t body_len;
-    int rc = ledger_checkpoint_body(led, txn, job->tree_size, &body, &body_len);
+    int rc = kind_body(led, txn, job->kind, job->tree_size, &body, &body_len);
     if (rc)
         return rc;
     if ((rc =
@@ -188,7 +238,7 @@ static int add_in_txn(ledger *led, MDB_txn *txn, void *ctx)
     if (len && job->line[len - 1] == '\n')
         len--;
     MDB_val key = {40, key_buf}, val = {len, (void *)job->line};
-    rc = mdb_put(txn, led->ckpt_sigs, &key, &val, MDB_NOOVERWRITE);
+    rc = mdb_put(txn, kind_table(led, job->kind), &key, &val, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) {
         rc = 0; /* a validator's second signature (same or not) is ignored */
         goto out_validators;
@@ -196,10 +246,10 @@ static int add_in_txn(ledger *led, MDB_txn *txn, void *ctx)
     if ((rc = store_err(rc)))
         goto out_validators;
     size_t have = 0;
-    if ((rc = count_sigs(led, txn, job->tree_size, &have)))
+    if ((rc = count_sigs(led, txn, job->kind, job->tree_size, &have)))
         goto out_validators;
     uint64_t latest = 0;
-    rc = checkpoint_latest_size(led, txn, &latest);
+    rc = latest_size(led, txn, job->kind, &latest);
     int none = rc == ORIGO_E_NOTFOUND;
     if (rc && !none)
         goto out_validators;
@@ -208,7 +258,7 @@ static int add_in_txn(ledger *led, MDB_txn *txn, void *ctx)
         (none || job->tree_size > latest)) {
         uint8_t size_buf[8];
         store_put_be64(size_buf, job->tree_size);
-        MDB_val k2 = {11, "ckpt_latest"}, v2 = {8, size_buf};
+        MDB_val k2 = {11, (void *)kind_latest(job->kind)}, v2 = {8, size_buf};
         rc = store_err(mdb_put(txn, led->meta, &k2, &v2, 0));
     }
 out_validators:
@@ -222,21 +272,28 @@ int ledger_checkpoint_add_signature(ledger *led, MDB_txn *txn,
                                     uint64_t tree_size, const char *line,
                                     size_t line_len)
 {
-    add_job job = {tree_size, line, line_len};
+    add_job job = {KIND_CHECKPOINT, tree_size, line, line_len};
     return txn ? add_in_txn(led, txn, &job)
                : store_write(led, add_in_txn, &job);
 }
 
-static int latest_note(ledger *led, MDB_txn *txn, char **note, size_t *note_len,
-                       uint64_t *tree_size)
+int ledger_lot_index_add_signature(ledger *led, MDB_txn *txn,
+                                   uint64_t tree_size, const char *line,
+                                   size_t line_len)
 {
-    uint64_t size;
+    add_job job = {KIND_INDEX, tree_size, line, line_len};
+    return txn ? add_in_txn(led, txn, &job)
+               : store_write(led, add_in_txn, &job);
+}
+
+/* The note of `kind` at `size` with every signature stored for it. */
+static int note_at(ledger *led, MDB_txn *txn, enum sig_kind kind, uint64_t size,
+                   char **note, size_t *note_len)
+{
     char *body;
     size_t body_len;
-    int rc = checkpoint_latest_size(led, txn, &size);
+    int rc = kind_body(led, txn, kind, size, &body, &body_len);
     if (rc)
-        return rc;
-    if ((rc = ledger_checkpoint_body(led, txn, size, &body, &body_len)))
         return rc;
     origo_buf buf;
     origo_buf_init(&buf, 1u << 20);
@@ -244,7 +301,7 @@ static int latest_note(ledger *led, MDB_txn *txn, char **note, size_t *note_len,
     origo_buf_append(&buf, "\n", 1);
     free(body);
     MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, led->ckpt_sigs, &cur))) {
+    if ((rc = mdb_cursor_open(txn, kind_table(led, kind), &cur))) {
         origo_buf_close(&buf);
         return store_err(rc);
     }
@@ -268,19 +325,51 @@ static int latest_note(ledger *led, MDB_txn *txn, char **note, size_t *note_len,
     uint8_t *data = origo_buf_steal(&buf, &len);
     *note = (char *)data;
     *note_len = len - 1;
-    if (tree_size)
-        *tree_size = size;
     return 0;
+}
+
+static int latest_note(ledger *led, MDB_txn *txn, enum sig_kind kind,
+                       char **note, size_t *note_len, uint64_t *tree_size)
+{
+    MDB_txn *use;
+    int own, rc;
+    uint64_t size = 0;
+    if ((rc = store_read_begin(led, txn, &use, &own)))
+        return rc;
+    if ((rc = latest_size(led, use, kind, &size)) == 0)
+        rc = note_at(led, use, kind, size, note, note_len);
+    store_read_end(use, own);
+    if (rc == 0 && tree_size)
+        *tree_size = size;
+    return rc;
 }
 
 int ledger_checkpoint_latest(ledger *led, MDB_txn *txn, char **note,
                              size_t *note_len, uint64_t *tree_size)
 {
+    return latest_note(led, txn, KIND_CHECKPOINT, note, note_len, tree_size);
+}
+
+int ledger_lot_index_latest(ledger *led, MDB_txn *txn, char **note,
+                            size_t *note_len, uint64_t *tree_size)
+{
+    return latest_note(led, txn, KIND_INDEX, note, note_len, tree_size);
+}
+
+int ledger_checkpoint_note_at(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                              char **note, size_t *note_len)
+{
     MDB_txn *use;
     int own, rc;
+    size_t have = 0, count = 0;
     if ((rc = store_read_begin(led, txn, &use, &own)))
         return rc;
-    rc = latest_note(led, use, note, note_len, tree_size);
+    if ((rc = count_sigs(led, use, KIND_CHECKPOINT, tree_size, &have)) == 0)
+        rc = members_validator_count(led, use, tree_size, &count);
+    if (rc == 0 && have < members_quorum(led, count))
+        rc = ORIGO_E_NOTFOUND;
+    if (rc == 0)
+        rc = note_at(led, use, KIND_CHECKPOINT, tree_size, note, note_len);
     store_read_end(use, own);
     return rc;
 }

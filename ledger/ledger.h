@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lotindex.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -67,6 +69,10 @@ typedef struct ledger_options {
 #define LEDGER_DBI_MEMBER_NAMES "member_names"
 #define LEDGER_DBI_APPROVALS "approvals"
 #define LEDGER_DBI_NAMESPACES "namespaces"
+#define LEDGER_DBI_LOTIDX_CHAINS "lotidx_chains"
+#define LEDGER_DBI_LOTIDX_NODES "lotidx_nodes"
+#define LEDGER_DBI_LOTIDX_ROOTS "lotidx_roots"
+#define LEDGER_DBI_LOTIDX_SIGS "lotidx_sigs"
 
 /* ---- lifetime ----------------------------------------------------------- */
 
@@ -376,6 +382,39 @@ int ledger_checkpoint_latest(ledger *led, MDB_txn *txn, char **note,
  * ORIGO_E_NOMEM. */
 int ledger_checkpoint_quorum_at(ledger *led, MDB_txn *txn, uint64_t tree_size,
                                 size_t *quorum);
+
+/* The checkpoint of `tree_size` as a signed note with every signature
+ * stored for it, if they reach the quorum as of that size. Returns 0,
+ * ORIGO_E_NOTFOUND (short of a quorum), ORIGO_E_TREE_SIZE, ORIGO_E_NOMEM,
+ * ORIGO_E_STORE. */
+int ledger_checkpoint_note_at(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                              char **note, size_t *note_len);
+
+/* ---- the lot index (docs/formats/lot-index.md) -------------------------- */
+
+/* The index root at `tree_size`, where a block ends. Returns 0,
+ * ORIGO_E_NOTFOUND (no block ends there), ORIGO_E_STORE. */
+int ledger_lot_index_root(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                          uint8_t root[32]);
+/* The proof of (lot, role) against the index root at `tree_size`: the
+ * chain's count and head, or its absence. Returns 0, ORIGO_E_NOTFOUND (no
+ * block ends there), ORIGO_E_INVAL (role), ORIGO_E_CORRUPT, ORIGO_E_STORE. */
+int ledger_lot_index_prove(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                           const char *lot, size_t lot_len, int role,
+                           lotindex_proof *proof);
+/* The index note body at `tree_size` (lotindex_note_body()): malloc()ed,
+ * NUL-terminated. Returns 0, ORIGO_E_TREE_SIZE (no block ends there, or
+ * beyond the tree), ORIGO_E_NOMEM, ORIGO_E_STORE. */
+int ledger_lot_index_note_body(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                               char **body, size_t *body_len);
+/* As ledger_checkpoint_add_signature(), for the index note. */
+int ledger_lot_index_add_signature(ledger *led, MDB_txn *txn,
+                                   uint64_t tree_size, const char *line,
+                                   size_t line_len);
+/* The latest index note with a quorum of signatures, as
+ * ledger_checkpoint_latest(). */
+int ledger_lot_index_latest(ledger *led, MDB_txn *txn, char **note,
+                            size_t *note_len, uint64_t *tree_size);
 
 /* ---- audit -------------------------------------------------------------- */
 

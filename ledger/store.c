@@ -241,6 +241,10 @@ int store_open_tables(ledger *led, MDB_txn *txn, int create)
         {LEDGER_DBI_MEMBER_NAMES, &led->member_names},
         {LEDGER_DBI_APPROVALS, &led->approvals},
         {LEDGER_DBI_NAMESPACES, &led->namespaces},
+        {LEDGER_DBI_LOTIDX_CHAINS, &led->lotidx_chains},
+        {LEDGER_DBI_LOTIDX_NODES, &led->lotidx_nodes},
+        {LEDGER_DBI_LOTIDX_ROOTS, &led->lotidx_roots},
+        {LEDGER_DBI_LOTIDX_SIGS, &led->lotidx_sigs},
     };
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         unsigned flags = create ? MDB_CREATE : 0;

@@ -284,6 +284,12 @@ static int index_facts(MDB_txn *txn, const struct trace_tables *tables,
     return rc;
 }
 
+int trace_index_facts(MDB_txn *txn, const struct trace_tables *tables,
+                      uint64_t leaf_index, const struct trace_facts *facts)
+{
+    return index_facts(txn, tables, leaf_index, facts);
+}
+
 int trace_index_event(MDB_txn *txn, const struct trace_tables *tables,
                       uint64_t leaf_index, const origo_event *event,
                       const uint8_t event_id[32])

@@ -89,6 +89,11 @@ int trace_index_event(MDB_txn *txn, const struct trace_tables *tables,
                       uint64_t leaf_index, const origo_event *event,
                       const uint8_t event_id[32]);
 
+/* The same from the event's facts (trace_facts_from_event()), so that the
+ * caller computes them once for every index. */
+int trace_index_facts(MDB_txn *txn, const struct trace_tables *tables,
+                      uint64_t leaf_index, const struct trace_facts *facts);
+
 /* Returns 1 when some indexed event names `lot` (in any role: created,
  * transformed from or into, inspected, shipped...), 0 when none does, or a
  * negative ORIGO_E_STORE. Apply uses it for the strict input-lot rule;

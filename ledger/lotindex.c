@@ -1,0 +1,251 @@
+/* The lot index, verifier side (docs/formats/lot-index.md): hash domains,
+ * roles, chain step, node hashes, proof verification and the index note.
+ * No LMDB (lotindex_store.c keeps the map). */
+#include "lotindex.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "origo/error.h"
+#include "origo/event.h"
+
+/* Every hash of the index has its own domain, NUL included. */
+static const char KEY_DOMAIN[] = "origo/lot-index/key/v1";
+static const char CHAIN_DOMAIN[] = "origo/lot-index/chain/v1";
+static const char LEAF_DOMAIN[] = "origo/lot-index/leaf/v1";
+static const char NODE_DOMAIN[] = "origo/lot-index/node/v1";
+static const char NOTE_FIRST_LINE[] = "origo lot index v1";
+
+static void put_be64(uint8_t out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        out[i] = (uint8_t)v;
+}
+
+unsigned lotindex_roles(const struct trace_facts *f, size_t j)
+{
+    unsigned mask = 0;
+    for (size_t e = 0; e < f->edge_count; e++) {
+        if (f->edges[e].to == j)
+            mask |= LOTINDEX_ROLE_BIT(LOTINDEX_IN);
+        if (f->edges[e].from == j)
+            mask |= LOTINDEX_ROLE_BIT(LOTINDEX_OUT);
+    }
+    int subject = 0;
+    for (size_t s = 0; s < f->subject_count; s++)
+        subject |= f->subjects[s] == j;
+    if (subject &&
+        (f->kind == TRACE_CUSTODY_SHIP || f->kind == TRACE_CUSTODY_RECEIVE))
+        mask |= LOTINDEX_ROLE_BIT(LOTINDEX_CUSTODY);
+    if ((subject && (f->kind == TRACE_HOLD || f->kind == TRACE_RELEASE ||
+                     f->kind == TRACE_RECALL)) ||
+        f->type == ORIGO_EV_INSPECTION || f->type == ORIGO_EV_COA_ATTEST)
+        mask |= LOTINDEX_ROLE_BIT(LOTINDEX_QUALITY);
+    return mask ? mask : LOTINDEX_ROLE_BIT(LOTINDEX_OTHER);
+}
+
+static const char *const role_names[LOTINDEX_ROLES + 1] = {
+    NULL, "in", "out", "custody", "quality", "other"};
+
+const char *lotindex_role_name(int role)
+{
+    return role >= 1 && role <= LOTINDEX_ROLES ? role_names[role] : NULL;
+}
+
+int lotindex_role_parse(const char *name)
+{
+    for (int r = 1; r <= LOTINDEX_ROLES; r++)
+        if (!strcmp(name, role_names[r]))
+            return r;
+    return 0;
+}
+
+void lotindex_key(int role, const char *lot, size_t lot_len, uint8_t key[32])
+{
+    crypto_hash_sha256_state st;
+    uint8_t r = (uint8_t)role;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)KEY_DOMAIN,
+                              sizeof(KEY_DOMAIN));
+    crypto_hash_sha256_update(&st, &r, 1);
+    crypto_hash_sha256_update(&st, (const uint8_t *)lot, lot_len);
+    crypto_hash_sha256_final(&st, key);
+}
+
+void lotindex_chain_step(uint8_t head[32], uint64_t leaf,
+                         const uint8_t event_id[32])
+{
+    crypto_hash_sha256_state st;
+    uint8_t b[8];
+    put_be64(b, leaf);
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)CHAIN_DOMAIN,
+                              sizeof(CHAIN_DOMAIN));
+    crypto_hash_sha256_update(&st, head, 32);
+    crypto_hash_sha256_update(&st, b, 8);
+    crypto_hash_sha256_update(&st, event_id, 32);
+    crypto_hash_sha256_final(&st, head);
+}
+
+void lotindex_leaf_hash(const uint8_t key[32], uint64_t count,
+                        const uint8_t head[32], uint8_t out[32])
+{
+    crypto_hash_sha256_state st;
+    uint8_t b[8];
+    put_be64(b, count);
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)LEAF_DOMAIN,
+                              sizeof(LEAF_DOMAIN));
+    crypto_hash_sha256_update(&st, key, 32);
+    crypto_hash_sha256_update(&st, b, 8);
+    crypto_hash_sha256_update(&st, head, 32);
+    crypto_hash_sha256_final(&st, out);
+}
+
+void lotindex_node_hash(const uint8_t left[32], const uint8_t right[32],
+                        uint8_t out[32])
+{
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)NODE_DOMAIN,
+                              sizeof(NODE_DOMAIN));
+    crypto_hash_sha256_update(&st, left, 32);
+    crypto_hash_sha256_update(&st, right, 32);
+    crypto_hash_sha256_final(&st, out);
+}
+
+int lotindex_key_bit(const uint8_t key[32], unsigned i)
+{
+    return (key[i / 8] >> (7 - i % 8)) & 1;
+}
+
+static const uint8_t ZERO[32];
+
+int lotindex_proof_verify(const lotindex_proof *p, const uint8_t key[32],
+                          const uint8_t root[32], uint64_t *count,
+                          uint8_t head[32])
+{
+    uint8_t h[32];
+    if (p->depth > LOTINDEX_MAX_DEPTH)
+        return ORIGO_E_PROOF;
+    switch (p->end) {
+    case LOTINDEX_END_EMPTY:
+        memset(h, 0, 32);
+        break;
+    case LOTINDEX_END_LEAF:
+        /* A chain of no events is no leaf: an absent key has count 0. */
+        if (p->count == 0)
+            return ORIGO_E_PROOF;
+        lotindex_leaf_hash(key, p->count, p->head, h);
+        break;
+    case LOTINDEX_END_OTHER:
+        /* Another key whose path shares ours down to `depth`: ours would
+         * be below it, so it is not in the map. */
+        if (p->count == 0 || !memcmp(p->other_key, key, 32))
+            return ORIGO_E_PROOF;
+        for (unsigned i = 0; i < p->depth; i++)
+            if (lotindex_key_bit(p->other_key, i) != lotindex_key_bit(key, i))
+                return ORIGO_E_PROOF;
+        lotindex_leaf_hash(p->other_key, p->count, p->head, h);
+        break;
+    default:
+        return ORIGO_E_PROOF;
+    }
+    for (unsigned i = p->depth; i-- > 0;) {
+        if (lotindex_key_bit(key, i))
+            lotindex_node_hash(p->siblings[i], h, h);
+        else
+            lotindex_node_hash(h, p->siblings[i], h);
+    }
+    if (sodium_memcmp(h, root, 32) != 0)
+        return ORIGO_E_PROOF;
+    if (p->end == LOTINDEX_END_LEAF) {
+        *count = p->count;
+        memcpy(head, p->head, 32);
+    } else {
+        *count = 0;
+        memcpy(head, ZERO, 32);
+    }
+    return 0;
+}
+
+int lotindex_note_body(const char *origin, uint64_t tree_size,
+                       const uint8_t log_root[32], const uint8_t index_root[32],
+                       char **body, size_t *len)
+{
+    char a[48], b[48];
+    sodium_bin2base64(a, sizeof(a), log_root, 32,
+                      sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(b, sizeof(b), index_root, 32,
+                      sodium_base64_VARIANT_ORIGINAL);
+    size_t cap = strlen(origin) + 200;
+    char *text = malloc(cap);
+    if (!text)
+        return ORIGO_E_NOMEM;
+    int n = snprintf(text, cap, "%s\n%s\n%llu\n%s\n%s\n", NOTE_FIRST_LINE,
+                     origin, (unsigned long long)tree_size, a, b);
+    *body = text;
+    *len = (size_t)n;
+    return 0;
+}
+
+/* One line of [p, end): its bytes up to the newline (which must be
+ * there); *p moves past it. */
+static int take_line(const char **p, const char *end, const char **line,
+                     size_t *len)
+{
+    const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+    if (!nl)
+        return -1;
+    *line = *p;
+    *len = (size_t)(nl - *p);
+    *p = nl + 1;
+    return 0;
+}
+
+static int take_hash(const char *line, size_t len, uint8_t out[32])
+{
+    char again[48];
+    size_t got = 0;
+    if (len != 44 ||
+        sodium_base642bin(out, 32, line, len, NULL, &got, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        got != 32)
+        return -1;
+    sodium_bin2base64(again, sizeof(again), out, 32,
+                      sodium_base64_VARIANT_ORIGINAL);
+    return memcmp(again, line, 44) == 0 ? 0 : -1;
+}
+
+int lotindex_note_parse(const char *body, size_t len, char *origin,
+                        size_t origin_size, uint64_t *tree_size,
+                        uint8_t log_root[32], uint8_t index_root[32])
+{
+    const char *p = body, *end = body + len, *line;
+    size_t n;
+    if (take_line(&p, end, &line, &n) || n != strlen(NOTE_FIRST_LINE) ||
+        memcmp(line, NOTE_FIRST_LINE, n) != 0)
+        return ORIGO_E_NOTE_FORMAT;
+    if (take_line(&p, end, &line, &n) || n == 0 || n >= origin_size)
+        return ORIGO_E_NOTE_FORMAT;
+    memcpy(origin, line, n);
+    origin[n] = '\0';
+    if (take_line(&p, end, &line, &n) || n == 0 || n > 20 ||
+        (line[0] == '0' && n > 1))
+        return ORIGO_E_NOTE_FORMAT;
+    uint64_t size = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (line[i] < '0' || line[i] > '9' ||
+            size > (UINT64_MAX - (uint64_t)(line[i] - '0')) / 10)
+            return ORIGO_E_NOTE_FORMAT;
+        size = size * 10 + (uint64_t)(line[i] - '0');
+    }
+    *tree_size = size;
+    if (take_line(&p, end, &line, &n) || take_hash(line, n, log_root) ||
+        take_line(&p, end, &line, &n) || take_hash(line, n, index_root) ||
+        p != end)
+        return ORIGO_E_NOTE_FORMAT;
+    return 0;
+}

@@ -1,0 +1,99 @@
+/* The lot index (docs/formats/lot-index.md): an authenticated map from
+ * (lot, role) to a commitment to every event at a leaf index below tree
+ * size N that names the lot in that role, cosigned with the checkpoint, so
+ * that a trace report proves that nothing was left out.
+ *
+ * This file holds what a verifier needs and no LMDB: the hash domains, the
+ * roles of an event, the chain step, the map's node hashes, proof
+ * verification and the index note. The store side is lotindex_store.c.
+ *
+ * Any thread, distinct objects. */
+#ifndef ORIGO_LEDGER_LOTINDEX_H
+#define ORIGO_LEDGER_LOTINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trace_facts.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Roles (lot-index.md, "Roles"). */
+enum lotindex_role {
+    LOTINDEX_IN = 1,      /* the event states an edge into the lot */
+    LOTINDEX_OUT = 2,     /* the event states an edge out of the lot */
+    LOTINDEX_CUSTODY = 3, /* custody record about the lot */
+    LOTINDEX_QUALITY = 4, /* quality.*, inspection, COA, EPCIS recall */
+    LOTINDEX_OTHER = 5,   /* names the lot in none of the above */
+};
+#define LOTINDEX_ROLES 5
+#define LOTINDEX_ROLE_BIT(role) (1u << (role))
+
+/* The roles in which the event of `facts` names lots[j]: a mask of
+ * LOTINDEX_ROLE_BIT(). Never 0 for a named lot. */
+unsigned lotindex_roles(const struct trace_facts *facts, size_t j);
+
+/* "in", "out", "custody", "quality", "other"; NULL for another value. */
+const char *lotindex_role_name(int role);
+/* The role of a name, or 0. */
+int lotindex_role_parse(const char *name);
+
+/* K = SHA-256("origo/lot-index/key/v1\0" || role || lot). */
+void lotindex_key(int role, const char *lot, size_t lot_len, uint8_t key[32]);
+/* head' = SHA-256("origo/lot-index/chain/v1\0" || head || leaf (u64 BE)
+ * || event ID). */
+void lotindex_chain_step(uint8_t head[32], uint64_t leaf,
+                         const uint8_t event_id[32]);
+/* SHA-256("origo/lot-index/leaf/v1\0" || key || count (u64 BE) || head). */
+void lotindex_leaf_hash(const uint8_t key[32], uint64_t count,
+                        const uint8_t head[32], uint8_t out[32]);
+/* SHA-256("origo/lot-index/node/v1\0" || left || right). */
+void lotindex_node_hash(const uint8_t left[32], const uint8_t right[32],
+                        uint8_t out[32]);
+/* Bit i of a key, from the most significant bit of byte 0 (the root). */
+int lotindex_key_bit(const uint8_t key[32], unsigned i);
+
+/* A proof for one key against an index root: the siblings along the key's
+ * path from the root down (an all-zero sibling is an empty subtree), then
+ * what the path ends at. */
+#define LOTINDEX_MAX_DEPTH 256
+enum lotindex_end {
+    LOTINDEX_END_EMPTY = 0, /* an empty subtree: the key is absent */
+    LOTINDEX_END_LEAF = 1,  /* the key's own leaf: count and head */
+    LOTINDEX_END_OTHER = 2, /* another key's leaf on its path: absent */
+};
+typedef struct lotindex_proof {
+    unsigned depth;
+    uint8_t siblings[LOTINDEX_MAX_DEPTH][32];
+    int end;
+    uint8_t other_key[32]; /* END_OTHER */
+    uint64_t count;        /* END_LEAF: this key's; END_OTHER: the other's */
+    uint8_t head[32];
+} lotindex_proof;
+
+/* Checks `proof` for `key` against `root`; on success *count and head
+ * are the key's value (0 and zeros when absent). Returns 0 or
+ * ORIGO_E_PROOF. */
+int lotindex_proof_verify(const lotindex_proof *proof, const uint8_t key[32],
+                          const uint8_t root[32], uint64_t *count,
+                          uint8_t head[32]);
+
+/* The index note body (lot-index.md, "The index note"):
+ * "origo lot index v1\n<origin>\n<size>\n<base64 log root>\n<base64 index
+ * root>\n", NUL-terminated (malloc()ed; *len excludes the NUL). Returns 0
+ * or ORIGO_E_NOMEM. */
+int lotindex_note_body(const char *origin, uint64_t tree_size,
+                       const uint8_t log_root[32], const uint8_t index_root[32],
+                       char **body, size_t *len);
+/* Parses a note body of that form exactly (canonical: one spelling).
+ * Returns 0 or ORIGO_E_NOTE_FORMAT. */
+int lotindex_note_parse(const char *body, size_t len, char *origin,
+                        size_t origin_size, uint64_t *tree_size,
+                        uint8_t log_root[32], uint8_t index_root[32]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,36 @@
+/* Internal to the ledger: the lot index's writers, called by apply in the
+ * block's write transaction (docs/formats/lot-index.md, "Storage"). */
+#ifndef ORIGO_LEDGER_LOTINDEX_STORE_H
+#define ORIGO_LEDGER_LOTINDEX_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger.h"
+#include "trace_facts.h"
+
+/* The keys a block touched, for one tree update at its end. */
+typedef struct lotindex_batch {
+    uint8_t (*keys)[32];
+    size_t n, cap;
+} lotindex_batch;
+void lotindex_batch_free(lotindex_batch *b);
+
+/* Appends the event at `leaf` to the chain of every (lot, role) it names
+ * (lotindex_roles()) and notes the keys in b. Returns 0, ORIGO_E_NOMEM or
+ * a store error. */
+int lotindex_add_event(ledger *led, MDB_txn *txn, lotindex_batch *b,
+                       uint64_t leaf, const struct trace_facts *facts,
+                       const uint8_t event_id[32]);
+/* The same for one (lot, role). */
+int lotindex_add(ledger *led, MDB_txn *txn, lotindex_batch *b, uint64_t leaf,
+                 int role, const char *lot, size_t lot_len,
+                 const uint8_t event_id[32]);
+/* Puts the keys of b into the map with their chains' values and stores
+ * the root as the index root at `tree_size` (the block's end); empties
+ * b. Returns 0, ORIGO_E_NOMEM or a store error. */
+int lotindex_commit(ledger *led, MDB_txn *txn, lotindex_batch *b,
+                    uint64_t tree_size);
+
+#endif

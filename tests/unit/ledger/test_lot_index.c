@@ -1,0 +1,380 @@
+/* The lot index (docs/formats/lot-index.md).
+ *
+ * - Vectors: tests/vectors/lot-index.json, made by tests/vectors/
+ *   lot_index.py (a second implementation that rebuilds the map from
+ *   scratch with hashlib): the same entries in the same blocks give the
+ *   same index root after every block, the same proofs byte for byte
+ *   (presence, absence at an empty subtree, absence under another key's
+ *   leaf) and the same index note.
+ * - Proofs that cheat are refused: a changed sibling, a count or head
+ *   that is not the stored one, absence claimed for a present key,
+ *   presence claimed for an absent one, another key's leaf off the path.
+ * - Apply keeps it: real blocks give a root at every block's end and
+ *   chains that match the events of each (lot, role). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "ledgertest.h"
+#include "lotindex.h"
+#include "lotindex_store.h"
+#include "origo/error.h"
+#include "testutil.h"
+
+static void unhex32(const char *hex, uint8_t out[32])
+{
+    assert_int_equal(testutil_unhex(hex, out, 32), 32);
+}
+
+static void unb64_32(const char *b64, uint8_t out[32])
+{
+    size_t got = 0;
+    assert_int_equal(sodium_base642bin(out, 32, b64, strlen(b64), NULL, &got,
+                                       NULL, sodium_base64_VARIANT_ORIGINAL),
+                     0);
+    assert_int_equal(got, 32);
+}
+
+typedef struct add_ctx {
+    json_t *entries;
+    uint64_t tree_size;
+    lotindex_batch batch;
+} add_ctx;
+
+static int add_block(ledger *led, MDB_txn *txn, void *p)
+{
+    add_ctx *a = p;
+    size_t i;
+    json_t *e;
+    json_array_foreach(a->entries, i, e)
+    {
+        const char *lot = json_string_value(json_object_get(e, "lot"));
+        int role =
+            lotindex_role_parse(json_string_value(json_object_get(e, "role")));
+        uint8_t id[32];
+        unhex32(json_string_value(json_object_get(e, "event_id")), id);
+        int rc = lotindex_add(
+            led, txn, &a->batch,
+            (uint64_t)json_integer_value(json_object_get(e, "leaf")), role, lot,
+            strlen(lot), id);
+        if (rc)
+            return rc;
+    }
+    return lotindex_commit(led, txn, &a->batch, a->tree_size);
+}
+
+static ledger *fresh(lt_net *net, char **dir)
+{
+    lt_net_init(net, LT_WINDOW);
+    return lt_store(net, dir, 0);
+}
+
+static void done(lt_net *net, ledger *led, char *dir)
+{
+    ledger_close(led);
+    testutil_rmtree(dir);
+    free(dir);
+    lt_net_close(net);
+}
+
+static void test_vectors(void **state)
+{
+    (void)state;
+    json_t *vec = testutil_load_vector("lot-index.json");
+    lt_net net;
+    char *dir;
+    ledger *led = fresh(&net, &dir);
+    size_t b;
+    json_t *blk;
+    uint64_t size = 0;
+    json_array_foreach(json_object_get(vec, "blocks"), b, blk)
+    {
+        add_ctx a = {.entries = json_object_get(blk, "entries")};
+        a.tree_size = size =
+            (uint64_t)json_integer_value(json_object_get(blk, "tree_size"));
+        MDB_txn *txn;
+        assert_int_equal(ledger_txn_begin(led, 0, &txn), 0);
+        assert_int_equal(add_block(led, txn, &a), 0);
+        assert_int_equal(mdb_txn_commit(txn), 0);
+        lotindex_batch_free(&a.batch);
+        uint8_t root[32], want[32];
+        assert_int_equal(ledger_lot_index_root(led, NULL, size, root), 0);
+        unhex32(json_string_value(json_object_get(blk, "index_root")), want);
+        assert_memory_equal(root, want, 32);
+    }
+    uint8_t root[32];
+    assert_int_equal(ledger_lot_index_root(led, NULL, size, root), 0);
+    size_t q;
+    json_t *pv;
+    int ends_seen = 0;
+    json_array_foreach(json_object_get(vec, "proofs"), q, pv)
+    {
+        const char *lot = json_string_value(json_object_get(pv, "lot"));
+        int role =
+            lotindex_role_parse(json_string_value(json_object_get(pv, "role")));
+        json_t *want = json_object_get(pv, "proof");
+        uint8_t key[32], k2[32];
+        lotindex_key(role, lot, strlen(lot), key);
+        unhex32(json_string_value(json_object_get(pv, "key")), k2);
+        assert_memory_equal(key, k2, 32);
+        lotindex_proof p;
+        assert_int_equal(
+            ledger_lot_index_prove(led, NULL, size, lot, strlen(lot), role, &p),
+            0);
+        json_t *sibs = json_object_get(want, "siblings");
+        assert_int_equal(p.depth, json_array_size(sibs));
+        for (unsigned i = 0; i < p.depth; i++) {
+            uint8_t s[32];
+            unb64_32(json_string_value(json_array_get(sibs, i)), s);
+            assert_memory_equal(p.siblings[i], s, 32);
+        }
+        const char *end = json_string_value(json_object_get(want, "end"));
+        int want_end = !strcmp(end, "empty")  ? LOTINDEX_END_EMPTY
+                       : !strcmp(end, "leaf") ? LOTINDEX_END_LEAF
+                                              : LOTINDEX_END_OTHER;
+        assert_int_equal(p.end, want_end);
+        ends_seen |= 1 << want_end;
+        if (want_end != LOTINDEX_END_EMPTY) {
+            uint8_t h[32];
+            assert_int_equal(
+                p.count, json_integer_value(json_object_get(want, "count")));
+            unb64_32(json_string_value(json_object_get(want, "head")), h);
+            assert_memory_equal(p.head, h, 32);
+        }
+        if (want_end == LOTINDEX_END_OTHER) {
+            uint8_t o[32];
+            unb64_32(json_string_value(json_object_get(want, "other_key")), o);
+            assert_memory_equal(p.other_key, o, 32);
+        }
+        uint64_t count;
+        uint8_t head[32];
+        assert_int_equal(lotindex_proof_verify(&p, key, root, &count, head), 0);
+        assert_int_equal(count, want_end == LOTINDEX_END_LEAF ? p.count : 0);
+    }
+    assert_int_equal(ends_seen, 7); /* all three ends are in the vectors */
+    /* The index note. */
+    json_t *note = json_object_get(vec, "note");
+    uint8_t log_root[32], index_root[32];
+    unhex32(json_string_value(json_object_get(note, "log_root")), log_root);
+    unhex32(json_string_value(json_object_get(note, "index_root")), index_root);
+    char *body;
+    size_t len;
+    assert_int_equal(
+        lotindex_note_body(
+            json_string_value(json_object_get(note, "origin")),
+            (uint64_t)json_integer_value(json_object_get(note, "tree_size")),
+            log_root, index_root, &body, &len),
+        0);
+    assert_string_equal(body, json_string_value(json_object_get(note, "body")));
+    char origin[256];
+    uint64_t got_size;
+    uint8_t a[32], c[32];
+    assert_int_equal(
+        lotindex_note_parse(body, len, origin, sizeof(origin), &got_size, a, c),
+        0);
+    assert_memory_equal(c, index_root, 32);
+    /* One spelling only: a leading zero, a missing line, a trailing one. */
+    char bad[512];
+    snprintf(bad, sizeof(bad), "origo lot index v1\n%s\n0%s", origin,
+             strchr(strchr(body, '\n') + 1, '\n') + 1);
+    assert_int_equal(lotindex_note_parse(bad, strlen(bad), origin,
+                                         sizeof(origin), &got_size, a, c),
+                     ORIGO_E_NOTE_FORMAT);
+    assert_int_equal(lotindex_note_parse(body, len - 1, origin, sizeof(origin),
+                                         &got_size, a, c),
+                     ORIGO_E_NOTE_FORMAT);
+    snprintf(bad, sizeof(bad), "%sx\n", body);
+    assert_int_equal(lotindex_note_parse(bad, strlen(bad), origin,
+                                         sizeof(origin), &got_size, a, c),
+                     ORIGO_E_NOTE_FORMAT);
+    free(body);
+    json_decref(vec);
+    done(&net, led, dir);
+}
+
+/* Builds the vectors' map and returns the proof of (lot, role) and the
+ * root at the last block. */
+static ledger *vector_map(lt_net *net, char **dir, uint8_t root[32])
+{
+    json_t *vec = testutil_load_vector("lot-index.json");
+    ledger *led = fresh(net, dir);
+    size_t b;
+    json_t *blk;
+    uint64_t size = 0;
+    json_array_foreach(json_object_get(vec, "blocks"), b, blk)
+    {
+        add_ctx a = {.entries = json_object_get(blk, "entries")};
+        a.tree_size = size =
+            (uint64_t)json_integer_value(json_object_get(blk, "tree_size"));
+        MDB_txn *txn;
+        assert_int_equal(ledger_txn_begin(led, 0, &txn), 0);
+        assert_int_equal(add_block(led, txn, &a), 0);
+        assert_int_equal(mdb_txn_commit(txn), 0);
+        lotindex_batch_free(&a.batch);
+    }
+    assert_int_equal(ledger_lot_index_root(led, NULL, size, root), 0);
+    json_decref(vec);
+    return led;
+}
+
+static void test_cheating_proofs(void **state)
+{
+    (void)state;
+    lt_net net;
+    char *dir;
+    uint8_t root[32], key[32], head[32];
+    uint64_t count, size = 47;
+    ledger *led = vector_map(&net, &dir, root);
+    lotindex_proof p, q;
+    const char *present = "acme/pack/P-1", *absent = "nobody/lot/X";
+    assert_int_equal(ledger_lot_index_prove(led, NULL, size, present,
+                                            strlen(present), LOTINDEX_CUSTODY,
+                                            &p),
+                     0);
+    lotindex_key(LOTINDEX_CUSTODY, present, strlen(present), key);
+    assert_int_equal(lotindex_proof_verify(&p, key, root, &count, head), 0);
+    assert_int_equal(count, 2);
+    /* One event left out of the chain: count or head not the stored. */
+    q = p;
+    q.count = 1;
+    assert_int_equal(lotindex_proof_verify(&q, key, root, &count, head),
+                     ORIGO_E_PROOF);
+    q = p;
+    q.head[0] ^= 1;
+    assert_int_equal(lotindex_proof_verify(&q, key, root, &count, head),
+                     ORIGO_E_PROOF);
+    q = p;
+    q.siblings[p.depth - 1][5] ^= 1;
+    assert_int_equal(lotindex_proof_verify(&q, key, root, &count, head),
+                     ORIGO_E_PROOF);
+    /* Absence claimed for a present key: an empty end, or its own leaf
+     * passed off as another key's. */
+    q = p;
+    q.end = LOTINDEX_END_EMPTY;
+    assert_int_equal(lotindex_proof_verify(&q, key, root, &count, head),
+                     ORIGO_E_PROOF);
+    q = p;
+    q.end = LOTINDEX_END_OTHER;
+    memcpy(q.other_key, key, 32);
+    assert_int_equal(lotindex_proof_verify(&q, key, root, &count, head),
+                     ORIGO_E_PROOF);
+    /* A proof for another key does not prove this one. */
+    uint8_t other[32];
+    lotindex_key(LOTINDEX_QUALITY, present, strlen(present), other);
+    assert_int_equal(lotindex_proof_verify(&p, other, root, &count, head),
+                     ORIGO_E_PROOF);
+    /* Presence claimed for an absent key. */
+    assert_int_equal(ledger_lot_index_prove(led, NULL, size, absent,
+                                            strlen(absent), LOTINDEX_CUSTODY,
+                                            &q),
+                     0);
+    lotindex_key(LOTINDEX_CUSTODY, absent, strlen(absent), key);
+    assert_int_equal(q.end, LOTINDEX_END_OTHER);
+    assert_int_equal(lotindex_proof_verify(&q, key, root, &count, head), 0);
+    assert_int_equal(count, 0);
+    lotindex_proof r = q;
+    r.end = LOTINDEX_END_LEAF;
+    assert_int_equal(lotindex_proof_verify(&r, key, root, &count, head),
+                     ORIGO_E_PROOF);
+    /* Another key's leaf that is not on this key's path. */
+    r = q;
+    for (unsigned i = 0; i < r.depth; i++)
+        if (lotindex_key_bit(r.other_key, i) == lotindex_key_bit(key, i)) {
+            r.other_key[i / 8] ^= (uint8_t)(0x80 >> (i % 8));
+            break;
+        }
+    assert_int_equal(lotindex_proof_verify(&r, key, root, &count, head),
+                     ORIGO_E_PROOF);
+    /* A root of an older tree size does not prove today's chain. */
+    uint8_t old_root[32];
+    assert_int_equal(ledger_lot_index_root(led, NULL, 4, old_root), 0);
+    lotindex_key(LOTINDEX_CUSTODY, present, strlen(present), key);
+    assert_int_equal(lotindex_proof_verify(&p, key, old_root, &count, head),
+                     ORIGO_E_PROOF);
+    /* No block ends at size 3: no root there. */
+    assert_int_equal(ledger_lot_index_root(led, NULL, 3, old_root),
+                     ORIGO_E_NOTFOUND);
+    done(&net, led, dir);
+}
+
+/* Real blocks: apply maintains the index, one root per block end, and
+ * each chain commits to exactly the events that name the lot in its role. */
+static void test_apply_keeps_the_index(void **state)
+{
+    lt_fixture *f = *state;
+    uint8_t made[32], used[32], root[32], head[32], want[32];
+    lt_lot_create(&f->block, &f->net, LT_SUPPLIER, "acme/raw/R-1", f->time,
+                  made);
+    f->time += 1000;
+    lt_apply(f->led, &f->block, ++f->raft_index, f->time, f->out);
+    lt_block_clear(&f->block);
+    const char *in[] = {"acme/raw/R-1"}, *out[] = {"acme/cell/C-1"};
+    lt_transform(&f->block, &f->net, LT_SUPPLIER, in, 1, out, 1, f->time, used);
+    f->time += 1000;
+    lt_apply(f->led, &f->block, ++f->raft_index, f->time, f->out);
+    assert_int_equal(f->out[0].status, 0);
+    lt_block_clear(&f->block);
+    ledger_state st;
+    assert_int_equal(ledger_get_state(f->led, NULL, &st), 0);
+    assert_int_equal(st.tree_size, 2);
+    assert_int_equal(ledger_lot_index_root(f->led, NULL, 1, root), 0);
+    assert_int_equal(ledger_lot_index_root(f->led, NULL, 2, root), 0);
+    struct {
+        const char *lot;
+        int role;
+        uint64_t count;
+        const uint8_t *id;
+        uint64_t leaf;
+    } want_chains[] = {
+        {"acme/raw/R-1", LOTINDEX_OTHER, 1, made, 0},
+        {"acme/raw/R-1", LOTINDEX_OUT, 1, used, 1},
+        {"acme/cell/C-1", LOTINDEX_IN, 1, used, 1},
+        {"acme/raw/R-1", LOTINDEX_IN, 0, NULL, 0},
+        {"acme/cell/C-1", LOTINDEX_CUSTODY, 0, NULL, 0},
+        {"acme/cell/C-1", LOTINDEX_OTHER, 0, NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof(want_chains) / sizeof(want_chains[0]); i++) {
+        lotindex_proof p;
+        uint8_t key[32];
+        uint64_t count;
+        const char *lot = want_chains[i].lot;
+        assert_int_equal(ledger_lot_index_prove(f->led, NULL, 2, lot,
+                                                strlen(lot),
+                                                want_chains[i].role, &p),
+                         0);
+        lotindex_key(want_chains[i].role, lot, strlen(lot), key);
+        assert_int_equal(lotindex_proof_verify(&p, key, root, &count, head), 0);
+        assert_int_equal(count, want_chains[i].count);
+        memset(want, 0, 32);
+        if (want_chains[i].id)
+            lotindex_chain_step(want, want_chains[i].leaf, want_chains[i].id);
+        assert_memory_equal(head, want, 32);
+    }
+    /* At size 1 the transform is not there yet. */
+    lotindex_proof p;
+    uint8_t key[32], root1[32];
+    uint64_t count;
+    assert_int_equal(ledger_lot_index_root(f->led, NULL, 1, root1), 0);
+    assert_int_equal(ledger_lot_index_prove(f->led, NULL, 1, "acme/raw/R-1", 12,
+                                            LOTINDEX_OUT, &p),
+                     0);
+    lotindex_key(LOTINDEX_OUT, "acme/raw/R-1", 12, key);
+    assert_int_equal(lotindex_proof_verify(&p, key, root1, &count, head), 0);
+    assert_int_equal(count, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vectors),
+        cmocka_unit_test(test_cheating_proofs),
+        cmocka_unit_test_setup_teardown(test_apply_keeps_the_index,
+                                        lt_fixture_setup, lt_fixture_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
