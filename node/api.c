@@ -928,26 +928,41 @@ static json_t *hashes_json(const uint8_t (*h)[32], size_t count)
     return a;
 }
 
-static void get_checkpoint(node *n, http_request *req, const char *rest)
+/* The latest checkpoint, or lot index note, with a quorum. */
+static void get_note(node *n, http_request *req, int index)
 {
-    (void)rest;
     char *note = NULL;
     size_t len;
     uint64_t size;
-    int rc = ledger_checkpoint_latest(replica_ledger(n->rep), NULL, &note, &len,
-                                      &size);
+    ledger *led = replica_ledger(n->rep);
+    int rc = index ? ledger_lot_index_latest(led, NULL, &note, &len, &size)
+                   : ledger_checkpoint_latest(led, NULL, &note, &len, &size);
     if (rc == ORIGO_E_NOTFOUND) {
         api_problem(n, req, 404, rc,
-                    "no checkpoint has a quorum of validator signatures yet; "
-                    "one follows the first committed event");
+                    "no %s has a quorum of validator signatures yet; one "
+                    "follows the first committed event",
+                    index ? "lot index note" : "checkpoint");
         return;
     }
     if (rc) {
-        api_problem(n, req, 500, rc, "cannot read the checkpoint");
+        api_problem(n, req, 500, rc, "cannot read the %s",
+                    index ? "lot index note" : "checkpoint");
         return;
     }
     n->m.http_requests++;
     http_respond(n->http, req, 200, "text/plain; charset=utf-8", note, len, 0);
+}
+
+static void get_checkpoint(node *n, http_request *req, const char *rest)
+{
+    (void)rest;
+    get_note(n, req, 0);
+}
+
+static void get_lot_index_note(node *n, http_request *req, const char *rest)
+{
+    (void)rest;
+    get_note(n, req, 1);
 }
 
 static void get_inclusion(node *n, http_request *req, const char *rest)
@@ -1343,6 +1358,7 @@ static const route routes[] = {
     {{"GET", "/v1/proof/consistency"}, get_consistency},
     {{"GET", "/v1/status"}, get_status},
     {{"GET", "/checkpoint"}, get_checkpoint},
+    {{"GET", "/v1/lot-index/note"}, get_lot_index_note},
     {{"GET", "/healthz"}, get_healthz},
     {{"GET", "/metrics"}, get_metrics},
 };

@@ -136,14 +136,29 @@ static void check_fatal(node *n, int rc, const char *what)
     stop_node(n);
 }
 
+/* Our latest signatures, on the checkpoint and on the lot index note of
+ * the same tree (docs/formats/transport.md, message "cosign"). */
 static void send_signature(node *n, peer_link *link)
 {
     if (n->signed_line_len == 0)
         return;
-    uint8_t size[8];
-    be_put64(size, n->signed_size);
-    node_send_to(n, link, MSG_COSIGN, size, 8, (const uint8_t *)n->signed_line,
-                 n->signed_line_len);
+    uint8_t head[10 + sizeof(n->signed_line)];
+    be_put64(head, n->signed_size);
+    head[8] = (uint8_t)(n->signed_line_len >> 8);
+    head[9] = (uint8_t)n->signed_line_len;
+    memcpy(head + 10, n->signed_line, n->signed_line_len);
+    node_send_to(n, link, MSG_COSIGN, head, 10 + n->signed_line_len,
+                 (const uint8_t *)n->signed_iline, n->signed_iline_len);
+}
+
+/* Stores a validator's two signatures for tree `size`. */
+static int add_signatures(node *n, uint64_t size, const char *line, size_t len,
+                          const char *iline, size_t ilen)
+{
+    ledger *led = replica_ledger(n->rep);
+    int rc = ledger_checkpoint_add_signature(led, NULL, size, line, len);
+    int irc = ledger_lot_index_add_signature(led, NULL, size, iline, ilen);
+    return rc ? rc : irc;
 }
 
 /* ---- the address book ---------------------------------------------------- */
@@ -286,17 +301,24 @@ static void on_message(peer_link *link, const uint8_t *msg, size_t len,
         on_addresses(n, link, msg + 1, len - 1);
         break;
     case MSG_COSIGN: {
-        if (len < 9 || len - 9 >= sizeof(n->pending_sigs[0].line))
+        if (len < 11)
             break;
         uint64_t size = be_get64(msg + 1);
-        int rc = ledger_checkpoint_add_signature(
-            replica_ledger(n->rep), NULL, size, (const char *)msg + 9, len - 9);
+        size_t clen = (size_t)msg[9] << 8 | msg[10];
+        if (clen > len - 11 || clen >= sizeof(n->pending_sigs[0].line) ||
+            len - 11 - clen >= sizeof(n->pending_sigs[0].iline))
+            break;
+        const char *line = (const char *)msg + 11, *iline = line + clen;
+        size_t ilen = len - 11 - clen;
+        int rc = add_signatures(n, size, line, clen, iline, ilen);
         if (rc == ORIGO_E_TREE_SIZE && n->n_pending_sigs < 64) {
             /* Not applied here yet: kept until it is. */
             struct pending_sig *ps = &n->pending_sigs[n->n_pending_sigs++];
             ps->size = size;
-            ps->len = len - 9;
-            memcpy(ps->line, msg + 9, ps->len);
+            ps->len = clen;
+            ps->ilen = ilen;
+            memcpy(ps->line, line, clen);
+            memcpy(ps->iline, iline, ilen);
         } else if (rc) {
             const node_peer *p = peer_by_key(n, peer_key(link));
             LOG_WARN("checkpoint signature refused", "peer", p ? p->name : "-",
@@ -351,34 +373,47 @@ static void cosign(node *n)
                   "this validator signed");
         return;
     }
-    char *body = NULL;
-    size_t body_len;
-    origo_note_sig sig;
-    origo_buf line;
-    origo_buf_init(&line, 1024);
+    /* The checkpoint and the lot index note of the tree applied here,
+     * from this validator's own state (docs/formats/lot-index.md). */
+    char *body = NULL, *ibody = NULL;
+    size_t body_len, ibody_len;
+    origo_note_sig sig, isig;
+    origo_buf line, iline;
+    origo_buf_init(&line, sizeof(n->signed_line));
+    origo_buf_init(&iline, sizeof(n->signed_iline));
     int rc = ledger_checkpoint_body(led, NULL, st.tree_size, &body, &body_len);
+    if (rc == 0)
+        rc = ledger_lot_index_note_body(led, NULL, st.tree_size, &ibody,
+                                        &ibody_len);
     if (rc == 0)
         rc = origo_note_sign_text_key(body, body_len, n->key, &sig);
     if (rc == 0)
+        rc = origo_note_sign_text_key(ibody, ibody_len, n->key, &isig);
+    if (rc == 0)
         rc = origo_note_sig_format(&sig, &line);
     if (rc == 0)
-        rc = ledger_checkpoint_add_signature(led, NULL, st.tree_size,
-                                             (const char *)line.data, line.len);
+        rc = origo_note_sig_format(&isig, &iline);
+    if (rc == 0 && (line.err || iline.err))
+        rc = ORIGO_E_NOMEM;
+    if (rc == 0)
+        rc = add_signatures(n, st.tree_size, (const char *)line.data, line.len,
+                            (const char *)iline.data, iline.len);
     if (rc == 0) {
         n->signed_size = st.tree_size;
         memcpy(n->signed_root, st.root, 32);
-        n->signed_line_len = 0;
-        if (line.len <= sizeof(n->signed_line)) {
-            memcpy(n->signed_line, line.data, line.len);
-            n->signed_line_len = line.len;
-        }
+        memcpy(n->signed_line, line.data, line.len);
+        n->signed_line_len = line.len;
+        memcpy(n->signed_iline, iline.data, iline.len);
+        n->signed_iline_len = iline.len;
         for (size_t i = 0; i < n->n_peers; i++)
             send_signature(n, n->peers[i]->link);
     } else {
         LOG_ERROR("cannot sign the checkpoint", "code", origo_errname(rc));
     }
     free(body);
+    free(ibody);
     origo_buf_close(&line);
+    origo_buf_close(&iline);
 }
 
 static void on_cosign_timer(uv_timer_t *t)
@@ -394,8 +429,8 @@ static void retry_pending_sigs(node *n)
     size_t keep = 0;
     for (size_t i = 0; i < n->n_pending_sigs; i++) {
         struct pending_sig *ps = &n->pending_sigs[i];
-        int rc = ledger_checkpoint_add_signature(replica_ledger(n->rep), NULL,
-                                                 ps->size, ps->line, ps->len);
+        int rc =
+            add_signatures(n, ps->size, ps->line, ps->len, ps->iline, ps->ilen);
         if (rc == ORIGO_E_TREE_SIZE)
             n->pending_sigs[keep++] = *ps;
     }

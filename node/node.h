@@ -20,7 +20,7 @@ enum node_msg {
     MSG_RAFT = 1,      /* raftmsg.h */
     MSG_FORWARD = 2,   /* u64 id, msgpack array of envelopes */
     MSG_ANSWER = 3,    /* u64 id, i32 code, u64 index, u64 term */
-    MSG_COSIGN = 4,    /* u64 tree size, one signature line */
+    MSG_COSIGN = 4,    /* u64 size, u16 length, checkpoint line, index line */
     MSG_ADDRESSES = 5, /* msgpack array of [key bin 32, "host:port"] */
 };
 
@@ -122,13 +122,15 @@ typedef struct node {
     /* Cosigning. */
     uint64_t signed_size;
     uint8_t signed_root[32];
-    char signed_line[600]; /* our signature line for signed_size */
+    char signed_line[600]; /* our checkpoint signature for signed_size */
     size_t signed_line_len;
+    char signed_iline[600]; /* and our lot index note signature */
+    size_t signed_iline_len;
     int cosign_due;
     struct pending_sig {
         uint64_t size;
-        char line[600];
-        size_t len;
+        char line[600], iline[600]; /* checkpoint, lot index note */
+        size_t len, ilen;
     } pending_sigs[64];
     size_t n_pending_sigs;
     node_metrics m;

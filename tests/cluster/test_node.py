@@ -563,6 +563,42 @@ try:
     check(until(lambda: same_checkpoint(names), "same checkpoint everywhere") == len(acked),
           "every node serves a quorum checkpoint of the same size")
 
+    def note_sigs(note, keys):
+        """The names whose signature lines verify over the note's body
+        (C2SP signed note, Ed25519), checked here with libsodium."""
+        import ctypes
+        body, _, sigs = note.partition(b"\n\n")
+        body += b"\n"
+        good = set()
+        for line in sigs.decode().splitlines():
+            _, name, b64 = line.split(" ")
+            raw = base64.b64decode(b64)
+            pub = keys.get(name)
+            if pub and sodium().crypto_sign_verify_detached(
+                    raw[4:], body, ctypes.c_ulonglong(len(body)), pub) == 0:
+                good.add(name)
+        return good
+
+    vpubs = {n: base64.b64decode(vkeys[n].split("+", 2)[2])[1:] for n in names}
+
+    def same_index_note():
+        notes = set()
+        for n in names:
+            code, _, body = http("GET", f"{urls[n]}/v1/lot-index/note")
+            if code != 200:
+                return None
+            notes.add(body.partition(b"\n\n")[0])
+        return notes.pop() if len(notes) == 1 else None
+
+    inote = until(same_index_note, "same lot index note everywhere")
+    code, _, full = http("GET", f"{urls[lead]}/v1/lot-index/note")
+    lines = inote.split(b"\n") if inote else []
+    check(inote is not None and lines[0] == b"origo lot index v1" and
+          lines[1] == b"cluster.test" and int(lines[2]) == len(acked) and
+          len(note_sigs(full, vpubs)) >= 2,
+          "every node serves the same lot index note at that size, signed by a quorum "
+          "(signatures checked here)")
+
     def metric(n, name):
         code, _, body = http("GET", f"{urls[n]}/metrics")
         m = re.search(rb"(?m)^" + name.encode() + rb" (\d+)$", body)
