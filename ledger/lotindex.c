@@ -24,26 +24,35 @@ static void put_be64(uint8_t out[8], uint64_t v)
         out[i] = (uint8_t)v;
 }
 
-unsigned lotindex_roles(const struct trace_facts *f, size_t j)
+unsigned lotindex_roles_of(int type, int kind,
+                           const struct trace_fact_edge *edges,
+                           size_t edge_count, const uint16_t *subjects,
+                           size_t subject_count, size_t j)
 {
     unsigned mask = 0;
-    for (size_t e = 0; e < f->edge_count; e++) {
-        if (f->edges[e].to == j)
+    for (size_t e = 0; e < edge_count; e++) {
+        if (edges[e].to == j)
             mask |= LOTINDEX_ROLE_BIT(LOTINDEX_IN);
-        if (f->edges[e].from == j)
+        if (edges[e].from == j)
             mask |= LOTINDEX_ROLE_BIT(LOTINDEX_OUT);
     }
     int subject = 0;
-    for (size_t s = 0; s < f->subject_count; s++)
-        subject |= f->subjects[s] == j;
+    for (size_t s = 0; s < subject_count; s++)
+        subject |= subjects[s] == j;
     if (subject &&
-        (f->kind == TRACE_CUSTODY_SHIP || f->kind == TRACE_CUSTODY_RECEIVE))
+        (kind == TRACE_CUSTODY_SHIP || kind == TRACE_CUSTODY_RECEIVE))
         mask |= LOTINDEX_ROLE_BIT(LOTINDEX_CUSTODY);
-    if ((subject && (f->kind == TRACE_HOLD || f->kind == TRACE_RELEASE ||
-                     f->kind == TRACE_RECALL)) ||
-        f->type == ORIGO_EV_INSPECTION || f->type == ORIGO_EV_COA_ATTEST)
+    if ((subject && (kind == TRACE_HOLD || kind == TRACE_RELEASE ||
+                     kind == TRACE_RECALL)) ||
+        type == ORIGO_EV_INSPECTION || type == ORIGO_EV_COA_ATTEST)
         mask |= LOTINDEX_ROLE_BIT(LOTINDEX_QUALITY);
     return mask ? mask : LOTINDEX_ROLE_BIT(LOTINDEX_OTHER);
+}
+
+unsigned lotindex_roles(const struct trace_facts *f, size_t j)
+{
+    return lotindex_roles_of(f->type, f->kind, f->edges, f->edge_count,
+                             f->subjects, f->subject_count, j);
 }
 
 static const char *const role_names[LOTINDEX_ROLES + 1] = {

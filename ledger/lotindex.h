@@ -34,6 +34,11 @@ enum lotindex_role {
 /* The roles in which the event of `facts` names lots[j]: a mask of
  * LOTINDEX_ROLE_BIT(). Never 0 for a named lot. */
 unsigned lotindex_roles(const struct trace_facts *facts, size_t j);
+/* The same from the fields it reads (for compacted facts). */
+unsigned lotindex_roles_of(int type, int kind,
+                           const struct trace_fact_edge *edges,
+                           size_t edge_count, const uint16_t *subjects,
+                           size_t subject_count, size_t j);
 
 /* "in", "out", "custody", "quality", "other"; NULL for another value. */
 const char *lotindex_role_name(int role);

@@ -5,6 +5,7 @@
  * transaction, so the answer, the proofs and the checkpoint agree. */
 #include "report.h"
 
+#include "lotindex.h"
 #include "store.h"
 
 #include <stdarg.h>
@@ -306,12 +307,63 @@ static int put_event(ledger *led, MDB_txn *txn, struct node_cache *cache,
     return 0;
 }
 
+/* v2: the proofs of the chains the query needs (lot-index.md). */
+struct bchain {
+    size_t lot; /* index into trace_result.lots */
+    int role;
+    lotindex_proof proof;
+};
+
+struct v2_parts {
+    const char *index_note;
+    struct bchain *chains;
+    size_t chain_count;
+};
+
+static void put_index(origo_buf *out, const struct trace_result *res,
+                      const struct v2_parts *v2)
+{
+    put_raw(out, "\"index\":[");
+    for (size_t i = 0; i < v2->chain_count; i++) {
+        const struct bchain *c = &v2->chains[i];
+        const lotindex_proof *p = &c->proof;
+        put_raw(out, i ? ",{\"lot\":" : "{\"lot\":");
+        put_string(out, res->lots[c->lot].lot, res->lots[c->lot].len);
+        put_raw(out, ",\"role\":");
+        put_cstring(out, lotindex_role_name(c->role));
+        put_raw(out, ",\"siblings\":[");
+        for (unsigned k = 0; k < p->depth; k++) {
+            if (k) {
+                put_raw(out, ",");
+            }
+            put_base64(out, p->siblings[k], 32);
+        }
+        put_raw(out, p->end == LOTINDEX_END_EMPTY  ? "],\"end\":\"empty\""
+                     : p->end == LOTINDEX_END_LEAF ? "],\"end\":\"leaf\""
+                                                   : "],\"end\":\"other\"");
+        if (p->end != LOTINDEX_END_EMPTY) {
+            put_raw(out, ",\"count\":");
+            put_u64(out, p->count);
+            put_raw(out, ",\"head\":");
+            put_base64(out, p->head, 32);
+        }
+        if (p->end == LOTINDEX_END_OTHER) {
+            put_raw(out, ",\"other_key\":");
+            put_base64(out, p->other_key, 32);
+        }
+        put_raw(out, "}");
+    }
+    put_raw(out, "],");
+}
+
 static int answer_json(ledger *led, MDB_txn *txn,
                        const struct report_request *request,
                        const struct trace_result *res, const char *note,
-                       origo_buf *out, char *errmsg, size_t errmsg_size)
+                       const struct v2_parts *v2, origo_buf *out, char *errmsg,
+                       size_t errmsg_size)
 {
-    put_raw(out, "{\"format\":\"" REPORT_FORMAT "\",\"origin\":");
+    put_raw(out, v2 ? "{\"format\":\"" REPORT_FORMAT_V2 "\",\"origin\":"
+                    : "{\"format\":\"" REPORT_FORMAT "\",\"origin\":");
     put_cstring(out, ledger_origin(led));
     put_raw(out, ",");
     put_query(out, request);
@@ -319,9 +371,16 @@ static int answer_json(ledger *led, MDB_txn *txn,
     put_u64(out, res->tree_size);
     put_raw(out, ",\"checkpoint\":");
     put_cstring(out, note);
+    if (v2) {
+        put_raw(out, ",\"index_note\":");
+        put_cstring(out, v2->index_note);
+    }
     put_raw(out, ",");
     put_lots(out, res, (request->flags & TRACE_WITH_RECALL) != 0);
     put_edges(out, res);
+    if (v2) {
+        put_index(out, res, v2);
+    }
     put_raw(out, "\"events\":[");
     struct node_cache *cache = calloc(1, sizeof(*cache));
     if (cache == NULL) {
@@ -404,22 +463,241 @@ static int run_query(ledger *led, MDB_txn *txn,
     return rc;
 }
 
+/* ---- v2: the chains of the lot index ----------------------------------- */
+
+/* Leaves gathered for a v2 report. */
+struct leafset {
+    uint64_t *leaves;
+    size_t count, cap;
+};
+
+static int leafset_add(struct leafset *set, uint64_t leaf)
+{
+    if (set->count == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 256;
+        uint64_t *more = realloc(set->leaves, cap * sizeof(*more));
+        if (more == NULL) {
+            return ORIGO_E_NOMEM;
+        }
+        set->leaves = more;
+        set->cap = cap;
+    }
+    set->leaves[set->count++] = leaf;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One lot's pass over the events that name it: which of its full chains
+ * each is in. */
+struct chain_walk {
+    ledger *led;
+    MDB_txn *txn;
+    const struct trace_lot *lot;
+    unsigned full; /* roles whose events go in the report */
+    uint64_t counts[LOTINDEX_ROLES + 1];
+    origo_event *ev;
+    struct trace_facts *facts;
+    struct leafset *set;
+};
+
+static int walk_event(void *ctx, uint64_t leaf)
+{
+    struct chain_walk *w = ctx;
+    const uint8_t *data;
+    size_t len;
+    origo_envelope env;
+    int rc = ledger_event_at(w->led, w->txn, leaf, &data, &len);
+    if (rc == 0) {
+        rc = origo_envelope_decode(data, len, &env);
+    }
+    if (rc == 0) {
+        rc = origo_event_decode_body(env.body, env.body_len, w->ev);
+    }
+    if (rc == 0) {
+        rc = trace_facts_from_event(w->ev, w->facts);
+    }
+    if (rc != 0) {
+        return rc == ORIGO_E_NOMEM ? rc : ORIGO_E_CORRUPT;
+    }
+    for (size_t j = 0; j < w->facts->lot_count; j++) {
+        const struct trace_text *t = &w->facts->lots[j];
+        if (t->len != w->lot->len || memcmp(t->ptr, w->lot->lot, t->len)) {
+            continue;
+        }
+        unsigned mask = lotindex_roles(w->facts, j) & w->full;
+        for (int r = 1; r <= LOTINDEX_ROLES; r++) {
+            if (mask & LOTINDEX_ROLE_BIT(r)) {
+                w->counts[r]++;
+            }
+        }
+        if (mask && (rc = leafset_add(w->set, leaf))) {
+            return rc;
+        }
+        break;
+    }
+    return 0;
+}
+
+/* The chains the query needs and the events of the full ones, exactly as
+ * the verifier decides them (report_verify.c, needed_roles and
+ * chain_full). */
+static int gather_v2(ledger *led, MDB_txn *txn,
+                     const struct report_request *request,
+                     const struct trace_result *res, struct v2_parts *v2,
+                     struct leafset *set, char *errmsg, size_t errmsg_size)
+{
+    int direction =
+        request->direction == TRACE_BACKWARD ? LOTINDEX_IN : LOTINDEX_OUT;
+    unsigned roles = LOTINDEX_ROLE_BIT(direction);
+    if (request->flags & TRACE_WITH_RECALL) {
+        roles |= LOTINDEX_ROLE_BIT(LOTINDEX_CUSTODY) |
+                 LOTINDEX_ROLE_BIT(LOTINDEX_QUALITY);
+    }
+    int all = (request->flags & TRACE_WITH_LOT_EVENTS) != 0;
+    if (all) {
+        roles = 0;
+        for (int r = 1; r <= LOTINDEX_ROLES; r++) {
+            roles |= LOTINDEX_ROLE_BIT(r);
+        }
+    }
+    size_t per_lot = (size_t)__builtin_popcount(roles);
+    struct trace_tables tables;
+    struct chain_walk w = {.led = led, .txn = txn, .set = set};
+    int rc = report_trace_tables(led, &tables);
+    v2->chains = calloc(res->lot_count * per_lot + 1, sizeof(*v2->chains));
+    w.ev = malloc(sizeof(*w.ev));
+    w.facts = malloc(sizeof(*w.facts));
+    if (rc == 0 && (!v2->chains || !w.ev || !w.facts)) {
+        rc = ORIGO_E_NOMEM;
+    }
+    for (size_t l = 0; rc == 0 && l < res->lot_count; l++) {
+        w.lot = &res->lots[l];
+        w.full = 0;
+        memset(w.counts, 0, sizeof(w.counts));
+        size_t first = v2->chain_count;
+        for (int r = 1; r <= LOTINDEX_ROLES && rc == 0; r++) {
+            if (!(roles & LOTINDEX_ROLE_BIT(r))) {
+                continue;
+            }
+            struct bchain *c = &v2->chains[v2->chain_count++];
+            c->lot = l;
+            c->role = r;
+            if (all || r != direction || w.lot->depth < request->max_depth) {
+                w.full |= LOTINDEX_ROLE_BIT(r);
+            }
+            rc = ledger_lot_index_prove(led, txn, res->tree_size, w.lot->lot,
+                                        w.lot->len, r, &c->proof);
+        }
+        if (rc == 0 && w.full) {
+            rc = trace_lot_list_events(txn, &tables, w.lot->lot, w.lot->len,
+                                       res->tree_size, walk_event, &w);
+        }
+        for (size_t k = first; rc == 0 && k < v2->chain_count; k++) {
+            const struct bchain *c = &v2->chains[k];
+            uint64_t proven =
+                c->proof.end == LOTINDEX_END_LEAF ? c->proof.count : 0;
+            if ((w.full & LOTINDEX_ROLE_BIT(c->role)) &&
+                proven != w.counts[c->role]) {
+                set_msg(errmsg, errmsg_size,
+                        "lot '%.200s': the lot index holds %llu %s events, "
+                        "the trace tables %llu (run origo audit)",
+                        w.lot->lot, (unsigned long long)proven,
+                        lotindex_role_name(c->role),
+                        (unsigned long long)w.counts[c->role]);
+                rc = ORIGO_E_CORRUPT;
+            }
+        }
+    }
+    free(w.ev);
+    free(w.facts);
+    if (rc != 0) {
+        if (errmsg && errmsg[0] == '\0') {
+            set_msg(errmsg, errmsg_size, "proving the lot index: %s",
+                    origo_strerror(rc));
+        }
+        return rc;
+    }
+    if (set->count > 1) {
+        qsort(set->leaves, set->count, sizeof(uint64_t), cmp_u64);
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < set->count; i++) {
+        if (m == 0 || set->leaves[m - 1] != set->leaves[i]) {
+            set->leaves[m++] = set->leaves[i];
+        }
+    }
+    set->count = m;
+    return 0;
+}
+
+/* v2: the latest lot index note with a quorum, and the checkpoint of the
+ * same size (validators sign both together). */
+static int notes_v2(ledger *led, MDB_txn *txn,
+                    const struct report_request *request, char **note,
+                    char **index_note, uint64_t *tree_size, char *errmsg,
+                    size_t errmsg_size)
+{
+    size_t len;
+    int rc = ledger_lot_index_latest(led, txn, index_note, &len, tree_size);
+    if (rc == 0) {
+        rc = ledger_checkpoint_note_at(led, txn, *tree_size, note, &len);
+        if (rc != 0) {
+            free(*index_note);
+            *index_note = NULL;
+        }
+    }
+    if (rc == ORIGO_E_NOTFOUND) {
+        set_msg(errmsg, errmsg_size,
+                "no lot index note and checkpoint with a quorum of validator "
+                "signatures at one tree size yet: a complete report needs "
+                "both");
+        return rc;
+    }
+    if (rc != 0) {
+        set_msg(errmsg, errmsg_size, "reading the signed notes: %s",
+                origo_strerror(rc));
+        return rc;
+    }
+    if (request->tree_size != 0 && request->tree_size != *tree_size) {
+        set_msg(errmsg, errmsg_size,
+                "tree size %llu: the latest cosigned lot index is at %llu, "
+                "and reports can only be built against it",
+                (unsigned long long)request->tree_size,
+                (unsigned long long)*tree_size);
+        free(*note);
+        free(*index_note);
+        *note = *index_note = NULL;
+        return ORIGO_E_TREE_SIZE;
+    }
+    return 0;
+}
+
 int report_build(ledger *led, const struct report_request *request, char **json,
                  size_t *json_len, struct trace_result *result, char *errmsg,
                  size_t errmsg_size)
 {
     MDB_txn *txn;
-    char *note = NULL;
+    char *note = NULL, *index_note = NULL;
     uint64_t tree_size;
     struct trace_result res;
+    struct v2_parts v2 = {0};
+    struct leafset set = {0};
+    int complete = request->version >= 2;
     int rc = ledger_txn_begin(led, 1, &txn);
     if (rc != 0) {
         set_msg(errmsg, errmsg_size, "cannot begin a read transaction: %s",
                 origo_strerror(rc));
         return rc;
     }
-    rc = checkpoint_for(led, txn, request, &note, &tree_size, errmsg,
-                        errmsg_size);
+    rc = complete ? notes_v2(led, txn, request, &note, &index_note, &tree_size,
+                             errmsg, errmsg_size)
+                  : checkpoint_for(led, txn, request, &note, &tree_size, errmsg,
+                                   errmsg_size);
     if (rc != 0) {
         goto out_txn;
     }
@@ -427,9 +705,25 @@ int report_build(ledger *led, const struct report_request *request, char **json,
     if (rc != 0) {
         goto out_note;
     }
+    if (complete) {
+        if (errmsg && errmsg_size) {
+            errmsg[0] = '\0';
+        }
+        rc = gather_v2(led, txn, request, &res, &v2, &set, errmsg, errmsg_size);
+        if (rc != 0) {
+            goto out_result;
+        }
+        /* The report's events: exactly those of the full chains. */
+        free(res.events);
+        res.events = set.leaves;
+        res.event_count = set.count;
+        set.leaves = NULL;
+        v2.index_note = index_note;
+    }
     origo_buf out;
     origo_buf_init(&out, REPORT_MAX_JSON);
-    rc = answer_json(led, txn, request, &res, note, &out, errmsg, errmsg_size);
+    rc = answer_json(led, txn, request, &res, note, complete ? &v2 : NULL, &out,
+                     errmsg, errmsg_size);
     if (rc != 0) {
         origo_buf_close(&out);
         goto out_result;
@@ -444,6 +738,9 @@ out_result:
     trace_result_close(&res);
 out_note:
     free(note);
+    free(index_note);
+    free(v2.chains);
+    free(set.leaves);
 out_txn:
     mdb_txn_abort(txn);
     return rc;

@@ -20,6 +20,7 @@ extern "C" {
 #endif
 
 #define REPORT_FORMAT "origo-trace-report/v1"
+#define REPORT_FORMAT_V2 "origo-trace-report/v2"
 
 /* What to trace. Zero-initialise, then set lot, lot_len and direction. */
 struct report_request {
@@ -33,6 +34,10 @@ struct report_request {
      * latest quorum-signed size): ORIGO_E_TREE_SIZE otherwise. */
     uint64_t tree_size;
     size_t max_lots; /* 0 = trace's default */
+    /* 2: origo-trace-report/v2, complete under the cosigned lot index
+     * (docs/formats/lot-index.md): built at the latest tree size where the
+     * lot index note and the checkpoint both have a quorum. 0 or 1: v1. */
+    int version;
 };
 
 /* Builds the report: in one read transaction, takes the latest

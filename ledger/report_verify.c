@@ -18,16 +18,18 @@
 #include <origo/merkle.h>
 #include <sodium.h>
 
+#include "lotindex.h"
 #include "trace_facts.h"
 
 #define REPORT_FORMAT_V1 "origo-trace-report/v1"
+#define REPORT_FORMAT_V2 "origo-trace-report/v2"
 #define DEPTH_ANY UINT32_MAX
 
 /* The facts of one event, compacted: struct trace_facts reserves room for
  * the largest event (about 20 KB), which a report of many events must not
  * keep. Same field names, so the code reads either. One allocation. */
 struct vfacts {
-    int kind;
+    int type, kind;
     struct trace_text from, to;
     size_t lot_count, edge_count, subject_count;
     struct trace_text *lots;
@@ -42,6 +44,18 @@ struct vevent {
     size_t envelope_len;
     struct vfacts *facts; /* owned; borrows from envelope */
     int used;
+    uint8_t id[32]; /* event ID */
+};
+
+/* v2: one (lot, role) of report.index, proven against the index root. */
+struct vchain {
+    uint32_t lot;
+    int role;
+    uint64_t count; /* proven */
+    uint8_t head[32];
+    int full;              /* the query needs all its events included */
+    uint64_t have;         /* recomputed from the included events */
+    uint8_t have_head[32]; /* likewise */
 };
 
 /* A lot of the recomputed graph. */
@@ -87,6 +101,11 @@ struct vstate {
     struct vedge *claimed; /* report.edges, in the report's order */
     size_t claimed_count;
     int cycle; /* the answer has a cycle (check_cycle) */
+    int v2;    /* origo-trace-report/v2: the lot index proves completeness */
+    uint8_t index_root[32];
+    struct vchain *chains;
+    size_t chain_count;
+    long *chain_of; /* lot * LOTINDEX_ROLES + role - 1 -> chain, or -1 */
 };
 
 /* A lot text for messages: at most 200 bytes, by length (lot texts borrowed
@@ -261,10 +280,12 @@ static int check_header(struct vstate *st)
     if (rc != 0) {
         return rc;
     }
-    if (strcmp(format, REPORT_FORMAT_V1) != 0) {
+    st->v2 = strcmp(format, REPORT_FORMAT_V2) == 0;
+    if (!st->v2 && strcmp(format, REPORT_FORMAT_V1) != 0) {
         return fail(st, ORIGO_E_VERSION,
-                    "report.format: expected \"%s\", found \"%.80s\"",
-                    REPORT_FORMAT_V1, format);
+                    "report.format: expected \"%s\" or \"%s\", found "
+                    "\"%.80s\"",
+                    REPORT_FORMAT_V2, REPORT_FORMAT_V1, format);
     }
     if (!json_is_object(query)) {
         return fail(st, ORIGO_E_JSON, "report.query: expected an object");
@@ -390,6 +411,7 @@ static struct vfacts *compact_facts(const struct trace_facts *full)
     if (facts == NULL) {
         return NULL;
     }
+    facts->type = full->type;
     facts->kind = full->kind;
     facts->from = full->from;
     facts->to = full->to;
@@ -447,7 +469,7 @@ static int check_event(struct vstate *st, size_t i, const json_t *item,
         return fail(st, ORIGO_E_NOMEM, "%s: out of memory", where);
     }
     rc = trace_facts_from_envelope(ev->envelope, ev->envelope_len, st->origin,
-                                   strlen(st->origin), scratch, NULL);
+                                   strlen(st->origin), scratch, ev->id);
     if (rc != 0) {
         free(scratch);
         return fail(st, rc,
@@ -1180,6 +1202,324 @@ static int check_all_used(struct vstate *st)
     return 0;
 }
 
+/* ---- v2: completeness from the lot index ------------------------------ */
+
+/* report.index_note: a note signed by a quorum of the trusted validators
+ * binding this origin, tree size and checkpoint root to an index root
+ * (docs/formats/lot-index.md, "The index note"). */
+static int check_index_note(struct vstate *st, const origo_note_policy *policy)
+{
+    const char *text;
+    size_t len;
+    origo_note *note = NULL;
+    origo_note_verdict verdict;
+    char origin[300];
+    uint64_t size;
+    uint8_t log_root[32];
+    int rc = get_string(st, st->root, "report", "index_note", &text, &len);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = origo_note_parse((const uint8_t *)text, len, &note);
+    if (rc == 0) {
+        rc = origo_note_verify(note, policy, &verdict);
+    }
+    if (rc != 0) {
+        origo_note_free(note);
+        return fail(st, rc,
+                    "report.index_note: %s (expected a lot index note signed "
+                    "by a quorum of the trusted validators)",
+                    origo_strerror(rc));
+    }
+    rc = lotindex_note_parse(note->text, note->text_len, origin, sizeof(origin),
+                             &size, log_root, st->index_root);
+    origo_note_free(note);
+    if (rc != 0) {
+        return fail(st, rc,
+                    "report.index_note: not a lot index note body (\"origo "
+                    "lot index v1\", origin, size, log root, index root)");
+    }
+    if (strcmp(origin, st->origin) != 0 || size != st->tree_size ||
+        memcmp(log_root, st->root_hash, 32) != 0) {
+        return fail(st, ORIGO_E_CHECKPOINT,
+                    "report.index_note: for origin \"%.100s\" at tree size "
+                    "%llu, expected the report's origin, tree size %llu and "
+                    "the checkpoint's root (an index root of another tree)",
+                    origin, (unsigned long long)size,
+                    (unsigned long long)st->tree_size);
+    }
+    return 0;
+}
+
+/* A JSON string of 32 bytes in base64 (`what` names it in errors). */
+static int hash_value(struct vstate *st, const json_t *value, const char *what,
+                      uint8_t out[32])
+{
+    const char *text = json_string_value(value);
+    size_t got = 0;
+    if (text == NULL ||
+        sodium_base642bin(out, 32, text, json_string_length(value), NULL, &got,
+                          NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        got != 32) {
+        return fail(st, ORIGO_E_JSON, "%s: expected 32 bytes in base64", what);
+    }
+    return 0;
+}
+
+static int get_hash(struct vstate *st, const json_t *obj, const char *where,
+                    const char *key, uint8_t out[32])
+{
+    char what[96];
+    snprintf(what, sizeof(what), "%s.%s", where, key);
+    return hash_value(st, json_object_get(obj, key), what, out);
+}
+
+/* Reads report.index[i] into a proof and checks it against the index
+ * root. */
+static int check_index_proof(struct vstate *st, size_t i, const json_t *item,
+                             struct vchain *chain)
+{
+    char where[64];
+    const char *lot_text = NULL, *role_name = "", *end = "";
+    size_t lot_len = 0;
+    json_t *siblings = NULL;
+    lotindex_proof *p = calloc(1, sizeof(*p));
+    int rc;
+    snprintf(where, sizeof(where), "index[%zu]", i);
+    if (p == NULL) {
+        return fail(st, ORIGO_E_NOMEM, "%s: out of memory", where);
+    }
+    if (!json_is_object(item)) {
+        rc = fail(st, ORIGO_E_JSON, "%s: expected an object", where);
+        goto out;
+    }
+    if ((rc = get_string(st, item, where, "lot", &lot_text, &lot_len)) ||
+        (rc = get_string(st, item, where, "role", &role_name, NULL)) ||
+        (rc = get_string(st, item, where, "end", &end, NULL)) ||
+        (rc = get_array(st, item, where, "siblings", &siblings))) {
+        goto out;
+    }
+    chain->role = lotindex_role_parse(role_name);
+    long lot = -1;
+    if (chain->role == 0) {
+        rc =
+            fail(st, ORIGO_E_JSON,
+                 "%s.role: expected in, out, custody, quality or other", where);
+        goto out;
+    }
+    if ((rc = lookup_lot(st, lot_text, lot_len, 0, &lot)) != 0) {
+        rc = fail(st, rc, "%s: out of memory", where);
+        goto out;
+    }
+    if (lot < 0 || st->lots[lot].depth == DEPTH_ANY) {
+        rc = fail(st, ORIGO_E_REPORT_CLAIM,
+                  "%s.lot: " LOT_FMT " is not a lot of the answer", where,
+                  LOT_ARG(lot_text, lot_len));
+        goto out;
+    }
+    chain->lot = (uint32_t)lot;
+    p->end = !strcmp(end, "empty")   ? LOTINDEX_END_EMPTY
+             : !strcmp(end, "leaf")  ? LOTINDEX_END_LEAF
+             : !strcmp(end, "other") ? LOTINDEX_END_OTHER
+                                     : -1;
+    if (p->end < 0 || json_array_size(siblings) > LOTINDEX_MAX_DEPTH) {
+        rc = fail(st, ORIGO_E_JSON,
+                  "%s: expected end empty, leaf or other and at most %d "
+                  "siblings",
+                  where, LOTINDEX_MAX_DEPTH);
+        goto out;
+    }
+    p->depth = (unsigned)json_array_size(siblings);
+    for (unsigned k = 0; k < p->depth; k++) {
+        char sw[96];
+        snprintf(sw, sizeof(sw), "%s.siblings[%u]", where, k);
+        if ((rc = hash_value(st, json_array_get(siblings, k), sw,
+                             p->siblings[k]))) {
+            goto out;
+        }
+    }
+    if (p->end != LOTINDEX_END_EMPTY &&
+        ((rc = get_u64(st, item, where, "count", &p->count)) ||
+         (rc = get_hash(st, item, where, "head", p->head)))) {
+        goto out;
+    }
+    if (p->end == LOTINDEX_END_OTHER &&
+        (rc = get_hash(st, item, where, "other_key", p->other_key))) {
+        goto out;
+    }
+    uint8_t key[32];
+    lotindex_key(chain->role, lot_text, lot_len, key);
+    if (lotindex_proof_verify(p, key, st->index_root, &chain->count,
+                              chain->head) != 0) {
+        rc = fail(st, ORIGO_E_PROOF,
+                  "%s: the proof of (" LOT_FMT ", %s) does not verify "
+                  "against the index root of the index note",
+                  where, LOT_ARG(lot_text, lot_len), role_name);
+    }
+out:
+    free(p);
+    return rc;
+}
+
+/* Which chains the query needs for a lot of the answer, and whether all
+ * their events must be included (lot-index.md; trace-report.md, v2). */
+static unsigned needed_roles(const struct vstate *st)
+{
+    unsigned roles =
+        LOTINDEX_ROLE_BIT(st->backward ? LOTINDEX_IN : LOTINDEX_OUT);
+    if (st->recall) {
+        roles |= LOTINDEX_ROLE_BIT(LOTINDEX_CUSTODY) |
+                 LOTINDEX_ROLE_BIT(LOTINDEX_QUALITY);
+    }
+    if (st->lot_events) {
+        roles = 0;
+        for (int r = 1; r <= LOTINDEX_ROLES; r++) {
+            roles |= LOTINDEX_ROLE_BIT(r);
+        }
+    }
+    return roles;
+}
+
+static int chain_full(const struct vstate *st, const struct vlot *lot, int role)
+{
+    int direction = st->backward ? LOTINDEX_IN : LOTINDEX_OUT;
+    return st->lot_events || role != direction || lot->depth < st->max_depth;
+}
+
+/* Every chain the query needs is proven, each full chain holds exactly the
+ * included events that are in it (so none was left out, added, reordered
+ * or repeated), every included event is in one, and depth_limited is true
+ * exactly when a lot at the limit has events beyond it. */
+static int check_index(struct vstate *st)
+{
+    json_t *index = NULL;
+    int rc = get_array(st, st->root, "report", "index", &index);
+    if (rc != 0) {
+        return rc;
+    }
+    st->chain_count = json_array_size(index);
+    st->chains =
+        calloc(st->chain_count ? st->chain_count : 1, sizeof(*st->chains));
+    st->chain_of = malloc(st->lot_count * LOTINDEX_ROLES * sizeof(long));
+    if (st->chains == NULL || st->chain_of == NULL) {
+        return fail(st, ORIGO_E_NOMEM, "report.index: out of memory");
+    }
+    for (size_t k = 0; k < st->lot_count * LOTINDEX_ROLES; k++) {
+        st->chain_of[k] = -1;
+    }
+    for (size_t i = 0; i < st->chain_count; i++) {
+        struct vchain *c = &st->chains[i];
+        if ((rc = check_index_proof(st, i, json_array_get(index, i), c))) {
+            return rc;
+        }
+        long *slot = &st->chain_of[c->lot * LOTINDEX_ROLES + c->role - 1];
+        if (*slot >= 0) {
+            return fail(st, ORIGO_E_REPORT_CLAIM,
+                        "index[%zu]: (" LOT_FMT ", %s) is proven twice", i,
+                        LOT_ARG(st->lots[c->lot].ptr, st->lots[c->lot].len),
+                        lotindex_role_name(c->role));
+        }
+        *slot = (long)i;
+        c->full = chain_full(st, &st->lots[c->lot], c->role);
+    }
+    unsigned roles = needed_roles(st);
+    int limited = 0;
+    for (size_t l = 0; l < st->lot_count; l++) {
+        const struct vlot *lot = &st->lots[l];
+        if (lot->depth == DEPTH_ANY) {
+            continue;
+        }
+        for (int r = 1; r <= LOTINDEX_ROLES; r++) {
+            long c = st->chain_of[l * LOTINDEX_ROLES + r - 1];
+            if (!(roles & LOTINDEX_ROLE_BIT(r))) {
+                if (c >= 0) {
+                    return fail(st, ORIGO_E_REPORT_CLAIM,
+                                "index[%ld]: the query needs no %s chain", c,
+                                lotindex_role_name(r));
+                }
+                continue;
+            }
+            if (c < 0) {
+                return fail(
+                    st, ORIGO_E_REPORT_CLAIM,
+                    "report.index: no proof of the %s chain of lot " LOT_FMT
+                    ", which the query needs",
+                    lotindex_role_name(r), LOT_ARG(lot->ptr, lot->len));
+            }
+            if (r == (st->backward ? LOTINDEX_IN : LOTINDEX_OUT) &&
+                lot->depth >= st->max_depth && st->chains[c].count > 0) {
+                limited = 1; /* edges beyond the depth limit */
+            }
+        }
+    }
+    /* Recompute every full chain from the included events, in leaf order. */
+    for (size_t e = 0; e < st->event_count; e++) {
+        struct vevent *ev = &st->events[e];
+        const struct vfacts *f = ev->facts;
+        ev->used = 0;
+        for (size_t j = 0; j < f->lot_count; j++) {
+            long lot;
+            if ((rc = lookup_lot(st, f->lots[j].ptr, f->lots[j].len, 0,
+                                 &lot)) != 0) {
+                return fail(st, rc, "report.events: out of memory");
+            }
+            if (lot < 0 || st->lots[lot].depth == DEPTH_ANY) {
+                continue;
+            }
+            unsigned mask =
+                lotindex_roles_of(f->type, f->kind, f->edges, f->edge_count,
+                                  f->subjects, f->subject_count, j);
+            for (int r = 1; r <= LOTINDEX_ROLES; r++) {
+                long c = st->chain_of[lot * LOTINDEX_ROLES + r - 1];
+                if (!(mask & LOTINDEX_ROLE_BIT(r)) || c < 0) {
+                    continue;
+                }
+                struct vchain *chain = &st->chains[c];
+                chain->have++;
+                lotindex_chain_step(chain->have_head, ev->leaf, ev->id);
+                ev->used |= chain->full;
+            }
+        }
+        if (!ev->used) {
+            return fail(st, ORIGO_E_REPORT_CLAIM,
+                        "events[%zu] (leaf %llu): in none of the chains the "
+                        "query needs",
+                        e, (unsigned long long)ev->leaf);
+        }
+    }
+    for (size_t i = 0; i < st->chain_count; i++) {
+        const struct vchain *c = &st->chains[i];
+        if (!c->full) {
+            continue;
+        }
+        if (c->have != c->count ||
+            sodium_memcmp(c->have_head, c->head, 32) != 0) {
+            return fail(st, ORIGO_E_REPORT_CLAIM,
+                        "index[%zu]: the %s chain of lot " LOT_FMT
+                        " has %llu events under the cosigned lot index, and "
+                        "the included events give %llu%s: an event was left "
+                        "out, added or changed",
+                        i, lotindex_role_name(c->role),
+                        LOT_ARG(st->lots[c->lot].ptr, st->lots[c->lot].len),
+                        (unsigned long long)c->count,
+                        (unsigned long long)c->have,
+                        c->have == c->count ? " with another chain head" : "");
+        }
+    }
+    int claimed = 0;
+    if ((rc = get_bool(st, st->root, "report", "depth_limited", &claimed))) {
+        return rc;
+    }
+    if (claimed != limited) {
+        return fail(st, ORIGO_E_REPORT_CLAIM,
+                    "report.depth_limited: %s, but the lot index says %s",
+                    claimed ? "true" : "false",
+                    limited ? "a lot at the depth limit has further edges"
+                            : "no lot at the depth limit has further edges");
+    }
+    return 0;
+}
+
 /* ---- entry points ------------------------------------------------------ */
 
 static int verify_claims(struct vstate *st, struct report_verdict *verdict)
@@ -1190,7 +1530,7 @@ static int verify_claims(struct vstate *st, struct report_verdict *verdict)
         (rc = get_array(st, st->root, "report", "edges", &edges)) ||
         (rc = build_graph(st)) || (rc = recompute(st)) ||
         (rc = check_edges(st, edges)) || (rc = check_lots(st, lots)) ||
-        (rc = check_cycle(st)) || (rc = check_depth_limited(st))) {
+        (rc = check_cycle(st)) || (!st->v2 && (rc = check_depth_limited(st)))) {
         return rc;
     }
     verdict->holds = 0;
@@ -1199,11 +1539,15 @@ static int verify_claims(struct vstate *st, struct report_verdict *verdict)
     } else {
         rc = check_no_recall_fields(st, lots);
     }
-    if (rc == 0 && st->lot_events) {
-        rc = mark_lot_events(st);
-    }
-    if (rc == 0) {
-        rc = check_all_used(st);
+    if (rc == 0 && st->v2) {
+        rc = check_index(st);
+    } else {
+        if (rc == 0 && st->lot_events) {
+            rc = mark_lot_events(st);
+        }
+        if (rc == 0) {
+            rc = check_all_used(st);
+        }
     }
     verdict->lots = st->reached;
     verdict->edges = st->answer_count;
@@ -1225,6 +1569,8 @@ static void vstate_close(struct vstate *st)
     free(st->queue);
     free(st->answer);
     free(st->claimed);
+    free(st->chains);
+    free(st->chain_of);
     json_decref(st->root);
 }
 
@@ -1255,6 +1601,7 @@ int report_verify(const uint8_t *data, size_t len,
     }
     if ((rc = check_header(&st)) ||
         (rc = check_checkpoint(&st, policy, &result.signers)) ||
+        (st.v2 && (rc = check_index_note(&st, policy))) ||
         (rc = load_events(&st)) || (rc = verify_claims(&st, &result))) {
         goto out_state;
     }
@@ -1304,7 +1651,8 @@ int report_is_report(const uint8_t *data, size_t len)
     json_error_t jerr;
     json_t *root = json_loadb((const char *)data, len, 0, &jerr);
     const char *format = json_string_value(json_object_get(root, "format"));
-    int is = format != NULL && strcmp(format, REPORT_FORMAT_V1) == 0;
+    int is = format != NULL && (strcmp(format, REPORT_FORMAT_V1) == 0 ||
+                                strcmp(format, REPORT_FORMAT_V2) == 0);
     json_decref(root);
     return is;
 }

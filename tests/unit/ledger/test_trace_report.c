@@ -15,10 +15,12 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <origo/error.h>
+#include <origo/event.h>
 #include <sodium.h>
 
 #include "report.h"
 #include "report_verify.h"
+#include "trace_facts.h"
 #include "testutil.h"
 #include "trace_net.h"
 
@@ -34,9 +36,9 @@ static origo_note_policy trusted(void)
     return policy;
 }
 
-/* Builds a report; returns the JSON (caller frees). */
-static char *build(int lot, enum trace_direction dir, uint32_t depth,
-                   unsigned flags, struct trace_result *res)
+/* Builds a report of `version` (0: v1); returns the JSON (caller frees). */
+static char *build_v(int lot, enum trace_direction dir, uint32_t depth,
+                     unsigned flags, int version, struct trace_result *res)
 {
     struct report_request request = {
         .lot = net.lots[lot],
@@ -44,6 +46,7 @@ static char *build(int lot, enum trace_direction dir, uint32_t depth,
         .direction = dir,
         .max_depth = depth,
         .flags = flags,
+        .version = version,
     };
     char *json = NULL, errmsg[256] = "";
     size_t len;
@@ -55,6 +58,12 @@ static char *build(int lot, enum trace_direction dir, uint32_t depth,
     }
     assert_int_equal(strlen(json), len);
     return json;
+}
+
+static char *build(int lot, enum trace_direction dir, uint32_t depth,
+                   unsigned flags, struct trace_result *res)
+{
+    return build_v(lot, dir, depth, flags, 0, res);
 }
 
 static int verify_text(const char *json, struct report_verdict *verdict,
@@ -794,6 +803,344 @@ static void test_vector_report_is_rebuilt_byte_for_byte(void **state)
     trace_net_free(&other);
 }
 
+/* ---- v2: complete reports under the cosigned lot index ------------------ */
+
+static char *old_index_note; /* a v2 report's, before the ledger grows */
+
+static json_t *v2_report(int lot, enum trace_direction dir, uint32_t depth,
+                         unsigned flags)
+{
+    struct trace_result res;
+    char *json = build_v(lot, dir, depth, flags, 2, &res);
+    json_t *root = json_loads(json, 0, NULL);
+    assert_non_null(root);
+    trace_result_close(&res);
+    free(json);
+    return root;
+}
+
+static void expect_v2_verifies(int lot, enum trace_direction dir,
+                               uint32_t depth, unsigned flags)
+{
+    struct trace_result res;
+    struct report_verdict verdict;
+    char err[512] = "";
+    char *json = build_v(lot, dir, depth, flags, 2, &res);
+    if (verify_text(json, &verdict, err, sizeof(err)) != 0) {
+        fail_msg("v2 report of %s does not verify: %s", net.lots[lot], err);
+    }
+    assert_int_equal(verdict.events, res.event_count);
+    assert_int_equal(verdict.lots, res.lot_count);
+    assert_non_null(strstr(json, "\"format\":\"origo-trace-report/v2\""));
+    if (old_index_note == NULL) {
+        json_t *root = json_loads(json, 0, NULL);
+        old_index_note =
+            strdup(json_string_value(json_object_get(root, "index_note")));
+        json_decref(root);
+    }
+    trace_result_close(&res);
+    free(json);
+}
+
+static void test_v2_reports_verify(void **state)
+{
+    (void)state;
+    for (int lot = 0; lot < net.lot_count; lot++) {
+        expect_v2_verifies(lot, TRACE_BACKWARD, TRACE_DEPTH_ANY, 0);
+        expect_v2_verifies(lot, TRACE_FORWARD, TRACE_DEPTH_ANY,
+                           TRACE_WITH_RECALL);
+        expect_v2_verifies(lot, TRACE_BACKWARD, 1, 0);
+        expect_v2_verifies(lot, TRACE_FORWARD, 1, 0);
+        expect_v2_verifies(lot, TRACE_FORWARD, 0, TRACE_WITH_LOT_EVENTS);
+    }
+}
+
+/* The facts of report.events[i]. */
+static void event_facts(json_t *root, size_t i, struct trace_facts *facts)
+{
+    const char *b64 = json_string_value(json_object_get(
+        json_array_get(json_object_get(root, "events"), i), "envelope"));
+    static uint8_t raw[70000];
+    size_t len;
+    assert_int_equal(sodium_base642bin(raw, sizeof(raw), b64, strlen(b64), NULL,
+                                       &len, NULL,
+                                       sodium_base64_VARIANT_ORIGINAL),
+                     0);
+    assert_int_equal(trace_facts_from_envelope(raw, len, NET_ORIGIN,
+                                               strlen(NET_ORIGIN), facts, NULL),
+                     0);
+}
+
+static int lot_index(json_t *lots, const char *lot)
+{
+    for (size_t i = 0; i < json_array_size(lots); i++)
+        if (!strcmp(json_string_value(
+                        json_object_get(json_array_get(lots, i), "lot")),
+                    lot))
+            return (int)i;
+    return -1;
+}
+
+/* A dishonest builder leaves out one event of a backward report without
+ * index fields and makes every claim consistent again: the event, its
+ * edges, the lots only it led to (with their index proofs) and the events
+ * of those lots' chains, depths recomputed breadth-first. */
+static void hide_edge_event(json_t *root, uint64_t leaf)
+{
+    json_t *edges = json_object_get(root, "edges");
+    json_t *lots = json_object_get(root, "lots");
+    size_t n = json_array_size(lots);
+    int *depth = malloc(n * sizeof(int)), *queue = malloc(n * sizeof(int));
+    for (size_t i = json_array_size(edges); i-- > 0;)
+        if ((uint64_t)json_integer_value(
+                json_object_get(json_array_get(edges, i), "leaf")) == leaf)
+            json_array_remove(edges, i);
+    for (size_t i = 0; i < n; i++)
+        depth[i] = -1;
+    depth[0] = 0;
+    size_t head = 0, tail = 0;
+    queue[tail++] = 0;
+    while (head < tail) { /* backward: edges into a lot lead to their from */
+        int at = queue[head++];
+        const char *name = json_string_value(
+            json_object_get(json_array_get(lots, (size_t)at), "lot"));
+        for (size_t e = 0; e < json_array_size(edges); e++) {
+            json_t *edge = json_array_get(edges, e);
+            if (strcmp(json_string_value(json_object_get(edge, "to")), name))
+                continue;
+            int from = lot_index(
+                lots, json_string_value(json_object_get(edge, "from")));
+            if (depth[from] < 0) {
+                depth[from] = depth[at] + 1;
+                queue[tail++] = from;
+            }
+        }
+    }
+    json_t *kept_lots = json_array(), *kept_edges = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *lot = json_array_get(lots, i);
+        if (depth[i] < 0)
+            continue;
+        json_object_set_new(lot, "depth", json_integer(depth[i]));
+        json_array_append(kept_lots, lot);
+    }
+    for (size_t e = 0; e < json_array_size(edges); e++) {
+        json_t *edge = json_array_get(edges, e);
+        if (lot_index(kept_lots,
+                      json_string_value(json_object_get(edge, "to"))) >= 0)
+            json_array_append(kept_edges, edge);
+    }
+    json_t *index = json_object_get(root, "index");
+    for (size_t i = json_array_size(index); index && i-- > 0;)
+        if (lot_index(kept_lots, json_string_value(json_object_get(
+                                     json_array_get(index, i), "lot"))) < 0)
+            json_array_remove(index, i);
+    json_t *events = json_object_get(root, "events");
+    for (size_t i = json_array_size(events); i-- > 0;) {
+        uint64_t at = (uint64_t)json_integer_value(
+            json_object_get(json_array_get(events, i), "leaf"));
+        int used = 0;
+        for (size_t e = 0; e < json_array_size(kept_edges); e++)
+            used |= (uint64_t)json_integer_value(json_object_get(
+                        json_array_get(kept_edges, e), "leaf")) == at;
+        if (!used)
+            json_array_remove(events, i);
+    }
+    json_object_set_new(root, "lots", kept_lots);
+    json_object_set_new(root, "edges", kept_edges);
+    free(depth);
+    free(queue);
+}
+
+/* The hidden transformation: v1 cannot see it, v2 refuses the report. */
+static void test_v2_refuses_a_hidden_edge(void **state)
+{
+    (void)state;
+    /* A finished lot whose genealogy has no cycle. */
+    json_t *v1 = NULL;
+    int lot = net.fin_first;
+    for (; lot < net.fin_first + net.fin_count; lot++) {
+        char *text = build(lot, TRACE_BACKWARD, TRACE_DEPTH_ANY, 0, NULL);
+        v1 = json_loads(text, 0, NULL);
+        free(text);
+        if (!json_is_true(json_object_get(v1, "cycle")))
+            break;
+        json_decref(v1);
+        v1 = NULL;
+    }
+    assert_non_null(v1);
+    json_t *v2 = v2_report(lot, TRACE_BACKWARD, TRACE_DEPTH_ANY, 0);
+    json_t *edges = json_object_get(v2, "edges");
+    assert_true(json_array_size(edges) >= 2);
+    uint64_t leaf = (uint64_t)json_integer_value(json_object_get(
+        json_array_get(edges, json_array_size(edges) - 1), "leaf"));
+    size_t before = json_array_size(json_object_get(v2, "events"));
+    hide_edge_event(v1, leaf);
+    hide_edge_event(v2, leaf);
+    assert_true(json_array_size(json_object_get(v2, "events")) < before);
+    char err[512] = "";
+    assert_int_equal(verify_json(v1, err, sizeof(err)), 0); /* v1 is fooled */
+    assert_int_equal(verify_json(v2, err, sizeof(err)), ORIGO_E_REPORT_CLAIM);
+    assert_non_null(strstr(err, "the in chain of lot"));
+    assert_non_null(strstr(err, "left out"));
+    json_decref(v1);
+    json_decref(v2);
+}
+
+/* One inspection or COA, one custody event (not the last, so no v1 claim
+ * changes), one hold (with its claim): each left out alone is refused and
+ * the message names the chain. */
+static void test_v2_refuses_hidden_quality_and_custody(void **state)
+{
+    (void)state;
+    int seen_quality = 0, seen_custody = 0, seen_hold = 0;
+    struct trace_facts *f = malloc(sizeof(*f));
+    for (int lot = 0; lot < net.lot_count; lot++) {
+        json_t *root =
+            v2_report(lot, TRACE_FORWARD, TRACE_DEPTH_ANY, TRACE_WITH_RECALL);
+        json_t *events = json_object_get(root, "events");
+        for (size_t i = 0; i < json_array_size(events); i++) {
+            event_facts(root, i, f);
+            const char *want = NULL;
+            json_t *copy = json_deep_copy(root);
+            if ((f->type == ORIGO_EV_INSPECTION ||
+                 f->type == ORIGO_EV_COA_ATTEST) &&
+                !seen_quality) {
+                want = "the quality chain";
+                seen_quality = 1;
+            } else if ((f->kind == TRACE_CUSTODY_SHIP ||
+                        f->kind == TRACE_CUSTODY_RECEIVE) &&
+                       !seen_custody) {
+                /* Not the last custody event of its lot. */
+                uint64_t leaf = (uint64_t)json_integer_value(
+                    json_object_get(json_array_get(events, i), "leaf"));
+                json_t *lots = json_object_get(root, "lots");
+                int last = 0;
+                for (size_t l = 0; l < json_array_size(lots); l++) {
+                    json_t *c =
+                        json_object_get(json_array_get(lots, l), "custody");
+                    last |= c && (uint64_t)json_integer_value(
+                                     json_object_get(c, "leaf")) == leaf;
+                }
+                if (!last) {
+                    want = "the custody chain";
+                    seen_custody = 1;
+                }
+            } else if (f->kind == TRACE_HOLD && !seen_hold) {
+                uint64_t leaf = (uint64_t)json_integer_value(
+                    json_object_get(json_array_get(events, i), "leaf"));
+                json_t *lots = json_object_get(copy, "lots");
+                for (size_t l = 0; l < json_array_size(lots); l++) {
+                    json_t *holds =
+                        json_object_get(json_array_get(lots, l), "holds");
+                    for (size_t h = json_array_size(holds); h-- > 0;)
+                        if ((uint64_t)json_integer_value(json_object_get(
+                                json_array_get(holds, h), "leaf")) == leaf)
+                            json_array_remove(holds, h);
+                }
+                want = "the quality chain";
+                seen_hold = 1;
+            }
+            if (want) {
+                char err[512] = "";
+                json_array_remove(json_object_get(copy, "events"), i);
+                assert_int_equal(verify_json(copy, err, sizeof(err)),
+                                 ORIGO_E_REPORT_CLAIM);
+                if (!strstr(err, want))
+                    fail_msg("expected \"%s\" in: %s", want, err);
+            }
+            json_decref(copy);
+        }
+        json_decref(root);
+    }
+    free(f);
+    assert_true(seen_quality && seen_custody && seen_hold);
+}
+
+static void test_v2_refuses_bad_index_proofs(void **state)
+{
+    (void)state;
+    json_t *root = v2_report(net.fin_first, TRACE_BACKWARD, TRACE_DEPTH_ANY, 0);
+    json_t *index = json_object_get(root, "index");
+    assert_true(json_array_size(index) >= 2);
+    /* A lot's proof passed off as another's (its events moved over). */
+    json_t *a = json_array_get(index, 0), *b = json_array_get(index, 1);
+    json_t *copy = json_deep_copy(root);
+    json_t *ca = json_array_get(json_object_get(copy, "index"), 0);
+    json_t *cb = json_array_get(json_object_get(copy, "index"), 1);
+    json_object_set(ca, "lot", json_object_get(b, "lot"));
+    json_object_set(cb, "lot", json_object_get(a, "lot"));
+    expect_rejected(copy, ORIGO_E_PROOF);
+    /* Absence claimed for a present chain. */
+    copy = json_deep_copy(root);
+    json_t *first = json_array_get(json_object_get(copy, "index"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "end")),
+                        "leaf");
+    json_object_set_new(first, "end", json_string("empty"));
+    json_object_del(first, "count");
+    json_object_del(first, "head");
+    expect_rejected(copy, ORIGO_E_PROOF);
+    /* A needed proof left out. */
+    copy = json_deep_copy(root);
+    json_array_remove(json_object_get(copy, "index"), 1);
+    expect_rejected(copy, ORIGO_E_REPORT_CLAIM);
+    /* An event no chain of the query holds, with its valid proof. */
+    copy = json_deep_copy(root);
+    json_t *other = v2_report(net.raw_first, TRACE_FORWARD, TRACE_DEPTH_ANY,
+                              TRACE_WITH_RECALL);
+    json_t *mine = json_object_get(copy, "events");
+    json_t *theirs = json_object_get(other, "events");
+    int added = 0;
+    for (size_t i = 0; i < json_array_size(theirs) && !added; i++) {
+        json_t *ev = json_array_get(theirs, i);
+        json_int_t leaf = json_integer_value(json_object_get(ev, "leaf"));
+        size_t at = 0;
+        int have = 0;
+        while (at < json_array_size(mine)) {
+            json_int_t l = json_integer_value(
+                json_object_get(json_array_get(mine, at), "leaf"));
+            have |= l == leaf;
+            if (l >= leaf)
+                break;
+            at++;
+        }
+        if (!have) {
+            json_array_insert(mine, at, ev);
+            added = 1;
+        }
+    }
+    assert_true(added);
+    json_decref(other);
+    char err[512] = "";
+    assert_int_equal(verify_json(copy, err, sizeof(err)), ORIGO_E_REPORT_CLAIM);
+    json_decref(copy);
+    /* The index note signed by one validator: short of the quorum. */
+    copy = json_deep_copy(root);
+    char *note = strdup(json_string_value(json_object_get(copy, "index_note")));
+    char *sigs = strstr(note, "\n\n") + 2;
+    char *second = strchr(sigs, '\n') + 1;
+    *second = '\0';
+    json_object_set_new(copy, "index_note", json_string(note));
+    free(note);
+    expect_rejected(copy, ORIGO_E_NOTE_QUORUM);
+    json_decref(root);
+}
+
+/* After the ledger grew: an index note of the older tree size is refused
+ * in a report of the new one. */
+static void test_v2_refuses_a_stale_index_note(void **state)
+{
+    (void)state;
+    assert_non_null(old_index_note);
+    json_t *root = v2_report(net.fin_first, TRACE_BACKWARD, TRACE_DEPTH_ANY, 0);
+    assert_string_not_equal(
+        json_string_value(json_object_get(root, "index_note")), old_index_note);
+    json_object_set_new(root, "index_note", json_string(old_index_note));
+    expect_rejected(root, ORIGO_E_CHECKPOINT);
+    free(old_index_note);
+    old_index_note = NULL;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -811,6 +1158,10 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_v2_reports_verify),
+        cmocka_unit_test(test_v2_refuses_a_hidden_edge),
+        cmocka_unit_test(test_v2_refuses_hidden_quality_and_custody),
+        cmocka_unit_test(test_v2_refuses_bad_index_proofs),
         cmocka_unit_test(test_every_report_verifies),
         cmocka_unit_test(test_depth_limited_and_lot_event_reports_verify),
         cmocka_unit_test(test_cycle_report_verifies_and_says_so),
@@ -834,6 +1185,7 @@ int main(void)
         cmocka_unit_test(test_vector_report_is_rebuilt_byte_for_byte),
         /* Last: it extends the ledger. */
         cmocka_unit_test(test_report_stays_at_the_cosigned_tree_size),
+        cmocka_unit_test(test_v2_refuses_a_stale_index_note),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

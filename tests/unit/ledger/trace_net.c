@@ -566,30 +566,45 @@ static void build_cycle(struct trace_net *net)
     epcis_aggregation(net, net->cycle_raw, &fin, 1);
 }
 
+/* Validator v's signature line over `body` (C2SP signed note). */
+static int sign_line(const struct trace_net *net, int v, const char *body,
+                     size_t body_len, char line[400])
+{
+    uint8_t raw[68];
+    char b64[128];
+    memcpy(raw, net->vkeys[v].key_id, 4);
+    crypto_sign_detached(raw + 4, NULL, (const uint8_t *)body, body_len,
+                         net->validator_sk[v]);
+    sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw),
+                      sodium_base64_VARIANT_ORIGINAL);
+    return snprintf(line, 400, "\xe2\x80\x94 %s %s\n", net->vkeys[v].name, b64);
+}
+
 void trace_net_sign(struct trace_net *net, int count)
 {
     ledger_state state;
-    char *body;
-    size_t body_len;
+    char *body, *ibody;
+    size_t body_len, ibody_len;
     assert_int_equal(ledger_get_state(net->led, NULL, &state), 0);
     assert_int_equal(ledger_checkpoint_body(net->led, NULL, state.tree_size,
                                             &body, &body_len),
                      0);
+    assert_int_equal(ledger_lot_index_note_body(net->led, NULL, state.tree_size,
+                                                &ibody, &ibody_len),
+                     0);
     for (int v = 0; v < count; v++) {
-        uint8_t raw[68];
-        char b64[128], line[400];
-        memcpy(raw, net->vkeys[v].key_id, 4);
-        crypto_sign_detached(raw + 4, NULL, (const uint8_t *)body, body_len,
-                             net->validator_sk[v]);
-        sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw),
-                          sodium_base64_VARIANT_ORIGINAL);
-        int n = snprintf(line, sizeof(line), "\xe2\x80\x94 %s %s\n",
-                         net->vkeys[v].name, b64);
+        char line[400];
+        int n = sign_line(net, v, body, body_len, line);
         assert_int_equal(ledger_checkpoint_add_signature(
+                             net->led, NULL, state.tree_size, line, (size_t)n),
+                         0);
+        n = sign_line(net, v, ibody, ibody_len, line);
+        assert_int_equal(ledger_lot_index_add_signature(
                              net->led, NULL, state.tree_size, line, (size_t)n),
                          0);
     }
     free(body);
+    free(ibody);
 }
 
 void trace_net_build(struct trace_net *net, uint64_t seed)
