@@ -379,6 +379,13 @@ static int val_cmp(const MDB_val *a, const MDB_val *b)
     return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
 }
 
+static int is_latest_pointer(const MDB_val *key)
+{
+    return key->mv_size == 11 &&
+           (memcmp(key->mv_data, "ckpt_latest", 11) == 0 ||
+            memcmp(key->mv_data, "lidx_latest", 11) == 0);
+}
+
 /* Walks both tables in key order (and duplicate order for dupsort
  * tables) and reports the first difference. */
 static int compare_table(audit *au, MDB_txn *dtxn, const char *name)
@@ -418,14 +425,13 @@ static int compare_table(audit *au, MDB_txn *dtxn, const char *name)
         }
         int skip_meta = 0;
         if (strcmp(name, LEDGER_DBI_META) == 0) {
-            /* The checkpoint pointer is audited with the signatures. */
-            if (s_rc == 0 && sk.mv_size == 11 &&
-                memcmp(sk.mv_data, "ckpt_latest", 11) == 0) {
+            /* The checkpoint and lot index note pointers are audited
+             * with the signatures. */
+            if (s_rc == 0 && is_latest_pointer(&sk)) {
                 s_rc = mdb_cursor_get(sc, &sk, &sv, MDB_NEXT);
                 skip_meta = 1;
             }
-            if (d_rc == 0 && dk.mv_size == 11 &&
-                memcmp(dk.mv_data, "ckpt_latest", 11) == 0) {
+            if (d_rc == 0 && is_latest_pointer(&dk)) {
                 d_rc = mdb_cursor_get(dc, &dk, &dv, MDB_NEXT);
                 skip_meta = 1;
             }
@@ -503,10 +509,23 @@ static int compare_trace_tables(audit *au, MDB_txn *dtxn)
 static int compare_tables(audit *au)
 {
     static const char *const tables[] = {
-        LEDGER_DBI_EVENTS,       LEDGER_DBI_MLOG,      LEDGER_DBI_BLOCKS,
-        LEDGER_DBI_BLOCK_RAFT,   LEDGER_DBI_REJECTS,   LEDGER_DBI_EVENT_IDS,
-        LEDGER_DBI_MEMBERS,      LEDGER_DBI_LOTS,      LEDGER_DBI_LOT_HOLDS,
-        LEDGER_DBI_MEMBER_NAMES, LEDGER_DBI_APPROVALS, LEDGER_DBI_NAMESPACES,
+        LEDGER_DBI_EVENTS,
+        LEDGER_DBI_MLOG,
+        LEDGER_DBI_BLOCKS,
+        LEDGER_DBI_BLOCK_RAFT,
+        LEDGER_DBI_REJECTS,
+        LEDGER_DBI_EVENT_IDS,
+        LEDGER_DBI_MEMBERS,
+        LEDGER_DBI_LOTS,
+        LEDGER_DBI_LOT_HOLDS,
+        LEDGER_DBI_MEMBER_NAMES,
+        LEDGER_DBI_APPROVALS,
+        LEDGER_DBI_NAMESPACES,
+        /* The lot index, recomputed from the events at every block: its
+         * chains, every tree node and the root at each block's end. */
+        LEDGER_DBI_LOTIDX_CHAINS,
+        LEDGER_DBI_LOTIDX_NODES,
+        LEDGER_DBI_LOTIDX_ROOTS,
         LEDGER_DBI_META,
     };
     MDB_txn *dtxn;
@@ -526,8 +545,36 @@ static int compare_tables(audit *au)
 /* ---- checkpoint signatures -------------------------------------------------
  */
 
-static int check_one_sig(audit *au, MDB_txn *dtxn, const MDB_val *key,
-                         const MDB_val *val, uint64_t tree_size, size_t *quorum)
+/* The two notes validators sign: the checkpoint, and the lot index note
+ * (docs/formats/lot-index.md). */
+struct note_kind {
+    const char *table, *latest, *what;
+    int (*body)(ledger *, MDB_txn *, uint64_t, char **, size_t *);
+    int (*latest_size)(ledger *, MDB_txn *, uint64_t *);
+};
+
+static int index_latest_size(ledger *led, MDB_txn *txn, uint64_t *size)
+{
+    MDB_val key = {11, "lidx_latest"}, val;
+    int rc = mdb_get(txn, led->meta, &key, &val);
+    if (rc)
+        return store_err(rc);
+    if (val.mv_size != 8)
+        return ORIGO_E_CORRUPT;
+    *size = store_get_be64(val.mv_data);
+    return 0;
+}
+
+static const struct note_kind KINDS[2] = {
+    {LEDGER_DBI_CKPT_SIGS, "ckpt_latest", "checkpoint", ledger_checkpoint_body,
+     checkpoint_latest_size},
+    {LEDGER_DBI_LOTIDX_SIGS, "lidx_latest", "lot index note",
+     ledger_lot_index_note_body, index_latest_size},
+};
+
+static int check_one_sig(audit *au, MDB_txn *dtxn, const struct note_kind *kind,
+                         const MDB_val *key, const MDB_val *val,
+                         uint64_t tree_size, size_t *quorum)
 {
     ledger_audit_report *rep = au->rep;
     store_validator *validators = NULL;
@@ -543,11 +590,20 @@ static int check_one_sig(audit *au, MDB_txn *dtxn, const MDB_val *key,
               (unsigned long long)rep->tree_size);
         field(rep->found, sizeof(rep->found), "%llu",
               (unsigned long long)tree_size);
-        return found(au, LEDGER_DBI_CKPT_SIGS,
+        return found(au, kind->table,
                      "signature for a tree the "
                      "ledger does not have");
     }
-    int rc = ledger_checkpoint_body(au->dst, dtxn, tree_size, &body, &body_len);
+    int rc = kind->body(au->dst, dtxn, tree_size, &body, &body_len);
+    if (rc == ORIGO_E_TREE_SIZE) {
+        field(rep->expected, sizeof(rep->expected),
+              "a tree size where a block ends");
+        field(rep->found, sizeof(rep->found), "%llu",
+              (unsigned long long)tree_size);
+        return found(au, kind->table,
+                     "signature for a tree the ledger does "
+                     "not have");
+    }
     if (rc)
         return rc;
     if ((rc =
@@ -562,11 +618,11 @@ static int check_one_sig(audit *au, MDB_txn *dtxn, const MDB_val *key,
     if (rc == ORIGO_E_NOTE_FORMAT || rc == ORIGO_E_SIGNATURE ||
         rc == ORIGO_E_PERM) {
         field(rep->expected, sizeof(rep->expected),
-              "a valid signature by this validator over the checkpoint");
+              "a valid signature by this validator over the %s", kind->what);
         field(rep->found, sizeof(rep->found), "%.*s (%s)",
               (int)(val->mv_size < 120 ? val->mv_size : 120),
               (const char *)val->mv_data, origo_strerror(rc));
-        rc = found(au, LEDGER_DBI_CKPT_SIGS, "checkpoint signature invalid");
+        rc = found(au, kind->table, "signature invalid");
     }
 out:
     free(validators);
@@ -574,7 +630,7 @@ out:
     return rc;
 }
 
-static int check_signatures(audit *au)
+static int check_signatures_of(audit *au, const struct note_kind *kind)
 {
     MDB_txn *dtxn;
     MDB_cursor *cur;
@@ -585,7 +641,9 @@ static int check_signatures(audit *au)
     int rc = ledger_txn_begin(au->dst, 1, &dtxn);
     if (rc)
         return rc;
-    if ((rc = mdb_cursor_open(au->rtxn, au->src->ckpt_sigs, &cur))) {
+    MDB_dbi table =
+        kind == &KINDS[0] ? au->src->ckpt_sigs : au->src->lotidx_sigs;
+    if ((rc = mdb_cursor_open(au->rtxn, table, &cur))) {
         mdb_txn_abort(dtxn);
         return store_err(rc);
     }
@@ -598,7 +656,7 @@ static int check_signatures(audit *au)
                   "a 40-byte key");
             field(au->rep->found, sizeof(au->rep->found), "%zu bytes",
                   k.mv_size);
-            rc = found(au, LEDGER_DBI_CKPT_SIGS, "malformed key");
+            rc = found(au, kind->table, "malformed key");
             break;
         }
         uint64_t this_size = store_get_be64(k.mv_data);
@@ -606,7 +664,7 @@ static int check_signatures(audit *au)
             size = this_size;
             per_size = 0;
         }
-        if ((rc = check_one_sig(au, dtxn, &k, &v, this_size, &quorum)))
+        if ((rc = check_one_sig(au, dtxn, kind, &k, &v, this_size, &quorum)))
             break;
         au->rep->signatures++;
         if (++per_size == quorum) {
@@ -619,14 +677,14 @@ static int check_signatures(audit *au)
         rc = 0;
     if (rc == 0) {
         uint64_t stored = 0;
-        int src_rc = checkpoint_latest_size(au->src, au->rtxn, &stored);
+        int src_rc = kind->latest_size(au->src, au->rtxn, &stored);
         int stored_has = src_rc == 0;
         if (src_rc && src_rc != ORIGO_E_NOTFOUND) {
             stored_has = -1;
         }
         if (stored_has != have_latest ||
             (have_latest && stored != latest_quorum)) {
-            field(au->rep->key, sizeof(au->rep->key), "ckpt_latest");
+            field(au->rep->key, sizeof(au->rep->key), "%s", kind->latest);
             if (have_latest)
                 field(au->rep->expected, sizeof(au->rep->expected), "%llu",
                       (unsigned long long)latest_quorum);
@@ -639,11 +697,17 @@ static int check_signatures(audit *au)
                 field(au->rep->found, sizeof(au->rep->found), "%s",
                       stored_has == 0 ? "absent" : "malformed");
             rc = found(au, LEDGER_DBI_META,
-                       "latest quorum-signed checkpoint pointer is wrong");
+                       "latest quorum-signed note pointer is wrong");
         }
     }
     mdb_txn_abort(dtxn);
     return rc;
+}
+
+static int check_signatures(audit *au)
+{
+    int rc = check_signatures_of(au, &KINDS[0]);
+    return rc ? rc : check_signatures_of(au, &KINDS[1]);
 }
 
 /* ---- external anchors ------------------------------------------------------

@@ -494,16 +494,23 @@ void reads_get_trace(node *n, http_request *req, const char *rest)
     const char *lot = api_arg(req, "lot");
     const char *dir = api_arg(req, "direction");
     const char *recall = api_arg(req, "recall");
+    const char *events = api_arg(req, "lot_events");
+    const char *format = api_arg(req, "format");
     uint64_t depth = TRACE_DEPTH_ANY;
     int d = api_arg_u64(req, "depth", &depth);
     if (!lot || !*lot ||
         (dir && strcmp(dir, "backward") && strcmp(dir, "forward")) || d == -2 ||
         depth > TRACE_DEPTH_ANY ||
-        (recall && strcmp(recall, "0") && strcmp(recall, "1"))) {
+        (recall && strcmp(recall, "0") && strcmp(recall, "1")) ||
+        (events && strcmp(events, "0") && strcmp(events, "1")) ||
+        (format && strcmp(format, "v1") && strcmp(format, "v2"))) {
         api_problem(n, req, 400, ORIGO_E_INVAL,
                     "give lot=LOT, and optionally direction=backward "
                     "(default) or forward, depth=N, recall=1 (forward "
-                    "with custody and holds: the recall scope)");
+                    "with custody and holds: the recall scope), "
+                    "lot_events=1 (every event naming a lot of the answer), "
+                    "format=v2 (default: complete under the lot index) or "
+                    "v1");
         return;
     }
     if (reads_authenticate(n, req, &r) || begin(n, req, &c))
@@ -522,7 +529,9 @@ void reads_get_trace(node *n, http_request *req, const char *rest)
         .direction = rec || (dir && !strcmp(dir, "forward")) ? TRACE_FORWARD
                                                              : TRACE_BACKWARD,
         .max_depth = (uint32_t)depth,
-        .flags = rec ? TRACE_WITH_RECALL : 0,
+        .flags = (rec ? TRACE_WITH_RECALL : 0) |
+                 (events && !strcmp(events, "1") ? TRACE_WITH_LOT_EVENTS : 0),
+        .version = format && !strcmp(format, "v1") ? 1 : 2,
     };
     char *json = NULL, err[256] = "";
     size_t json_len;

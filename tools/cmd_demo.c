@@ -217,22 +217,32 @@ static int sign_line(const origo_key *key, const char *body, char *line,
     return rc;
 }
 
-/* Every validator signs the new checkpoint; every ledger stores all the
- * signatures, as peers exchanging them would. */
+/* Every validator signs the new checkpoint and lot index note; every
+ * ledger stores all the signatures, as peers exchanging them would. */
 static int cosign(struct demo *d, uint64_t tree_size)
 {
-    char *body = NULL;
-    size_t body_len;
+    char *body = NULL, *ibody = NULL;
+    size_t body_len, ibody_len;
     int rc = ledger_checkpoint_body(d->ledgers[0], NULL, tree_size, &body,
                                     &body_len);
+    if (!rc)
+        rc = ledger_lot_index_note_body(d->ledgers[0], NULL, tree_size, &ibody,
+                                        &ibody_len);
     for (int v = 0; !rc && v < VALIDATORS; v++) {
-        char line[512];
+        char line[512], iline[512];
         rc = sign_line(d->validators[v], body, line, sizeof(line));
-        for (int l = 0; !rc && l < VALIDATORS; l++)
+        if (!rc)
+            rc = sign_line(d->validators[v], ibody, iline, sizeof(iline));
+        for (int l = 0; !rc && l < VALIDATORS; l++) {
             rc = ledger_checkpoint_add_signature(d->ledgers[l], NULL, tree_size,
                                                  line, strlen(line));
+            if (!rc)
+                rc = ledger_lot_index_add_signature(
+                    d->ledgers[l], NULL, tree_size, iline, strlen(iline));
+        }
     }
     free(body);
+    free(ibody);
     return rc;
 }
 

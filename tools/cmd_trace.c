@@ -25,6 +25,7 @@ struct trace_args {
     unsigned flags;
     uint32_t max_depth;
     int proofs;
+    int version; /* of the report: 2 (complete), or 1 */
 };
 
 static void trace_usage(FILE *out)
@@ -45,11 +46,20 @@ static void trace_usage(FILE *out)
             "limit)\n"
             "  --lot-events   also list every event that names a lot of the "
             "answer\n"
+            "  --all-events   every event that names LOT itself (depth 0 "
+            "with\n"
+            "                 --lot-events)\n"
             "  --proofs       write the trace report JSON: every event with "
             "its inclusion\n"
             "                 proof against the latest cosigned checkpoint\n"
             "  --out FILE     write the report there (default: standard "
             "output)\n"
+            "  --format v2|v1 v2 (default): complete, proven against the "
+            "cosigned lot\n"
+            "                 index, so no event can be left out; v1: every "
+            "claim proven,\n"
+            "                 completeness not (docs/formats/trace-report.md)"
+            "\n"
             "       origo trace --node URL [--node URL]... --key FILE --trust "
             "FILE --lot LOT\n"
             "                   [--backward|--forward|--recall] [--depth N] "
@@ -84,6 +94,8 @@ static int parse_args(int argc, char **argv, struct trace_args *args)
         {"recall", no_argument, NULL, 'r'},
         {"depth", required_argument, NULL, 'n'},
         {"lot-events", no_argument, NULL, 'e'},
+        {"all-events", no_argument, NULL, 'a'},
+        {"format", required_argument, NULL, 'F'},
         {"proofs", no_argument, NULL, 'p'},
         {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
@@ -93,9 +105,10 @@ static int parse_args(int argc, char **argv, struct trace_args *args)
     memset(args, 0, sizeof(*args));
     args->direction = TRACE_BACKWARD;
     args->max_depth = TRACE_DEPTH_ANY;
+    args->version = 2;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "d:l:bfrn:epo:h", options, NULL)) !=
-           -1) {
+    while ((opt = getopt_long(argc, argv, "d:l:bfrn:eaF:po:h", options,
+                              NULL)) != -1) {
         switch (opt) {
         case 'd':
             args->data_dir = optarg;
@@ -126,6 +139,17 @@ static int parse_args(int argc, char **argv, struct trace_args *args)
             break;
         case 'e':
             args->flags |= TRACE_WITH_LOT_EVENTS;
+            break;
+        case 'a':
+            args->flags |= TRACE_WITH_LOT_EVENTS;
+            args->max_depth = 0;
+            break;
+        case 'F':
+            if (strcmp(optarg, "v1") && strcmp(optarg, "v2")) {
+                cli_error("trace", "--format '%s': expected v2 or v1", optarg);
+                return 2;
+            }
+            args->version = optarg[1] - '0';
             break;
         case 'p':
             args->proofs = 1;
@@ -396,6 +420,7 @@ static int write_report(ledger *led, const struct trace_args *args)
         .direction = args->direction,
         .max_depth = args->max_depth,
         .flags = args->flags,
+        .version = args->version,
     };
     struct trace_result res;
     char *json;

@@ -227,7 +227,7 @@ try:
           "checkpoint --json")
     r = run(CLI, "trace", "--json", *nodes, "--key", f"{work}/acme.key", "--trust", trust,
             "--lot", "acme/cell/A-1", "--forward")
-    check(r.returncode == 0 and json.loads(r.stdout).get("format") == "origo-trace-report/v1",
+    check(r.returncode == 0 and json.loads(r.stdout).get("format") == "origo-trace-report/v2",
           "trace --json prints the verified report")
     r = run(CLI, "keygen", "--name", "gamma", "--out", f"{work}/gamma.key")
     gpub = re.search(r"public key: +(\S+)", r.stdout).group(1)

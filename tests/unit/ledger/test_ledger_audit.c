@@ -58,6 +58,17 @@ static int setup(void **state)
                          0);
     }
     free(body);
+    /* And on the lot index note of the same tree. */
+    assert_int_equal(ledger_lot_index_note_body(f->led, NULL, st.tree_size,
+                                                &body, &body_len),
+                     0);
+    for (int v = LT_V1; v <= LT_V2; v++) {
+        lt_sign_checkpoint(&f->net, v, body, body_len, line, sizeof(line));
+        assert_int_equal(ledger_lot_index_add_signature(
+                             f->led, NULL, st.tree_size, line, strlen(line)),
+                         0);
+    }
+    free(body);
     ledger_close(f->led);
     f->led = NULL;
     *state = f;
@@ -73,8 +84,8 @@ static void test_same_blocks_give_identical_tables(void **state)
     assert_int_equal(ledger_open(f->dir, NULL, 0, NULL, &a, msg, sizeof(msg)),
                      0);
     /* The checkpoint signatures were added to `a` only. */
-    static const char *const skip[] = {LEDGER_DBI_CKPT_SIGS, LEDGER_DBI_META,
-                                       NULL};
+    static const char *const skip[] = {
+        LEDGER_DBI_CKPT_SIGS, LEDGER_DBI_LOTIDX_SIGS, LEDGER_DBI_META, NULL};
     assert_int_equal(lt_compare_envs(ledger_env(a), ledger_env(b), skip), 0);
     ledger_state sa, sb;
     assert_int_equal(ledger_get_state(a, NULL, &sa), 0);
@@ -95,6 +106,15 @@ static void test_same_blocks_give_identical_tables(void **state)
         lt_sign_checkpoint(&f->net, v, body, body_len, line, sizeof(line));
         assert_int_equal(ledger_checkpoint_add_signature(b, NULL, sb.tree_size,
                                                          line, strlen(line)),
+                         0);
+    }
+    free(body);
+    assert_int_equal(
+        ledger_lot_index_note_body(b, NULL, sb.tree_size, &body, &body_len), 0);
+    for (int v = LT_V1; v <= LT_V2; v++) {
+        lt_sign_checkpoint(&f->net, v, body, body_len, line, sizeof(line));
+        assert_int_equal(ledger_lot_index_add_signature(b, NULL, sb.tree_size,
+                                                        line, strlen(line)),
                          0);
     }
     free(body);
@@ -122,7 +142,7 @@ static void test_clean_store_audits_clean(void **state)
                 rep.key, rep.expected, rep.found, rep.detail);
     assert_int_equal(rep.clean, 1);
     assert_int_equal(rep.blocks, BLOCKS);
-    assert_int_equal(rep.signatures, 2);
+    assert_int_equal(rep.signatures, 4); /* checkpoint and index note */
     assert_true(rep.events >= rep.tree_size);
     ledger_state st;
     char msg[256];
@@ -244,6 +264,24 @@ static void test_flipped_checkpoint_signature_is_found(void **state)
     tamper_and_audit(f, LEDGER_DBI_CKPT_SIGS, NULL, 0, -5, &rep);
     assert_string_equal(rep.table, LEDGER_DBI_CKPT_SIGS);
     assert_non_null(strstr(rep.key, "tree size"));
+}
+
+/* The lot index is recomputed from the events at every block: one wrong
+ * chain, tree node or root is named; so is a bad index note signature. */
+static void test_flipped_lot_index_is_found(void **state)
+{
+    fixture *f = *state;
+    ledger_audit_report rep;
+    const char *tables[] = {LEDGER_DBI_LOTIDX_CHAINS, LEDGER_DBI_LOTIDX_NODES,
+                            LEDGER_DBI_LOTIDX_ROOTS};
+    for (size_t i = 0; i < 3; i++) {
+        tamper_and_audit(f, tables[i], NULL, 0, -1, &rep);
+        assert_string_equal(rep.table, tables[i]);
+        assert_string_not_equal(rep.expected, rep.found);
+    }
+    tamper_and_audit(f, LEDGER_DBI_LOTIDX_SIGS, NULL, 0, -5, &rep);
+    assert_string_equal(rep.table, LEDGER_DBI_LOTIDX_SIGS);
+    assert_non_null(strstr(rep.expected, "lot index note"));
 }
 
 static void test_flipped_rejects_ids_and_members_are_found(void **state)
@@ -504,6 +542,7 @@ int main(void)
         T(test_flipped_merkle_hash_is_found),
         T(test_flipped_block_header_is_found),
         T(test_flipped_checkpoint_signature_is_found),
+        T(test_flipped_lot_index_is_found),
         T(test_flipped_rejects_ids_and_members_are_found),
         T(test_deleted_trailing_reject_is_found),
         T(test_altered_reject_is_found),
