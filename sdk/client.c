@@ -701,7 +701,7 @@ int origo_client_proof(origo_client *c, const uint8_t id[32], origo_buf *out,
 }
 
 int origo_client_trace(origo_client *c, const char *lot, int forward,
-                       int recall, uint32_t depth, origo_buf *out,
+                       unsigned flags, uint32_t depth, origo_buf *out,
                        struct report_verdict *verdict, char *err,
                        size_t err_size)
 {
@@ -714,11 +714,18 @@ int origo_client_trace(origo_client *c, const char *lot, int forward,
     if (percent_encode(lot, enc, sizeof(enc)) != 0)
         return ORIGO_E_TOOBIG;
     char d[32] = "";
-    if (depth)
+    if (flags & ORIGO_TRACE_ALL_EVENTS) {
+        flags |= ORIGO_TRACE_LOT_EVENTS;
+        snprintf(d, sizeof(d), "&depth=0");
+    } else if (depth) {
         snprintf(d, sizeof(d), "&depth=%u", depth);
-    snprintf(target, sizeof(target), "/v1/trace?lot=%s&direction=%s%s%s", enc,
-             forward || recall ? "forward" : "backward",
-             recall ? "&recall=1" : "", d);
+    }
+    int recall = (flags & ORIGO_TRACE_RECALL) != 0;
+    snprintf(target, sizeof(target), "/v1/trace?lot=%s&direction=%s%s%s%s%s",
+             enc, forward || recall ? "forward" : "backward",
+             recall ? "&recall=1" : "", d,
+             flags & ORIGO_TRACE_LOT_EVENTS ? "&lot_events=1" : "",
+             flags & ORIGO_TRACE_V1 ? "&format=v1" : "");
     origo_buf body;
     origo_buf_init(&body, REPORT_MAX_BYTES);
     long status = 0;

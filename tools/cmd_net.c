@@ -29,7 +29,8 @@ typedef struct net_args {
     const char *key, *trust, *state, *out, *id, *lot, *proofs;
     const char *direction; /* backward, forward, recall */
     const char *depth;
-    int json, wait, help;
+    const char *format; /* of trace reports: v2 (default) or v1 */
+    int json, wait, help, lot_events, all_events;
     const char *files[256];
     size_t n_files;
     long timeout_ms;
@@ -68,6 +69,12 @@ static int parse_args(const char *verb, int argc, char **argv, net_args *a)
         } else if (!strcmp(o, "--proofs")) {
             a->proofs = "yes";
             continue;
+        } else if (!strcmp(o, "--lot-events")) {
+            a->lot_events = 1;
+            continue;
+        } else if (!strcmp(o, "--all-events")) {
+            a->all_events = 1;
+            continue;
         } else if (!strcmp(o, "--backward") || !strcmp(o, "--forward") ||
                    !strcmp(o, "--recall")) {
             a->direction = o + 2;
@@ -96,6 +103,8 @@ static int parse_args(const char *verb, int argc, char **argv, net_args *a)
             slot = &a->deadline_ms;
         } else if (!strcmp(o, "--depth")) {
             slot = &a->depth;
+        } else if (!strcmp(o, "--format")) {
+            slot = &a->format;
         } else if (o[0] == '-' && o[1] == '-') {
             cli_error(verb, "unknown option %s (see origo %s --help)", o, verb);
             return 2;
@@ -378,11 +387,9 @@ int cmd_submit(int argc, char **argv)
         if (r && !refused) {
             cli_error("submit", "%s", err[0] ? err : origo_strerror(r));
             rc = 2;
-        } else if (r) {
-            /* Refused at the door: the node named the envelope; exit 1,
-             * like a rejection. */
-            cli_error("submit", "%s", err);
         }
+        /* Refused at the door: the node named the envelope, printed below
+         * with its code; exit 1, like a rejection. */
     }
     size_t rejected = 0;
     json_t *out = n.a.json ? json_array() : NULL;
@@ -779,13 +786,23 @@ int net_trace(int argc, char **argv)
     const char *dir = n.a.direction ? n.a.direction : "backward";
     int recall = !strcmp(dir, "recall"), forward = !strcmp(dir, "forward");
     uint32_t depth = n.a.depth ? (uint32_t)strtoul(n.a.depth, NULL, 10) : 0;
+    if (n.a.format && strcmp(n.a.format, "v1") && strcmp(n.a.format, "v2")) {
+        cli_error("trace", "--format '%s': expected v2 or v1", n.a.format);
+        net_close(&n);
+        return 2;
+    }
+    unsigned flags =
+        (recall ? ORIGO_TRACE_RECALL : 0) |
+        (n.a.lot_events ? ORIGO_TRACE_LOT_EVENTS : 0) |
+        (n.a.all_events ? ORIGO_TRACE_ALL_EVENTS : 0) |
+        (n.a.format && !strcmp(n.a.format, "v1") ? ORIGO_TRACE_V1 : 0);
     origo_buf body;
     origo_buf_init(&body, REPORT_MAX_BYTES);
     struct report_verdict v;
     char err[1024] = "";
     int exit = 0;
-    rc = origo_client_trace(n.client, n.a.lot, forward, recall, depth, &body,
-                            &v, err, sizeof(err));
+    rc = origo_client_trace(n.client, n.a.lot, forward, flags, depth, &body, &v,
+                            err, sizeof(err));
     if (rc) {
         cli_error("trace", "%s", err[0] ? err : origo_strerror(rc));
         exit = rc == ORIGO_E_PROOF ? 1 : 2;

@@ -153,9 +153,19 @@ int origo_client_block(origo_client *c, uint64_t height, origo_block_info *out,
 
 struct report_verdict; /* report_verify.h */
 
+/* Flags of origo_client_trace(). */
+enum {
+    ORIGO_TRACE_RECALL = 1,     /* the recall scope (forward) */
+    ORIGO_TRACE_LOT_EVENTS = 2, /* and every event naming a lot of it */
+    ORIGO_TRACE_V1 = 4, /* an origo-trace-report/v1 (completeness unproven) */
+    ORIGO_TRACE_ALL_EVENTS = 8, /* every event naming `lot` (depth 0) */
+};
+
 /* A trace report (docs/formats/trace-report.md) starting from `lot`:
- * backward (genealogy), forward (where-used) or, with `recall`, the recall
- * scope; `depth` edges at most (0: no limit). A signed read. The report is
+ * backward (genealogy), forward (where-used) or, with ORIGO_TRACE_RECALL
+ * in `flags`, the recall scope; `depth` edges at most (0: no limit). By
+ * default an origo-trace-report/v2, complete under the cosigned lot index
+ * (docs/formats/lot-index.md). A signed read. The report is
  * verified under the trust policy (the checkpoint's quorum and every
  * event's inclusion proof and signature, report_verify()) before it is
  * appended to `out`; *verdict (may be NULL) says what it holds. Returns 0,
@@ -163,7 +173,7 @@ struct report_verdict; /* report_verify.h */
  * report does not verify: err says where), ORIGO_E_NOTFOUND, ORIGO_E_IO,
  * ORIGO_E_NOMEM. */
 int origo_client_trace(origo_client *c, const char *lot, int forward,
-                       int recall, uint32_t depth, origo_buf *out,
+                       unsigned flags, uint32_t depth, origo_buf *out,
                        struct report_verdict *verdict, char *err,
                        size_t err_size);
 
