@@ -9,7 +9,12 @@
  * in bulk per block before the block is applied and is excluded from the
  * apply timings; its own rate is printed. Five 1,000-lot genealogies
  * (900 raw lots -> 90 components -> 9 subassemblies -> 1 product) are
- * spread evenly through the log among the filler events. */
+ * spread evenly through the log among the filler events.
+ *
+ * The lot index (docs/formats/lot-index.md): its cost per event at the
+ * store's final size (keys touched per block as apply touches them, in a
+ * transaction that is aborted), proof size and build time for random
+ * present keys, and complete (v2) reports of the same genealogies. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,6 +30,7 @@
 #include <sodium.h>
 
 #include "ledger.h"
+#include "lotindex_store.h"
 #include "report.h"
 #include "testutil.h"
 #include "trace.h"
@@ -278,7 +284,10 @@ static void genealogy_step(struct block *block, int g, int step)
     origo_event_init(&ev, ORIGO_EV_LOT_TRANSFORM);
     for (int i = 0; i < fan; i++) {
         genealogy_lot(inputs[i], sizeof(inputs[i]), g, level - 1, n * fan + i);
-        ev.lots[ev.n_lots++] = ref(inputs[i], ORIGO_LOT_INPUT, "1", "pcs");
+        /* Raw lots are made in kg, transform outputs in pcs (a quantity
+         * is in its lot's unit, docs/formats/authority.md). */
+        ev.lots[ev.n_lots++] =
+            ref(inputs[i], ORIGO_LOT_INPUT, "1", level == 1 ? "kg" : "pcs");
     }
     genealogy_lot(lot, sizeof(lot), g, level, n);
     ev.lots[ev.n_lots++] = ref(lot, ORIGO_LOT_OUTPUT, "1", "pcs");
@@ -354,7 +363,8 @@ static void print_rate(const char *what, const struct apply_stats *s)
            s->blocks, BLOCK_EVENTS);
 }
 
-static void sign_checkpoint(ledger *led)
+/* v0 signs the checkpoint (index 0) or the lot index note (1). */
+static void sign_note(ledger *led, int index)
 {
     ledger_state state;
     char *body, line[256], b64[128];
@@ -362,11 +372,13 @@ static void sign_checkpoint(ledger *led)
     uint8_t raw[68];
     int rc = ledger_get_state(led, NULL, &state);
     if (rc == 0) {
-        rc = ledger_checkpoint_body(led, NULL, state.tree_size, &body,
-                                    &body_len);
+        rc = index ? ledger_lot_index_note_body(led, NULL, state.tree_size,
+                                                &body, &body_len)
+                   : ledger_checkpoint_body(led, NULL, state.tree_size, &body,
+                                            &body_len);
     }
     if (rc != 0) {
-        die("checkpoint body", rc);
+        die("note body", rc);
     }
     rc = origo_vkey_id("v0", 2, origo_key_public(validator), raw);
     crypto_sign_detached(raw + 4, NULL, (const uint8_t *)body, body_len,
@@ -374,12 +386,20 @@ static void sign_checkpoint(ledger *led)
     sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw),
                       sodium_base64_VARIANT_ORIGINAL);
     int n = snprintf(line, sizeof(line), "\xe2\x80\x94 v0 %s\n", b64);
-    rc = ledger_checkpoint_add_signature(led, NULL, state.tree_size, line,
-                                         (size_t)n);
+    rc = index ? ledger_lot_index_add_signature(led, NULL, state.tree_size,
+                                                line, (size_t)n)
+               : ledger_checkpoint_add_signature(led, NULL, state.tree_size,
+                                                 line, (size_t)n);
     free(body);
     if (rc != 0) {
-        die("checkpoint signature", rc);
+        die("note signature", rc);
     }
+}
+
+static void sign_checkpoint(ledger *led)
+{
+    sign_note(led, 0);
+    sign_note(led, 1);
 }
 
 /* ---- measurements ------------------------------------------------------ */
@@ -436,7 +456,98 @@ static void bench_proofs(ledger *led)
     free(times);
 }
 
-static void bench_trace(ledger *led, unsigned flags, const char *label)
+/* The lot index's cost per event at this store's size: blocks of
+ * BLOCK_EVENTS events, each appending to three chains as a transform does
+ * (an input's out chain, a new output's in chain) plus a new lot's other
+ * chain, in one aborted write transaction per block. */
+static void bench_lot_index(ledger *led)
+{
+    enum { BLOCKS = 20 };
+    double spent = 0;
+    uint8_t id[32] = {1};
+    char lot[64];
+    ledger_state state;
+    if (ledger_get_state(led, NULL, &state) != 0) {
+        die("state", ORIGO_E_STORE);
+    }
+    for (int b = 0; b < BLOCKS; b++) {
+        MDB_txn *txn;
+        lotindex_batch batch = {0};
+        int rc = ledger_txn_begin(led, 0, &txn);
+        double t0 = now();
+        for (int e = 0; rc == 0 && e < BLOCK_EVENTS; e++) {
+            uint64_t leaf = state.tree_size + (uint64_t)(b * BLOCK_EVENTS + e);
+            filler_name(lot, sizeof(lot), e % MEMBERS,
+                        (leaf * 2654435761u) % (filler_lots ? filler_lots : 1));
+            rc = lotindex_add(led, txn, &batch, leaf, LOTINDEX_OUT, lot,
+                              strlen(lot), id);
+            snprintf(lot, sizeof(lot), "bench/new/%" PRIu64, leaf);
+            if (rc == 0) {
+                rc = lotindex_add(led, txn, &batch, leaf, LOTINDEX_IN, lot,
+                                  strlen(lot), id);
+            }
+            snprintf(lot, sizeof(lot), "bench/raw/%" PRIu64, leaf);
+            if (rc == 0) {
+                rc = lotindex_add(led, txn, &batch, leaf, LOTINDEX_OTHER, lot,
+                                  strlen(lot), id);
+            }
+        }
+        if (rc == 0) {
+            rc = lotindex_commit(led, txn, &batch,
+                                 state.tree_size +
+                                     (uint64_t)((b + 1) * BLOCK_EVENTS));
+        }
+        spent += now() - t0;
+        mdb_txn_abort(txn);
+        lotindex_batch_free(&batch);
+        if (rc != 0) {
+            die("lot index", rc);
+        }
+    }
+    MDB_txn *txn;
+    MDB_stat st;
+    MDB_dbi dbi;
+    size_t keys = 0;
+    if (ledger_txn_begin(led, 1, &txn) == 0) {
+        if (mdb_dbi_open(txn, "lotidx_chains", 0, &dbi) == 0 &&
+            mdb_stat(txn, dbi, &st) == 0) {
+            keys = st.ms_entries;
+        }
+        mdb_txn_abort(txn);
+    }
+    printf("lot index: %zu keys ((lot, role) chains); apply cost %.2f us per "
+           "event (3 chain appends each, blocks of %d, no fsync: the block's "
+           "own)\n",
+           keys, spent / (BLOCKS * BLOCK_EVENTS) * 1e6, BLOCK_EVENTS);
+    /* Proofs of random present keys. */
+    double times[2000];
+    size_t depth_sum = 0, depth_max = 0;
+    for (int i = 0; i < 2000; i++) {
+        lotindex_proof proof;
+        filler_name(lot, sizeof(lot), i % MEMBERS,
+                    ((uint64_t)i * 2654435761u) %
+                        (filler_lots ? filler_lots : 1));
+        double t0 = now();
+        int rc = ledger_lot_index_prove(led, NULL, state.tree_size, lot,
+                                        strlen(lot), LOTINDEX_OTHER, &proof);
+        times[i] = now() - t0;
+        if (rc != 0) {
+            die("lot index proof", rc);
+        }
+        depth_sum += proof.depth;
+        depth_max = proof.depth > depth_max ? proof.depth : depth_max;
+    }
+    printf("lot index proof (random lots): p50 %.1f us p99 %.1f us; %.1f "
+           "siblings on average, %zu at most (%.0f bytes binary, about %.0f "
+           "in report JSON)\n",
+           percentile(times, 2000, 0.5) * 1e6,
+           percentile(times, 2000, 0.99) * 1e6, (double)depth_sum / 2000,
+           depth_max, (double)depth_sum / 2000 * 32 + 72,
+           (double)depth_sum / 2000 * 47 + 180);
+}
+
+static void bench_trace(ledger *led, unsigned flags, const char *label,
+                        int version)
 {
     double query_times[TRACE_RUNS], proof_times[TRACE_RUNS],
         report_times[TRACE_RUNS];
@@ -496,6 +607,7 @@ static void bench_trace(ledger *led, unsigned flags, const char *label)
             .direction = TRACE_BACKWARD,
             .max_depth = TRACE_DEPTH_ANY,
             .flags = flags,
+            .version = version,
         };
         char *json, err[256];
         size_t len;
@@ -660,8 +772,11 @@ int main(int argc, char **argv)
     sign_checkpoint(led);
 
     bench_proofs(led);
-    bench_trace(led, 0, "genealogy");
-    bench_trace(led, TRACE_WITH_LOT_EVENTS, "+lot events");
+    bench_trace(led, 0, "genealogy", 1);
+    bench_trace(led, TRACE_WITH_LOT_EVENTS, "+lot events", 1);
+    bench_trace(led, 0, "genealogy v2", 2);
+    bench_trace(led, TRACE_WITH_LOT_EVENTS, "+lot events v2", 2);
+    bench_lot_index(led);
     bench_disk(dir, led);
     bench_tables(led);
 
