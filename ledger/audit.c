@@ -522,9 +522,8 @@ static int compare_tables(audit *au)
         LEDGER_DBI_APPROVALS,
         LEDGER_DBI_NAMESPACES,
         /* The lot index, recomputed from the events at every block: its
-         * chains, every tree node and the root at each block's end. */
+         * chains and the root at each block's end. */
         LEDGER_DBI_LOTIDX_CHAINS,
-        LEDGER_DBI_LOTIDX_NODES,
         LEDGER_DBI_LOTIDX_ROOTS,
         LEDGER_DBI_META,
     };

@@ -70,7 +70,6 @@ typedef struct ledger_options {
 #define LEDGER_DBI_APPROVALS "approvals"
 #define LEDGER_DBI_NAMESPACES "namespaces"
 #define LEDGER_DBI_LOTIDX_CHAINS "lotidx_chains"
-#define LEDGER_DBI_LOTIDX_NODES "lotidx_nodes"
 #define LEDGER_DBI_LOTIDX_ROOTS "lotidx_roots"
 #define LEDGER_DBI_LOTIDX_SIGS "lotidx_sigs"
 

@@ -1,8 +1,8 @@
 /* The lot index, store side (docs/formats/lot-index.md, "Storage"): each
- * key's chain (count and head) as of now, the sparse Merkle tree's nodes
- * by hash (immutable, so every root ever committed stays provable), and
- * the root at the end of every block. Apply calls lotindex_add_event() for
- * each accepted event and lotindex_commit() once per block, in the block's
+ * key's chain (count and head) as of now and the root at the end of every
+ * block in LMDB; the tree in memory (lotindex_mem.c), rebuilt from the
+ * chains when first needed. Apply calls lotindex_add_event() for each
+ * accepted event and lotindex_commit() once per block, in the block's
  * write transaction. */
 #include <stdlib.h>
 #include <string.h>
@@ -10,20 +10,9 @@
 #include "origo/error.h"
 
 #include "lotindex.h"
+#include "lotindex_mem.h"
 #include "lotindex_store.h"
 #include "store.h"
-
-#define NODE_INTERNAL 1
-#define NODE_LEAF 2
-#define INTERNAL_LEN 65
-#define LEAF_LEN 73
-
-static const uint8_t ZERO[32];
-
-static int is_zero(const uint8_t h[32])
-{
-    return memcmp(h, ZERO, 32) == 0;
-}
 
 void lotindex_batch_free(lotindex_batch *b)
 {
@@ -107,148 +96,15 @@ int lotindex_add_event(ledger *led, MDB_txn *txn, lotindex_batch *b,
 
 /* ---- the tree ------------------------------------------------------------ */
 
-static int node_put(ledger *led, MDB_txn *txn, const uint8_t *bytes, size_t len,
-                    uint8_t hash[32])
-{
-    if (bytes[0] == NODE_LEAF)
-        lotindex_leaf_hash(bytes + 1, store_get_be64(bytes + 33), bytes + 41,
-                           hash);
-    else
-        lotindex_node_hash(bytes + 1, bytes + 33, hash);
-    MDB_val k = {32, hash}, v = {len, (void *)bytes};
-    return store_err(mdb_put(txn, led->lotidx_nodes, &k, &v, 0));
-}
-
-static int node_get(ledger *led, MDB_txn *txn, const uint8_t hash[32],
-                    uint8_t out[LEAF_LEN], size_t *len)
-{
-    MDB_val k = {32, (void *)hash}, v;
-    int rc = mdb_get(txn, led->lotidx_nodes, &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return ORIGO_E_CORRUPT; /* a hash the tree points to must be there */
-    if (rc)
-        return store_err(rc);
-    const uint8_t *d = v.mv_data;
-    if (!((v.mv_size == INTERNAL_LEN && d[0] == NODE_INTERNAL) ||
-          (v.mv_size == LEAF_LEN && d[0] == NODE_LEAF)))
-        return ORIGO_E_CORRUPT;
-    memcpy(out, d, v.mv_size);
-    *len = v.mv_size;
-    return 0;
-}
-
-/* A leaf to place: its key and value. */
-typedef struct place {
-    uint8_t key[32];
-    uint64_t count;
-    uint8_t head[32];
-} place;
-
-static int leaf_put(ledger *led, MDB_txn *txn, const place *p, uint8_t hash[32])
-{
-    uint8_t b[LEAF_LEN];
-    b[0] = NODE_LEAF;
-    memcpy(b + 1, p->key, 32);
-    store_put_be64(b + 33, p->count);
-    memcpy(b + 41, p->head, 32);
-    return node_put(led, txn, b, LEAF_LEN, hash);
-}
-
-static int internal_put(ledger *led, MDB_txn *txn, const uint8_t left[32],
-                        const uint8_t right[32], uint8_t hash[32])
-{
-    uint8_t b[INTERNAL_LEN];
-    b[0] = NODE_INTERNAL;
-    memcpy(b + 1, left, 32);
-    memcpy(b + 33, right, 32);
-    return node_put(led, txn, b, INTERNAL_LEN, hash);
-}
-
-/* Builds the canonical subtree at `depth` holding exactly places[0..n)
- * (sorted by key, distinct): empty for none, the leaf itself for one, an
- * internal node on every level above two or more (lot-index.md, "The
- * map"). */
-static int build(ledger *led, MDB_txn *txn, unsigned depth, const place *pl,
-                 size_t n, uint8_t hash[32])
-{
-    if (n == 0) {
-        memset(hash, 0, 32);
-        return 0;
-    }
-    if (n == 1)
-        return leaf_put(led, txn, pl, hash);
-    if (depth >= LOTINDEX_MAX_DEPTH)
-        return ORIGO_E_INTERNAL; /* two equal keys */
-    size_t split = 0;
-    while (split < n && !lotindex_key_bit(pl[split].key, depth))
-        split++;
-    uint8_t l[32], r[32];
-    int rc = build(led, txn, depth + 1, pl, split, l);
-    if (rc == 0)
-        rc = build(led, txn, depth + 1, pl + split, n - split, r);
-    return rc ? rc : internal_put(led, txn, l, r, hash);
-}
-
-/* Updates the subtree `hash` at `depth` with places[0..n) (sorted,
- * distinct; new keys or new values of present keys), in place. */
-static int update(ledger *led, MDB_txn *txn, unsigned depth, uint8_t hash[32],
-                  const place *pl, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (is_zero(hash))
-        return build(led, txn, depth, pl, n, hash);
-    uint8_t node[LEAF_LEN];
-    size_t len;
-    int rc = node_get(led, txn, hash, node, &len);
-    if (rc)
-        return rc;
-    if (node[0] == NODE_LEAF) {
-        /* A lone leaf here: rebuild this subtree with it and the places,
-         * unless one of them replaces it. */
-        place old;
-        memcpy(old.key, node + 1, 32);
-        old.count = store_get_be64(node + 33);
-        memcpy(old.head, node + 41, 32);
-        place *all = malloc((n + 1) * sizeof(*all));
-        if (!all)
-            return ORIGO_E_NOMEM;
-        size_t k = 0, i = 0;
-        int placed = 0;
-        for (; i < n; i++) {
-            int c = memcmp(pl[i].key, old.key, 32);
-            if (!placed && c >= 0) {
-                placed = 1;
-                if (c > 0)
-                    all[k++] = old;
-            }
-            all[k++] = pl[i];
-        }
-        if (!placed)
-            all[k++] = old;
-        rc = build(led, txn, depth, all, k, hash);
-        free(all);
-        return rc;
-    }
-    size_t split = 0;
-    while (split < n && !lotindex_key_bit(pl[split].key, depth))
-        split++;
-    uint8_t l[32], r[32];
-    memcpy(l, node + 1, 32);
-    memcpy(r, node + 33, 32);
-    if ((rc = update(led, txn, depth + 1, l, pl, split)) ||
-        (rc = update(led, txn, depth + 1, r, pl + split, n - split)))
-        return rc;
-    return internal_put(led, txn, l, r, hash);
-}
-
 static int key_cmp(const void *a, const void *b)
 {
     return memcmp(a, b, 32);
 }
 
+/* The root stored at `tree_size` (exact), or the one in force there
+ * (the last at or below it; zeros before any), with its size. */
 static int root_get(ledger *led, MDB_txn *txn, uint64_t tree_size,
-                    uint8_t root[32], int exact)
+                    uint8_t root[32], int exact, uint64_t *at)
 {
     uint8_t kb[8];
     store_put_be64(kb, tree_size);
@@ -269,6 +125,7 @@ static int root_get(ledger *led, MDB_txn *txn, uint64_t tree_size,
         if (exact)
             return ORIGO_E_NOTFOUND;
         memset(root, 0, 32); /* before any block: the empty map */
+        *at = 0;
         return 0;
     }
     if (rc)
@@ -276,35 +133,78 @@ static int root_get(ledger *led, MDB_txn *txn, uint64_t tree_size,
     if (k.mv_size != 8 || v.mv_size != 32)
         return ORIGO_E_CORRUPT;
     memcpy(root, v.mv_data, 32);
+    *at = store_get_be64(k.mv_data);
     return 0;
+}
+
+/* The tree of `tree_size` rebuilt from every chain in txn (which must be
+ * the state at that size). */
+static int rebuild(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                   uint8_t root[32])
+{
+    MDB_stat st;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = store_err(mdb_stat(txn, led->lotidx_chains, &st));
+    if (rc)
+        return rc;
+    lotindex_place *pl = malloc((st.ms_entries + 1) * sizeof(*pl));
+    size_t n = 0;
+    if (!pl)
+        return ORIGO_E_NOMEM;
+    if ((rc = store_err(mdb_cursor_open(txn, led->lotidx_chains, &cur)))) {
+        free(pl);
+        return rc;
+    }
+    for (int m = mdb_cursor_get(cur, &k, &v, MDB_FIRST); m == 0;
+         m = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 32 || v.mv_size != 40 || n > st.ms_entries) {
+            rc = ORIGO_E_CORRUPT;
+            break;
+        }
+        memcpy(pl[n].key, k.mv_data, 32);
+        pl[n].count = store_get_be64(v.mv_data);
+        memcpy(pl[n].head, (const uint8_t *)v.mv_data + 8, 32);
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0)
+        rc = lotindex_mem_rebuild(led->lotidx, tree_size, pl, n, root);
+    free(pl);
+    return rc;
 }
 
 int lotindex_commit(ledger *led, MDB_txn *txn, lotindex_batch *b,
                     uint64_t tree_size)
 {
-    uint8_t root[32];
-    int rc = root_get(led, txn, tree_size, root, 0);
+    uint8_t base_root[32], root[32];
+    uint64_t base_size = 0;
+    int rc = root_get(led, txn, tree_size, base_root, 0, &base_size);
     if (rc)
         return rc;
+    size_t m = 0;
+    lotindex_place *pl = NULL;
     if (b->n) {
         qsort(b->keys, b->n, 32, key_cmp);
-        size_t m = 0;
         for (size_t i = 0; i < b->n; i++)
             if (m == 0 || memcmp(b->keys[m - 1], b->keys[i], 32))
                 memcpy(b->keys[m++], b->keys[i], 32);
-        place *pl = malloc(m * sizeof(*pl));
+        pl = malloc(m * sizeof(*pl));
         if (!pl)
             return ORIGO_E_NOMEM;
         for (size_t i = 0; i < m && rc == 0; i++) {
             memcpy(pl[i].key, b->keys[i], 32);
             rc = chain_get(led, txn, pl[i].key, &pl[i].count, pl[i].head);
         }
-        if (rc == 0)
-            rc = update(led, txn, 0, root, pl, m);
-        free(pl);
-        if (rc)
-            return rc;
     }
+    if (rc == 0)
+        rc = lotindex_mem_update(led->lotidx, base_size, base_root, tree_size,
+                                 pl, m, root);
+    free(pl);
+    if (rc == ORIGO_E_NOTFOUND) /* first use, or history lost: rebuild */
+        rc = rebuild(led, txn, tree_size, root);
+    if (rc)
+        return rc;
     b->n = 0;
     uint8_t kb[8];
     store_put_be64(kb, tree_size);
@@ -314,51 +214,22 @@ int lotindex_commit(ledger *led, MDB_txn *txn, lotindex_batch *b,
 
 /* ---- reading ------------------------------------------------------------- */
 
+struct lotindex_mem *ledger_lot_index_mem(ledger *led)
+{
+    return led->lotidx;
+}
+
 int ledger_lot_index_root(ledger *led, MDB_txn *txn, uint64_t tree_size,
                           uint8_t root[32])
 {
     MDB_txn *use;
     int own, rc;
+    uint64_t at;
     if ((rc = store_read_begin(led, txn, &use, &own)))
         return rc;
-    rc = root_get(led, use, tree_size, root, 1);
+    rc = root_get(led, use, tree_size, root, 1, &at);
     store_read_end(use, own);
     return rc;
-}
-
-static int prove(ledger *led, MDB_txn *txn, const uint8_t root[32],
-                 const uint8_t key[32], lotindex_proof *p)
-{
-    uint8_t h[32], node[LEAF_LEN];
-    size_t len;
-    memcpy(h, root, 32);
-    memset(p, 0, sizeof(*p));
-    for (unsigned depth = 0;; depth++) {
-        if (is_zero(h)) {
-            p->depth = depth;
-            p->end = LOTINDEX_END_EMPTY;
-            return 0;
-        }
-        int rc = node_get(led, txn, h, node, &len);
-        if (rc)
-            return rc;
-        if (node[0] == NODE_LEAF) {
-            p->depth = depth;
-            p->end = memcmp(node + 1, key, 32) ? LOTINDEX_END_OTHER
-                                               : LOTINDEX_END_LEAF;
-            memcpy(p->other_key, node + 1, 32);
-            p->count = store_get_be64(node + 33);
-            memcpy(p->head, node + 41, 32);
-            if (p->end == LOTINDEX_END_LEAF)
-                memset(p->other_key, 0, 32);
-            return 0;
-        }
-        if (depth >= LOTINDEX_MAX_DEPTH)
-            return ORIGO_E_CORRUPT;
-        int bit = lotindex_key_bit(key, depth);
-        memcpy(p->siblings[depth], node + (bit ? 1 : 33), 32);
-        memcpy(h, node + (bit ? 33 : 1), 32);
-    }
 }
 
 int ledger_lot_index_prove(ledger *led, MDB_txn *txn, uint64_t tree_size,
@@ -368,14 +239,25 @@ int ledger_lot_index_prove(ledger *led, MDB_txn *txn, uint64_t tree_size,
     if (!lotindex_role_name(role))
         return ORIGO_E_INVAL;
     uint8_t key[32], root[32];
+    uint64_t at;
     lotindex_key(role, lot, lot_len, key);
     MDB_txn *use;
     int own, rc;
     if ((rc = store_read_begin(led, txn, &use, &own)))
         return rc;
-    rc = root_get(led, use, tree_size, root, 1);
+    rc = root_get(led, use, tree_size, root, 1, &at);
+    if (rc == 0 && !lotindex_mem_has(led->lotidx, tree_size, root)) {
+        /* Only the tree at the store's own size can be rebuilt. */
+        ledger_state st;
+        rc = ledger_get_state(led, use, &st);
+        if (rc == 0 && st.tree_size != tree_size)
+            rc = ORIGO_E_NOTFOUND;
+        uint8_t again[32];
+        if (rc == 0)
+            rc = rebuild(led, use, tree_size, again);
+    }
     if (rc == 0)
-        rc = prove(led, use, root, key, proof);
+        rc = lotindex_mem_prove(led->lotidx, tree_size, root, key, proof);
     store_read_end(use, own);
     return rc;
 }

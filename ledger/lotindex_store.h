@@ -10,6 +10,9 @@
 #include "ledger.h"
 #include "trace_facts.h"
 
+/* The tree in memory, for benchmarks' statistics. */
+struct lotindex_mem *ledger_lot_index_mem(ledger *led);
+
 /* The keys a block touched, for one tree update at its end. */
 typedef struct lotindex_batch {
     uint8_t (*keys)[32];

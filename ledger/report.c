@@ -6,6 +6,7 @@
 #include "report.h"
 
 #include "lotindex.h"
+#include "lotindex_mem.h"
 #include "store.h"
 
 #include <stdarg.h>
@@ -615,6 +616,15 @@ static int gather_v2(ledger *led, MDB_txn *txn,
     }
     free(w.ev);
     free(w.facts);
+    if (rc == ORIGO_E_NOTFOUND) {
+        set_msg(errmsg, errmsg_size,
+                "the lot index at tree size %llu is no longer held (a node "
+                "keeps the trees of its last %d blocks, and of its own size "
+                "after a restart): ask again once the validators have "
+                "cosigned a newer size",
+                (unsigned long long)res->tree_size, LOTINDEX_MEM_VERSIONS);
+        return ORIGO_E_BUSY;
+    }
     if (rc != 0) {
         if (errmsg && errmsg[0] == '\0') {
             set_msg(errmsg, errmsg_size, "proving the lot index: %s",

@@ -3,6 +3,7 @@
  * frontier, and the membership history table that validation reads "as of"
  * a point of the log. Everything that touches the environment as a whole
  * lives here; the per-block logic is in apply.c. */
+#include "lotindex_mem.h"
 #include "store.h"
 
 #include <errno.h>
@@ -242,7 +243,6 @@ int store_open_tables(ledger *led, MDB_txn *txn, int create)
         {LEDGER_DBI_APPROVALS, &led->approvals},
         {LEDGER_DBI_NAMESPACES, &led->namespaces},
         {LEDGER_DBI_LOTIDX_CHAINS, &led->lotidx_chains},
-        {LEDGER_DBI_LOTIDX_NODES, &led->lotidx_nodes},
         {LEDGER_DBI_LOTIDX_ROOTS, &led->lotidx_roots},
         {LEDGER_DBI_LOTIDX_SIGS, &led->lotidx_sigs},
     };
@@ -475,7 +475,7 @@ int ledger_open(const char *dir, const uint8_t *genesis_json,
     led->map_size =
         led->options.map_size ? led->options.map_size : STORE_DEFAULT_MAP_SIZE;
     led->dir = strdup(dir);
-    if (!led->dir) {
+    if (!led->dir || lotindex_mem_new(&led->lotidx) != 0) {
         rc = ORIGO_E_NOMEM;
         goto err_after_alloc;
     }
@@ -510,6 +510,7 @@ void ledger_close(ledger *led)
         mdb_env_close(led->env);
     genesis_free(led->gen);
     free(led->trace);
+    lotindex_mem_free(led->lotidx);
     free(led->dir);
     free(led);
 }

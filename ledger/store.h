@@ -16,7 +16,7 @@
 /* Named tables the ledger itself uses; the rest of the max-DBs budget is
  * for the trace indexes (up to STORE_TRACE_DBS) and the caller's extra
  * tables (Raft). */
-#define STORE_LEDGER_DBS 18
+#define STORE_LEDGER_DBS 17
 #define STORE_TRACE_DBS 16
 #define STORE_DEFAULT_EXTRA_DBS 8
 #define STORE_DEFAULT_MAP_SIZE ((size_t)64 << 20)
@@ -33,7 +33,7 @@
  * commit to every envelope of the block). 3: rule version 1 (authority.md):
  * the `lots`, `lot_holds`, `member_names` and `approvals` tables replace
  * `lots_created`. 4: the lot index (lot-index.md): `lotidx_chains`,
- * `lotidx_nodes`, `lotidx_roots` and `lotidx_sigs`.
+ * `lotidx_roots` and `lotidx_sigs`.
  * A store of another version is refused at open (ORIGO_E_VERSION). */
 #define STORE_FORMAT_VERSION 4
 
@@ -44,10 +44,11 @@ struct ledger {
     ledger_options options;
     MDB_dbi meta, events, event_ids, mlog, blocks, block_raft, rejects, members,
         ckpt_sigs, lots, lot_holds, member_names, approvals, namespaces,
-        lotidx_chains, lotidx_nodes, lotidx_roots, lotidx_sigs;
+        lotidx_chains, lotidx_roots, lotidx_sigs;
     genesis *gen;
     uint8_t genesis_hash[LEDGER_HASH_LEN];
     void *trace; /* the trace indexes' handle (ledger/trace.h), or NULL */
+    struct lotindex_mem *lotidx; /* the lot index's tree (lotindex_mem.h) */
 };
 
 /* The head record (meta "state") with the Merkle frontier, so that a block

@@ -538,8 +538,11 @@ void reads_get_trace(node *n, http_request *req, const char *rest)
     int rc = report_build(replica_ledger(n->rep), &rr, &json, &json_len, NULL,
                           err, sizeof(err));
     if (rc) {
-        api_problem(n, req, rc == ORIGO_E_NOTFOUND ? 404 : 400, rc,
-                    "cannot build the trace report: %s", err);
+        api_problem(n, req,
+                    rc == ORIGO_E_NOTFOUND ? 404
+                    : rc == ORIGO_E_BUSY   ? 503
+                                           : 400,
+                    rc, "cannot build the trace report: %s", err);
         return;
     }
     api_respond_bytes(n, req, 200, "application/json", (uint8_t *)json,

@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "ledger.h"
+#include "lotindex_mem.h"
 #include "lotindex_store.h"
 #include "report.h"
 #include "testutil.h"
@@ -515,6 +516,11 @@ static void bench_lot_index(ledger *led)
         }
         mdb_txn_abort(txn);
     }
+    size_t nodes = 0, leaves = 0, mem = 0;
+    lotindex_mem_stats(ledger_lot_index_mem(led), &nodes, &leaves, &mem);
+    printf("lot index tree in memory: %zu internal nodes, %zu leaves, %.1f MB "
+           "(%d recent versions kept)\n",
+           nodes, leaves, (double)mem / 1e6, LOTINDEX_MEM_VERSIONS);
     printf("lot index: %zu keys ((lot, role) chains); apply cost %.2f us per "
            "event (3 chain appends each, blocks of %d, no fsync: the block's "
            "own)\n",

@@ -1,0 +1,427 @@
+/* The lot index's tree in memory (lotindex_mem.h): internal nodes and
+ * leaves in two arenas with reference counts, versions sharing unchanged
+ * subtrees. Hashes follow docs/formats/lot-index.md, "The map". */
+#include "lotindex_mem.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "origo/error.h"
+
+#define LEAF_BIT 0x80000000u
+
+struct inode {
+    uint8_t hash[32];
+    uint32_t child[2];
+    uint32_t refs;
+};
+
+struct lleaf {
+    uint8_t hash[32];
+    uint8_t key[32];
+    uint8_t head[32];
+    uint64_t count;
+    uint32_t refs;
+};
+
+struct version {
+    uint64_t tree_size;
+    uint32_t root;
+    uint8_t hash[32];
+};
+
+struct pool {
+    void *items;
+    size_t n, cap, size; /* used slots (free ones included), room, item */
+    uint32_t *free;
+    size_t n_free, cap_free;
+};
+
+struct lotindex_mem {
+    pthread_mutex_t mu;
+    struct pool in, lf;
+    struct version versions[LOTINDEX_MEM_VERSIONS];
+    size_t n_versions;
+    int broken; /* an allocation failed half-way: rebuild before use */
+};
+
+static const uint8_t ZERO[32];
+
+/* ---- pools ----------------------------------------------------------------
+ */
+
+static int pool_take(struct pool *p, uint32_t *index)
+{
+    if (p->n_free) {
+        *index = p->free[--p->n_free];
+        return 0;
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 1024;
+        if (cap >= LEAF_BIT)
+            return ORIGO_E_NOMEM;
+        void *items = realloc(p->items, cap * p->size);
+        if (!items)
+            return ORIGO_E_NOMEM;
+        p->items = items;
+        p->cap = cap;
+    }
+    *index = (uint32_t)p->n++;
+    return 0;
+}
+
+static int pool_give(struct pool *p, uint32_t index)
+{
+    if (p->n_free == p->cap_free) {
+        size_t cap = p->cap_free ? p->cap_free * 2 : 1024;
+        uint32_t *f = realloc(p->free, cap * sizeof(*f));
+        if (!f)
+            return ORIGO_E_NOMEM;
+        p->free = f;
+        p->cap_free = cap;
+    }
+    p->free[p->n_free++] = index;
+    return 0;
+}
+
+static void pool_clear(struct pool *p)
+{
+    free(p->items);
+    free(p->free);
+    size_t size = p->size;
+    memset(p, 0, sizeof(*p));
+    p->size = size;
+}
+
+static struct inode *in_at(lotindex_mem *m, uint32_t ref)
+{
+    return (struct inode *)m->in.items + (ref - 1);
+}
+
+static struct lleaf *lf_at(lotindex_mem *m, uint32_t ref)
+{
+    return (struct lleaf *)m->lf.items + ((ref & ~LEAF_BIT) - 1);
+}
+
+static const uint8_t *ref_hash(lotindex_mem *m, uint32_t ref)
+{
+    if (ref == 0)
+        return ZERO;
+    return ref & LEAF_BIT ? lf_at(m, ref)->hash : in_at(m, ref)->hash;
+}
+
+static void retain(lotindex_mem *m, uint32_t ref)
+{
+    if (ref == 0)
+        return;
+    if (ref & LEAF_BIT)
+        lf_at(m, ref)->refs++;
+    else
+        in_at(m, ref)->refs++;
+}
+
+/* Drops one reference; frees what nobody holds any more, iteratively. */
+static int release(lotindex_mem *m, uint32_t ref)
+{
+    uint32_t stack[2 * LOTINDEX_MAX_DEPTH + 4];
+    size_t top = 0;
+    if (ref)
+        stack[top++] = ref;
+    while (top) {
+        uint32_t r = stack[--top];
+        if (r & LEAF_BIT) {
+            struct lleaf *l = lf_at(m, r);
+            if (--l->refs == 0 && pool_give(&m->lf, (r & ~LEAF_BIT) - 1))
+                return ORIGO_E_NOMEM;
+            continue;
+        }
+        struct inode *n = in_at(m, r);
+        if (--n->refs != 0)
+            continue;
+        uint32_t a = n->child[0], b = n->child[1];
+        if (pool_give(&m->in, r - 1))
+            return ORIGO_E_NOMEM;
+        /* A tree is at most 257 levels deep: two per level suffice. */
+        if (a && top < sizeof(stack) / sizeof(stack[0]))
+            stack[top++] = a;
+        if (b && top < sizeof(stack) / sizeof(stack[0]))
+            stack[top++] = b;
+    }
+    return 0;
+}
+
+static int mk_leaf(lotindex_mem *m, const lotindex_place *p, uint32_t *out)
+{
+    uint32_t i;
+    if (pool_take(&m->lf, &i))
+        return ORIGO_E_NOMEM;
+    struct lleaf *l = (struct lleaf *)m->lf.items + i;
+    memcpy(l->key, p->key, 32);
+    memcpy(l->head, p->head, 32);
+    l->count = p->count;
+    l->refs = 0;
+    lotindex_leaf_hash(l->key, l->count, l->head, l->hash);
+    *out = LEAF_BIT | (i + 1);
+    return 0;
+}
+
+static int mk_internal(lotindex_mem *m, uint32_t a, uint32_t b, uint32_t *out)
+{
+    uint32_t i;
+    if (pool_take(&m->in, &i))
+        return ORIGO_E_NOMEM;
+    struct inode *n = (struct inode *)m->in.items + i;
+    n->child[0] = a;
+    n->child[1] = b;
+    n->refs = 0;
+    lotindex_node_hash(ref_hash(m, a), ref_hash(m, b), n->hash);
+    retain(m, a);
+    retain(m, b);
+    *out = i + 1;
+    return 0;
+}
+
+/* ---- building and updating ------------------------------------------------
+ */
+
+/* The canonical subtree at `depth` of exactly pl[0..n) (sorted, distinct). */
+static int build(lotindex_mem *m, unsigned depth, const lotindex_place *pl,
+                 size_t n, uint32_t *out)
+{
+    if (n == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (n == 1)
+        return mk_leaf(m, pl, out);
+    if (depth >= LOTINDEX_MAX_DEPTH)
+        return ORIGO_E_INTERNAL; /* two equal keys */
+    size_t split = 0;
+    while (split < n && !lotindex_key_bit(pl[split].key, depth))
+        split++;
+    uint32_t a, b;
+    int rc = build(m, depth + 1, pl, split, &a);
+    if (rc == 0)
+        rc = build(m, depth + 1, pl + split, n - split, &b);
+    return rc ? rc : mk_internal(m, a, b, out);
+}
+
+/* The subtree `ref` at `depth` with pl[0..n) put, sharing what does not
+ * change. */
+static int update(lotindex_mem *m, uint32_t ref, unsigned depth,
+                  const lotindex_place *pl, size_t n, uint32_t *out)
+{
+    if (n == 0) {
+        *out = ref;
+        return 0;
+    }
+    if (ref == 0)
+        return build(m, depth, pl, n, out);
+    if (ref & LEAF_BIT) {
+        /* A lone leaf: rebuild with it and the places (one may replace
+         * it; keys are never removed). */
+        const struct lleaf *l = lf_at(m, ref);
+        lotindex_place old;
+        memcpy(old.key, l->key, 32);
+        memcpy(old.head, l->head, 32);
+        old.count = l->count;
+        lotindex_place *all = malloc((n + 1) * sizeof(*all));
+        if (!all)
+            return ORIGO_E_NOMEM;
+        size_t k = 0;
+        int placed = 0;
+        for (size_t i = 0; i < n; i++) {
+            int c = memcmp(pl[i].key, old.key, 32);
+            if (!placed && c >= 0) {
+                placed = 1;
+                if (c > 0)
+                    all[k++] = old;
+            }
+            all[k++] = pl[i];
+        }
+        if (!placed)
+            all[k++] = old;
+        int rc = build(m, depth, all, k, out);
+        free(all);
+        return rc;
+    }
+    if (depth >= LOTINDEX_MAX_DEPTH)
+        return ORIGO_E_INTERNAL;
+    size_t split = 0;
+    while (split < n && !lotindex_key_bit(pl[split].key, depth))
+        split++;
+    uint32_t a0 = in_at(m, ref)->child[0], b0 = in_at(m, ref)->child[1], a, b;
+    int rc = update(m, a0, depth + 1, pl, split, &a);
+    if (rc == 0)
+        rc = update(m, b0, depth + 1, pl + split, n - split, &b);
+    return rc ? rc : mk_internal(m, a, b, out);
+}
+
+/* ---- versions --------------------------------------------------------------
+ */
+
+static void reset(lotindex_mem *m)
+{
+    pool_clear(&m->in);
+    pool_clear(&m->lf);
+    m->n_versions = 0;
+    m->broken = 0;
+}
+
+static int drop_version(lotindex_mem *m, size_t i)
+{
+    uint32_t root = m->versions[i].root;
+    memmove(&m->versions[i], &m->versions[i + 1],
+            (m->n_versions - i - 1) * sizeof(m->versions[0]));
+    m->n_versions--;
+    return release(m, root);
+}
+
+static int add_version(lotindex_mem *m, uint64_t tree_size, uint32_t root)
+{
+    retain(m, root);
+    int rc = 0;
+    while (rc == 0 && m->n_versions >= LOTINDEX_MEM_VERSIONS)
+        rc = drop_version(m, 0);
+    struct version *v = &m->versions[m->n_versions++];
+    v->tree_size = tree_size;
+    v->root = root;
+    memcpy(v->hash, ref_hash(m, root), 32);
+    return rc;
+}
+
+static long find(lotindex_mem *m, uint64_t tree_size, const uint8_t root[32])
+{
+    for (size_t i = m->n_versions; i-- > 0;)
+        if (m->versions[i].tree_size == tree_size &&
+            memcmp(m->versions[i].hash, root, 32) == 0)
+            return (long)i;
+    return -1;
+}
+
+int lotindex_mem_new(lotindex_mem **out)
+{
+    lotindex_mem *m = calloc(1, sizeof(*m));
+    if (!m)
+        return ORIGO_E_NOMEM;
+    m->in.size = sizeof(struct inode);
+    m->lf.size = sizeof(struct lleaf);
+    pthread_mutex_init(&m->mu, NULL);
+    *out = m;
+    return 0;
+}
+
+void lotindex_mem_free(lotindex_mem *m)
+{
+    if (!m)
+        return;
+    reset(m);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+int lotindex_mem_has(lotindex_mem *m, uint64_t tree_size,
+                     const uint8_t root[32])
+{
+    pthread_mutex_lock(&m->mu);
+    int has = !m->broken && find(m, tree_size, root) >= 0;
+    pthread_mutex_unlock(&m->mu);
+    return has;
+}
+
+int lotindex_mem_rebuild(lotindex_mem *m, uint64_t tree_size,
+                         const lotindex_place *places, size_t n,
+                         uint8_t root[32])
+{
+    pthread_mutex_lock(&m->mu);
+    reset(m);
+    uint32_t ref;
+    int rc = build(m, 0, places, n, &ref);
+    if (rc == 0)
+        rc = add_version(m, tree_size, ref);
+    if (rc == 0)
+        memcpy(root, ref_hash(m, ref), 32);
+    else
+        reset(m);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int lotindex_mem_update(lotindex_mem *m, uint64_t base_size,
+                        const uint8_t base_root[32], uint64_t tree_size,
+                        const lotindex_place *places, size_t n,
+                        uint8_t root[32])
+{
+    pthread_mutex_lock(&m->mu);
+    int rc = 0;
+    long base = m->broken ? -1 : find(m, base_size, base_root);
+    if (base < 0) {
+        pthread_mutex_unlock(&m->mu);
+        return ORIGO_E_NOTFOUND;
+    }
+    /* Versions past the base were made in transactions that did not
+     * commit (this one builds on the base). */
+    for (size_t i = m->n_versions; rc == 0 && i-- > 0;)
+        if (m->versions[i].tree_size > base_size)
+            rc = drop_version(m, i);
+    base = find(m, base_size, base_root);
+    uint32_t ref = 0;
+    if (rc == 0 && base >= 0)
+        rc = update(m, m->versions[base].root, 0, places, n, &ref);
+    if (rc == 0 && base >= 0)
+        rc = add_version(m, tree_size, ref);
+    if (rc == 0 && base >= 0)
+        memcpy(root, ref_hash(m, ref), 32);
+    if (rc)
+        m->broken = 1; /* nodes may be half linked: rebuild next time */
+    pthread_mutex_unlock(&m->mu);
+    return rc ? rc : base >= 0 ? 0 : ORIGO_E_NOTFOUND;
+}
+
+int lotindex_mem_prove(lotindex_mem *m, uint64_t tree_size,
+                       const uint8_t root[32], const uint8_t key[32],
+                       lotindex_proof *p)
+{
+    pthread_mutex_lock(&m->mu);
+    long v = m->broken ? -1 : find(m, tree_size, root);
+    if (v < 0) {
+        pthread_mutex_unlock(&m->mu);
+        return ORIGO_E_NOTFOUND;
+    }
+    memset(p, 0, sizeof(*p));
+    uint32_t ref = m->versions[v].root;
+    unsigned depth = 0;
+    while (ref && !(ref & LEAF_BIT) && depth < LOTINDEX_MAX_DEPTH) {
+        const struct inode *n = in_at(m, ref);
+        int bit = lotindex_key_bit(key, depth);
+        memcpy(p->siblings[depth], ref_hash(m, n->child[!bit]), 32);
+        ref = n->child[bit];
+        depth++;
+    }
+    p->depth = depth;
+    if (ref == 0) {
+        p->end = LOTINDEX_END_EMPTY;
+    } else {
+        const struct lleaf *l = lf_at(m, ref);
+        p->end =
+            memcmp(l->key, key, 32) ? LOTINDEX_END_OTHER : LOTINDEX_END_LEAF;
+        if (p->end == LOTINDEX_END_OTHER)
+            memcpy(p->other_key, l->key, 32);
+        p->count = l->count;
+        memcpy(p->head, l->head, 32);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+void lotindex_mem_stats(lotindex_mem *m, size_t *nodes, size_t *leaves,
+                        size_t *bytes)
+{
+    pthread_mutex_lock(&m->mu);
+    *nodes = m->in.n - m->in.n_free;
+    *leaves = m->lf.n - m->lf.n_free;
+    *bytes = m->in.cap * m->in.size + m->lf.cap * m->lf.size +
+             (m->in.cap_free + m->lf.cap_free) * sizeof(uint32_t);
+    pthread_mutex_unlock(&m->mu);
+}
