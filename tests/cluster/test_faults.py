@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""Three real origo-node validators under faults, and a history checker
+(docs/reliability.md). The CI tier of issue 11, first slice.
+
+Processes on loopback (no network namespaces in this slice: the test says
+so in its summary). Client threads submit signed events to any node and
+record every operation: invoke, then ok (with the leaf), fail, or unknown
+(a timeout or a dropped connection: it may or may not have committed).
+Meanwhile the nemesis, driven by a seed, SIGKILLs a node (the leader half
+of the time) and restarts it, or SIGSTOPs one longer than the election
+timeout and SIGCONTs it; every checkpoint any node serves is recorded.
+
+After the faults stop and every node is up, the checker asks:
+- every node serves the same checkpoint, and the same leaf hashes (level-0
+  tiles) for the whole tree: one history everywhere;
+- every acknowledged event is committed, at the leaf it was acknowledged
+  with, on every node (none lost);
+- no envelope is at two leaves (leaf hashes distinct), and an event ID
+  answers one leaf everywhere (no duplicates, retries included);
+- real-time order: an event acknowledged before another was submitted has
+  the smaller leaf;
+- every checkpoint seen during the run has the root the final leaves give
+  at its size (all checkpoints consistent);
+- `origo audit` is clean on every node's store after a clean stop.
+It prints one verdict line; on a violation, the seed and the operations.
+
+usage: test_faults.py ORIGO_NODE ORIGO_CLI [--seconds S] [--seed N]
+"""
+import base64, hashlib, json, os, random, re, shutil, signal, socket
+import subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+
+NODE, CLI = sys.argv[1], sys.argv[2]
+args = sys.argv[3:]
+SECONDS = float(args[args.index("--seconds") + 1]) if "--seconds" in args else 45.0
+SEED = int(args[args.index("--seed") + 1]) if "--seed" in args else int(time.time())
+rng = random.Random(SEED)
+work = tempfile.mkdtemp(prefix="origo-faults-")
+names = ["v1", "v2", "v3"]
+violations = []
+
+
+def run(*a, **kw):
+    return subprocess.run(a, capture_output=True, text=True, **kw)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def http(method, url, body=None, timeout=5.0):
+    req = urllib.request.Request(url, data=body, method=method)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def jget(url):
+    try:
+        code, body = http("GET", url, timeout=2.0)
+        return json.loads(body) if code == 200 else None
+    except (OSError, ValueError):
+        return None
+
+
+# ---- the network --------------------------------------------------------
+
+pports = {n: free_port() for n in names}
+hports = {n: free_port() for n in names}
+urls = {n: f"http://127.0.0.1:{hports[n]}" for n in names}
+for n in names:
+    os.makedirs(f"{work}/{n}")
+    assert run(CLI, "keygen", "--name", n, "--out", f"{work}/{n}/validator.key").returncode == 0
+assert run(CLI, "keygen", "--name", "boss", "--out", f"{work}/admin.key").returncode == 0
+assert run(CLI, "keygen", "--name", "acme", "--out", f"{work}/acme.key").returncode == 0
+gen = [CLI, "genesis", "--origin", "faults.test", "--admin", f"{work}/admin.key",
+       "--member", f"acme={work}/acme.key:supplier", "--owns", "acme=party:acme",
+       "--out", f"{work}/genesis.json"]
+for n in names:
+    gen += ["--validator", f"{n}={work}/{n}/validator.key@127.0.0.1:{pports[n]}"]
+r = run(*gen)
+assert r.returncode == 0, r.stderr
+for n in names:
+    with open(f"{work}/{n}.conf", "w") as f:
+        f.write(f"[node]\ndata = {work}/{n}\ngenesis = {work}/genesis.json\n"
+                f"[peer]\nlisten = 127.0.0.1:{pports[n]}\nreconnect_min_ms = 10\n"
+                f"reconnect_max_ms = 200\nidle_timeout_ms = 1000\n"
+                f"[http]\nlisten = 127.0.0.1:{hports[n]}\ntimeout_ms = 4000\n"
+                "[raft]\ntick_ms = 20\nelection_ticks = 10\nsnapshot_every = 64\n"
+                "log_tail = 16\n[cosign]\ninterval_ms = 10\n")
+
+procs = {}
+logs = {}
+
+
+def start(n):
+    logs[n] = open(f"{work}/{n}.log", "a")
+    procs[n] = subprocess.Popen([NODE, "--config", f"{work}/{n}.conf"],
+                                stdout=subprocess.DEVNULL, stderr=logs[n])
+
+
+def leader():
+    for n in names:
+        st = jget(f"{urls[n]}/v1/status") if procs[n].poll() is None else None
+        if st and st.get("role") == "leader":
+            return n
+    return None
+
+
+def until(fn, seconds=60.0):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)  # polling the nodes' answers
+    return None
+
+
+for n in names:
+    start(n)
+assert until(leader), "no leader at start"
+
+# ---- clients --------------------------------------------------------------
+
+ops = []  # dicts: id, invoke, complete, status (ok/fail/unknown), leaf
+ops_lock = threading.Lock()
+stop_clients = threading.Event()
+
+
+def make_events(count):
+    out = []
+    for i in range(count):
+        r = run(CLI, "event", "--key", f"{work}/acme.key", "--net", "faults.test",
+                "--type", "lot.create", "--lot", f"acme/cell/F-{i},1,pcs", "--item", "cell")
+        assert r.returncode == 0, r.stderr
+        out.append(json.loads(r.stdout))
+    return out
+
+
+pool = make_events(800)
+pool_lock = threading.Lock()
+
+
+done = []  # events acknowledged once: submitted again, they must answer
+            # their first commit (never a second leaf)
+
+
+def client(k):
+    crng = random.Random(SEED * 31 + k)
+    retry = []
+    while not stop_clients.is_set():
+        with pool_lock:
+            if retry and crng.random() < 0.5:
+                ev = retry.pop()  # an unknown outcome submitted again
+            elif pool:
+                ev = pool.pop()
+            elif done:
+                ev = crng.choice(done)
+            else:
+                time.sleep(0.01)  # waiting for a first acknowledgement
+                continue
+        n = crng.choice(names)
+        op = {"id": ev["id"], "invoke": time.monotonic(), "node": n}
+        try:
+            code, body = http("POST", f"{urls[n]}/v1/events",
+                              json.dumps({"envelope": ev["envelope"]}).encode())
+            res = json.loads(body) if body else {}
+            if code == 200 and res["results"][0]["status"] == "committed":
+                op.update(status="ok", leaf=res["results"][0]["leaf"])
+            elif code in (429, 503):
+                op.update(status="unknown" if res.get("code") in (
+                    "ORIGO_E_TIMEOUT", "ORIGO_E_LOST", "ORIGO_E_SHUTDOWN") else "fail",
+                    code=res.get("code"))
+            else:
+                op.update(status="fail", code=res.get("code", code))
+        except (OSError, ValueError):
+            op.update(status="unknown", code="connection")
+        op["complete"] = time.monotonic()
+        with ops_lock:
+            ops.append(op)
+        if op["status"] != "ok":
+            retry.append(ev)
+        else:
+            with pool_lock:
+                done.append(ev)
+        time.sleep(crng.random() * 0.04)
+
+
+# ---- nemesis --------------------------------------------------------------
+
+faults = {"kill": 0, "kill_leader": 0, "pause": 0}
+seen_checkpoints = set()
+
+
+def watch_checkpoints():
+    for n in names:
+        if procs[n].poll() is not None:
+            continue
+        try:
+            code, body = http("GET", f"{urls[n]}/checkpoint", timeout=1.0)
+        except OSError:
+            continue
+        if code == 200:
+            lines = body.split(b"\n")
+            seen_checkpoints.add((int(lines[1]), lines[2].decode()))
+
+
+def nemesis(deadline):
+    while time.monotonic() < deadline:
+        time.sleep(0.5 + rng.random())
+        watch_checkpoints()
+        action = rng.choice(["kill", "kill", "pause"])
+        victim = leader() if rng.random() < 0.5 else rng.choice(names)
+        if victim is None:
+            continue
+        if action == "kill":
+            faults["kill"] += 1
+            faults["kill_leader"] += victim == leader()
+            procs[victim].kill()
+            procs[victim].wait()
+            time.sleep(rng.random() * 0.8)
+            start(victim)
+        else:
+            faults["pause"] += 1
+            procs[victim].send_signal(signal.SIGSTOP)
+            time.sleep(0.5 + rng.random() * 0.5)  # longer than 10 ticks of 20 ms
+            procs[victim].send_signal(signal.SIGCONT)
+        watch_checkpoints()
+
+
+clients = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+for t in clients:
+    t.start()
+nemesis(time.monotonic() + SECONDS)
+stop_clients.set()
+for t in clients:
+    t.join()
+
+# ---- the checker ----------------------------------------------------------
+
+def converged():
+    cps = set()
+    for n in names:
+        try:
+            code, body = http("GET", f"{urls[n]}/checkpoint", timeout=2.0)
+        except OSError:
+            return None
+        if code != 200:
+            return None
+        cps.add(body.split(b"\n\n")[0])
+    sizes = {jget(f"{urls[n]}/v1/status")["tree_size"] for n in names}
+    if len(cps) == 1 and len(sizes) == 1:
+        cp = cps.pop().split(b"\n")
+        if int(cp[1]) == sizes.pop():
+            return int(cp[1]), cp[2].decode()
+    return None
+
+
+final = until(converged, 90)
+if not final:
+    violations.append("the nodes did not converge on one checkpoint within 90 s")
+    size, root = 0, ""
+else:
+    size, root = final
+watch_checkpoints()
+
+
+def leaf_hashes(n, size):
+    """The level-0 tiles: every leaf hash of the tree, C2SP tlog-tiles."""
+    out = []
+    for t in range((size + 255) // 256):
+        width = min(256, size - 256 * t)
+        path = tile_path(t)
+        if width < 256:
+            path += f".p/{width}"
+        code, body = http("GET", urls[n] + path)
+        if code != 200 or len(body) != 32 * width:
+            return None
+        out += [body[i:i + 32] for i in range(0, len(body), 32)]
+    return out
+
+
+def tile_path(index):
+    """C2SP tlog-tiles index encoding: 3-digit groups, x-prefixed but the last."""
+    groups = []
+    while True:
+        groups.insert(0, f"{index % 1000:03d}")
+        index //= 1000
+        if index == 0:
+            break
+    return "/tile/0/" + "/".join(["x" + g for g in groups[:-1]] + [groups[-1]])
+
+
+def mth(hashes):
+    """RFC 9162 Merkle tree hash of leaf hashes."""
+    if len(hashes) == 1:
+        return hashes[0]
+    k = 1
+    while k * 2 < len(hashes):
+        k *= 2
+    return hashlib.sha256(b"\x01" + mth(hashes[:k]) + mth(hashes[k:])).digest()
+
+
+checked = []
+if final:
+    leaves = {n: leaf_hashes(n, size) for n in names}
+    if any(v is None for v in leaves.values()) or len({b"".join(v) for v in leaves.values()}) != 1:
+        violations.append("the nodes serve different leaf hashes (two histories)")
+    ref = leaves["v1"] or []
+    checked.append("same leaves everywhere")
+    if ref and base64.b64encode(mth(ref)).decode() != root:
+        violations.append("the final checkpoint's root is not the root of the leaves served")
+    if len(set(ref)) != len(ref):
+        violations.append("an envelope is at two leaves (a duplicate)")
+    checked.append("no duplicate leaf")
+    for s, r in sorted(seen_checkpoints):
+        if s > size or not ref or base64.b64encode(mth(ref[:s])).decode() != r:
+            violations.append(f"a checkpoint seen during the run (size {s}) is not a prefix of the final tree")
+    checked.append(f"{len(seen_checkpoints)} checkpoints consistent")
+    acked = [o for o in ops if o["status"] == "ok"]
+    by_id = {}
+    for o in acked:
+        if by_id.setdefault(o["id"], o["leaf"]) != o["leaf"]:
+            violations.append(f"event {o['id']} acknowledged at two leaves")
+    for eid in sorted({o["id"] for o in ops}):
+        found = set()
+        for n in names:
+            st = jget(f"{urls[n]}/v1/events/{eid}")
+            found.add(st["leaf"] if st and st.get("status") == "committed" else None)
+        if len(found) != 1:
+            violations.append(f"event {eid}: nodes disagree ({sorted(map(str, found))})")
+        elif eid in by_id and found != {by_id[eid]}:
+            violations.append(f"event {eid}: acknowledged at leaf {by_id[eid]}, now {found}")
+    checked.append(f"{len(by_id)} acknowledged events at their leaves on every node")
+    firsts = {}
+    for o in acked:  # the first acknowledgement of each event counts
+        if o["id"] not in firsts or o["complete"] < firsts[o["id"]]["complete"]:
+            firsts[o["id"]] = o
+    invokes = sorted((min(p["invoke"] for p in ops if p["id"] == eid), eid) for eid in firsts)
+    for a in firsts.values():
+        for t, eid in invokes:
+            if t > a["complete"] and firsts[eid]["leaf"] < a["leaf"]:
+                violations.append(f"real-time order: {a['id']} acknowledged before {eid} was "
+                                  f"submitted, but has the larger leaf")
+                break
+    checked.append("real-time order")
+
+for n in names:
+    if procs[n].poll() is None:
+        procs[n].send_signal(signal.SIGTERM)
+for n in names:
+    try:
+        procs[n].wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        procs[n].kill()
+        violations.append(f"{n} did not stop on SIGTERM")
+for n in names:
+    r = run(CLI, "audit", "--data", f"{work}/{n}/ledger")
+    if r.returncode != 0:
+        violations.append(f"origo audit of {n}: {r.stdout.strip()[-300:]} {r.stderr.strip()[-300:]}")
+checked.append("origo audit clean on every node")
+
+counts = {s: sum(1 for o in ops if o["status"] == s) for s in ("ok", "fail", "unknown")}
+print(f"faults (loopback, no namespaces): seed {SEED}, {SECONDS:.0f} s, {faults['kill']} kills "
+      f"({faults['kill_leader']} of the leader), {faults['pause']} pauses; operations: "
+      f"{len(ops)} ({counts['ok']} ok, {counts['fail']} refused, {counts['unknown']} unknown), "
+      f"tree {size}; checked: {', '.join(checked)}; violations: {len(violations)}")
+for v in violations[:20]:
+    print("VIOLATION:", v)
+if violations:
+    print(f"seed {SEED}; logs and stores kept in {work}")
+    sys.exit(1)
+shutil.rmtree(work, ignore_errors=True)
