@@ -2,13 +2,17 @@
 """Three real origo-node validators under faults, and a history checker
 (docs/reliability.md). The CI tier of issue 11, first slice.
 
-Processes on loopback (no network namespaces in this slice: the test says
-so in its summary). Client threads submit signed events to any node and
+Each node in its own network namespace, joined to a bridge by a veth pair
+that the test creates and removes (as root, with `ip`); where that is not
+possible, processes on loopback (the summary says which). Client threads
+submit signed events to any node and
 record every operation: invoke, then ok (with the leaf), fail, or unknown
 (a timeout or a dropped connection: it may or may not have committed).
 Meanwhile the nemesis, driven by a seed, SIGKILLs a node (the leader half
-of the time) and restarts it, or SIGSTOPs one longer than the election
-timeout and SIGCONTs it; every checkpoint any node serves is recorded.
+of the time) and restarts it, SIGSTOPs one longer than the election
+timeout and SIGCONTs it, or (with namespaces) cuts one node off the others
+and the clients by taking its link down for 1 to 2.5 s; every checkpoint
+any node serves is recorded.
 
 After the faults stop and every node is up, the checker asks:
 - every node serves the same checkpoint, and the same leaf hashes (level-0
@@ -25,14 +29,16 @@ After the faults stop and every node is up, the checker asks:
 It prints one verdict line; on a violation, the seed and the operations.
 
 usage: test_faults.py ORIGO_NODE ORIGO_CLI [--seconds S] [--seed N]
+                      [--net auto|loopback]
 """
-import base64, hashlib, json, os, random, re, shutil, signal, socket
+import atexit, base64, hashlib, json, os, random, re, shutil, signal, socket
 import subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
 
 NODE, CLI = sys.argv[1], sys.argv[2]
 args = sys.argv[3:]
 SECONDS = float(args[args.index("--seconds") + 1]) if "--seconds" in args else 45.0
 SEED = int(args[args.index("--seed") + 1]) if "--seed" in args else int(time.time())
+NET = args[args.index("--net") + 1] if "--net" in args else "auto"
 rng = random.Random(SEED)
 work = tempfile.mkdtemp(prefix="origo-faults-")
 names = ["v1", "v2", "v3"]
@@ -72,9 +78,67 @@ def jget(url):
 
 # ---- the network --------------------------------------------------------
 
-pports = {n: free_port() for n in names}
-hports = {n: free_port() for n in names}
-urls = {n: f"http://127.0.0.1:{hports[n]}" for n in names}
+TAG = f"of{os.getpid() % 100000}"
+SUBNET = f"10.213.{20 + os.getpid() % 200}"
+netns = {n: f"{TAG}{n}" for n in names}
+
+
+def sh(*cmd):
+    return subprocess.run(cmd, capture_output=True, text=True).returncode == 0
+
+
+def net_down():
+    for n in names:
+        sh("ip", "netns", "del", netns[n])
+    sh("ip", "link", "del", f"{TAG}br")
+
+
+def net_up():
+    """A bridge, and per node a namespace joined to it by a veth pair."""
+    if NET == "loopback" or os.geteuid() != 0 or not shutil.which("ip"):
+        return False
+    ok = sh("ip", "link", "add", f"{TAG}br", "type", "bridge") and \
+        sh("ip", "addr", "add", f"{SUBNET}.254/24", "dev", f"{TAG}br") and \
+        sh("ip", "link", "set", f"{TAG}br", "up")
+    for i, n in enumerate(names, 1):
+        ns = netns[n]
+        ok = ok and sh("ip", "netns", "add", ns) and \
+            sh("ip", "link", "add", f"{TAG}{i}h", "type", "veth", "peer", "name", "eth0",
+               "netns", ns) and \
+            sh("ip", "link", "set", f"{TAG}{i}h", "master", f"{TAG}br", "up") and \
+            sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{SUBNET}.{i}/24", "dev", "eth0") and \
+            sh("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up") and \
+            sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+    if not ok:
+        net_down()
+    return ok
+
+
+use_ns = net_up()
+procs = {}
+
+
+@atexit.register
+def cleanup():
+    """Whatever happened: no node left running, no namespace left behind."""
+    for p in procs.values():
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if use_ns:
+        net_down()
+
+
+if use_ns:
+    hosts = {n: f"{SUBNET}.{i}" for i, n in enumerate(names, 1)}
+    pports = {n: 7400 for n in names}
+    hports = {n: 7401 for n in names}
+else:
+    hosts = {n: "127.0.0.1" for n in names}
+    pports = {n: free_port() for n in names}
+    hports = {n: free_port() for n in names}
+urls = {n: f"http://{hosts[n]}:{hports[n]}" for n in names}
+link = {n: f"{TAG}{i}h" for i, n in enumerate(names, 1)}
 for n in names:
     os.makedirs(f"{work}/{n}")
     assert run(CLI, "keygen", "--name", n, "--out", f"{work}/{n}/validator.key").returncode == 0
@@ -84,25 +148,25 @@ gen = [CLI, "genesis", "--origin", "faults.test", "--admin", f"{work}/admin.key"
        "--member", f"acme={work}/acme.key:supplier", "--owns", "acme=party:acme",
        "--out", f"{work}/genesis.json"]
 for n in names:
-    gen += ["--validator", f"{n}={work}/{n}/validator.key@127.0.0.1:{pports[n]}"]
+    gen += ["--validator", f"{n}={work}/{n}/validator.key@{hosts[n]}:{pports[n]}"]
 r = run(*gen)
 assert r.returncode == 0, r.stderr
 for n in names:
     with open(f"{work}/{n}.conf", "w") as f:
         f.write(f"[node]\ndata = {work}/{n}\ngenesis = {work}/genesis.json\n"
-                f"[peer]\nlisten = 127.0.0.1:{pports[n]}\nreconnect_min_ms = 10\n"
+                f"[peer]\nlisten = {hosts[n]}:{pports[n]}\nreconnect_min_ms = 10\n"
                 f"reconnect_max_ms = 200\nidle_timeout_ms = 1000\n"
-                f"[http]\nlisten = 127.0.0.1:{hports[n]}\ntimeout_ms = 4000\n"
+                f"[http]\nlisten = {hosts[n]}:{hports[n]}\ntimeout_ms = 4000\n"
                 "[raft]\ntick_ms = 20\nelection_ticks = 10\nsnapshot_every = 64\n"
                 "log_tail = 16\n[cosign]\ninterval_ms = 10\n")
 
-procs = {}
 logs = {}
 
 
 def start(n):
     logs[n] = open(f"{work}/{n}.log", "a")
-    procs[n] = subprocess.Popen([NODE, "--config", f"{work}/{n}.conf"],
+    prefix = ["ip", "netns", "exec", netns[n]] if use_ns else []
+    procs[n] = subprocess.Popen(prefix + [NODE, "--config", f"{work}/{n}.conf"],
                                 stdout=subprocess.DEVNULL, stderr=logs[n])
 
 
@@ -196,7 +260,7 @@ def client(k):
 
 # ---- nemesis --------------------------------------------------------------
 
-faults = {"kill": 0, "kill_leader": 0, "pause": 0}
+faults = {"kill": 0, "kill_leader": 0, "pause": 0, "partition": 0}
 seen_checkpoints = set()
 
 
@@ -217,7 +281,7 @@ def nemesis(deadline):
     while time.monotonic() < deadline:
         time.sleep(0.5 + rng.random())
         watch_checkpoints()
-        action = rng.choice(["kill", "kill", "pause"])
+        action = rng.choice(["kill", "kill", "pause"] + (["partition"] * 2 if use_ns else []))
         victim = leader() if rng.random() < 0.5 else rng.choice(names)
         if victim is None:
             continue
@@ -228,6 +292,12 @@ def nemesis(deadline):
             procs[victim].wait()
             time.sleep(rng.random() * 0.8)
             start(victim)
+        elif action == "partition":
+            # Cut off from the other validators and the clients.
+            faults["partition"] += 1
+            sh("ip", "link", "set", link[victim], "down")
+            time.sleep(1.0 + rng.random() * 1.5)
+            sh("ip", "link", "set", link[victim], "up")
         else:
             faults["pause"] += 1
             procs[victim].send_signal(signal.SIGSTOP)
@@ -369,8 +439,11 @@ for n in names:
 checked.append("origo audit clean on every node")
 
 counts = {s: sum(1 for o in ops if o["status"] == s) for s in ("ok", "fail", "unknown")}
-print(f"faults (loopback, no namespaces): seed {SEED}, {SECONDS:.0f} s, {faults['kill']} kills "
-      f"({faults['kill_leader']} of the leader), {faults['pause']} pauses; operations: "
+where = "network namespaces on a bridge" if use_ns else "loopback, no namespaces"
+net_down()
+print(f"faults ({where}): seed {SEED}, {SECONDS:.0f} s, {faults['kill']} kills "
+      f"({faults['kill_leader']} of the leader), {faults['pause']} pauses, "
+      f"{faults['partition']} partitions; operations: "
       f"{len(ops)} ({counts['ok']} ok, {counts['fail']} refused, {counts['unknown']} unknown), "
       f"tree {size}; checked: {', '.join(checked)}; violations: {len(violations)}")
 for v in violations[:20]:
