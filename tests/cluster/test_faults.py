@@ -28,8 +28,15 @@ After the faults stop and every node is up, the checker asks:
 - `origo audit` is clean on every node's store after a clean stop.
 It prints one verdict line; on a violation, the seed and the operations.
 
+Then, with --faultfs (tests/cluster/faultfs.c, an LD_PRELOAD shim), a
+validator's disk fails: the leader, restarted (it rejoins, usually as a
+follower) with fsync failing after 10 calls under load, must stop with a
+non-zero exit and the storage error in its log, never acknowledging what
+it could not store (the checker covers every acknowledgement, whichever
+node gave it); restarted without the shim, it catches up.
+
 usage: test_faults.py ORIGO_NODE ORIGO_CLI [--seconds S] [--seed N]
-                      [--net auto|loopback]
+                      [--net auto|loopback] [--faultfs SHIM.so]
 """
 import atexit, base64, hashlib, json, os, random, re, shutil, signal, socket
 import subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
@@ -39,6 +46,7 @@ args = sys.argv[3:]
 SECONDS = float(args[args.index("--seconds") + 1]) if "--seconds" in args else 45.0
 SEED = int(args[args.index("--seed") + 1]) if "--seed" in args else int(time.time())
 NET = args[args.index("--net") + 1] if "--net" in args else "auto"
+FAULTFS = args[args.index("--faultfs") + 1] if "--faultfs" in args else None
 rng = random.Random(SEED)
 work = tempfile.mkdtemp(prefix="origo-faults-")
 names = ["v1", "v2", "v3"]
@@ -163,11 +171,12 @@ for n in names:
 logs = {}
 
 
-def start(n):
+def start(n, env=None):
     logs[n] = open(f"{work}/{n}.log", "a")
     prefix = ["ip", "netns", "exec", netns[n]] if use_ns else []
     procs[n] = subprocess.Popen(prefix + [NODE, "--config", f"{work}/{n}.conf"],
-                                stdout=subprocess.DEVNULL, stderr=logs[n])
+                                stdout=subprocess.DEVNULL, stderr=logs[n],
+                                env=dict(os.environ, **(env or {})))
 
 
 def leader():
@@ -209,7 +218,9 @@ def make_events(count):
     return out
 
 
-pool = make_events(800)
+pool = make_events(1000)
+reserve = pool[800:]  # fresh events for the disk-fault phase: it needs writes
+pool = pool[:800]
 pool_lock = threading.Lock()
 
 
@@ -310,6 +321,33 @@ clients = [threading.Thread(target=client, args=(k,)) for k in range(4)]
 for t in clients:
     t.start()
 nemesis(time.monotonic() + SECONDS)
+
+disk = "no disk faults"
+if FAULTFS:
+    # A validator's disk fails under load: it must stop, non-zero, saying
+    # why, and acknowledge nothing it could not store.
+    victim = until(leader, 30)
+    procs[victim].send_signal(signal.SIGTERM)
+    procs[victim].wait()
+    with pool_lock:
+        pool.extend(reserve)
+    start(victim, {"LD_PRELOAD": FAULTFS, "ORIGO_FAULT_SYNC_AFTER": "10",
+                   "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
+                   ":verify_asan_link_order=0"})
+    try:
+        status = procs[victim].wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        status = None
+    with open(f"{work}/{victim}.log") as f:
+        tail = f.read()[-4000:]
+    stopped = status not in (None, 0) and "storage or consensus failed" in tail
+    if not stopped:
+        violations.append(f"{victim} with a failing fsync: exit {status}, expected a "
+                          f"non-zero exit after a logged storage error")
+    disk = (f"{victim} stopped on fsync EIO (exit {status})" if stopped
+            else "fsync EIO not handled")
+    start(victim)
+    time.sleep(2)  # load continues while it catches up; synchronised below
 stop_clients.set()
 for t in clients:
     t.join()
@@ -443,7 +481,7 @@ where = "network namespaces on a bridge" if use_ns else "loopback, no namespaces
 net_down()
 print(f"faults ({where}): seed {SEED}, {SECONDS:.0f} s, {faults['kill']} kills "
       f"({faults['kill_leader']} of the leader), {faults['pause']} pauses, "
-      f"{faults['partition']} partitions; operations: "
+      f"{faults['partition']} partitions, {disk}; operations: "
       f"{len(ops)} ({counts['ok']} ok, {counts['fail']} refused, {counts['unknown']} unknown), "
       f"tree {size}; checked: {', '.join(checked)}; violations: {len(violations)}")
 for v in violations[:20]:
