@@ -14,8 +14,8 @@
 /* Every hash of the index has its own domain, NUL included. */
 static const char KEY_DOMAIN[] = "origo/lot-index/key/v1";
 static const char CHAIN_DOMAIN[] = "origo/lot-index/chain/v1";
-static const char LEAF_DOMAIN[] = "origo/lot-index/leaf/v1";
-static const char NODE_DOMAIN[] = "origo/lot-index/node/v1";
+static const char LEAF_DOMAIN[] = LOTINDEX_LEAF_DOMAIN;
+static const char NODE_DOMAIN[] = LOTINDEX_NODE_DOMAIN;
 static const char NOTE_FIRST_LINE[] = "origo lot index v1";
 
 static void put_be64(uint8_t out[8], uint64_t v)

@@ -20,6 +20,10 @@
 extern "C" {
 #endif
 
+/* Hash domains (each hashed with its NUL). */
+#define LOTINDEX_LEAF_DOMAIN "origo/lot-index/leaf/v1"
+#define LOTINDEX_NODE_DOMAIN "origo/lot-index/node/v1"
+
 /* Roles (lot-index.md, "Roles"). */
 enum lotindex_role {
     LOTINDEX_IN = 1,      /* the event states an edge into the lot */

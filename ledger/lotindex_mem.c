@@ -3,6 +3,7 @@
  * subtrees. Hashes follow docs/formats/lot-index.md, "The map". */
 #include "lotindex_mem.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,10 @@ struct pool {
 
 struct lotindex_mem {
     pthread_mutex_t mu;
+    /* SHA-256 through libcrypto, which uses the CPU's SHA instructions
+     * (same bytes as lotindex.c's libsodium hashes: the vectors check). */
+    EVP_MD *sha256;
+    EVP_MD_CTX *ctx;
     struct pool in, lf;
     struct version versions[LOTINDEX_MEM_VERSIONS];
     size_t n_versions;
@@ -111,6 +116,38 @@ static const uint8_t *ref_hash(lotindex_mem *m, uint32_t ref)
     return ref & LEAF_BIT ? lf_at(m, ref)->hash : in_at(m, ref)->hash;
 }
 
+/* SHA-256(domain with its NUL || a || b || c); b, c may be empty. */
+static void hash3(lotindex_mem *m, const char *domain, size_t domain_size,
+                  const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                  const uint8_t *c, size_t clen, uint8_t out[32])
+{
+    unsigned int len = 32;
+    if (!EVP_DigestInit_ex2(m->ctx, m->sha256, NULL) ||
+        !EVP_DigestUpdate(m->ctx, domain, domain_size) ||
+        !EVP_DigestUpdate(m->ctx, a, alen) ||
+        (blen && !EVP_DigestUpdate(m->ctx, b, blen)) ||
+        (clen && !EVP_DigestUpdate(m->ctx, c, clen)) ||
+        !EVP_DigestFinal_ex(m->ctx, out, &len))
+        m->broken = 1; /* never a verdict: rebuild with a fresh state */
+}
+
+static void node_hash(lotindex_mem *m, const uint8_t l[32], const uint8_t r[32],
+                      uint8_t out[32])
+{
+    static const char d[] = LOTINDEX_NODE_DOMAIN;
+    hash3(m, d, sizeof(d), l, 32, r, 32, NULL, 0, out);
+}
+
+static void leaf_hash(lotindex_mem *m, const uint8_t key[32], uint64_t count,
+                      const uint8_t head[32], uint8_t out[32])
+{
+    static const char d[] = LOTINDEX_LEAF_DOMAIN;
+    uint8_t b[8];
+    for (int i = 7; i >= 0; i--, count >>= 8)
+        b[i] = (uint8_t)count;
+    hash3(m, d, sizeof(d), key, 32, b, 8, head, 32, out);
+}
+
 static void retain(lotindex_mem *m, uint32_t ref)
 {
     if (ref == 0)
@@ -161,7 +198,7 @@ static int mk_leaf(lotindex_mem *m, const lotindex_place *p, uint32_t *out)
     memcpy(l->head, p->head, 32);
     l->count = p->count;
     l->refs = 0;
-    lotindex_leaf_hash(l->key, l->count, l->head, l->hash);
+    leaf_hash(m, l->key, l->count, l->head, l->hash);
     *out = LEAF_BIT | (i + 1);
     return 0;
 }
@@ -175,7 +212,7 @@ static int mk_internal(lotindex_mem *m, uint32_t a, uint32_t b, uint32_t *out)
     n->child[0] = a;
     n->child[1] = b;
     n->refs = 0;
-    lotindex_node_hash(ref_hash(m, a), ref_hash(m, b), n->hash);
+    node_hash(m, ref_hash(m, a), ref_hash(m, b), n->hash);
     retain(m, a);
     retain(m, b);
     *out = i + 1;
@@ -226,7 +263,10 @@ static int update(lotindex_mem *m, uint32_t ref, unsigned depth,
         memcpy(old.key, l->key, 32);
         memcpy(old.head, l->head, 32);
         old.count = l->count;
-        lotindex_place *all = malloc((n + 1) * sizeof(*all));
+        if (n == 1 && !memcmp(pl[0].key, old.key, 32))
+            return mk_leaf(m, pl, out); /* a new value, the same key */
+        lotindex_place few[8];
+        lotindex_place *all = n + 1 <= 8 ? few : malloc((n + 1) * sizeof(*all));
         if (!all)
             return ORIGO_E_NOMEM;
         size_t k = 0;
@@ -243,7 +283,8 @@ static int update(lotindex_mem *m, uint32_t ref, unsigned depth,
         if (!placed)
             all[k++] = old;
         int rc = build(m, depth, all, k, out);
-        free(all);
+        if (all != few)
+            free(all);
         return rc;
     }
     if (depth >= LOTINDEX_MAX_DEPTH)
@@ -307,6 +348,14 @@ int lotindex_mem_new(lotindex_mem **out)
         return ORIGO_E_NOMEM;
     m->in.size = sizeof(struct inode);
     m->lf.size = sizeof(struct lleaf);
+    m->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    m->ctx = EVP_MD_CTX_new();
+    if (!m->sha256 || !m->ctx) {
+        EVP_MD_free(m->sha256);
+        EVP_MD_CTX_free(m->ctx);
+        free(m);
+        return ORIGO_E_NOMEM;
+    }
     pthread_mutex_init(&m->mu, NULL);
     *out = m;
     return 0;
@@ -317,6 +366,8 @@ void lotindex_mem_free(lotindex_mem *m)
     if (!m)
         return;
     reset(m);
+    EVP_MD_free(m->sha256);
+    EVP_MD_CTX_free(m->ctx);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
@@ -338,6 +389,8 @@ int lotindex_mem_rebuild(lotindex_mem *m, uint64_t tree_size,
     reset(m);
     uint32_t ref;
     int rc = build(m, 0, places, n, &ref);
+    if (rc == 0 && m->broken)
+        rc = ORIGO_E_NOMEM; /* a hash could not be computed */
     if (rc == 0)
         rc = add_version(m, tree_size, ref);
     if (rc == 0)
@@ -369,6 +422,8 @@ int lotindex_mem_update(lotindex_mem *m, uint64_t base_size,
     uint32_t ref = 0;
     if (rc == 0 && base >= 0)
         rc = update(m, m->versions[base].root, 0, places, n, &ref);
+    if (rc == 0 && m->broken)
+        rc = ORIGO_E_NOMEM; /* a hash could not be computed */
     if (rc == 0 && base >= 0)
         rc = add_version(m, tree_size, ref);
     if (rc == 0 && base >= 0)

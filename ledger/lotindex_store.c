@@ -16,29 +16,47 @@
 
 void lotindex_batch_free(lotindex_batch *b)
 {
-    free(b->keys);
+    free(b->places);
     memset(b, 0, sizeof(*b));
 }
 
-static int batch_push(lotindex_batch *b, const uint8_t key[32])
+/* Notes a key's new value; repeats are resolved at commit (the largest
+ * count of a key is its value after the block). */
+static int batch_push(lotindex_batch *b, const uint8_t key[32], uint64_t count,
+                      const uint8_t head[32])
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 64;
-        uint8_t(*k)[32] = realloc(b->keys, cap * sizeof(*k));
-        if (!k)
+        lotindex_place *p = realloc(b->places, cap * sizeof(*p));
+        if (!p)
             return ORIGO_E_NOMEM;
-        b->keys = k;
+        b->places = p;
         b->cap = cap;
     }
-    memcpy(b->keys[b->n++], key, 32);
+    lotindex_place *p = &b->places[b->n++];
+    memcpy(p->key, key, 32);
+    p->count = count;
+    memcpy(p->head, head, 32);
     return 0;
 }
 
-/* The chain of `key` now: count and head (0 and zeros when absent). */
-static int chain_get(ledger *led, MDB_txn *txn, const uint8_t key[32],
-                     uint64_t *count, uint8_t head[32])
+/* Chain records are stored under role || lot, not under their map key,
+ * so that the lots one producer names one after another sit together in
+ * LMDB (lot-index.md, "Storage"). */
+static size_t chain_name(int role, const char *lot, size_t lot_len,
+                         uint8_t out[1 + TRACE_LOT_MAX])
 {
-    MDB_val k = {32, (void *)key}, v;
+    out[0] = (uint8_t)role;
+    memcpy(out + 1, lot, lot_len);
+    return 1 + lot_len;
+}
+
+/* The chain of (role, lot) now: count and head (0 and zeros when
+ * absent). */
+static int chain_get(ledger *led, MDB_txn *txn, const uint8_t *name,
+                     size_t name_len, uint64_t *count, uint8_t head[32])
+{
+    MDB_val k = {name_len, (void *)name}, v;
     int rc = mdb_get(txn, led->lotidx_chains, &k, &v);
     if (rc == MDB_NOTFOUND) {
         *count = 0;
@@ -58,22 +76,22 @@ int lotindex_add(ledger *led, MDB_txn *txn, lotindex_batch *b, uint64_t leaf,
                  int role, const char *lot, size_t lot_len,
                  const uint8_t event_id[32])
 {
-    uint8_t key[32], val[40], head[32];
-    uint64_t count;
-    lotindex_key(role, lot, lot_len, key);
-    int rc = chain_get(led, txn, key, &count, head);
+    uint8_t key[32], val[40], head[32], name[1 + TRACE_LOT_MAX];
+    uint64_t count = 0;
+    if (lot_len > TRACE_LOT_MAX)
+        return ORIGO_E_LOT;
+    size_t name_len = chain_name(role, lot, lot_len, name);
+    int rc = chain_get(led, txn, name, name_len, &count, head);
     if (rc)
         return rc;
     lotindex_chain_step(head, leaf, event_id);
     store_put_be64(val, count + 1);
     memcpy(val + 8, head, 32);
-    MDB_val k = {32, key}, v = {40, val};
+    MDB_val k = {name_len, name}, v = {40, val};
     if ((rc = store_err(mdb_put(txn, led->lotidx_chains, &k, &v, 0))))
         return rc;
-    /* Repeats are dropped at commit; the last one cheaply here. */
-    if (b->n && !memcmp(b->keys[b->n - 1], key, 32))
-        return 0;
-    return batch_push(b, key);
+    lotindex_key(role, lot, lot_len, key);
+    return batch_push(b, key, count + 1, head);
 }
 
 int lotindex_add_event(ledger *led, MDB_txn *txn, lotindex_batch *b,
@@ -96,9 +114,12 @@ int lotindex_add_event(ledger *led, MDB_txn *txn, lotindex_batch *b,
 
 /* ---- the tree ------------------------------------------------------------ */
 
-static int key_cmp(const void *a, const void *b)
+/* By key, and for one key by count: the last of a key is its value. */
+static int place_cmp(const void *a, const void *b)
 {
-    return memcmp(a, b, 32);
+    const lotindex_place *x = a, *y = b;
+    int c = memcmp(x->key, y->key, 32);
+    return c ? c : (x->count > y->count) - (x->count < y->count);
 }
 
 /* The root stored at `tree_size` (exact), or the one in force there
@@ -158,16 +179,20 @@ static int rebuild(ledger *led, MDB_txn *txn, uint64_t tree_size,
     }
     for (int m = mdb_cursor_get(cur, &k, &v, MDB_FIRST); m == 0;
          m = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 32 || v.mv_size != 40 || n > st.ms_entries) {
+        const uint8_t *name = k.mv_data;
+        if (k.mv_size < 2 || !lotindex_role_name(name[0]) || v.mv_size != 40 ||
+            n > st.ms_entries) {
             rc = ORIGO_E_CORRUPT;
             break;
         }
-        memcpy(pl[n].key, k.mv_data, 32);
+        lotindex_key(name[0], (const char *)name + 1, k.mv_size - 1, pl[n].key);
         pl[n].count = store_get_be64(v.mv_data);
         memcpy(pl[n].head, (const uint8_t *)v.mv_data + 8, 32);
         n++;
     }
     mdb_cursor_close(cur);
+    if (rc == 0 && n > 1)
+        qsort(pl, n, sizeof(*pl), place_cmp);
     if (rc == 0)
         rc = lotindex_mem_rebuild(led->lotidx, tree_size, pl, n, root);
     free(pl);
@@ -182,25 +207,18 @@ int lotindex_commit(ledger *led, MDB_txn *txn, lotindex_batch *b,
     int rc = root_get(led, txn, tree_size, base_root, 0, &base_size);
     if (rc)
         return rc;
+    /* Each key once, with its value after the block (the largest count). */
     size_t m = 0;
-    lotindex_place *pl = NULL;
-    if (b->n) {
-        qsort(b->keys, b->n, 32, key_cmp);
-        for (size_t i = 0; i < b->n; i++)
-            if (m == 0 || memcmp(b->keys[m - 1], b->keys[i], 32))
-                memcpy(b->keys[m++], b->keys[i], 32);
-        pl = malloc(m * sizeof(*pl));
-        if (!pl)
-            return ORIGO_E_NOMEM;
-        for (size_t i = 0; i < m && rc == 0; i++) {
-            memcpy(pl[i].key, b->keys[i], 32);
-            rc = chain_get(led, txn, pl[i].key, &pl[i].count, pl[i].head);
-        }
+    lotindex_place *pl = b->places;
+    if (b->n > 1)
+        qsort(pl, b->n, sizeof(*pl), place_cmp);
+    for (size_t i = 0; i < b->n; i++) {
+        if (m && !memcmp(pl[m - 1].key, pl[i].key, 32))
+            m--;
+        pl[m++] = pl[i];
     }
-    if (rc == 0)
-        rc = lotindex_mem_update(led->lotidx, base_size, base_root, tree_size,
-                                 pl, m, root);
-    free(pl);
+    rc = lotindex_mem_update(led->lotidx, base_size, base_root, tree_size, pl,
+                             m, root);
     if (rc == ORIGO_E_NOTFOUND) /* first use, or history lost: rebuild */
         rc = rebuild(led, txn, tree_size, root);
     if (rc)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ledger.h"
+#include "lotindex_mem.h"
 #include "trace_facts.h"
 
 /* The tree in memory, for benchmarks' statistics. */
@@ -15,7 +16,7 @@ struct lotindex_mem *ledger_lot_index_mem(ledger *led);
 
 /* The keys a block touched, for one tree update at its end. */
 typedef struct lotindex_batch {
-    uint8_t (*keys)[32];
+    lotindex_place *places; /* each change: key, count and head after it */
     size_t n, cap;
 } lotindex_batch;
 void lotindex_batch_free(lotindex_batch *b);
