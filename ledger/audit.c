@@ -552,23 +552,11 @@ struct note_kind {
     int (*latest_size)(ledger *, MDB_txn *, uint64_t *);
 };
 
-static int index_latest_size(ledger *led, MDB_txn *txn, uint64_t *size)
-{
-    MDB_val key = {11, "lidx_latest"}, val;
-    int rc = mdb_get(txn, led->meta, &key, &val);
-    if (rc)
-        return store_err(rc);
-    if (val.mv_size != 8)
-        return ORIGO_E_CORRUPT;
-    *size = store_get_be64(val.mv_data);
-    return 0;
-}
-
 static const struct note_kind KINDS[2] = {
     {LEDGER_DBI_CKPT_SIGS, "ckpt_latest", "checkpoint", ledger_checkpoint_body,
      checkpoint_latest_size},
     {LEDGER_DBI_LOTIDX_SIGS, "lidx_latest", "lot index note",
-     ledger_lot_index_note_body, index_latest_size},
+     ledger_lot_index_note_body, lotindex_latest_size},
 };
 
 static int check_one_sig(audit *au, MDB_txn *dtxn, const struct note_kind *kind,

@@ -208,6 +208,11 @@ int checkpoint_latest_size(ledger *led, MDB_txn *txn, uint64_t *size)
     return latest_size(led, txn, KIND_CHECKPOINT, size);
 }
 
+int lotindex_latest_size(ledger *led, MDB_txn *txn, uint64_t *size)
+{
+    return latest_size(led, txn, KIND_INDEX, size);
+}
+
 typedef struct add_job {
     enum sig_kind kind;
     uint64_t tree_size;

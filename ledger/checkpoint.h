@@ -30,5 +30,7 @@ int checkpoint_check_line(const store_validator *validators, size_t count,
 /* The tree size of the latest quorum-signed checkpoint (meta
  * "ckpt_latest"). Returns 0, ORIGO_E_NOTFOUND, ORIGO_E_CORRUPT. */
 int checkpoint_latest_size(ledger *led, MDB_txn *txn, uint64_t *size);
+/* The same for the lot index note (meta "lidx_latest"). */
+int lotindex_latest_size(ledger *led, MDB_txn *txn, uint64_t *size);
 
 #endif

@@ -14,8 +14,8 @@
 /* Every hash of the index has its own domain, NUL included. */
 static const char KEY_DOMAIN[] = "origo/lot-index/key/v1";
 static const char CHAIN_DOMAIN[] = "origo/lot-index/chain/v1";
-static const char LEAF_DOMAIN[] = LOTINDEX_LEAF_DOMAIN;
-static const char NODE_DOMAIN[] = LOTINDEX_NODE_DOMAIN;
+static const char LEAF_DOMAIN[] = "origo/lot-index/leaf/v1";
+static const char NODE_DOMAIN[] = "origo/lot-index/node/v1";
 static const char NOTE_FIRST_LINE[] = "origo lot index v1";
 
 static void put_be64(uint8_t out[8], uint64_t v)
@@ -53,6 +53,24 @@ unsigned lotindex_roles(const struct trace_facts *f, size_t j)
 {
     return lotindex_roles_of(f->type, f->kind, f->edges, f->edge_count,
                              f->subjects, f->subject_count, j);
+}
+
+unsigned lotindex_query_roles(int backward, int recall, int lot_events)
+{
+    if (lot_events)
+        return LOTINDEX_ALL_ROLES;
+    unsigned roles = LOTINDEX_ROLE_BIT(backward ? LOTINDEX_IN : LOTINDEX_OUT);
+    if (recall)
+        roles |= LOTINDEX_ROLE_BIT(LOTINDEX_CUSTODY) |
+                 LOTINDEX_ROLE_BIT(LOTINDEX_QUALITY);
+    return roles;
+}
+
+int lotindex_chain_full(int backward, int lot_events, int role, uint32_t depth,
+                        uint32_t max_depth)
+{
+    int direction = backward ? LOTINDEX_IN : LOTINDEX_OUT;
+    return lot_events || role != direction || depth < max_depth;
 }
 
 static const char *const role_names[LOTINDEX_ROLES + 1] = {
@@ -98,31 +116,39 @@ void lotindex_chain_step(uint8_t head[32], uint64_t leaf,
     crypto_hash_sha256_final(&st, head);
 }
 
+size_t lotindex_leaf_input(const uint8_t key[32], uint64_t count,
+                           const uint8_t head[32], uint8_t *out)
+{
+    size_t n = sizeof(LEAF_DOMAIN);
+    memcpy(out, LEAF_DOMAIN, n);
+    memcpy(out + n, key, 32);
+    put_be64(out + n + 32, count);
+    memcpy(out + n + 40, head, 32);
+    return n + 72;
+}
+
+size_t lotindex_node_input(const uint8_t left[32], const uint8_t right[32],
+                           uint8_t *out)
+{
+    size_t n = sizeof(NODE_DOMAIN);
+    memcpy(out, NODE_DOMAIN, n);
+    memcpy(out + n, left, 32);
+    memcpy(out + n + 32, right, 32);
+    return n + 64;
+}
+
 void lotindex_leaf_hash(const uint8_t key[32], uint64_t count,
                         const uint8_t head[32], uint8_t out[32])
 {
-    crypto_hash_sha256_state st;
-    uint8_t b[8];
-    put_be64(b, count);
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)LEAF_DOMAIN,
-                              sizeof(LEAF_DOMAIN));
-    crypto_hash_sha256_update(&st, key, 32);
-    crypto_hash_sha256_update(&st, b, 8);
-    crypto_hash_sha256_update(&st, head, 32);
-    crypto_hash_sha256_final(&st, out);
+    uint8_t in[LOTINDEX_INPUT_MAX];
+    crypto_hash_sha256(out, in, lotindex_leaf_input(key, count, head, in));
 }
 
 void lotindex_node_hash(const uint8_t left[32], const uint8_t right[32],
                         uint8_t out[32])
 {
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)NODE_DOMAIN,
-                              sizeof(NODE_DOMAIN));
-    crypto_hash_sha256_update(&st, left, 32);
-    crypto_hash_sha256_update(&st, right, 32);
-    crypto_hash_sha256_final(&st, out);
+    uint8_t in[LOTINDEX_INPUT_MAX];
+    crypto_hash_sha256(out, in, lotindex_node_input(left, right, in));
 }
 
 int lotindex_key_bit(const uint8_t key[32], unsigned i)

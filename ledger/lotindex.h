@@ -20,10 +20,6 @@
 extern "C" {
 #endif
 
-/* Hash domains (each hashed with its NUL). */
-#define LOTINDEX_LEAF_DOMAIN "origo/lot-index/leaf/v1"
-#define LOTINDEX_NODE_DOMAIN "origo/lot-index/node/v1"
-
 /* Roles (lot-index.md, "Roles"). */
 enum lotindex_role {
     LOTINDEX_IN = 1,      /* the event states an edge into the lot */
@@ -44,6 +40,17 @@ unsigned lotindex_roles_of(int type, int kind,
                            size_t edge_count, const uint16_t *subjects,
                            size_t subject_count, size_t j);
 
+/* What a trace report of a query holds (docs/formats/trace-report.md,
+ * "Version 2"), decided here once for the builder and the verifier: the
+ * roles whose chains the query needs for each lot of its answer
+ * (LOTINDEX_ROLE_BIT() mask), and whether the chain of `role` of a lot at
+ * `depth` is full (all its events in the report) rather than proven by its
+ * count only (the direction's chain of a lot at the depth limit). */
+#define LOTINDEX_ALL_ROLES 0x3eu
+unsigned lotindex_query_roles(int backward, int recall, int lot_events);
+int lotindex_chain_full(int backward, int lot_events, int role, uint32_t depth,
+                        uint32_t max_depth);
+
 /* "in", "out", "custody", "quality", "other"; NULL for another value. */
 const char *lotindex_role_name(int role);
 /* The role of a name, or 0. */
@@ -61,6 +68,14 @@ void lotindex_leaf_hash(const uint8_t key[32], uint64_t count,
 /* SHA-256("origo/lot-index/node/v1\0" || left || right). */
 void lotindex_node_hash(const uint8_t left[32], const uint8_t right[32],
                         uint8_t out[32]);
+/* The bytes those two hash, laid out in out (room for
+ * LOTINDEX_INPUT_MAX); returns their length. For a caller that hashes
+ * them with another SHA-256 implementation (lotindex_mem.c). */
+#define LOTINDEX_INPUT_MAX 96
+size_t lotindex_leaf_input(const uint8_t key[32], uint64_t count,
+                           const uint8_t head[32], uint8_t *out);
+size_t lotindex_node_input(const uint8_t left[32], const uint8_t right[32],
+                           uint8_t *out);
 /* Bit i of a key, from the most significant bit of byte 0 (the root). */
 int lotindex_key_bit(const uint8_t key[32], unsigned i);
 

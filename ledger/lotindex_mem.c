@@ -116,36 +116,30 @@ static const uint8_t *ref_hash(lotindex_mem *m, uint32_t ref)
     return ref & LEAF_BIT ? lf_at(m, ref)->hash : in_at(m, ref)->hash;
 }
 
-/* SHA-256(domain with its NUL || a || b || c); b, c may be empty. */
-static void hash3(lotindex_mem *m, const char *domain, size_t domain_size,
-                  const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
-                  const uint8_t *c, size_t clen, uint8_t out[32])
+/* SHA-256 of bytes lotindex.c laid out. A failure is no verdict: the
+ * tree is marked broken and rebuilt. */
+static void sha256(lotindex_mem *m, const uint8_t *in, size_t len,
+                   uint8_t out[32])
 {
-    unsigned int len = 32;
+    unsigned int n = 32;
     if (!EVP_DigestInit_ex2(m->ctx, m->sha256, NULL) ||
-        !EVP_DigestUpdate(m->ctx, domain, domain_size) ||
-        !EVP_DigestUpdate(m->ctx, a, alen) ||
-        (blen && !EVP_DigestUpdate(m->ctx, b, blen)) ||
-        (clen && !EVP_DigestUpdate(m->ctx, c, clen)) ||
-        !EVP_DigestFinal_ex(m->ctx, out, &len))
-        m->broken = 1; /* never a verdict: rebuild with a fresh state */
+        !EVP_DigestUpdate(m->ctx, in, len) ||
+        !EVP_DigestFinal_ex(m->ctx, out, &n))
+        m->broken = 1;
 }
 
 static void node_hash(lotindex_mem *m, const uint8_t l[32], const uint8_t r[32],
                       uint8_t out[32])
 {
-    static const char d[] = LOTINDEX_NODE_DOMAIN;
-    hash3(m, d, sizeof(d), l, 32, r, 32, NULL, 0, out);
+    uint8_t in[LOTINDEX_INPUT_MAX];
+    sha256(m, in, lotindex_node_input(l, r, in), out);
 }
 
 static void leaf_hash(lotindex_mem *m, const uint8_t key[32], uint64_t count,
                       const uint8_t head[32], uint8_t out[32])
 {
-    static const char d[] = LOTINDEX_LEAF_DOMAIN;
-    uint8_t b[8];
-    for (int i = 7; i >= 0; i--, count >>= 8)
-        b[i] = (uint8_t)count;
-    hash3(m, d, sizeof(d), key, 32, b, 8, head, 32, out);
+    uint8_t in[LOTINDEX_INPUT_MAX];
+    sha256(m, in, lotindex_leaf_input(key, count, head, in), out);
 }
 
 static void retain(lotindex_mem *m, uint32_t ref)

@@ -205,17 +205,13 @@ int members_name_put(ledger *led, MDB_txn *txn, const char *name, size_t len,
 int ledger_members_with_role(ledger *led, MDB_txn *txn, uint64_t tree_size,
                              uint32_t role, ledger_party **out, size_t *count)
 {
-    MDB_txn *own = NULL;
-    if (!txn) {
-        int rc = ledger_txn_begin(led, 1, &own);
-        if (rc)
-            return rc;
-        txn = own;
-    }
-    int rc = members_with_role(led, txn, tree_size,
-                               role ? role : ORIGO_ROLE_ALL, out, count);
-    if (own)
-        mdb_txn_abort(own);
+    MDB_txn *use;
+    int own, rc = store_read_begin(led, txn, &use, &own);
+    if (rc)
+        return rc;
+    rc = members_with_role(led, use, tree_size, role ? role : ORIGO_ROLE_ALL,
+                           out, count);
+    store_read_end(use, own);
     return rc;
 }
 

@@ -276,27 +276,23 @@ int ledger_tile(ledger *led, MDB_txn *txn, unsigned level, uint64_t index,
 {
     if (level > 7 || width == 0 || width > 256 || index > (UINT64_MAX >> 9))
         return ORIGO_E_INVAL;
-    MDB_txn *own = NULL;
-    if (!txn) {
-        int rc = ledger_txn_begin(led, 1, &own);
-        if (rc)
-            return rc;
-        txn = own;
-    }
+    MDB_txn *use;
+    int own, rc = store_read_begin(led, txn, &use, &own);
+    if (rc)
+        return rc;
     uint64_t size;
-    int rc = store_head_tree_size(led, txn, &size);
+    rc = store_head_tree_size(led, use, &size);
     unsigned height = 8 * level;
     if (rc == 0 && index * 256 + width > (size >> height))
         rc = ORIGO_E_TREE_SIZE;
     mlog_reader rd;
-    if (rc == 0 && (rc = mlog_reader_open(&rd, led, txn)) == 0) {
+    if (rc == 0 && (rc = mlog_reader_open(&rd, led, use)) == 0) {
         for (unsigned i = 0; rc == 0 && i < width; i++)
             rc = mlog_get_node(&rd, height, index * 256 + i,
                                out + (size_t)i * ORIGO_HASH_LEN);
         mlog_reader_close(&rd);
     }
-    if (own)
-        mdb_txn_abort(own);
+    store_read_end(use, own);
     return rc;
 }
 

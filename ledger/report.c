@@ -544,28 +544,18 @@ static int walk_event(void *ctx, uint64_t leaf)
     return 0;
 }
 
-/* The chains the query needs and the events of the full ones, exactly as
- * the verifier decides them (report_verify.c, needed_roles and
- * chain_full). */
+/* The chains the query needs and the events of the full ones, decided as
+ * the verifier decides them (lotindex_query_roles(), lotindex_chain_full()).
+ */
 static int gather_v2(ledger *led, MDB_txn *txn,
                      const struct report_request *request,
                      const struct trace_result *res, struct v2_parts *v2,
                      struct leafset *set, char *errmsg, size_t errmsg_size)
 {
-    int direction =
-        request->direction == TRACE_BACKWARD ? LOTINDEX_IN : LOTINDEX_OUT;
-    unsigned roles = LOTINDEX_ROLE_BIT(direction);
-    if (request->flags & TRACE_WITH_RECALL) {
-        roles |= LOTINDEX_ROLE_BIT(LOTINDEX_CUSTODY) |
-                 LOTINDEX_ROLE_BIT(LOTINDEX_QUALITY);
-    }
+    int backward = request->direction == TRACE_BACKWARD;
     int all = (request->flags & TRACE_WITH_LOT_EVENTS) != 0;
-    if (all) {
-        roles = 0;
-        for (int r = 1; r <= LOTINDEX_ROLES; r++) {
-            roles |= LOTINDEX_ROLE_BIT(r);
-        }
-    }
+    unsigned roles = lotindex_query_roles(
+        backward, (request->flags & TRACE_WITH_RECALL) != 0, all);
     size_t per_lot = (size_t)__builtin_popcount(roles);
     struct trace_tables tables;
     struct chain_walk w = {.led = led, .txn = txn, .set = set};
@@ -588,7 +578,8 @@ static int gather_v2(ledger *led, MDB_txn *txn,
             struct bchain *c = &v2->chains[v2->chain_count++];
             c->lot = l;
             c->role = r;
-            if (all || r != direction || w.lot->depth < request->max_depth) {
+            if (lotindex_chain_full(backward, all, r, w.lot->depth,
+                                    request->max_depth)) {
                 w.full |= LOTINDEX_ROLE_BIT(r);
             }
             rc = ledger_lot_index_prove(led, txn, res->tree_size, w.lot->lot,

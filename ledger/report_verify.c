@@ -1361,31 +1361,6 @@ out:
     return rc;
 }
 
-/* Which chains the query needs for a lot of the answer, and whether all
- * their events must be included (lot-index.md; trace-report.md, v2). */
-static unsigned needed_roles(const struct vstate *st)
-{
-    unsigned roles =
-        LOTINDEX_ROLE_BIT(st->backward ? LOTINDEX_IN : LOTINDEX_OUT);
-    if (st->recall) {
-        roles |= LOTINDEX_ROLE_BIT(LOTINDEX_CUSTODY) |
-                 LOTINDEX_ROLE_BIT(LOTINDEX_QUALITY);
-    }
-    if (st->lot_events) {
-        roles = 0;
-        for (int r = 1; r <= LOTINDEX_ROLES; r++) {
-            roles |= LOTINDEX_ROLE_BIT(r);
-        }
-    }
-    return roles;
-}
-
-static int chain_full(const struct vstate *st, const struct vlot *lot, int role)
-{
-    int direction = st->backward ? LOTINDEX_IN : LOTINDEX_OUT;
-    return st->lot_events || role != direction || lot->depth < st->max_depth;
-}
-
 /* Every chain the query needs is proven, each full chain holds exactly the
  * included events that are in it (so none was left out, added, reordered
  * or repeated), every included event is in one, and depth_limited is true
@@ -1420,9 +1395,11 @@ static int check_index(struct vstate *st)
                         lotindex_role_name(c->role));
         }
         *slot = (long)i;
-        c->full = chain_full(st, &st->lots[c->lot], c->role);
+        c->full = lotindex_chain_full(st->backward, st->lot_events, c->role,
+                                      st->lots[c->lot].depth, st->max_depth);
     }
-    unsigned roles = needed_roles(st);
+    unsigned roles =
+        lotindex_query_roles(st->backward, st->recall, st->lot_events);
     int limited = 0;
     for (size_t l = 0; l < st->lot_count; l++) {
         const struct vlot *lot = &st->lots[l];

@@ -99,6 +99,26 @@ static void respond_json(node *n, http_request *req, unsigned status,
 
 /* RFC 9457 problem details with Origo's stable error code. */
 
+/* The problem document, with the members of `extra` (taken, may be NULL)
+ * added. */
+static void problem(node *n, http_request *req, unsigned status, int code,
+                    const char *detail, json_t *extra)
+{
+    char type[96];
+    snprintf(type, sizeof(type), "urn:origo:problem:%s", origo_errname(code));
+    json_t *doc = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title",
+                            origo_strerror(code), "status", (int)status, "code",
+                            origo_errname(code), "detail", detail);
+    if (extra) {
+        json_object_update(doc, extra);
+        json_decref(extra);
+    }
+    if (status == 429)
+        n->m.http_429++;
+    unsigned retry = status == 429 || status == 503 ? 1 : 0;
+    respond_json(n, req, status, PROBLEM_TYPE, doc, retry);
+}
+
 void api_problem(node *n, http_request *req, unsigned status, int code,
                  const char *fmt, ...)
 {
@@ -107,15 +127,7 @@ void api_problem(node *n, http_request *req, unsigned status, int code,
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    char type[96];
-    snprintf(type, sizeof(type), "urn:origo:problem:%s", origo_errname(code));
-    json_t *doc = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title",
-                            origo_strerror(code), "status", (int)status, "code",
-                            origo_errname(code), "detail", detail);
-    if (status == 429)
-        n->m.http_429++;
-    unsigned retry = status == 429 || status == 503 ? 1 : 0;
-    respond_json(n, req, status, PROBLEM_TYPE, doc, retry);
+    problem(n, req, status, code, detail, NULL);
 }
 
 void api_respond_json(node *n, http_request *req, unsigned status, json_t *doc)
@@ -216,19 +228,19 @@ static void answer_committed(node *n, waiter *w)
 static void problem_envelope(node *n, http_request *req, int code, size_t i,
                              const uint8_t id[32], const char *why)
 {
-    char h[65], detail[1024], type[96];
+    static const uint8_t none[32]; /* an envelope that does not decode */
+    char h[65], detail[1024];
     hex(id, 32, h);
+    int named = sodium_memcmp(id, none, 32) != 0;
     snprintf(detail, sizeof(detail),
-             "envelope %zu (event %s): %s%s; nothing was submitted (fix or "
-             "drop it and submit again)",
-             i, h, origo_strerror(code), why);
-    snprintf(type, sizeof(type), "urn:origo:problem:%s", origo_errname(code));
-    respond_json(n, req, 422, PROBLEM_TYPE,
-                 json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:s}", "type", type,
-                           "title", origo_strerror(code), "status", 422, "code",
-                           origo_errname(code), "detail", detail, "envelope",
-                           (json_int_t)i, "event", h),
-                 0);
+             "envelope %zu%s%s%s: %s%s; nothing was submitted (fix or drop it "
+             "and submit again)",
+             i, named ? " (event " : "", named ? h : "", named ? ")" : "",
+             origo_strerror(code), why);
+    json_t *extra = json_pack("{s:I}", "envelope", (json_int_t)i);
+    if (named)
+        json_object_set_new(extra, "event", json_string(h));
+    problem(n, req, 422, code, detail, extra);
 }
 
 /* ---- admission (thread pool) -------------------------------------------- */
@@ -428,10 +440,15 @@ static void admit_work(uv_work_t *work)
     if (w->error)
         return;
     const char *origin = n->gen->origin;
-    for (size_t i = 0; i < w->n; i++)
+    for (size_t i = 0; i < w->n; i++) {
         w->verdicts[i] =
             origo_envelope_verify(w->envs[i].data, w->envs[i].len, origin,
                                   strlen(origin), NULL, w->ids[i]);
+        origo_envelope env; /* a refused one is named by its ID if it has one */
+        if (w->verdicts[i] &&
+            origo_envelope_decode(w->envs[i].data, w->envs[i].len, &env) == 0)
+            origo_event_id(env.body, env.body_len, w->ids[i]);
+    }
 }
 
 /* ---- proposing ---------------------------------------------------------- */
@@ -657,16 +674,16 @@ static void admit_done(uv_work_t *work, int status)
     }
     n->m.verified += w->n;
     for (size_t i = 0; i < w->n; i++) {
-        if (w->verdicts[i]) {
-            char detail[300];
-            snprintf(detail, sizeof(detail),
-                     "envelope %zu: %s; nothing was submitted (fix or drop "
-                     "it and submit again)",
-                     i, origo_strerror(w->verdicts[i]));
-            w->index = i; /* the envelope, for a follower */
-            fail_waiter(n, w, 422, w->verdicts[i], detail);
-            return;
+        if (!w->verdicts[i])
+            continue;
+        if (w->req) {
+            problem_envelope(n, w->req, w->verdicts[i], i, w->ids[i], "");
+            waiter_free(w);
+        } else {
+            w->index = i; /* the envelope, for the follower */
+            fail_waiter(n, w, 422, w->verdicts[i], "");
         }
+        return;
     }
     /* Known events are answered with their first commit. */
     size_t known = 0;
