@@ -197,7 +197,9 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
      * (256) < TRACE_LOT_MAX (480). */
     struct trace_facts *facts = bc->job->facts;
     if ((rc = trace_facts_from_event(ev, facts)) ||
-        (rc = trace_index_facts(bc->txn, bc->led->trace, leaf, facts)) ||
+        (rc = trace_index_facts(bc->txn, bc->led->trace, leaf, facts)))
+        return rc;
+    if (!(bc->job->flags & LEDGER_APPLY_DRY_RUN) &&
         (rc = lotindex_add_event(bc->led, bc->txn, &bc->touched, leaf, facts,
                                  out->event_id)))
         return rc;
@@ -277,7 +279,8 @@ static int write_header(block_ctx *bc, uint64_t first_leaf,
     if ((rc = store_err(
              mdb_put(bc->txn, bc->led->block_raft, &k2, &v2, MDB_APPEND))))
         return rc;
-    if ((rc = lotindex_commit(bc->led, bc->txn, &bc->touched,
+    if (!(bc->job->flags & LEDGER_APPLY_DRY_RUN) &&
+        (rc = lotindex_commit(bc->led, bc->txn, &bc->touched,
                               bc->head.state.tree_size)))
         return rc;
     bc->head.state.height = h.height;

@@ -161,6 +161,10 @@ typedef struct ledger_block_result {
 #define LEDGER_APPLY_SIGS_VERIFIED                                             \
     1u /* treat every envelope as if                                           \
           sig_verified were 1 (benchmarks) */
+/* The caller aborts the transaction (a pre-validation): the verdicts are
+ * the same, but what no validation reads (the lot index) is not computed.
+ * Never for a block that is kept. */
+#define LEDGER_APPLY_DRY_RUN 2u
 
 /* Most envelopes per block. */
 #define LEDGER_MAX_BLOCK_EVENTS 65536u

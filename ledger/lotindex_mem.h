@@ -4,8 +4,8 @@
  * block's end (`lotidx_roots`); the tree itself lives here, persistent in
  * the functional sense: a block's update copies the paths it changes and
  * shares the rest, so the trees of recent tree sizes stay readable for
- * proofs, and a version made in a transaction that is aborted (a
- * pre-validation, a retried block) is simply never matched. Versions are
+ * proofs, and a version made in a transaction that is aborted (a block
+ * retried after the map grew) is simply never matched. Versions are
  * found by (tree size, root hash): a caller reads the committed root of a
  * size from LMDB in its own transaction and asks for the tree with that
  * root, so an uncommitted version can never answer.

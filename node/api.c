@@ -517,21 +517,20 @@ static size_t prevalidate(node *n, size_t subs, const ledger_envelope *envs,
     }
     struct raft_status st;
     replica_status(n->rep, &st);
-    if (!suspects ||
-        (st.last_index > replica_applied(n->rep) &&
-         replica_preview(n->rep, time_ms, envs, count, 1, later) != 0))
+    int in_flight = st.last_index > replica_applied(n->rep);
+    const ledger_outcome *after = in_flight ? later : now;
+    if (!suspects || (in_flight && replica_preview(n->rep, time_ms, envs, count,
+                                                   1, later) != 0))
         goto out;
-    if (st.last_index <= replica_applied(n->rep))
-        memcpy(later, now, count * sizeof(*now));
     k = 0;
     w = n->queued.head;
     for (size_t s = 0; s < subs; s++) {
         waiter *next = w->next;
         long i = first_refused(w, now + k);
-        long j = first_refused(w, later + k);
+        long j = first_refused(w, after + k);
         k += w->n;
         if (i >= 0 && j >= 0) {
-            int code = later[k - w->n + (size_t)j].status;
+            int code = after[k - w->n + (size_t)j].status;
             list_remove(&n->queued, w);
             n->queued_events -= w->n;
             n->queued_bytes -= w->blob_len;

@@ -570,6 +570,14 @@ static void stop_node(node *n)
     api_stop(n);
     uv_close((uv_handle_t *)&n->sigterm, NULL);
     uv_close((uv_handle_t *)&n->sigint, NULL);
+    /* Closing the handles restored the default action: a second SIGTERM
+     * (an impatient supervisor) would kill the process half-way through a
+     * clean stop. It is already stopping; the signal is ignored from here
+     * (a window of a few instructions remains, in which such a signal ends
+     * the process as SIGTERM does: its store stays consistent, LMDB
+     * commits are atomic, and systemd counts that exit as clean). */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     uv_close((uv_handle_t *)&n->keepalive, NULL);
     uv_close((uv_handle_t *)&n->tick, NULL);
     uv_close((uv_handle_t *)&n->batch, NULL);
@@ -1244,6 +1252,8 @@ int main(int argc, char **argv)
         print_dev_banner(&n);
     uv_run(&n.loop, UV_RUN_DEFAULT);
     uv_loop_close(&n.loop);
+    signal(SIGTERM, SIG_IGN); /* closing the loop restored them again */
+    signal(SIGINT, SIG_IGN);
     replica_close(n.rep);
     LOG_INFO("stopped");
     for (size_t i = 0; i < n.n_peers; i++)

@@ -392,9 +392,10 @@ static int preview_pending(replica *r, MDB_txn *txn, uint64_t *next_index)
             if (count == -2)
                 rc = ORIGO_E_NOMEM;
             else if (count > 0)
-                rc = ledger_apply_block(r->led, txn, e[i].term, e[i].index,
-                                        time_ms, envs, (size_t)count,
-                                        LEDGER_APPLY_SIGS_VERIFIED, NULL);
+                rc = ledger_apply_block(
+                    r->led, txn, e[i].term, e[i].index, time_ms, envs,
+                    (size_t)count,
+                    LEDGER_APPLY_SIGS_VERIFIED | LEDGER_APPLY_DRY_RUN, NULL);
             free(envs);
             /* The same no-ops apply makes. */
             if (rc == ORIGO_E_BLOCK_TIME || rc == ORIGO_E_TOOBIG)
@@ -426,8 +427,9 @@ int replica_preview(replica *r, uint64_t time_ms, const ledger_envelope *envs,
         time_ms = r->last_time + 1;
     ledger_block_result result = {.outcomes = outcomes};
     if (rc == 0)
-        rc = ledger_apply_block(r->led, txn, 0, index, time_ms, envs, count,
-                                LEDGER_APPLY_SIGS_VERIFIED, &result);
+        rc = ledger_apply_block(
+            r->led, txn, 0, index, time_ms, envs, count,
+            LEDGER_APPLY_SIGS_VERIFIED | LEDGER_APPLY_DRY_RUN, &result);
     mdb_txn_abort(txn);
     return rc;
 }
