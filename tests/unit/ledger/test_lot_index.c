@@ -10,7 +10,9 @@
  *   that is not the stored one, absence claimed for a present key,
  *   presence claimed for an absent one, another key's leaf off the path.
  * - Apply keeps it: real blocks give a root at every block's end and
- *   chains that match the events of each (lot, role). */
+ *   chains that match the events of each (lot, role).
+ * - Index note signatures over another root, size or by a non-validator
+ *   are refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -368,12 +370,79 @@ static void test_apply_keeps_the_index(void **state)
     assert_int_equal(count, 0);
 }
 
+/* Validators sign the index note only over the root their own state
+ * gives (lot-index.md, "The index note"): a validator signing another
+ * index root (a forged map that hides an event), a note of another size,
+ * or a member that is no validator is refused; a quorum of honest
+ * signatures makes the note the latest. */
+static void test_index_note_signatures(void **state)
+{
+    lt_fixture *f = *state;
+    lt_lot_create(&f->block, &f->net, LT_SUPPLIER, "acme/raw/S-1", f->time,
+                  NULL);
+    f->time += 1000;
+    lt_apply(f->led, &f->block, ++f->raft_index, f->time, f->out);
+    lt_block_clear(&f->block);
+    char *body, line[256], forged[512];
+    size_t len;
+    assert_int_equal(ledger_lot_index_note_body(f->led, NULL, 1, &body, &len),
+                     0);
+    /* Another index root at the same size and log root. */
+    char origin[256];
+    uint64_t size;
+    uint8_t log_root[32], index_root[32];
+    assert_int_equal(lotindex_note_parse(body, len, origin, sizeof(origin),
+                                         &size, log_root, index_root),
+                     0);
+    index_root[0] ^= 1;
+    char *other;
+    size_t other_len;
+    assert_int_equal(lotindex_note_body(origin, size, log_root, index_root,
+                                        &other, &other_len),
+                     0);
+    lt_sign_checkpoint(&f->net, LT_V1, other, other_len, forged,
+                       sizeof(forged));
+    assert_int_equal(
+        ledger_lot_index_add_signature(f->led, NULL, 1, forged, strlen(forged)),
+        ORIGO_E_SIGNATURE);
+    /* An honest signature over size 1 offered for size 0. */
+    lt_sign_checkpoint(&f->net, LT_V1, body, len, line, sizeof(line));
+    assert_int_not_equal(
+        ledger_lot_index_add_signature(f->led, NULL, 0, line, strlen(line)), 0);
+    /* A member that is no validator. */
+    lt_sign_checkpoint(&f->net, LT_SUPPLIER, body, len, forged, sizeof(forged));
+    assert_int_equal(
+        ledger_lot_index_add_signature(f->led, NULL, 1, forged, strlen(forged)),
+        ORIGO_E_PERM);
+    char *note;
+    size_t note_len;
+    assert_int_equal(
+        ledger_lot_index_latest(f->led, NULL, &note, &note_len, &size),
+        ORIGO_E_NOTFOUND);
+    /* Two honest validators: a quorum of three. */
+    for (int v = LT_V1; v <= LT_V2; v++) {
+        lt_sign_checkpoint(&f->net, v, body, len, line, sizeof(line));
+        assert_int_equal(
+            ledger_lot_index_add_signature(f->led, NULL, 1, line, strlen(line)),
+            0);
+    }
+    assert_int_equal(
+        ledger_lot_index_latest(f->led, NULL, &note, &note_len, &size), 0);
+    assert_int_equal(size, 1);
+    assert_int_equal(strncmp(note, body, len), 0);
+    free(note);
+    free(other);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_cheating_proofs),
         cmocka_unit_test_setup_teardown(test_apply_keeps_the_index,
+                                        lt_fixture_setup, lt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_index_note_signatures,
                                         lt_fixture_setup, lt_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
