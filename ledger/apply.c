@@ -204,7 +204,15 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
                                  out->event_id)))
         return rc;
     /* Lots, custody, holds, and membership (once enough admins approve). */
-    if ((rc = authority_apply(bc->led, bc->txn, ev, leaf, bc->job->block_time)))
+    int member_changed = 0;
+    if ((rc = authority_apply(bc->led, bc->txn, ev, leaf, bc->job->block_time,
+                              &member_changed)))
+        return rc;
+    /* The membership chain: every member event at which a change took
+     * effect (lot-index.md, "The membership chain"). */
+    if (member_changed && !(bc->job->flags & LEDGER_APPLY_DRY_RUN) &&
+        (rc = lotindex_add(bc->led, bc->txn, &bc->touched, leaf,
+                           LOTINDEX_MEMBERS, "", 0, out->event_id)))
         return rc;
     out->status = 0;
     out->leaf_index = leaf;

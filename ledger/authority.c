@@ -655,18 +655,22 @@ static int change_member(ledger *led, MDB_txn *txn, const origo_event *ev,
 }
 
 static int apply_member(ledger *led, MDB_txn *txn, const origo_event *ev,
-                        int self, uint64_t leaf, uint64_t block_time)
+                        int self, uint64_t leaf, uint64_t block_time,
+                        int *changed)
 {
     uint8_t id[32];
     size_t count = 0;
     /* A member rotating its own key needs no approvals. */
     if (led->gen->admin_quorum <= 1 ||
-        (ev->type == ORIGO_EV_MEMBER_ROTATE && self))
+        (ev->type == ORIGO_EV_MEMBER_ROTATE && self)) {
+        *changed = 1;
         return change_member(led, txn, ev, leaf);
+    }
     proposal_id(ev, id);
     int rc = approve(led, txn, ev, leaf, block_time, id, &count);
     if (rc || count < led->gen->admin_quorum)
         return rc;
+    *changed = 1;
     rc = forget_approvals(led, txn, id);
     return rc ? rc : change_member(led, txn, ev, leaf);
 }
@@ -1008,7 +1012,8 @@ static int record_holds(ledger *led, MDB_txn *txn, const origo_event *ev)
 }
 
 static int apply_event(ledger *led, MDB_txn *txn, const origo_event *ev,
-                       int self, uint64_t leaf, uint64_t block_time)
+                       int self, uint64_t leaf, uint64_t block_time,
+                       int *changed)
 {
     switch (ev->type) {
     case ORIGO_EV_LOT_CREATE:
@@ -1028,7 +1033,7 @@ static int apply_event(ledger *led, MDB_txn *txn, const origo_event *ev,
     case ORIGO_EV_MEMBER_UPDATE:
     case ORIGO_EV_MEMBER_REMOVE:
     case ORIGO_EV_MEMBER_ROTATE:
-        return apply_member(led, txn, ev, self, leaf, block_time);
+        return apply_member(led, txn, ev, self, leaf, block_time, changed);
     case ORIGO_EV_EPCIS:
         switch (trace_facts_epcis_meaning(ev)) {
         case TRACE_EPCIS_TRANSFORM:
@@ -1048,15 +1053,16 @@ static int apply_event(ledger *led, MDB_txn *txn, const origo_event *ev,
 }
 
 int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
-                    uint64_t leaf, uint64_t block_time)
+                    uint64_t leaf, uint64_t block_time, int *member_changed)
 {
+    *member_changed = 0;
     const origo_event *use;
     origo_event *copy;
     int self = memcmp(ev->by, ev->member, 32) == 0;
     int rc = as_identity(led, txn, ev, leaf, &use, &copy);
     if (rc)
         return rc;
-    rc = apply_event(led, txn, use, self, leaf, block_time);
+    rc = apply_event(led, txn, use, self, leaf, block_time, member_changed);
     free(copy);
     return rc;
 }

@@ -51,10 +51,11 @@ int authority_check(ledger *led, MDB_txn *txn, const origo_event *ev,
  * allowed it, in the same transaction): lots, custody, holds; for a member
  * event, the admin's approval, and the membership change itself once
  * params.admin_quorum distinct active admins have approved the same change
- * within params.approval_window_ms (it then applies from leaf + 1).
- * Returns 0 or a store error. */
+ * within params.approval_window_ms (it then applies from leaf + 1), with
+ * *member_changed set to 1 (the event then joins the membership chain of
+ * the lot index). Returns 0 or a store error. */
 int authority_apply(ledger *led, MDB_txn *txn, const origo_event *ev,
-                    uint64_t leaf, uint64_t block_time);
+                    uint64_t leaf, uint64_t block_time, int *member_changed);
 
 /* Reads a lot's record: 0, ORIGO_E_NOTFOUND, ORIGO_E_CORRUPT,
  * ORIGO_E_STORE. */

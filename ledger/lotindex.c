@@ -73,12 +73,18 @@ int lotindex_chain_full(int backward, int lot_events, int role, uint32_t depth,
     return lot_events || role != direction || depth < max_depth;
 }
 
-static const char *const role_names[LOTINDEX_ROLES + 1] = {
-    NULL, "in", "out", "custody", "quality", "other"};
+static const char *const role_names[LOTINDEX_MEMBERS + 1] = {
+    NULL, "in", "out", "custody", "quality", "other", "members"};
 
 const char *lotindex_role_name(int role)
 {
-    return role >= 1 && role <= LOTINDEX_ROLES ? role_names[role] : NULL;
+    return role >= 1 && role <= LOTINDEX_MEMBERS ? role_names[role] : NULL;
+}
+
+void lotindex_members_seed(const uint8_t genesis_hash[32], uint8_t head[32])
+{
+    memset(head, 0, 32);
+    lotindex_chain_step(head, LOTINDEX_GENESIS_LEAF, genesis_hash);
 }
 
 int lotindex_role_parse(const char *name)

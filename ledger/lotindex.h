@@ -29,6 +29,12 @@ enum lotindex_role {
     LOTINDEX_OTHER = 5,   /* names the lot in none of the above */
 };
 #define LOTINDEX_ROLES 5
+/* The membership chain (lot-index.md, "The membership chain"): one more
+ * key, role 6 with an empty lot, over the genesis and every member event
+ * at which a membership change took effect, so that a report can prove
+ * who each signer was at its leaf. Not a lot role: lotindex_roles() never
+ * gives it. */
+#define LOTINDEX_MEMBERS 6
 #define LOTINDEX_ROLE_BIT(role) (1u << (role))
 
 /* The roles in which the event of `facts` names lots[j]: a mask of
@@ -51,10 +57,17 @@ unsigned lotindex_query_roles(int backward, int recall, int lot_events);
 int lotindex_chain_full(int backward, int lot_events, int role, uint32_t depth,
                         uint32_t max_depth);
 
-/* "in", "out", "custody", "quality", "other"; NULL for another value. */
+/* "in", "out", "custody", "quality", "other", "members"; NULL for
+ * another value. */
 const char *lotindex_role_name(int role);
-/* The role of a name, or 0. */
+/* The lot role (1..LOTINDEX_ROLES) of a name, or 0 ("members" too). */
 int lotindex_role_parse(const char *name);
+
+/* The membership chain's first element: the genesis, as the step
+ * (leaf 2^64 - 1, genesis hash) from the zero head, so the chain's count
+ * is 1 before any member event. Writes that head. */
+#define LOTINDEX_GENESIS_LEAF UINT64_MAX
+void lotindex_members_seed(const uint8_t genesis_hash[32], uint8_t head[32]);
 
 /* K = SHA-256("origo/lot-index/key/v1\0" || role || lot). */
 void lotindex_key(int role, const char *lot, size_t lot_len, uint8_t key[32]);

@@ -180,8 +180,9 @@ static int rebuild(ledger *led, MDB_txn *txn, uint64_t tree_size,
     for (int m = mdb_cursor_get(cur, &k, &v, MDB_FIRST); m == 0;
          m = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *name = k.mv_data;
-        if (k.mv_size < 2 || !lotindex_role_name(name[0]) || v.mv_size != 40 ||
-            n > st.ms_entries) {
+        if (k.mv_size < 1 || !lotindex_role_name(name[0]) ||
+            (k.mv_size == 1) != (name[0] == LOTINDEX_MEMBERS) ||
+            v.mv_size != 40 || n > st.ms_entries) {
             rc = ORIGO_E_CORRUPT;
             break;
         }
@@ -228,6 +229,25 @@ int lotindex_commit(ledger *led, MDB_txn *txn, lotindex_batch *b,
     store_put_be64(kb, tree_size);
     MDB_val k = {8, kb}, v = {32, root};
     return store_err(mdb_put(txn, led->lotidx_roots, &k, &v, 0));
+}
+
+int lotindex_seed(ledger *led, MDB_txn *txn, const uint8_t genesis_hash[32])
+{
+    uint8_t head[32], key[32], val[40], name[1] = {LOTINDEX_MEMBERS};
+    lotindex_members_seed(genesis_hash, head);
+    store_put_be64(val, 1);
+    memcpy(val + 8, head, 32);
+    MDB_val k = {1, name}, v = {40, val};
+    int rc = store_err(mdb_put(txn, led->lotidx_chains, &k, &v, 0));
+    if (rc)
+        return rc;
+    lotindex_batch b = {0};
+    lotindex_key(LOTINDEX_MEMBERS, "", 0, key);
+    rc = batch_push(&b, key, 1, head);
+    if (rc == 0)
+        rc = lotindex_commit(led, txn, &b, 0);
+    lotindex_batch_free(&b);
+    return rc;
 }
 
 /* ---- reading ------------------------------------------------------------- */

@@ -37,4 +37,9 @@ int lotindex_add(ledger *led, MDB_txn *txn, lotindex_batch *b, uint64_t leaf,
 int lotindex_commit(ledger *led, MDB_txn *txn, lotindex_batch *b,
                     uint64_t tree_size);
 
+/* Starts the membership chain with the genesis (lotindex_members_seed())
+ * and stores the index root at tree size 0, in the transaction that
+ * creates the store. Returns 0, ORIGO_E_NOMEM or a store error. */
+int lotindex_seed(ledger *led, MDB_txn *txn, const uint8_t genesis_hash[32]);
+
 #endif

@@ -4,6 +4,7 @@
  * a point of the log. Everything that touches the environment as a whole
  * lives here; the per-block logic is in apply.c. */
 #include "lotindex_mem.h"
+#include "lotindex_store.h"
 #include "store.h"
 
 #include <errno.h>
@@ -298,7 +299,8 @@ static int init_store(ledger *led, MDB_txn *txn, const uint8_t *json,
     origo_merkle_frontier_init(&head.frontier);
     origo_merkle_empty_root(head.state.root);
     memcpy(head.state.last_block_hash, led->gen->hash, 32);
-    if ((rc = store_head_put(led, txn, &head)))
+    if ((rc = store_head_put(led, txn, &head)) ||
+        (rc = lotindex_seed(led, txn, led->gen->hash)))
         return rc;
     for (size_t i = 0; i < led->gen->party_count; i++) {
         const genesis_party *p = &led->gen->parties[i];

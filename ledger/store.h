@@ -33,9 +33,10 @@
  * commit to every envelope of the block). 3: rule version 1 (authority.md):
  * the `lots`, `lot_holds`, `member_names` and `approvals` tables replace
  * `lots_created`. 4: the lot index (lot-index.md): `lotidx_chains`,
- * `lotidx_roots` and `lotidx_sigs`.
+ * `lotidx_roots` and `lotidx_sigs`. 5: the lot index's membership chain
+ * (lot-index.md, "The membership chain").
  * A store of another version is refused at open (ORIGO_E_VERSION). */
-#define STORE_FORMAT_VERSION 4
+#define STORE_FORMAT_VERSION 5
 
 struct ledger {
     MDB_env *env;

@@ -10,8 +10,12 @@ usage: lot_index.py            print the vectors (JSON)
 """
 import base64, hashlib, json, struct, sys
 
-ROLES = {"in": 1, "out": 2, "custody": 3, "quality": 4, "other": 5}
+ROLES = {"in": 1, "out": 2, "custody": 3, "quality": 4, "other": 5,
+         "members": 6}
 ZERO = bytes(32)
+# The membership chain (role "members", empty lot) starts with the genesis:
+# the step (leaf 2^64 - 1, genesis hash); a stand-in genesis hash here.
+GENESIS_LEAF = 2**64 - 1
 
 
 def sha(*parts):
@@ -112,17 +116,21 @@ BLOCKS = [
     [("acme/pack/P-1", "custody", 4), ("acme/pack/P-1", "custody", 5),
      ("acme/pack/P-1", "quality", 6)]
     + [(f"bulk/lot/L-{i:03d}", "other", 7 + i) for i in range(40)],
+    [("", "members", 47), ("bulk/lot/L-000", "quality", 48)],
 ]
 QUERIES = [
     ("acme/cell/A-1", "other"), ("acme/cell/A-1", "out"), ("acme/cell/A-1", "quality"),
     ("acme/cell/A-1", "in"), ("acme/pack/P-1", "custody"), ("acme/pack/P-1", "in"),
     ("acme/pack/P-1", "out"), ("bulk/lot/L-017", "other"), ("nobody/lot/X", "custody"),
-    ("nobody/lot/E-0", "in"),
+    ("nobody/lot/E-0", "in"), ("", "members"),
 ]
 
 
 def vectors():
-    chains, blocks, size = {}, [], 0
+    genesis_hash = sha(b"a stand-in genesis hash")
+    chains = {key("members", ""):
+              (1, chain_step(ZERO, GENESIS_LEAF, genesis_hash))}
+    blocks, size = [], 0
     for entries in BLOCKS:
         for lot, role, leaf in entries:
             k = key(role, lot)
@@ -150,6 +158,7 @@ def vectors():
     return {
         "about": "lot index vectors (docs/formats/lot-index.md), made by "
                  "tests/vectors/lot_index.py",
+        "genesis_hash": genesis_hash.hex(),
         "blocks": blocks,
         "proofs": proofs,
         "note": {"origin": "origo.test/lot-index", "tree_size": size,
