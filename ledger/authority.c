@@ -972,10 +972,19 @@ static int move_lots(ledger *led, MDB_txn *txn, const origo_event *ev, int ship,
 /* The receiver of a shipment: the member named `to` (native) or by the
  * destination party (EPCIS). authority_check() proved it exists. */
 static int shipment_target(ledger *led, MDB_txn *txn, const origo_event *ev,
-                           uint8_t to[32])
+                           uint64_t leaf, uint8_t to[32])
 {
     if (ev->type == ORIGO_EV_CUSTODY_SHIP) {
-        int rc = members_name_get(led, txn, ev->to.ptr, ev->to.len, to);
+        /* The named member's identity, as check_receive() compares it: the
+         * name points to the member's current key, which differs from its
+         * identity once the member rotated its key. */
+        uint8_t key[32];
+        member_record rec;
+        int rc = members_name_get(led, txn, ev->to.ptr, ev->to.len, key);
+        if (rc == 0)
+            rc = members_get(led, txn, key, leaf, &rec);
+        if (rc == 0)
+            memcpy(to, rec.identity, 32);
         return rc == ORIGO_E_NOTFOUND ? ORIGO_E_INTERNAL : rc;
     }
     const origo_str *party = &ev->epcis_info.destination_party;
@@ -986,10 +995,10 @@ static int shipment_target(ledger *led, MDB_txn *txn, const origo_event *ev,
     return rc == ORIGO_E_NOTFOUND ? ORIGO_E_INTERNAL : rc;
 }
 
-static int ship(ledger *led, MDB_txn *txn, const origo_event *ev)
+static int ship(ledger *led, MDB_txn *txn, const origo_event *ev, uint64_t leaf)
 {
     uint8_t to[32];
-    int rc = shipment_target(led, txn, ev, to);
+    int rc = shipment_target(led, txn, ev, leaf, to);
     return rc ? rc : move_lots(led, txn, ev, 1, to);
 }
 
@@ -1023,7 +1032,7 @@ static int apply_event(ledger *led, MDB_txn *txn, const origo_event *ev,
         return rc ? rc : create_lots(led, txn, ev, ORIGO_LOT_OUTPUT, leaf);
     }
     case ORIGO_EV_CUSTODY_SHIP:
-        return ship(led, txn, ev);
+        return ship(led, txn, ev, leaf);
     case ORIGO_EV_CUSTODY_RECEIVE:
         return move_lots(led, txn, ev, 0, NULL);
     case ORIGO_EV_QUALITY_HOLD:
@@ -1041,7 +1050,7 @@ static int apply_event(ledger *led, MDB_txn *txn, const origo_event *ev,
         case TRACE_EPCIS_COMMISSION:
             return create_lots(led, txn, ev, ORIGO_LOT_SUBJECT, leaf);
         case TRACE_EPCIS_SHIP:
-            return ship(led, txn, ev);
+            return ship(led, txn, ev, leaf);
         case TRACE_EPCIS_RECEIVE:
             return move_lots(led, txn, ev, 0, NULL);
         default:

@@ -59,7 +59,12 @@ unsigned lotindex_query_roles(int backward, int recall, int lot_events)
 {
     if (lot_events)
         return LOTINDEX_ALL_ROLES;
-    unsigned roles = LOTINDEX_ROLE_BIT(backward ? LOTINDEX_IN : LOTINDEX_OUT);
+    /* The direction's chain, and the chains the authority rules read for
+     * every lot of the answer: its creation (in, other) and custody. */
+    unsigned roles = LOTINDEX_ROLE_BIT(backward ? LOTINDEX_IN : LOTINDEX_OUT) |
+                     LOTINDEX_ROLE_BIT(LOTINDEX_IN) |
+                     LOTINDEX_ROLE_BIT(LOTINDEX_OTHER) |
+                     LOTINDEX_ROLE_BIT(LOTINDEX_CUSTODY);
     if (recall)
         roles |= LOTINDEX_ROLE_BIT(LOTINDEX_CUSTODY) |
                  LOTINDEX_ROLE_BIT(LOTINDEX_QUALITY);
@@ -69,8 +74,10 @@ unsigned lotindex_query_roles(int backward, int recall, int lot_events)
 int lotindex_chain_full(int backward, int lot_events, int role, uint32_t depth,
                         uint32_t max_depth)
 {
-    int direction = backward ? LOTINDEX_IN : LOTINDEX_OUT;
-    return lot_events || role != direction || depth < max_depth;
+    /* Only a forward trace's out chain of a lot at the depth limit is
+     * proven by its count alone: every other chain is one the authority
+     * rules read, or one the answer expands. */
+    return lot_events || backward || role != LOTINDEX_OUT || depth < max_depth;
 }
 
 static const char *const role_names[LOTINDEX_MEMBERS + 1] = {

@@ -49,9 +49,11 @@ unsigned lotindex_roles_of(int type, int kind,
 /* What a trace report of a query holds (docs/formats/trace-report.md,
  * "Version 2"), decided here once for the builder and the verifier: the
  * roles whose chains the query needs for each lot of its answer
- * (LOTINDEX_ROLE_BIT() mask), and whether the chain of `role` of a lot at
- * `depth` is full (all its events in the report) rather than proven by its
- * count only (the direction's chain of a lot at the depth limit). */
+ * (LOTINDEX_ROLE_BIT() mask: the direction's chain, in, other and
+ * custody for the authority rules, and custody and quality for a recall),
+ * and whether the chain of `role` of a lot at `depth` is full (all its
+ * events in the report) rather than proven by its count only (a forward
+ * trace's out chain of a lot at the depth limit). */
 #define LOTINDEX_ALL_ROLES 0x3eu
 unsigned lotindex_query_roles(int backward, int recall, int lot_events);
 int lotindex_chain_full(int backward, int lot_events, int role, uint32_t depth,

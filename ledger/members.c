@@ -221,3 +221,27 @@ int ledger_validators(ledger *led, MDB_txn *txn, uint64_t tree_size,
     return ledger_members_with_role(led, txn, tree_size, ORIGO_ROLE_VALIDATOR,
                                     out, count);
 }
+
+int members_change_leaves(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                          int (*fn)(void *ctx, uint64_t leaf), void *ctx)
+{
+    MDB_cursor *cur;
+    MDB_val key, val;
+    int rc = store_err(mdb_cursor_open(txn, led->members, &cur));
+    if (rc)
+        return rc;
+    int m = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    for (; m == 0 && rc == 0; m = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != 40) {
+            rc = ORIGO_E_CORRUPT;
+            break;
+        }
+        uint64_t from = store_get_be64((const uint8_t *)key.mv_data + 32);
+        if (from > 0 && from - 1 < tree_size)
+            rc = fn(ctx, from - 1);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && m != MDB_NOTFOUND)
+        rc = store_err(m);
+    return rc;
+}

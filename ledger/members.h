@@ -52,4 +52,11 @@ int members_name_get(ledger *led, MDB_txn *txn, const char *name, size_t len,
 int members_name_put(ledger *led, MDB_txn *txn, const char *name, size_t len,
                      const uint8_t pub[32]);
 
+/* Calls fn(ctx, leaf) for the leaf of every member event at which a
+ * membership change took effect below `tree_size` (a row applying from
+ * leaf + 1), in no order and possibly more than once for one leaf (a
+ * rotation writes two rows). Returns 0, fn's error or a store error. */
+int members_change_leaves(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                          int (*fn)(void *ctx, uint64_t leaf), void *ctx);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "lotindex.h"
 #include "lotindex_mem.h"
+#include "members.h"
 #include "store.h"
 
 #include <stdarg.h>
@@ -319,7 +320,35 @@ struct v2_parts {
     const char *index_note;
     struct bchain *chains;
     size_t chain_count;
+    const uint8_t *genesis; /* the genesis file's bytes (in the txn) */
+    size_t genesis_len;
+    lotindex_proof members; /* the membership chain */
 };
+
+/* The members of one lot index proof after its opening brace. */
+static void put_proof(origo_buf *out, const lotindex_proof *p)
+{
+    put_raw(out, "\"siblings\":[");
+    for (unsigned k = 0; k < p->depth; k++) {
+        if (k) {
+            put_raw(out, ",");
+        }
+        put_base64(out, p->siblings[k], 32);
+    }
+    put_raw(out, p->end == LOTINDEX_END_EMPTY  ? "],\"end\":\"empty\""
+                 : p->end == LOTINDEX_END_LEAF ? "],\"end\":\"leaf\""
+                                               : "],\"end\":\"other\"");
+    if (p->end != LOTINDEX_END_EMPTY) {
+        put_raw(out, ",\"count\":");
+        put_u64(out, p->count);
+        put_raw(out, ",\"head\":");
+        put_base64(out, p->head, 32);
+    }
+    if (p->end == LOTINDEX_END_OTHER) {
+        put_raw(out, ",\"other_key\":");
+        put_base64(out, p->other_key, 32);
+    }
+}
 
 static void put_index(origo_buf *out, const struct trace_result *res,
                       const struct v2_parts *v2)
@@ -327,31 +356,12 @@ static void put_index(origo_buf *out, const struct trace_result *res,
     put_raw(out, "\"index\":[");
     for (size_t i = 0; i < v2->chain_count; i++) {
         const struct bchain *c = &v2->chains[i];
-        const lotindex_proof *p = &c->proof;
         put_raw(out, i ? ",{\"lot\":" : "{\"lot\":");
         put_string(out, res->lots[c->lot].lot, res->lots[c->lot].len);
         put_raw(out, ",\"role\":");
         put_cstring(out, lotindex_role_name(c->role));
-        put_raw(out, ",\"siblings\":[");
-        for (unsigned k = 0; k < p->depth; k++) {
-            if (k) {
-                put_raw(out, ",");
-            }
-            put_base64(out, p->siblings[k], 32);
-        }
-        put_raw(out, p->end == LOTINDEX_END_EMPTY  ? "],\"end\":\"empty\""
-                     : p->end == LOTINDEX_END_LEAF ? "],\"end\":\"leaf\""
-                                                   : "],\"end\":\"other\"");
-        if (p->end != LOTINDEX_END_EMPTY) {
-            put_raw(out, ",\"count\":");
-            put_u64(out, p->count);
-            put_raw(out, ",\"head\":");
-            put_base64(out, p->head, 32);
-        }
-        if (p->end == LOTINDEX_END_OTHER) {
-            put_raw(out, ",\"other_key\":");
-            put_base64(out, p->other_key, 32);
-        }
+        put_raw(out, ",");
+        put_proof(out, &c->proof);
         put_raw(out, "}");
     }
     put_raw(out, "],");
@@ -375,6 +385,11 @@ static int answer_json(ledger *led, MDB_txn *txn,
     if (v2) {
         put_raw(out, ",\"index_note\":");
         put_cstring(out, v2->index_note);
+        put_raw(out, ",\"genesis\":");
+        put_base64(out, v2->genesis, v2->genesis_len);
+        put_raw(out, ",\"members\":{");
+        put_proof(out, &v2->members);
+        put_raw(out, "}");
     }
     put_raw(out, ",");
     put_lots(out, res, (request->flags & TRACE_WITH_RECALL) != 0);
@@ -544,6 +559,61 @@ static int walk_event(void *ctx, uint64_t leaf)
     return 0;
 }
 
+static int leafset_add_cb(void *ctx, uint64_t leaf)
+{
+    return leafset_add(ctx, leaf);
+}
+
+static void leafset_sort(struct leafset *set)
+{
+    if (set->count > 1) {
+        qsort(set->leaves, set->count, sizeof(uint64_t), cmp_u64);
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < set->count; i++) {
+        if (m == 0 || set->leaves[m - 1] != set->leaves[i]) {
+            set->leaves[m++] = set->leaves[i];
+        }
+    }
+    set->count = m;
+}
+
+/* v2: the genesis and the membership chain (lot-index.md, "The membership
+ * chain"): its proof and every member event in it, which go into `set`. */
+static int gather_members(ledger *led, MDB_txn *txn, uint64_t tree_size,
+                          struct v2_parts *v2, struct leafset *set,
+                          char *errmsg, size_t errmsg_size)
+{
+    struct leafset changes = {0};
+    int rc = store_genesis_json(led, txn, &v2->genesis, &v2->genesis_len);
+    if (rc == 0) {
+        rc = ledger_lot_index_prove(led, txn, tree_size, "", 0,
+                                    LOTINDEX_MEMBERS, &v2->members);
+    }
+    if (rc == 0) {
+        rc = members_change_leaves(led, txn, tree_size, leafset_add_cb,
+                                   &changes);
+    }
+    if (rc == 0) {
+        leafset_sort(&changes);
+        uint64_t proven =
+            v2->members.end == LOTINDEX_END_LEAF ? v2->members.count : 0;
+        if (proven != changes.count + 1) {
+            set_msg(errmsg, errmsg_size,
+                    "the lot index's membership chain holds %llu entries, "
+                    "the member table %zu changes and the genesis (run "
+                    "origo audit)",
+                    (unsigned long long)proven, changes.count);
+            rc = ORIGO_E_CORRUPT;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < changes.count; i++) {
+        rc = leafset_add(set, changes.leaves[i]);
+    }
+    free(changes.leaves);
+    return rc;
+}
+
 /* The chains the query needs and the events of the full ones, decided as
  * the verifier decides them (lotindex_query_roles(), lotindex_chain_full()).
  */
@@ -607,6 +677,10 @@ static int gather_v2(ledger *led, MDB_txn *txn,
     }
     free(w.ev);
     free(w.facts);
+    if (rc == 0) {
+        rc = gather_members(led, txn, res->tree_size, v2, set, errmsg,
+                            errmsg_size);
+    }
     if (rc == ORIGO_E_NOTFOUND) {
         set_msg(errmsg, errmsg_size,
                 "the lot index at tree size %llu is no longer held (a node "
@@ -623,16 +697,7 @@ static int gather_v2(ledger *led, MDB_txn *txn,
         }
         return rc;
     }
-    if (set->count > 1) {
-        qsort(set->leaves, set->count, sizeof(uint64_t), cmp_u64);
-    }
-    size_t m = 0;
-    for (size_t i = 0; i < set->count; i++) {
-        if (m == 0 || set->leaves[m - 1] != set->leaves[i]) {
-            set->leaves[m++] = set->leaves[i];
-        }
-    }
-    set->count = m;
+    leafset_sort(set);
     return 0;
 }
 

@@ -18,7 +18,9 @@
 #include <origo/merkle.h>
 #include <sodium.h>
 
+#include "genesis.h"
 #include "lotindex.h"
+#include "report_authority.h"
 #include "trace_facts.h"
 
 #define REPORT_FORMAT_V1 "origo-trace-report/v1"
@@ -106,6 +108,10 @@ struct vstate {
     struct vchain *chains;
     size_t chain_count;
     long *chain_of; /* lot * LOTINDEX_ROLES + role - 1 -> chain, or -1 */
+    genesis *gen;   /* v2: the report's genesis */
+    uint64_t members_count; /* v2: the membership chain, proven */
+    uint8_t members_head[32];
+    struct rauth_signer *signers; /* v2: per event, when asked for */
 };
 
 /* A lot text for messages: at most 200 bytes, by length (lot texts borrowed
@@ -1274,15 +1280,57 @@ static int get_hash(struct vstate *st, const json_t *obj, const char *where,
     return hash_value(st, json_object_get(obj, key), what, out);
 }
 
+/* Reads the proof members of `item` (siblings, end, count, head,
+ * other_key) into *p. */
+static int read_proof(struct vstate *st, const json_t *item, const char *where,
+                      lotindex_proof *p)
+{
+    const char *end = "";
+    json_t *siblings = NULL;
+    int rc;
+    if ((rc = get_string(st, item, where, "end", &end, NULL)) ||
+        (rc = get_array(st, item, where, "siblings", &siblings))) {
+        return rc;
+    }
+    p->end = !strcmp(end, "empty")   ? LOTINDEX_END_EMPTY
+             : !strcmp(end, "leaf")  ? LOTINDEX_END_LEAF
+             : !strcmp(end, "other") ? LOTINDEX_END_OTHER
+                                     : -1;
+    if (p->end < 0 || json_array_size(siblings) > LOTINDEX_MAX_DEPTH) {
+        return fail(st, ORIGO_E_JSON,
+                    "%s: expected end empty, leaf or other and at most %d "
+                    "siblings",
+                    where, LOTINDEX_MAX_DEPTH);
+    }
+    p->depth = (unsigned)json_array_size(siblings);
+    for (unsigned k = 0; k < p->depth; k++) {
+        char sw[96];
+        snprintf(sw, sizeof(sw), "%s.siblings[%u]", where, k);
+        if ((rc = hash_value(st, json_array_get(siblings, k), sw,
+                             p->siblings[k]))) {
+            return rc;
+        }
+    }
+    if (p->end != LOTINDEX_END_EMPTY &&
+        ((rc = get_u64(st, item, where, "count", &p->count)) ||
+         (rc = get_hash(st, item, where, "head", p->head)))) {
+        return rc;
+    }
+    if (p->end == LOTINDEX_END_OTHER &&
+        (rc = get_hash(st, item, where, "other_key", p->other_key))) {
+        return rc;
+    }
+    return 0;
+}
+
 /* Reads report.index[i] into a proof and checks it against the index
  * root. */
 static int check_index_proof(struct vstate *st, size_t i, const json_t *item,
                              struct vchain *chain)
 {
     char where[64];
-    const char *lot_text = NULL, *role_name = "", *end = "";
+    const char *lot_text = NULL, *role_name = "";
     size_t lot_len = 0;
-    json_t *siblings = NULL;
     lotindex_proof *p = calloc(1, sizeof(*p));
     int rc;
     snprintf(where, sizeof(where), "index[%zu]", i);
@@ -1294,9 +1342,7 @@ static int check_index_proof(struct vstate *st, size_t i, const json_t *item,
         goto out;
     }
     if ((rc = get_string(st, item, where, "lot", &lot_text, &lot_len)) ||
-        (rc = get_string(st, item, where, "role", &role_name, NULL)) ||
-        (rc = get_string(st, item, where, "end", &end, NULL)) ||
-        (rc = get_array(st, item, where, "siblings", &siblings))) {
+        (rc = get_string(st, item, where, "role", &role_name, NULL))) {
         goto out;
     }
     chain->role = lotindex_role_parse(role_name);
@@ -1318,33 +1364,7 @@ static int check_index_proof(struct vstate *st, size_t i, const json_t *item,
         goto out;
     }
     chain->lot = (uint32_t)lot;
-    p->end = !strcmp(end, "empty")   ? LOTINDEX_END_EMPTY
-             : !strcmp(end, "leaf")  ? LOTINDEX_END_LEAF
-             : !strcmp(end, "other") ? LOTINDEX_END_OTHER
-                                     : -1;
-    if (p->end < 0 || json_array_size(siblings) > LOTINDEX_MAX_DEPTH) {
-        rc = fail(st, ORIGO_E_JSON,
-                  "%s: expected end empty, leaf or other and at most %d "
-                  "siblings",
-                  where, LOTINDEX_MAX_DEPTH);
-        goto out;
-    }
-    p->depth = (unsigned)json_array_size(siblings);
-    for (unsigned k = 0; k < p->depth; k++) {
-        char sw[96];
-        snprintf(sw, sizeof(sw), "%s.siblings[%u]", where, k);
-        if ((rc = hash_value(st, json_array_get(siblings, k), sw,
-                             p->siblings[k]))) {
-            goto out;
-        }
-    }
-    if (p->end != LOTINDEX_END_EMPTY &&
-        ((rc = get_u64(st, item, where, "count", &p->count)) ||
-         (rc = get_hash(st, item, where, "head", p->head)))) {
-        goto out;
-    }
-    if (p->end == LOTINDEX_END_OTHER &&
-        (rc = get_hash(st, item, where, "other_key", p->other_key))) {
+    if ((rc = read_proof(st, item, where, p))) {
         goto out;
     }
     uint8_t key[32];
@@ -1358,6 +1378,64 @@ static int check_index_proof(struct vstate *st, size_t i, const json_t *item,
     }
 out:
     free(p);
+    return rc;
+}
+
+/* v2: the genesis the report carries, bound by the membership chain's
+ * first element, and the membership chain's proof. */
+static int check_members(struct vstate *st)
+{
+    const char *text;
+    size_t len, got = 0;
+    const json_t *members = json_object_get(st->root, "members");
+    int rc = get_string(st, st->root, "report", "genesis", &text, &len);
+    if (rc != 0) {
+        return rc;
+    }
+    uint8_t *json = malloc(len + 1);
+    if (json == NULL) {
+        return fail(st, ORIGO_E_NOMEM, "report.genesis: out of memory");
+    }
+    char inner[200] = "";
+    if (sodium_base642bin(json, len + 1, text, len, NULL, &got, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0) {
+        rc = fail(st, ORIGO_E_JSON,
+                  "report.genesis: expected the genesis file in base64");
+    } else if ((rc = genesis_parse(json, got, &st->gen, inner,
+                                   sizeof(inner))) != 0) {
+        rc = fail(st, rc, "report.genesis: %s", inner);
+    } else if (strcmp(st->gen->origin, st->origin) != 0) {
+        rc = fail(st, ORIGO_E_ORIGIN,
+                  "report.genesis: origin \"%.100s\", expected the report's",
+                  st->gen->origin);
+    }
+    free(json);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!json_is_object(members)) {
+        return fail(st, ORIGO_E_JSON, "report.members: expected an object");
+    }
+    lotindex_proof *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        return fail(st, ORIGO_E_NOMEM, "report.members: out of memory");
+    }
+    uint8_t key[32], seed[32];
+    lotindex_key(LOTINDEX_MEMBERS, "", 0, key);
+    rc = read_proof(st, members, "members", p);
+    if (rc == 0 &&
+        lotindex_proof_verify(p, key, st->index_root, &st->members_count,
+                              st->members_head) != 0) {
+        rc = fail(st, ORIGO_E_PROOF,
+                  "report.members: the proof of the membership chain does "
+                  "not verify against the index root of the index note");
+    }
+    free(p);
+    lotindex_members_seed(st->gen->hash, seed);
+    if (rc == 0 && st->members_count == 0) {
+        rc = fail(st, ORIGO_E_REPORT_CLAIM,
+                  "report.members: the lot index has no membership chain");
+    }
     return rc;
 }
 
@@ -1429,11 +1507,20 @@ static int check_index(struct vstate *st)
             }
         }
     }
-    /* Recompute every full chain from the included events, in leaf order. */
+    /* Recompute every full chain from the included events, in leaf order;
+     * the membership chain from the genesis and the member events. */
+    uint64_t members_have = 1;
+    uint8_t members_head[32];
+    lotindex_members_seed(st->gen->hash, members_head);
     for (size_t e = 0; e < st->event_count; e++) {
         struct vevent *ev = &st->events[e];
         const struct vfacts *f = ev->facts;
         ev->used = 0;
+        if (rauth_is_member_event(f->type)) {
+            members_have++;
+            lotindex_chain_step(members_head, ev->leaf, ev->id);
+            ev->used = 1;
+        }
         for (size_t j = 0; j < f->lot_count; j++) {
             long lot;
             if ((rc = lookup_lot(st, f->lots[j].ptr, f->lots[j].len, 0,
@@ -1483,6 +1570,19 @@ static int check_index(struct vstate *st)
                         c->have == c->count ? " with another chain head" : "");
         }
     }
+    if (members_have != st->members_count ||
+        sodium_memcmp(members_head, st->members_head, 32) != 0) {
+        return fail(st, ORIGO_E_REPORT_CLAIM,
+                    "report.members: the membership chain has %llu entries "
+                    "under the cosigned lot index, and the genesis and the "
+                    "included member events give %llu%s: a member change was "
+                    "left out, added or changed, or the genesis is another",
+                    (unsigned long long)st->members_count,
+                    (unsigned long long)members_have,
+                    members_have == st->members_count
+                        ? " with another chain head"
+                        : "");
+    }
     int claimed = 0;
     if ((rc = get_bool(st, st->root, "report", "depth_limited", &claimed))) {
         return rc;
@@ -1494,6 +1594,64 @@ static int check_index(struct vstate *st)
                     limited ? "a lot at the depth limit has further edges"
                             : "no lot at the depth limit has further edges");
     }
+    return 0;
+}
+
+/* v2: every included event against the authority rules, replayed from
+ * the genesis, the membership chain and the lots' full chains
+ * (report_authority.h). */
+static int check_authority(struct vstate *st, struct report_verdict *verdict)
+{
+    struct rauth_event *events =
+        malloc((st->event_count ? st->event_count : 1) * sizeof(*events));
+    struct rauth_lot *lots =
+        malloc((st->reached ? st->reached : 1) * sizeof(*lots));
+    struct rauth_signer *signers =
+        calloc(st->event_count ? st->event_count : 1, sizeof(*signers));
+    if (events == NULL || lots == NULL || signers == NULL) {
+        free(events);
+        free(lots);
+        free(signers);
+        return fail(st, ORIGO_E_NOMEM, "checking authority: out of memory");
+    }
+    for (size_t e = 0; e < st->event_count; e++) {
+        events[e] =
+            (struct rauth_event){st->events[e].leaf, st->events[e].envelope,
+                                 st->events[e].envelope_len};
+    }
+    size_t n = 0;
+    for (size_t l = 0; l < st->lot_count; l++) {
+        if (st->lots[l].depth != DEPTH_ANY) {
+            lots[n++] = (struct rauth_lot){st->lots[l].ptr, st->lots[l].len};
+        }
+    }
+    unsigned roles =
+        lotindex_query_roles(st->backward, st->recall, st->lot_events);
+    size_t failed = 0;
+    char why[512] = "";
+    int rc = report_authority_check(
+        st->gen, events, st->event_count, lots, n,
+        (roles & LOTINDEX_ROLE_BIT(LOTINDEX_QUALITY)) != 0, signers, &failed,
+        why, sizeof(why));
+    free(events);
+    free(lots);
+    if (rc == ORIGO_E_NOMEM) {
+        free(signers);
+        return fail(st, rc, "checking authority: out of memory");
+    }
+    if (rc != 0) {
+        free(signers);
+        return fail(st, rc,
+                    "events[%zu] (leaf %llu): refused by the authority rules "
+                    "(docs/formats/authority.md): %s",
+                    failed, (unsigned long long)st->events[failed].leaf, why);
+    }
+    for (size_t e = 0; e < st->event_count; e++) {
+        verdict->third_party += signers[e].standing == RAUTH_THIRD_PARTY;
+        verdict->revoked += signers[e].revoked;
+    }
+    verdict->authority = 1;
+    st->signers = signers;
     return 0;
 }
 
@@ -1518,6 +1676,9 @@ static int verify_claims(struct vstate *st, struct report_verdict *verdict)
     }
     if (rc == 0 && st->v2) {
         rc = check_index(st);
+        if (rc == 0) {
+            rc = check_authority(st, verdict);
+        }
     } else {
         if (rc == 0 && st->lot_events) {
             rc = mark_lot_events(st);
@@ -1548,6 +1709,8 @@ static void vstate_close(struct vstate *st)
     free(st->claimed);
     free(st->chains);
     free(st->chain_of);
+    free(st->signers);
+    genesis_free(st->gen);
     json_decref(st->root);
 }
 
@@ -1578,7 +1741,8 @@ int report_verify(const uint8_t *data, size_t len,
     }
     if ((rc = check_header(&st)) ||
         (rc = check_checkpoint(&st, policy, &result.signers)) ||
-        (st.v2 && (rc = check_index_note(&st, policy))) ||
+        (st.v2 &&
+         ((rc = check_index_note(&st, policy)) || (rc = check_members(&st)))) ||
         (rc = load_events(&st)) || (rc = verify_claims(&st, &result))) {
         goto out_state;
     }

@@ -47,6 +47,13 @@ struct report_verdict {
     int cycle;      /* the answer contains a cycle */
     int recall;     /* the report is a recall scope */
     size_t holds;   /* holds and recalls in force over the answer */
+    /* v2: every event was checked against the authority rules
+     * (docs/formats/authority.md) from the genesis, the membership chain
+     * and the lots' chains the report proves. */
+    int authority;
+    size_t third_party; /* events by a member that neither owned, held
+                           nor received their first answer lot */
+    size_t revoked;     /* events dated after their key's revocation */
 };
 
 /* Verifies report bytes (exactly `len`) under `policy` (trusted validator

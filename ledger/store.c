@@ -284,6 +284,18 @@ static int meta_put(ledger *led, MDB_txn *txn, const char *name,
     return store_err(mdb_put(txn, led->meta, &key, &val, 0));
 }
 
+int store_genesis_json(ledger *led, MDB_txn *txn, const uint8_t **json,
+                       size_t *len)
+{
+    MDB_val val;
+    int rc = meta_get(led, txn, "genesis_json", &val);
+    if (rc)
+        return rc == MDB_NOTFOUND ? ORIGO_E_CORRUPT : store_err(rc);
+    *json = val.mv_data;
+    *len = val.mv_size;
+    return 0;
+}
+
 /* Initialises an empty store from a parsed genesis. */
 static int init_store(ledger *led, MDB_txn *txn, const uint8_t *json,
                       size_t json_len)

@@ -80,6 +80,11 @@ int store_head_put(ledger *led, MDB_txn *txn, const store_head *head);
  * side effects outside the transaction, or reset them). */
 int store_write(ledger *led, int (*fn)(ledger *, MDB_txn *, void *), void *ctx);
 
+/* The genesis file's bytes as stored (valid while txn lives). Returns 0,
+ * ORIGO_E_CORRUPT, ORIGO_E_STORE. */
+int store_genesis_json(ledger *led, MDB_txn *txn, const uint8_t **json,
+                       size_t *len);
+
 /* Begins a read-only transaction if `txn` is NULL (sets *own = 1). */
 int store_read_begin(ledger *led, MDB_txn *txn, MDB_txn **use, int *own);
 void store_read_end(MDB_txn *use, int own);
