@@ -50,6 +50,7 @@ struct ledger {
     uint8_t genesis_hash[LEDGER_HASH_LEN];
     void *trace; /* the trace indexes' handle (ledger/trace.h), or NULL */
     struct lotindex_mem *lotidx; /* the lot index's tree (lotindex_mem.h) */
+    int testing_skip_rules;      /* testing.h: tests only */
 };
 
 /* The head record (meta "state") with the Merkle frontier, so that a block

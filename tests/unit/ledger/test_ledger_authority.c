@@ -18,9 +18,13 @@
 
 #include <cmocka.h>
 
+#include "checkpoint.h"
 #include "ledgertest.h"
 #include "origo/error.h"
 #include "origo/keys.h"
+#include "report.h"
+#include "report_verify.h"
+#include "testing.h"
 #include "testutil.h"
 #include "trace.h"
 
@@ -921,6 +925,231 @@ static void test_approvals_bind_the_namespaces(void **state)
     lt_fixture_free(f);
 }
 
+/* A member that rotated its key still receives what is shipped to it: the
+ * shipment names it by identity (it used to record the member's current
+ * key, and the receipt, judged by identity, was refused as no shipment). */
+static void test_a_rotated_receiver_receives(void **state)
+{
+    fixture *f = *state;
+    create(f, LT_SUPPLIER, "acme/cell/K5");
+    rotate(f, LT_PLANT, LT_PLANT, LT_OUTSIDER, 0);
+    apply(f);
+    expect(f, 0, 0, "acme creates K5");
+    expect(f, 1, 0, "plant1 rotates its key");
+    custody(f, LT_SUPPLIER, ORIGO_EV_CUSTODY_SHIP, "acme/cell/K5", "acme",
+            "plant1");
+    apply(f);
+    expect(f, 0, 0, "acme ships K5 to plant1");
+    custody(f, LT_OUTSIDER, ORIGO_EV_CUSTODY_RECEIVE, "acme/cell/K5", "acme",
+            "plant1");
+    transform(f, LT_OUTSIDER, "acme/cell/K5", "plant1/pack/K6");
+    apply(f);
+    expect(f, 0, 0, "plant1 receives with its new key");
+    expect(f, 1, 0, "and consumes the lot");
+}
+
+/* ---- refused offline too ---------------------------------------------------
+ * Each cheat again, on two ledgers fed the same blocks: one applies the
+ * rules and refuses the cheat with its code; the other does not apply them
+ * (ledger_testing_skip_rules(): other code, or colluding validators) and
+ * accepts it. A quorum of the validators signs the lax ledger's tree and
+ * lot index, and the v2 trace report that depends on the cheat is built
+ * from it: the offline verifier refuses it with the same code. The same
+ * report from the ledger that applies the rules verifies. */
+
+struct offline_cheat {
+    const char *what;
+    void (*setup)(fixture *f);
+    void (*cheat)(fixture *f);
+    int code;
+    const char *lot; /* the report's start lot */
+    enum trace_direction direction;
+    uint32_t max_depth;
+    unsigned flags;
+};
+
+static void setup_c1(fixture *f)
+{
+    create(f, LT_SUPPLIER, "acme/cell/C1");
+    create(f, LT_PLANT, "plant1/scrap/S1");
+}
+static void cheat_consume(fixture *f)
+{
+    transform(f, LT_PLANT, "acme/cell/C1", "plant1/pack/P2");
+}
+static void cheat_produce_existing(fixture *f)
+{
+    transform(f, LT_PLANT, "plant1/scrap/S1", "acme/cell/C1");
+}
+static void cheat_foreign_prefix(fixture *f)
+{
+    create(f, LT_SUPPLIER, "plant1/frame/F1");
+}
+static void cheat_receive(fixture *f)
+{
+    custody(f, LT_PLANT, ORIGO_EV_CUSTODY_RECEIVE, "acme/cell/C1", "acme",
+            "plant1");
+}
+static void setup_held(fixture *f)
+{
+    setup_c1(f);
+    quality(f, LT_INSPECTOR, ORIGO_EV_QUALITY_HOLD, "acme/cell/C1");
+}
+static void cheat_release(fixture *f)
+{
+    quality(f, LT_SUPPLIER, ORIGO_EV_QUALITY_RELEASE, "acme/cell/C1");
+}
+static void cheat_recall(fixture *f)
+{
+    quality(f, LT_PLANT, ORIGO_EV_QUALITY_RECALL, "acme/cell/C1");
+}
+static void cheat_coa(fixture *f)
+{
+    coa(f, LT_SUPPLIER, "acme/cell/C1", "Nordic Lithium QA");
+}
+static void cheat_inspect_unknown(fixture *f)
+{
+    inspect(f, LT_INSPECTOR, "acme/cell/NEVER", ts(f));
+}
+static void cheat_self_grant(fixture *f)
+{
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_UPDATE, LT_ADMIN, "admin",
+           ORIGO_ROLE_ADMIN | ORIGO_ROLE_PLANT);
+}
+
+static const struct offline_cheat OFFLINE_CHEATS[] = {
+    {"a competitor consumes a lot it does not hold", setup_c1, cheat_consume,
+     ORIGO_E_NOT_HOLDER, "plant1/pack/P2", TRACE_BACKWARD, TRACE_DEPTH_ANY, 0},
+    {"scrap produces a competitor's existing lot", setup_c1,
+     cheat_produce_existing, ORIGO_E_LOT_EXISTS, "acme/cell/C1", TRACE_BACKWARD,
+     TRACE_DEPTH_ANY, 0},
+    {"a lot under another company's prefix", setup_c1, cheat_foreign_prefix,
+     ORIGO_E_NAMESPACE, "plant1/frame/F1", TRACE_FORWARD, 0,
+     TRACE_WITH_LOT_EVENTS},
+    {"a receipt with no shipment", setup_c1, cheat_receive, ORIGO_E_NO_SHIPMENT,
+     "acme/cell/C1", TRACE_FORWARD, TRACE_DEPTH_ANY, TRACE_WITH_RECALL},
+    {"a supplier lifts the lab's hold", setup_held, cheat_release,
+     ORIGO_E_NOT_AUTHOR, "acme/cell/C1", TRACE_FORWARD, TRACE_DEPTH_ANY,
+     TRACE_WITH_RECALL},
+    {"a plant recalls a competitor's lot", setup_c1, cheat_recall,
+     ORIGO_E_NOT_OWNER, "acme/cell/C1", TRACE_FORWARD, TRACE_DEPTH_ANY,
+     TRACE_WITH_RECALL},
+    {"a COA in a free-text issuer's name", setup_c1, cheat_coa, ORIGO_E_PARTY,
+     "acme/cell/C1", TRACE_FORWARD, 0, TRACE_WITH_LOT_EVENTS},
+    {"an inspection of a lot never created", setup_c1, cheat_inspect_unknown,
+     ORIGO_E_LOT_UNKNOWN, "acme/cell/NEVER", TRACE_FORWARD, 0,
+     TRACE_WITH_LOT_EVENTS},
+    {"the admin grants itself a plant's role", setup_c1, cheat_self_grant,
+     ORIGO_E_SELF_GRANT, "acme/cell/C1", TRACE_BACKWARD, TRACE_DEPTH_ANY, 0},
+};
+
+/* Applies the pending block to both ledgers. */
+static void apply_both(fixture *f, ledger *lax, ledger_outcome *lax_out)
+{
+    f->time += 1000;
+    f->raft_index++;
+    lt_apply(f->led, &f->block, f->raft_index, f->time, f->out);
+    lt_apply(lax, &f->block, f->raft_index, f->time, lax_out);
+    lt_block_clear(&f->block);
+}
+
+/* Two validators sign the ledger's tree and lot index; returns the v2
+ * report's verification code (err says why). */
+static int signed_report(fixture *f, ledger *led, const struct offline_cheat *c,
+                         char *err, size_t err_len)
+{
+    ledger_state state;
+    char *body, *ibody, line[400];
+    size_t body_len, ibody_len;
+    assert_int_equal(ledger_get_state(led, NULL, &state), 0);
+    assert_int_equal(
+        ledger_checkpoint_body(led, NULL, state.tree_size, &body, &body_len),
+        0);
+    assert_int_equal(ledger_lot_index_note_body(led, NULL, state.tree_size,
+                                                &ibody, &ibody_len),
+                     0);
+    for (int v = LT_V1; v <= LT_V2; v++) {
+        lt_sign_checkpoint(&f->net, v, body, body_len, line, sizeof(line));
+        assert_int_equal(ledger_checkpoint_add_signature(
+                             led, NULL, state.tree_size, line, strlen(line)),
+                         0);
+        lt_sign_checkpoint(&f->net, v, ibody, ibody_len, line, sizeof(line));
+        assert_int_equal(ledger_lot_index_add_signature(
+                             led, NULL, state.tree_size, line, strlen(line)),
+                         0);
+    }
+    free(body);
+    free(ibody);
+    struct report_request request = {
+        .lot = c->lot,
+        .lot_len = strlen(c->lot),
+        .direction = c->direction,
+        .max_depth = c->max_depth,
+        .flags = c->flags,
+        .version = 2,
+    };
+    char *json;
+    size_t len;
+    int rc = report_build(led, &request, &json, &len, NULL, err, err_len);
+    if (rc != 0)
+        fail_msg("%s: building the report: %s", c->what, err);
+    origo_vkey vkeys[LT_VALIDATORS];
+    lt_validator_vkeys(&f->net, vkeys);
+    origo_note_policy policy = {
+        .signers = vkeys, .signer_count = LT_VALIDATORS, .quorum = 0};
+    struct report_verdict verdict;
+    rc = report_verify((const uint8_t *)json, len, &policy, &verdict, err,
+                       err_len);
+    free(json);
+    if (rc == 0)
+        assert_true(verdict.authority);
+    return rc;
+}
+
+static void
+test_reports_that_depend_on_a_refused_event_do_not_verify(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(OFFLINE_CHEATS) / sizeof(OFFLINE_CHEATS[0]);
+         i++) {
+        const struct offline_cheat *c = &OFFLINE_CHEATS[i];
+        fixture *f = lt_fixture_new(LT_WINDOW);
+        char *lax_dir, err[1024] = "";
+        ledger *lax = lt_store(&f->net, &lax_dir, 0);
+        ledger_outcome lax_out[64];
+        ledger_testing_skip_rules(lax, 1);
+        c->setup(f);
+        size_t honest = f->block.count;
+        apply_both(f, lax, lax_out);
+        for (size_t k = 0; k < honest; k++) {
+            expect(f, k, 0, c->what);
+            assert_int_equal(lax_out[k].status, 0);
+        }
+        c->cheat(f);
+        apply_both(f, lax, lax_out);
+        expect(f, 0, c->code, c->what);
+        assert_int_equal(lax_out[0].status, 0); /* the lax ledger took it */
+        int rc = signed_report(f, lax, c, err, sizeof(err));
+        if (rc != c->code)
+            fail_msg("%s: the report from the lax ledger gave %s (%s), "
+                     "expected %s",
+                     c->what, rc ? origo_errname(rc) : "verified", err,
+                     origo_errname(c->code));
+        assert_non_null(strstr(err, "refused by the authority rules"));
+        print_message("offline, %s: %s\n", c->what, err);
+        /* The ledger that applied the rules gives a report that verifies
+         * (the cheat is not in it). */
+        rc = signed_report(f, f->led, c, err, sizeof(err));
+        if (rc != 0)
+            fail_msg("%s: the honest ledger's report: %s (%s)", c->what,
+                     origo_errname(rc), err);
+        ledger_close(lax);
+        testutil_rmtree(lax_dir);
+        free(lax_dir);
+        lt_fixture_free(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -942,10 +1171,13 @@ int main(void)
         T(test_a_rotated_key_keeps_the_members_identity),
         T(test_rotation_cheats_are_refused),
         T(test_admins_rotate_a_stolen_key_with_its_revocation_time),
+        T(test_a_rotated_receiver_receives),
 #undef T
         cmocka_unit_test(test_member_changes_need_two_of_three_admins),
         cmocka_unit_test(test_approvals_expire_and_admins_stay_above_quorum),
         cmocka_unit_test(test_approvals_bind_the_namespaces),
+        cmocka_unit_test(
+            test_reports_that_depend_on_a_refused_event_do_not_verify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
