@@ -84,7 +84,7 @@ const char *rauth_standing_name(int standing)
     case RAUTH_THIRD_PARTY:
         return "third party";
     default:
-        return "-";
+        return "membership change";
     }
 }
 
@@ -1009,6 +1009,7 @@ static int one_event(struct rauth *a, const struct rauth_event *e,
     }
     const origo_event *ev = a->ev;
     struct mrec *who = rec_get(a, ev->by);
+    a->who = NULL;
     if (who == NULL || !who->active) {
         return why(a, ORIGO_E_NOT_MEMBER,
                    "the signer is not an active member at this leaf");
@@ -1022,6 +1023,8 @@ static int one_event(struct rauth *a, const struct rauth_event *e,
                    origo_event_type_name(ev->type));
     }
     if (signer != NULL) {
+        signer->leaf = e->leaf;
+        signer->type = origo_event_type_name(ev->type);
         snprintf(signer->name, sizeof(signer->name), "%s", who->name);
         signer->roles = who->roles;
         signer->standing = standing(a);
@@ -1066,7 +1069,12 @@ int report_authority_check(const genesis *gen, const struct rauth_event *events,
         snprintf(errbuf, errlen, "checking authority: out of memory");
     } else if (rc != 0) {
         *failed = i - 1;
-        snprintf(errbuf, errlen, "%s", a.why);
+        if (rc == ORIGO_E_NOT_MEMBER || a.who == NULL) {
+            snprintf(errbuf, errlen, "%s", a.why);
+        } else {
+            snprintf(errbuf, errlen, "%s signed by %s: %s",
+                     origo_event_type_name(a.ev->type), a.who->name, a.why);
+        }
     } else if (signers != NULL) {
         /* Marked once every rotation is known: an event its key signed at
          * or after the revocation time its member stated later. */

@@ -57,6 +57,8 @@ int rauth_is_member_event(int type);
 
 /* Who signed one event, as of its leaf. */
 struct rauth_signer {
+    uint64_t leaf;
+    const char *type; /* the event type's name (static) */
     char name[GENESIS_NAME_MAX + 1];
     uint32_t roles; /* ORIGO_ROLE_* */
     int standing;   /* enum rauth_standing */

@@ -1718,6 +1718,20 @@ int report_verify(const uint8_t *data, size_t len,
                   const origo_note_policy *policy,
                   struct report_verdict *verdict, char *errbuf, size_t errlen)
 {
+    return report_verify_attributed(data, len, policy, verdict, NULL, NULL,
+                                    errbuf, errlen);
+}
+
+int report_verify_attributed(const uint8_t *data, size_t len,
+                             const origo_note_policy *policy,
+                             struct report_verdict *verdict,
+                             struct rauth_signer **signers, size_t *count,
+                             char *errbuf, size_t errlen)
+{
+    if (signers != NULL) {
+        *signers = NULL;
+        *count = 0;
+    }
     struct vstate st;
     struct report_verdict result;
     json_error_t jerr;
@@ -1751,6 +1765,11 @@ int report_verify(const uint8_t *data, size_t len,
     result.recall = st.recall;
     if (verdict != NULL) {
         *verdict = result;
+    }
+    if (signers != NULL && st.signers != NULL) {
+        *signers = st.signers;
+        *count = st.event_count;
+        st.signers = NULL;
     }
 out_state:
     vstate_close(&st);

@@ -24,6 +24,8 @@
 
 #include <origo/note.h>
 
+#include "report_authority.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -72,6 +74,18 @@ REPORT_WUR int report_verify(const uint8_t *data, size_t len,
                              const origo_note_policy *policy,
                              struct report_verdict *verdict, char *errbuf,
                              size_t errlen);
+
+/* report_verify(), and for a v2 report the attribution of every included
+ * event, in leaf order (report_authority.h: the signer's member name and
+ * roles at its leaf, how it stood to the event's first answer lot, and
+ * whether it was dated after its key's revocation): *signers (malloc()ed,
+ * the caller frees; NULL for a v1 report) and *count. */
+REPORT_WUR int report_verify_attributed(const uint8_t *data, size_t len,
+                                        const origo_note_policy *policy,
+                                        struct report_verdict *verdict,
+                                        struct rauth_signer **signers,
+                                        size_t *count, char *errbuf,
+                                        size_t errlen);
 
 /* Reads the file at `path` and verifies it with report_verify() under the
  * trust set `keys` (the validators' verifier keys, <origo/keys.h>) and

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "origo/error.h"
+#include "origo/event.h"
 
 int cli_write_file(const char *path, const void *data, size_t len,
                    unsigned mode)
@@ -110,4 +111,16 @@ void cli_error(const char *verb, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+void cli_roles(uint32_t roles, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (unsigned b = 1; b <= ORIGO_ROLE_ALL; b <<= 1) {
+        if (roles & b) {
+            size_t used = strlen(out);
+            snprintf(out + used, size - used, "%s%s", used ? "," : "",
+                     origo_role_name(b));
+        }
+    }
 }

@@ -18,6 +18,8 @@ int cli_output(const char *verb, const char *path, const void *data,
                size_t len);
 /* Lower-case hex of len bytes into out (2*len+1 chars). */
 void cli_hex(const uint8_t *bytes, size_t len, char *out);
+/* Role names of an ORIGO_ROLE_* mask, comma-separated, into out. */
+void cli_roles(uint32_t roles, char *out, size_t size);
 /* Parses exactly out_len bytes of hex. Returns 0 or ORIGO_E_INVAL. */
 int cli_unhex(const char *hex, uint8_t *out, size_t out_len);
 /* Prints "origo <verb>: <message>\n" to stderr, printf-style. */

@@ -305,13 +305,8 @@ static void print_events(ledger *led, MDB_txn *txn,
         ledger_member member;
         char roles[128] = "";
         int known = ledger_member_at(led, txn, ev->by, leaf, &member) == 0;
-        for (unsigned b = 1; known && b <= ORIGO_ROLE_ALL; b <<= 1) {
-            if (member.roles & b) {
-                size_t used = strlen(roles);
-                snprintf(roles + used, sizeof(roles) - used, "%s%s",
-                         used ? "," : "", origo_role_name(b));
-            }
-        }
+        if (known)
+            cli_roles(member.roles, roles, sizeof(roles));
         /* A key later revoked from a time at or before this event's: the
          * event may be the thief's. */
         ledger_member now;

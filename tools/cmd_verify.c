@@ -23,11 +23,18 @@
 static void verify_usage(FILE *out)
 {
     fprintf(out,
-            "usage: origo verify --trust FILE [--quorum K] FILE...\n"
+            "usage: origo verify --trust FILE [--quorum K] [--signers] "
+            "FILE...\n"
             "  --trust FILE  validator verifier keys, one per line "
             "(docs/formats/trust.md)\n"
             "  --quorum K    signatures required (default: the trust file's, "
             "else a majority)\n"
+            "  --signers     for a v2 trace report, one line per event: who "
+            "signed it,\n"
+            "                with which roles, and as the lot's owner, "
+            "holder, receiver\n"
+            "                or a third party (proven from the report "
+            "alone)\n"
             "Each FILE is a c2sp.org/tlog-proof@v1 file (origo prove) or "
             "a trace\nreport (origo trace --proofs --out).\n"
             "Exit status: 0 all verified, 1 some did not, 2 usage error.\n");
@@ -59,9 +66,22 @@ static int report_origin_matches(const uint8_t *data, size_t len,
     return match;
 }
 
+static void print_signers(const struct rauth_signer *signers, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct rauth_signer *s = &signers[i];
+        char roles[128] = "";
+        cli_roles(s->roles, roles, sizeof(roles));
+        printf("     leaf %-6llu %-16s by %s (%s), %s%s\n",
+               (unsigned long long)s->leaf, s->type, s->name, roles,
+               rauth_standing_name(s->standing),
+               s->revoked ? ", SIGNED AFTER ITS KEY WAS REVOKED" : "");
+    }
+}
+
 static int verify_report(const char *path, const uint8_t *data, size_t len,
                          const origo_trust *trust,
-                         const origo_note_policy *policy)
+                         const origo_note_policy *policy, int show_signers)
 {
     if (!report_origin_matches(data, len, trust)) {
         printf("FAIL %s: the report's origin is not '%s' (trust file)\n", path,
@@ -69,25 +89,39 @@ static int verify_report(const char *path, const uint8_t *data, size_t len,
         return 1;
     }
     struct report_verdict verdict;
-    char err[512] = "";
-    int rc = report_verify(data, len, policy, &verdict, err, sizeof(err));
+    struct rauth_signer *signers = NULL;
+    size_t count = 0;
+    char err[1024] = "";
+    int rc = report_verify_attributed(data, len, policy, &verdict, &signers,
+                                      &count, err, sizeof(err));
     if (rc) {
         printf("FAIL %s: %s (%s)\n", path, err[0] ? err : origo_strerror(rc),
                origo_errname(rc));
         return 1;
     }
+    char authority[160] = "; v1: completeness and authority not proven";
+    if (verdict.authority) {
+        snprintf(authority, sizeof(authority),
+                 "; complete under the cosigned lot index, every event "
+                 "within its signer's authority (%zu by third parties%s)",
+                 verdict.third_party,
+                 verdict.revoked ? ", some after a key revocation" : "");
+    }
     printf("OK   %s: trace report with %zu lots, %zu edges, %zu events%s, "
            "all proven at tree %llu, checkpoint signed by %zu of %zu "
-           "trusted validators\n",
+           "trusted validators%s\n",
            path, verdict.lots, verdict.edges, verdict.events,
            verdict.cycle ? " (contains a cycle)" : "",
            (unsigned long long)verdict.tree_size, verdict.signers,
-           origo_trust_distinct_signers(trust));
+           origo_trust_distinct_signers(trust), authority);
+    if (show_signers)
+        print_signers(signers, count);
+    free(signers);
     return 0;
 }
 
 static int verify_one(const char *path, const origo_trust *trust,
-                      const origo_note_policy *policy)
+                      const origo_note_policy *policy, int show_signers)
 {
     uint8_t *data;
     size_t len;
@@ -97,7 +131,8 @@ static int verify_one(const char *path, const origo_trust *trust,
         return 1;
     }
     if (report_is_report(data, len)) {
-        int failed = verify_report(path, data, len, trust, policy);
+        int failed =
+            verify_report(path, data, len, trust, policy, show_signers);
         free(data);
         return failed;
     }
@@ -105,7 +140,7 @@ static int verify_one(const char *path, const origo_trust *trust,
     if (len < sizeof(header) - 1 || memcmp(data, header, sizeof(header) - 1)) {
         printf("FAIL %s: neither a tlog-proof file (first line "
                "'" ORIGO_TLOG_PROOF_HEADER "') nor a trace report (JSON with "
-               "\"format\": \"origo-trace-report/v1\")\n",
+               "\"format\": \"origo-trace-report/v1\" or v2)\n",
                path);
         free(data);
         return 1;
@@ -151,14 +186,15 @@ int cmd_verify(int argc, char **argv)
     static const struct option options[] = {
         {"trust", required_argument, NULL, 't'},
         {"quorum", required_argument, NULL, 'q'},
+        {"signers", no_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *trust_path = NULL;
     size_t quorum = 0;
-    int opt;
+    int opt, show_signers = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "t:q:h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "t:q:sh", options, NULL)) != -1) {
         char *end;
         switch (opt) {
         case 't':
@@ -173,6 +209,9 @@ int cmd_verify(int argc, char **argv)
                           optarg);
                 return 2;
             }
+            break;
+        case 's':
+            show_signers = 1;
             break;
         case 'h':
             verify_usage(stdout);
@@ -206,7 +245,7 @@ int cmd_verify(int argc, char **argv)
     }
     int failed = 0;
     for (int i = optind; i < argc; i++)
-        failed += verify_one(argv[i], trust, &policy);
+        failed += verify_one(argv[i], trust, &policy, show_signers);
     printf("%d of %d verified\n", argc - optind - failed, argc - optind);
     free(trust);
     return failed ? 1 : 0;
