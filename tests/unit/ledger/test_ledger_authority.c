@@ -1150,6 +1150,196 @@ test_reports_that_depend_on_a_refused_event_do_not_verify(void **state)
     }
 }
 
+/* ---- the two implementations agree ------------------------------------------
+ * Random supply-chain workloads, mostly of events some rule refuses, go
+ * through apply; then every lot's v2 reports (genealogy, recall scope, all
+ * its events) are built and must verify: the offline replay of the rules
+ * (report_authority.c) never refuses what apply accepted. */
+
+static uint64_t next_rand(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static const int ACTORS[] = {LT_SUPPLIER,  LT_PLANT, LT_CARRIER,
+                             LT_INSPECTOR, LT_ADMIN, LT_OUTSIDER};
+static const char *const NAMES[] = {"acme",  "plant1", "truckco",
+                                    "labco", "admin",  "regulator"};
+#define POOL 24
+
+static void pool_lot(uint64_t r, char out[32])
+{
+    snprintf(out, 32, "%s/%llu", r & 1 ? "acme/cell" : "plant1/pack",
+             (unsigned long long)(r >> 1) % POOL);
+}
+
+/* The index into ACTORS of the party whose key is `key`, or -1. */
+static int actor_of(const fixture *f, const uint8_t key[32])
+{
+    for (int a = 0; a < 6; a++)
+        if (!memcmp(origo_key_public(f->net.keys[ACTORS[a]]), key, 32))
+            return a;
+    return -1;
+}
+
+/* Adds one event; returns its kind (0..10, the switch below), or -1. */
+static int random_event(fixture *f, uint64_t *x)
+{
+    uint64_t r = next_rand(x);
+    int who = (int)(r % 6);
+    char lot[32], out[32];
+    pool_lot(next_rand(x), lot);
+    pool_lot(next_rand(x), out);
+    /* Half the time, the party the lot's state makes plausible: its
+     * namespace owner, holder or the member it is in transit to, so that
+     * many events are accepted and the state moves on. */
+    ledger_lot rec;
+    if ((r >> 40) & 1) {
+        if (ledger_lot_get(f->led, NULL, lot, strlen(lot), &rec) != 0)
+            who = lot[0] == 'a' ? 0 : 1;
+        else if (rec.in_transit && actor_of(f, rec.transit_to) >= 0 &&
+                 (r >> 41) & 1)
+            who = actor_of(f, rec.transit_to);
+        else if (actor_of(f, rec.holder) >= 0)
+            who = actor_of(f, rec.holder);
+        if (who == 0 || who == 1)
+            snprintf(out, sizeof(out), "%s/%llu",
+                     who == 0 ? "acme/cell" : "plant1/pack",
+                     (unsigned long long)(r >> 44) % POOL);
+    }
+    int actor = ACTORS[who];
+    const char *me = NAMES[who];
+    const char *other = NAMES[(r >> 3) % 6];
+    int kind = (int)((r >> 8) % 11);
+    switch (kind) {
+    case 0:
+    case 1:
+        create(f, actor, lot);
+        break;
+    case 2:
+    case 3:
+        if (strcmp(lot, out) == 0)
+            return -1;
+        transform(f, actor, lot, out);
+        break;
+    case 4:
+        custody(f, actor, ORIGO_EV_CUSTODY_SHIP, lot, me, other);
+        break;
+    case 5:
+        /* Mostly the receipt by the member a lot is in transit to. */
+        if (ledger_lot_get(f->led, NULL, lot, strlen(lot), &rec) == 0 &&
+            rec.in_transit && (r >> 42) & 3 &&
+            actor_of(f, rec.transit_to) >= 0 && actor_of(f, rec.holder) >= 0) {
+            actor = ACTORS[actor_of(f, rec.transit_to)];
+            me = NAMES[actor_of(f, rec.transit_to)];
+            other = NAMES[actor_of(f, rec.holder)];
+        }
+        custody(f, actor, ORIGO_EV_CUSTODY_RECEIVE, lot, other, me);
+        break;
+    case 6:
+        quality(f, actor, ORIGO_EV_QUALITY_HOLD, lot);
+        break;
+    case 7:
+        quality(f, actor,
+                (r >> 20) & 1 ? ORIGO_EV_QUALITY_RELEASE
+                              : ORIGO_EV_QUALITY_RECALL,
+                lot);
+        break;
+    case 8:
+        coa(f, actor, lot, (r >> 20) & 1 ? me : other);
+        break;
+    case 9:
+        inspect(f, actor, lot, ts(f));
+        break;
+    default:
+        /* The regulator joins, or leaves, by the admin. */
+        if ((r >> 20) & 1)
+            member(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "regulator",
+                   ORIGO_ROLE_AUDITOR);
+        else
+            member(f, LT_ADMIN, ORIGO_EV_MEMBER_REMOVE, LT_OUTSIDER, NULL, 0);
+    }
+    return kind;
+}
+
+static void test_offline_rules_agree_with_apply(void **state)
+{
+    (void)state;
+    static const struct {
+        enum trace_direction direction;
+        uint32_t depth;
+        unsigned flags;
+    } queries[] = {
+        {TRACE_BACKWARD, TRACE_DEPTH_ANY, 0},
+        {TRACE_FORWARD, TRACE_DEPTH_ANY, TRACE_WITH_RECALL},
+        {TRACE_FORWARD, 0, TRACE_WITH_LOT_EVENTS},
+        {TRACE_BACKWARD, 1, 0},
+    };
+    size_t accepted = 0, refused = 0, reports = 0, checked = 0;
+    size_t kinds_accepted[11] = {0};
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        fixture *f = lt_fixture_new(LT_WINDOW);
+        uint64_t x = 0x9e3779b97f4a7c15ull * seed;
+        for (int b = 0; b < 100; b++) {
+            size_t want = 1 + next_rand(&x) % 12, n = 0;
+            int kinds[12];
+            for (size_t i = 0; i < want; i++) {
+                int kind = random_event(f, &x);
+                if (kind >= 0)
+                    kinds[n++] = kind;
+            }
+            apply(f);
+            for (size_t i = 0; i < n; i++) {
+                accepted += f->out[i].status == 0;
+                refused += f->out[i].status != 0;
+                kinds_accepted[kinds[i]] += f->out[i].status == 0;
+            }
+        }
+        for (uint64_t l = 0; l < 2 * POOL; l++) {
+            char lot[32], err[1024] = "";
+            pool_lot(l, lot);
+            for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
+                struct offline_cheat c = {
+                    .what = lot,
+                    .lot = lot,
+                    .direction = queries[q].direction,
+                    .max_depth = queries[q].depth,
+                    .flags = queries[q].flags,
+                };
+                int rc = signed_report(f, f->led, &c, err, sizeof(err));
+                if (rc != 0)
+                    fail_msg("seed %llu, lot %s, query %zu: %s (%s)",
+                             (unsigned long long)seed, lot, q,
+                             origo_errname(rc), err);
+                reports++;
+            }
+            checked++;
+        }
+        lt_fixture_free(f);
+    }
+    print_message("%zu events accepted, %zu refused; %zu reports of %zu lots "
+                  "verified\n",
+                  accepted, refused, reports, checked);
+    assert_true(accepted > 200);
+    assert_true(refused > accepted);
+    /* Every kind of event was accepted somewhere: create, transform, ship,
+     * receive, hold, release or recall, COA, inspection, member change. */
+    static const int kinds_needed[][2] = {{0, 1}, {2, 3}, {4, 4},
+                                          {5, 5}, {6, 6}, {7, 7},
+                                          {8, 8}, {9, 9}, {10, 10}};
+    for (size_t k = 0; k < sizeof(kinds_needed) / sizeof(kinds_needed[0]);
+         k++) {
+        size_t n = 0;
+        for (int j = kinds_needed[k][0]; j <= kinds_needed[k][1]; j++)
+            n += kinds_accepted[j];
+        print_message("kind %d: %zu accepted\n", kinds_needed[k][0], n);
+        assert_true(n > 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1178,6 +1368,7 @@ int main(void)
         cmocka_unit_test(test_approvals_bind_the_namespaces),
         cmocka_unit_test(
             test_reports_that_depend_on_a_refused_event_do_not_verify),
+        cmocka_unit_test(test_offline_rules_agree_with_apply),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
