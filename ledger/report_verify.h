@@ -12,8 +12,11 @@
  * that the included events imply for the query stated in the report, with
  * no event left unused.
  *
- * What it cannot show: that the ledger holds no further event that would
- * add to the answer (the report proves every claim, not completeness).
+ * A v1 report cannot show that the ledger holds no further event that
+ * would add to the answer. A v2 report can (the cosigned lot index proves
+ * each chain complete), and its verifier also replays who may state what
+ * (report_authority.h) from the genesis, the membership chain and the
+ * answer lots' chains it carries.
  *
  * Any thread; no global state. */
 #ifndef ORIGO_LEDGER_REPORT_VERIFY_H
