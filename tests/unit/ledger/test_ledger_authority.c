@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <sodium.h>
 
 #include "checkpoint.h"
 #include "ledgertest.h"
@@ -1054,12 +1056,12 @@ static void apply_both(fixture *f, ledger *lax, ledger_outcome *lax_out)
 }
 
 /* Two validators sign the ledger's tree and lot index; returns the v2
- * report's verification code (err says why). */
-static int signed_report(fixture *f, ledger *led, const struct offline_cheat *c,
-                         char *err, size_t err_len)
+ * report of query `c` (the caller frees it). */
+static char *signed_report_json(fixture *f, ledger *led,
+                                const struct offline_cheat *c, size_t *len)
 {
     ledger_state state;
-    char *body, *ibody, line[400];
+    char *body, *ibody, line[400], err[512] = "";
     size_t body_len, ibody_len;
     assert_int_equal(ledger_get_state(led, NULL, &state), 0);
     assert_int_equal(
@@ -1089,21 +1091,175 @@ static int signed_report(fixture *f, ledger *led, const struct offline_cheat *c,
         .version = 2,
     };
     char *json;
-    size_t len;
-    int rc = report_build(led, &request, &json, &len, NULL, err, err_len);
-    if (rc != 0)
+    if (report_build(led, &request, &json, len, NULL, err, sizeof(err)) != 0)
         fail_msg("%s: building the report: %s", c->what, err);
+    return json;
+}
+
+static int verify_report_text(fixture *f, const char *json, size_t len,
+                              char *err, size_t err_len)
+{
     origo_vkey vkeys[LT_VALIDATORS];
     lt_validator_vkeys(&f->net, vkeys);
     origo_note_policy policy = {
         .signers = vkeys, .signer_count = LT_VALIDATORS, .quorum = 0};
     struct report_verdict verdict;
-    rc = report_verify((const uint8_t *)json, len, &policy, &verdict, err,
-                       err_len);
-    free(json);
+    int rc = report_verify((const uint8_t *)json, len, &policy, &verdict, err,
+                           err_len);
     if (rc == 0)
         assert_true(verdict.authority);
     return rc;
+}
+
+/* signed_report_json(), verified: the verification code (err says why). */
+static int signed_report(fixture *f, ledger *led, const struct offline_cheat *c,
+                         char *err, size_t err_len)
+{
+    size_t len;
+    char *json = signed_report_json(f, led, c, &len);
+    int rc = verify_report_text(f, json, len, err, err_len);
+    free(json);
+    return rc;
+}
+
+/* Decodes standard base64 into a malloc()ed, NUL-terminated buffer. */
+static char *unbase64_text(const char *b64, size_t *len)
+{
+    char *out = malloc(strlen(b64) + 1);
+    assert_non_null(out);
+    assert_int_equal(sodium_base642bin((uint8_t *)out, strlen(b64), b64,
+                                       strlen(b64), NULL, len, NULL,
+                                       sodium_base64_VARIANT_ORIGINAL),
+                     0);
+    out[*len] = '\0';
+    return out;
+}
+
+/* Verifies `root` as edited: the code (err says why). */
+static int verify_edited(fixture *f, json_t *root, char *err, size_t err_len)
+{
+    char *text = json_dumps(root, JSON_COMPACT);
+    int rc = verify_report_text(f, text, strlen(text), err, err_len);
+    free(text);
+    return rc;
+}
+
+/* A report proves the membership it replays: a member change left out,
+ * or another genesis, is refused. */
+static void test_reports_prove_the_membership(void **state)
+{
+    fixture *f = *state;
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "regulator",
+           ORIGO_ROLE_AUDITOR);
+    create(f, LT_SUPPLIER, "acme/cell/C1");
+    apply(f);
+    quality(f, LT_OUTSIDER, ORIGO_EV_QUALITY_RECALL, "acme/cell/C1");
+    apply(f);
+    expect(f, 0, 0, "the regulator recalls acme's lot");
+    struct offline_cheat c = {.what = "membership",
+                              .lot = "acme/cell/C1",
+                              .direction = TRACE_FORWARD,
+                              .max_depth = TRACE_DEPTH_ANY,
+                              .flags = TRACE_WITH_RECALL};
+    size_t len;
+    char err[1024] = "";
+    char *text = signed_report_json(f, f->led, &c, &len);
+    assert_int_equal(verify_report_text(f, text, len, err, sizeof(err)), 0);
+    json_t *root = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(root);
+    /* The member.add that made the regulator a member, left out: the
+     * chain says one is missing. */
+    json_t *copy = json_deep_copy(root);
+    json_t *events = json_object_get(copy, "events");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(events, 0), "leaf")),
+        0);
+    json_array_remove(events, 0);
+    assert_int_equal(verify_edited(f, copy, err, sizeof(err)),
+                     ORIGO_E_REPORT_CLAIM);
+    assert_non_null(strstr(err, "membership chain"));
+    json_decref(copy);
+    /* Another genesis, in which the recalling key is an auditor from the
+     * start (so no member event is needed): its hash does not start the
+     * cosigned chain. */
+    copy = json_deep_copy(root);
+    size_t glen = 0;
+    char *gtext = unbase64_text(
+        json_string_value(json_object_get(copy, "genesis")), &glen);
+    json_t *g = json_loadb(gtext, glen, 0, NULL);
+    assert_non_null(g);
+    char hex[65];
+    sodium_bin2hex(hex, sizeof(hex), origo_key_public(f->net.keys[LT_OUTSIDER]),
+                   32);
+    json_array_append_new(json_object_get(g, "members"),
+                          json_pack("{s:s, s:s, s:[s]}", "name", "regulator",
+                                    "key", hex, "roles", "auditor"));
+    char *forged = json_dumps(g, JSON_COMPACT);
+    char b64[8192];
+    sodium_bin2base64(b64, sizeof(b64), (const uint8_t *)forged, strlen(forged),
+                      sodium_base64_VARIANT_ORIGINAL);
+    json_object_set_new(copy, "genesis", json_string(b64));
+    json_array_remove(json_object_get(copy, "events"), 0);
+    assert_int_equal(verify_edited(f, copy, err, sizeof(err)),
+                     ORIGO_E_REPORT_CLAIM);
+    assert_non_null(strstr(err, "genesis"));
+    json_decref(copy);
+    /* The membership proof of another count. */
+    copy = json_deep_copy(root);
+    json_t *members = json_object_get(copy, "members");
+    json_object_set_new(
+        members, "count",
+        json_integer(json_integer_value(json_object_get(members, "count")) -
+                     1));
+    assert_int_equal(verify_edited(f, copy, err, sizeof(err)), ORIGO_E_PROOF);
+    json_decref(copy);
+    free(forged);
+    free(gtext);
+    json_decref(g);
+    json_decref(root);
+}
+
+/* With admin_quorum 2, the membership chain holds the approval that made
+ * the change, not the one before it; the report verifies with it. */
+static void test_reports_hold_the_changes_that_took_effect(void **state)
+{
+    (void)state;
+    fixture *f = three_admins();
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+           ORIGO_ROLE_INSPECTOR);
+    create(f, LT_SUPPLIER, "acme/cell/C1");
+    apply(f);
+    member(f, LT_CARRIER, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+           ORIGO_ROLE_INSPECTOR);
+    apply(f);
+    inspect(f, LT_OUTSIDER, "acme/cell/C1", ts(f));
+    apply(f);
+    expect(f, 0, 0, "mallory, admitted by two admins, inspects");
+    struct offline_cheat c = {.what = "two approvals",
+                              .lot = "acme/cell/C1",
+                              .direction = TRACE_FORWARD,
+                              .max_depth = 0,
+                              .flags = TRACE_WITH_LOT_EVENTS};
+    size_t len;
+    char err[1024] = "";
+    char *text = signed_report_json(f, f->led, &c, &len);
+    if (verify_report_text(f, text, len, err, sizeof(err)) != 0)
+        fail_msg("report: %s", err);
+    json_t *root = json_loads(text, 0, NULL);
+    free(text);
+    json_t *events = json_object_get(root, "events");
+    /* The genesis and the second approval (leaf 2); the first approval
+     * (leaf 0) is in the log but not in the chain. */
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(root, "members"), "count")),
+                     2);
+    assert_int_equal(json_array_size(events), 3); /* 2, and leaves 1, 3 */
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(events, 1), "leaf")),
+        2);
+    json_decref(root);
+    lt_fixture_free(f);
 }
 
 static void
@@ -1362,10 +1518,12 @@ int main(void)
         T(test_rotation_cheats_are_refused),
         T(test_admins_rotate_a_stolen_key_with_its_revocation_time),
         T(test_a_rotated_receiver_receives),
+        T(test_reports_prove_the_membership),
 #undef T
         cmocka_unit_test(test_member_changes_need_two_of_three_admins),
         cmocka_unit_test(test_approvals_expire_and_admins_stay_above_quorum),
         cmocka_unit_test(test_approvals_bind_the_namespaces),
+        cmocka_unit_test(test_reports_hold_the_changes_that_took_effect),
         cmocka_unit_test(
             test_reports_that_depend_on_a_refused_event_do_not_verify),
         cmocka_unit_test(test_offline_rules_agree_with_apply),
