@@ -208,8 +208,13 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
         return rc;
     /* Lots, custody, holds, and membership (once enough admins approve). */
     int member_changed = 0;
-    if ((rc = authority_apply(bc->led, bc->txn, ev, leaf, bc->job->block_time,
-                              &member_changed)))
+    rc = authority_apply(bc->led, bc->txn, ev, leaf, bc->job->block_time,
+                         &member_changed);
+    /* testing.h: a ledger that skips the rules records what it can (a
+     * shipment of a lot that does not exist changes nothing). */
+    if (rc == ORIGO_E_INTERNAL && bc->led->testing_skip_rules)
+        rc = 0;
+    if (rc)
         return rc;
     /* The membership chain: every member event at which a change took
      * effect (lot-index.md, "The membership chain"). */

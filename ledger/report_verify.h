@@ -27,7 +27,8 @@
 
 #include <origo/note.h>
 
-#include "report_authority.h"
+/* report_authority.h: one event's attribution. */
+struct rauth_signer;
 
 #ifdef __cplusplus
 extern "C" {

@@ -11,7 +11,8 @@
 #include "ledger.h"
 
 /* With `on`, apply skips the authority rules of validation step 10
- * (block.md) and still records what accepted events change. */
+ * (block.md) and still records what accepted events change, where it can
+ * (a shipment of a lot that does not exist changes nothing). */
 void ledger_testing_skip_rules(ledger *led, int on);
 
 #endif

@@ -17,6 +17,7 @@
 #include "origo/file.h"
 #include "origo/event.h"
 #include "origo/proof.h"
+#include "report_authority.h"
 #include "report_verify.h"
 #include "origo/trust.h"
 

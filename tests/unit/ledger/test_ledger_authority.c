@@ -1019,7 +1019,89 @@ static void cheat_self_grant(fixture *f)
            ORIGO_ROLE_ADMIN | ORIGO_ROLE_PLANT);
 }
 
+static void cheat_epcis_carrier_transform(fixture *f)
+{
+    char when[40], text[512];
+    event_time(f, 0, when);
+    snprintf(text, sizeof(text),
+             "{\"eventTime\":\"%s\",\"inputEPCList\":[\"acme/cell/C1\"],"
+             "\"outputEPCList\":[\"plant1/pack/E9\"],\"type\":"
+             "\"TransformationEvent\"}",
+             when);
+    lt_epcis(&f->block, &f->net, LT_CARRIER, text, ts(f), NULL);
+}
+static void cheat_epcis_ghost_aggregation(fixture *f)
+{
+    char when[40], text[512];
+    event_time(f, 0, when);
+    snprintf(text, sizeof(text),
+             "{\"action\":\"ADD\",\"childEPCs\":[\"acme/cell/GHOST\"],"
+             "\"eventTime\":\"%s\",\"parentID\":\"plant1/scrap/S1\","
+             "\"type\":\"AggregationEvent\"}",
+             when);
+    lt_epcis(&f->block, &f->net, LT_INSPECTOR, text, ts(f), NULL);
+}
+static void cheat_backdated_consumption(fixture *f)
+{
+    const char *in[] = {"acme/cell/C1"}, *out[] = {"acme/cell/C2"};
+    /* Within the timestamp window, but before C1 was made. */
+    lt_transform(&f->block, &f->net, LT_SUPPLIER, in, 1, out, 1, ts(f) - 5000,
+                 NULL);
+}
+static void cheat_ship_unknown(fixture *f)
+{
+    custody(f, LT_SUPPLIER, ORIGO_EV_CUSTODY_SHIP, "acme/cell/NEVER", "acme",
+            "plant1");
+}
+static void setup_shipped(fixture *f)
+{
+    setup_c1(f);
+    custody(f, LT_SUPPLIER, ORIGO_EV_CUSTODY_SHIP, "acme/cell/C1", "acme",
+            "plant1");
+}
+static void cheat_receipt_in_another_name(fixture *f)
+{
+    custody(f, LT_PLANT, ORIGO_EV_CUSTODY_RECEIVE, "acme/cell/C1", "acme",
+            "truckco");
+}
+static void cheat_second_acme(fixture *f)
+{
+    member(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "acme",
+           ORIGO_ROLE_SUPPLIER);
+}
+static void cheat_namespace_taken(fixture *f)
+{
+    member_owning(f, LT_ADMIN, ORIGO_EV_MEMBER_ADD, LT_OUTSIDER, "mallory",
+                  ORIGO_ROLE_SUPPLIER, "party:acme", NULL);
+}
+static void cheat_create_twice(fixture *f)
+{
+    create(f, LT_SUPPLIER, "acme/cell/C1");
+}
+
 static const struct offline_cheat OFFLINE_CHEATS[] = {
+    {"a carrier's EPCIS transformation", setup_c1,
+     cheat_epcis_carrier_transform, ORIGO_E_ROLE, "plant1/pack/E9",
+     TRACE_BACKWARD, TRACE_DEPTH_ANY, 0},
+    {"an inspector packs a never-created lot", setup_c1,
+     cheat_epcis_ghost_aggregation, ORIGO_E_LOT_UNKNOWN, "plant1/scrap/S1",
+     TRACE_BACKWARD, TRACE_DEPTH_ANY, 0},
+    {"a consumption dated before its lot was made", setup_c1,
+     cheat_backdated_consumption, ORIGO_E_BEFORE_LOT, "acme/cell/C2",
+     TRACE_BACKWARD, TRACE_DEPTH_ANY, 0},
+    {"a lot never created is shipped", setup_c1, cheat_ship_unknown,
+     ORIGO_E_LOT_UNKNOWN, "acme/cell/NEVER", TRACE_FORWARD, TRACE_DEPTH_ANY,
+     TRACE_WITH_RECALL},
+    {"a receipt in another company's name", setup_shipped,
+     cheat_receipt_in_another_name, ORIGO_E_PARTY, "acme/cell/C1",
+     TRACE_FORWARD, TRACE_DEPTH_ANY, TRACE_WITH_RECALL},
+    {"a second member named acme", setup_c1, cheat_second_acme,
+     ORIGO_E_NAME_TAKEN, "acme/cell/C1", TRACE_BACKWARD, TRACE_DEPTH_ANY, 0},
+    {"a new member given acme's namespace", setup_c1, cheat_namespace_taken,
+     ORIGO_E_NAMESPACE_TAKEN, "acme/cell/C1", TRACE_BACKWARD, TRACE_DEPTH_ANY,
+     0},
+    {"one lot created twice", setup_c1, cheat_create_twice, ORIGO_E_LOT_EXISTS,
+     "acme/cell/C1", TRACE_FORWARD, 0, TRACE_WITH_LOT_EVENTS},
     {"a competitor consumes a lot it does not hold", setup_c1, cheat_consume,
      ORIGO_E_NOT_HOLDER, "plant1/pack/P2", TRACE_BACKWARD, TRACE_DEPTH_ANY, 0},
     {"scrap produces a competitor's existing lot", setup_c1,
