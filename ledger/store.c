@@ -363,15 +363,21 @@ static int bind_genesis(ledger *led, MDB_txn *txn, const uint8_t *json,
         *(const uint8_t *)format.mv_data != STORE_FORMAT_VERSION) {
         int found = format.mv_size == 1 ? *(const uint8_t *)format.mv_data : -1;
         set_msg(errmsg, errmsg_size,
-                found == 2 ? "%s: meta/format: store format 2 was made before "
+                found == 2 ? "%s: meta/format: store format %d was made before "
                              "rule version 1 (who may state what: "
                              "docs/formats/authority.md); this build applies "
                              "only rule version 1 and cannot continue this "
                              "ledger. Start a new network from a genesis "
                              "that says \"rules\": 1"
-                           : "%s: meta/format: store format %d expected (a "
-                             "store written by another version of origo)",
-                led->dir, STORE_FORMAT_VERSION);
+                : found == 3 || found == 4
+                    ? "%s: meta/format: store format %d was made before the "
+                      "lot index's membership chain (store format %d, "
+                      "docs/formats/lot-index.md), which v2 trace reports "
+                      "need to prove who may state what; this build cannot "
+                      "continue it. Start a new network"
+                    : "%s: meta/format: store format %d found, %d expected "
+                      "(a store written by another version of origo)",
+                led->dir, found, STORE_FORMAT_VERSION);
         return ORIGO_E_VERSION;
     }
     char inner[256] = "";

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "origo/error.h"
 #include "origo/merkle.h"
@@ -503,6 +504,53 @@ static void test_store_is_bound_to_its_genesis(void **state)
     lt_net_close(&other);
 }
 
+/* A store of an older format is refused with a message that says why, and
+ * so is one of an unknown format. */
+static void set_store_format(const char *dir, uint8_t format)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {6, (void *)"format"}, v = {1, &format};
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, LEDGER_DBI_META, 0, &dbi), 0);
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_older_stores_are_refused_with_the_reason(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        uint8_t format;
+        const char *says;
+    } cases[] = {
+        {2, "made before rule version 1"},
+        {4, "made before the lot index's membership chain"},
+        {9, "store format 9 found, 5 expected"},
+    };
+    ledger_close(f->led);
+    f->led = NULL;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char msg[512] = "";
+        ledger *led = NULL;
+        set_store_format(f->dir, cases[i].format);
+        assert_int_equal(
+            ledger_open(f->dir, NULL, 0, NULL, &led, msg, sizeof(msg)),
+            ORIGO_E_VERSION);
+        if (!strstr(msg, cases[i].says))
+            fail_msg("format %u: '%s'", cases[i].format, msg);
+    }
+    set_store_format(f->dir, 5);
+    char msg[512] = "";
+    assert_int_equal(
+        ledger_open(f->dir, NULL, 0, NULL, &f->led, msg, sizeof(msg)), 0);
+}
+
 static void expect_genesis_error(const char *json, const char *needle)
 {
     genesis *gen = NULL;
@@ -612,6 +660,7 @@ int main(void)
         T(test_proofs_of_committed_events_verify),
         T(test_checkpoint_signatures_and_quorum),
         T(test_store_is_bound_to_its_genesis),
+        T(test_older_stores_are_refused_with_the_reason),
         T(test_genesis_errors_name_the_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
