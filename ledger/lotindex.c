@@ -13,7 +13,7 @@
 
 /* Every hash of the index has its own domain, NUL included. */
 static const char KEY_DOMAIN[] = "origo/lot-index/key/v1";
-static const char CHAIN_DOMAIN[] = "origo/lot-index/chain/v1";
+static const char CHAIN_DOMAIN[] = "origo/lot-index/chain/v2";
 static const char LEAF_DOMAIN[] = "origo/lot-index/leaf/v1";
 static const char NODE_DOMAIN[] = "origo/lot-index/node/v1";
 static const char NOTE_FIRST_LINE[] = "origo lot index v1";
@@ -91,7 +91,7 @@ const char *lotindex_role_name(int role)
 void lotindex_members_seed(const uint8_t genesis_hash[32], uint8_t head[32])
 {
     memset(head, 0, 32);
-    lotindex_chain_step(head, LOTINDEX_GENESIS_LEAF, genesis_hash);
+    lotindex_chain_step(head, LOTINDEX_GENESIS_LEAF, 0, genesis_hash);
 }
 
 int lotindex_role_parse(const char *name)
@@ -114,17 +114,18 @@ void lotindex_key(int role, const char *lot, size_t lot_len, uint8_t key[32])
     crypto_hash_sha256_final(&st, key);
 }
 
-void lotindex_chain_step(uint8_t head[32], uint64_t leaf,
+void lotindex_chain_step(uint8_t head[32], uint64_t leaf, uint64_t block_time,
                          const uint8_t event_id[32])
 {
     crypto_hash_sha256_state st;
-    uint8_t b[8];
+    uint8_t b[16];
     put_be64(b, leaf);
+    put_be64(b + 8, block_time);
     crypto_hash_sha256_init(&st);
     crypto_hash_sha256_update(&st, (const uint8_t *)CHAIN_DOMAIN,
                               sizeof(CHAIN_DOMAIN));
     crypto_hash_sha256_update(&st, head, 32);
-    crypto_hash_sha256_update(&st, b, 8);
+    crypto_hash_sha256_update(&st, b, 16);
     crypto_hash_sha256_update(&st, event_id, 32);
     crypto_hash_sha256_final(&st, head);
 }

@@ -66,16 +66,17 @@ const char *lotindex_role_name(int role);
 int lotindex_role_parse(const char *name);
 
 /* The membership chain's first element: the genesis, as the step
- * (leaf 2^64 - 1, genesis hash) from the zero head, so the chain's count
- * is 1 before any member event. Writes that head. */
+ * (leaf 2^64 - 1, block time 0, genesis hash) from the zero head, so the
+ * chain's count is 1 before any member event. Writes that head. */
 #define LOTINDEX_GENESIS_LEAF UINT64_MAX
 void lotindex_members_seed(const uint8_t genesis_hash[32], uint8_t head[32]);
 
 /* K = SHA-256("origo/lot-index/key/v1\0" || role || lot). */
 void lotindex_key(int role, const char *lot, size_t lot_len, uint8_t key[32]);
-/* head' = SHA-256("origo/lot-index/chain/v1\0" || head || leaf (u64 BE)
- * || event ID). */
-void lotindex_chain_step(uint8_t head[32], uint64_t leaf,
+/* head' = SHA-256("origo/lot-index/chain/v2\0" || head || leaf (u64 BE)
+ * || block time (u64 BE, Unix ms: the time of the block that committed
+ * the event) || event ID). */
+void lotindex_chain_step(uint8_t head[32], uint64_t leaf, uint64_t block_time,
                          const uint8_t event_id[32]);
 /* SHA-256("origo/lot-index/leaf/v1\0" || key || count (u64 BE) || head). */
 void lotindex_leaf_hash(const uint8_t key[32], uint64_t count,

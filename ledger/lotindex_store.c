@@ -73,7 +73,7 @@ static int chain_get(ledger *led, MDB_txn *txn, const uint8_t *name,
 }
 
 int lotindex_add(ledger *led, MDB_txn *txn, lotindex_batch *b, uint64_t leaf,
-                 int role, const char *lot, size_t lot_len,
+                 uint64_t block_time, int role, const char *lot, size_t lot_len,
                  const uint8_t event_id[32])
 {
     uint8_t key[32], val[40], head[32], name[1 + TRACE_LOT_MAX];
@@ -84,7 +84,7 @@ int lotindex_add(ledger *led, MDB_txn *txn, lotindex_batch *b, uint64_t leaf,
     int rc = chain_get(led, txn, name, name_len, &count, head);
     if (rc)
         return rc;
-    lotindex_chain_step(head, leaf, event_id);
+    lotindex_chain_step(head, leaf, block_time, event_id);
     store_put_be64(val, count + 1);
     memcpy(val + 8, head, 32);
     MDB_val k = {name_len, name}, v = {40, val};
@@ -95,7 +95,8 @@ int lotindex_add(ledger *led, MDB_txn *txn, lotindex_batch *b, uint64_t leaf,
 }
 
 int lotindex_add_event(ledger *led, MDB_txn *txn, lotindex_batch *b,
-                       uint64_t leaf, const struct trace_facts *facts,
+                       uint64_t leaf, uint64_t block_time,
+                       const struct trace_facts *facts,
                        const uint8_t event_id[32])
 {
     for (size_t j = 0; j < facts->lot_count; j++) {
@@ -103,8 +104,9 @@ int lotindex_add_event(ledger *led, MDB_txn *txn, lotindex_batch *b,
         for (int role = 1; role <= LOTINDEX_ROLES; role++) {
             if (!(roles & LOTINDEX_ROLE_BIT(role)))
                 continue;
-            int rc = lotindex_add(led, txn, b, leaf, role, facts->lots[j].ptr,
-                                  facts->lots[j].len, event_id);
+            int rc =
+                lotindex_add(led, txn, b, leaf, block_time, role,
+                             facts->lots[j].ptr, facts->lots[j].len, event_id);
             if (rc)
                 return rc;
         }

@@ -21,15 +21,17 @@ typedef struct lotindex_batch {
 } lotindex_batch;
 void lotindex_batch_free(lotindex_batch *b);
 
-/* Appends the event at `leaf` to the chain of every (lot, role) it names
+/* Appends the event at `leaf`, committed by a block of `block_time`, to
+ * the chain of every (lot, role) it names
  * (lotindex_roles()) and notes the keys in b. Returns 0, ORIGO_E_NOMEM or
  * a store error. */
 int lotindex_add_event(ledger *led, MDB_txn *txn, lotindex_batch *b,
-                       uint64_t leaf, const struct trace_facts *facts,
+                       uint64_t leaf, uint64_t block_time,
+                       const struct trace_facts *facts,
                        const uint8_t event_id[32]);
 /* The same for one (lot, role). */
 int lotindex_add(ledger *led, MDB_txn *txn, lotindex_batch *b, uint64_t leaf,
-                 int role, const char *lot, size_t lot_len,
+                 uint64_t block_time, int role, const char *lot, size_t lot_len,
                  const uint8_t event_id[32]);
 /* Puts the keys of b into the map with their chains' values and stores
  * the root as the index root at `tree_size` (the block's end); empties

@@ -7,6 +7,7 @@
 
 #include "lotindex.h"
 #include "lotindex_mem.h"
+#include "block.h"
 #include "members.h"
 #include "store.h"
 
@@ -282,15 +283,49 @@ static int cached_get_node(void *ctx, unsigned level, uint64_t index,
     return rc;
 }
 
-/* One event entry: leaf, base64 envelope, base64 proof hashes. */
+/* v2: the block that committed the last event asked about, so that
+ * neighbouring leaves need no other lookup. */
+struct block_span {
+    uint64_t first, count, time;
+};
+
+/* The time of the block that committed `leaf`. */
+static int leaf_block_time(ledger *led, MDB_txn *txn, struct block_span *span,
+                           uint64_t leaf, uint64_t *time)
+{
+    if (leaf < span->first || leaf - span->first >= span->count) {
+        uint64_t height;
+        ledger_block_header header;
+        int rc = block_height_of_leaf(led, txn, leaf, &height);
+        if (rc == 0) {
+            rc = ledger_block_get(led, txn, height, &header, NULL);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        span->first = header.first_leaf;
+        span->count = header.leaf_count;
+        span->time = header.block_time;
+    }
+    *time = span->time;
+    return 0;
+}
+
+/* One event entry: leaf, (v2) its block's time, base64 envelope, base64
+ * proof hashes. */
 static int put_event(ledger *led, MDB_txn *txn, struct node_cache *cache,
-                     uint64_t leaf, uint64_t tree_size, int first,
-                     origo_buf *out, char *errmsg, size_t errmsg_size)
+                     struct block_span *span, uint64_t leaf, uint64_t tree_size,
+                     int first, origo_buf *out, char *errmsg,
+                     size_t errmsg_size)
 {
     const uint8_t *data;
     size_t len, proof_len;
+    uint64_t block_time = 0;
     uint8_t proof[PROOF_MAX][LEDGER_HASH_LEN];
     int rc = ledger_event_at(led, txn, leaf, &data, &len);
+    if (rc == 0 && span != NULL) {
+        rc = leaf_block_time(led, txn, span, leaf, &block_time);
+    }
     if (rc == 0) {
         rc = origo_merkle_inclusion_proof(cached_get_node, cache, leaf,
                                           tree_size, proof, PROOF_MAX,
@@ -303,6 +338,10 @@ static int put_event(ledger *led, MDB_txn *txn, struct node_cache *cache,
     }
     put_raw(out, first ? "{\"leaf\":" : ",{\"leaf\":");
     put_u64(out, leaf);
+    if (span != NULL) {
+        put_raw(out, ",\"block_time\":");
+        put_u64(out, block_time);
+    }
     put_raw(out, ",\"envelope\":");
     put_base64(out, data, len);
     put_raw(out, ",\"proof\":[");
@@ -410,9 +449,10 @@ static int answer_json(ledger *led, MDB_txn *txn,
         return ORIGO_E_NOMEM;
     }
     mlog_reader_init(&cache->reader, led, txn);
+    struct block_span span = {0};
     for (size_t i = 0; i < res->event_count; i++) {
-        int rc = put_event(led, txn, cache, res->events[i], res->tree_size,
-                           i == 0, out, errmsg, errmsg_size);
+        int rc = put_event(led, txn, cache, v2 ? &span : NULL, res->events[i],
+                           res->tree_size, i == 0, out, errmsg, errmsg_size);
         if (rc != 0) {
             free(cache);
             return rc;

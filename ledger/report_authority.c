@@ -61,7 +61,8 @@ struct rauth {
     size_t lot_count;
     int quality;
     origo_event *ev;
-    const uint8_t *id; /* the signer's identity */
+    uint64_t block_time; /* of the event's block */
+    const uint8_t *id;   /* the signer's identity */
     const struct mrec *who;
     char *errbuf;
     size_t errlen;
@@ -618,7 +619,17 @@ static int check_rotate(struct rauth *a, int self)
     if (rec_get(a, ev->new_key) != NULL) {
         return why(a, ORIGO_E_EXISTS, "the new key was a member's before");
     }
-    return 0;
+    return ev->revoked > a->block_time
+               ? why(a, ORIGO_E_TIMESTAMP,
+                     "revokes the key from a time after its block's")
+               : 0;
+}
+
+/* |t - block time| within the genesis window (block.md, step 8). */
+static int in_window(const struct rauth *a, uint64_t t)
+{
+    uint64_t bt = a->block_time;
+    return (t > bt ? t - bt : bt - t) <= a->gen->ts_window_ms;
 }
 
 /* change_member() of authority.c: takes effect from the next leaf, which
@@ -745,6 +756,12 @@ static int need_role(struct rauth *a, int type)
 static int check_epcis(struct rauth *a)
 {
     int rc;
+    if (!in_window(a, a->ev->epcis_info.event_time)) {
+        return why(a, ORIGO_E_TIMESTAMP,
+                   "its EPCIS eventTime is more than %llu ms from its block's "
+                   "time",
+                   (unsigned long long)a->gen->ts_window_ms);
+    }
     switch (trace_facts_epcis_meaning(a->ev)) {
     case TRACE_EPCIS_TRANSFORM:
         if ((rc = need_role(a, ORIGO_EV_LOT_TRANSFORM)) ||
@@ -1021,6 +1038,17 @@ static int one_event(struct rauth *a, const struct rauth_event *e,
         return why(a, ORIGO_E_ROLE, "%s (roles 0x%x) may not submit %s",
                    who->name, (unsigned)who->roles,
                    origo_event_type_name(ev->type));
+    }
+    a->block_time = e->block_time;
+    if (!in_window(a, ev->ts)) {
+        return why(a, ORIGO_E_TIMESTAMP,
+                   "dated %llu ms from its block's time (%llu), more than "
+                   "the window of %llu ms",
+                   (unsigned long long)(ev->ts > e->block_time
+                                            ? ev->ts - e->block_time
+                                            : e->block_time - ev->ts),
+                   (unsigned long long)e->block_time,
+                   (unsigned long long)a->gen->ts_window_ms);
     }
     if (signer != NULL) {
         signer->leaf = e->leaf;

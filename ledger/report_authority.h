@@ -11,8 +11,9 @@
  * instead of LMDB: a verifier must not trust the ledger's code to judge
  * the ledger. Tests hold the two to the same verdicts.
  *
- * What it cannot check offline: an event's time against its block's time
- * (block times are not in the log), and that a membership change had its
+ * Block times come with the events: each chain step of the lot index
+ * binds its event's block time, so the timestamp window is checked too.
+ * What it cannot check offline: that a membership change had its
  * admin_quorum approvals within the approval window (the membership chain,
  * cosigned by the validators, states which member events took effect).
  *
@@ -25,9 +26,11 @@
 
 #include "genesis.h"
 
-/* One included event, in leaf order; the envelope was verified already. */
+/* One included event, in leaf order; the envelope was verified already,
+ * and its block time proven by the lot index chains it is in. */
 struct rauth_event {
     uint64_t leaf;
+    uint64_t block_time; /* Unix ms */
     const uint8_t *envelope;
     size_t len;
 };

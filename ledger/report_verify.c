@@ -42,7 +42,8 @@ struct vfacts {
 /* One included event. */
 struct vevent {
     uint64_t leaf;
-    uint8_t *envelope; /* owned, decoded from base64 */
+    uint64_t block_time; /* v2: the committing block's time (Unix ms) */
+    uint8_t *envelope;   /* owned, decoded from base64 */
     size_t envelope_len;
     struct vfacts *facts; /* owned; borrows from envelope */
     int used;
@@ -446,6 +447,8 @@ static int check_event(struct vstate *st, size_t i, const json_t *item,
         return fail(st, ORIGO_E_JSON, "%s: expected an object", where);
     }
     if ((rc = get_u64(st, item, where, "leaf", &ev->leaf)) ||
+        (st->v2 &&
+         (rc = get_u64(st, item, where, "block_time", &ev->block_time))) ||
         (rc = get_string(st, item, where, "envelope", &text, &len)) ||
         (rc = get_array(st, item, where, "proof", &hashes))) {
         return rc;
@@ -1518,7 +1521,7 @@ static int check_index(struct vstate *st)
         ev->used = 0;
         if (rauth_is_member_event(f->type)) {
             members_have++;
-            lotindex_chain_step(members_head, ev->leaf, ev->id);
+            lotindex_chain_step(members_head, ev->leaf, ev->block_time, ev->id);
             ev->used = 1;
         }
         for (size_t j = 0; j < f->lot_count; j++) {
@@ -1540,7 +1543,8 @@ static int check_index(struct vstate *st)
                 }
                 struct vchain *chain = &st->chains[c];
                 chain->have++;
-                lotindex_chain_step(chain->have_head, ev->leaf, ev->id);
+                lotindex_chain_step(chain->have_head, ev->leaf, ev->block_time,
+                                    ev->id);
                 ev->used |= chain->full;
             }
         }
@@ -1615,9 +1619,9 @@ static int check_authority(struct vstate *st, struct report_verdict *verdict)
         return fail(st, ORIGO_E_NOMEM, "checking authority: out of memory");
     }
     for (size_t e = 0; e < st->event_count; e++) {
-        events[e] =
-            (struct rauth_event){st->events[e].leaf, st->events[e].envelope,
-                                 st->events[e].envelope_len};
+        events[e] = (struct rauth_event){
+            st->events[e].leaf, st->events[e].block_time,
+            st->events[e].envelope, st->events[e].envelope_len};
     }
     size_t n = 0;
     for (size_t l = 0; l < st->lot_count; l++) {

@@ -481,17 +481,17 @@ static void bench_lot_index(ledger *led)
             uint64_t leaf = state.tree_size + (uint64_t)(b * BLOCK_EVENTS + e);
             filler_name(lot, sizeof(lot), e % MEMBERS,
                         (leaf * 2654435761u) % (filler_lots ? filler_lots : 1));
-            rc = lotindex_add(led, txn, &batch, leaf, LOTINDEX_OUT, lot,
+            rc = lotindex_add(led, txn, &batch, leaf, 0, LOTINDEX_OUT, lot,
                               strlen(lot), id);
             snprintf(lot, sizeof(lot), "bench/new/%" PRIu64, leaf);
             if (rc == 0) {
-                rc = lotindex_add(led, txn, &batch, leaf, LOTINDEX_IN, lot,
+                rc = lotindex_add(led, txn, &batch, leaf, 0, LOTINDEX_IN, lot,
                                   strlen(lot), id);
             }
             snprintf(lot, sizeof(lot), "bench/raw/%" PRIu64, leaf);
             if (rc == 0) {
-                rc = lotindex_add(led, txn, &batch, leaf, LOTINDEX_OTHER, lot,
-                                  strlen(lot), id);
+                rc = lotindex_add(led, txn, &batch, leaf, 0, LOTINDEX_OTHER,
+                                  lot, strlen(lot), id);
             }
         }
         double t1 = now();

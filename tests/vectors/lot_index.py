@@ -14,7 +14,8 @@ ROLES = {"in": 1, "out": 2, "custody": 3, "quality": 4, "other": 5,
          "members": 6}
 ZERO = bytes(32)
 # The membership chain (role "members", empty lot) starts with the genesis:
-# the step (leaf 2^64 - 1, genesis hash); a stand-in genesis hash here.
+# the step (leaf 2^64 - 1, block time 0, genesis hash); a stand-in genesis
+# hash here.
 GENESIS_LEAF = 2**64 - 1
 
 
@@ -29,8 +30,9 @@ def key(role, lot):
     return sha(b"origo/lot-index/key/v1\0", bytes([ROLES[role]]), lot.encode())
 
 
-def chain_step(head, leaf, event_id):
-    return sha(b"origo/lot-index/chain/v1\0", head, struct.pack(">Q", leaf), event_id)
+def chain_step(head, leaf, block_time, event_id):
+    return sha(b"origo/lot-index/chain/v2\0", head, struct.pack(">QQ", leaf, block_time),
+               event_id)
 
 
 def leaf_hash(k, count, head):
@@ -101,6 +103,11 @@ def verify(proof, k, root):
     return h == root
 
 
+def block_time_of(number):
+    """The time (Unix ms) of the vectors' block `number`."""
+    return 1_700_000_000_000 + 1000 * (number + 1)
+
+
 def event_id(n):
     return sha(b"vector event", struct.pack(">Q", n))
 
@@ -129,18 +136,21 @@ QUERIES = [
 def vectors():
     genesis_hash = sha(b"a stand-in genesis hash")
     chains = {key("members", ""):
-              (1, chain_step(ZERO, GENESIS_LEAF, genesis_hash))}
+              (1, chain_step(ZERO, GENESIS_LEAF, 0, genesis_hash))}
     blocks, size = [], 0
-    for entries in BLOCKS:
+    for number, entries in enumerate(BLOCKS):
+        block_time = block_time_of(number)
         for lot, role, leaf in entries:
             k = key(role, lot)
             count, head = chains.get(k, (0, ZERO))
-            chains[k] = (count + 1, chain_step(head, leaf, event_id(leaf)))
+            chains[k] = (count + 1,
+                         chain_step(head, leaf, block_time, event_id(leaf)))
             size = max(size, leaf + 1)
         items = sorted((k, c, h) for k, (c, h) in chains.items())
         tree = subtree(items, 0)
         blocks.append({
             "entries": [{"lot": l, "role": r, "leaf": n,
+                         "block_time": block_time,
                          "event_id": event_id(n).hex()} for l, r, n in entries],
             "tree_size": size,
             "index_root": tree[0].hex(),

@@ -1078,8 +1078,27 @@ static void cheat_create_twice(fixture *f)
 {
     create(f, LT_SUPPLIER, "acme/cell/C1");
 }
+static void cheat_epcis_2019(fixture *f)
+{
+    lt_epcis(&f->block, &f->net, LT_SUPPLIER,
+             "{\"action\":\"OBSERVE\",\"epcList\":[\"acme/cell/C1\"],"
+             "\"eventTime\":\"2019-03-01T00:00:00Z\",\"type\":"
+             "\"ObjectEvent\"}",
+             ts(f), NULL);
+}
+static void cheat_dated_ahead(fixture *f)
+{
+    /* Half an hour ahead of the block: the window is a minute here. */
+    lt_lot_create(&f->block, &f->net, LT_SUPPLIER, "acme/cell/AHEAD",
+                  ts(f) + 1800000, NULL);
+}
 
 static const struct offline_cheat OFFLINE_CHEATS[] = {
+    {"an EPCIS eventTime of 2019", setup_c1, cheat_epcis_2019,
+     ORIGO_E_TIMESTAMP, "acme/cell/C1", TRACE_BACKWARD, TRACE_DEPTH_ANY, 0},
+    {"a lot created half an hour ahead of its block", setup_c1,
+     cheat_dated_ahead, ORIGO_E_TIMESTAMP, "acme/cell/AHEAD", TRACE_FORWARD, 0,
+     TRACE_WITH_LOT_EVENTS},
     {"a carrier's EPCIS transformation", setup_c1,
      cheat_epcis_carrier_transform, ORIGO_E_ROLE, "plant1/pack/E9",
      TRACE_BACKWARD, TRACE_DEPTH_ANY, 0},

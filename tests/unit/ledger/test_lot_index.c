@@ -69,8 +69,9 @@ static int add_block(ledger *led, MDB_txn *txn, void *p)
         unhex32(json_string_value(json_object_get(e, "event_id")), id);
         int rc = lotindex_add(
             led, txn, &a->batch,
-            (uint64_t)json_integer_value(json_object_get(e, "leaf")), role, lot,
-            strlen(lot), id);
+            (uint64_t)json_integer_value(json_object_get(e, "leaf")),
+            (uint64_t)json_integer_value(json_object_get(e, "block_time")),
+            role, lot, strlen(lot), id);
         if (rc)
             return rc;
     }
@@ -330,6 +331,7 @@ static void test_apply_keeps_the_index(void **state)
     lt_lot_create(&f->block, &f->net, LT_SUPPLIER, "acme/raw/R-1", f->time,
                   made);
     f->time += 1000;
+    uint64_t t_made = f->time, t_used = f->time + 1000;
     lt_apply(f->led, &f->block, ++f->raft_index, f->time, f->out);
     lt_block_clear(&f->block);
     const char *in[] = {"acme/raw/R-1"}, *out[] = {"acme/cell/C-1"};
@@ -348,14 +350,14 @@ static void test_apply_keeps_the_index(void **state)
         int role;
         uint64_t count;
         const uint8_t *id;
-        uint64_t leaf;
+        uint64_t leaf, block_time;
     } want_chains[] = {
-        {"acme/raw/R-1", LOTINDEX_OTHER, 1, made, 0},
-        {"acme/raw/R-1", LOTINDEX_OUT, 1, used, 1},
-        {"acme/cell/C-1", LOTINDEX_IN, 1, used, 1},
-        {"acme/raw/R-1", LOTINDEX_IN, 0, NULL, 0},
-        {"acme/cell/C-1", LOTINDEX_CUSTODY, 0, NULL, 0},
-        {"acme/cell/C-1", LOTINDEX_OTHER, 0, NULL, 0},
+        {"acme/raw/R-1", LOTINDEX_OTHER, 1, made, 0, t_made},
+        {"acme/raw/R-1", LOTINDEX_OUT, 1, used, 1, t_used},
+        {"acme/cell/C-1", LOTINDEX_IN, 1, used, 1, t_used},
+        {"acme/raw/R-1", LOTINDEX_IN, 0, NULL, 0, 0},
+        {"acme/cell/C-1", LOTINDEX_CUSTODY, 0, NULL, 0, 0},
+        {"acme/cell/C-1", LOTINDEX_OTHER, 0, NULL, 0, 0},
     };
     for (size_t i = 0; i < sizeof(want_chains) / sizeof(want_chains[0]); i++) {
         lotindex_proof p;
@@ -371,7 +373,8 @@ static void test_apply_keeps_the_index(void **state)
         assert_int_equal(count, want_chains[i].count);
         memset(want, 0, 32);
         if (want_chains[i].id)
-            lotindex_chain_step(want, want_chains[i].leaf, want_chains[i].id);
+            lotindex_chain_step(want, want_chains[i].leaf,
+                                want_chains[i].block_time, want_chains[i].id);
         assert_memory_equal(head, want, 32);
     }
     /* At size 1 the transform is not there yet. */

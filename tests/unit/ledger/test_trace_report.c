@@ -1132,6 +1132,19 @@ static void test_v2_refuses_bad_index_proofs(void **state)
     json_object_set_new(copy, "index_note", json_string(note));
     free(note);
     expect_rejected(copy, ORIGO_E_NOTE_QUORUM);
+    /* An event's block time moved by a millisecond (to fit a timestamp
+     * window): the chains bind it. */
+    copy = json_deep_copy(root);
+    json_t *first_event = event_item(copy, 0);
+    json_object_set_new(first_event, "block_time",
+                        json_integer(json_integer_value(json_object_get(
+                                         first_event, "block_time")) +
+                                     1));
+    expect_rejected(copy, ORIGO_E_REPORT_CLAIM);
+    /* Or left out. */
+    copy = json_deep_copy(root);
+    json_object_del(event_item(copy, 0), "block_time");
+    expect_rejected(copy, ORIGO_E_JSON);
     json_decref(root);
 }
 
