@@ -11,8 +11,9 @@
 #include "ledger.h"
 
 /* With `on`, apply skips the timestamp window and the authority rules of
- * validation steps 8 and 10 (block.md) and still records what accepted events change, where it can
- * (a shipment of a lot that does not exist changes nothing). */
+ * validation steps 8 and 10 (block.md) and still records what accepted events
+ * change, where it can (a shipment of a lot that does not exist changes
+ * nothing). */
 void ledger_testing_skip_rules(ledger *led, int on);
 
 #endif
