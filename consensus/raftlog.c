@@ -70,6 +70,10 @@ int raftlog_mdb_error(int mdb_rc)
     case EINVAL:
         return ORIGO_E_INVAL;
     default:
+        /* A system error passed through by LMDB (ENOSPC, EIO...): kept for
+         * the log (origo_os_cause()). */
+        if (mdb_rc > 0)
+            origo_set_os_cause(mdb_rc); /* kept through a later MDB_PANIC */
         return ORIGO_E_LOG_STORE;
     }
 }

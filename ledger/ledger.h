@@ -103,6 +103,15 @@ int ledger_txn_begin(ledger *led, int read_only, MDB_txn **out);
  * in this process. Returns 0, ORIGO_E_MAP_FULL at the cap, ORIGO_E_STORE. */
 int ledger_grow_map(ledger *led);
 
+/* Runs fn(led, txn, ctx) in a write transaction and commits it; when the
+ * map is full (fn's or the commit's ORIGO_E_MAP_FULL), aborts, grows the
+ * map and runs fn again from the start, so fn must give the same writes
+ * when run again. Returns 0, fn's error, a store error, or
+ * ORIGO_E_MAP_FULL at the largest map. For writers outside apply (the
+ * node's Raft state). */
+int ledger_write(ledger *led, int (*fn)(ledger *, MDB_txn *, void *),
+                 void *ctx);
+
 /* ---- state -------------------------------------------------------------- */
 
 /* The head of the ledger. */

@@ -68,6 +68,12 @@ int store_err(int mdb_rc)
     case ENOMEM:
         return ORIGO_E_NOMEM;
     default:
+        /* LMDB passes the system's errors through (positive errno values:
+         * ENOSPC, EIO...); keep the cause for the log. */
+        if (mdb_rc > 0)
+            origo_set_os_cause(mdb_rc); /* not cleared: after a failed
+                                           commit LMDB answers MDB_PANIC,
+                                           whose cause is this one */
         return ORIGO_E_STORE;
     }
 }
@@ -182,6 +188,11 @@ int ledger_grow_map(ledger *led)
         return ORIGO_E_STORE;
     led->map_size = size;
     return 0;
+}
+
+int ledger_write(ledger *led, int (*fn)(ledger *, MDB_txn *, void *), void *ctx)
+{
+    return store_write(led, fn, ctx);
 }
 
 int store_write(ledger *led, int (*fn)(ledger *, MDB_txn *, void *), void *ctx)

@@ -49,6 +49,9 @@ static int map_mdb(int rc)
     if (rc == ENOMEM) {
         return ORIGO_E_NOMEM;
     }
+    if (rc > 0) {
+        origo_set_os_cause(rc); /* ENOSPC, EIO...: for the log */
+    }
     return ORIGO_E_STORE;
 }
 

@@ -36,6 +36,7 @@ static const key_spec keys[] = {
     {"node", "key", K_PATH, AT(key), 0, 0, NULL},
     {"node", "genesis", K_PATH, AT(genesis), 0, 0, NULL},
     {"node", "log_level", K_LEVEL, AT(log_level), 0, 0, NULL},
+    {"node", "map_size", K_U64, AT(map_size), 1048576, 1099511627776, "bytes"},
     {"peer", "listen", K_LISTEN, AT(listen), 0, 0, NULL},
     {"peer", "advertise", K_ADDRESS, AT(advertise), 0, 0, NULL},
     {"peer", "frame_cap", K_U64, AT(frame_cap), 65536, 268435456, "bytes"},
@@ -90,6 +91,7 @@ void config_defaults(node_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->log_level = CONFIG_LOG_INFO;
+    c->map_size = 64u << 20;
     memcpy(c->listen.host, "0.0.0.0", sizeof("0.0.0.0"));
     c->listen.port = 7400;
     c->frame_cap = 16u << 20;

@@ -50,6 +50,7 @@ typedef struct node_config {
     char http_tls_cert[4096], http_tls_key[4096]; /* "": plain HTTP */
     /* [raft] */
     uint64_t tick_ms, election_ticks, snapshot_every, log_tail;
+    uint64_t map_size; /* [node] map_size: the ledger map's first size */
     /* [submit] */
     uint64_t batch_ms, batch_max_events, queue_max_events, queue_max_bytes;
     uint64_t prevalidate; /* 1: refuse what apply would reject */

@@ -131,8 +131,20 @@ static void check_fatal(node *n, int rc, const char *what)
     if (rc == 0 || n->fatal)
         return;
     n->fatal = 1;
-    LOG_ERROR("stopping: storage or consensus failed", "during", what, "code",
-              origo_errname(rc), "error", origo_strerror(rc));
+    int cause =
+        rc == ORIGO_E_STORE || rc == ORIGO_E_LOG_STORE ? origo_os_cause() : 0;
+    if (cause)
+        LOG_ERROR("stopping: storage or consensus failed", "during", what,
+                  "code", origo_errname(rc), "error", origo_strerror(rc),
+                  "cause", strerror(cause), "hint",
+                  cause == ENOSPC
+                      ? "the disk is full: free space, then start the node "
+                        "again"
+                      : "the disk failed to store data: check it (dmesg), "
+                        "then start the node again; it catches up");
+    else
+        LOG_ERROR("stopping: storage or consensus failed", "during", what,
+                  "code", origo_errname(rc), "error", origo_strerror(rc));
     stop_node(n);
 }
 
@@ -929,6 +941,7 @@ static int open_replica(node *n, char *msg, size_t msg_size)
         .election_ticks = (uint32_t)n->cfg.election_ticks,
         .heartbeat_ticks = 1,
         .snapshot_every = n->cfg.snapshot_every,
+        .map_size = (size_t)n->cfg.map_size,
         .log_tail = n->cfg.log_tail,
         .msg_prefix = MSG_RAFT,
         .send = raft_send,

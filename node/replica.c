@@ -612,6 +612,42 @@ static int fsync_dir(const char *dir)
  * rd->snapshot.index. It is checked (our genesis, the index it claims) and
  * given this replica's Raft state in a directory beside ours, then renamed
  * over our data file in one step. */
+/* Writes this replica's Raft state into the leader's store, once the store
+ * is checked to be of the index the snapshot claims. */
+struct install_ctx {
+    replica *r;
+    raftlog *log;
+    MDB_dbi dbi;
+    const struct raft_ready *rd;
+    const struct raft_hard_state *hs;
+};
+
+static int install_raft_state(ledger *led, MDB_txn *txn, void *p)
+{
+    (void)led;
+    struct install_ctx *ic = p;
+    replica *r = ic->r;
+    MDB_dbi saved = r->node_dbi;
+    uint64_t at = 0;
+    r->node_dbi = ic->dbi;
+    int rc = node_get_u64(r, txn, KEY_APPLIED, &at);
+    r->node_dbi = saved;
+    if (rc == 0 && at != ic->rd->snapshot.index) {
+        char a[24], b[24];
+        snprintf(a, sizeof(a), "%llu", (unsigned long long)at);
+        snprintf(b, sizeof(b), "%llu",
+                 (unsigned long long)ic->rd->snapshot.index);
+        LOG_ERROR("snapshot from the leader is of another index", "holds", a,
+                  "claims", b);
+        rc = ORIGO_E_SNAPSHOT;
+    }
+    if (rc == 0)
+        rc = raftlog_install_snapshot(ic->log, txn, &ic->rd->snapshot);
+    if (rc == 0)
+        rc = raftlog_save_hard_state(ic->log, txn, ic->hs);
+    return rc;
+}
+
 static int install_snapshot(replica *r, const struct raft_ready *rd)
 {
     char in[4096 + 8], path[4096 + 32], msg[512];
@@ -633,32 +669,11 @@ static int install_snapshot(replica *r, const struct raft_ready *rd)
         LOG_ERROR("snapshot from the leader does not open", "error", msg);
         return ORIGO_E_SNAPSHOT;
     }
-    MDB_txn *txn;
     struct raft_hard_state hs = rd->hard_state_changed ? rd->hard_state : r->hs;
-    if ((rc = ledger_txn_begin(led, 0, &txn)) == 0) {
-        MDB_dbi saved = r->node_dbi;
-        uint64_t at = 0;
-        r->node_dbi = dbi;
-        rc = node_get_u64(r, txn, KEY_APPLIED, &at);
-        r->node_dbi = saved;
-        if (rc == 0 && at != rd->snapshot.index) {
-            char a[24], b[24];
-            snprintf(a, sizeof(a), "%llu", (unsigned long long)at);
-            snprintf(b, sizeof(b), "%llu",
-                     (unsigned long long)rd->snapshot.index);
-            LOG_ERROR("snapshot from the leader is of another index", "holds",
-                      a, "claims", b);
-            rc = ORIGO_E_SNAPSHOT;
-        }
-        if (rc == 0)
-            rc = raftlog_install_snapshot(log, txn, &rd->snapshot);
-        if (rc == 0)
-            rc = raftlog_save_hard_state(log, txn, &hs);
-        if (rc == 0)
-            rc = mdb_to_origo(mdb_txn_commit(txn));
-        else
-            mdb_txn_abort(txn);
-    }
+    /* The leader's store is copied compacted: the map it opens with may be
+     * full already, so the Raft state is written with room to grow. */
+    struct install_ctx ic = {r, log, dbi, rd, &hs};
+    rc = ledger_write(led, install_raft_state, &ic);
     ledger_state st;
     if (rc == 0)
         rc = ledger_get_state(led, NULL, &st);
@@ -693,24 +708,27 @@ static int install_snapshot(replica *r, const struct raft_ready *rd)
     return 0;
 }
 
+struct meta_ctx {
+    replica *r;
+    const struct raft_snapshot_meta *meta;
+};
+
+static int write_snapshot_meta(ledger *led, MDB_txn *txn, void *p)
+{
+    (void)led;
+    struct meta_ctx *mc = p;
+    int rc = raftlog_save_snapshot(mc->r->log, txn, mc->meta);
+    return rc ? rc : raftlog_compact(mc->r->log, txn, mc->meta->index);
+}
+
 /* Records the core's current snapshot in storage and drops the log behind
- * it. */
+ * it (in a map grown when full). */
 static int save_snapshot_meta(replica *r)
 {
     struct raft_snapshot_meta meta;
     raft_snapshot_info(r->core, &meta);
-    MDB_txn *txn;
-    int rc = ledger_txn_begin(r->led, 0, &txn);
-    if (rc)
-        return rc;
-    rc = raftlog_save_snapshot(r->log, txn, &meta);
-    if (rc == 0)
-        rc = raftlog_compact(r->log, txn, meta.index);
-    if (rc == 0)
-        rc = mdb_to_origo(mdb_txn_commit(txn));
-    else
-        mdb_txn_abort(txn);
-    return rc;
+    struct meta_ctx mc = {r, &meta};
+    return ledger_write(r->led, write_snapshot_meta, &mc);
 }
 
 /* The core must send its snapshot `want` and has no bytes: copy the store

@@ -37,3 +37,15 @@ int origo_errcode(const char *name)
 #undef ORIGO_ERROR_NAME
     return ORIGO_E_INTERNAL;
 }
+
+static _Thread_local int os_cause;
+
+int origo_os_cause(void)
+{
+    return os_cause;
+}
+
+void origo_set_os_cause(int err)
+{
+    os_cause = err;
+}

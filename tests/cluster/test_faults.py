@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Three real origo-node validators under faults, and a history checker
-(docs/reliability.md). The CI tier of issue 11, first slice.
+"""Three (or five) real origo-node validators under faults, and a history
+checker (docs/reliability.md). The CI tier of issue 11.
 
 Each node in its own network namespace, joined to a bridge by a veth pair
 that the test creates and removes (as root, with `ip`); where that is not
@@ -9,10 +9,17 @@ submit signed events to any node and
 record every operation: invoke, then ok (with the leaf), fail, or unknown
 (a timeout or a dropped connection: it may or may not have committed).
 Meanwhile the nemesis, driven by a seed, SIGKILLs a node (the leader half
-of the time) and restarts it, SIGSTOPs one longer than the election
-timeout and SIGCONTs it, or (with namespaces) cuts one node off the others
-and the clients by taking its link down for 1 to 2.5 s; every checkpoint
-any node serves is recorded.
+of the time) and restarts it, or SIGKILLs a minority, a majority or all of
+them at once and restarts them, SIGSTOPs one longer than the election
+timeout and SIGCONTs it, restarts one with its clock 45 or 90 s ahead or
+behind (libfaketime, when installed; until its next restart), or, with
+namespaces, for 1 to 2.5 s: cuts one node off the others and the clients
+by taking its link down; drops one direction only (blackhole routes in
+the victim's namespace: it hears its peers, they never hear it); or splits
+two nodes from each other while both still reach the rest (a bridge).
+Every checkpoint any node serves is recorded. Each ledger starts with a
+1 MiB LMDB map, which fills during the run: the node must grow it and
+apply the same block again.
 
 After the faults stop and every node is up, the checker asks:
 - every node serves the same checkpoint, and the same leaf hashes (level-0
@@ -29,14 +36,16 @@ After the faults stop and every node is up, the checker asks:
 It prints one verdict line; on a violation, the seed and the operations.
 
 Then, with --faultfs (tests/cluster/faultfs.c, an LD_PRELOAD shim), a
-validator's disk fails: the leader, restarted (it rejoins, usually as a
-follower) with fsync failing after 10 calls under load, must stop with a
-non-zero exit and the storage error in its log, never acknowledging what
-it could not store (the checker covers every acknowledgement, whichever
-node gave it); restarted without the shim, it catches up.
+validator's disk fails three times: the leader, restarted (it rejoins,
+usually as a follower) under load with fsync failing with EIO, then with
+writes failing with ENOSPC (a full disk), then with short writes, must
+each time stop with a non-zero exit and the storage error in its log,
+never acknowledging what it could not store (the checker covers every
+acknowledgement, whichever node gave it); restarted without the shim, it
+catches up.
 
 usage: test_faults.py ORIGO_NODE ORIGO_CLI [--seconds S] [--seed N]
-                      [--net auto|loopback] [--faultfs SHIM.so]
+                      [--nodes 3|5] [--net auto|loopback] [--faultfs SHIM.so]
 """
 import atexit, base64, hashlib, json, os, random, re, shutil, signal, socket
 import subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
@@ -47,9 +56,13 @@ SECONDS = float(args[args.index("--seconds") + 1]) if "--seconds" in args else 4
 SEED = int(args[args.index("--seed") + 1]) if "--seed" in args else int(time.time())
 NET = args[args.index("--net") + 1] if "--net" in args else "auto"
 FAULTFS = args[args.index("--faultfs") + 1] if "--faultfs" in args else None
+NODES = int(args[args.index("--nodes") + 1]) if "--nodes" in args else 3
+FAKETIME = next((p for p in ("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+                             "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1")
+                 if os.path.exists(p)), None)
 rng = random.Random(SEED)
 work = tempfile.mkdtemp(prefix="origo-faults-")
-names = ["v1", "v2", "v3"]
+names = [f"v{i}" for i in range(1, NODES + 1)]
 violations = []
 
 
@@ -161,7 +174,9 @@ r = run(*gen)
 assert r.returncode == 0, r.stderr
 for n in names:
     with open(f"{work}/{n}.conf", "w") as f:
+        # A 1 MiB ledger map: it fills during the run and must grow.
         f.write(f"[node]\ndata = {work}/{n}\ngenesis = {work}/genesis.json\n"
+                f"map_size = 1048576\n"
                 f"[peer]\nlisten = {hosts[n]}:{pports[n]}\nreconnect_min_ms = 10\n"
                 f"reconnect_max_ms = 200\nidle_timeout_ms = 1000\n"
                 f"[http]\nlisten = {hosts[n]}:{hports[n]}\ntimeout_ms = 4000\n"
@@ -218,8 +233,8 @@ def make_events(count):
     return out
 
 
-pool = make_events(1000)
-reserve = pool[800:]  # fresh events for the disk-fault phase: it needs writes
+pool = make_events(1400)
+reserve = pool[800:]  # fresh events for the disk-fault phases: they need writes
 pool = pool[:800]
 pool_lock = threading.Lock()
 
@@ -271,7 +286,16 @@ def client(k):
 
 # ---- nemesis --------------------------------------------------------------
 
-faults = {"kill": 0, "kill_leader": 0, "pause": 0, "partition": 0}
+faults = {"kill": 0, "kill_leader": 0, "pause": 0, "partition": 0, "oneway": 0,
+          "bridge": 0, "skew": 0, "minority": 0, "majority": 0, "all": 0}
+ASAN_PRELOAD = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
+                ":verify_asan_link_order=0"}
+
+
+def blackhole(n, peer, on):
+    """Drops what n sends to peer (a route in n's namespace)."""
+    sh("ip", "netns", "exec", netns[n], "ip", "route", "add" if on else "del",
+       "blackhole", f"{hosts[peer]}/32")
 seen_checkpoints = set()
 
 
@@ -292,7 +316,9 @@ def nemesis(deadline):
     while time.monotonic() < deadline:
         time.sleep(0.5 + rng.random())
         watch_checkpoints()
-        action = rng.choice(["kill", "kill", "pause"] + (["partition"] * 2 if use_ns else []))
+        action = rng.choice(["kill", "kill", "pause", "crash"] +
+                            (["partition", "partition", "oneway", "bridge"] if use_ns else []) +
+                            (["skew"] if FAKETIME else []))
         victim = leader() if rng.random() < 0.5 else rng.choice(names)
         if victim is None:
             continue
@@ -303,12 +329,54 @@ def nemesis(deadline):
             procs[victim].wait()
             time.sleep(rng.random() * 0.8)
             start(victim)
+        elif action == "crash":
+            # Several at once: a minority, a majority (no quorum until they
+            # are back) or every validator (a power cut).
+            which = rng.choice(["minority", "majority", "all"])
+            count = {"minority": (NODES - 1) // 2, "majority": NODES // 2 + 1,
+                     "all": NODES}[which]
+            faults[which] += 1
+            victims = rng.sample(names, count)
+            for m in victims:
+                procs[m].kill()
+            for m in victims:
+                procs[m].wait()
+            time.sleep(rng.random() * 0.8)
+            for m in victims:
+                start(m)
         elif action == "partition":
             # Cut off from the other validators and the clients.
             faults["partition"] += 1
             sh("ip", "link", "set", link[victim], "down")
             time.sleep(1.0 + rng.random() * 1.5)
             sh("ip", "link", "set", link[victim], "up")
+        elif action == "oneway":
+            # Asymmetric: the victim hears its peers, they never hear it.
+            faults["oneway"] += 1
+            peers = [m for m in names if m != victim]
+            for m in peers:
+                blackhole(victim, m, True)
+            time.sleep(1.0 + rng.random() * 1.5)
+            for m in peers:
+                blackhole(victim, m, False)
+        elif action == "bridge":
+            # Two nodes lose each other; both still reach the rest.
+            faults["bridge"] += 1
+            other = rng.choice([m for m in names if m != victim])
+            blackhole(victim, other, True)
+            blackhole(other, victim, True)
+            time.sleep(1.0 + rng.random() * 1.5)
+            blackhole(victim, other, False)
+            blackhole(other, victim, False)
+        elif action == "skew":
+            # Restarted with its clock off by up to 90 s (libfaketime, the
+            # monotonic clock left alone), until its next restart.
+            faults["skew"] += 1
+            procs[victim].kill()
+            procs[victim].wait()
+            start(victim, dict(ASAN_PRELOAD, LD_PRELOAD=FAKETIME,
+                               FAKETIME=rng.choice(["+90", "-90", "+45", "-45"]),
+                               FAKETIME_DONT_FAKE_MONOTONIC="1"))
         else:
             faults["pause"] += 1
             procs[victim].send_signal(signal.SIGSTOP)
@@ -323,30 +391,40 @@ for t in clients:
 nemesis(time.monotonic() + SECONDS)
 
 disk = "no disk faults"
+# (what, the shim's setting, its value, the cause the node must log)
+DISK_FAULTS = [("fsync EIO", "ORIGO_FAULT_SYNC_AFTER", "10", "Input/output error"),
+               ("ENOSPC", "ORIGO_FAULT_NOSPACE_AFTER", "40", "No space left on device"),
+               ("short writes", "ORIGO_FAULT_SHORT_AFTER", "40", "Input/output error")]
 if FAULTFS:
     # A validator's disk fails under load: it must stop, non-zero, saying
     # why, and acknowledge nothing it could not store.
-    victim = until(leader, 30)
-    procs[victim].send_signal(signal.SIGTERM)
-    procs[victim].wait()
-    with pool_lock:
-        pool.extend(reserve)
-    start(victim, {"LD_PRELOAD": FAULTFS, "ORIGO_FAULT_SYNC_AFTER": "10",
-                   "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
-                   ":verify_asan_link_order=0"})
-    try:
-        status = procs[victim].wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        status = None
-    with open(f"{work}/{victim}.log") as f:
-        tail = f.read()[-4000:]
-    stopped = status not in (None, 0) and "storage or consensus failed" in tail
-    if not stopped:
-        violations.append(f"{victim} with a failing fsync: exit {status}, expected a "
-                          f"non-zero exit after a logged storage error")
-    disk = (f"{victim} stopped on fsync EIO (exit {status})" if stopped
-            else "fsync EIO not handled")
-    start(victim)
+    outcomes = []
+    for k, (what, var, after, cause) in enumerate(DISK_FAULTS):
+        victim = until(leader, 30)
+        procs[victim].send_signal(signal.SIGTERM)
+        procs[victim].wait()
+        with pool_lock:
+            pool.extend(reserve[200 * k:200 * (k + 1)])
+        with open(f"{work}/{victim}.log") as f:
+            before = len(f.read())
+        start(victim, dict(ASAN_PRELOAD, LD_PRELOAD=FAULTFS, **{var: after}))
+        try:
+            status = procs[victim].wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            status = None
+        with open(f"{work}/{victim}.log") as f:
+            tail = f.read()[before:][-4000:]
+        stopped = status not in (None, 0) and "storage or consensus failed" in tail \
+            and f'cause="{cause}"' in tail
+        if not stopped:
+            violations.append(f"{victim} with {what}: exit {status}, expected a "
+                              f"non-zero exit after a logged storage error, "
+                              f"cause \"{cause}\"")
+        outcomes.append(f"{victim} stopped on {what} (exit {status})" if stopped
+                        else f"{what} not handled")
+        start(victim)
+        until(leader, 30)  # the next victim is a leader
+    disk = ", ".join(outcomes)
     time.sleep(2)  # load continues while it catches up; synchronised below
 stop_clients.set()
 for t in clients:
@@ -475,13 +553,25 @@ for n in names:
     if r.returncode != 0:
         violations.append(f"origo audit of {n}: {r.stdout.strip()[-300:]} {r.stderr.strip()[-300:]}")
 checked.append("origo audit clean on every node")
+# The 1 MiB maps filled and grew (the store is bigger than its first map).
+grown = [os.path.getsize(f"{work}/{n}/ledger/data.mdb") for n in names]
+if min(grown) <= 1 << 20:
+    violations.append(f"a ledger stayed within its first 1 MiB map ({grown} bytes): "
+                      "the map-full path was not exercised")
+checked.append(f"1 MiB maps grown to {min(grown) / 2**20:.1f}-{max(grown) / 2**20:.1f} MiB")
 
 counts = {s: sum(1 for o in ops if o["status"] == s) for s in ("ok", "fail", "unknown")}
 where = "network namespaces on a bridge" if use_ns else "loopback, no namespaces"
 net_down()
-print(f"faults ({where}): seed {SEED}, {SECONDS:.0f} s, {faults['kill']} kills "
-      f"({faults['kill_leader']} of the leader), {faults['pause']} pauses, "
-      f"{faults['partition']} partitions, {disk}; operations: "
+print(f"faults ({where}, {NODES} validators): seed {SEED}, {SECONDS:.0f} s, "
+      f"{faults['kill']} kills "
+      f"({faults['kill_leader']} of the leader), crashes of a minority "
+      f"{faults['minority']}, of a majority {faults['majority']} and of all "
+      f"{faults['all']} times, "
+      f"{faults['pause']} pauses, "
+      f"{faults['partition']} partitions, {faults['oneway']} one-way partitions, "
+      f"{faults['bridge']} bridges, {faults['skew']} clock skews"
+      f"{'' if FAKETIME else ' (no libfaketime)'}, {disk}; operations: "
       f"{len(ops)} ({counts['ok']} ok, {counts['fail']} refused, {counts['unknown']} unknown), "
       f"tree {size}; checked: {', '.join(checked)}; violations: {len(violations)}")
 for v in violations[:20]:
@@ -489,4 +579,7 @@ for v in violations[:20]:
 if violations:
     print(f"seed {SEED}; logs and stores kept in {work}")
     sys.exit(1)
-shutil.rmtree(work, ignore_errors=True)
+if not os.environ.get("ORIGO_FAULTS_KEEP"):
+    shutil.rmtree(work, ignore_errors=True)
+else:
+    print(f"logs and stores kept in {work}")

@@ -136,6 +136,14 @@ const char *origo_errname(int code);
  * know. Any thread. */
 int origo_errcode(const char *name);
 
+/* The operating system's error (an errno value: ENOSPC, EIO...) behind the
+ * last ORIGO_E_STORE or ORIGO_E_LOG_STORE that came from one on this
+ * thread, or 0 when none did, so that a log can say "No space left on device"
+ * rather than only "ledger store error". origo_set_os_cause() records it
+ * (the ledger and the Raft log storage call it). Thread-local. */
+int origo_os_cause(void);
+void origo_set_os_cause(int err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "ledgertest.h"
 #include "log.h"
@@ -123,9 +124,13 @@ static int on_checked(void *p, uint64_t index, uint64_t term)
            checks[x->self][index % 512].ok;
 }
 
+/* The first map size of the replicas' stores (0: the ledger's default). */
+static size_t map_size;
+
 static void open_one(cluster *c, int i)
 {
     replica_options o = {
+        .map_size = map_size,
         .dir = c->dirs[i],
         .genesis_json = (const uint8_t *)c->net.genesis_json,
         .genesis_len = c->net.genesis_len,
@@ -404,6 +409,36 @@ static void test_snapshot_catch_up(void **state)
     cluster_free(c);
 }
 
+/* The follower's map is smaller than the leader's store: the installed
+ * copy opens with a map that is full already, and writing the follower's
+ * Raft state into it must grow the map, not stop the node (found by the
+ * fault campaign: a 5-validator cluster with 1 MiB maps, where a restarted
+ * validator stopped with ORIGO_E_MAP_FULL at every install). */
+static void test_snapshot_into_a_full_map(void **state)
+{
+    (void)state;
+    map_size = 256u << 10;
+    cluster *c = cluster_new(4, 2);
+    int leader = await_leader(c, -1);
+    int f = (leader + 1) % N;
+    uint64_t index = 0, term = 0;
+    propose_block(c, leader, 1, &index, &term);
+    await_applied(c, index);
+    close_one(c, f);
+    for (uint64_t k = 2; k <= 250; k++)
+        propose_block(c, leader, k, &index, &term);
+    char path[600];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/data.mdb", c->dirs[leader]);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true((size_t)st.st_size > map_size); /* the map had to grow */
+    open_one(c, f);
+    await_applied(c, index);
+    assert_same_state(c);
+    cluster_free(c);
+    map_size = 0;
+}
+
 static void test_lost_proposal(void **state)
 {
     (void)state;
@@ -590,6 +625,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blocks_apply_everywhere),
         cmocka_unit_test(test_snapshot_catch_up),
+        cmocka_unit_test(test_snapshot_into_a_full_map),
         cmocka_unit_test(test_lost_proposal),
         cmocka_unit_test(test_wiped_raft_state_refused),
         cmocka_unit_test(test_proposal_bytes_decode_one_way),
