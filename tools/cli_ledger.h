@@ -10,4 +10,9 @@
  * code; on success *out is the ledger (ledger_close() it). */
 int cli_ledger_open_ro(const char *verb, const char *dir, ledger **out);
 
+/* The ledger directory `dir` means: `dir` itself when it holds data.mdb,
+ * else `dir`/ledger when that does (an origo-node data directory, as
+ * [node] data names it). Writes it to out (room for `size`). */
+void cli_ledger_dir(const char *dir, char *out, size_t size);
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_ledger.h"
 #include "cmd.h"
 #include "ledger.h"
 #include "origo/error.h"
@@ -25,8 +26,9 @@ static void audit_usage(FILE *out)
         "usage: origo audit --data DIR [--genesis FILE] [--trust FILE "
         "[--quorum K]]\n"
         "                   [--scratch DIR]\n"
-        "  --data DIR      the node's ledger directory (holds data.mdb); stop "
-        "the node\n"
+        "  --data DIR      the node's data directory, or its ledger directory "
+        "(holds\n"
+        "                  data.mdb); stop the node\n"
         "                  or audit a copy (mdb_copy) of a live store\n"
         "  --genesis FILE  the genesis file you expect: the store must have "
         "been\n"
@@ -183,6 +185,9 @@ int cmd_audit(int argc, char **argv)
     if (status)
         goto out;
     ledger_audit_report rep;
+    char dir[4096 + 16];
+    cli_ledger_dir(data, dir, sizeof(dir));
+    data = dir;
     int rc = ledger_audit_ex(data, &opts, &rep);
     if (rc) {
         cli_error("audit", "%s: cannot audit: %s%s%s", data, origo_strerror(rc),
