@@ -369,8 +369,8 @@ static void print_rate(const char *what, const struct apply_stats *s)
 static void sign_note(ledger *led, int index)
 {
     ledger_state state;
-    char *body, line[256], b64[128];
-    size_t body_len;
+    char *body = NULL, line[256], b64[128];
+    size_t body_len = 0;
     uint8_t raw[68];
     int rc = ledger_get_state(led, NULL, &state);
     if (rc == 0) {

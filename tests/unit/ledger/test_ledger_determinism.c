@@ -119,7 +119,11 @@ static const char *const variant_names[V_COUNT] = {
 
 static char locpath[512];
 
-static int child_fail(const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static int
+child_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
