@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "origo/error.h"
 #include "origo/event.h"
 
@@ -49,14 +51,26 @@ struct tlot {
     size_t hold_count, hold_cap;
 };
 
+/* An open-addressing index over one of the tables below: slot values are
+ * item + 1 (0: empty); SipHash with a random key, so that a report cannot
+ * choose keys that collide (a verifier reads untrusted files). */
+struct hindex {
+    uint32_t *slots;
+    size_t cap; /* a power of two, at least twice the items */
+};
+
 struct rauth {
     const genesis *gen;
+    uint8_t hash_key[crypto_shorthash_KEYBYTES];
     struct mrec *m;
     size_t m_count, m_cap;
+    struct hindex m_index;
     struct mname *names;
     size_t name_count, name_cap;
+    struct hindex name_index;
     struct mns *ns;
     size_t ns_count, ns_cap;
+    struct hindex ns_index;
     struct tlot *lots;
     size_t lot_count;
     int quality;
@@ -130,14 +144,90 @@ why(struct rauth *a, int code, const char *fmt, ...)
 
 /* ---- membership ---------------------------------------------------------- */
 
-static struct mrec *rec_get(struct rauth *a, const uint8_t key[32])
+/* The bytes an item of each table is found by. */
+static void item_key(const struct rauth *a, const struct hindex *ix,
+                     uint32_t item, const void **p, size_t *n)
 {
-    for (size_t i = 0; i < a->m_count; i++) {
-        if (memcmp(a->m[i].key, key, 32) == 0) {
-            return &a->m[i];
+    if (ix == &a->m_index) {
+        *p = a->m[item].key;
+        *n = 32;
+    } else if (ix == &a->name_index) {
+        *p = a->names[item].name;
+        *n = strlen(a->names[item].name);
+    } else {
+        *p = a->ns[item].text;
+        *n = a->ns[item].len;
+    }
+}
+
+static size_t slot_of(const struct rauth *a, const struct hindex *ix,
+                      const void *p, size_t n)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, p, n, a->hash_key);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | h[i];
+    }
+    return (size_t)(v & (ix->cap - 1));
+}
+
+/* The item of `ix` found by p[0..n), or -1. */
+static long hfind(const struct rauth *a, const struct hindex *ix, const void *p,
+                  size_t n)
+{
+    if (ix->cap == 0) {
+        return -1;
+    }
+    for (size_t s = slot_of(a, ix, p, n);; s = (s + 1) & (ix->cap - 1)) {
+        uint32_t v = ix->slots[s];
+        if (v == 0) {
+            return -1;
+        }
+        const void *q;
+        size_t m;
+        item_key(a, ix, v - 1, &q, &m);
+        if (m == n && memcmp(p, q, n) == 0) {
+            return (long)(v - 1);
         }
     }
-    return NULL;
+}
+
+/* Indexes item `item` (of `count` items now in its table). */
+static int hadd(struct rauth *a, struct hindex *ix, uint32_t item, size_t count)
+{
+    if (2 * count > ix->cap) {
+        size_t cap = ix->cap ? 2 * ix->cap : 64;
+        uint32_t *slots = calloc(cap, sizeof(*slots));
+        if (slots == NULL) {
+            return ORIGO_E_NOMEM;
+        }
+        uint32_t *old = ix->slots;
+        size_t old_cap = ix->cap;
+        ix->slots = slots;
+        ix->cap = cap;
+        for (size_t i = 0; i < old_cap; i++) {
+            if (old[i] != 0) {
+                hadd(a, ix, old[i] - 1, 0);
+            }
+        }
+        free(old);
+    }
+    const void *p;
+    size_t n;
+    item_key(a, ix, item, &p, &n);
+    size_t s = slot_of(a, ix, p, n);
+    while (ix->slots[s] != 0) {
+        s = (s + 1) & (ix->cap - 1);
+    }
+    ix->slots[s] = item + 1;
+    return 0;
+}
+
+static struct mrec *rec_get(struct rauth *a, const uint8_t key[32])
+{
+    long i = hfind(a, &a->m_index, key, 32);
+    return i < 0 ? NULL : &a->m[i];
 }
 
 static int rec_put(struct rauth *a, const uint8_t key[32], int active,
@@ -146,11 +236,15 @@ static int rec_put(struct rauth *a, const uint8_t key[32], int active,
 {
     struct mrec *r = rec_get(a, key);
     if (r == NULL) {
-        if (grow((void **)&a->m, &a->m_cap, a->m_count + 1, sizeof(*a->m))) {
+        if (a->m_count >= UINT32_MAX / 2 ||
+            grow((void **)&a->m, &a->m_cap, a->m_count + 1, sizeof(*a->m))) {
             return ORIGO_E_NOMEM;
         }
         r = &a->m[a->m_count++];
         memcpy(r->key, key, 32);
+        if (hadd(a, &a->m_index, (uint32_t)(a->m_count - 1), a->m_count)) {
+            return ORIGO_E_NOMEM;
+        }
     }
     r->active = active;
     r->roles = roles;
@@ -163,57 +257,47 @@ static int rec_put(struct rauth *a, const uint8_t key[32], int active,
 static const uint8_t *name_get(const struct rauth *a, const char *name,
                                size_t len)
 {
-    for (size_t i = 0; i < a->name_count; i++) {
-        if (strlen(a->names[i].name) == len &&
-            memcmp(a->names[i].name, name, len) == 0) {
-            return a->names[i].key;
-        }
-    }
-    return NULL;
+    long i = hfind(a, &a->name_index, name, len);
+    return i < 0 ? NULL : a->names[i].key;
 }
 
 static int name_put(struct rauth *a, const char *name, size_t len,
                     const uint8_t key[32])
 {
-    for (size_t i = 0; i < a->name_count; i++) {
-        if (strlen(a->names[i].name) == len &&
-            memcmp(a->names[i].name, name, len) == 0) {
-            memcpy(a->names[i].key, key, 32);
-            return 0;
-        }
+    long i = hfind(a, &a->name_index, name, len);
+    if (i >= 0) {
+        memcpy(a->names[i].key, key, 32);
+        return 0;
     }
-    if (len > GENESIS_NAME_MAX || grow((void **)&a->names, &a->name_cap,
-                                       a->name_count + 1, sizeof(*a->names))) {
+    if (len > GENESIS_NAME_MAX || a->name_count >= UINT32_MAX / 2 ||
+        grow((void **)&a->names, &a->name_cap, a->name_count + 1,
+             sizeof(*a->names))) {
         return ORIGO_E_NOMEM;
     }
     struct mname *n = &a->names[a->name_count++];
     memcpy(n->name, name, len);
     n->name[len] = '\0';
     memcpy(n->key, key, 32);
-    return 0;
+    return hadd(a, &a->name_index, (uint32_t)(a->name_count - 1),
+                a->name_count);
 }
 
 static const uint8_t *ns_get(const struct rauth *a, const char *text,
                              size_t len)
 {
-    for (size_t i = 0; i < a->ns_count; i++) {
-        if (a->ns[i].len == len && memcmp(a->ns[i].text, text, len) == 0) {
-            return a->ns[i].owner;
-        }
-    }
-    return NULL;
+    long i = hfind(a, &a->ns_index, text, len);
+    return i < 0 ? NULL : a->ns[i].owner;
 }
 
 static int ns_put(struct rauth *a, const char *text, size_t len,
                   const uint8_t owner[32])
 {
-    for (size_t i = 0; i < a->ns_count; i++) {
-        if (a->ns[i].len == len && memcmp(a->ns[i].text, text, len) == 0) {
-            memcpy(a->ns[i].owner, owner, 32);
-            return 0;
-        }
+    long i = hfind(a, &a->ns_index, text, len);
+    if (i >= 0) {
+        memcpy(a->ns[i].owner, owner, 32);
+        return 0;
     }
-    if (len >= sizeof(a->ns[0].text) ||
+    if (len >= sizeof(a->ns[0].text) || a->ns_count >= UINT32_MAX / 2 ||
         grow((void **)&a->ns, &a->ns_cap, a->ns_count + 1, sizeof(*a->ns))) {
         return ORIGO_E_NOMEM;
     }
@@ -221,7 +305,7 @@ static int ns_put(struct rauth *a, const char *text, size_t len,
     memcpy(n->text, text, len);
     n->len = len;
     memcpy(n->owner, owner, 32);
-    return 0;
+    return hadd(a, &a->ns_index, (uint32_t)(a->ns_count - 1), a->ns_count);
 }
 
 static const uint8_t *gs1_owner(const struct rauth *a, const char digits[12])
@@ -1074,6 +1158,10 @@ int report_authority_check(const genesis *gen, const struct rauth_event *events,
     struct rauth a;
     memset(&a, 0, sizeof(a));
     a.gen = gen;
+    if (sodium_init() < 0) { /* idempotent: for the hash key's randomness */
+        return ORIGO_E_SODIUM;
+    }
+    crypto_shorthash_keygen(a.hash_key);
     a.quality = quality;
     a.errbuf = errbuf;
     a.errlen = errlen;
@@ -1127,5 +1215,8 @@ int report_authority_check(const genesis *gen, const struct rauth_event *events,
     free(a.m);
     free(a.names);
     free(a.ns);
+    free(a.m_index.slots);
+    free(a.name_index.slots);
+    free(a.ns_index.slots);
     return rc;
 }
