@@ -162,6 +162,27 @@ static int blank(const char *p, size_t len)
 
 /* inih's reader: one line per call, counted. A line inih could read
  * differently on another build is refused and handed over blank. */
+/* Whether a "[...]" line names one of the sections of keys[] (the
+ * parser's own spelling: spaces inside the brackets are trimmed). A line
+ * without "]" is left to the parser, which refuses it. */
+static int known_section(const char *line, size_t len)
+{
+    const char *close = memchr(line, ']', len);
+    if (!close)
+        return 1;
+    const char *name = line + 1;
+    while (name < close && (*name == ' ' || *name == '\t'))
+        name++;
+    const char *end = close;
+    while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    size_t n = (size_t)(end - name);
+    for (size_t k = 0; k < N_KEYS; k++)
+        if (strlen(keys[k].section) == n && !memcmp(keys[k].section, name, n))
+            return 1;
+    return 0;
+}
+
 static char *read_line(char *str, int num, void *stream)
 {
     parse *s = stream;
@@ -185,6 +206,11 @@ static char *read_line(char *str, int num, void *stream)
         fail(s, ORIGO_E_CONFIG,
              "an indented line: write every key at the start of its line "
              "(continuation lines are not allowed)");
+    else if (len && line[0] == '[' && !known_section(line, len))
+        /* Here, not in on_pair(): a section with no key under it never
+         * reaches the pair handler, and must not pass unnoticed. */
+        fail(s, ORIGO_E_CONFIG, "%.*s: unknown section; sections are " SECTIONS,
+             (int)(len > 80 ? 80 : len), line);
     else {
         memcpy(str, line, len);
         str[len] = '\n';

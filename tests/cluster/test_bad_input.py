@@ -290,7 +290,8 @@ for i, line in enumerate(lines):
         MUTATIONS.append((f"{key} twice", lines[:i + 1] + [line] + lines[i + 1:]))
 for section in ["node", "peer", "http", "raft", "submit", "cosign"]:
     MUTATIONS.append((f"unknown key in [{section}]", lines + [f"[{section}]", "colour = blue"]))
-for junk in ["[", "[]\nx = 1", "[nodes]\nx = 1", "= 5", "just words", "[node", "key"]:
+for junk in ["[", "[]", "[nodes]", "[]\nx = 1", "[nodes]\nx = 1", "= 5", "just words",
+             "[node", "key"]:
     MUTATIONS.append((f"line {junk!r}", lines + [junk]))
 MUTATIONS.append(("no data", [l for l in lines if not l.startswith("data")]))
 for listen in ["listen = nowhere", "listen = 127.0.0.1:99999", "listen = 127.0.0.1:",

@@ -86,8 +86,12 @@ static void test_mistakes(void **state)
             "node.conf:4: [peer] frame_size: unknown key; the keys of [peer] "
             "are listen, advertise, frame_cap, send_queue_max");
     refused("[node]\ndata = /d\n[htp]\nlisten = 1.2.3.4:80\n",
-            "node.conf:4: [htp]: unknown section; sections are [node], "
+            "node.conf:3: [htp]: unknown section; sections are [node], "
             "[peer], [http], [raft], [submit] and [cosign]");
+    /* With no key under it, or no name at all. */
+    refused("[node]\ndata = /d\n[nodes]\n", "node.conf:3: [nodes]: unknown "
+                                            "section");
+    refused("[node]\ndata = /d\n[]\n", "node.conf:3: []: unknown section");
     refused("[node]\ndata = /d\n[http]\nlisten = 1.2.3.4\n",
             "node.conf:4: [http] listen = 1.2.3.4: write host:port (default "
             "127.0.0.1:7401)");
