@@ -1097,8 +1097,14 @@ static int from_genesis(struct rauth *a)
     return 0;
 }
 
+/* Who signed an event (its key's record) and when it says it was made. */
+struct signed_at {
+    size_t rec;
+    uint64_t ts;
+};
+
 static int one_event(struct rauth *a, const struct rauth_event *e,
-                     struct rauth_signer *signer, size_t *signer_rec)
+                     struct rauth_signer *signer, struct signed_at *at)
 {
     origo_envelope env;
     int rc = origo_envelope_decode(e->envelope, e->len, &env);
@@ -1115,7 +1121,8 @@ static int one_event(struct rauth *a, const struct rauth_event *e,
         return why(a, ORIGO_E_NOT_MEMBER,
                    "the signer is not an active member at this leaf");
     }
-    *signer_rec = (size_t)(who - a->m);
+    at->rec = (size_t)(who - a->m);
+    at->ts = ev->ts;
     a->who = who;
     a->id = who->identity;
     if (!role_may(a, ev->type)) {
@@ -1167,7 +1174,7 @@ int report_authority_check(const genesis *gen, const struct rauth_event *events,
     a.errlen = errlen;
     a.lots = calloc(lot_count ? lot_count : 1, sizeof(*a.lots));
     a.ev = malloc(sizeof(*a.ev));
-    size_t *who = malloc((n ? n : 1) * sizeof(*who));
+    struct signed_at *who = malloc((n ? n : 1) * sizeof(*who));
     int rc = a.lots && a.ev && who ? from_genesis(&a) : ORIGO_E_NOMEM;
     for (size_t i = 0; rc == 0 && i < lot_count; i++) {
         a.lots[i].ptr = lots[i].ptr;
@@ -1195,15 +1202,8 @@ int report_authority_check(const genesis *gen, const struct rauth_event *events,
         /* Marked once every rotation is known: an event its key signed at
          * or after the revocation time its member stated later. */
         for (size_t k = 0; k < n; k++) {
-            const struct mrec *r = &a.m[who[k]];
-            origo_envelope env;
-            signers[k].revoked = 0;
-            if (r->revoked &&
-                origo_envelope_decode(events[k].envelope, events[k].len,
-                                      &env) == 0 &&
-                origo_event_decode_body(env.body, env.body_len, a.ev) == 0) {
-                signers[k].revoked = a.ev->ts >= r->revoked;
-            }
+            const struct mrec *r = &a.m[who[k].rec];
+            signers[k].revoked = r->revoked && who[k].ts >= r->revoked;
         }
     }
     for (size_t k = 0; a.lots && k < lot_count; k++) {

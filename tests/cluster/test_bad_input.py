@@ -14,6 +14,8 @@ usage: test_bad_input.py ORIGO_NODE ORIGO_CLI [--seed N]
 import base64, json, os, random, shutil, signal, socket, subprocess, sys
 import tempfile, time, urllib.error, urllib.request
 
+import one_validator
+
 NODE, CLI = sys.argv[1], sys.argv[2]
 args = sys.argv[3:]
 SEED = int(args[args.index("--seed") + 1]) if "--seed" in args else 1
@@ -28,14 +30,6 @@ def run(*a, timeout=20, **kw):
         return subprocess.run(a, capture_output=True, timeout=timeout, **kw)
     except subprocess.TimeoutExpired:
         return None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def http(method, url, body=None, ctype="application/json", timeout=10.0):
@@ -57,25 +51,9 @@ def record(category, ok, what):
 
 # ---- one validator --------------------------------------------------------
 
-port, hport = free_port(), free_port()
-vkey = None
-for name in ("v1", "admin", "acme"):
-    r = run(CLI, "keygen", "--name", name, "--out", f"{work}/{name}.key")
-    assert r.returncode == 0
-    if name == "v1":
-        vkey = next(w for w in r.stdout.decode().split() if w.startswith("v1+"))
-r = run(CLI, "genesis", "--origin", "bad.test", "--admin", f"{work}/admin.key",
-        "--member", f"acme={work}/acme.key:supplier", "--owns", "acme=party:acme",
-        "--validator", f"v1={work}/v1.key@127.0.0.1:{port}", "--out", f"{work}/genesis.json")
-assert r.returncode == 0, r.stderr
-os.makedirs(f"{work}/data")
-shutil.copy(f"{work}/v1.key", f"{work}/data/validator.key")
-CONFIG = (f"[node]\ndata = {work}/data\ngenesis = {work}/genesis.json\n"
-          f"[peer]\nlisten = 127.0.0.1:{port}\nhandshake_timeout_ms = 500\n"
-          f"[http]\nlisten = 127.0.0.1:{hport}\nmax_body = 65536\n"
-          "[raft]\ntick_ms = 20\nelection_ticks = 10\n[cosign]\ninterval_ms = 10\n")
-with open(f"{work}/node.conf", "w") as f:
-    f.write(CONFIG)
+CONFIG, port, hport, vkey = one_validator.make(
+    CLI, work, "bad.test", peer="handshake_timeout_ms = 500\n", http="max_body = 65536\n",
+    sections="[raft]\ntick_ms = 20\nelection_ticks = 10\n[cosign]\ninterval_ms = 10\n")
 url = f"http://127.0.0.1:{hport}"
 log = open(f"{work}/node.log", "w")
 node = subprocess.Popen([NODE, "--config", f"{work}/node.conf"], stdout=subprocess.DEVNULL,

@@ -14,8 +14,10 @@ and after the last cycle every acknowledged event is checked again and
 
 usage: test_kill_cycles.py ORIGO_NODE ORIGO_CLI [--cycles N] [--seed N]
 """
-import json, os, random, shutil, signal, socket, subprocess, sys, tempfile
+import json, os, random, shutil, signal, subprocess, sys, tempfile
 import threading, time, urllib.error, urllib.request
+
+import one_validator
 
 NODE, CLI = sys.argv[1], sys.argv[2]
 args = sys.argv[3:]
@@ -30,14 +32,6 @@ def run(*a):
     return subprocess.run(a, capture_output=True, text=True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 def http(method, url, body=None, timeout=5.0):
     req = urllib.request.Request(url, data=body, method=method)
     if body is not None:
@@ -49,19 +43,9 @@ def http(method, url, body=None, timeout=5.0):
         return e.code, e.read()
 
 
-port, hport = free_port(), free_port()
-for name in ("v1", "admin", "acme"):
-    assert run(CLI, "keygen", "--name", name, "--out", f"{work}/{name}.key").returncode == 0
-r = run(CLI, "genesis", "--origin", "kills.test", "--admin", f"{work}/admin.key",
-        "--member", f"acme={work}/acme.key:supplier", "--owns", "acme=party:acme",
-        "--validator", f"v1={work}/v1.key@127.0.0.1:{port}", "--out", f"{work}/genesis.json")
-assert r.returncode == 0, r.stderr
-os.makedirs(f"{work}/data")
-shutil.copy(f"{work}/v1.key", f"{work}/data/validator.key")
-with open(f"{work}/node.conf", "w") as f:
-    f.write(f"[node]\ndata = {work}/data\ngenesis = {work}/genesis.json\n"
-            f"[peer]\nlisten = 127.0.0.1:{port}\n[http]\nlisten = 127.0.0.1:{hport}\n"
-            "[raft]\ntick_ms = 10\nelection_ticks = 3\n[submit]\nbatch_ms = 2\n")
+_, port, hport, _ = one_validator.make(
+    CLI, work, "kills.test", sections="[raft]\ntick_ms = 10\nelection_ticks = 3\n"
+    "[submit]\nbatch_ms = 2\n")
 url = f"http://127.0.0.1:{hport}"
 
 # Signed events (the CLI signs them), made in chunks as the cycles use
