@@ -25,6 +25,7 @@
 #include "origo/error.h"
 #include "origo/keys.h"
 #include "report.h"
+#include "report_authority.h"
 #include "report_verify.h"
 #include "testing.h"
 #include "testutil.h"
@@ -1363,6 +1364,61 @@ static void test_reports_hold_the_changes_that_took_effect(void **state)
     lt_fixture_free(f);
 }
 
+/* The offline verifier marks what a key signed at or after the revocation
+ * time its member stated when rotating it away (a thief's, maybe). */
+static void test_reports_mark_events_after_a_revocation(void **state)
+{
+    fixture *f = *state;
+    uint64_t stolen = ts(f) - 500; /* before acme's next event */
+    create(f, LT_SUPPLIER, "acme/cell/R9");
+    apply(f);
+    rotate(f, LT_SUPPLIER, LT_SUPPLIER, LT_OUTSIDER, stolen);
+    apply(f);
+    expect(f, 0, 0, "acme rotates its key, stolen since before R9");
+    inspect(f, LT_INSPECTOR, "acme/cell/R9", ts(f));
+    apply(f);
+    struct offline_cheat c = {.what = "revocation",
+                              .lot = "acme/cell/R9",
+                              .direction = TRACE_FORWARD,
+                              .max_depth = 0,
+                              .flags = TRACE_WITH_LOT_EVENTS};
+    size_t len, count = 0;
+    char err[1024] = "";
+    char *text = signed_report_json(f, f->led, &c, &len);
+    origo_vkey vkeys[LT_VALIDATORS];
+    lt_validator_vkeys(&f->net, vkeys);
+    origo_note_policy policy = {
+        .signers = vkeys, .signer_count = LT_VALIDATORS, .quorum = 0};
+    struct rauth_signer *signers = NULL;
+    struct report_verdict verdict;
+    int rc =
+        report_verify_attributed((const uint8_t *)text, len, &policy, &verdict,
+                                 &signers, &count, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("report: %s", err);
+    /* R9's creation, and the rotation itself: both signed by the old key
+     * after the stated time (a thief could have rotated it). */
+    assert_int_equal(verdict.revoked, 2);
+    int creation = 0, inspection = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!strcmp(signers[i].type, "lot.create")) {
+            creation = 1;
+            assert_string_equal(signers[i].name, "acme");
+            assert_int_equal(signers[i].revoked, 1);
+        } else if (!strcmp(signers[i].type, "inspection")) {
+            inspection = 1;
+            assert_int_equal(signers[i].revoked, 0);
+            assert_int_equal(signers[i].standing, RAUTH_THIRD_PARTY);
+        } else {
+            assert_int_equal(signers[i].revoked,
+                             !strcmp(signers[i].type, "member.rotate"));
+        }
+    }
+    assert_true(creation && inspection);
+    free(signers);
+    free(text);
+}
+
 static void
 test_reports_that_depend_on_a_refused_event_do_not_verify(void **state)
 {
@@ -1620,6 +1676,7 @@ int main(void)
         T(test_admins_rotate_a_stolen_key_with_its_revocation_time),
         T(test_a_rotated_receiver_receives),
         T(test_reports_prove_the_membership),
+        T(test_reports_mark_events_after_a_revocation),
 #undef T
         cmocka_unit_test(test_member_changes_need_two_of_three_admins),
         cmocka_unit_test(test_approvals_expire_and_admins_stay_above_quorum),
