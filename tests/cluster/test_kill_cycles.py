@@ -12,7 +12,18 @@ after every restart:
 and after the last cycle every acknowledged event is checked again and
 `origo audit` replays the whole store clean. One verdict line.
 
+With --power-loss SHIM (tests/cluster/faultfs.c), the node is not killed
+from outside: it runs with the shim, which loses the power at a random
+flush boundary (an fsync, or a synchronous write; before or after it):
+about half of the pages written since their file's last flush are put back
+as they were, and the process SIGKILLs itself, at start-up or under the
+load. The same checks follow, and the node must always start again.
+With --lying-disk as well, the shim's flushes return success and make
+nothing durable: the test then shows that these checks catch what such a
+disk loses (it passes only if they find violations).
+
 usage: test_kill_cycles.py ORIGO_NODE ORIGO_CLI [--cycles N] [--seed N]
+                           [--power-loss SHIM.so [--lying-disk]]
 """
 import json, os, random, shutil, signal, subprocess, sys, tempfile
 import threading, time, urllib.error, urllib.request
@@ -23,6 +34,8 @@ NODE, CLI = sys.argv[1], sys.argv[2]
 args = sys.argv[3:]
 CYCLES = int(args[args.index("--cycles") + 1]) if "--cycles" in args else 300
 SEED = int(args[args.index("--seed") + 1]) if "--seed" in args else int(time.time())
+SHIM = args[args.index("--power-loss") + 1] if "--power-loss" in args else None
+LYING = "--lying-disk" in args
 rng = random.Random(SEED)
 work = tempfile.mkdtemp(prefix="origo-kills-")
 violations = []
@@ -101,43 +114,75 @@ def client(stop):
 
 
 def check(ids):
+    found = []
     for eid in ids:
-        code, body = http("GET", f"{url}/v1/events/{eid}")
+        try:
+            code, body = http("GET", f"{url}/v1/events/{eid}")
+        except OSError as e:  # the node died; the caller knows if it may
+            found.append(f"{eid}: no answer ({e})")
+            continue
         st = json.loads(body) if code == 200 else {}
         if st.get("status") != "committed" or st.get("leaf") != acked[eid]:
-            violations.append(f"{eid}: acknowledged at leaf {acked[eid]}, now {st}")
+            found.append(f"{eid}: acknowledged at leaf {acked[eid]}, now {st}")
+    return found
 
 
 last_size = 0
 kills = 0
+power_losses = {"at start-up": 0, "under load": 0}
 for cycle in range(CYCLES):
     if len(pool) < 60:
         refill()
+    env = dict(os.environ)
+    if SHIM:
+        # Start-up flushes a few times; the load about a hundred times a
+        # second.
+        env.update(LD_PRELOAD=SHIM, ORIGO_FAULT_POWER_AT=str(rng.randint(1, 200)),
+                   ORIGO_FAULT_POWER_SEED=str(rng.randint(1, 2**31)),
+                   ORIGO_FAULT_POWER_LIES="1" if LYING else "0")
     proc = subprocess.Popen([NODE, "--config", f"{work}/node.conf"], stdout=subprocess.DEVNULL,
-                            stderr=log)
+                            stderr=log, env=env)
     end = time.monotonic() + 30
-    while not serving() and time.monotonic() < end:
+    while not serving() and time.monotonic() < end and proc.poll() is None:
         time.sleep(0.01)  # polling the restarted node
+    if SHIM and proc.poll() == -signal.SIGKILL:
+        power_losses["at start-up"] += 1  # the power went before it served
+        continue
     if not serving():
-        violations.append(f"cycle {cycle}: the node did not come back")
+        violations.append(f"cycle {cycle}: the node did not come back "
+                          f"(exit status {proc.poll()})")
         proc.kill()
         break
     with lock:
         before = dict(acked)
-    check(rng.sample(sorted(before), min(20, len(before))))
-    code, body = http("GET", f"{url}/v1/status")
-    size = json.loads(body)["tree_size"]
-    if size < last_size:
-        violations.append(f"cycle {cycle}: the tree shrank from {last_size} to {size}")
-    last_size = size
+    found = check(rng.sample(sorted(before), min(20, len(before))))
+    try:
+        code, body = http("GET", f"{url}/v1/status")
+    except OSError:
+        code = None
+    size = json.loads(body)["tree_size"] if code == 200 else None
+    if proc.poll() is None:  # else the power went while it answered: next time
+        violations += found
+        if size < last_size:
+            violations.append(f"cycle {cycle}: the tree shrank from {last_size} to {size}")
+        last_size = size
     stop = threading.Event()
     clients = [threading.Thread(target=client, args=(stop,)) for _ in range(2)]
     for t in clients:
         t.start()
-    time.sleep(0.02 + rng.random() * 0.25)
-    proc.kill()  # SIGKILL at a random moment of the load
-    proc.wait()
-    kills += 1
+    if SHIM:
+        try:
+            proc.wait(timeout=10)  # the shim kills it at its flush boundary
+            power_losses["under load"] += 1
+        except subprocess.TimeoutExpired:
+            proc.kill()  # the boundary was not reached: an ordinary kill
+            proc.wait()
+            kills += 1
+    else:
+        time.sleep(0.02 + rng.random() * 0.25)
+        proc.kill()  # SIGKILL at a random moment of the load
+        proc.wait()
+        kills += 1
     stop.set()
     for t in clients:
         t.join()
@@ -147,10 +192,13 @@ for cycle in range(CYCLES):
 proc = subprocess.Popen([NODE, "--config", f"{work}/node.conf"], stdout=subprocess.DEVNULL,
                         stderr=log)
 end = time.monotonic() + 30
-while not serving() and time.monotonic() < end:
+while not serving() and time.monotonic() < end and proc.poll() is None:
     time.sleep(0.01)  # polling the restarted node
-check(sorted(acked))
-code, body = http("GET", f"{url}/v1/status")
+violations += check(sorted(acked))
+try:
+    code, body = http("GET", f"{url}/v1/status")
+except OSError:
+    code = None
 size = json.loads(body)["tree_size"] if code == 200 else -1
 proc.send_signal(signal.SIGTERM)
 if proc.wait(timeout=60) != 0:
@@ -158,10 +206,21 @@ if proc.wait(timeout=60) != 0:
 r = run(CLI, "audit", "--data", f"{work}/data")
 if r.returncode != 0:
     violations.append(f"origo audit: {r.stdout.strip()[-300:]} {r.stderr.strip()[-300:]}")
-print(f"kill cycles: seed {SEED}, {kills} SIGKILLs under load, {len(acked)} events "
+what = (f"{power_losses['under load']} power losses under load and "
+        f"{power_losses['at start-up']} at start-up (at random flush boundaries), {kills} "
+        f"SIGKILLs" if SHIM else f"{kills} SIGKILLs under load")
+print(f"{'power loss' if SHIM else 'kill'} cycles: seed {SEED}, {what}, {len(acked)} events "
       f"acknowledged, tree {size}; checked: every acknowledged event at its leaf after "
       f"every restart and at the end, tree never shrank, origo audit clean; "
       f"violations: {len(violations)}")
+if LYING:
+    # The disk lied about every flush: the checks must have caught it.
+    print(f"lying disk: {len(violations)} violations found, as they must be"
+          if violations else "lying disk: NO violation found: the checks missed the loss")
+    for v in violations[:3]:
+        print("  caught:", v)
+    shutil.rmtree(work, ignore_errors=True)
+    sys.exit(0 if violations else 1)
 for v in violations[:20]:
     print("VIOLATION:", v)
 if violations:
