@@ -1,6 +1,15 @@
 /* The lot index's tree in memory (lotindex_mem.h): internal nodes and
- * leaves in two arenas with reference counts, versions sharing unchanged
- * subtrees. Hashes follow docs/formats/lot-index.md, "The map". */
+ * leaves in two arenas, versions sharing unchanged subtrees. Hashes follow
+ * docs/formats/lot-index.md, "The map".
+ *
+ * No reference counts: in a path-copying tree each node has one place,
+ * so a node that version v replaced (a copy of its path, a new value) is
+ * in the versions before v and in none after. Each version lists the
+ * nodes it made and the nodes it replaced ("retired"). When the oldest
+ * version is dropped, the nodes the next one retired are in no version
+ * any more and are freed, without reading them; when a version that never
+ * committed is dropped, the nodes it made are freed and what it retired
+ * stays in use. An update touches only the nodes on its paths. */
 #include "lotindex_mem.h"
 
 #include <openssl/evp.h>
@@ -15,7 +24,6 @@
 struct inode {
     uint8_t hash[32];
     uint32_t child[2];
-    uint32_t refs;
 };
 
 struct lleaf {
@@ -23,13 +31,19 @@ struct lleaf {
     uint8_t key[32];
     uint8_t head[32];
     uint64_t count;
-    uint32_t refs;
+};
+
+/* A list of node references. */
+struct refs {
+    uint32_t *at;
+    size_t n, cap;
 };
 
 struct version {
     uint64_t tree_size;
     uint32_t root;
     uint8_t hash[32];
+    struct refs made, retired;
 };
 
 struct pool {
@@ -46,8 +60,9 @@ struct lotindex_mem {
     EVP_MD *sha256;
     EVP_MD_CTX *ctx;
     struct pool in, lf;
-    struct version versions[LOTINDEX_MEM_VERSIONS];
+    struct version versions[LOTINDEX_MEM_VERSIONS + 1];
     size_t n_versions;
+    struct refs made, retired; /* of the version being made */
     int broken; /* an allocation failed half-way: rebuild before use */
 };
 
@@ -142,44 +157,51 @@ static void leaf_hash(lotindex_mem *m, const uint8_t key[32], uint64_t count,
     sha256(m, in, lotindex_leaf_input(key, count, head, in), out);
 }
 
-static void retain(lotindex_mem *m, uint32_t ref)
+static void prefetch_ref(lotindex_mem *m, uint32_t ref)
 {
-    if (ref == 0)
-        return;
     if (ref & LEAF_BIT)
-        lf_at(m, ref)->refs++;
-    else
-        in_at(m, ref)->refs++;
+        __builtin_prefetch(lf_at(m, ref));
+    else if (ref)
+        __builtin_prefetch(in_at(m, ref));
 }
 
-/* Drops one reference; frees what nobody holds any more, iteratively. */
-static int release(lotindex_mem *m, uint32_t ref)
+static int refs_push(struct refs *r, uint32_t ref)
 {
-    uint32_t stack[2 * LOTINDEX_MAX_DEPTH + 4];
-    size_t top = 0;
-    if (ref)
-        stack[top++] = ref;
-    while (top) {
-        uint32_t r = stack[--top];
-        if (r & LEAF_BIT) {
-            struct lleaf *l = lf_at(m, r);
-            if (--l->refs == 0 && pool_give(&m->lf, (r & ~LEAF_BIT) - 1))
-                return ORIGO_E_NOMEM;
-            continue;
-        }
-        struct inode *n = in_at(m, r);
-        if (--n->refs != 0)
-            continue;
-        uint32_t a = n->child[0], b = n->child[1];
-        if (pool_give(&m->in, r - 1))
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 1024;
+        uint32_t *at = realloc(r->at, cap * sizeof(*at));
+        if (!at)
             return ORIGO_E_NOMEM;
-        /* A tree is at most 257 levels deep: two per level suffice. */
-        if (a && top < sizeof(stack) / sizeof(stack[0]))
-            stack[top++] = a;
-        if (b && top < sizeof(stack) / sizeof(stack[0]))
-            stack[top++] = b;
+        r->at = at;
+        r->cap = cap;
+    }
+    r->at[r->n++] = ref;
+    return 0;
+}
+
+static void refs_clear(struct refs *r)
+{
+    free(r->at);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Gives the nodes of `r` back to their pools. */
+static int free_all(lotindex_mem *m, const struct refs *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        uint32_t ref = r->at[i];
+        int rc = ref & LEAF_BIT ? pool_give(&m->lf, (ref & ~LEAF_BIT) - 1)
+                                : pool_give(&m->in, ref - 1);
+        if (rc)
+            return rc;
     }
     return 0;
+}
+
+/* `ref` is replaced in the version being made. */
+static int retire(lotindex_mem *m, uint32_t ref)
+{
+    return ref ? refs_push(&m->retired, ref) : 0;
 }
 
 static int mk_leaf(lotindex_mem *m, const lotindex_place *p, uint32_t *out)
@@ -191,10 +213,9 @@ static int mk_leaf(lotindex_mem *m, const lotindex_place *p, uint32_t *out)
     memcpy(l->key, p->key, 32);
     memcpy(l->head, p->head, 32);
     l->count = p->count;
-    l->refs = 0;
     leaf_hash(m, l->key, l->count, l->head, l->hash);
     *out = LEAF_BIT | (i + 1);
-    return 0;
+    return refs_push(&m->made, *out);
 }
 
 static int mk_internal(lotindex_mem *m, uint32_t a, uint32_t b, uint32_t *out)
@@ -205,12 +226,9 @@ static int mk_internal(lotindex_mem *m, uint32_t a, uint32_t b, uint32_t *out)
     struct inode *n = (struct inode *)m->in.items + i;
     n->child[0] = a;
     n->child[1] = b;
-    n->refs = 0;
     node_hash(m, ref_hash(m, a), ref_hash(m, b), n->hash);
-    retain(m, a);
-    retain(m, b);
     *out = i + 1;
-    return 0;
+    return refs_push(&m->made, *out);
 }
 
 /* ---- building and updating ------------------------------------------------
@@ -257,6 +275,8 @@ static int update(lotindex_mem *m, uint32_t ref, unsigned depth,
         memcpy(old.key, l->key, 32);
         memcpy(old.head, l->head, 32);
         old.count = l->count;
+        if (retire(m, ref))
+            return ORIGO_E_NOMEM;
         if (n == 1 && !memcmp(pl[0].key, old.key, 32))
             return mk_leaf(m, pl, out); /* a new value, the same key */
         lotindex_place few[8];
@@ -287,7 +307,15 @@ static int update(lotindex_mem *m, uint32_t ref, unsigned depth,
     while (split < n && !lotindex_key_bit(pl[split].key, depth))
         split++;
     uint32_t a0 = in_at(m, ref)->child[0], b0 = in_at(m, ref)->child[1], a, b;
-    int rc = update(m, a0, depth + 1, pl, split, &a);
+    /* Both children are read below (one to descend, the other for its
+     * hash, or both to descend): start both loads now, so that the two
+     * cache misses of a level overlap (the tree is far larger than the
+     * caches; lotindex-mem's cost is these misses). */
+    prefetch_ref(m, a0);
+    prefetch_ref(m, b0);
+    int rc = retire(m, ref);
+    if (rc == 0)
+        rc = update(m, a0, depth + 1, pl, split, &a);
     if (rc == 0)
         rc = update(m, b0, depth + 1, pl + split, n - split, &b);
     return rc ? rc : mk_internal(m, a, b, out);
@@ -300,29 +328,57 @@ static void reset(lotindex_mem *m)
 {
     pool_clear(&m->in);
     pool_clear(&m->lf);
+    for (size_t i = 0; i < m->n_versions; i++) {
+        refs_clear(&m->versions[i].made);
+        refs_clear(&m->versions[i].retired);
+    }
+    refs_clear(&m->made);
+    refs_clear(&m->retired);
     m->n_versions = 0;
     m->broken = 0;
 }
 
-static int drop_version(lotindex_mem *m, size_t i)
+/* Drops the oldest version: what the next one retired is in no version
+ * any more. */
+static int drop_oldest(lotindex_mem *m)
 {
-    uint32_t root = m->versions[i].root;
-    memmove(&m->versions[i], &m->versions[i + 1],
-            (m->n_versions - i - 1) * sizeof(m->versions[0]));
+    int rc = m->n_versions > 1 ? free_all(m, &m->versions[1].retired) : 0;
+    if (m->n_versions > 1)
+        refs_clear(&m->versions[1].retired);
+    refs_clear(&m->versions[0].made);
+    refs_clear(&m->versions[0].retired);
+    memmove(&m->versions[0], &m->versions[1],
+            (m->n_versions - 1) * sizeof(m->versions[0]));
     m->n_versions--;
-    return release(m, root);
+    return rc;
 }
 
+/* Drops the newest version, which never committed: the nodes it made go,
+ * the ones it retired are in use again. */
+static int drop_newest(lotindex_mem *m)
+{
+    struct version *v = &m->versions[m->n_versions - 1];
+    int rc = free_all(m, &v->made);
+    refs_clear(&v->made);
+    refs_clear(&v->retired);
+    m->n_versions--;
+    return rc;
+}
+
+/* Adds the version just made (its lists are m->made and m->retired). */
 static int add_version(lotindex_mem *m, uint64_t tree_size, uint32_t root)
 {
-    retain(m, root);
-    int rc = 0;
-    while (rc == 0 && m->n_versions >= LOTINDEX_MEM_VERSIONS)
-        rc = drop_version(m, 0);
     struct version *v = &m->versions[m->n_versions++];
     v->tree_size = tree_size;
     v->root = root;
     memcpy(v->hash, ref_hash(m, root), 32);
+    v->made = m->made;
+    v->retired = m->retired;
+    memset(&m->made, 0, sizeof(m->made));
+    memset(&m->retired, 0, sizeof(m->retired));
+    int rc = 0;
+    while (rc == 0 && m->n_versions > LOTINDEX_MEM_VERSIONS)
+        rc = drop_oldest(m);
     return rc;
 }
 
@@ -385,6 +441,8 @@ int lotindex_mem_rebuild(lotindex_mem *m, uint64_t tree_size,
     int rc = build(m, 0, places, n, &ref);
     if (rc == 0 && m->broken)
         rc = ORIGO_E_NOMEM; /* a hash could not be computed */
+    /* The only version: nothing it made is ever dropped on its own. */
+    refs_clear(&m->made);
     if (rc == 0)
         rc = add_version(m, tree_size, ref);
     if (rc == 0)
@@ -409,9 +467,9 @@ int lotindex_mem_update(lotindex_mem *m, uint64_t base_size,
     }
     /* Versions past the base were made in transactions that did not
      * commit (this one builds on the base). */
-    for (size_t i = m->n_versions; rc == 0 && i-- > 0;)
-        if (m->versions[i].tree_size > base_size)
-            rc = drop_version(m, i);
+    while (rc == 0 && m->n_versions &&
+           m->versions[m->n_versions - 1].tree_size > base_size)
+        rc = drop_newest(m);
     base = find(m, base_size, base_root);
     uint32_t ref = 0;
     if (rc == 0 && base >= 0)

@@ -359,7 +359,8 @@ static int put_event(ledger *led, MDB_txn *txn, struct node_cache *cache,
 struct bchain {
     size_t lot; /* index into trace_result.lots */
     int role;
-    lotindex_proof proof;
+    uint64_t count;           /* the chain's length the proof shows */
+    size_t json_at, json_len; /* its proof's JSON, in v2_parts.proofs */
 };
 
 struct v2_parts {
@@ -369,6 +370,9 @@ struct v2_parts {
     const uint8_t *genesis; /* the genesis file's bytes (in the txn) */
     size_t genesis_len;
     lotindex_proof members; /* the membership chain */
+    /* Each chain's proof, written as JSON when it is made: a proof in
+     * memory is 8 KB (LOTINDEX_MAX_DEPTH siblings), its JSON about 1 KB. */
+    origo_buf proofs;
 };
 
 /* The members of one lot index proof after its opening brace. */
@@ -407,7 +411,8 @@ static void put_index(origo_buf *out, const struct trace_result *res,
         put_raw(out, ",\"role\":");
         put_cstring(out, lotindex_role_name(c->role));
         put_raw(out, ",");
-        put_proof(out, &c->proof);
+        origo_buf_append(out, (const char *)v2->proofs.data + c->json_at,
+                         c->json_len);
         put_raw(out, "}");
     }
     put_raw(out, "],");
@@ -680,7 +685,8 @@ static int gather_v2(ledger *led, MDB_txn *txn,
     v2->chains = calloc(res->lot_count * per_lot + 1, sizeof(*v2->chains));
     w.ev = malloc(sizeof(*w.ev));
     w.facts = malloc(sizeof(*w.facts));
-    if (rc == 0 && (!v2->chains || !w.ev || !w.facts)) {
+    lotindex_proof *proof = malloc(sizeof(*proof));
+    if (rc == 0 && (!v2->chains || !w.ev || !w.facts || !proof)) {
         rc = ORIGO_E_NOMEM;
     }
     for (size_t l = 0; rc == 0 && l < res->lot_count; l++) {
@@ -700,7 +706,14 @@ static int gather_v2(ledger *led, MDB_txn *txn,
                 w.full |= LOTINDEX_ROLE_BIT(r);
             }
             rc = ledger_lot_index_prove(led, txn, res->tree_size, w.lot->lot,
-                                        w.lot->len, r, &c->proof);
+                                        w.lot->len, r, proof);
+            if (rc == 0) {
+                c->count = proof->end == LOTINDEX_END_LEAF ? proof->count : 0;
+                c->json_at = v2->proofs.len;
+                put_proof(&v2->proofs, proof);
+                c->json_len = v2->proofs.len - c->json_at;
+                rc = v2->proofs.err;
+            }
         }
         if (rc == 0 && w.full) {
             rc = trace_lot_list_events(txn, &tables, w.lot->lot, w.lot->len,
@@ -708,8 +721,7 @@ static int gather_v2(ledger *led, MDB_txn *txn,
         }
         for (size_t k = first; rc == 0 && k < v2->chain_count; k++) {
             const struct bchain *c = &v2->chains[k];
-            uint64_t proven =
-                c->proof.end == LOTINDEX_END_LEAF ? c->proof.count : 0;
+            uint64_t proven = c->count;
             if ((w.full & LOTINDEX_ROLE_BIT(c->role)) &&
                 proven != w.counts[c->role]) {
                 set_msg(errmsg, errmsg_size,
@@ -724,6 +736,7 @@ static int gather_v2(ledger *led, MDB_txn *txn,
     }
     free(w.ev);
     free(w.facts);
+    free(proof);
     if (rc == 0) {
         rc = gather_members(led, txn, res->tree_size, v2, set, errmsg,
                             errmsg_size);
@@ -801,6 +814,7 @@ int report_build(ledger *led, const struct report_request *request, char **json,
     struct v2_parts v2 = {0};
     struct leafset set = {0};
     int complete = request->version >= 2;
+    origo_buf_init(&v2.proofs, REPORT_MAX_JSON);
     int rc = ledger_txn_begin(led, 1, &txn);
     if (rc != 0) {
         set_msg(errmsg, errmsg_size, "cannot begin a read transaction: %s",
@@ -853,6 +867,7 @@ out_note:
     free(note);
     free(index_note);
     free(v2.chains);
+    origo_buf_close(&v2.proofs);
     free(set.leaves);
 out_txn:
     mdb_txn_abort(txn);

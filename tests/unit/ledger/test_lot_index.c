@@ -12,7 +12,11 @@
  * - Apply keeps it: real blocks give a root at every block's end and
  *   chains that match the events of each (lot, role).
  * - Index note signatures over another root, size or by a non-validator
- *   are refused. */
+ *   are refused.
+ * - The tree's versions in memory: after random updates, some of them
+ *   abandoned (a block whose transaction did not commit), every kept
+ *   version proves every key as a tree rebuilt from scratch with that
+ *   version's values does, so no node a kept version uses was freed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +28,7 @@
 
 #include "ledgertest.h"
 #include "lotindex.h"
+#include "lotindex_mem.h"
 #include "lotindex_store.h"
 #include "origo/error.h"
 #include "testutil.h"
@@ -455,11 +460,148 @@ static void test_index_note_signatures(void **state)
     free(body);
 }
 
+/* ---- versions in memory ---------------------------------------------- */
+
+enum { V_KEYS = 300, V_STEPS = 160 };
+
+struct vmap {
+    uint64_t tree_size;
+    uint8_t root[32];
+    uint64_t count[V_KEYS];
+    uint8_t head[V_KEYS][32];
+};
+
+static uint8_t vkeys[V_KEYS][32];
+
+static int cmp_place(const void *a, const void *b)
+{
+    return memcmp(((const lotindex_place *)a)->key,
+                  ((const lotindex_place *)b)->key, 32);
+}
+
+/* The root of `map` built from scratch, in a tree of its own. */
+static void scratch_root(const struct vmap *map, uint8_t root[32])
+{
+    lotindex_place all[V_KEYS];
+    size_t n = 0;
+    for (size_t k = 0; k < V_KEYS; k++) {
+        if (map->count[k] == 0)
+            continue;
+        memcpy(all[n].key, vkeys[k], 32);
+        all[n].count = map->count[k];
+        memcpy(all[n].head, map->head[k], 32);
+        n++;
+    }
+    qsort(all, n, sizeof(all[0]), cmp_place);
+    lotindex_mem *fresh;
+    assert_int_equal(lotindex_mem_new(&fresh), 0);
+    assert_int_equal(lotindex_mem_rebuild(fresh, 0, all, n, root), 0);
+    lotindex_mem_free(fresh);
+}
+
+/* Every key of `map` (or a tenth of them, `part` picks which) proven in
+ * its version of `m`. */
+static void check_version(lotindex_mem *m, const struct vmap *map, int part)
+{
+    uint8_t root[32], head[32];
+    uint64_t count;
+    lotindex_proof *proof = malloc(sizeof(*proof));
+    assert_non_null(proof);
+    scratch_root(map, root);
+    assert_memory_equal(root, map->root, 32);
+    assert_true(lotindex_mem_has(m, map->tree_size, map->root));
+    for (size_t k = 0; k < V_KEYS; k++) {
+        if (part >= 0 && (int)(k % 10) != part % 10)
+            continue;
+        assert_int_equal(
+            lotindex_mem_prove(m, map->tree_size, map->root, vkeys[k], proof),
+            0);
+        assert_int_equal(
+            lotindex_proof_verify(proof, vkeys[k], map->root, &count, head), 0);
+        assert_int_equal(count, map->count[k]);
+        if (count)
+            assert_memory_equal(head, map->head[k], 32);
+    }
+    free(proof);
+}
+
+static void test_tree_versions(void **state)
+{
+    (void)state;
+    static struct vmap committed[V_STEPS + 1];
+    size_t n_committed = 1;
+    uint64_t rng = 0x2545f4914f6cdd1dull;
+    for (size_t k = 0; k < V_KEYS; k++) {
+        char lot[32];
+        snprintf(lot, sizeof(lot), "v/lot/%zu", k);
+        lotindex_key(LOTINDEX_IN, lot, strlen(lot), vkeys[k]);
+    }
+    lotindex_mem *m;
+    assert_int_equal(lotindex_mem_new(&m), 0);
+    memset(&committed[0], 0, sizeof(committed[0]));
+    assert_int_equal(lotindex_mem_rebuild(m, 0, NULL, 0, committed[0].root), 0);
+    size_t abandoned = 0;
+    for (size_t step = 0; step < V_STEPS; step++) {
+        const struct vmap *base = &committed[n_committed - 1];
+        struct vmap next = *base;
+        next.tree_size = base->tree_size + 1 + step % 3;
+        lotindex_place put[20];
+        size_t n = 0;
+        size_t want = 1 + (size_t)(rng % 20);
+        for (size_t i = 0; i < want; i++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            size_t k = (size_t)(rng % V_KEYS);
+            int seen = 0;
+            for (size_t j = 0; j < n; j++)
+                seen |= !memcmp(put[j].key, vkeys[k], 32);
+            if (seen)
+                continue;
+            next.count[k]++;
+            next.head[k][0] = (uint8_t)step;
+            next.head[k][1] = (uint8_t)k;
+            memcpy(put[n].key, vkeys[k], 32);
+            put[n].count = next.count[k];
+            memcpy(put[n].head, next.head[k], 32);
+            n++;
+        }
+        qsort(put, n, sizeof(put[0]), cmp_place);
+        assert_int_equal(lotindex_mem_update(m, base->tree_size, base->root,
+                                             next.tree_size, put, n, next.root),
+                         0);
+        if (rng % 4 == 0) {
+            /* Abandoned: the next update builds on the same base again. */
+            abandoned++;
+            check_version(m, &next, -1);
+            continue;
+        }
+        committed[n_committed++] = next;
+        /* Every version kept, the oldest ones gone. */
+        for (size_t v = 0; v < n_committed; v++) {
+            if (v + LOTINDEX_MEM_VERSIONS >= n_committed)
+                /* All keys of the oldest and the newest kept. */
+                check_version(m, &committed[v],
+                              v + LOTINDEX_MEM_VERSIONS == n_committed ||
+                                      v + 1 == n_committed
+                                  ? -1
+                                  : (int)(v + step));
+            else
+                assert_false(lotindex_mem_has(m, committed[v].tree_size,
+                                              committed[v].root));
+        }
+    }
+    assert_true(abandoned > 10);
+    assert_true(n_committed > LOTINDEX_MEM_VERSIONS + 40);
+    lotindex_mem_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_cheating_proofs),
+        cmocka_unit_test(test_tree_versions),
         cmocka_unit_test_setup_teardown(test_apply_keeps_the_index,
                                         lt_fixture_setup, lt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_index_note_signatures,
