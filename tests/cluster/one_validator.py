@@ -1,15 +1,9 @@
 """A one-validator network for the cluster tests that need a single node
 (test_bad_input.py, test_kill_cycles.py): keys, genesis, data directory
 and config file, made with the CLI itself."""
-import os, shutil, socket, subprocess
+import os, shutil, subprocess
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+from clusterlib import free_port
 
 
 def make(cli, work, origin, peer="", http="", sections=""):

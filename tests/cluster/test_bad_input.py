@@ -12,9 +12,10 @@ submitted at the end commits.
 usage: test_bad_input.py ORIGO_NODE ORIGO_CLI [--seed N]
 """
 import base64, json, os, random, shutil, signal, socket, subprocess, sys
-import tempfile, time, urllib.error, urllib.request
+import tempfile
 
 import one_validator
+from clusterlib import http, until
 
 NODE, CLI = sys.argv[1], sys.argv[2]
 args = sys.argv[3:]
@@ -30,17 +31,6 @@ def run(*a, timeout=20, **kw):
         return subprocess.run(a, capture_output=True, timeout=timeout, **kw)
     except subprocess.TimeoutExpired:
         return None
-
-
-def http(method, url, body=None, ctype="application/json", timeout=10.0):
-    req = urllib.request.Request(url, data=body, method=method)
-    if body is not None and ctype:
-        req.add_header("Content-Type", ctype)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.headers.get("Content-Type", ""), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type", ""), e.read()
 
 
 def record(category, ok, what):
@@ -66,16 +56,6 @@ def status():
         return json.loads(body) if code == 200 else None
     except (OSError, ValueError):
         return None
-
-
-def until(fn, seconds=30.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)  # polling the node's answer
-    return None
 
 
 assert until(lambda: (status() or {}).get("role") == "leader"), "the node did not start"

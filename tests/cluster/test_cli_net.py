@@ -14,19 +14,14 @@ usage: test_cli_net.py SOURCE_ROOT ORIGO_NODE ORIGO_CLI
 """
 import json, os, re, shutil, socket, subprocess, sys, tempfile, threading
 
+import clusterlib
+from clusterlib import check
+
 ROOT, NODE, CLI = sys.argv[1], sys.argv[2], sys.argv[3]
 work = tempfile.mkdtemp(prefix="origo-cli-net-")
 env = dict(os.environ, ORIGO_BIN=CLI, ORIGO_NODE_BIN=NODE)
 env.pop("ORIGO_NODE", None)
-failures = 0
 net = f"{work}/net"
-
-
-def check(ok, what):
-    global failures
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-    if not ok:
-        failures += 1
 
 
 def run(*args, stdin=None):
@@ -310,5 +305,5 @@ finally:
         run(f"{ROOT}/deploy/local-cluster", "down", net)
     shutil.rmtree(work, ignore_errors=True)
 
-print(f"{failures} failed")
-sys.exit(1 if failures else 0)
+print(f"{clusterlib.failures} failed")
+clusterlib.finish()

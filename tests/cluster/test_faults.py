@@ -47,8 +47,11 @@ catches up.
 usage: test_faults.py ORIGO_NODE ORIGO_CLI [--seconds S] [--seed N]
                       [--nodes 3|5] [--net auto|loopback] [--faultfs SHIM.so]
 """
-import atexit, base64, hashlib, json, os, random, re, shutil, signal, socket
-import subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+import atexit, base64, hashlib, json, os, random, re, shutil, signal
+import subprocess, sys, tempfile, threading, time
+
+import clusterlib
+from clusterlib import free_port, until
 
 NODE, CLI = sys.argv[1], sys.argv[2]
 args = sys.argv[3:]
@@ -70,23 +73,9 @@ def run(*a, **kw):
     return subprocess.run(a, capture_output=True, text=True, **kw)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 def http(method, url, body=None, timeout=5.0):
-    req = urllib.request.Request(url, data=body, method=method)
-    if body is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
+    code, _, data = clusterlib.http(method, url, body, timeout=timeout)
+    return code, data
 
 
 def jget(url):
@@ -202,19 +191,9 @@ def leader():
     return None
 
 
-def until(fn, seconds=60.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)  # polling the nodes' answers
-    return None
-
-
 for n in names:
     start(n)
-assert until(leader), "no leader at start"
+assert until(leader, 60), "no leader at start"
 
 # ---- clients --------------------------------------------------------------
 

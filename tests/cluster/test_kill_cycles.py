@@ -26,9 +26,9 @@ usage: test_kill_cycles.py ORIGO_NODE ORIGO_CLI [--cycles N] [--seed N]
                            [--power-loss SHIM.so [--lying-disk]]
 """
 import json, os, random, shutil, signal, subprocess, sys, tempfile
-import threading, time, urllib.error, urllib.request
+import threading, time
 
-import one_validator
+import clusterlib, one_validator
 
 NODE, CLI = sys.argv[1], sys.argv[2]
 args = sys.argv[3:]
@@ -46,14 +46,8 @@ def run(*a):
 
 
 def http(method, url, body=None, timeout=5.0):
-    req = urllib.request.Request(url, data=body, method=method)
-    if body is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
+    code, _, data = clusterlib.http(method, url, body, timeout=timeout)
+    return code, data
 
 
 _, port, hport, _ = one_validator.make(

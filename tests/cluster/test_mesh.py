@@ -17,30 +17,17 @@ usage: test_mesh.py ORIGO_NODE ORIGO_CLI [SYSTEMD yes|no]
 """
 import os, queue, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
+import clusterlib
+from clusterlib import check, free_port
+
 NODE, CLI = sys.argv[1], sys.argv[2]
 SYSTEMD = len(sys.argv) > 3 and sys.argv[3] == "yes"
 DEADLINE = 60.0
 work = tempfile.mkdtemp(prefix="origo-mesh-")
-failures = 0
-
-
-def check(ok, what):
-    global failures
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-    if not ok:
-        failures += 1
 
 
 def run(*args):
     return subprocess.run(args, capture_output=True, text=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Node:
@@ -189,5 +176,5 @@ finally:
             node.proc.kill()
     shutil.rmtree(work, ignore_errors=True)
 
-print(f"{failures} failed")
-sys.exit(1 if failures else 0)
+print(f"{clusterlib.failures} failed")
+clusterlib.finish()

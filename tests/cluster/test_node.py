@@ -22,46 +22,23 @@ turn a hang into a failure.
 
 usage: test_node.py ORIGO_NODE ORIGO_CLI
 """
-import base64, json, os, queue, re, shutil, signal, socket, subprocess, sys
-import tempfile, threading, time, urllib.error, urllib.request
+import base64, json, os, queue, re, shutil, signal, subprocess, sys
+import tempfile, threading, time
+
+import clusterlib
+from clusterlib import check, free_port
 
 NODE, CLI = sys.argv[1], sys.argv[2]
 DEADLINE = 60.0
 work = tempfile.mkdtemp(prefix="origo-node-")
-failures = 0
-
-
-def check(ok, what):
-    global failures
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-    if not ok:
-        failures += 1
 
 
 def run(*args, **kw):
     return subprocess.run(args, capture_output=True, text=True, **kw)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def http(method, url, body=None, ctype="application/json", headers=None):
-    """Returns (status, content type, body bytes); never raises on 4xx/5xx."""
-    req = urllib.request.Request(url, data=body, method=method)
-    if body is not None:
-        req.add_header("Content-Type", ctype)
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=DEADLINE) as r:
-            return r.status, r.headers.get("Content-Type", ""), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type", ""), e.read()
+    return clusterlib.http(method, url, body, ctype, headers, timeout=DEADLINE)
 
 
 def jget(url):
@@ -747,5 +724,5 @@ finally:
             node.proc.kill()
     shutil.rmtree(work, ignore_errors=True)
 
-print(f"{failures} failed")
-sys.exit(1 if failures else 0)
+print(f"{clusterlib.failures} failed")
+clusterlib.finish()

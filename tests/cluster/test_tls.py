@@ -6,26 +6,13 @@ certificate without its key stops startup naming both keys.
 
 usage: test_tls.py ORIGO_NODE ORIGO_CLI
 """
-import json, os, shutil, socket, ssl, subprocess, sys, tempfile, urllib.request
+import json, os, shutil, ssl, subprocess, sys, tempfile, urllib.request
+
+import clusterlib
+from clusterlib import check, free_port
 
 NODE, CLI = sys.argv[1], sys.argv[2]
 work = tempfile.mkdtemp(prefix="origo-tls-")
-failures = 0
-
-
-def check(ok, what):
-    global failures
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-    if not ok:
-        failures += 1
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 node = None
@@ -86,5 +73,5 @@ finally:
         node.kill()
     shutil.rmtree(work, ignore_errors=True)
 
-print(f"{failures} failed")
-sys.exit(1 if failures else 0)
+print(f"{clusterlib.failures} failed")
+clusterlib.finish()
