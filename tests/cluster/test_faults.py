@@ -16,7 +16,9 @@ behind (libfaketime, when installed; until its next restart), or, with
 namespaces, for 1 to 2.5 s: cuts one node off the others and the clients
 by taking its link down; drops one direction only (blackhole routes in
 the victim's namespace: it hears its peers, they never hear it); or splits
-two nodes from each other while both still reach the rest (a bridge).
+two nodes from each other while both still reach the rest (a bridge); or
+makes its link slow and lossy both ways (tbf, 256 kbit/s or 1 Mbit/s with
+a queue of 30 to 100 ms: delay, and drops once the queue is full).
 Every checkpoint any node serves is recorded. Each ledger starts with a
 1 MiB LMDB map, which fills during the run: the node must grow it and
 apply the same block again.
@@ -266,7 +268,7 @@ def client(k):
 # ---- nemesis --------------------------------------------------------------
 
 faults = {"kill": 0, "kill_leader": 0, "pause": 0, "partition": 0, "oneway": 0,
-          "bridge": 0, "skew": 0, "minority": 0, "majority": 0, "all": 0}
+          "bridge": 0, "slow": 0, "skew": 0, "minority": 0, "majority": 0, "all": 0}
 ASAN_PRELOAD = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
                 ":verify_asan_link_order=0"}
 
@@ -296,7 +298,8 @@ def nemesis(deadline):
         time.sleep(0.5 + rng.random())
         watch_checkpoints()
         action = rng.choice(["kill", "kill", "pause", "crash"] +
-                            (["partition", "partition", "oneway", "bridge"] if use_ns else []) +
+                            (["partition", "partition", "oneway", "bridge", "slow"]
+                             if use_ns else []) +
                             (["skew"] if FAKETIME else []))
         victim = leader() if rng.random() < 0.5 else rng.choice(names)
         if victim is None:
@@ -347,6 +350,21 @@ def nemesis(deadline):
             time.sleep(1.0 + rng.random() * 1.5)
             blackhole(victim, other, False)
             blackhole(other, victim, False)
+        elif action == "slow":
+            # A congested link both ways: a token bucket of 256 kbit/s or
+            # 1 Mbit/s whose queue holds 30 to 100 ms; what would wait
+            # longer is dropped. Under load: delay and packet loss (this
+            # kernel has no netem; tbf is what it offers).
+            rate = rng.choice(["256kbit", "1mbit"])
+            latency = f"{rng.choice([30, 60, 100])}ms"
+            tbf = ["root", "tbf", "rate", rate, "burst", "4kb", "latency", latency]
+            inside = sh("ip", "netns", "exec", netns[victim], "tc", "qdisc", "add", "dev",
+                        "eth0", *tbf)
+            outside = sh("tc", "qdisc", "add", "dev", link[victim], *tbf)
+            faults["slow"] += inside and outside
+            time.sleep(1.0 + rng.random() * 1.5)
+            sh("ip", "netns", "exec", netns[victim], "tc", "qdisc", "del", "dev", "eth0", "root")
+            sh("tc", "qdisc", "del", "dev", link[victim], "root")
         elif action == "skew":
             # Restarted with its clock off by up to 90 s (libfaketime, the
             # monotonic clock left alone), until its next restart.
@@ -549,7 +567,8 @@ print(f"faults ({where}, {NODES} validators): seed {SEED}, {SECONDS:.0f} s, "
       f"{faults['all']} times, "
       f"{faults['pause']} pauses, "
       f"{faults['partition']} partitions, {faults['oneway']} one-way partitions, "
-      f"{faults['bridge']} bridges, {faults['skew']} clock skews"
+      f"{faults['bridge']} bridges, {faults['slow']} slow lossy links, "
+      f"{faults['skew']} clock skews"
       f"{'' if FAKETIME else ' (no libfaketime)'}, {disk}; operations: "
       f"{len(ops)} ({counts['ok']} ok, {counts['fail']} refused, {counts['unknown']} unknown), "
       f"tree {size}; checked: {', '.join(checked)}; violations: {len(violations)}")
