@@ -578,7 +578,7 @@ static void api_flush(node *n)
         for (size_t s = 0; s < subs; s++, w = w->next)
             for (size_t i = 0; i < w->n; i++)
                 envs[k++] = w->envs[i];
-        uint64_t time_ms = node_now_ms();
+        uint64_t time_ms = node_block_time_ms(n, NULL);
         if (fresh && n->cfg.prevalidate &&
             prevalidate(n, subs, envs, count, time_ms) > 0) {
             free(envs); /* gather the batch again without them */
@@ -1205,6 +1205,16 @@ static void get_status(node *n, http_request *req, const char *rest)
         "inflight", (json_int_t)n->inflight_events);
     json_object_set_new(doc, "leader",
                         leader ? json_string(leader) : json_null());
+    /* This validator's clock against the network's median (what a block
+     * it proposed now would be dated), and how many peers' clocks that
+     * median counts. */
+    size_t heard;
+    uint64_t median = node_block_time_ms(n, &heard), own = node_now_ms();
+    json_object_set_new(doc, "clocks_heard", json_integer((json_int_t)heard));
+    json_object_set_new(doc, "clock_offset_ms",
+                        json_integer(own >= median
+                                         ? (json_int_t)(own - median)
+                                         : -(json_int_t)(median - own)));
     json_t *voters = json_array(), *learners = json_array();
     for (uint32_t i = 0; i < st.config.n_voters; i++) {
         const char *v = peer_name(n, st.config.voters[i]);

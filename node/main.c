@@ -58,6 +58,38 @@ uint64_t node_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+uint64_t node_block_time_ms(node *n, size_t *heard)
+{
+    uint64_t clocks[NODE_BOOK_MAX + 1], mono = monotonic_ms();
+    size_t count = 0;
+    clocks[count++] = node_now_ms();
+    for (size_t i = 0; i < n->n_peers && count < NODE_BOOK_MAX + 1; i++) {
+        const node_peer *p = n->peers[i];
+        if (p->active && p->clock_at &&
+            mono - p->clock_at <= NODE_CLOCK_FRESH_MS)
+            clocks[count++] = p->clock_ms + (mono - p->clock_at);
+    }
+    if (heard)
+        *heard = count - 1;
+    /* The lower median: with 2f + 1 clocks of which f are wrong, it lies
+     * between two right ones. */
+    qsort(clocks, count, sizeof(clocks[0]), cmp_u64);
+    return clocks[(count - 1) / 2];
+}
+
 /* ---- peers -------------------------------------------------------------- */
 
 static node_peer *peer_by_key(node *n, const uint8_t *pub)
@@ -279,6 +311,14 @@ static const char *book_address(const node *n, const uint8_t pub[32])
     return NULL;
 }
 
+/* Tells a peer this validator's wall clock (node_block_time_ms()). */
+static void send_clock(node *n, peer_link *link)
+{
+    uint8_t now[8];
+    be_put64(now, node_now_ms());
+    node_send_to(n, link, MSG_CLOCK, now, sizeof(now), NULL, 0);
+}
+
 static void on_open(peer_link *link, const uint8_t key[32], void *ctx)
 {
     node *n = ctx;
@@ -291,6 +331,7 @@ static void on_open(peer_link *link, const uint8_t key[32], void *ctx)
      * it, it may hold no quorum for the tree it catches up to. */
     send_signature(n, link);
     send_addresses(n, link, NULL);
+    send_clock(n, link);
 }
 
 static void on_message(peer_link *link, const uint8_t *msg, size_t len,
@@ -312,6 +353,14 @@ static void on_message(peer_link *link, const uint8_t *msg, size_t len,
     case MSG_ADDRESSES:
         on_addresses(n, link, msg + 1, len - 1);
         break;
+    case MSG_CLOCK: {
+        node_peer *p = peer_by_key(n, peer_key(link));
+        if (p && len == 9) {
+            p->clock_ms = be_get64(msg + 1);
+            p->clock_at = monotonic_ms();
+        }
+        break;
+    }
     case MSG_COSIGN: {
         if (len < 11)
             break;
@@ -357,6 +406,14 @@ static void on_close(peer_link *link, int reason, void *ctx)
 
 /* Keepalives: an empty message on every open link, three per idle
  * timeout, so a quiet but live link is never taken for dead. */
+static void on_clock_timer(uv_timer_t *t)
+{
+    node *n = t->data;
+    for (size_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i]->link)
+            send_clock(n, n->peers[i]->link);
+}
+
 static void on_keepalive(uv_timer_t *t)
 {
     node *n = t->data;
@@ -594,6 +651,7 @@ static void stop_node(node *n)
     uv_close((uv_handle_t *)&n->tick, NULL);
     uv_close((uv_handle_t *)&n->batch, NULL);
     uv_close((uv_handle_t *)&n->cosign, NULL);
+    uv_close((uv_handle_t *)&n->clock, NULL);
     for (size_t i = 0; i < n->n_peers; i++)
         if (n->peers[i]->dialer) {
             peer_dialer_stop(n->peers[i]->dialer);
@@ -1246,7 +1304,11 @@ int main(int argc, char **argv)
     uv_timer_init(&n.loop, &n.tick);
     uv_timer_init(&n.loop, &n.batch);
     uv_timer_init(&n.loop, &n.cosign);
+    uv_timer_init(&n.loop, &n.clock);
     n.keepalive.data = n.tick.data = n.batch.data = n.cosign.data = &n;
+    n.clock.data = &n;
+    uv_timer_start(&n.clock, on_clock_timer, NODE_CLOCK_EVERY_MS,
+                   NODE_CLOCK_EVERY_MS);
     uint64_t every = n.cfg.idle_timeout_ms ? n.cfg.idle_timeout_ms / 3 : 0;
     if (every)
         uv_timer_start(&n.keepalive, on_keepalive, every, every);

@@ -22,7 +22,13 @@ enum node_msg {
     MSG_ANSWER = 3,    /* u64 id, i32 code, u64 index, u64 term */
     MSG_COSIGN = 4,    /* u64 size, u16 length, checkpoint line, index line */
     MSG_ADDRESSES = 5, /* msgpack array of [key bin 32, "host:port"] */
+    MSG_CLOCK = 6,     /* u64 the sender's wall clock, Unix ms */
 };
+
+/* How often a validator tells its peers its wall clock, and how long a
+ * reading counts for the block time (node_block_time_ms()). */
+#define NODE_CLOCK_EVERY_MS 1000
+#define NODE_CLOCK_FRESH_MS 5000
 
 /* Most validator addresses one node remembers from peers. */
 #define NODE_BOOK_MAX 256
@@ -37,6 +43,8 @@ typedef struct node_peer {
     int active;          /* a validator in the applied ledger now */
     peer_link *link;     /* open link, or NULL */
     peer_dialer *dialer; /* when this node dials it */
+    uint64_t clock_ms;   /* its wall clock as it last said (MSG_CLOCK) */
+    uint64_t clock_at;   /* our monotonic ms when it said it; 0: never */
 } node_peer;
 
 /* A submission: one HTTP request, or one forwarded from a follower. */
@@ -111,7 +119,7 @@ typedef struct node {
     replica *rep;
     http_server *http;
     uv_signal_t sigterm, sigint;
-    uv_timer_t keepalive, tick, batch, cosign;
+    uv_timer_t keepalive, tick, batch, cosign, clock;
     int lock_fd, stopping, fatal;
     /* Submissions: queued at the leader (not yet proposed), proposed or
      * forwarded (waiting for their entry to apply). */
@@ -144,6 +152,13 @@ typedef struct node {
 } node;
 
 uint64_t node_now_ms(void);
+/* The time a block proposed now gets: the median of this validator's wall
+ * clock and the clocks its active peers said within NODE_CLOCK_FRESH_MS
+ * (each moved on by the time since), so that no one validator's clock,
+ * wrong by any amount, sets the block time when the others agree
+ * (docs/formats/block.md, "Block time"). *heard (if not NULL) receives
+ * how many peers' clocks it counted. */
+uint64_t node_block_time_ms(node *n, size_t *heard);
 /* Sends kind || payload to a validator by Raft ID (dropped if no link). */
 void node_send_to(node *n, peer_link *link, uint8_t kind, const uint8_t *a,
                   size_t a_len, const uint8_t *b, size_t b_len);
