@@ -95,6 +95,12 @@ void ledger_close(ledger *led);
  * Borrowed: valid until ledger_close(). */
 MDB_env *ledger_env(ledger *led);
 
+/* LMDB's reader table now: slots in a read transaction (*active), and how
+ * many write transactions the oldest of them is behind the latest
+ * (*oldest_lag, 0 with none): a reader held open stops LMDB from reusing
+ * the pages freed since, and the file grows. Returns 0 or ORIGO_E_STORE. */
+int ledger_readers(ledger *led, size_t *active, uint64_t *oldest_lag);
+
 /* Begins a transaction on the environment (read-only when `read_only`),
  * handling MDB_MAP_RESIZED. Returns 0 or ORIGO_E_STORE. */
 int ledger_txn_begin(ledger *led, int read_only, MDB_txn **out);

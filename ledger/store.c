@@ -569,3 +569,37 @@ int ledger_get_state(ledger *led, MDB_txn *txn, ledger_state *out)
         *out = head.state;
     return rc;
 }
+
+/* mdb_reader_list() hands one formatted line per reader slot (after a
+ * header): "pid thread txnid", txnid "-" for a slot not in a transaction. */
+struct reader_scan {
+    size_t active;
+    uint64_t oldest;
+};
+
+static int reader_line(const char *line, void *ctx)
+{
+    struct reader_scan *s = ctx;
+    unsigned long long pid, txnid;
+    char thread[32];
+    if (sscanf(line, " %llu %31s %llu", &pid, thread, &txnid) == 3) {
+        s->active++;
+        if (s->oldest == 0 || txnid < s->oldest)
+            s->oldest = txnid;
+    }
+    return 0;
+}
+
+int ledger_readers(ledger *led, size_t *active, uint64_t *oldest_lag)
+{
+    struct reader_scan s = {0};
+    MDB_envinfo info;
+    if (mdb_reader_list(led->env, reader_line, &s) < 0 ||
+        mdb_env_info(led->env, &info) != 0)
+        return ORIGO_E_STORE;
+    *active = s.active;
+    *oldest_lag = s.active && info.me_last_txnid > s.oldest
+                      ? info.me_last_txnid - s.oldest
+                      : 0;
+    return 0;
+}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -1257,6 +1258,21 @@ static void get_metrics(node *n, http_request *req, const char *rest)
         (unsigned long long)st.term);
     PUT("# TYPE origo_is_leader gauge\norigo_is_leader %d\n",
         st.role == RAFT_LEADER);
+    size_t readers = 0;
+    uint64_t lag = 0;
+    if (ledger_readers(replica_ledger(n->rep), &readers, &lag) == 0)
+        PUT("# TYPE origo_lmdb_readers gauge\norigo_lmdb_readers %zu\n"
+            "# TYPE origo_lmdb_oldest_reader_lag gauge\n"
+            "origo_lmdb_oldest_reader_lag %llu\n",
+            readers, (unsigned long long)lag);
+    long size = 0, pages = 0;
+    FILE *statm = fopen("/proc/self/statm", "r");
+    if (statm && fscanf(statm, "%ld %ld", &size, &pages) == 2)
+        PUT("# TYPE process_resident_memory_bytes gauge\n"
+            "process_resident_memory_bytes %lld\n",
+            (long long)pages * (long long)sysconf(_SC_PAGESIZE));
+    if (statm)
+        fclose(statm);
     PUT("# TYPE origo_peers_up gauge\norigo_peers_up %zu\n", peers_up(n));
     PUT("# TYPE origo_queue_events gauge\norigo_queue_events{state=\"queued\"} "
         "%zu\norigo_queue_events{state=\"inflight\"} %zu\n",

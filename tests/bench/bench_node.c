@@ -6,6 +6,18 @@
  * validator), then for three validators made with `origo genesis`.
  *
  *   bench_node ORIGO_NODE ORIGO_CLI [--events N] [--clients C] [--batch B]
+ *   bench_node ORIGO_NODE ORIGO_CLI --soak SECONDS [--rate R] [--interval S]
+ *
+ * --soak (docs/reliability.md, "Soak"): three validators under a steady
+ * load for SECONDS, R events a second (default: half the rate this run
+ * first measures with --events), each client signing its events as it
+ * goes and sending them on a fixed schedule. Every S seconds (default 60)
+ * one line: committed events, p50 and p99 latency in that interval (from
+ * when each request was due, so a stall counts for every request behind
+ * it), each node's resident heap (RssAnon: not the store's mapped pages),
+ * its LMDB readers in a transaction and
+ * how far the oldest is behind, and its store's size. Then the drift: p99
+ * and memory of the last interval against the first.
  *
  * A benchmark, not a test: it prints numbers and passes unless something
  * fails outright (a node does not start, an event is not committed). */
@@ -20,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +45,7 @@
 
 static const char *node_bin, *cli_bin;
 static size_t n_events = 20000, n_clients = 16, batch = 1;
+static double soak_seconds, soak_rate, soak_interval = 60;
 
 static double now_s(void)
 {
@@ -266,7 +280,8 @@ static void presign(origo_key *key, const char *net, const char *prefix,
 }
 
 static int run_load(const char *label, origo_key *key, const char *net,
-                    const char *prefix, char urls[][64], size_t n_urls)
+                    const char *prefix, char urls[][64], size_t n_urls,
+                    double *rate)
 {
     load l = {.urls = urls, .n_urls = n_urls};
     pthread_mutex_init(&l.mu, NULL);
@@ -282,6 +297,8 @@ static int run_load(const char *label, origo_key *key, const char *net,
     qsort(l.latency, l.n_bodies, sizeof(double), cmp_double);
     double p50 = l.latency[l.n_bodies / 2];
     double p99 = l.latency[(l.n_bodies * 99) / 100];
+    if (rate)
+        *rate = (double)l.committed / dt;
     printf("%-28s %8zu events  %6.2f s  %8.0f committed events/s  p50 %7.2f "
            "ms  p99 %7.2f ms  retries %zu  failed %zu\n",
            label, l.committed, dt, (double)l.committed / dt, p50 * 1e3,
@@ -312,7 +329,7 @@ static int bench_dev(const char *dir)
     origo_key *key = NULL;
     if (rc == 0 && origo_key_load(path, &key) == 0)
         rc = run_load("--dev (1 validator)", key, "origo.dev/local",
-                      "dev-supplier", urls, 1);
+                      "dev-supplier", urls, 1, NULL);
     else
         rc = 1;
     origo_key_free(key);
@@ -320,9 +337,10 @@ static int bench_dev(const char *dir)
     return rc;
 }
 
-static int bench_cluster(const char *dir)
+/* Three validators on loopback, started; their HTTP URLs and pids. */
+static int cluster_up(const char *dir, char urls[3][64], pid_t pids[3])
 {
-    char cmd[8192], urls[3][64];
+    char cmd[8192];
     int pport[3], hport[3];
     size_t at = 0;
     for (int i = 0; i < 3; i++) {
@@ -355,7 +373,6 @@ static int bench_cluster(const char *dir)
     snprintf(cmd + at, sizeof(cmd) - at, " >/dev/null");
     if (sh(cmd))
         return 1;
-    pid_t pids[3];
     for (int i = 0; i < 3; i++) {
         char conf[700], log[700];
         snprintf(conf, sizeof(conf), "%s/v%d.conf", dir, i);
@@ -371,33 +388,313 @@ static int bench_cluster(const char *dir)
         char *argv[] = {(char *)node_bin, "--config", conf, NULL};
         pids[i] = spawn(argv, log);
     }
-    int rc = await_leader(urls, 3);
+    return await_leader(urls, 3);
+}
+
+static int soak(const char *dir, origo_key *key, char urls[3][64],
+                const pid_t pids[3], double max_rate);
+
+static int bench_cluster(const char *dir)
+{
+    char urls[3][64];
+    pid_t pids[3];
+    int rc = cluster_up(dir, urls, pids);
     char path[700];
     snprintf(path, sizeof(path), "%s/acme.key", dir);
     origo_key *key = NULL;
+    double rate = 0;
     if (rc == 0 && origo_key_load(path, &key) == 0)
         rc = run_load("3 validators (all nodes)", key, "bench.test", "acme",
-                      urls, 3);
+                      urls, 3, &rate);
     else
         rc = 1;
+    if (rc == 0 && soak_seconds > 0)
+        rc = soak(dir, key, urls, pids, rate);
     origo_key_free(key);
     for (int i = 0; i < 3; i++)
         stop(pids[i]);
     return rc;
 }
 
+/* ---- soak ---------------------------------------------------------------- */
+
+typedef struct soak_state {
+    origo_key *key;
+    char (*urls)[64];
+    double start, end, rate;
+    pthread_mutex_t mu;
+    double *lat; /* this interval's latencies */
+    size_t n_lat, cap_lat, failed;
+} soak_state;
+
+typedef struct soak_client {
+    soak_state *s;
+    size_t index;
+} soak_client;
+
+/* One envelope, signed now, as a request body (a msgpack array of one). */
+static void soak_body(origo_key *key, size_t client, size_t seq, origo_buf *out)
+{
+    char lot[96];
+    snprintf(lot, sizeof(lot), "acme/soak/C%zu-%zu-%llu", client, seq,
+             (unsigned long long)time(NULL));
+    origo_event ev;
+    origo_event_init(&ev, ORIGO_EV_LOT_CREATE);
+    ev.net = origo_str_c("bench.test");
+    memcpy(ev.by, origo_key_public(key), 32);
+    ev.ts = (uint64_t)time(NULL) * 1000u;
+    ev.n_lots = 1;
+    ev.lots[0].role = ORIGO_LOT_SUBJECT;
+    ev.lots[0].lot = origo_str_c(lot);
+    ev.lots[0].qty = origo_str_c("100");
+    ev.lots[0].unit = origo_str_c("pcs");
+    ev.item = origo_str_c("soak-cell");
+    origo_buf env;
+    origo_buf_init(&env, ORIGO_ENVELOPE_MAX);
+    if (origo_event_seal(&ev, key, &env, NULL) != 0)
+        abort();
+    origo_buf_reset(out);
+    origo_mp_put_array(out, 1);
+    origo_mp_put_bin(out, env.data, env.len);
+    origo_buf_close(&env);
+}
+
+static void *soak_run(void *arg)
+{
+    soak_client *me = arg;
+    soak_state *s = me->s;
+    CURL *c = curl_easy_init();
+    struct curl_slist *h =
+        curl_slist_append(NULL, "Content-Type: application/msgpack");
+    h = curl_slist_append(h, "Expect:");
+    body b = {0};
+    origo_buf req;
+    origo_buf_init(&req, 1u << 20);
+    /* Client k sends at start + (j * clients + k) / rate: open loop. */
+    double period = (double)n_clients / s->rate;
+    for (size_t j = 0;; j++) {
+        double due =
+            s->start +
+            ((double)j + (double)me->index / (double)n_clients) * period;
+        if (due >= s->end)
+            break;
+        double wait = due - now_s();
+        if (wait > 0)
+            usleep((useconds_t)(wait * 1e6)); /* the schedule, not a sync */
+        soak_body(s->key, me->index, j, &req);
+        char url[128];
+        snprintf(url, sizeof(url), "%s/v1/events",
+                 s->urls[(j + me->index) % 3]);
+        long code = 0;
+        for (int attempt = 0; attempt < 100 && now_s() < s->end + 30;
+             attempt++) {
+            b.len = 0;
+            curl_easy_setopt(c, CURLOPT_URL, url);
+            curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.data);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req.len);
+            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+            curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+            code = 0;
+            if (curl_easy_perform(c) == CURLE_OK)
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+            if (code != 429 && code != 503)
+                break;
+            usleep(2000); /* the node said: retry after a while */
+        }
+        double latency = now_s() - due;
+        int ok = code == 200 && b.data && strstr(b.data, "\"committed\"");
+        pthread_mutex_lock(&s->mu);
+        if (!ok) {
+            s->failed++;
+        } else {
+            if (s->n_lat == s->cap_lat) {
+                s->cap_lat = s->cap_lat ? s->cap_lat * 2 : 4096;
+                s->lat = realloc(s->lat, s->cap_lat * sizeof(double));
+                if (!s->lat)
+                    abort();
+            }
+            s->lat[s->n_lat++] = latency;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    origo_buf_close(&req);
+    free(b.data);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* A process's resident anonymous memory, MB (RssAnon: its heap and
+ * stacks, not the store's pages it maps), or -1. */
+static double rss_mb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    double mb = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "RssAnon:", 8) == 0)
+            mb = strtod(line + 8, NULL) / 1024.0;
+    if (f)
+        fclose(f);
+    return mb;
+}
+
+/* A gauge from a node's /metrics, or -1. */
+static double metric(CURL *c, const char *url, const char *name)
+{
+    char u[128];
+    body b = {0};
+    double v = -1;
+    snprintf(u, sizeof(u), "%s/metrics", url);
+    if (get(c, u, &b) == 200) {
+        size_t len = strlen(name);
+        for (const char *p = b.data; p && *p; p = strchr(p, '\n')) {
+            if (*p == '\n')
+                p++;
+            if (strncmp(p, name, len) == 0 && p[len] == ' ')
+                v = strtod(p + len + 1, NULL);
+        }
+    }
+    free(b.data);
+    return v;
+}
+
+static double file_mb(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (double)st.st_size / 1e6 : -1;
+}
+
+static int soak(const char *dir, origo_key *key, char urls[3][64],
+                const pid_t pids[3], double max_rate)
+{
+    soak_state s = {.key = key, .urls = urls};
+    s.rate = soak_rate > 0 ? soak_rate : max_rate / 2;
+    if (s.rate < 1)
+        s.rate = 1;
+    pthread_mutex_init(&s.mu, NULL);
+    printf("soak: 3 validators, %.0f s at %.0f events/s (%s), %zu clients, "
+           "a line every %.0f s\n",
+           soak_seconds, s.rate,
+           soak_rate > 0 ? "--rate" : "half the rate measured above", n_clients,
+           soak_interval);
+    printf("soak: t s | committed/s | p50 ms | p99 ms | heap MB v0 v1 v2 | "
+           "LMDB readers (oldest lag) v0 v1 v2 | store MB v0 v1 v2\n");
+    fflush(stdout);
+    s.start = now_s() + 0.5;
+    s.end = s.start + soak_seconds;
+    soak_client *cl = calloc(n_clients, sizeof(*cl));
+    pthread_t *th = calloc(n_clients, sizeof(*th));
+    for (size_t i = 0; i < n_clients; i++) {
+        cl[i] = (soak_client){&s, i};
+        pthread_create(&th[i], NULL, soak_run, &cl[i]);
+    }
+    CURL *c = curl_easy_init();
+    double first_p99 = -1, last_p99 = -1, max_p99 = 0, first_rss[3] = {0},
+           last_rss[3] = {0}, max_lag = 0, max_readers = 0;
+    size_t total = 0, intervals = 0, first_n = 0;
+    for (double t = s.start + soak_interval; t <= s.end + 1e-9;
+         t += soak_interval) {
+        double wait = t - now_s();
+        if (wait > 0)
+            usleep((useconds_t)(wait * 1e6)); /* the reporting schedule */
+        pthread_mutex_lock(&s.mu);
+        double *lat = s.lat;
+        size_t n = s.n_lat;
+        s.lat = NULL;
+        s.n_lat = s.cap_lat = 0;
+        pthread_mutex_unlock(&s.mu);
+        double p50 = 0, p99 = 0;
+        if (n) {
+            qsort(lat, n, sizeof(double), cmp_double);
+            p50 = lat[n / 2] * 1e3;
+            p99 = lat[(n * 99) / 100] * 1e3;
+        }
+        free(lat);
+        total += n;
+        char line[512];
+        size_t at = (size_t)snprintf(
+            line, sizeof(line), "soak: %6.0f | %8.0f | %6.1f | %7.1f |",
+            t - s.start, (double)n / soak_interval, p50, p99);
+        double rss[3], readers[3], lag[3], store[3];
+        for (int i = 0; i < 3; i++) {
+            char path[700];
+            snprintf(path, sizeof(path), "%s/v%d/ledger/data.mdb", dir, i);
+            rss[i] = rss_mb(pids[i]);
+            readers[i] = metric(c, urls[i], "origo_lmdb_readers");
+            lag[i] = metric(c, urls[i], "origo_lmdb_oldest_reader_lag");
+            store[i] = file_mb(path);
+            if (lag[i] > max_lag)
+                max_lag = lag[i];
+            if (readers[i] > max_readers)
+                max_readers = readers[i];
+        }
+        at += (size_t)snprintf(line + at, sizeof(line) - at,
+                               " %.0f %.0f %.0f | %.0f (%.0f) %.0f (%.0f) "
+                               "%.0f (%.0f) | %.0f %.0f %.0f",
+                               rss[0], rss[1], rss[2], readers[0], lag[0],
+                               readers[1], lag[1], readers[2], lag[2], store[0],
+                               store[1], store[2]);
+        puts(line);
+        fflush(stdout);
+        if (intervals++ == 0) {
+            first_p99 = p99;
+            first_n = total;
+            memcpy(first_rss, rss, sizeof(rss));
+        }
+        last_p99 = p99;
+        memcpy(last_rss, rss, sizeof(rss));
+        if (p99 > max_p99)
+            max_p99 = p99;
+    }
+    for (size_t i = 0; i < n_clients; i++)
+        pthread_join(th[i], NULL);
+    curl_easy_cleanup(c);
+    /* Heap per event committed after the first interval: the lot index
+     * holds each new lot's chains in memory (lot-index.md), so a steady
+     * figure is expected; one that climbs is a leak. */
+    double later = (double)(total - first_n);
+    printf("soak: %.0f s at %.0f events/s: %zu committed (%.0f/s), %zu "
+           "failed; p99 first interval %.1f ms, last %.1f ms (x%.2f), worst "
+           "%.1f ms; heap MB v0 %.0f -> %.0f, v1 %.0f -> %.0f, v2 %.0f -> "
+           "%.0f (%.0f, %.0f, %.0f bytes per event committed after the "
+           "first interval); LMDB readers at most %.0f, oldest reader at "
+           "most %.0f write transactions behind\n",
+           soak_seconds, s.rate, total, (double)total / soak_seconds, s.failed,
+           first_p99, last_p99, first_p99 > 0 ? last_p99 / first_p99 : 0,
+           max_p99, first_rss[0], last_rss[0], first_rss[1], last_rss[1],
+           first_rss[2], last_rss[2],
+           later > 0 ? (last_rss[0] - first_rss[0]) * 1048576.0 / later : 0,
+           later > 0 ? (last_rss[1] - first_rss[1]) * 1048576.0 / later : 0,
+           later > 0 ? (last_rss[2] - first_rss[2]) * 1048576.0 / later : 0,
+           max_readers, max_lag);
+    free(s.lat);
+    free(cl);
+    free(th);
+    return s.failed && s.failed * 100 > total ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: bench_node ORIGO_NODE ORIGO_CLI [--events N] "
-                        "[--clients C] [--batch B]\n");
+                        "[--clients C] [--batch B] [--soak SECONDS [--rate R] "
+                        "[--interval S]]\n");
         return 2;
     }
     node_bin = argv[1];
     cli_bin = argv[2];
     for (int i = 3; i + 1 < argc; i += 2) {
         size_t v = strtoul(argv[i + 1], NULL, 10);
-        if (!strcmp(argv[i], "--events"))
+        if (!strcmp(argv[i], "--soak"))
+            soak_seconds = strtod(argv[i + 1], NULL);
+        else if (!strcmp(argv[i], "--rate"))
+            soak_rate = strtod(argv[i + 1], NULL);
+        else if (!strcmp(argv[i], "--interval"))
+            soak_interval = strtod(argv[i + 1], NULL);
+        else if (!strcmp(argv[i], "--events"))
             n_events = v;
         else if (!strcmp(argv[i], "--clients"))
             n_clients = v;
@@ -414,7 +711,9 @@ int main(int argc, char **argv)
     printf("Ed25519 verify (libsodium, one core): %.0f/s\n", verify_rate());
     fflush(stdout);
     char *dir = testutil_tmpdir();
-    int rc = bench_dev(dir) | bench_cluster(dir);
+    if (soak_interval <= 0)
+        return 2;
+    int rc = (soak_seconds > 0 ? 0 : bench_dev(dir)) | bench_cluster(dir);
     testutil_rmtree(dir);
     free(dir);
     curl_global_cleanup();

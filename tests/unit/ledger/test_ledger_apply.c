@@ -640,6 +640,39 @@ static void test_genesis_errors_name_the_field(void **state)
     expect_genesis_error("{\"format\":", "line 1");
 }
 
+/* ledger_readers(): the reader table as /metrics shows it. A read
+ * transaction held open is one active reader that falls behind by one
+ * for each write transaction committed after it began. */
+static void test_reader_table_counts_open_readers(void **state)
+{
+    lt_fixture *f = *state;
+    size_t active = 9;
+    uint64_t lag = 9;
+    assert_int_equal(ledger_readers(f->led, &active, &lag), 0);
+    assert_int_equal(active, 0);
+    assert_int_equal(lag, 0);
+    MDB_txn *reader, *writer;
+    assert_int_equal(ledger_txn_begin(f->led, 1, &reader), 0);
+    assert_int_equal(ledger_readers(f->led, &active, &lag), 0);
+    assert_int_equal(active, 1);
+    assert_int_equal(lag, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ledger_txn_begin(f->led, 0, &writer), 0);
+        MDB_dbi dbi;
+        assert_int_equal(mdb_dbi_open(writer, "meta", 0, &dbi), 0);
+        MDB_val k = {5, "probe"}, v = {1, "x"};
+        assert_int_equal(mdb_put(writer, dbi, &k, &v, 0), 0);
+        assert_int_equal(mdb_txn_commit(writer), 0);
+    }
+    assert_int_equal(ledger_readers(f->led, &active, &lag), 0);
+    assert_int_equal(active, 1);
+    assert_int_equal(lag, 3);
+    mdb_txn_abort(reader);
+    assert_int_equal(ledger_readers(f->led, &active, &lag), 0);
+    assert_int_equal(active, 0);
+    assert_int_equal(lag, 0);
+}
+
 int main(void)
 {
 #define T(name)                                                                \
@@ -662,6 +695,7 @@ int main(void)
         T(test_store_is_bound_to_its_genesis),
         T(test_older_stores_are_refused_with_the_reason),
         T(test_genesis_errors_name_the_field),
+        T(test_reader_table_counts_open_readers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
