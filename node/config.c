@@ -37,6 +37,7 @@ static const key_spec keys[] = {
     {"node", "genesis", K_PATH, AT(genesis), 0, 0, NULL},
     {"node", "log_level", K_LEVEL, AT(log_level), 0, 0, NULL},
     {"node", "map_size", K_U64, AT(map_size), 1048576, 1099511627776, "bytes"},
+    {"node", "seal", K_U64, AT(seal), 0, 1, "(1: on, 0: off)"},
     {"peer", "listen", K_LISTEN, AT(listen), 0, 0, NULL},
     {"peer", "advertise", K_ADDRESS, AT(advertise), 0, 0, NULL},
     {"peer", "frame_cap", K_U64, AT(frame_cap), 65536, 268435456, "bytes"},
@@ -116,6 +117,7 @@ void config_defaults(node_config *c)
     c->queue_max_events = 100000;
     c->queue_max_bytes = 256u << 20;
     c->prevalidate = 1;
+    c->seal = 1;
     c->cosign_interval_ms = 50;
 }
 

@@ -51,6 +51,7 @@ typedef struct node_config {
     /* [raft] */
     uint64_t tick_ms, election_ticks, snapshot_every, log_tail;
     uint64_t map_size; /* [node] map_size: the ledger map's first size */
+    uint64_t seal;     /* [node] seal: check the store at rest (datadir.h) */
     /* [submit] */
     uint64_t batch_ms, batch_max_events, queue_max_events, queue_max_bytes;
     uint64_t prevalidate; /* 1: refuse what apply would reject */

@@ -1014,7 +1014,9 @@ static int open_replica(node *n, char *msg, size_t msg_size)
          i++)
         o.founders.voters[o.founders.n_voters++] =
             replica_id_of(n->gen->parties[i].pub);
-    int rc = replica_open(&o, &n->rep, msg, msg_size);
+    int rc = n->cfg.seal ? datadir_check_seal(dir, n->key, msg, msg_size) : 0;
+    if (rc == 0)
+        rc = replica_open(&o, &n->rep, msg, msg_size);
     if (rc)
         return rc;
     if (!file_exists(marker)) {
@@ -1330,6 +1332,15 @@ int main(int argc, char **argv)
     signal(SIGTERM, SIG_IGN); /* closing the loop restored them again */
     signal(SIGINT, SIG_IGN);
     replica_close(n.rep);
+    if (!n.fatal && n.cfg.seal) {
+        /* A clean stop: what the store holds now is what the next start
+         * must find. A failure costs only that check. */
+        char dir[4096 + 16];
+        snprintf(dir, sizeof(dir), "%s/ledger", n.cfg.data);
+        if ((rc = datadir_seal(dir, n.key, msg, sizeof(msg))) != 0)
+            LOG_WARN("cannot seal the store", "error", msg, "code",
+                     origo_errname(rc));
+    }
     LOG_INFO("stopped");
     for (size_t i = 0; i < n.n_peers; i++)
         free(n.peers[i]);
