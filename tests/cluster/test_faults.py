@@ -9,7 +9,8 @@ submit signed events to any node and
 record every operation: invoke, then ok (with the leaf), fail, or unknown
 (a timeout or a dropped connection: it may or may not have committed).
 Meanwhile the nemesis, driven by a seed, SIGKILLs a node (the leader half
-of the time) and restarts it, or SIGKILLs a minority, a majority or all of
+of the time) and restarts it, stops one cleanly (it seals its store) and
+starts it (it checks the seal), or SIGKILLs a minority, a majority or all of
 them at once and restarts them, SIGSTOPs one longer than the election
 timeout and SIGCONTs it, restarts one with its clock 45 or 90 s ahead or
 behind (libfaketime, when installed; until its next restart), or, with
@@ -267,7 +268,8 @@ def client(k):
 
 # ---- nemesis --------------------------------------------------------------
 
-faults = {"kill": 0, "kill_leader": 0, "pause": 0, "partition": 0, "oneway": 0,
+faults = {"kill": 0, "kill_leader": 0, "restart": 0, "pause": 0, "partition": 0,
+          "oneway": 0,
           "bridge": 0, "slow": 0, "skew": 0, "minority": 0, "majority": 0, "all": 0}
 ASAN_PRELOAD = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
                 ":verify_asan_link_order=0"}
@@ -297,7 +299,7 @@ def nemesis(deadline):
     while time.monotonic() < deadline:
         time.sleep(0.5 + rng.random())
         watch_checkpoints()
-        action = rng.choice(["kill", "kill", "pause", "crash"] +
+        action = rng.choice(["kill", "kill", "pause", "crash", "restart"] +
                             (["partition", "partition", "oneway", "bridge", "slow"]
                              if use_ns else []) +
                             (["skew"] if FAKETIME else []))
@@ -310,6 +312,19 @@ def nemesis(deadline):
             procs[victim].kill()
             procs[victim].wait()
             time.sleep(rng.random() * 0.8)
+            start(victim)
+        elif action == "restart":
+            # A clean stop (the node seals its store) and a start (it
+            # checks the seal before it opens the store): exit 0, then up.
+            procs[victim].send_signal(signal.SIGTERM)
+            try:
+                code = procs[victim].wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                procs[victim].kill()
+                code = procs[victim].wait()
+            faults["restart"] += 1
+            if code != 0:
+                violations.append(f"{victim} did not stop cleanly on SIGTERM (exit {code})")
             start(victim)
         elif action == "crash":
             # Several at once: a minority, a majority (no quorum until they
@@ -564,8 +579,8 @@ print(f"faults ({where}, {NODES} validators): seed {SEED}, {SECONDS:.0f} s, "
       f"{faults['kill']} kills "
       f"({faults['kill_leader']} of the leader), crashes of a minority "
       f"{faults['minority']}, of a majority {faults['majority']} and of all "
-      f"{faults['all']} times, "
-      f"{faults['pause']} pauses, "
+      f"{faults['all']} times, {faults['restart']} clean restarts (sealed store "
+      f"checked), {faults['pause']} pauses, "
       f"{faults['partition']} partitions, {faults['oneway']} one-way partitions, "
       f"{faults['bridge']} bridges, {faults['slow']} slow lossy links, "
       f"{faults['skew']} clock skews"
