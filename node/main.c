@@ -355,8 +355,11 @@ static void on_message(peer_link *link, const uint8_t *msg, size_t len,
         break;
     case MSG_CLOCK: {
         node_peer *p = peer_by_key(n, peer_key(link));
-        if (p && len == 9) {
-            p->clock_ms = be_get64(msg + 1);
+        uint64_t ms = len == 9 ? be_get64(msg + 1) : 0;
+        /* Past 2^53 ms (year 287396) a reading is no clock: ignored, as a
+         * message of another length is. */
+        if (p && len == 9 && ms < (uint64_t)1 << 53) {
+            p->clock_ms = ms;
             p->clock_at = monotonic_ms();
         }
         break;
