@@ -415,6 +415,26 @@ static void on_clock_timer(uv_timer_t *t)
     for (size_t i = 0; i < n->n_peers; i++)
         if (n->peers[i]->link)
             send_clock(n, n->peers[i]->link);
+    /* A clock far from the others' is a machine to fix (its time source):
+     * said once a minute while it lasts. A quarter of the timestamp window
+     * is far: events its clients date by it come close to refusal. */
+    size_t heard;
+    uint64_t median = node_block_time_ms(n, &heard), own = node_now_ms();
+    uint64_t off = own > median ? own - median : median - own;
+    uint64_t mono = monotonic_ms();
+    if (heard >= 2 && off > n->gen->ts_window_ms / 4 &&
+        (n->clock_warned_ms == 0 || mono - n->clock_warned_ms >= 60000)) {
+        char ms[32], count[24];
+        snprintf(ms, sizeof(ms), "%s%llu", own > median ? "+" : "-",
+                 (unsigned long long)off);
+        snprintf(count, sizeof(count), "%zu", heard);
+        LOG_WARN("this validator's clock is far from the other validators'",
+                 "offset_ms", ms, "clocks_heard", count, "hint",
+                 "check this machine's time source (NTP): block times follow "
+                 "the validators' median clock, events are dated by their "
+                 "submitters'");
+        n->clock_warned_ms = mono;
+    }
 }
 
 static void on_keepalive(uv_timer_t *t)

@@ -135,6 +135,7 @@ typedef struct node {
     char signed_iline[600]; /* and our lot index note signature */
     size_t signed_iline_len;
     int cosign_due;
+    uint64_t clock_warned_ms; /* monotonic ms of the last clock warning */
     struct pending_sig {
         uint64_t size;
         char line[600], iline[600]; /* checkpoint, lot index note */

@@ -107,6 +107,14 @@ try:
           f"v1's status: 2 clocks heard, its own {offset / 1000:.1f} s ahead of the "
           f"median")
 
+    def warned():
+        with open(f"{work}/nodes.log") as f:
+            return [l for l in f if "clock is far from the other validators'" in l]
+    lines = until(warned, 10) or []
+    check(len(lines) >= 1 and all("offset_ms=+3" in l for l in lines),
+          "v1 (and only v1) logs that its clock is far from the others', "
+          f"with its offset: {lines[0].strip()[-160:] if lines else 'nothing'}")
+
     results = []
     true_start = int(time.time() * 1000)
     for k in range(8):
