@@ -114,20 +114,41 @@ void lotindex_key(int role, const char *lot, size_t lot_len, uint8_t key[32])
     crypto_hash_sha256_final(&st, key);
 }
 
+_Static_assert(sizeof(KEY_DOMAIN) + 1 == LOTINDEX_KEY_INPUT_MAX(0),
+               "key input room");
+_Static_assert(sizeof(CHAIN_DOMAIN) + 80 == LOTINDEX_CHAIN_INPUT_LEN,
+               "chain input length");
+
+size_t lotindex_key_input(int role, const char *lot, size_t lot_len,
+                          uint8_t *out)
+{
+    size_t n = sizeof(KEY_DOMAIN);
+    memcpy(out, KEY_DOMAIN, n);
+    out[n] = (uint8_t)role;
+    if (lot_len)
+        memcpy(out + n + 1, lot, lot_len);
+    return n + 1 + lot_len;
+}
+
 void lotindex_chain_step(uint8_t head[32], uint64_t leaf, uint64_t block_time,
                          const uint8_t event_id[32])
 {
-    crypto_hash_sha256_state st;
-    uint8_t b[16];
-    put_be64(b, leaf);
-    put_be64(b + 8, block_time);
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)CHAIN_DOMAIN,
-                              sizeof(CHAIN_DOMAIN));
-    crypto_hash_sha256_update(&st, head, 32);
-    crypto_hash_sha256_update(&st, b, 16);
-    crypto_hash_sha256_update(&st, event_id, 32);
-    crypto_hash_sha256_final(&st, head);
+    uint8_t in[LOTINDEX_CHAIN_INPUT_LEN];
+    crypto_hash_sha256(
+        head, in, lotindex_chain_input(head, leaf, block_time, event_id, in));
+}
+
+size_t lotindex_chain_input(const uint8_t head[32], uint64_t leaf,
+                            uint64_t block_time, const uint8_t event_id[32],
+                            uint8_t *out)
+{
+    size_t n = sizeof(CHAIN_DOMAIN);
+    memcpy(out, CHAIN_DOMAIN, n);
+    memcpy(out + n, head, 32);
+    put_be64(out + n + 32, leaf);
+    put_be64(out + n + 40, block_time);
+    memcpy(out + n + 48, event_id, 32);
+    return n + 80;
 }
 
 size_t lotindex_leaf_input(const uint8_t key[32], uint64_t count,

@@ -94,6 +94,17 @@ size_t lotindex_node_input(const uint8_t left[32], const uint8_t right[32],
                            uint8_t *out);
 /* Bit i of a key, from the most significant bit of byte 0 (the root). */
 int lotindex_key_bit(const uint8_t key[32], unsigned i);
+/* The bytes lotindex_key() and lotindex_chain_step() hash, laid out in out
+ * (room for LOTINDEX_KEY_INPUT_MAX(lot_len), LOTINDEX_CHAIN_INPUT_LEN);
+ * return their length. For apply, which hashes them with libcrypto
+ * (lotindex_store.c). */
+#define LOTINDEX_KEY_INPUT_MAX(lot_len) (24 + (lot_len))
+#define LOTINDEX_CHAIN_INPUT_LEN 105
+size_t lotindex_key_input(int role, const char *lot, size_t lot_len,
+                          uint8_t *out);
+size_t lotindex_chain_input(const uint8_t head[32], uint64_t leaf,
+                            uint64_t block_time, const uint8_t event_id[32],
+                            uint8_t *out);
 
 /* A proof for one key against an index root: the siblings along the key's
  * path from the root down (an all-zero sibling is an empty subtree), then

@@ -537,6 +537,18 @@ int lotindex_mem_prove(lotindex_mem *m, uint64_t tree_size,
     return 0;
 }
 
+int lotindex_mem_sha256(lotindex_mem *m, const uint8_t *in, size_t len,
+                        uint8_t out[32])
+{
+    unsigned int n = 32;
+    pthread_mutex_lock(&m->mu);
+    int ok = EVP_DigestInit_ex2(m->ctx, m->sha256, NULL) &&
+             EVP_DigestUpdate(m->ctx, in, len) &&
+             EVP_DigestFinal_ex(m->ctx, out, &n);
+    pthread_mutex_unlock(&m->mu);
+    return ok ? 0 : ORIGO_E_NOMEM;
+}
+
 void lotindex_mem_stats(lotindex_mem *m, size_t *nodes, size_t *leaves,
                         size_t *bytes)
 {

@@ -63,6 +63,12 @@ int lotindex_mem_prove(lotindex_mem *m, uint64_t tree_size,
                        const uint8_t root[32], const uint8_t key[32],
                        lotindex_proof *proof);
 
+/* SHA-256 of in[0..len) through the tree's libcrypto context (the CPU's
+ * SHA instructions; the same bytes as libsodium's). Returns 0 or
+ * ORIGO_E_NOMEM (libcrypto failed: no verdict, try again). */
+int lotindex_mem_sha256(lotindex_mem *m, const uint8_t *in, size_t len,
+                        uint8_t out[32]);
+
 /* Nodes and leaves held, for benchmarks. */
 void lotindex_mem_stats(lotindex_mem *m, size_t *nodes, size_t *leaves,
                         size_t *bytes);
