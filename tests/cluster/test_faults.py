@@ -49,6 +49,10 @@ catches up.
 
 usage: test_faults.py ORIGO_NODE ORIGO_CLI [--seconds S] [--seed N]
                       [--nodes 3|5] [--net auto|loopback] [--faultfs SHIM.so]
+                      [--actions A,B,...]
+--actions limits the nemesis to those actions (kill, restart, pause, crash,
+crash-all, partition, oneway, bridge, slow, skew): `--actions crash-all`
+makes a run of all-validator crashes only (the campaign's 200).
 """
 import atexit, base64, hashlib, json, os, random, re, shutil, signal
 import subprocess, sys, tempfile, threading, time
@@ -63,6 +67,7 @@ SEED = int(args[args.index("--seed") + 1]) if "--seed" in args else int(time.tim
 NET = args[args.index("--net") + 1] if "--net" in args else "auto"
 FAULTFS = args[args.index("--faultfs") + 1] if "--faultfs" in args else None
 NODES = int(args[args.index("--nodes") + 1]) if "--nodes" in args else 3
+ACTIONS = args[args.index("--actions") + 1].split(",") if "--actions" in args else None
 FAKETIME = next((p for p in ("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
                              "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1")
                  if os.path.exists(p)), None)
@@ -299,7 +304,8 @@ def nemesis(deadline):
     while time.monotonic() < deadline:
         time.sleep(0.5 + rng.random())
         watch_checkpoints()
-        action = rng.choice(["kill", "kill", "pause", "crash", "restart"] +
+        action = rng.choice(ACTIONS or
+                            ["kill", "kill", "pause", "crash", "restart"] +
                             (["partition", "partition", "oneway", "bridge", "slow"]
                              if use_ns else []) +
                             (["skew"] if FAKETIME else []))
@@ -326,10 +332,12 @@ def nemesis(deadline):
             if code != 0:
                 violations.append(f"{victim} did not stop cleanly on SIGTERM (exit {code})")
             start(victim)
-        elif action == "crash":
+        elif action in ("crash", "crash-all"):
             # Several at once: a minority, a majority (no quorum until they
             # are back) or every validator (a power cut).
             which = rng.choice(["minority", "majority", "all"])
+            if action == "crash-all":
+                which = "all"
             count = {"minority": (NODES - 1) // 2, "majority": NODES // 2 + 1,
                      "all": NODES}[which]
             faults[which] += 1
