@@ -1312,7 +1312,10 @@ int main(int argc, char **argv)
         (rc = load_identity(&n, msg, sizeof(msg))) ||
         (rc = open_replica(&n, msg, sizeof(msg)))) {
         LOG_ERROR("cannot start", "error", msg, "code", origo_errname(rc));
-        return 1;
+        /* 3: the store cannot be used as it is (changed at rest, or wiped):
+         * starting again changes nothing until an operator acts, so the
+         * systemd unit does not restart on it (RestartPreventExitStatus). */
+        return rc == ORIGO_E_CORRUPT || rc == ORIGO_E_WIPED ? 3 : 1;
     }
     uv_loop_init(&n.loop);
     if ((rc = start_mesh(&n, msg, sizeof(msg))) != 0 ||

@@ -4,7 +4,7 @@
 Three validators on loopback under a trickle of events. Again and again,
 v3 is stopped cleanly (SIGTERM: it seals its store, node/datadir.h), one
 bit of its ledger/data.mdb at a random offset is flipped, and it is
-started: it must refuse to start (exit 1, ORIGO_E_CORRUPT, saying the store
+started: it must refuse to start (exit 3, ORIGO_E_CORRUPT, saying the store
 changed while it was stopped) before it listens on any port, so nothing
 in the store is served or voted on. The bit is flipped back and v3 must
 start, serve, and catch up with the others.
@@ -201,7 +201,7 @@ try:
         bit = flip(store, offset)
         start("v3")
         code, err = exited("v3")
-        ok = (code == 1 and "code=ORIGO_E_CORRUPT" in err and
+        ok = (code == 3 and "code=ORIGO_E_CORRUPT" in err and
               "changed while the node was stopped" in err)
         detected += ok
         # It stopped before it opened its ports: nothing was served.
@@ -227,7 +227,7 @@ try:
     flip(store, rng.randrange(os.path.getsize(store)))
     start("v3")
     code, err = exited("v3")
-    check(code == 1 and "new member" in err,
+    check(code == 3 and "new member" in err,
           "a store left corrupted is refused, and the error says to bring the "
           "validator back as a new member")
     check(admin_event("member.remove", pubs["v3"], []),
