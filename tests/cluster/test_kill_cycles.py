@@ -142,18 +142,18 @@ for cycle in range(CYCLES):
     end = time.monotonic() + 30
     while not serving() and time.monotonic() < end and proc.poll() is None:
         time.sleep(0.01)  # polling the restarted node
-    if SHIM and not serving():
-        # The power may go at any flush: also between two of our looks at
-        # a node that was up. Only one still running and not serving, or
-        # that exited otherwise, did not come back.
+    up = serving()  # one look: the power may go between any two
+    if SHIM and not up:
+        # Only a node still running and not serving, or that exited
+        # otherwise than by the shim's SIGKILL, did not come back.
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-    if SHIM and proc.poll() == -signal.SIGKILL:
-        power_losses["at start-up"] += 1  # the power went before we used it
-        continue
-    if not serving():
+        if proc.poll() == -signal.SIGKILL:
+            power_losses["at start-up"] += 1  # the power went first
+            continue
+    if not up:
         violations.append(f"cycle {cycle}: the node did not come back "
                           f"(exit status {proc.poll()})")
         proc.kill()
@@ -168,9 +168,10 @@ for cycle in range(CYCLES):
     size = json.loads(body)["tree_size"] if code == 200 else None
     if proc.poll() is None:  # else the power went while it answered: next time
         violations += found
-        if size < last_size:
+        if size is not None and size < last_size:
             violations.append(f"cycle {cycle}: the tree shrank from {last_size} to {size}")
-        last_size = size
+        if size is not None:
+            last_size = size
     stop = threading.Event()
     clients = [threading.Thread(target=client, args=(stop,)) for _ in range(2)]
     for t in clients:
