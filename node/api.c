@@ -1210,12 +1210,9 @@ static void get_status(node *n, http_request *req, const char *rest)
      * it proposed now would be dated), and how many peers' clocks that
      * median counts. */
     size_t heard;
-    uint64_t median = node_block_time_ms(n, &heard), own = node_now_ms();
+    int64_t offset = node_clock_offset_ms(n, &heard);
     json_object_set_new(doc, "clocks_heard", json_integer((json_int_t)heard));
-    json_object_set_new(doc, "clock_offset_ms",
-                        json_integer(own >= median
-                                         ? (json_int_t)(own - median)
-                                         : -(json_int_t)(median - own)));
+    json_object_set_new(doc, "clock_offset_ms", json_integer(offset));
     json_t *voters = json_array(), *learners = json_array();
     for (uint32_t i = 0; i < st.config.n_voters; i++) {
         const char *v = peer_name(n, st.config.voters[i]);

@@ -311,6 +311,12 @@ static const char *book_address(const node *n, const uint8_t pub[32])
     return NULL;
 }
 
+int64_t node_clock_offset_ms(node *n, size_t *heard)
+{
+    uint64_t median = node_block_time_ms(n, heard), own = node_now_ms();
+    return own >= median ? (int64_t)(own - median) : -(int64_t)(median - own);
+}
+
 /* Tells a peer this validator's wall clock (node_block_time_ms()). */
 static void send_clock(node *n, peer_link *link)
 {
@@ -419,14 +425,13 @@ static void on_clock_timer(uv_timer_t *t)
      * said once a minute while it lasts. A quarter of the timestamp window
      * is far: events its clients date by it come close to refusal. */
     size_t heard;
-    uint64_t median = node_block_time_ms(n, &heard), own = node_now_ms();
-    uint64_t off = own > median ? own - median : median - own;
+    int64_t offset = node_clock_offset_ms(n, &heard);
+    uint64_t off = offset < 0 ? (uint64_t)-offset : (uint64_t)offset;
     uint64_t mono = monotonic_ms();
     if (heard >= 2 && off > n->gen->ts_window_ms / 4 &&
         (n->clock_warned_ms == 0 || mono - n->clock_warned_ms >= 60000)) {
         char ms[32], count[24];
-        snprintf(ms, sizeof(ms), "%s%llu", own > median ? "+" : "-",
-                 (unsigned long long)off);
+        snprintf(ms, sizeof(ms), "%+lld", (long long)offset);
         snprintf(count, sizeof(count), "%zu", heard);
         LOG_WARN("this validator's clock is far from the other validators'",
                  "offset_ms", ms, "clocks_heard", count, "hint",

@@ -160,6 +160,9 @@ uint64_t node_now_ms(void);
  * (docs/formats/block.md, "Block time"). *heard (if not NULL) receives
  * how many peers' clocks it counted. */
 uint64_t node_block_time_ms(node *n, size_t *heard);
+/* This validator's wall clock minus node_block_time_ms(): how far its own
+ * clock is from the validators' median (status, warnings). */
+int64_t node_clock_offset_ms(node *n, size_t *heard);
 /* Sends kind || payload to a validator by Raft ID (dropped if no link). */
 void node_send_to(node *n, peer_link *link, uint8_t kind, const uint8_t *a,
                   size_t a_len, const uint8_t *b, size_t b_len);
