@@ -428,7 +428,12 @@ int raft_ready(struct raft *r, struct raft_ready *rd);
  * still be under way: that is reported with raft_persisted(). */
 void raft_advance(struct raft *r, struct raft_ready *rd);
 
-/* Everything in readies up to and including seq is durable. */
+/* Everything in readies up to and including seq is durable. It vouches
+ * for every earlier ready too: a host whose write of a ready failed must
+ * never call it again (nor go on with this core), or the failed ready's
+ * entries would count as stored, be acknowledged as a follower and
+ * committed as a leader, and be lost at the next start (node/replica.c
+ * stops for good after a failed write). */
 void raft_persisted(struct raft *r, uint64_t seq);
 
 /* ------------------------------------------------------- observation -- */

@@ -589,6 +589,9 @@ static void api_flush(node *n)
         int rc =
             replica_propose(n->rep, time_ms, envs, count, 1, &index, &term);
         free(envs);
+        /* A failed write is fatal: these waiters hear why, then the node
+         * stops (after the loop: stopping fails the queued ones). */
+        int failed = replica_failed(n->rep);
         for (size_t s = 0; s < subs; s++) {
             waiter *x = n->queued.head;
             list_remove(&n->queued, x);
@@ -596,8 +599,10 @@ static void api_flush(node *n)
             n->queued_bytes -= x->blob_len;
             if (rc) {
                 fail_waiter(n, x, 503, rc,
-                            "this node lost the leadership before proposing; "
-                            "submit again");
+                            failed ? "this node could not store the block and "
+                                     "is stopping; submit again"
+                                   : "this node lost the leadership before "
+                                     "proposing; submit again");
                 continue;
             }
             x->index = index;
@@ -629,6 +634,7 @@ static void api_flush(node *n)
         if (rc && rc != ORIGO_E_TOOBIG && rc != ORIGO_E_NOMEM)
             break;
     }
+    node_check_replica(n, "propose");
 }
 
 static void on_batch_timer(uv_timer_t *t)

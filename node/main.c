@@ -180,6 +180,13 @@ static void check_fatal(node *n, int rc, const char *what)
     stop_node(n);
 }
 
+int node_check_replica(node *n, const char *during)
+{
+    int rc = replica_failed(n->rep);
+    check_fatal(n, rc, during);
+    return rc;
+}
+
 /* Our latest signatures, on the checkpoint and on the lot index note of
  * the same tree (docs/formats/transport.md, message "cosign"). */
 static void send_signature(node *n, peer_link *link)
@@ -920,12 +927,15 @@ static void reconcile_raft(node *n)
         if (!in_list(c->learners, c->n_learners, p->id)) {
             if (replica_add_learner(n->rep, p->id) == 0)
                 LOG_INFO("membership: adding a learner", "peer", name);
+            node_check_replica(n, "membership");
             return;
         }
         if (replica_promote(n->rep, p->id) == 0) {
             LOG_INFO("membership: promoting to voter", "peer", name);
             return;
         }
+        if (node_check_replica(n, "membership"))
+            return;
     }
     const uint64_t *lists[2] = {c->voters, c->learners};
     uint32_t counts[2] = {c->n_voters, c->n_learners};
@@ -944,6 +954,7 @@ static void reconcile_raft(node *n)
             snprintf(name, sizeof(name), "%s", who);
             if (replica_remove(n->rep, id) == 0)
                 LOG_INFO("membership: removing", "peer", name);
+            node_check_replica(n, "membership");
             return;
         }
 }

@@ -163,6 +163,10 @@ uint64_t node_block_time_ms(node *n, size_t *heard);
 /* This validator's wall clock minus node_block_time_ms(): how far its own
  * clock is from the validators' median (status, warnings). */
 int64_t node_clock_offset_ms(node *n, size_t *heard);
+/* Stops the node if its replica failed (replica_failed()): a write to the
+ * store failed, so it must not go on. `during` names the step for the
+ * log. Returns the failure, or 0. */
+int node_check_replica(node *n, const char *during);
 /* Sends kind || payload to a validator by Raft ID (dropped if no link). */
 void node_send_to(node *n, peer_link *link, uint8_t kind, const uint8_t *a,
                   size_t a_len, const uint8_t *b, size_t b_len);

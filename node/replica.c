@@ -56,6 +56,7 @@ struct replica {
         uint64_t index, term;
     } own[OWN_MAX];
     size_t own_next;
+    int failed; /* the error that stopped replica_process(), or 0 */
 };
 
 uint64_t replica_id_of(const uint8_t pub[32])
@@ -340,6 +341,8 @@ static int own_verified(const replica *r, uint64_t index, uint64_t term)
 int replica_propose(replica *r, uint64_t time_ms, const ledger_envelope *envs,
                     size_t count, int verified, uint64_t *index, uint64_t *term)
 {
+    if (r->failed)
+        return r->failed;
     if (count == 0 || count > REPLICA_MAX_PROPOSAL_EVENTS)
         return ORIGO_E_TOOBIG;
     if (time_ms <= r->last_time)
@@ -436,18 +439,24 @@ int replica_preview(replica *r, uint64_t time_ms, const ledger_envelope *envs,
 
 int replica_add_learner(replica *r, uint64_t id)
 {
+    if (r->failed)
+        return r->failed;
     int rc = raft_add_learner(r->core, id);
     return rc ? rc : replica_process(r);
 }
 
 int replica_promote(replica *r, uint64_t id)
 {
+    if (r->failed)
+        return r->failed;
     int rc = raft_promote(r->core, id);
     return rc ? rc : replica_process(r);
 }
 
 int replica_remove(replica *r, uint64_t id)
 {
+    if (r->failed)
+        return r->failed;
     int rc = raft_remove(r->core, id);
     return rc ? rc : replica_process(r);
 }
@@ -822,7 +831,27 @@ static void send_msgs(replica *r, const struct raft_ready *rd)
     }
 }
 
+static int process(replica *r);
+
+/* A failure is final. The ready that failed was handed out by the core
+ * and never declared durable; if this replica went on, the next ready that
+ * stores nothing (LMDB commits an empty transaction without touching the
+ * disk) would be declared durable, and raft_persisted() covers every
+ * earlier ready too: the failed entries would count as stored, be
+ * acknowledged as a follower or committed as a leader, and be lost when
+ * the node restarts without them (docs/incidents/2026-12-06-divergence.md).
+ * So every later call returns the same error and the node stops. */
 int replica_process(replica *r)
+{
+    if (r->failed)
+        return r->failed;
+    int rc = process(r);
+    if (rc)
+        r->failed = rc;
+    return rc;
+}
+
+static int process(replica *r)
 {
     while (raft_has_ready(r->core)) {
         struct raft_ready rd;
@@ -869,14 +898,23 @@ int replica_process(replica *r)
     return 0;
 }
 
+int replica_failed(const replica *r)
+{
+    return r->failed;
+}
+
 int replica_tick(replica *r)
 {
+    if (r->failed)
+        return r->failed;
     int rc = raft_tick(r->core);
     return rc ? rc : replica_process(r);
 }
 
 int replica_receive(replica *r, const uint8_t *msg, size_t len)
 {
+    if (r->failed)
+        return r->failed;
     struct raft_msg m;
     if (raftmsg_decode(msg, len, &m) != 0)
         return 0;

@@ -75,6 +75,10 @@ int replica_open(const replica_options *opts, replica **out, char *msg,
                  size_t msg_size);
 void replica_close(replica *r);
 
+/* A replica whose replica_process() failed (a write to its store failed)
+ * refuses everything after: tick, receive, propose and the membership
+ * calls return that error again, and nothing more is sent. */
+
 /* One tick of the Raft clock, then the work it made. */
 int replica_tick(replica *r);
 /* A message from a peer (the bytes after the prefix byte). Malformed ones
@@ -87,7 +91,8 @@ int replica_receive(replica *r, const uint8_t *msg, size_t len);
  * with origo_envelope_verify(), and this replica applies the entry without
  * checking the signatures again (other replicas check them).
  * Returns 0, ORIGO_E_NOT_LEADER, ORIGO_E_TRANSFER, ORIGO_E_TOOBIG,
- * ORIGO_E_NOMEM. */
+ * ORIGO_E_NOMEM, or the error of a failed write (then replica_failed() is
+ * that error and the node must stop). */
 int replica_propose(replica *r, uint64_t time_ms, const ledger_envelope *envs,
                     size_t count, int verified, uint64_t *index,
                     uint64_t *term);
@@ -104,6 +109,10 @@ int replica_preview(replica *r, uint64_t time_ms, const ledger_envelope *envs,
  * snapshots. A non-zero return is fatal: the node must stop, since it can
  * no longer store what it is asked to (it never acknowledged it). */
 int replica_process(replica *r);
+
+/* The error that made replica_process() fail, or 0: fatal, whichever call
+ * returned it (the membership calls and replica_propose() process too). */
+int replica_failed(const replica *r);
 
 /* Leader only: membership changes (raft.h). */
 int replica_add_learner(replica *r, uint64_t id);

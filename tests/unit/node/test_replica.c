@@ -3,7 +3,9 @@
  * applied everywhere with the same root; a restarted replica catches up
  * from its log, one that fell behind the compacted log from a snapshot
  * (an LMDB copy of the leader's store); a proposal lost in a leader change
- * is seen as lost; a store whose Raft state is gone refuses to start. */
+ * is seen as lost; a store whose Raft state is gone refuses to start; a
+ * leader whose disk fails while it stores its own proposal stops for good
+ * (no later step counts that entry as stored). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
+#include <lmdb.h>
 #include <sys/stat.h>
 
 #include "ledgertest.h"
@@ -36,8 +40,9 @@ typedef struct cluster {
     char dirs[N][512];
     uint64_t ids[N];
     replica *r[N];
-    int down[N]; /* closed */
-    int cut[N];  /* partitioned: its messages in and out are dropped */
+    int down[N];   /* closed */
+    int cut[N];    /* partitioned: its messages in and out are dropped */
+    int broken[N]; /* its disk failed: its calls may return an error */
     msg *q;
     size_t nq, capq;
     /* What each replica applied: term per index (0: not a NORMAL entry). */
@@ -204,8 +209,11 @@ static void deliver(cluster *c)
         memmove(c->q, c->q + 1, (c->nq - 1) * sizeof(*c->q));
         c->nq--;
         int to = index_of(c, m.to);
-        if (to >= 0 && !c->down[to] && !c->cut[to])
-            assert_int_equal(replica_receive(c->r[to], m.data, m.len), 0);
+        if (to >= 0 && !c->down[to] && !c->cut[to]) {
+            int rc = replica_receive(c->r[to], m.data, m.len);
+            if (!c->broken[to])
+                assert_int_equal(rc, 0);
+        }
         free(m.data);
     }
 }
@@ -213,8 +221,11 @@ static void deliver(cluster *c)
 static void tick_all(cluster *c)
 {
     for (int i = 0; i < N; i++)
-        if (!c->down[i])
-            assert_int_equal(replica_tick(c->r[i]), 0);
+        if (!c->down[i]) {
+            int rc = replica_tick(c->r[i]);
+            if (!c->broken[i])
+                assert_int_equal(rc, 0);
+        }
     deliver(c);
 }
 
@@ -483,6 +494,102 @@ static void test_lost_proposal(void **state)
     cluster_free(c);
 }
 
+/* mdb_txn_commit() is wrapped (-Wl,--wrap, tests/unit/node/meson.build)
+ * so that a test can make the next commits of one store fail as a disk
+ * that returns EIO from fdatasync() does: LMDB then aborts the
+ * transaction and keeps nothing of it. */
+static MDB_env *failing_env;
+static int failing_commits;
+int __real_mdb_txn_commit(MDB_txn *txn);
+int __wrap_mdb_txn_commit(MDB_txn *txn);
+int __wrap_mdb_txn_commit(MDB_txn *txn)
+{
+    if (failing_commits > 0 && mdb_txn_env(txn) == failing_env) {
+        failing_commits--;
+        mdb_txn_abort(txn);
+        return EIO;
+    }
+    return __real_mdb_txn_commit(txn);
+}
+
+/* The leader's write of its own proposal fails once (a disk error that
+ * may be transient: the next write would succeed). The append has already
+ * gone to the followers (a leader sends while it writes), which store and
+ * acknowledge it. The leader must never count the entry as stored: no
+ * follower may learn a commit index that covers it, and every later call
+ * into the failed replica refuses. Before the fix the node went on: the
+ * next ready, with nothing to write, "succeeded" and declared the failed
+ * one durable too, the leader committed the entry with one follower's
+ * acknowledgement, that follower applied it, and the leader, restarted
+ * without it, let another entry take its index elsewhere: two validators
+ * with different events at one leaf, seen once in a fault run
+ * (docs/incidents/2026-12-06-divergence.md). */
+static void test_failed_write_is_final(void **state)
+{
+    (void)state;
+    cluster *c = cluster_new(0, 0);
+    int lead = await_leader(c, -1);
+    uint64_t index = 0, term = 0;
+    propose_block(c, lead, 1, &index, &term);
+    await_applied(c, index);
+    struct raft_status st;
+    replica_status(c->r[lead], &st);
+    uint64_t lost = st.last_index + 1;
+    failing_env = ledger_env(replica_ledger(c->r[lead]));
+    failing_commits = 1;
+    c->broken[lead] = 1;
+    lt_block b = {0};
+    lt_random_block(&c->net, 42, 2, 4, &b);
+    int rc = replica_propose(c->r[lead], lt_block_time(2), b.envs, b.count, 0,
+                             &index, &term);
+    lt_block_clear(&b);
+    free(b.envs);
+    assert_int_equal(failing_commits, 0); /* the write did fail */
+    assert_int_equal(index, lost);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal(replica_failed(c->r[lead]), rc);
+    /* The followers store the entry and acknowledge it; the leader ticks
+     * (heartbeats: a ready with nothing to write) for several heartbeat
+     * intervals, fewer ticks than an election timeout, so the followers
+     * still follow it (a new leader could commit the entry rightly). */
+    for (int t = 0; t < 5; t++)
+        tick_all(c);
+    for (int i = 0; i < N; i++) {
+        if (i == lead)
+            continue;
+        replica_status(c->r[i], &st);
+        assert_int_equal(st.term, term);
+        assert_int_equal(st.leader, c->ids[lead]);
+        assert_true(st.last_index >= lost); /* it did arrive */
+        assert_true(st.commit < lost);
+        assert_true(replica_applied(c->r[i]) < lost);
+    }
+    /* Every later call refuses with the same error; nothing is sent. */
+    size_t queued = c->nq;
+    assert_int_equal(replica_tick(c->r[lead]), rc);
+    lt_random_block(&c->net, 42, 3, 4, &b);
+    assert_int_equal(replica_propose(c->r[lead], lt_block_time(3), b.envs,
+                                     b.count, 0, &index, &term),
+                     rc);
+    lt_block_clear(&b);
+    free(b.envs);
+    assert_int_equal(c->nq, queued);
+    /* The node stops; restarted, its store holds what it stored before
+     * the failure, and the cluster goes on as one. */
+    close_one(c, lead);
+    c->broken[lead] = 0;
+    open_one(c, lead);
+    replica_status(c->r[lead], &st);
+    assert_true(st.last_index < lost);
+    int next = await_leader(c, -1);
+    propose_block(c, next, 4, &index, &term);
+    await_applied(c, index);
+    assert_same_state(c);
+    for (int i = 1; i < N; i++)
+        assert_int_equal(c->applied_term[i][lost], c->applied_term[0][lost]);
+    cluster_free(c);
+}
+
 static void test_wiped_raft_state_refused(void **state)
 {
     (void)state;
@@ -627,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_catch_up),
         cmocka_unit_test(test_snapshot_into_a_full_map),
         cmocka_unit_test(test_lost_proposal),
+        cmocka_unit_test(test_failed_write_is_final),
         cmocka_unit_test(test_wiped_raft_state_refused),
         cmocka_unit_test(test_proposal_bytes_decode_one_way),
         cmocka_unit_test(test_preview),
