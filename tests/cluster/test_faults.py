@@ -19,7 +19,10 @@ by taking its link down; drops one direction only (blackhole routes in
 the victim's namespace: it hears its peers, they never hear it); or splits
 two nodes from each other while both still reach the rest (a bridge); or
 makes its link slow and lossy both ways (tbf, 256 kbit/s or 1 Mbit/s with
-a queue of 30 to 100 ms: delay, and drops once the queue is full).
+a queue of 30 to 100 ms: delay, and drops once the queue is full); or,
+with --netq (tests/cluster/netq.c, where the kernel has no netem), delays
+every packet of its link both ways by 20, 50 or 100 ms, plus or minus
+half that (packets overtake each other), and loses 0, 5 or 15% of them.
 Every checkpoint any node serves is recorded. Each ledger starts with a
 1 MiB LMDB map, which fills during the run: the node must grow it and
 apply the same block again.
@@ -49,9 +52,9 @@ catches up.
 
 usage: test_faults.py ORIGO_NODE ORIGO_CLI [--seconds S] [--seed N]
                       [--nodes 3|5] [--net auto|loopback] [--faultfs SHIM.so]
-                      [--actions A,B,...]
+                      [--actions A,B,...] [--netq NETQ]
 --actions limits the nemesis to those actions (kill, restart, pause, crash,
-crash-all, partition, oneway, bridge, slow, skew): `--actions crash-all`
+crash-all, partition, oneway, bridge, slow, netem, skew): `--actions crash-all`
 makes a run of all-validator crashes only (the campaign's 200).
 """
 import atexit, base64, hashlib, json, os, random, re, shutil, signal
@@ -68,6 +71,7 @@ NET = args[args.index("--net") + 1] if "--net" in args else "auto"
 FAULTFS = args[args.index("--faultfs") + 1] if "--faultfs" in args else None
 NODES = int(args[args.index("--nodes") + 1]) if "--nodes" in args else 3
 ACTIONS = args[args.index("--actions") + 1].split(",") if "--actions" in args else None
+NETQ = args[args.index("--netq") + 1] if "--netq" in args else None
 FAKETIME = next((p for p in ("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
                              "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1")
                  if os.path.exists(p)), None)
@@ -275,7 +279,9 @@ def client(k):
 
 faults = {"kill": 0, "kill_leader": 0, "restart": 0, "pause": 0, "partition": 0,
           "oneway": 0,
-          "bridge": 0, "slow": 0, "skew": 0, "minority": 0, "majority": 0, "all": 0}
+          "bridge": 0, "slow": 0, "netem": 0, "skew": 0, "minority": 0, "majority": 0,
+          "all": 0}
+netem_packets = [0, 0]  # through netq, dropped by it
 ASAN_PRELOAD = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
                 ":verify_asan_link_order=0"}
 
@@ -308,6 +314,7 @@ def nemesis(deadline):
                             ["kill", "kill", "pause", "crash", "restart"] +
                             (["partition", "partition", "oneway", "bridge", "slow"]
                              if use_ns else []) +
+                            (["netem"] if use_ns and NETQ else []) +
                             (["skew"] if FAKETIME else []))
         victim = leader() if rng.random() < 0.5 else rng.choice(names)
         if victim is None:
@@ -388,6 +395,35 @@ def nemesis(deadline):
             time.sleep(1.0 + rng.random() * 1.5)
             sh("ip", "netns", "exec", netns[victim], "tc", "qdisc", "del", "dev", "eth0", "root")
             sh("tc", "qdisc", "del", "dev", link[victim], "root")
+        elif action == "netem":
+            # Delay with jitter and a fixed loss rate, both ways: the
+            # link's packets go through an NFQUEUE to netq in the victim's
+            # namespace, which holds each for the delay +- half of it and
+            # drops the given share (a verdict given later: senders see no
+            # error, as on a real path).
+            delay = rng.choice([20, 50, 100])
+            loss = rng.choice([0, 0.05, 0.15])
+            ns = ["ip", "netns", "exec", netns[victim]]
+            q = subprocess.Popen(ns + [NETQ, "--queue", "1", "--delay-ms", str(delay),
+                                       "--jitter-ms", str(delay // 2), "--loss", str(loss),
+                                       "--seed", str(rng.getrandbits(32))],
+                                 stdout=subprocess.PIPE, text=True)
+            rules = [["INPUT", "-i"], ["OUTPUT", "-o"]]
+            ok = "listening" in q.stdout.readline()
+            for chain, flag in rules:
+                ok = ok and sh(*ns, "iptables", "-A", chain, flag, "eth0", "-j", "NFQUEUE",
+                               "--queue-num", "1", "--queue-bypass")
+            time.sleep(1.0 + rng.random() * 1.5)
+            for chain, flag in rules:
+                sh(*ns, "iptables", "-D", chain, flag, "eth0", "-j", "NFQUEUE",
+                   "--queue-num", "1", "--queue-bypass")
+            q.terminate()
+            counts = q.communicate(timeout=30)[0]
+            got = re.search(r"(\d+) packets, (\d+) dropped", counts)
+            faults["netem"] += bool(ok and q.returncode == 0 and got)
+            if got:
+                netem_packets[0] += int(got.group(1))
+                netem_packets[1] += int(got.group(2))
         elif action == "skew":
             # Restarted with its clock off by up to 90 s (libfaketime, the
             # monotonic clock left alone), until its next restart.
@@ -591,6 +627,8 @@ print(f"faults ({where}, {NODES} validators): seed {SEED}, {SECONDS:.0f} s, "
       f"checked), {faults['pause']} pauses, "
       f"{faults['partition']} partitions, {faults['oneway']} one-way partitions, "
       f"{faults['bridge']} bridges, {faults['slow']} slow lossy links, "
+      f"{faults['netem']} delayed lossy links "
+      f"({f'{netem_packets[0]} packets, {netem_packets[1]} lost' if NETQ else 'no netq'}), "
       f"{faults['skew']} clock skews"
       f"{'' if FAKETIME else ' (no libfaketime)'}, {disk}; operations: "
       f"{len(ops)} ({counts['ok']} ok, {counts['fail']} refused, {counts['unknown']} unknown), "
