@@ -515,6 +515,30 @@ else:
 watch_checkpoints()
 
 
+def first_divergence():
+    """Without convergence, whether the nodes at least agree on the leaves
+    they all hold: the first leaf that differs, and who holds what (a node
+    that is merely behind is not a divergence; one that holds another
+    event at a leaf is)."""
+    try:
+        sizes = {n: jget(f"{urls[n]}/v1/status")["tree_size"] for n in names}
+    except OSError:
+        return "a node does not answer its status"
+    common = min(sizes.values())
+    leaves = {n: leaf_hashes(n, common) for n in names}
+    if any(v is None for v in leaves.values()):
+        return None
+    for i in range(common):
+        held = {}
+        for n in names:
+            held.setdefault(leaves[n][i].hex()[:16], []).append(n)
+        if len(held) > 1:
+            return (f"leaf {i} differs: " + "; ".join(
+                f"{','.join(ns)} hold {h}..." for h, ns in held.items()) +
+                f" (tree sizes {sizes})")
+    return None
+
+
 def leaf_hashes(n, size):
     """The level-0 tiles: every leaf hash of the tree, C2SP tlog-tiles."""
     out = []
@@ -552,6 +576,10 @@ def mth(hashes):
 
 
 checked = []
+if not final:
+    split = first_divergence()
+    if split:
+        violations.append(f"two histories: {split}")
 if final:
     leaves = {n: leaf_hashes(n, size) for n in names}
     if any(v is None for v in leaves.values()) or len({b"".join(v) for v in leaves.values()}) != 1:
