@@ -682,6 +682,35 @@ static uint64_t find_conflict_hint(const struct raft *r, uint64_t index,
     return index;
 }
 
+/* The leader of the current term holds every committed entry (Leader
+ * Completeness), so an append of this term never contradicts an entry at
+ * or below our commit index. If it does, one of the two logs lost or
+ * changed a committed entry (a disk that lied, a host that counted an
+ * unwritten entry as stored, a copied store): no step can repair that, and
+ * going on would serve a history the others do not hold, or truncate a
+ * committed entry. Returns ORIGO_E_DIVERGED then (the node stops and says
+ * so); entries compacted into the snapshot are not compared. */
+static int check_committed(const struct raft *r,
+                           const struct raft_msg_append *a)
+{
+    uint64_t t;
+    if (a->prev_index <= r->commit && a->prev_index > r->snap.index &&
+        raft_term_at(r, a->prev_index, &t) && t != a->prev_term) {
+        return ORIGO_E_DIVERGED;
+    }
+    for (size_t i = 0; i < a->n_entries; i++) {
+        uint64_t index = a->prev_index + 1 + i;
+        if (index > r->commit) {
+            break;
+        }
+        if (index > r->snap.index && raft_term_at(r, index, &t) &&
+            t != a->entries[i].term) {
+            return ORIGO_E_DIVERGED;
+        }
+    }
+    return 0;
+}
+
 static int handle_append(struct raft *r, const struct raft_msg *m)
 {
     const struct raft_msg_append *a = &m->u.append;
@@ -695,6 +724,10 @@ static int handle_append(struct raft *r, const struct raft_msg *m)
         prev_term = term;
     }
     memset(&resp, 0, sizeof(resp));
+    int rc = check_committed(r, a);
+    if (rc != 0) {
+        return rc;
+    }
     if (a->prev_index < r->commit) {
         resp.u.append_resp.index = r->commit;
         return respond(r, m, RAFT_MSG_APPEND_RESP, &resp, true);
@@ -721,8 +754,7 @@ static int handle_append(struct raft *r, const struct raft_msg *m)
             }
             log_truncate_from(r, index);
         }
-        int rc =
-            raft_log_append(r, e->term, e->type, e->data.base, e->data.len);
+        rc = raft_log_append(r, e->term, e->type, e->data.base, e->data.len);
         if (rc != 0) {
             return rc;
         }

@@ -163,9 +163,19 @@ static void check_fatal(node *n, int rc, const char *what)
     if (rc == 0 || n->fatal)
         return;
     n->fatal = 1;
+    n->fatal_code = rc;
     int cause =
         rc == ORIGO_E_STORE || rc == ORIGO_E_LOG_STORE ? origo_os_cause() : 0;
-    if (cause)
+    if (rc == ORIGO_E_DIVERGED)
+        LOG_ERROR("stopping: this validator's committed log differs from the "
+                  "leader's",
+                  "during", what, "code", origo_errname(rc), "hint",
+                  "one of the two lost or changed a committed entry; this "
+                  "store cannot rejoin: keep it for analysis, remove this "
+                  "validator (admin member.remove) and add it back as a new "
+                  "member, which catches up from a snapshot (node/README.md, "
+                  "\"A log that contradicts the leader's\")");
+    else if (cause)
         LOG_ERROR("stopping: storage or consensus failed", "during", what,
                   "code", origo_errname(rc), "error", origo_strerror(rc),
                   "cause", strerror(cause), "hint",
@@ -1391,5 +1401,6 @@ int main(int argc, char **argv)
     origo_key_free(n.key);
     genesis_free(n.gen);
     close(n.lock_fd);
-    return n.fatal ? 1 : 0;
+    /* 3: starting again would change nothing (systemd does not restart). */
+    return !n.fatal ? 0 : n.fatal_code == ORIGO_E_DIVERGED ? 3 : 1;
 }

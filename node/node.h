@@ -121,6 +121,7 @@ typedef struct node {
     uv_signal_t sigterm, sigint;
     uv_timer_t keepalive, tick, batch, cosign, clock;
     int lock_fd, stopping, fatal;
+    int fatal_code; /* the error that stopped it (exit status 3 for some) */
     /* Submissions: queued at the leader (not yet proposed), proposed or
      * forwarded (waiting for their entry to apply). */
     waiter_list admitting, queued, inflight;

@@ -105,6 +105,8 @@ extern "C" {
     X(WIPED, -157,                                                             \
       "raft state missing beside a ledger: the data directory was wiped")      \
     X(LOST, -158, "proposal lost in a leader change: submit it again")         \
+    X(DIVERGED, -159,                                                          \
+      "this validator's committed log differs from the leader's")              \
     X(LOG_STORE, -180, "raft log storage error")                               \
     X(COMPACTED, -181, "log entry compacted into a snapshot")                  \
     X(RAFT_MSG, -182, "malformed raft message")                                \

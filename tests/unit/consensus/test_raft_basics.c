@@ -134,6 +134,73 @@ static void votes_leave_only_after_the_vote_is_durable(void **state)
     sim_free(c);
 }
 
+/* A follower whose committed entry differs from the leader's (the log of
+ * one of them lost or changed a committed entry: docs/incidents/
+ * 2026-12-06-divergence.md, where a follower applied an entry the leader
+ * had never stored) refuses the leader's appends with ORIGO_E_DIVERGED,
+ * whichever way they overlap its committed prefix, and changes nothing;
+ * an append that agrees goes on as before. Before, it answered with its
+ * commit index and rejected the next probe, forever, while serving its
+ * own history. */
+static void a_contradicted_commit_is_refused(void **state)
+{
+    (void)state;
+    struct raft_options o;
+    raft_options_default(&o);
+    o.id = 2;
+    o.rand_fn = fixed_rand;
+    uint8_t bytes[8] = {0};
+    struct raft_entry log[3] = {
+        {.index = 1, .term = 1, .type = RAFT_ENTRY_NOOP},
+        {.index = 2, .term = 1, .data = {bytes, 8}},
+        {.index = 3, .term = 2, .data = {bytes, 8}},
+    };
+    struct raft_restore rs;
+    memset(&rs, 0, sizeof(rs));
+    rs.bootstrap.n_voters = 3;
+    for (uint32_t i = 0; i < 3; i++)
+        rs.bootstrap.voters[i] = i + 1;
+    rs.hard_state = (struct raft_hard_state){2, 0, 3}; /* 3 is committed */
+    rs.entries = log;
+    rs.n_entries = 3;
+    struct raft *r;
+    assert_int_equal(raft_new(&o, &rs, &r), 0);
+    struct raft_entry theirs = {.index = 3, .term = 3, .data = {bytes, 8}};
+    struct raft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_APPEND;
+    m.from = 1;
+    m.to = 2;
+    m.term = 3;
+    /* The leader's entry 3 is of term 3: prev (3, 3) contradicts ours. */
+    m.u.append.prev_index = 3;
+    m.u.append.prev_term = 3;
+    m.u.append.commit = 3;
+    assert_int_equal(raft_step(r, &m), ORIGO_E_DIVERGED);
+    /* The same entry sent as an entry after prev (2, 1). */
+    m.u.append.prev_index = 2;
+    m.u.append.prev_term = 1;
+    m.u.append.entries = &theirs;
+    m.u.append.n_entries = 1;
+    assert_int_equal(raft_step(r, &m), ORIGO_E_DIVERGED);
+    struct raft_status st;
+    raft_status(r, &st);
+    assert_int_equal(st.last_index, 3);
+    assert_int_equal(st.last_term, 2);
+    assert_int_equal(st.commit, 3);
+    /* A leader whose log agrees: prev (3, 2), a new entry 4. */
+    theirs.index = 4;
+    m.u.append.prev_index = 3;
+    m.u.append.prev_term = 2;
+    m.u.append.commit = 4;
+    assert_int_equal(raft_step(r, &m), 0);
+    raft_status(r, &st);
+    assert_int_equal(st.last_index, 4);
+    assert_int_equal(st.last_term, 3);
+    assert_int_equal(st.commit, 4);
+    raft_free(r);
+}
+
 static void leader_counts_only_its_own_persisted_entries(void **state)
 {
     (void)state;
@@ -366,6 +433,7 @@ static void random_messages_keep_local_invariants(void **state)
     assert_int_equal(raft_new(&o, &rs, &r), 0);
     uint8_t bytes[64];
     struct raft_entry ents[4];
+    size_t diverged = 0;
     for (int i = 0; i < 200000; i++) {
         struct raft_status st;
         raft_status(r, &st);
@@ -434,7 +502,22 @@ static void random_messages_keep_local_invariants(void **state)
             m.u.vote_resp.granted = sim_rng_chance(&g, 600);
             break;
         }
-        assert_int_equal(raft_step(r, &m), 0);
+        /* An append that contradicts a committed entry cannot come from a
+         * leader in a correct cluster: the core refuses it with
+         * ORIGO_E_DIVERGED (the node stops) and changes neither its log
+         * nor its commit index. */
+        struct raft_status before;
+        raft_status(r, &before);
+        int rc = raft_step(r, &m);
+        if (rc == ORIGO_E_DIVERGED) {
+            assert_int_equal(m.type, RAFT_MSG_APPEND);
+            raft_status(r, &st);
+            assert_int_equal(st.last_index, before.last_index);
+            assert_int_equal(st.commit, before.commit);
+            diverged++;
+        } else {
+            assert_int_equal(rc, 0);
+        }
         if (sim_rng_chance(&g, 100)) {
             assert_int_equal(raft_tick(r), 0);
         }
@@ -457,6 +540,7 @@ static void random_messages_keep_local_invariants(void **state)
             assert_int_equal(raft_snapshot_taken(r, st.applied, bytes, 16), 0);
         }
     }
+    assert_true(diverged > 0); /* the random appends do contradict some */
     raft_free(r);
 }
 
@@ -470,6 +554,7 @@ int main(void)
         cmocka_unit_test(three_nodes_elect_replicate_and_apply),
         cmocka_unit_test(votes_leave_only_after_the_vote_is_durable),
         cmocka_unit_test(leader_counts_only_its_own_persisted_entries),
+        cmocka_unit_test(a_contradicted_commit_is_refused),
         cmocka_unit_test(flow_control_bounds_appends_in_flight),
         cmocka_unit_test(conflicting_log_is_repaired_in_few_round_trips),
         cmocka_unit_test(leadership_transfer_hands_over_to_the_target),
