@@ -908,6 +908,8 @@ int replica_tick(replica *r)
     if (r->failed)
         return r->failed;
     int rc = raft_tick(r->core);
+    if (rc)
+        r->failed = rc; /* fatal for the node, like a failed write */
     return rc ? rc : replica_process(r);
 }
 
@@ -927,5 +929,7 @@ int replica_receive(replica *r, const uint8_t *msg, size_t len)
         }
     int rc = m.to == r->o.id ? raft_step(r->core, &m) : 0;
     raftmsg_release(&m);
+    if (rc)
+        r->failed = rc; /* ORIGO_E_DIVERGED, ORIGO_E_NOMEM: fatal */
     return rc ? rc : replica_process(r);
 }
