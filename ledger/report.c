@@ -554,12 +554,6 @@ static int leafset_add(struct leafset *set, uint64_t leaf)
     return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* One lot's pass over the events that name it: which of its full chains
  * each is in. */
 struct chain_walk {
@@ -619,7 +613,7 @@ static int leafset_add_cb(void *ctx, uint64_t leaf)
 static void leafset_sort(struct leafset *set)
 {
     if (set->count > 1) {
-        qsort(set->leaves, set->count, sizeof(uint64_t), cmp_u64);
+        qsort(set->leaves, set->count, sizeof(uint64_t), store_cmp_u64);
     }
     size_t m = 0;
     for (size_t i = 0; i < set->count; i++) {

@@ -35,6 +35,12 @@ uint64_t store_get_be64(const uint8_t in[8])
     return value;
 }
 
+int store_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
 void store_put_be32(uint8_t out[4], uint32_t value)
 {
     for (int i = 3; i >= 0; i--) {

@@ -65,6 +65,8 @@ void store_put_be64(uint8_t out[8], uint64_t value);
 uint64_t store_get_be64(const uint8_t in[8]);
 void store_put_be32(uint8_t out[4], uint32_t value);
 uint32_t store_get_be32(const uint8_t in[4]);
+/* qsort() order of uint64_t values, ascending. */
+int store_cmp_u64(const void *a, const void *b);
 
 /* Maps an LMDB return code to ORIGO_E_* (MDB_MAP_FULL -> MAP_FULL,
  * MDB_TXN_FULL -> TXN_FULL (a block too large for one transaction; growing

@@ -11,6 +11,7 @@
 
 #include <origo/error.h>
 
+#include "store.h"
 #include "trace_internal.h"
 
 _Static_assert(ORIGO_TEXT_MAX <= TRACE_PARTY_MAX,
@@ -866,18 +867,12 @@ static int all_lot_events(struct query_state *st)
     return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static void sort_unique_events(struct trace_result *res)
 {
     if (res->event_count == 0) {
         return;
     }
-    qsort(res->events, res->event_count, sizeof(uint64_t), cmp_u64);
+    qsort(res->events, res->event_count, sizeof(uint64_t), store_cmp_u64);
     size_t keep = 1;
     for (size_t i = 1; i < res->event_count; i++) {
         if (res->events[i] != res->events[keep - 1]) {

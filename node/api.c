@@ -31,13 +31,6 @@ enum waiter_state {
 static const char *const JSON_TYPE = "application/json";
 static const char *const PROBLEM_TYPE = "application/problem+json";
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* ---- lists -------------------------------------------------------------- */
 
 static void list_push(waiter_list *l, waiter *w)
@@ -179,7 +172,7 @@ static void observe_latency(node *n, const waiter *w)
 {
     static const uint64_t bounds[] = {1,   2,   5,    10,   20,   50,   100,
                                       200, 500, 1000, 2000, 5000, 10000};
-    uint64_t ms = mono_ms() - w->started_ms;
+    uint64_t ms = http_monotonic_ms() - w->started_ms;
     size_t b = 0;
     while (b < sizeof(bounds) / sizeof(bounds[0]) && ms > bounds[b])
         b++;
@@ -761,7 +754,7 @@ static void admit(node *n, waiter *w, uint8_t *body, size_t len, int msgpack)
 {
     w->node = n;
     w->state = W_ADMIT;
-    w->started_ms = mono_ms();
+    w->started_ms = http_monotonic_ms();
     w->deadline_ms = w->started_ms + n->cfg.http_timeout_ms;
     w->input = body;
     w->input_len = len;
@@ -864,7 +857,7 @@ void api_on_applied(node *n)
 /* Submissions past their deadline are answered 503. */
 void api_sweep(node *n)
 {
-    uint64_t now = mono_ms();
+    uint64_t now = http_monotonic_ms();
     waiter_list *lists[2] = {&n->queued, &n->inflight};
     for (int l = 0; l < 2; l++) {
         waiter *w = lists[l]->head;

@@ -25,7 +25,7 @@ struct http_server {
     int stopping;
 };
 
-static uint64_t now_ms(void)
+uint64_t http_monotonic_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -129,7 +129,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             return MHD_NO;
         *con_cls = req;
         req->conn = c;
-        req->started_ms = now_ms();
+        req->started_ms = http_monotonic_ms();
         snprintf(req->method, sizeof(req->method), "%s", method);
         if (strlen(url) >= sizeof(req->path))
             req->bad_args = 1;

@@ -58,13 +58,6 @@ uint64_t node_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -73,7 +66,7 @@ static int cmp_u64(const void *a, const void *b)
 
 uint64_t node_block_time_ms(node *n, size_t *heard)
 {
-    uint64_t clocks[NODE_BOOK_MAX + 1], mono = monotonic_ms();
+    uint64_t clocks[NODE_BOOK_MAX + 1], mono = http_monotonic_ms();
     size_t count = 0;
     clocks[count++] = node_now_ms();
     for (size_t i = 0; i < n->n_peers && count < NODE_BOOK_MAX + 1; i++) {
@@ -383,7 +376,7 @@ static void on_message(peer_link *link, const uint8_t *msg, size_t len,
          * message of another length is. */
         if (p && len == 9 && ms < (uint64_t)1 << 53) {
             p->clock_ms = ms;
-            p->clock_at = monotonic_ms();
+            p->clock_at = http_monotonic_ms();
         }
         break;
     }
@@ -444,7 +437,7 @@ static void on_clock_timer(uv_timer_t *t)
     size_t heard;
     int64_t offset = node_clock_offset_ms(n, &heard);
     uint64_t off = offset < 0 ? (uint64_t)-offset : (uint64_t)offset;
-    uint64_t mono = monotonic_ms();
+    uint64_t mono = http_monotonic_ms();
     if (heard >= 2 && off > n->gen->ts_window_ms / 4 &&
         (n->clock_warned_ms == 0 || mono - n->clock_warned_ms >= 60000)) {
         char ms[32], count[24];
