@@ -447,15 +447,19 @@ for t in clients:
 nemesis(time.monotonic() + SECONDS)
 
 disk = "no disk faults"
-# (what, the shim's setting, its value, the cause the node must log)
-DISK_FAULTS = [("fsync EIO", "ORIGO_FAULT_SYNC_AFTER", "10", "Input/output error"),
-               ("ENOSPC", "ORIGO_FAULT_NOSPACE_AFTER", "40", "No space left on device"),
-               ("short writes", "ORIGO_FAULT_SHORT_AFTER", "40", "Input/output error")]
+# (what, the shim's setting, the range of its value, the cause the node
+# must log). The count is drawn from the seed, so that across runs the
+# failing write lands in every step that writes: a tick, a message, a
+# proposal (the 2026-12-06 divergence needed the failure there).
+DISK_FAULTS = [("fsync EIO", "ORIGO_FAULT_SYNC_AFTER", (5, 25), "Input/output error"),
+               ("ENOSPC", "ORIGO_FAULT_NOSPACE_AFTER", (20, 100), "No space left on device"),
+               ("short writes", "ORIGO_FAULT_SHORT_AFTER", (20, 100), "Input/output error")]
 if FAULTFS:
     # A validator's disk fails under load: it must stop, non-zero, saying
     # why, and acknowledge nothing it could not store.
     outcomes = []
-    for k, (what, var, after, cause) in enumerate(DISK_FAULTS):
+    for k, (what, var, (low, high), cause) in enumerate(DISK_FAULTS):
+        after = str(rng.randint(low, high))
         victim = until(leader, 30)
         procs[victim].send_signal(signal.SIGTERM)
         procs[victim].wait()
@@ -476,7 +480,7 @@ if FAULTFS:
             violations.append(f"{victim} with {what}: exit {status}, expected a "
                               f"non-zero exit after a logged storage error, "
                               f"cause \"{cause}\"")
-        outcomes.append(f"{victim} stopped on {what} (exit {status})" if stopped
+        outcomes.append(f"{victim} stopped on {what} after {after} (exit {status})" if stopped
                         else f"{what} not handled")
         start(victim)
         until(leader, 30)  # the next victim is a leader
