@@ -406,7 +406,8 @@ def nemesis(deadline):
             ns = ["ip", "netns", "exec", netns[victim]]
             q = subprocess.Popen(ns + [NETQ, "--queue", "1", "--delay-ms", str(delay),
                                        "--jitter-ms", str(delay // 2), "--loss", str(loss),
-                                       "--seed", str(rng.getrandbits(32))],
+                                       "--seed", str(rng.getrandbits(32)),
+                                       "--seconds", "30"],  # gone even if we die
                                  stdout=subprocess.PIPE, text=True)
             rules = [["INPUT", "-i"], ["OUTPUT", "-o"]]
             ok = "listening" in q.stdout.readline()
