@@ -18,6 +18,9 @@ namespaces, for 1 to 2.5 s: cuts one node off the others and the clients
 by taking its link down; drops one direction only (blackhole routes in
 the victim's namespace: it hears its peers, they never hear it); or splits
 two nodes from each other while both still reach the rest (a bridge); or
+splits the validators into a minority and a majority that cannot reach
+each other (the leader in the minority half the time); or, with five,
+makes a ring where each reaches only its two neighbours; or
 makes its link slow and lossy both ways (tbf, 256 kbit/s or 1 Mbit/s with
 a queue of 30 to 100 ms: delay, and drops once the queue is full); or,
 with --netq (tests/cluster/netq.c, where the kernel has no netem), delays
@@ -54,7 +57,7 @@ usage: test_faults.py ORIGO_NODE ORIGO_CLI [--seconds S] [--seed N]
                       [--nodes 3|5] [--net auto|loopback] [--faultfs SHIM.so]
                       [--actions A,B,...] [--netq NETQ]
 --actions limits the nemesis to those actions (kill, restart, pause, crash,
-crash-all, partition, oneway, bridge, slow, netem, skew): `--actions crash-all`
+crash-all, partition, oneway, bridge, split, ring, slow, netem, skew): `--actions crash-all`
 makes a run of all-validator crashes only (the campaign's 200).
 """
 import atexit, base64, hashlib, json, os, random, re, shutil, signal
@@ -279,7 +282,7 @@ def client(k):
 
 faults = {"kill": 0, "kill_leader": 0, "restart": 0, "pause": 0, "partition": 0,
           "oneway": 0,
-          "bridge": 0, "slow": 0, "netem": 0, "skew": 0, "minority": 0, "majority": 0,
+          "bridge": 0, "split": 0, "ring": 0, "slow": 0, "netem": 0, "skew": 0, "minority": 0, "majority": 0,
           "all": 0}
 netem_packets = [0, 0]  # through netq, dropped by it
 ASAN_PRELOAD = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
@@ -312,8 +315,9 @@ def nemesis(deadline):
         watch_checkpoints()
         action = rng.choice(ACTIONS or
                             ["kill", "kill", "pause", "crash", "restart"] +
-                            (["partition", "partition", "oneway", "bridge", "slow"]
-                             if use_ns else []) +
+                            (["partition", "partition", "oneway", "bridge", "split",
+                              "slow"] if use_ns else []) +
+                            (["ring"] if use_ns and NODES >= 5 else []) +
                             (["netem"] if use_ns and NETQ else []) +
                             (["skew"] if FAKETIME else []))
         victim = leader() if rng.random() < 0.5 else rng.choice(names)
@@ -380,6 +384,38 @@ def nemesis(deadline):
             time.sleep(1.0 + rng.random() * 1.5)
             blackhole(victim, other, False)
             blackhole(other, victim, False)
+        elif action == "split":
+            # Two groups that cannot reach each other, a minority and a
+            # majority (1 | 2 of three, 2 | 3 of five), the leader on the
+            # minority side half the time: it must stop leading, the
+            # majority elect another and go on, the minority refuse.
+            faults["split"] += 1
+            lead = leader()
+            small = rng.sample([m for m in names if m != lead], (NODES - 1) // 2)
+            if lead and rng.random() < 0.5:
+                small = [lead] + small[1:]
+            big = [m for m in names if m not in small]
+            pairs = [(a, b) for a in small for b in big]
+            for a, b in pairs:
+                blackhole(a, b, True)
+                blackhole(b, a, True)
+            time.sleep(1.0 + rng.random() * 1.5)
+            for a, b in pairs:
+                blackhole(a, b, False)
+                blackhole(b, a, False)
+        elif action == "ring":
+            # Five validators in a ring, each reaching only its two
+            # neighbours: every one sees a majority (itself and two), no
+            # two see the same one.
+            faults["ring"] += 1
+            order = rng.sample(names, NODES)
+            cut = [(order[i], order[j]) for i in range(NODES) for j in range(NODES)
+                   if i != j and (i - j) % NODES not in (1, NODES - 1)]
+            for a, b in cut:
+                blackhole(a, b, True)
+            time.sleep(1.0 + rng.random() * 1.5)
+            for a, b in cut:
+                blackhole(a, b, False)
         elif action == "slow":
             # A congested link both ways: a token bucket of 256 kbit/s or
             # 1 Mbit/s whose queue holds 30 to 100 ms; what would wait
@@ -659,7 +695,8 @@ print(f"faults ({where}, {NODES} validators): seed {SEED}, {SECONDS:.0f} s, "
       f"{faults['all']} times, {faults['restart']} clean restarts (sealed store "
       f"checked), {faults['pause']} pauses, "
       f"{faults['partition']} partitions, {faults['oneway']} one-way partitions, "
-      f"{faults['bridge']} bridges, {faults['slow']} slow lossy links, "
+      f"{faults['bridge']} bridges, {faults['split']} minority/majority splits, "
+      f"{faults['ring']} rings, {faults['slow']} slow lossy links, "
       f"{faults['netem']} delayed lossy links "
       f"({f'{netem_packets[0]} packets, {netem_packets[1]} lost' if NETQ else 'no netq'}), "
       f"{faults['skew']} clock skews"
