@@ -104,7 +104,19 @@ def jget(url):
 # ---- the network --------------------------------------------------------
 
 TAG = f"of{os.getpid() % 100000}"
-SUBNET = f"10.213.{20 + os.getpid() % 200}"
+def free_subnet():
+    """A 10.213.X.0/24 no interface of this host uses (runs side by side
+    must not share one)."""
+    used = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True,
+                          text=True).stdout if shutil.which("ip") else ""
+    for i in range(200):
+        x = 20 + (os.getpid() + i) % 200
+        if f" 10.213.{x}." not in used:
+            return f"10.213.{x}"
+    return f"10.213.{20 + os.getpid() % 200}"
+
+
+SUBNET = free_subnet()
 netns = {n: f"{TAG}{n}" for n in names}
 
 
