@@ -51,3 +51,74 @@ def until(fn, seconds=30.0):
 def finish():
     """Exits 1 if a check failed."""
     sys.exit(1 if failures else 0)
+
+
+# ---- RFC 9162 proofs (section 2.1.3.2 and 2.1.4.2, as the RFC describes
+# the verification), for checkers that must not trust the node's code ----
+
+def _node(left, right):
+    import hashlib
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def leaf_hash(data):
+    import hashlib
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def inclusion_ok(index, size, leaf, path, root):
+    """Whether `path` proves leaf hash `leaf` at `index` in the tree of
+    `size` leaves whose root is `root` (all hashes as bytes)."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = _node(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = _node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def consistency_ok(old, new, old_root, new_root, path):
+    """Whether `path` proves that the tree of `old` leaves with root
+    `old_root` is a prefix of the tree of `new` leaves with `new_root`."""
+    if old > new:
+        return False
+    if old == new:
+        return not path and old_root == new_root
+    if old == 0:
+        return not path  # the empty tree is a prefix of every tree
+    if not path:
+        return False
+    path = list(path)
+    if old & (old - 1) == 0:  # a power of two: its root starts the path
+        path.insert(0, old_root)
+    fn, sn = old - 1, new - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = _node(c, fr)
+            sr = _node(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = _node(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0

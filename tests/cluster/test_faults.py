@@ -41,6 +41,11 @@ After the faults stop and every node is up, the checker asks:
   the smaller leaf;
 - every checkpoint seen during the run has the root the final leaves give
   at its size (all checkpoints consistent);
+- every inclusion proof a client got (for a quarter of its acknowledged
+  events) verifies against the checkpoint it came with, by RFC 9162's
+  algorithm (clusterlib), and that checkpoint is a prefix of the end;
+- every pair of checkpoints seen (up to 300) has a consistency proof from
+  a node that verifies;
 - `origo audit` is clean on every node's store after a clean stop.
 It prints one verdict line; on a violation, the seed and the operations.
 
@@ -225,6 +230,7 @@ assert until(leader, 60), "no leader at start"
 # ---- clients --------------------------------------------------------------
 
 ops = []  # dicts: id, invoke, complete, status (ok/fail/unknown), leaf
+proofs = []  # inclusion proofs clients got: leaf, tree_size, hashes, checkpoint
 ops_lock = threading.Lock()
 stop_clients = threading.Event()
 
@@ -280,6 +286,18 @@ def client(k):
         except (OSError, ValueError):
             op.update(status="unknown", code="connection")
         op["complete"] = time.monotonic()
+        if op["status"] == "ok" and crng.random() < 0.25:
+            # The proof a client would keep: its event's inclusion in the
+            # latest quorum checkpoint, from the node that acknowledged it.
+            try:
+                code, body = http("GET", f"{urls[n]}/v1/proof/inclusion?leaf={op['leaf']}")
+                if code == 200:
+                    got = json.loads(body)
+                    got["envelope"] = ev["envelope"]
+                    with ops_lock:
+                        proofs.append(got)
+            except (OSError, ValueError):
+                pass  # the node went down: no proof this time
         with ops_lock:
             ops.append(op)
         if op["status"] != "ok":
@@ -648,6 +666,48 @@ if final:
         if s > size or not ref or base64.b64encode(mth(ref[:s])).decode() != r:
             violations.append(f"a checkpoint seen during the run (size {s}) is not a prefix of the final tree")
     checked.append(f"{len(seen_checkpoints)} checkpoints consistent")
+    # Every inclusion proof a client got verifies, by RFC 9162's algorithm
+    # (clusterlib, not the node's code), against the checkpoint it came
+    # with; that checkpoint is one more that must be a prefix of the end.
+    proof_cps = set()
+    for pr in proofs:
+        lines = pr.get("checkpoint", "").split("\n")
+        try:
+            cp_size, cp_root = int(lines[1]), base64.b64decode(lines[2])
+            leaf = clusterlib.leaf_hash(base64.b64decode(pr["envelope"]))
+            path = [base64.b64decode(h) for h in pr["hashes"]]
+        except (IndexError, ValueError):
+            violations.append(f"an inclusion proof of leaf {pr.get('leaf')} is malformed")
+            continue
+        proof_cps.add((cp_size, lines[2]))
+        if cp_size != pr["tree_size"] or not clusterlib.inclusion_ok(
+                pr["leaf"], cp_size, leaf, path, cp_root):
+            violations.append(f"the inclusion proof of leaf {pr['leaf']} does not verify "
+                              f"against its checkpoint (size {cp_size})")
+        if cp_size > size or not ref or mth(ref[:cp_size]) != cp_root:
+            violations.append(f"the checkpoint of size {cp_size} with a client's proof "
+                              "is not a prefix of the final tree")
+    checked.append(f"{len(proofs)} inclusion proofs clients got verify against their "
+                   "checkpoints")
+    # Every pair of checkpoints seen (up to 300 pairs, drawn by the seed):
+    # a consistency proof from a node, verified by RFC 9162's algorithm.
+    distinct = sorted(set(seen_checkpoints) | proof_cps | {(size, root)})
+    pairs = [(a, b) for i, a in enumerate(distinct) for b in distinct[i + 1:]]
+    if len(pairs) > 300:
+        pairs = rng.sample(pairs, 300)
+    for k, ((s1, r1), (s2, r2)) in enumerate(pairs):
+        n = names[k % len(names)]
+        try:
+            code, body = http("GET", f"{urls[n]}/v1/proof/consistency?old={s1}&new={s2}")
+            path = [base64.b64decode(h) for h in json.loads(body)["hashes"]] \
+                if code == 200 else None
+        except (OSError, ValueError, KeyError):
+            path = None
+        if path is None or not clusterlib.consistency_ok(
+                s1, s2, base64.b64decode(r1), base64.b64decode(r2), path):
+            violations.append(f"no valid consistency proof from {n} between the "
+                              f"checkpoints of sizes {s1} and {s2}")
+    checked.append(f"{len(pairs)} pairs of checkpoints proven consistent")
     acked = [o for o in ops if o["status"] == "ok"]
     by_id = {}
     for o in acked:
