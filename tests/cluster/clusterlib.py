@@ -1,6 +1,6 @@
 """What the cluster tests share: a free port, HTTP without exceptions on
 4xx/5xx, polling until a condition holds, and one line per check."""
-import socket, sys, time, urllib.error, urllib.request
+import hashlib, socket, sys, time, urllib.error, urllib.request
 
 failures = 0
 
@@ -57,12 +57,10 @@ def finish():
 # the verification), for checkers that must not trust the node's code ----
 
 def _node(left, right):
-    import hashlib
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 def leaf_hash(data):
-    import hashlib
     return hashlib.sha256(b"\x00" + data).digest()
 
 
