@@ -1,5 +1,6 @@
 """What the cluster tests share: a free port, HTTP without exceptions on
-4xx/5xx, polling until a condition holds, and one line per check."""
+4xx/5xx, polling until a condition holds, one line per check, and RFC 9162
+inclusion and consistency proof verification of their own."""
 import hashlib, socket, sys, time, urllib.error, urllib.request
 
 failures = 0
