@@ -356,7 +356,9 @@ int raft_tick(struct raft *r);
 
 /* Feeds a received message. Messages from stale terms and malformed ones are
  * dropped silently (return 0): the network may deliver anything.
- * Returns 0 or ORIGO_E_NOMEM. */
+ * Returns 0, ORIGO_E_NOMEM, or ORIGO_E_DIVERGED for an append of the
+ * current term that contradicts an entry at or below the commit index
+ * (nothing changed; the host must stop: see consensus/README.md). */
 int raft_step(struct raft *r, const struct raft_msg *m);
 
 /* Leader only: appends a NORMAL entry holding a copy of data. On success
