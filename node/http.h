@@ -82,12 +82,11 @@ void http_respond(http_server *s, http_request *req, unsigned status,
                   unsigned retry_after);
 /* Requests handed to the loop and not answered yet. */
 size_t http_pending(const http_server *s);
-/* Stops: every request not yet answered is answered 503 by the caller's
- * `refuse` first; then the listener and the connections close. */
 /* Milliseconds of CLOCK_MONOTONIC: the clock of request times (started_ms)
  * and of the node's timers. */
 uint64_t http_monotonic_ms(void);
-
+/* Stops: every request not yet answered is answered 503 by the caller's
+ * `refuse` first; then the listener and the connections close. */
 void http_stop(http_server *s, void (*refuse)(void *ctx, http_request *req),
                void *ctx);
 

@@ -155,8 +155,7 @@ static void check_fatal(node *n, int rc, const char *what)
 {
     if (rc == 0 || n->fatal)
         return;
-    n->fatal = 1;
-    n->fatal_code = rc;
+    n->fatal = rc;
     int cause =
         rc == ORIGO_E_STORE || rc == ORIGO_E_LOG_STORE ? origo_os_cause() : 0;
     if (rc == ORIGO_E_DIVERGED)
@@ -167,7 +166,8 @@ static void check_fatal(node *n, int rc, const char *what)
                   "store cannot rejoin: keep it for analysis, remove this "
                   "validator (admin member.remove) and add it back as a new "
                   "member, which catches up from a snapshot (node/README.md, "
-                  "\"A log that contradicts the leader's\")");
+                  "\"A failed write, and a log that contradicts the "
+                  "leader's\")");
     else if (cause)
         LOG_ERROR("stopping: storage or consensus failed", "during", what,
                   "code", origo_errname(rc), "error", origo_strerror(rc),
@@ -661,6 +661,7 @@ static void on_tick(uv_timer_t *t)
         api_sweep(n);
         sync_validators(n);
         reconcile_raft(n);
+        node_check_replica(n, "membership"); /* a change may fail to store */
     }
 }
 
@@ -930,15 +931,12 @@ static void reconcile_raft(node *n)
         if (!in_list(c->learners, c->n_learners, p->id)) {
             if (replica_add_learner(n->rep, p->id) == 0)
                 LOG_INFO("membership: adding a learner", "peer", name);
-            node_check_replica(n, "membership");
             return;
         }
         if (replica_promote(n->rep, p->id) == 0) {
             LOG_INFO("membership: promoting to voter", "peer", name);
             return;
         }
-        if (node_check_replica(n, "membership"))
-            return;
     }
     const uint64_t *lists[2] = {c->voters, c->learners};
     uint32_t counts[2] = {c->n_voters, c->n_learners};
@@ -957,7 +955,6 @@ static void reconcile_raft(node *n)
             snprintf(name, sizeof(name), "%s", who);
             if (replica_remove(n->rep, id) == 0)
                 LOG_INFO("membership: removing", "peer", name);
-            node_check_replica(n, "membership");
             return;
         }
 }
@@ -1395,5 +1392,5 @@ int main(int argc, char **argv)
     genesis_free(n.gen);
     close(n.lock_fd);
     /* 3: starting again would change nothing (systemd does not restart). */
-    return !n.fatal ? 0 : n.fatal_code == ORIGO_E_DIVERGED ? 3 : 1;
+    return !n.fatal ? 0 : n.fatal == ORIGO_E_DIVERGED ? 3 : 1;
 }

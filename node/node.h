@@ -120,8 +120,8 @@ typedef struct node {
     http_server *http;
     uv_signal_t sigterm, sigint;
     uv_timer_t keepalive, tick, batch, cosign, clock;
-    int lock_fd, stopping, fatal;
-    int fatal_code; /* the error that stopped it (exit status 3 for some) */
+    int lock_fd, stopping;
+    int fatal; /* the error that stopped the node, or 0 */
     /* Submissions: queued at the leader (not yet proposed), proposed or
      * forwarded (waiting for their entry to apply). */
     waiter_list admitting, queued, inflight;

@@ -341,8 +341,6 @@ static int own_verified(const replica *r, uint64_t index, uint64_t term)
 int replica_propose(replica *r, uint64_t time_ms, const ledger_envelope *envs,
                     size_t count, int verified, uint64_t *index, uint64_t *term)
 {
-    if (r->failed)
-        return r->failed;
     if (count == 0 || count > REPLICA_MAX_PROPOSAL_EVENTS)
         return ORIGO_E_TOOBIG;
     if (time_ms <= r->last_time)
@@ -439,24 +437,18 @@ int replica_preview(replica *r, uint64_t time_ms, const ledger_envelope *envs,
 
 int replica_add_learner(replica *r, uint64_t id)
 {
-    if (r->failed)
-        return r->failed;
     int rc = raft_add_learner(r->core, id);
     return rc ? rc : replica_process(r);
 }
 
 int replica_promote(replica *r, uint64_t id)
 {
-    if (r->failed)
-        return r->failed;
     int rc = raft_promote(r->core, id);
     return rc ? rc : replica_process(r);
 }
 
 int replica_remove(replica *r, uint64_t id)
 {
-    if (r->failed)
-        return r->failed;
     int rc = raft_remove(r->core, id);
     return rc ? rc : replica_process(r);
 }
@@ -840,7 +832,9 @@ static int process(replica *r);
  * earlier ready too: the failed entries would count as stored, be
  * acknowledged as a follower or committed as a leader, and be lost when
  * the node restarts without them (docs/incidents/2026-12-06-divergence.md).
- * So every later call returns the same error and the node stops. */
+ * So it returns the same error from then on, without handing out, sending
+ * or writing anything: every call that would (tick, receive, propose, the
+ * membership changes) comes through here. */
 int replica_process(replica *r)
 {
     if (r->failed)
@@ -905,18 +899,12 @@ int replica_failed(const replica *r)
 
 int replica_tick(replica *r)
 {
-    if (r->failed)
-        return r->failed;
     int rc = raft_tick(r->core);
-    if (rc)
-        r->failed = rc; /* fatal for the node, like a failed write */
     return rc ? rc : replica_process(r);
 }
 
 int replica_receive(replica *r, const uint8_t *msg, size_t len)
 {
-    if (r->failed)
-        return r->failed;
     struct raft_msg m;
     if (raftmsg_decode(msg, len, &m) != 0)
         return 0;
@@ -929,7 +917,5 @@ int replica_receive(replica *r, const uint8_t *msg, size_t len)
         }
     int rc = m.to == r->o.id ? raft_step(r->core, &m) : 0;
     raftmsg_release(&m);
-    if (rc)
-        r->failed = rc; /* ORIGO_E_DIVERGED, ORIGO_E_NOMEM: fatal */
     return rc ? rc : replica_process(r);
 }

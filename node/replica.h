@@ -75,11 +75,6 @@ int replica_open(const replica_options *opts, replica **out, char *msg,
                  size_t msg_size);
 void replica_close(replica *r);
 
-/* A replica whose replica_process() failed (a write to its store failed),
- * or whose core's tick or step did, refuses everything after: tick,
- * receive, propose and the membership calls return that error again, and
- * nothing more is sent. */
-
 /* One tick of the Raft clock, then the work it made. */
 int replica_tick(replica *r);
 /* A message from a peer (the bytes after the prefix byte). Malformed ones
@@ -111,9 +106,10 @@ int replica_preview(replica *r, uint64_t time_ms, const ledger_envelope *envs,
  * no longer store what it is asked to (it never acknowledged it). */
 int replica_process(replica *r);
 
-/* The error that stopped this replica (a failed write in any call that
- * processes: tick, receive, propose, the membership calls; or an error of
- * the core's tick or step, such as ORIGO_E_DIVERGED), or 0. Fatal. */
+/* The error that made replica_process() fail, or 0. A failure is final:
+ * from then on replica_process() returns it again and hands out, sends and
+ * writes nothing, so tick, receive, propose and the membership changes,
+ * which all process, return it too. */
 int replica_failed(const replica *r);
 
 /* Leader only: membership changes (raft.h). */

@@ -65,6 +65,16 @@ def leaf_hash(data):
     return hashlib.sha256(b"\x00" + data).digest()
 
 
+def merkle_root(hashes):
+    """RFC 9162 Merkle tree hash of a non-empty list of leaf hashes."""
+    if len(hashes) == 1:
+        return hashes[0]
+    k = 1
+    while k * 2 < len(hashes):
+        k *= 2
+    return _node(merkle_root(hashes[:k]), merkle_root(hashes[k:]))
+
+
 def inclusion_ok(index, size, leaf, path, root):
     """Whether `path` proves leaf hash `leaf` at `index` in the tree of
     `size` leaves whose root is `root` (all hashes as bytes)."""

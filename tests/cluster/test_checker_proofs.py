@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The fault checker's own RFC 9162 verifiers (clusterlib.inclusion_ok,
-consistency_ok), which check the proofs nodes serve without the node's
-code: every inclusion and consistency proof of tests/vectors/merkle.json
+"""The fault checker's own RFC 9162 code (clusterlib.merkle_root,
+inclusion_ok, consistency_ok), which checks what nodes serve without the
+node's code: the root of every prefix of the vectors' leaves, every inclusion and consistency proof of tests/vectors/merkle.json
 (computed by an independent implementation) verifies, and each with one
 hash changed, a hash missing, the wrong leaf or the wrong root does not.
 
@@ -16,6 +16,8 @@ leaves = [bytes.fromhex(h) for h in d["leaf_hashes_hex"]]
 roots = {int(k): bytes.fromhex(v) for k, v in d["roots_by_size"].items()}
 check(clusterlib.leaf_hash(bytes.fromhex(d["leaves_hex"][0])) == leaves[0],
       "leaf hash = SHA-256(0x00 || data)")
+check(all(clusterlib.merkle_root(leaves[:n]) == roots[n] for n in range(1, len(leaves) + 1)),
+      f"the root of every prefix of the {len(leaves)} leaves")
 
 good = refused = tampered = 0
 for v in d["inclusion"]:

@@ -13,7 +13,7 @@ The stores come from a fault run whose validators had addresses
 of the test's own, where loopback holds those addresses. Needs root.
 
 usage: test_diverged.py SOURCE_ROOT ORIGO_NODE"""
-import hashlib, json, os, subprocess, sys, tarfile, tempfile, time
+import hashlib, json, os, subprocess, sys, tarfile, tempfile
 
 import clusterlib
 from clusterlib import check, until

@@ -65,7 +65,7 @@ usage: test_faults.py ORIGO_NODE ORIGO_CLI [--seconds S] [--seed N]
 crash-all, partition, oneway, bridge, split, ring, slow, netem, skew): `--actions crash-all`
 makes a run of all-validator crashes only (the campaign's 200).
 """
-import atexit, base64, hashlib, json, os, random, re, shutil, signal
+import atexit, base64, json, os, random, re, shutil, signal
 import subprocess, sys, tempfile, threading, time
 
 import clusterlib
@@ -636,16 +636,6 @@ def tile_path(index):
     return "/tile/0/" + "/".join(["x" + g for g in groups[:-1]] + [groups[-1]])
 
 
-def mth(hashes):
-    """RFC 9162 Merkle tree hash of leaf hashes."""
-    if len(hashes) == 1:
-        return hashes[0]
-    k = 1
-    while k * 2 < len(hashes):
-        k *= 2
-    return hashlib.sha256(b"\x01" + mth(hashes[:k]) + mth(hashes[k:])).digest()
-
-
 checked = []
 if not final:
     split = first_divergence()
@@ -657,13 +647,13 @@ if final:
         violations.append("the nodes serve different leaf hashes (two histories)")
     ref = leaves["v1"] or []
     checked.append("same leaves everywhere")
-    if ref and base64.b64encode(mth(ref)).decode() != root:
+    if ref and base64.b64encode(clusterlib.merkle_root(ref)).decode() != root:
         violations.append("the final checkpoint's root is not the root of the leaves served")
     if len(set(ref)) != len(ref):
         violations.append("an envelope is at two leaves (a duplicate)")
     checked.append("no duplicate leaf")
     for s, r in sorted(seen_checkpoints):
-        if s > size or not ref or base64.b64encode(mth(ref[:s])).decode() != r:
+        if s > size or not ref or base64.b64encode(clusterlib.merkle_root(ref[:s])).decode() != r:
             violations.append(f"a checkpoint seen during the run (size {s}) is not a prefix of the final tree")
     checked.append(f"{len(seen_checkpoints)} checkpoints consistent")
     # Every inclusion proof a client got verifies, by RFC 9162's algorithm
@@ -684,7 +674,7 @@ if final:
                 pr["leaf"], cp_size, leaf, path, cp_root):
             violations.append(f"the inclusion proof of leaf {pr['leaf']} does not verify "
                               f"against its checkpoint (size {cp_size})")
-        if cp_size > size or not ref or mth(ref[:cp_size]) != cp_root:
+        if cp_size > size or not ref or clusterlib.merkle_root(ref[:cp_size]) != cp_root:
             violations.append(f"the checkpoint of size {cp_size} with a client's proof "
                               "is not a prefix of the final tree")
     checked.append(f"{len(proofs)} inclusion proofs clients got verify against their "

@@ -11,11 +11,8 @@ packet through (--queue-bypass).
 
 usage: test_netq.py NETQ"""
 import os
-import socket
-import struct
 import subprocess
 import sys
-import time
 
 NETQ = sys.argv[1]
 if os.geteuid() != 0:
