@@ -12,7 +12,7 @@
  * stays in use. An update touches only the nodes on its paths. */
 #include "lotindex_mem.h"
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,21 @@ struct refs {
     size_t n, cap;
 };
 
+/* One subtree an update visits (update()). */
+struct task {
+    uint8_t hash[32];  /* of `out` */
+    uint32_t old, out; /* its node in the base version; in the new one */
+    uint32_t lo, hi;   /* its puts */
+    uint32_t child;    /* for an internal node walked: its sides' tasks */
+    uint16_t depth;
+    uint8_t walk;
+};
+
+struct work {
+    struct task *at;
+    size_t n, cap;
+};
+
 struct version {
     uint64_t tree_size;
     uint32_t root;
@@ -48,22 +63,20 @@ struct version {
 };
 
 struct pool {
-    void *items;
+    void *items;         /* `mapped` bytes of their own mapping */
     size_t n, cap, size; /* used slots (free ones included), room, item */
+    size_t mapped;
     uint32_t *free;
     size_t n_free, cap_free;
 };
 
 struct lotindex_mem {
     pthread_mutex_t mu;
-    /* SHA-256 through libcrypto, which uses the CPU's SHA instructions
-     * (same bytes as lotindex.c's libsodium hashes: the vectors check). */
-    EVP_MD *sha256;
-    EVP_MD_CTX *ctx;
     struct pool in, lf;
     struct version versions[LOTINDEX_MEM_VERSIONS + 1];
     size_t n_versions;
     struct refs made, retired; /* of the version being made */
+    struct work work;          /* update()'s, kept between updates */
     int broken; /* an allocation failed half-way: rebuild before use */
 };
 
@@ -72,17 +85,31 @@ static const uint8_t ZERO[32];
 /* ---- pools ----------------------------------------------------------------
  */
 
-/* The pools are far larger than the caches and read at random: on 2 MB
- * pages a node's read misses the TLB far less often (where the kernel
- * gives huge pages only on request, as Debian's does by default). Advice
- * only: nothing depends on it. */
-static void huge_pages(void *items, size_t bytes)
+/* The pools are far larger than the caches and read at random: on 4 KB
+ * pages nearly every read of a node also misses the TLB, and the page
+ * walk waits for memory too. So each pool is a mapping of its own, 2 MB
+ * aligned, that asks the kernel for huge pages before it is first
+ * touched (where the kernel gives them only on request, as Debian's does
+ * by default); growing it makes a new mapping twice the size and copies.
+ * Memory grown with realloc() and advised afterwards kept its 4 KB pages
+ * (76 of 478 MB were huge in bench_lot_tree). Advice only: nothing
+ * depends on it. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void *pool_map(size_t bytes)
 {
-    uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t from = ((uintptr_t)items + huge - 1) & ~(huge - 1);
-    uintptr_t to = ((uintptr_t)items + bytes) & ~(huge - 1);
-    if (to > from)
-        (void)madvise((void *)from, to - from, MADV_HUGEPAGE);
+    void *at = mmap(NULL, bytes + HUGE_PAGE, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (at == MAP_FAILED)
+        return NULL;
+    uintptr_t start = (uintptr_t)at,
+              aligned = (start + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    if (aligned > start)
+        munmap(at, aligned - start);
+    if (start + HUGE_PAGE > aligned)
+        munmap((void *)(aligned + bytes), start + HUGE_PAGE - aligned);
+    (void)madvise((void *)aligned, bytes, MADV_HUGEPAGE);
+    return (void *)aligned;
 }
 
 static int pool_take(struct pool *p, uint32_t *index)
@@ -92,15 +119,20 @@ static int pool_take(struct pool *p, uint32_t *index)
         return 0;
     }
     if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 1024;
+        size_t bytes = p->mapped ? 2 * p->mapped : HUGE_PAGE;
+        size_t cap = bytes / p->size;
         if (cap >= LEAF_BIT)
             return ORIGO_E_NOMEM;
-        void *items = realloc(p->items, cap * p->size);
+        void *items = pool_map(bytes);
         if (!items)
             return ORIGO_E_NOMEM;
+        if (p->items) {
+            memcpy(items, p->items, p->n * p->size);
+            munmap(p->items, p->mapped);
+        }
         p->items = items;
         p->cap = cap;
-        huge_pages(items, cap * p->size);
+        p->mapped = bytes;
     }
     *index = (uint32_t)p->n++;
     return 0;
@@ -122,7 +154,8 @@ static int pool_give(struct pool *p, uint32_t index)
 
 static void pool_clear(struct pool *p)
 {
-    free(p->items);
+    if (p->items)
+        munmap(p->items, p->mapped);
     free(p->free);
     size_t size = p->size;
     memset(p, 0, sizeof(*p));
@@ -146,38 +179,40 @@ static const uint8_t *ref_hash(lotindex_mem *m, uint32_t ref)
     return ref & LEAF_BIT ? lf_at(m, ref)->hash : in_at(m, ref)->hash;
 }
 
-/* SHA-256 of bytes lotindex.c laid out. A failure is no verdict: the
- * tree is marked broken and rebuilt. */
-static void sha256(lotindex_mem *m, const uint8_t *in, size_t len,
-                   uint8_t out[32])
+void lotindex_mem_sha256(const uint8_t *in, size_t len, uint8_t out[32])
 {
-    unsigned int n = 32;
-    if (!EVP_DigestInit_ex2(m->ctx, m->sha256, NULL) ||
-        !EVP_DigestUpdate(m->ctx, in, len) ||
-        !EVP_DigestFinal_ex(m->ctx, out, &n))
-        m->broken = 1;
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, len, in);
+    sha256_digest(&c, 32, out);
 }
 
-static void node_hash(lotindex_mem *m, const uint8_t l[32], const uint8_t r[32],
-                      uint8_t out[32])
+static void node_hash(const uint8_t l[32], const uint8_t r[32], uint8_t out[32])
 {
     uint8_t in[LOTINDEX_INPUT_MAX];
-    sha256(m, in, lotindex_node_input(l, r, in), out);
+    lotindex_mem_sha256(in, lotindex_node_input(l, r, in), out);
 }
 
-static void leaf_hash(lotindex_mem *m, const uint8_t key[32], uint64_t count,
+static void leaf_hash(const uint8_t key[32], uint64_t count,
                       const uint8_t head[32], uint8_t out[32])
 {
     uint8_t in[LOTINDEX_INPUT_MAX];
-    sha256(m, in, lotindex_leaf_input(key, count, head, in), out);
+    lotindex_mem_sha256(in, lotindex_leaf_input(key, count, head, in), out);
 }
 
+/* Asks for a node's cache lines: a node is not aligned to them (40 and
+ * 112 bytes), so its last byte is often in the line after its first. */
 static void prefetch_ref(lotindex_mem *m, uint32_t ref)
 {
-    if (ref & LEAF_BIT)
-        __builtin_prefetch(lf_at(m, ref));
-    else if (ref)
-        __builtin_prefetch(in_at(m, ref));
+    if (ref & LEAF_BIT) {
+        const char *l = (const char *)lf_at(m, ref);
+        __builtin_prefetch(l);
+        __builtin_prefetch(l + sizeof(struct lleaf) - 1);
+    } else if (ref) {
+        const char *n = (const char *)in_at(m, ref);
+        __builtin_prefetch(n);
+        __builtin_prefetch(n + sizeof(struct inode) - 1);
+    }
 }
 
 static int refs_push(struct refs *r, uint32_t ref)
@@ -198,6 +233,22 @@ static void refs_clear(struct refs *r)
 {
     free(r->at);
     memset(r, 0, sizeof(*r));
+}
+
+static int work_push(struct work *w, uint32_t old, uint32_t lo, uint32_t hi,
+                     unsigned depth)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 1024;
+        struct task *at = realloc(w->at, cap * sizeof(*at));
+        if (!at)
+            return ORIGO_E_NOMEM;
+        w->at = at;
+        w->cap = cap;
+    }
+    w->at[w->n++] =
+        (struct task){.old = old, .lo = lo, .hi = hi, .depth = (uint16_t)depth};
+    return 0;
 }
 
 /* Gives the nodes of `r` back to their pools. */
@@ -228,12 +279,15 @@ static int mk_leaf(lotindex_mem *m, const lotindex_place *p, uint32_t *out)
     memcpy(l->key, p->key, 32);
     memcpy(l->head, p->head, 32);
     l->count = p->count;
-    leaf_hash(m, l->key, l->count, l->head, l->hash);
+    leaf_hash(l->key, l->count, l->head, l->hash);
     *out = LEAF_BIT | (i + 1);
     return refs_push(&m->made, *out);
 }
 
-static int mk_internal(lotindex_mem *m, uint32_t a, uint32_t b, uint32_t *out)
+/* An internal node over a and b, whose hashes are ha and hb (not in a
+ * pool: taking a node may move it). */
+static int mk_node(lotindex_mem *m, uint32_t a, const uint8_t ha[32],
+                   uint32_t b, const uint8_t hb[32], uint32_t *out)
 {
     uint32_t i;
     if (pool_take(&m->in, &i))
@@ -241,9 +295,17 @@ static int mk_internal(lotindex_mem *m, uint32_t a, uint32_t b, uint32_t *out)
     struct inode *n = (struct inode *)m->in.items + i;
     n->child[0] = a;
     n->child[1] = b;
-    node_hash(m, ref_hash(m, a), ref_hash(m, b), n->hash);
+    node_hash(ha, hb, n->hash);
     *out = i + 1;
     return refs_push(&m->made, *out);
+}
+
+static int mk_internal(lotindex_mem *m, uint32_t a, uint32_t b, uint32_t *out)
+{
+    uint8_t ha[32], hb[32]; /* taking a node may move the pool */
+    memcpy(ha, ref_hash(m, a), 32);
+    memcpy(hb, ref_hash(m, b), 32);
+    return mk_node(m, a, ha, b, hb, out);
 }
 
 /* ---- building and updating ------------------------------------------------
@@ -271,69 +333,125 @@ static int build(lotindex_mem *m, unsigned depth, const lotindex_place *pl,
     return rc ? rc : mk_internal(m, a, b, out);
 }
 
-/* The subtree `ref` at `depth` with pl[0..n) put, sharing what does not
- * change. */
-static int update(lotindex_mem *m, uint32_t ref, unsigned depth,
-                  const lotindex_place *pl, size_t n, uint32_t *out)
+/* A lone leaf's subtree at `depth` with pl[0..n) put (keys are never
+ * removed; one of them may be the leaf's own, with a new value). */
+static int merge_leaf(lotindex_mem *m, uint32_t ref, unsigned depth,
+                      const lotindex_place *pl, size_t n, uint32_t *out)
 {
+    const struct lleaf *l = lf_at(m, ref);
+    lotindex_place old;
+    memcpy(old.key, l->key, 32);
+    memcpy(old.head, l->head, 32);
+    old.count = l->count;
+    if (retire(m, ref))
+        return ORIGO_E_NOMEM;
+    if (n == 1 && !memcmp(pl[0].key, old.key, 32))
+        return mk_leaf(m, pl, out); /* a new value, the same key */
+    lotindex_place few[8];
+    lotindex_place *all = n + 1 <= 8 ? few : malloc((n + 1) * sizeof(*all));
+    if (!all)
+        return ORIGO_E_NOMEM;
+    size_t k = 0;
+    int placed = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = memcmp(pl[i].key, old.key, 32);
+        if (!placed && c >= 0) {
+            placed = 1;
+            if (c > 0)
+                all[k++] = old;
+        }
+        all[k++] = pl[i];
+    }
+    if (!placed)
+        all[k++] = old;
+    int rc = build(m, depth, all, k, out);
+    if (all != few)
+        free(all);
+    return rc;
+}
+
+/* The version's tree with pl[0..n) put into `root`, sharing what does not
+ * change, made level by level rather than path by path. The tree is far
+ * larger than the caches and each level of a path is a cache miss at a
+ * random place: walking one path after another, a put waits for about
+ * ten of them in turn. Here a level's nodes are known before any is
+ * read, so each is asked for (prefetched) PREFETCH_AHEAD nodes before
+ * its turn and the misses overlap; then the new internal nodes are made
+ * from the bottom up. The same nodes are made and retired as by a walk
+ * of each path. */
+#define PREFETCH_AHEAD 32
+static int update(lotindex_mem *m, uint32_t root, const lotindex_place *pl,
+                  size_t n, uint32_t *out)
+{
+    struct work *w = &m->work;
+    w->n = 0;
+    if (n > UINT32_MAX)
+        return ORIGO_E_NOMEM;
     if (n == 0) {
-        *out = ref;
+        *out = root;
         return 0;
     }
-    if (ref == 0)
-        return build(m, depth, pl, n, out);
-    if (ref & LEAF_BIT) {
-        /* A lone leaf: rebuild with it and the places (one may replace
-         * it; keys are never removed). */
-        const struct lleaf *l = lf_at(m, ref);
-        lotindex_place old;
-        memcpy(old.key, l->key, 32);
-        memcpy(old.head, l->head, 32);
-        old.count = l->count;
-        if (retire(m, ref))
-            return ORIGO_E_NOMEM;
-        if (n == 1 && !memcmp(pl[0].key, old.key, 32))
-            return mk_leaf(m, pl, out); /* a new value, the same key */
-        lotindex_place few[8];
-        lotindex_place *all = n + 1 <= 8 ? few : malloc((n + 1) * sizeof(*all));
-        if (!all)
-            return ORIGO_E_NOMEM;
-        size_t k = 0;
-        int placed = 0;
-        for (size_t i = 0; i < n; i++) {
-            int c = memcmp(pl[i].key, old.key, 32);
-            if (!placed && c >= 0) {
-                placed = 1;
-                if (c > 0)
-                    all[k++] = old;
+    if (work_push(w, root, 0, (uint32_t)n, 0))
+        return ORIGO_E_NOMEM;
+    prefetch_ref(m, root);
+    /* Top down: tasks [from, to) are one level's subtrees that get puts;
+     * each either is made at once (empty, a lone leaf) or is an internal
+     * node whose two sides become tasks of the next level (a side with
+     * no puts keeps its subtree). */
+    int rc = 0;
+    for (size_t from = 0, to = 1; rc == 0 && from < to; from = to, to = w->n) {
+        for (size_t t = from; rc == 0 && t < to; t++) {
+            /* Far enough ahead that the line is there when its turn
+             * comes, near enough that it is still in L1. */
+            if (t + PREFETCH_AHEAD < to)
+                prefetch_ref(m, w->at[t + PREFETCH_AHEAD].old);
+            struct task *k = &w->at[t];
+            const lotindex_place *p = pl + k->lo;
+            size_t count = k->hi - k->lo;
+            if (count == 0) {
+                k->out = k->old; /* kept */
+                memcpy(k->hash, ref_hash(m, k->out), 32);
+            } else if (k->old == 0) {
+                rc = build(m, k->depth, p, count, &k->out);
+                memcpy(k->hash, ref_hash(m, k->out), 32);
+            } else if (k->old & LEAF_BIT) {
+                rc = merge_leaf(m, k->old, k->depth, p, count, &k->out);
+                memcpy(k->hash, ref_hash(m, k->out), 32);
+            } else if (k->depth >= LOTINDEX_MAX_DEPTH) {
+                rc = ORIGO_E_INTERNAL;
+            } else {
+                const struct inode *node = in_at(m, k->old);
+                uint32_t a = node->child[0], b = node->child[1];
+                size_t split = 0;
+                while (split < count &&
+                       !lotindex_key_bit(p[split].key, k->depth))
+                    split++;
+                k->walk = 1;
+                k->child = (uint32_t)w->n;
+                unsigned depth = k->depth + 1u;
+                uint32_t lo = k->lo, mid = k->lo + (uint32_t)split,
+                         hi = k->hi; /* k moves if the array grows */
+                rc = retire(m, k->old);
+                if (rc == 0)
+                    rc = work_push(w, a, lo, mid, depth);
+                if (rc == 0)
+                    rc = work_push(w, b, mid, hi, depth);
             }
-            all[k++] = pl[i];
         }
-        if (!placed)
-            all[k++] = old;
-        int rc = build(m, depth, all, k, out);
-        if (all != few)
-            free(all);
-        return rc;
     }
-    if (depth >= LOTINDEX_MAX_DEPTH)
-        return ORIGO_E_INTERNAL;
-    size_t split = 0;
-    while (split < n && !lotindex_key_bit(pl[split].key, depth))
-        split++;
-    uint32_t a0 = in_at(m, ref)->child[0], b0 = in_at(m, ref)->child[1], a, b;
-    /* Both children are read below (one to descend, the other for its
-     * hash, or both to descend): start both loads now, so that the two
-     * cache misses of a level overlap (the tree is far larger than the
-     * caches; lotindex-mem's cost is these misses). */
-    prefetch_ref(m, a0);
-    prefetch_ref(m, b0);
-    int rc = retire(m, ref);
+    /* Bottom up: children are after their parent. Each task holds its
+     * hash, read from its node when that was in cache (the kept side's
+     * was prefetched a level up), so this pass reads no node. */
+    for (size_t t = w->n; rc == 0 && t-- > 0;) {
+        struct task *k = &w->at[t];
+        const struct task *a = &w->at[k->child], *b = a + 1;
+        if (k->walk &&
+            (rc = mk_node(m, a->out, a->hash, b->out, b->hash, &k->out)) == 0)
+            memcpy(k->hash, ref_hash(m, k->out), 32);
+    }
     if (rc == 0)
-        rc = update(m, a0, depth + 1, pl, split, &a);
-    if (rc == 0)
-        rc = update(m, b0, depth + 1, pl + split, n - split, &b);
-    return rc ? rc : mk_internal(m, a, b, out);
+        *out = w->at[0].out;
+    return rc;
 }
 
 /* ---- versions --------------------------------------------------------------
@@ -413,14 +531,6 @@ int lotindex_mem_new(lotindex_mem **out)
         return ORIGO_E_NOMEM;
     m->in.size = sizeof(struct inode);
     m->lf.size = sizeof(struct lleaf);
-    m->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    m->ctx = EVP_MD_CTX_new();
-    if (!m->sha256 || !m->ctx) {
-        EVP_MD_free(m->sha256);
-        EVP_MD_CTX_free(m->ctx);
-        free(m);
-        return ORIGO_E_NOMEM;
-    }
     pthread_mutex_init(&m->mu, NULL);
     *out = m;
     return 0;
@@ -431,8 +541,7 @@ void lotindex_mem_free(lotindex_mem *m)
     if (!m)
         return;
     reset(m);
-    EVP_MD_free(m->sha256);
-    EVP_MD_CTX_free(m->ctx);
+    free(m->work.at);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
@@ -454,8 +563,6 @@ int lotindex_mem_rebuild(lotindex_mem *m, uint64_t tree_size,
     reset(m);
     uint32_t ref;
     int rc = build(m, 0, places, n, &ref);
-    if (rc == 0 && m->broken)
-        rc = ORIGO_E_NOMEM; /* a hash could not be computed */
     /* The only version: nothing it made is ever dropped on its own. */
     refs_clear(&m->made);
     if (rc == 0)
@@ -488,9 +595,7 @@ int lotindex_mem_update(lotindex_mem *m, uint64_t base_size,
     base = find(m, base_size, base_root);
     uint32_t ref = 0;
     if (rc == 0 && base >= 0)
-        rc = update(m, m->versions[base].root, 0, places, n, &ref);
-    if (rc == 0 && m->broken)
-        rc = ORIGO_E_NOMEM; /* a hash could not be computed */
+        rc = update(m, m->versions[base].root, places, n, &ref);
     if (rc == 0 && base >= 0)
         rc = add_version(m, tree_size, ref);
     if (rc == 0 && base >= 0)
@@ -537,25 +642,13 @@ int lotindex_mem_prove(lotindex_mem *m, uint64_t tree_size,
     return 0;
 }
 
-int lotindex_mem_sha256(lotindex_mem *m, const uint8_t *in, size_t len,
-                        uint8_t out[32])
-{
-    unsigned int n = 32;
-    pthread_mutex_lock(&m->mu);
-    int ok = EVP_DigestInit_ex2(m->ctx, m->sha256, NULL) &&
-             EVP_DigestUpdate(m->ctx, in, len) &&
-             EVP_DigestFinal_ex(m->ctx, out, &n);
-    pthread_mutex_unlock(&m->mu);
-    return ok ? 0 : ORIGO_E_NOMEM;
-}
-
 void lotindex_mem_stats(lotindex_mem *m, size_t *nodes, size_t *leaves,
                         size_t *bytes)
 {
     pthread_mutex_lock(&m->mu);
     *nodes = m->in.n - m->in.n_free;
     *leaves = m->lf.n - m->lf.n_free;
-    *bytes = m->in.cap * m->in.size + m->lf.cap * m->lf.size +
+    *bytes = m->in.mapped + m->lf.mapped +
              (m->in.cap_free + m->lf.cap_free) * sizeof(uint32_t);
     pthread_mutex_unlock(&m->mu);
 }

@@ -596,12 +596,115 @@ static void test_tree_versions(void **state)
     lotindex_mem_free(m);
 }
 
+/* At a scale where the pools grow while nodes are made (past 2 MB each),
+ * the trie is deep and an update visits thousands of subtrees a level:
+ * every version's root equals the root of the same map built from
+ * scratch, and keys of the newest and an older version prove. */
+enum { S_BLOCKS = 8, S_NEW = 9000, S_OLD = 3000 };
+
+static void scale_key(size_t k, uint8_t key[32])
+{
+    char lot[32];
+    snprintf(lot, sizeof(lot), "s/lot/%zu", k);
+    lotindex_key(LOTINDEX_OTHER, lot, strlen(lot), key);
+}
+
+static void test_tree_at_scale(void **state)
+{
+    (void)state;
+    size_t total = S_BLOCKS * S_NEW;
+    lotindex_place *all = calloc(total, sizeof(*all));
+    lotindex_place *put = calloc(S_NEW + S_OLD, sizeof(*put));
+    uint8_t(*roots)[32] = calloc(S_BLOCKS + 1, 32);
+    lotindex_proof *proof = malloc(sizeof(*proof));
+    assert_non_null(all);
+    assert_non_null(put);
+    assert_non_null(roots);
+    assert_non_null(proof);
+    lotindex_mem *m, *fresh;
+    assert_int_equal(lotindex_mem_new(&m), 0);
+    assert_int_equal(lotindex_mem_rebuild(m, 0, NULL, 0, roots[0]), 0);
+    size_t have = 0;
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    for (size_t b = 1; b <= S_BLOCKS; b++) {
+        size_t n = 0;
+        for (size_t i = 0; i < S_NEW; i++, have++) {
+            scale_key(have, all[have].key);
+            all[have].count = 1;
+            all[have].head[0] = (uint8_t)b;
+            put[n++] = all[have];
+        }
+        /* New values for keys of earlier blocks. */
+        for (size_t i = 0; b > 1 && i < S_OLD; i++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            lotindex_place *old = &all[rng % (have - S_NEW)];
+            if (old->head[1] == (uint8_t)b)
+                continue; /* already put in this block */
+            old->count++;
+            old->head[1] = (uint8_t)b;
+            put[n++] = *old;
+        }
+        qsort(put, n, sizeof(*put), cmp_place);
+        assert_int_equal(
+            lotindex_mem_update(m, b - 1, roots[b - 1], b, put, n, roots[b]),
+            0);
+        lotindex_place *sorted = malloc(have * sizeof(*sorted));
+        assert_non_null(sorted);
+        memcpy(sorted, all, have * sizeof(*sorted));
+        qsort(sorted, have, sizeof(*sorted), cmp_place);
+        uint8_t scratch[32];
+        assert_int_equal(lotindex_mem_new(&fresh), 0);
+        assert_int_equal(lotindex_mem_rebuild(fresh, 0, sorted, have, scratch),
+                         0);
+        lotindex_mem_free(fresh);
+        free(sorted);
+        assert_memory_equal(scratch, roots[b], 32);
+    }
+    size_t nodes, leaves, bytes;
+    lotindex_mem_stats(m, &nodes, &leaves, &bytes);
+    assert_true(bytes > (size_t)8 << 20); /* both pools grew */
+    /* Proofs: every 97th key at the newest version; at the first, a key
+     * of block 1 proves with its value then, and a later key is absent. */
+    uint64_t count;
+    uint8_t head[32];
+    for (size_t k = 0; k < total; k += 97) {
+        assert_int_equal(
+            lotindex_mem_prove(m, S_BLOCKS, roots[S_BLOCKS], all[k].key, proof),
+            0);
+        assert_int_equal(lotindex_proof_verify(proof, all[k].key,
+                                               roots[S_BLOCKS], &count, head),
+                         0);
+        assert_int_equal(count, all[k].count);
+        assert_memory_equal(head, all[k].head, 32);
+    }
+    assert_int_equal(lotindex_mem_prove(m, 1, roots[1], all[5].key, proof), 0);
+    assert_int_equal(
+        lotindex_proof_verify(proof, all[5].key, roots[1], &count, head), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(head[0], 1);
+    assert_int_equal(head[1], 0);
+    assert_int_equal(
+        lotindex_mem_prove(m, 1, roots[1], all[total - 1].key, proof), 0);
+    assert_int_equal(lotindex_proof_verify(proof, all[total - 1].key, roots[1],
+                                           &count, head),
+                     0);
+    assert_int_equal(count, 0);
+    lotindex_mem_free(m);
+    free(proof);
+    free(roots);
+    free(put);
+    free(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_cheating_proofs),
         cmocka_unit_test(test_tree_versions),
+        cmocka_unit_test(test_tree_at_scale),
         cmocka_unit_test_setup_teardown(test_apply_keeps_the_index,
                                         lt_fixture_setup, lt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_index_note_signatures,
