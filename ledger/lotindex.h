@@ -96,7 +96,7 @@ size_t lotindex_node_input(const uint8_t left[32], const uint8_t right[32],
 int lotindex_key_bit(const uint8_t key[32], unsigned i);
 /* The bytes lotindex_key() and lotindex_chain_step() hash, laid out in out
  * (room for LOTINDEX_KEY_INPUT_MAX(lot_len), LOTINDEX_CHAIN_INPUT_LEN);
- * return their length. For apply, which hashes them with libcrypto
+ * return their length. For apply, which hashes them with Nettle
  * (lotindex_store.c). */
 #define LOTINDEX_KEY_INPUT_MAX(lot_len) (24 + (lot_len))
 #define LOTINDEX_CHAIN_INPUT_LEN 105

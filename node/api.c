@@ -1301,6 +1301,16 @@ static void get_metrics(node *n, http_request *req, const char *rest)
     PUT("# TYPE origo_http_throttled_total counter\n"
         "origo_http_throttled_total %llu\n",
         (unsigned long long)n->m.http_429);
+    uint64_t refused[HTTP_REFUSED_REASONS] = {0};
+    if (n->http)
+        http_refused(n->http, refused);
+    PUT("# TYPE origo_http_refused_connections_total counter\n"
+        "origo_http_refused_connections_total{reason=\"max_per_client\"} "
+        "%llu\n"
+        "origo_http_refused_connections_total{reason=\"max_connections\"} "
+        "%llu\n",
+        (unsigned long long)refused[HTTP_REFUSED_PER_CLIENT],
+        (unsigned long long)refused[HTTP_REFUSED_TOTAL]);
     static const char *const le[] = {"0.001", "0.002", "0.005", "0.01", "0.02",
                                      "0.05",  "0.1",   "0.2",   "0.5",  "1",
                                      "2",     "5",     "10",    "+Inf"};

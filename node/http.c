@@ -11,8 +11,17 @@
 
 #include "origo/error.h"
 
+#include "log.h"
+
 /* http_request.state */
 enum { ST_READING, ST_QUEUED, ST_ANSWERED };
+
+/* Connections open from one client address. */
+struct client {
+    uint8_t addr[16]; /* IPv4 in the first 4 bytes */
+    int family;
+    unsigned open;
+};
 
 struct http_server {
     http_options o;
@@ -23,6 +32,16 @@ struct http_server {
     http_request *pending;     /* handed to the loop, not answered */
     size_t n_pending;
     int stopping;
+    /* The connection limits, kept here rather than by libmicrohttpd,
+     * which closes a connection over them without a word: the operator
+     * of a plant whose ERP opens too many connections would see only
+     * the ERP's errors. Under mu. */
+    struct client *clients; /* addresses with connections open */
+    size_t n_clients, cap_clients;
+    unsigned open;
+    uint64_t refused[HTTP_REFUSED_REASONS];
+    uint64_t logged_ms[HTTP_REFUSED_REASONS];
+    uint64_t refused_logged[HTTP_REFUSED_REASONS];
 };
 
 uint64_t http_monotonic_ms(void)
@@ -253,7 +272,143 @@ unsigned http_port(const http_server *s)
 
 static void free_server(uv_handle_t *h)
 {
-    free(h->data);
+    http_server *s = h->data;
+    free(s->clients);
+    free(s);
+}
+
+/* ---- connection limits --------------------------------------------------
+ */
+
+static int client_addr(const struct sockaddr *sa, uint8_t addr[16], int *family)
+{
+    memset(addr, 0, 16);
+    if (sa && sa->sa_family == AF_INET) {
+        memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        *family = AF_INET;
+        return 1;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        memcpy(addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        *family = AF_INET6;
+        return 1;
+    }
+    return 0;
+}
+
+static struct client *client_find(http_server *s, const uint8_t addr[16],
+                                  int family)
+{
+    for (size_t i = 0; i < s->n_clients; i++)
+        if (s->clients[i].family == family &&
+            !memcmp(s->clients[i].addr, addr, 16))
+            return &s->clients[i];
+    return NULL;
+}
+
+/* One line a reason at most every ten seconds, with what was refused
+ * since the last one (a client retrying in a loop would otherwise flood
+ * the log). */
+static void log_refused(http_server *s, int reason, const uint8_t addr[16],
+                        int family)
+{
+    uint64_t now = http_monotonic_ms();
+    if (s->logged_ms[reason] && now - s->logged_ms[reason] < 10000)
+        return;
+    s->logged_ms[reason] = now;
+    char who[INET6_ADDRSTRLEN] = "?", n[24], limit[16];
+    inet_ntop(family, addr, who, sizeof(who));
+    snprintf(
+        n, sizeof(n), "%llu",
+        (unsigned long long)(s->refused[reason] - s->refused_logged[reason]));
+    s->refused_logged[reason] = s->refused[reason];
+    if (reason == HTTP_REFUSED_PER_CLIENT) {
+        snprintf(limit, sizeof(limit), "%u", s->o.max_per_client);
+        LOG_WARN("HTTP connections refused: one client holds the most "
+                 "connections allowed",
+                 "client", who, "limit", limit, "refused", n, "hint",
+                 "the client should reuse its connections (keep-alive) or "
+                 "open fewer; raise [http] max_per_client (0: no limit) if "
+                 "many users share this address");
+    } else {
+        snprintf(limit, sizeof(limit), "%u", s->o.max_connections);
+        LOG_WARN("HTTP connections refused: the node holds the most "
+                 "connections allowed",
+                 "client", who, "limit", limit, "refused", n, "hint",
+                 "raise [http] max_connections, or lower [http] "
+                 "timeout_ms so idle connections close sooner");
+    }
+}
+
+/* Before a connection is accepted. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa,
+                                 socklen_t len)
+{
+    http_server *s = cls;
+    (void)len;
+    uint8_t addr[16];
+    int family = 0, reason = -1;
+    if (!client_addr(sa, addr, &family))
+        return MHD_YES;
+    pthread_mutex_lock(&s->mu);
+    const struct client *c = client_find(s, addr, family);
+    if (s->o.max_per_client && c && c->open >= s->o.max_per_client)
+        reason = HTTP_REFUSED_PER_CLIENT;
+    else if (s->open >= s->o.max_connections)
+        reason = HTTP_REFUSED_TOTAL;
+    if (reason >= 0) {
+        s->refused[reason]++;
+        log_refused(s, reason, addr, family);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return reason >= 0 ? MHD_NO : MHD_YES;
+}
+
+/* A connection opened or closed (counted by client). */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    http_server *s = cls;
+    (void)socket_context;
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    uint8_t addr[16];
+    int family = 0;
+    int known = i && client_addr(i->client_addr, addr, &family);
+    pthread_mutex_lock(&s->mu);
+    struct client *c = known ? client_find(s, addr, family) : NULL;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        s->open++;
+        if (known && !c && s->n_clients == s->cap_clients) {
+            size_t cap = s->cap_clients ? 2 * s->cap_clients : 16;
+            struct client *m = realloc(s->clients, cap * sizeof(*m));
+            if (m) {
+                s->clients = m;
+                s->cap_clients = cap;
+            }
+        }
+        if (known && !c && s->n_clients < s->cap_clients) {
+            c = &s->clients[s->n_clients++];
+            memcpy(c->addr, addr, 16);
+            c->family = family;
+            c->open = 0;
+        }
+        if (c)
+            c->open++; /* not counted only if memory ran out */
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        s->open--;
+        if (c && --c->open == 0)
+            *c = s->clients[--s->n_clients];
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void http_refused(http_server *s, uint64_t refused[HTTP_REFUSED_REASONS])
+{
+    pthread_mutex_lock(&s->mu);
+    memcpy(refused, s->refused, sizeof(s->refused));
+    pthread_mutex_unlock(&s->mu);
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)
@@ -310,12 +465,14 @@ int http_start(uv_loop_t *loop, const http_options *opts, http_server **out,
         tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
                                          (void *)opts->tls_key_pem};
     }
+    /* The limits are on_accept()'s; libmicrohttpd's own stays above
+     * them, for connections that are closing. */
     s->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+        flags, 0, on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opts->max_header,
-        MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_per_client,
+        MHD_OPTION_CONNECTION_LIMIT, opts->max_connections + 16,
         MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s,
         MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);

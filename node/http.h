@@ -80,6 +80,16 @@ unsigned http_port(const http_server *s);
 void http_respond(http_server *s, http_request *req, unsigned status,
                   const char *type, char *body, size_t len,
                   unsigned retry_after);
+/* Connections refused (never accepted, closed at once) since the start,
+ * by reason: the client already held [http] max_per_client connections,
+ * or the node [http] max_connections. Each reason is also logged, at most
+ * a line every ten seconds. Any thread. */
+enum {
+    HTTP_REFUSED_PER_CLIENT = 0,
+    HTTP_REFUSED_TOTAL = 1,
+    HTTP_REFUSED_REASONS = 2
+};
+void http_refused(http_server *s, uint64_t refused[HTTP_REFUSED_REASONS]);
 /* Requests handed to the loop and not answered yet. */
 size_t http_pending(const http_server *s);
 /* Milliseconds of CLOCK_MONOTONIC: the clock of request times (started_ms)
