@@ -410,13 +410,10 @@ static int update(lotindex_mem *m, uint32_t root, const lotindex_place *pl,
             size_t count = k->hi - k->lo;
             if (count == 0) {
                 k->out = k->old; /* kept */
-                memcpy(k->hash, ref_hash(m, k->out), 32);
             } else if (k->old == 0) {
                 rc = build(m, k->depth, p, count, &k->out);
-                memcpy(k->hash, ref_hash(m, k->out), 32);
             } else if (k->old & LEAF_BIT) {
                 rc = merge_leaf(m, k->old, k->depth, p, count, &k->out);
-                memcpy(k->hash, ref_hash(m, k->out), 32);
             } else if (k->depth >= LOTINDEX_MAX_DEPTH) {
                 rc = ORIGO_E_INTERNAL;
             } else {
@@ -436,17 +433,22 @@ static int update(lotindex_mem *m, uint32_t root, const lotindex_place *pl,
                     rc = work_push(w, a, lo, mid, depth);
                 if (rc == 0)
                     rc = work_push(w, b, mid, hi, depth);
+                continue;
             }
+            if (rc == 0)
+                memcpy(k->hash, ref_hash(m, k->out), 32);
         }
     }
     /* Bottom up: children are after their parent. Each task holds its
-     * hash, read from its node when that was in cache (the kept side's
-     * was prefetched a level up), so this pass reads no node. */
+     * hash, copied while its node was in cache (prefetched before its
+     * turn above), so this pass reads no old node. */
     for (size_t t = w->n; rc == 0 && t-- > 0;) {
         struct task *k = &w->at[t];
+        if (!k->walk)
+            continue;
         const struct task *a = &w->at[k->child], *b = a + 1;
-        if (k->walk &&
-            (rc = mk_node(m, a->out, a->hash, b->out, b->hash, &k->out)) == 0)
+        rc = mk_node(m, a->out, a->hash, b->out, b->hash, &k->out);
+        if (rc == 0)
             memcpy(k->hash, ref_hash(m, k->out), 32);
     }
     if (rc == 0)
