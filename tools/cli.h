@@ -22,6 +22,12 @@ void cli_hex(const uint8_t *bytes, size_t len, char *out);
 void cli_roles(uint32_t roles, char *out, size_t size);
 /* Parses exactly out_len bytes of hex. Returns 0 or ORIGO_E_INVAL. */
 int cli_unhex(const char *hex, uint8_t *out, size_t out_len);
+/* "s" unless n is 1: "%zu lot%s", n, cli_s(n). */
+static inline const char *cli_s(size_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
 /* Prints "origo <verb>: <message>\n" to stderr, printf-style. */
 void cli_error(const char *verb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -577,8 +577,8 @@ static int get_lot(net *n)
         cli_error("get", "%s", err[0] ? err : origo_strerror(rc));
         return verdict_exit(rc);
     }
-    printf("%zu events name %s, each checked against %s:\n", count, n->a.lot,
-           n->a.trust);
+    printf("%zu event%s name%s %s, each checked against %s:\n", count,
+           cli_s(count), count == 1 ? "s" : "", n->a.lot, n->a.trust);
     for (size_t i = 0; i < count; i++) {
         origo_envelope env;
         origo_event e;
@@ -817,10 +817,11 @@ int net_trace(int argc, char **argv)
             net_close(&n);
             return 0;
         }
-        printf("%s trace of %s: %zu lots, %zu edges, %zu events, "
-               "verified at tree size %llu by %zu validators\n",
-               dir, n.a.lot, v.lots, v.edges, v.events,
-               (unsigned long long)v.tree_size, v.signers);
+        printf("%s trace of %s: %zu lot%s, %zu edge%s, %zu event%s, "
+               "verified at tree size %llu by %zu validator%s\n",
+               dir, n.a.lot, v.lots, cli_s(v.lots), v.edges, cli_s(v.edges),
+               v.events, cli_s(v.events), (unsigned long long)v.tree_size,
+               v.signers, cli_s(v.signers));
         for (size_t i = 0; i < json_array_size(lots); i++) {
             json_t *l = json_array_get(lots, i);
             printf("  %*s%s\n",

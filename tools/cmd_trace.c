@@ -334,10 +334,11 @@ static void print_summary(ledger *led, MDB_txn *txn,
     if (args->max_depth != TRACE_DEPTH_ANY) {
         snprintf(depth, sizeof(depth), "%u", args->max_depth);
     }
-    printf("%s of %s at tree size %llu, depth limit %s: %zu lots, %zu "
-           "edges, %zu events\n",
+    printf("%s of %s at tree size %llu, depth limit %s: %zu lot%s, %zu "
+           "edge%s, %zu event%s\n",
            what, args->lot, (unsigned long long)res->tree_size, depth,
-           res->lot_count, res->edge_count, res->event_count);
+           res->lot_count, cli_s(res->lot_count), res->edge_count,
+           cli_s(res->edge_count), res->event_count, cli_s(res->event_count));
     printf("lots:\n");
     print_lots(led, txn, res);
     printf("edges (input -> output, stating event):%s\n",
@@ -436,10 +437,11 @@ static int write_report(ledger *led, const struct trace_args *args)
                       origo_strerror(rc));
         } else {
             fprintf(stderr,
-                    "origo trace: wrote %s: %zu lots, %zu edges, %zu events "
-                    "proven at tree size %llu\n",
-                    args->out, res.lot_count, res.edge_count, res.event_count,
-                    (unsigned long long)res.tree_size);
+                    "origo trace: wrote %s: %zu lot%s, %zu edge%s, %zu "
+                    "event%s proven at tree size %llu\n",
+                    args->out, res.lot_count, cli_s(res.lot_count),
+                    res.edge_count, cli_s(res.edge_count), res.event_count,
+                    cli_s(res.event_count), (unsigned long long)res.tree_size);
         }
     } else if (fwrite(json, 1, len, stdout) != len || putchar('\n') == EOF) {
         cli_error("trace", "standard output: write failed");

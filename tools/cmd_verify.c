@@ -108,10 +108,11 @@ static int verify_report(const char *path, const uint8_t *data, size_t len,
                  verdict.third_party,
                  verdict.revoked ? ", some after a key revocation" : "");
     }
-    printf("OK   %s: trace report with %zu lots, %zu edges, %zu events%s, "
+    printf("OK   %s: trace report with %zu lot%s, %zu edge%s, %zu event%s%s, "
            "all proven at tree %llu, checkpoint signed by %zu of %zu "
            "trusted validators%s\n",
-           path, verdict.lots, verdict.edges, verdict.events,
+           path, verdict.lots, cli_s(verdict.lots), verdict.edges,
+           cli_s(verdict.edges), verdict.events, cli_s(verdict.events),
            verdict.cycle ? " (contains a cycle)" : "",
            (unsigned long long)verdict.tree_size, verdict.signers,
            origo_trust_distinct_signers(trust), authority);

@@ -157,7 +157,7 @@ try:
     r = run(CLI, "get", *nodes, "0" * 64)
     check(r.returncode == 1 and "ORIGO_E_NOTFOUND" in r.stderr, "get: an unknown event, exit 1")
     r = run(CLI, "get", *nodes, "--key", f"{work}/acme.key", "--trust", trust, "--lot", "acme/cell/A-1")
-    check(r.returncode == 0 and "1 events name acme/cell/A-1" in r.stdout and eid in r.stdout,
+    check(r.returncode == 0 and "1 event names acme/cell/A-1" in r.stdout and eid in r.stdout,
           "get --lot lists the lot's events, each checked against the trust file")
     r = run(CLI, "get", *nodes, "--trust", trust, "--block", "2")
     check(r.returncode == 0 and "part of the trusted history" in r.stdout,
