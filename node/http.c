@@ -306,6 +306,25 @@ static struct client *client_find(http_server *s, const uint8_t addr[16],
     return NULL;
 }
 
+/* A new entry (open 0) for a client, or NULL if memory ran out. */
+static struct client *client_add(http_server *s, const uint8_t addr[16],
+                                 int family)
+{
+    if (s->n_clients == s->cap_clients) {
+        size_t cap = s->cap_clients ? 2 * s->cap_clients : 16;
+        struct client *m = realloc(s->clients, cap * sizeof(*m));
+        if (!m)
+            return NULL;
+        s->clients = m;
+        s->cap_clients = cap;
+    }
+    struct client *c = &s->clients[s->n_clients++];
+    memcpy(c->addr, addr, 16);
+    c->family = family;
+    c->open = 0;
+    return c;
+}
+
 /* One line a reason at most every ten seconds, with what was refused
  * since the last one (a client retrying in a loop would otherwise flood
  * the log). */
@@ -380,20 +399,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
     struct client *c = known ? client_find(s, addr, family) : NULL;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         s->open++;
-        if (known && !c && s->n_clients == s->cap_clients) {
-            size_t cap = s->cap_clients ? 2 * s->cap_clients : 16;
-            struct client *m = realloc(s->clients, cap * sizeof(*m));
-            if (m) {
-                s->clients = m;
-                s->cap_clients = cap;
-            }
-        }
-        if (known && !c && s->n_clients < s->cap_clients) {
-            c = &s->clients[s->n_clients++];
-            memcpy(c->addr, addr, 16);
-            c->family = family;
-            c->open = 0;
-        }
+        if (known && !c)
+            c = client_add(s, addr, family);
         if (c)
             c->open++; /* not counted only if memory ran out */
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
