@@ -1280,6 +1280,12 @@ static void get_metrics(node *n, http_request *req, const char *rest)
     PUT("# TYPE origo_blocks_checked_ahead_total counter\n"
         "origo_blocks_checked_ahead_total %llu\n",
         (unsigned long long)n->m.checked_ahead);
+    PUT("# TYPE origo_blocks_checked_joined_total counter\n"
+        "origo_blocks_checked_joined_total %llu\n"
+        "# TYPE origo_events_checked_by_applier_total counter\n"
+        "origo_events_checked_by_applier_total %llu\n",
+        (unsigned long long)n->m.checked_joined,
+        (unsigned long long)n->m.checked_here);
     PUT("# TYPE origo_committed_events_total counter\n"
         "origo_committed_events_total %llu\n",
         (unsigned long long)n->m.committed);

@@ -27,6 +27,7 @@
 #include "origo/event.h"
 #include "origo/file.h"
 #include "origo/note.h"
+#include "sigcheck.h"
 
 #ifdef ORIGO_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -552,23 +553,13 @@ typedef struct check_job {
     uv_work_t work;
     node *n;
     uint64_t index, term;
-    uint8_t *data;
-    size_t len;
-    int ok;
+    sigcheck *sc;
 } check_job;
 
 static void check_work(uv_work_t *w)
 {
     check_job *j = w->data;
-    ledger_envelope *envs = NULL;
-    uint64_t time_ms;
-    long count = replica_decode_proposal(j->data, j->len, &envs, &time_ms);
-    const char *origin = j->n->gen->origin;
-    j->ok = count > 0;
-    for (long i = 0; j->ok && i < count; i++)
-        j->ok = origo_envelope_verify(envs[i].data, envs[i].len, origin,
-                                      strlen(origin), NULL, NULL) == 0;
-    free(envs);
+    sigcheck_work(j->sc);
 }
 
 static void check_done(uv_work_t *w, int status)
@@ -576,10 +567,16 @@ static void check_done(uv_work_t *w, int status)
     check_job *j = w->data;
     node *n = j->n;
     struct checked_entry *c = &n->checked[j->index % 4096];
-    if (status == 0 && c->index == j->index && c->term == j->term)
-        c->state = j->ok ? 2 : 3;
+    if (c->job == j) {
+        /* Cancelled at stop: nothing was checked, or only part of it. */
+        if (status == 0)
+            c->state = sigcheck_finish(j->sc) ? 2 : 3;
+        else if (c->state == 1)
+            c->state = 0;
+        c->job = NULL;
+    }
     n->checks_pending--;
-    free(j->data);
+    sigcheck_free(j->sc);
     free(j);
 }
 
@@ -592,34 +589,49 @@ static void on_arriving(void *ctx, uint64_t index, uint64_t term,
         n->checks_pending >= CHECKS_MAX_PENDING || n->stopping)
         return; /* known, or busy: apply checks */
     check_job *j = calloc(1, sizeof(*j));
-    if (!j || !(j->data = malloc(len ? len : 1))) {
+    if (!j)
+        return;
+    int rc = sigcheck_new(data, len, n->gen->origin, &j->sc);
+    if (rc) {
         free(j);
+        if (rc == ORIGO_E_INVAL) /* not a proposal: nothing to trust */
+            *c = (struct checked_entry){index, term, 3, NULL};
         return;
     }
-    memcpy(j->data, data, len);
-    j->len = len;
     j->n = n;
     j->index = index;
     j->term = term;
     j->work.data = j;
-    *c = (struct checked_entry){index, term, 1};
     if (uv_queue_work(&n->loop, &j->work, check_work, check_done) != 0) {
-        c->state = 0;
-        free(j->data);
+        sigcheck_free(j->sc);
         free(j);
         return;
     }
+    /* An older entry's job in the same slot keeps running; its check_done
+     * sees that the slot is no longer its own. */
+    *c = (struct checked_entry){index, term, 1, j};
     n->checks_pending++;
 }
 
+/* Called by the replica as it applies an entry (loop thread). A check
+ * still queued or running is joined (sigcheck.h): this thread verifies
+ * what the pool has not taken, so no signature is verified twice. The job
+ * stays alive meanwhile: its check_done runs on this same thread, later. */
 static int on_checked(void *ctx, uint64_t index, uint64_t term)
 {
     node *n = ctx;
-    const struct checked_entry *c = &n->checked[index % 4096];
-    int ok = c->index == index && c->term == term && c->state == 2;
-    if (ok)
+    struct checked_entry *c = &n->checked[index % 4096];
+    if (c->index != index || c->term != term)
+        return 0;
+    if (c->state == 1 && c->job) {
+        c->state = sigcheck_finish(c->job->sc) ? 2 : 3;
+        n->m.checked_joined++;
+        n->m.checked_here += sigcheck_finished_here(c->job->sc);
+        return c->state == 2;
+    }
+    if (c->state == 2)
         n->m.checked_ahead++;
-    return ok;
+    return c->state == 2;
 }
 
 static void on_applied(void *ctx, uint64_t index, uint64_t term,

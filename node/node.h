@@ -83,10 +83,12 @@ typedef struct waiter_list {
 
 typedef struct node_metrics {
     uint64_t submitted, committed;
-    uint64_t rejected[256]; /* by -code */
-    uint64_t refused[256];  /* by pre-validation, by -code */
-    uint64_t verified;      /* envelope signatures checked at admission */
-    uint64_t checked_ahead; /* blocks applied with signatures checked ahead */
+    uint64_t rejected[256];  /* by -code */
+    uint64_t refused[256];   /* by pre-validation, by -code */
+    uint64_t verified;       /* envelope signatures checked at admission */
+    uint64_t checked_ahead;  /* blocks applied with signatures checked ahead */
+    uint64_t checked_joined; /* blocks whose check the applier joined */
+    uint64_t checked_here;   /* events verified by the applier in those */
     uint64_t lat_buckets[16], lat_count, lat_sum_ms;
     uint64_t http_requests, http_429, lost;
 } node_metrics;
@@ -148,7 +150,8 @@ typedef struct node {
      * of (index, term) -> verdict; a miss means apply checks. */
     struct checked_entry {
         uint64_t index, term;
-        int state; /* 0 none, 1 pending, 2 all verify, 3 not */
+        int state;             /* 0 none, 1 pending, 2 all verify, 3 not */
+        struct check_job *job; /* while state is 1 */
     } checked[4096];
     size_t checks_pending;
 } node;

@@ -24,6 +24,7 @@
 #include "origo/event.h"
 #include "origo/keys.h"
 #include "replica.h"
+#include "sigcheck.h"
 #include "testutil.h"
 
 #define N 3
@@ -95,11 +96,15 @@ static void on_applied(void *p, uint64_t index, uint64_t term,
     x->c->applied_term[x->self][index] = res ? term : 0;
 }
 
-/* Signatures checked as entries arrive (synchronously here; the node does
- * it on its thread pool): the verdicts apply consults. */
+/* Signatures checked as entries arrive, through the node's own sigcheck
+ * (node/sigcheck.h): for entries at even indexes the "pool" (this thread,
+ * synchronously) checks at once; at odd ones nobody has yet when apply
+ * asks, so the applier joins and checks them all: both paths decide the
+ * verdicts apply consults. */
 static struct {
     uint64_t index, term;
-    int ok;
+    sigcheck *sc;
+    int bad; /* not a proposal */
 } checks[N][512];
 static size_t arrived[N];
 
@@ -107,26 +112,36 @@ static void on_arriving(void *p, uint64_t index, uint64_t term,
                         const uint8_t *data, size_t len)
 {
     ctx *x = p;
-    ledger_envelope *envs = NULL;
-    uint64_t t;
-    long count = replica_decode_proposal(data, len, &envs, &t);
-    int ok = count > 0;
-    for (long i = 0; ok && i < count; i++)
-        ok = origo_envelope_verify(envs[i].data, envs[i].len, LT_NET,
-                                   strlen(LT_NET), NULL, NULL) == 0;
-    free(envs);
+    sigcheck *sc = NULL;
+    int rc = sigcheck_new(data, len, LT_NET, &sc);
+    assert_true(rc == 0 || rc == ORIGO_E_INVAL);
+    if (sc && index % 2 == 0)
+        sigcheck_work(sc);
+    sigcheck_free(checks[x->self][index % 512].sc);
     checks[x->self][index % 512].index = index;
     checks[x->self][index % 512].term = term;
-    checks[x->self][index % 512].ok = ok;
+    checks[x->self][index % 512].sc = sc;
+    checks[x->self][index % 512].bad = rc != 0;
     arrived[x->self]++;
 }
 
 static int on_checked(void *p, uint64_t index, uint64_t term)
 {
     ctx *x = p;
-    return checks[x->self][index % 512].index == index &&
-           checks[x->self][index % 512].term == term &&
-           checks[x->self][index % 512].ok;
+    if (checks[x->self][index % 512].index != index ||
+        checks[x->self][index % 512].term != term ||
+        checks[x->self][index % 512].bad)
+        return 0;
+    return sigcheck_finish(checks[x->self][index % 512].sc);
+}
+
+static void checks_free(void)
+{
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < 512; k++) {
+            sigcheck_free(checks[i][k].sc);
+            checks[i][k].sc = NULL;
+        }
 }
 
 /* The first map size of the replicas' stores (0: the ledger's default). */
@@ -189,6 +204,7 @@ static cluster *cluster_new(uint64_t snap_every, uint64_t tail)
 
 static void cluster_free(cluster *c)
 {
+    checks_free();
     for (int i = 0; i < N; i++)
         replica_close(c->r[i]);
     for (size_t k = 0; k < c->nq; k++)
