@@ -16,6 +16,7 @@
 #include "api_internal.h"
 #include "be.h"
 #include "node.h"
+#include "sigcheck.h"
 #include "route.h"
 #include "origo/codec.h"
 #include "origo/error.h"
@@ -438,6 +439,8 @@ static void admit_work(uv_work_t *work)
         w->verdicts[i] =
             origo_envelope_verify(w->envs[i].data, w->envs[i].len, origin,
                                   strlen(origin), NULL, w->ids[i]);
+        if (w->verdicts[i] == 0)
+            sigseen_add(n->seen, w->envs[i].data, w->envs[i].len);
         origo_envelope env; /* a refused one is named by its ID if it has one */
         if (w->verdicts[i] &&
             origo_envelope_decode(w->envs[i].data, w->envs[i].len, &env) == 0)
@@ -1281,11 +1284,14 @@ static void get_metrics(node *n, http_request *req, const char *rest)
         "origo_blocks_checked_ahead_total %llu\n",
         (unsigned long long)n->m.checked_ahead);
     PUT("# TYPE origo_blocks_checked_joined_total counter\n"
-        "origo_blocks_checked_joined_total %llu\n"
-        "# TYPE origo_events_checked_by_applier_total counter\n"
+        "origo_blocks_checked_joined_total %llu\n",
+        (unsigned long long)n->m.checked_joined);
+    PUT("# TYPE origo_events_checked_by_applier_total counter\n"
         "origo_events_checked_by_applier_total %llu\n",
-        (unsigned long long)n->m.checked_joined,
         (unsigned long long)n->m.checked_here);
+    PUT("# TYPE origo_events_checked_at_submission_total counter\n"
+        "origo_events_checked_at_submission_total %llu\n",
+        (unsigned long long)n->m.checked_seen);
     PUT("# TYPE origo_committed_events_total counter\n"
         "origo_committed_events_total %llu\n",
         (unsigned long long)n->m.committed);

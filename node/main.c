@@ -569,9 +569,10 @@ static void check_done(uv_work_t *w, int status)
     struct checked_entry *c = &n->checked[j->index % 4096];
     if (c->job == j) {
         /* Cancelled at stop: nothing was checked, or only part of it. */
-        if (status == 0)
+        if (status == 0) {
             c->state = sigcheck_finish(j->sc) ? 2 : 3;
-        else if (c->state == 1)
+            n->m.checked_seen += sigcheck_seen(j->sc);
+        } else if (c->state == 1)
             c->state = 0;
         c->job = NULL;
     }
@@ -591,7 +592,7 @@ static void on_arriving(void *ctx, uint64_t index, uint64_t term,
     check_job *j = calloc(1, sizeof(*j));
     if (!j)
         return;
-    int rc = sigcheck_new(data, len, n->gen->origin, &j->sc);
+    int rc = sigcheck_new(data, len, n->gen->origin, n->seen, &j->sc);
     if (rc) {
         free(j);
         if (rc == ORIGO_E_INVAL) /* not a proposal: nothing to trust */
@@ -627,6 +628,7 @@ static int on_checked(void *ctx, uint64_t index, uint64_t term)
         c->state = sigcheck_finish(c->job->sc) ? 2 : 3;
         n->m.checked_joined++;
         n->m.checked_here += sigcheck_finished_here(c->job->sc);
+        n->m.checked_seen += sigcheck_seen(c->job->sc);
         return c->state == 2;
     }
     if (c->state == 2)
@@ -1346,6 +1348,12 @@ int main(int argc, char **argv)
         return rc == ORIGO_E_CORRUPT || rc == ORIGO_E_WIPED ? 3 : 1;
     }
     uv_loop_init(&n.loop);
+    /* 2^16 digests (2 MB): a dozen seconds of submissions at full speed. */
+    if (!(n.seen = sigseen_new(16))) {
+        LOG_ERROR("cannot start", "error", "out of memory", "code",
+                  origo_errname(ORIGO_E_NOMEM));
+        return 1;
+    }
     if ((rc = start_mesh(&n, msg, sizeof(msg))) != 0 ||
         (rc = start_http(&n, msg, sizeof(msg))) != 0) {
         LOG_ERROR("cannot start", "error", msg, "code", origo_errname(rc));
@@ -1383,6 +1391,7 @@ int main(int argc, char **argv)
         print_dev_banner(&n);
     uv_run(&n.loop, UV_RUN_DEFAULT);
     uv_loop_close(&n.loop);
+    sigseen_free(n.seen);
     signal(SIGTERM, SIG_IGN); /* closing the loop restored them again */
     signal(SIGINT, SIG_IGN);
     replica_close(n.rep);

@@ -89,6 +89,7 @@ typedef struct node_metrics {
     uint64_t checked_ahead;  /* blocks applied with signatures checked ahead */
     uint64_t checked_joined; /* blocks whose check the applier joined */
     uint64_t checked_here;   /* events verified by the applier in those */
+    uint64_t checked_seen;   /* events verified here at submission */
     uint64_t lat_buckets[16], lat_count, lat_sum_ms;
     uint64_t http_requests, http_429, lost;
 } node_metrics;
@@ -153,6 +154,7 @@ typedef struct node {
         int state;             /* 0 none, 1 pending, 2 all verify, 3 not */
         struct check_job *job; /* while state is 1 */
     } checked[4096];
+    struct sigseen *seen; /* envelopes verified here (sigcheck.h) */
     size_t checks_pending;
 } node;
 

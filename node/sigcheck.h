@@ -24,11 +24,28 @@
 
 typedef struct sigcheck sigcheck;
 
+/* Envelopes this node has verified itself, by digest (BLAKE2b-256 of the
+ * envelope's exact bytes). A follower verifies a submission before it
+ * forwards it to the leader; when the entry that holds it arrives, its
+ * check finds it here and does not verify it a second time (clients that
+ * submit through followers made each follower verify 1.34 signatures a
+ * committed event). Only envelopes that verified on this network are
+ * added, so a hit means exactly "these bytes verify". A fixed number of
+ * slots, each digest in one place (a newer digest overwrites an older one):
+ * bounded memory, at worst a signature verified again. Any thread. */
+typedef struct sigseen sigseen;
+sigseen *sigseen_new(size_t slots_log2);
+void sigseen_add(sigseen *t, const uint8_t *envelope, size_t len);
+int sigseen_has(sigseen *t, const uint8_t *envelope, size_t len);
+void sigseen_free(sigseen *t);
+
 /* Decodes the entry's block proposal (replica_decode_proposal) and keeps a
- * copy of its bytes. Returns 0; ORIGO_E_NOMEM; ORIGO_E_INVAL when the bytes
- * are not a proposal (nothing to check: apply decides what they are). */
+ * copy of its bytes; events found in `seen` (may be NULL) count as
+ * verified without verifying them again. Returns 0; ORIGO_E_NOMEM;
+ * ORIGO_E_INVAL when the bytes are not a proposal (nothing to check: apply
+ * decides what they are). */
 int sigcheck_new(const uint8_t *data, size_t len, const char *origin,
-                 sigcheck **out);
+                 sigseen *seen, sigcheck **out);
 
 /* Takes events and verifies them until none is left. Any thread, any
  * number of threads at once. */
@@ -43,6 +60,8 @@ int sigcheck_finish(sigcheck *s);
  * themselves (for the node's metrics and the tests). */
 size_t sigcheck_finished_here(const sigcheck *s);
 size_t sigcheck_count(const sigcheck *s);
+/* How many events were found in `seen` (not verified again). */
+size_t sigcheck_seen(const sigcheck *s);
 
 /* For tests: called by the thread that has just taken event i, before it
  * verifies it; `finishing` is 1 inside sigcheck_finish(). */

@@ -590,6 +590,11 @@ try:
     followers = [n for n in names if n != leader()]
     check(all(metric(n, "origo_blocks_checked_ahead_total") > 0 for n in followers),
           "followers check the signatures of arriving blocks on the thread pool, ahead of apply")
+    if leader() == lead:  # else who was a follower at submission is unclear
+        check(all(metric(n, "origo_events_checked_at_submission_total") > 0
+                  for n in names if n != lead),
+              "a follower does not verify again, in the block, an event it verified "
+              "when it was submitted there")
     for n in names:
         eid, (e, leaf) = next(iter(acked.items()))
         okp = prove(urls[n], e, leaf, f"{work}/{n}.proof")

@@ -113,7 +113,7 @@ static void on_arriving(void *p, uint64_t index, uint64_t term,
 {
     ctx *x = p;
     sigcheck *sc = NULL;
-    int rc = sigcheck_new(data, len, LT_NET, &sc);
+    int rc = sigcheck_new(data, len, LT_NET, NULL, &sc);
     assert_true(rc == 0 || rc == ORIGO_E_INVAL);
     if (sc && index % 2 == 0)
         sigcheck_work(sc);

@@ -11,6 +11,10 @@
  *   event is verified exactly once;
  * - two workers and the applier at once, many rounds: each event once, the
  *   answer right;
+ * - envelopes this node verified before (sigseen) are not verified again,
+ *   and only those exact bytes: the same body with another signature is
+ *   verified and refused; a digest pushed out of its slot is verified
+ *   again;
  * - bytes that are not a proposal are ORIGO_E_INVAL.
  * Threads synchronise with a mutex and condition variables, never by
  * sleeping. */
@@ -28,6 +32,7 @@
 #include "ledgertest.h"
 #include "origo/codec.h"
 #include "origo/error.h"
+#include "origo/event.h"
 #include "sigcheck.h"
 
 #define EVENTS 64
@@ -64,7 +69,7 @@ static sigcheck *make(const lt_block *b, const char *origin)
     origo_buf p;
     proposal(b, &p);
     sigcheck *s = NULL;
-    assert_int_equal(sigcheck_new(p.data, p.len, origin, &s), 0);
+    assert_int_equal(sigcheck_new(p.data, p.len, origin, NULL, &s), 0);
     origo_buf_close(&p);
     assert_int_equal(sigcheck_count(s), b->count);
     return s;
@@ -212,14 +217,69 @@ static void test_many_threads(void **state)
     lt_net_close(&net);
 }
 
+static void test_seen(void **state)
+{
+    (void)state;
+    lt_net net;
+    lt_net_init(&net, LT_WINDOW);
+    lt_block b = {0}, forged = {0};
+    block_of(&net, EVENTS, &b);
+    sigseen *seen = sigseen_new(12);
+    assert_non_null(seen);
+    for (size_t i = 0; i < EVENTS; i += 2) /* verified at submission */
+        sigseen_add(seen, b.envs[i].data, b.envs[i].len);
+    origo_buf p;
+    proposal(&b, &p);
+    sigcheck *s = NULL;
+    assert_int_equal(sigcheck_new(p.data, p.len, LT_NET, seen, &s), 0);
+    origo_buf_close(&p);
+    assert_int_equal(sigcheck_finish(s), 1);
+    assert_int_equal(sigcheck_seen(s), EVENTS / 2);
+    sigcheck_free(s);
+
+    /* Event 0's body under another member's signature: not the bytes
+     * that were seen, so it is verified, and fails. */
+    origo_envelope e0;
+    assert_int_equal(origo_envelope_decode(b.envs[0].data, b.envs[0].len, &e0),
+                     0);
+    uint8_t sig[ORIGO_SIG_LEN];
+    assert_int_equal(
+        origo_event_sign(net.keys[LT_PLANT], e0.body, e0.body_len, sig), 0);
+    origo_buf env;
+    origo_buf_init(&env, ORIGO_ENVELOPE_MAX);
+    assert_int_equal(origo_envelope_encode(e0.body, e0.body_len, sig, &env), 0);
+    lt_block_add(&forged, env.data, env.len);
+    origo_buf_close(&env);
+    assert_false(sigseen_has(seen, forged.envs[0].data, forged.envs[0].len));
+    proposal(&forged, &p);
+    assert_int_equal(sigcheck_new(p.data, p.len, LT_NET, seen, &s), 0);
+    origo_buf_close(&p);
+    assert_int_equal(sigcheck_finish(s), 0);
+    assert_int_equal(sigcheck_seen(s), 0);
+    sigcheck_free(s);
+    sigseen_free(seen);
+
+    /* One slot: the second digest pushes the first out. */
+    seen = sigseen_new(0);
+    sigseen_add(seen, b.envs[0].data, b.envs[0].len);
+    assert_true(sigseen_has(seen, b.envs[0].data, b.envs[0].len));
+    sigseen_add(seen, b.envs[1].data, b.envs[1].len);
+    assert_false(sigseen_has(seen, b.envs[0].data, b.envs[0].len));
+    assert_true(sigseen_has(seen, b.envs[1].data, b.envs[1].len));
+    sigseen_free(seen);
+    lt_block_clear(&b);
+    lt_block_clear(&forged);
+    lt_net_close(&net);
+}
+
 static void test_not_a_proposal(void **state)
 {
     (void)state;
     static const uint8_t junk[] = {0x93, 0x02, 0x00, 0x90};
     sigcheck *s = NULL;
-    assert_int_equal(sigcheck_new(junk, sizeof(junk), LT_NET, &s),
+    assert_int_equal(sigcheck_new(junk, sizeof(junk), LT_NET, NULL, &s),
                      ORIGO_E_INVAL);
-    assert_int_equal(sigcheck_new(junk, 0, LT_NET, &s), ORIGO_E_INVAL);
+    assert_int_equal(sigcheck_new(junk, 0, LT_NET, NULL, &s), ORIGO_E_INVAL);
     assert_null(s);
 }
 
@@ -229,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_alone),
         cmocka_unit_test(test_applier_waits_for_held_event),
         cmocka_unit_test(test_many_threads),
+        cmocka_unit_test(test_seen),
         cmocka_unit_test(test_not_a_proposal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
