@@ -420,6 +420,12 @@ int ledger_lot_index_root(ledger *led, MDB_txn *txn, uint64_t tree_size,
 int ledger_lot_index_prove(ledger *led, MDB_txn *txn, uint64_t tree_size,
                            const char *lot, size_t lot_len, int role,
                            lotindex_proof *proof);
+/* Builds the index tree in memory for the store's current size, if it is
+ * not there yet (after opening a store, the first block or proof would
+ * otherwise build it: a pause that grows with the number of chains,
+ * docs/performance.md, "Restart"). *keys: the chains read (0 when the tree
+ * was there). Returns 0, ORIGO_E_NOMEM, ORIGO_E_CORRUPT, ORIGO_E_STORE. */
+int ledger_lot_index_warm(ledger *led, size_t *keys);
 /* The index note body at `tree_size` (lotindex_note_body()): malloc()ed,
  * NUL-terminated. Returns 0, ORIGO_E_TREE_SIZE (no block ends there, or
  * beyond the tree), ORIGO_E_NOMEM, ORIGO_E_STORE. */

@@ -306,3 +306,32 @@ int ledger_lot_index_prove(ledger *led, MDB_txn *txn, uint64_t tree_size,
     store_read_end(use, own);
     return rc;
 }
+
+int ledger_lot_index_warm(ledger *led, size_t *keys)
+{
+    MDB_txn *use;
+    int own, rc;
+    ledger_state st;
+    uint8_t root[32], again[32];
+    uint64_t at;
+    *keys = 0;
+    if ((rc = store_read_begin(led, NULL, &use, &own)))
+        return rc;
+    rc = ledger_get_state(led, use, &st);
+    if (rc == 0)
+        rc = root_get(led, use, st.tree_size, root, 1, &at);
+    if (rc == ORIGO_E_NOTFOUND)
+        rc = 0; /* no block yet: nothing to build */
+    else if (rc == 0 && !lotindex_mem_has(led->lotidx, st.tree_size, root)) {
+        MDB_stat ms;
+        rc = store_err(mdb_stat(use, led->lotidx_chains, &ms));
+        if (rc == 0)
+            rc = rebuild(led, use, st.tree_size, again);
+        if (rc == 0 && memcmp(again, root, 32) != 0)
+            rc = ORIGO_E_CORRUPT; /* the chains do not give the stored root */
+        if (rc == 0)
+            *keys = ms.ms_entries;
+    }
+    store_read_end(use, own);
+    return rc;
+}

@@ -1082,6 +1082,30 @@ static int open_replica(node *n, char *msg, size_t msg_size)
         }
         close(fd);
     }
+    /* The lot index tree lives in memory: built now, before the node
+     * serves, rather than by the first block or proof, which would stall
+     * the loop (peers, HTTP) for as long (docs/performance.md, "Restart").
+     * A store whose chains do not give the root it recorded is refused. */
+    size_t keys = 0;
+    uint64_t t0 = uv_hrtime();
+    rc = ledger_lot_index_warm(replica_ledger(n->rep), &keys);
+    if (rc) {
+        snprintf(msg, msg_size, "cannot build the lot index from %s: %s", store,
+                 rc == ORIGO_E_CORRUPT
+                     ? "its chains do not give the index root it recorded; "
+                       "run `origo audit --data DIR` to find the wrong entry"
+                 : rc == ORIGO_E_NOMEM
+                     ? "out of memory (it needs about 300 bytes a chain); "
+                       "free memory and start again"
+                     : "the store cannot be read; see the log above");
+        return rc;
+    }
+    if (keys) {
+        char k[24], ms[24];
+        snprintf(k, sizeof(k), "%zu", keys);
+        snprintf(ms, sizeof(ms), "%.0f", (double)(uv_hrtime() - t0) / 1e6);
+        LOG_INFO("lot index built", "chains", k, "ms", ms);
+    }
     /* Cosigning resumes from the tree this store holds. */
     ledger_state st;
     if (ledger_get_state(replica_ledger(n->rep), NULL, &st) == 0) {

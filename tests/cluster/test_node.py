@@ -639,6 +639,10 @@ try:
         check(all_acked(alive), f"every acknowledged event is committed at its leaf on {', '.join(alive)}")
         nodes[victim] = Node(victim, nodes[victim].args)
         check(nodes[victim].wait_for(r"msg=started") is not None, f"{victim} restarts")
+        check(any(re.search(r'msg="lot index built" chains=[1-9]', line)
+                  for line in nodes[victim].seen),
+              f"{victim} built its lot index tree before it started serving "
+              "(docs/performance.md, \"Restart\")")
         check(until(lambda: all_acked([victim]), f"{victim} catches up"),
               f"the restarted {victim} holds every acknowledged event at its leaf")
         check(until(lambda: same_checkpoint(names), "same checkpoint") == len(acked),

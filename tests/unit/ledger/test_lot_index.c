@@ -395,6 +395,71 @@ static void test_apply_keeps_the_index(void **state)
     assert_int_equal(count, 0);
 }
 
+/* A reopened store has no tree in memory: ledger_lot_index_warm() builds it
+ * from the chain records (the node does this before it serves), a second
+ * call finds it there, and proofs then need no rebuild. A chain record
+ * changed at rest gives another root than the one the store recorded:
+ * refused with ORIGO_E_CORRUPT, never served. */
+static void test_warm_after_reopen(void **state)
+{
+    lt_fixture *f = *state;
+    const char *lots[] = {"acme/raw/R-1", "acme/raw/R-2", "acme/raw/R-3"};
+    for (size_t i = 0; i < 3; i++) {
+        lt_lot_create(&f->block, &f->net, LT_SUPPLIER, lots[i], f->time, NULL);
+        f->time += 1000;
+        lt_apply(f->led, &f->block, ++f->raft_index, f->time, f->out);
+        lt_block_clear(&f->block);
+    }
+    size_t keys = 99;
+    assert_int_equal(ledger_lot_index_warm(f->led, &keys), 0);
+    assert_int_equal(keys, 0); /* built by the blocks themselves */
+    ledger_close(f->led);
+    char msg[256];
+    ledger_options opts = {.nosync = 1, .map_size = 1u << 20};
+    assert_int_equal(ledger_open(f->dir, (const uint8_t *)f->net.genesis_json,
+                                 f->net.genesis_len, &opts, &f->led, msg,
+                                 sizeof(msg)),
+                     0);
+    assert_int_equal(ledger_lot_index_warm(f->led, &keys), 0);
+    assert_int_equal(keys, 4); /* three lots' "other" chains, the members */
+    assert_int_equal(ledger_lot_index_warm(f->led, &keys), 0);
+    assert_int_equal(keys, 0);
+    uint8_t root[32], key[32], head[32];
+    uint64_t count;
+    lotindex_proof p;
+    assert_int_equal(ledger_lot_index_root(f->led, NULL, 3, root), 0);
+    assert_int_equal(ledger_lot_index_prove(f->led, NULL, 3, lots[1],
+                                            strlen(lots[1]), LOTINDEX_OTHER,
+                                            &p),
+                     0);
+    lotindex_key(LOTINDEX_OTHER, lots[1], strlen(lots[1]), key);
+    assert_int_equal(lotindex_proof_verify(&p, key, root, &count, head), 0);
+    assert_int_equal(count, 1);
+
+    /* One chain's count changed at rest. */
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(ledger_txn_begin(f->led, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "lotidx_chains", 0, &dbi), 0);
+    uint8_t name[64];
+    name[0] = LOTINDEX_OTHER;
+    memcpy(name + 1, lots[1], strlen(lots[1]));
+    MDB_val k = {1 + strlen(lots[1]), name}, v;
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    uint8_t changed[40];
+    memcpy(changed, v.mv_data, 40);
+    changed[7] ^= 2; /* count 1 -> 3 */
+    v = (MDB_val){40, changed};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    ledger_close(f->led);
+    assert_int_equal(ledger_open(f->dir, (const uint8_t *)f->net.genesis_json,
+                                 f->net.genesis_len, &opts, &f->led, msg,
+                                 sizeof(msg)),
+                     0);
+    assert_int_equal(ledger_lot_index_warm(f->led, &keys), ORIGO_E_CORRUPT);
+}
+
 /* Validators sign the index note only over the root their own state
  * gives (lot-index.md, "The index note"): a validator signing another
  * index root (a forged map that hides an event), a note of another size,
@@ -705,6 +770,8 @@ int main(void)
         cmocka_unit_test(test_cheating_proofs),
         cmocka_unit_test(test_tree_versions),
         cmocka_unit_test(test_tree_at_scale),
+        cmocka_unit_test_setup_teardown(test_warm_after_reopen,
+                                        lt_fixture_setup, lt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_apply_keeps_the_index,
                                         lt_fixture_setup, lt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_index_note_signatures,
