@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "origo/hash.h"
 #include "origo/error.h"
 #include "origo/event.h"
 #include "origo/keys.h"
@@ -331,7 +332,7 @@ static int apply_block(block_ctx *bc)
     bc->height = bc->head.state.height + 1;
     uint64_t first_leaf = bc->head.state.tree_size;
     size_t rejected = 0;
-    crypto_hash_sha256_state content;
+    origo_sha256_state content;
     uint8_t envelopes_hash[32];
     block_content_init(&content);
     for (size_t i = 0; i < job->count; i++) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "origo/hash.h"
 #include "origo/error.h"
 
 #include "trace_facts.h"
@@ -516,26 +517,26 @@ static void proposal_id(const origo_event *ev, uint8_t out[32])
     head[0] = (uint8_t)ev->type;
     memcpy(head + 1, ev->member, 32);
     store_put_be32(head + 33, ev->roles);
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)domain, sizeof(domain));
-    crypto_hash_sha256_update(&st, head, sizeof(head));
+    origo_sha256_state st;
+    origo_sha256_init(&st);
+    origo_sha256_update(&st, (const uint8_t *)domain, sizeof(domain));
+    origo_sha256_update(&st, head, sizeof(head));
     uint8_t name_len[2] = {(uint8_t)(ev->name.len >> 8), (uint8_t)ev->name.len};
-    crypto_hash_sha256_update(&st, name_len, 2);
-    crypto_hash_sha256_update(&st, (const uint8_t *)ev->name.ptr, ev->name.len);
+    origo_sha256_update(&st, name_len, 2);
+    origo_sha256_update(&st, (const uint8_t *)ev->name.ptr, ev->name.len);
     uint8_t rotation[32 + 8];
     memcpy(rotation, ev->new_key, 32);
     store_put_be64(rotation + 32, ev->revoked);
-    crypto_hash_sha256_update(&st, rotation, sizeof(rotation));
+    origo_sha256_update(&st, rotation, sizeof(rotation));
     /* The namespaces too, each after its length: approving "owns A" is not
      * approving "owns B". */
     for (size_t i = 0; i < ev->n_owns; i++) {
         uint8_t len = (uint8_t)ev->owns[i].len;
-        crypto_hash_sha256_update(&st, &len, 1);
-        crypto_hash_sha256_update(&st, (const uint8_t *)ev->owns[i].ptr,
-                                  ev->owns[i].len);
+        origo_sha256_update(&st, &len, 1);
+        origo_sha256_update(&st, (const uint8_t *)ev->owns[i].ptr,
+                            ev->owns[i].len);
     }
-    crypto_hash_sha256_final(&st, out);
+    origo_sha256_final(&st, out);
 }
 
 /* Records the signer's approval of the event's change and counts the

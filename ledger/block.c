@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "origo/hash.h"
 #include "origo/codec.h"
 #include "origo/error.h"
 #include "origo/event.h"
@@ -21,32 +22,31 @@
 
 void block_hash(const uint8_t *header, size_t len, uint8_t out[32])
 {
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)BLOCK_DOMAIN,
-                              BLOCK_DOMAIN_LEN);
-    crypto_hash_sha256_update(&st, header, len);
-    crypto_hash_sha256_final(&st, out);
+    origo_sha256_state st;
+    origo_sha256_init(&st);
+    origo_sha256_update(&st, (const uint8_t *)BLOCK_DOMAIN, BLOCK_DOMAIN_LEN);
+    origo_sha256_update(&st, header, len);
+    origo_sha256_final(&st, out);
 }
 
-void block_content_init(crypto_hash_sha256_state *st)
+void block_content_init(origo_sha256_state *st)
 {
-    crypto_hash_sha256_init(st);
+    origo_sha256_init(st);
 }
 
-void block_content_add(crypto_hash_sha256_state *st, const uint8_t *envelope,
+void block_content_add(origo_sha256_state *st, const uint8_t *envelope,
                        size_t len)
 {
     uint8_t len_buf[4];
     store_put_be32(len_buf, (uint32_t)len);
-    crypto_hash_sha256_update(st, len_buf, 4);
+    origo_sha256_update(st, len_buf, 4);
     if (len)
-        crypto_hash_sha256_update(st, envelope, len);
+        origo_sha256_update(st, envelope, len);
 }
 
-void block_content_final(crypto_hash_sha256_state *st, uint8_t out[32])
+void block_content_final(origo_sha256_state *st, uint8_t out[32])
 {
-    crypto_hash_sha256_final(st, out);
+    origo_sha256_final(st, out);
 }
 
 int ledger_block_encode(const ledger_block_header *h, uint8_t **out,

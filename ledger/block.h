@@ -3,6 +3,7 @@
 #ifndef ORIGO_LEDGER_BLOCK_H
 #define ORIGO_LEDGER_BLOCK_H
 
+#include "origo/hash.h"
 #include <lmdb.h>
 #include <sodium.h>
 #include <stddef.h>
@@ -16,10 +17,10 @@ void block_hash(const uint8_t *header, size_t len, uint8_t out[32]);
 /* The header's envelopes_hash: SHA-256 over (u32 big-endian length ||
  * bytes) of every envelope of the block in order, accepted and rejected.
  * init, one add per envelope, final. */
-void block_content_init(crypto_hash_sha256_state *st);
-void block_content_add(crypto_hash_sha256_state *st, const uint8_t *envelope,
+void block_content_init(origo_sha256_state *st);
+void block_content_add(origo_sha256_state *st, const uint8_t *envelope,
                        size_t len);
-void block_content_final(crypto_hash_sha256_state *st, uint8_t out[32]);
+void block_content_final(origo_sha256_state *st, uint8_t out[32]);
 
 /* Where block_walk() found the stored envelopes of a block incomplete. */
 typedef struct block_gap {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "origo/hash.h"
 #include "origo/codec.h"
 #include "origo/error.h"
 #include "origo/event.h"
@@ -526,11 +527,11 @@ static int hash_genesis(genesis *gen)
     int rc = genesis_encode(gen, &canon, &canon_len);
     if (rc)
         return rc;
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)"origo/genesis/v1", 17);
-    crypto_hash_sha256_update(&st, canon, canon_len);
-    crypto_hash_sha256_final(&st, gen->hash);
+    origo_sha256_state st;
+    origo_sha256_init(&st);
+    origo_sha256_update(&st, (const uint8_t *)"origo/genesis/v1", 17);
+    origo_sha256_update(&st, canon, canon_len);
+    origo_sha256_final(&st, gen->hash);
     free(canon);
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "origo/hash.h"
 #include "origo/error.h"
 #include "origo/event.h"
 
@@ -104,14 +105,13 @@ int lotindex_role_parse(const char *name)
 
 void lotindex_key(int role, const char *lot, size_t lot_len, uint8_t key[32])
 {
-    crypto_hash_sha256_state st;
+    origo_sha256_state st;
     uint8_t r = (uint8_t)role;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)KEY_DOMAIN,
-                              sizeof(KEY_DOMAIN));
-    crypto_hash_sha256_update(&st, &r, 1);
-    crypto_hash_sha256_update(&st, (const uint8_t *)lot, lot_len);
-    crypto_hash_sha256_final(&st, key);
+    origo_sha256_init(&st);
+    origo_sha256_update(&st, (const uint8_t *)KEY_DOMAIN, sizeof(KEY_DOMAIN));
+    origo_sha256_update(&st, &r, 1);
+    origo_sha256_update(&st, (const uint8_t *)lot, lot_len);
+    origo_sha256_final(&st, key);
 }
 
 _Static_assert(sizeof(KEY_DOMAIN) + 1 == LOTINDEX_KEY_INPUT_MAX(0),
@@ -134,8 +134,8 @@ void lotindex_chain_step(uint8_t head[32], uint64_t leaf, uint64_t block_time,
                          const uint8_t event_id[32])
 {
     uint8_t in[LOTINDEX_CHAIN_INPUT_LEN];
-    crypto_hash_sha256(
-        head, in, lotindex_chain_input(head, leaf, block_time, event_id, in));
+    origo_sha256(in, lotindex_chain_input(head, leaf, block_time, event_id, in),
+                 head);
 }
 
 size_t lotindex_chain_input(const uint8_t head[32], uint64_t leaf,
@@ -176,14 +176,14 @@ void lotindex_leaf_hash(const uint8_t key[32], uint64_t count,
                         const uint8_t head[32], uint8_t out[32])
 {
     uint8_t in[LOTINDEX_INPUT_MAX];
-    crypto_hash_sha256(out, in, lotindex_leaf_input(key, count, head, in));
+    origo_sha256(in, lotindex_leaf_input(key, count, head, in), out);
 }
 
 void lotindex_node_hash(const uint8_t left[32], const uint8_t right[32],
                         uint8_t out[32])
 {
     uint8_t in[LOTINDEX_INPUT_MAX];
-    crypto_hash_sha256(out, in, lotindex_node_input(left, right, in));
+    origo_sha256(in, lotindex_node_input(left, right, in), out);
 }
 
 int lotindex_key_bit(const uint8_t key[32], unsigned i)

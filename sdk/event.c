@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "event_internal.h"
+#include "origo/hash.h"
 #include "origo/error.h"
 
 /* Any string of a body is read with this cap; the schema then applies the
@@ -869,7 +870,7 @@ static const uint8_t sig_domain[ORIGO_EVENT_SIG_DOMAIN_LEN] =
 void origo_event_id(const uint8_t *body, size_t len,
                     uint8_t id[ORIGO_EVENT_ID_LEN])
 {
-    crypto_hash_sha256(id, body, len);
+    origo_sha256(body, len, id);
 }
 
 int origo_event_sign(const origo_key *key, const uint8_t *body, size_t len,

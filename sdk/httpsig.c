@@ -3,6 +3,7 @@
  * shapes used: a dictionary of one member whose value is an inner list of
  * strings with parameters (Signature-Input), or a byte sequence
  * (Signature). */
+#include "origo/hash.h"
 #include "origo/httpsig.h"
 
 #include <stdio.h>
@@ -372,7 +373,7 @@ void origo_content_digest(const uint8_t *body, size_t len,
                           char out[ORIGO_CONTENT_DIGEST_LEN])
 {
     uint8_t h[32];
-    crypto_hash_sha256(h, body, len);
+    origo_sha256(body, len, h);
     char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
     sodium_bin2base64(b64, sizeof(b64), h, 32, sodium_base64_VARIANT_ORIGINAL);
     snprintf(out, ORIGO_CONTENT_DIGEST_LEN, "sha-256=:%s:", b64);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "origo/hash.h"
 #include "origo/error.h"
 #include "origo/merkle.h"
 
@@ -17,12 +18,11 @@ void origo_merkle_leaf_hash(const uint8_t *leaf, size_t leaf_len,
                             uint8_t out[ORIGO_HASH_LEN])
 {
     static const uint8_t prefix = 0x00;
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, &prefix, 1);
-    if (leaf_len > 0)
-        crypto_hash_sha256_update(&st, leaf, leaf_len);
-    crypto_hash_sha256_final(&st, out);
+    origo_sha256_state st;
+    origo_sha256_init(&st);
+    origo_sha256_update(&st, &prefix, 1);
+    origo_sha256_update(&st, leaf, leaf_len);
+    origo_sha256_final(&st, out);
 }
 
 void origo_merkle_node_hash(const uint8_t left[ORIGO_HASH_LEN],
@@ -33,12 +33,12 @@ void origo_merkle_node_hash(const uint8_t left[ORIGO_HASH_LEN],
     buf[0] = 0x01;
     memcpy(buf + 1, left, ORIGO_HASH_LEN);
     memcpy(buf + 1 + ORIGO_HASH_LEN, right, ORIGO_HASH_LEN);
-    crypto_hash_sha256(out, buf, sizeof(buf));
+    origo_sha256(buf, sizeof(buf), out);
 }
 
 void origo_merkle_empty_root(uint8_t out[ORIGO_HASH_LEN])
 {
-    crypto_hash_sha256(out, (const unsigned char *)"", 0);
+    origo_sha256("", 0, out);
 }
 
 /* ---- proof shapes ------------------------------------------------------- */

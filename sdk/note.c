@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "note_priv.h"
+#include "origo/hash.h"
 #include "origo/error.h"
 #include "origo/keys.h"
 #include "origo/note.h"
@@ -183,14 +184,14 @@ void origo_note_key_id(const char *name, size_t name_len, uint8_t alg,
                        uint8_t key_id[ORIGO_KEYID_LEN])
 {
     static const uint8_t newline = '\n';
-    crypto_hash_sha256_state st;
-    uint8_t digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)name, name_len);
-    crypto_hash_sha256_update(&st, &newline, 1);
-    crypto_hash_sha256_update(&st, &alg, 1);
-    crypto_hash_sha256_update(&st, pub, ORIGO_PUBKEY_LEN);
-    crypto_hash_sha256_final(&st, digest);
+    origo_sha256_state st;
+    uint8_t digest[ORIGO_SHA256_LEN];
+    origo_sha256_init(&st);
+    origo_sha256_update(&st, name, name_len);
+    origo_sha256_update(&st, &newline, 1);
+    origo_sha256_update(&st, &alg, 1);
+    origo_sha256_update(&st, pub, ORIGO_PUBKEY_LEN);
+    origo_sha256_final(&st, digest);
     memcpy(key_id, digest, ORIGO_KEYID_LEN);
 }
 
