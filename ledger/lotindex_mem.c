@@ -10,9 +10,9 @@
  * any more and are freed, without reading them; when a version that never
  * committed is dropped, the nodes it made are freed and what it retired
  * stays in use. An update touches only the nodes on its paths. */
+#include "origo/hash.h"
 #include "lotindex_mem.h"
 
-#include <nettle/sha2.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,25 +179,17 @@ static const uint8_t *ref_hash(lotindex_mem *m, uint32_t ref)
     return ref & LEAF_BIT ? lf_at(m, ref)->hash : in_at(m, ref)->hash;
 }
 
-void lotindex_mem_sha256(const uint8_t *in, size_t len, uint8_t out[32])
-{
-    struct sha256_ctx c;
-    sha256_init(&c);
-    sha256_update(&c, len, in);
-    sha256_digest(&c, 32, out);
-}
-
 static void node_hash(const uint8_t l[32], const uint8_t r[32], uint8_t out[32])
 {
     uint8_t in[LOTINDEX_INPUT_MAX];
-    lotindex_mem_sha256(in, lotindex_node_input(l, r, in), out);
+    origo_sha256(in, lotindex_node_input(l, r, in), out);
 }
 
 static void leaf_hash(const uint8_t key[32], uint64_t count,
                       const uint8_t head[32], uint8_t out[32])
 {
     uint8_t in[LOTINDEX_INPUT_MAX];
-    lotindex_mem_sha256(in, lotindex_leaf_input(key, count, head, in), out);
+    origo_sha256(in, lotindex_leaf_input(key, count, head, in), out);
 }
 
 /* Asks for a node's cache lines: a node is not aligned to them (40 and

@@ -63,13 +63,6 @@ int lotindex_mem_prove(lotindex_mem *m, uint64_t tree_size,
                        const uint8_t root[32], const uint8_t key[32],
                        lotindex_proof *proof);
 
-/* SHA-256 of in[0..len) through Nettle, which uses the CPU's SHA
- * instructions where it has them (the same bytes as libsodium's portable
- * code, a quarter of its time; and about a fifth less than libcrypto's
- * EVP interface, whose per-call setup this hash of 88 bytes would pay
- * each time). Any thread; cannot fail. */
-void lotindex_mem_sha256(const uint8_t *in, size_t len, uint8_t out[32]);
-
 /* Nodes and leaves held, for benchmarks. */
 void lotindex_mem_stats(lotindex_mem *m, size_t *nodes, size_t *leaves,
                         size_t *bytes);

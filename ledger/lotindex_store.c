@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "origo/hash.h"
 #include "origo/error.h"
 
 #include "lotindex.h"
@@ -82,9 +83,9 @@ int lotindex_add(ledger *led, MDB_txn *txn, lotindex_batch *b, uint64_t leaf,
     uint8_t
         in[LOTINDEX_KEY_INPUT_MAX(TRACE_LOT_MAX) + LOTINDEX_CHAIN_INPUT_LEN];
     if (rc == 0) {
-        lotindex_mem_sha256(
-            in, lotindex_chain_input(head, leaf, block_time, event_id, in),
-            head);
+        origo_sha256(in,
+                     lotindex_chain_input(head, leaf, block_time, event_id, in),
+                     head);
         store_put_be64(val, count + 1);
         memcpy(val + 8, head, 32);
         k = (MDB_val){name_len, name};
@@ -95,7 +96,7 @@ int lotindex_add(ledger *led, MDB_txn *txn, lotindex_batch *b, uint64_t leaf,
     mdb_cursor_close(cur);
     if (rc)
         return rc;
-    lotindex_mem_sha256(in, lotindex_key_input(role, lot, lot_len, in), key);
+    origo_sha256(in, lotindex_key_input(role, lot, lot_len, in), key);
     return batch_push(b, key, count + 1, head);
 }
 
