@@ -169,8 +169,24 @@ static json_t *event_result(node *n, const uint8_t id[32], int *unknown)
                      (json_int_t)info.height);
 }
 
+static uint64_t now_us(void)
+{
+    return uv_hrtime() / 1000u;
+}
+
 static void observe_latency(node *n, const waiter *w)
 {
+    /* Where the time went: verification on the pool, then until the Raft
+     * index is known (the batch at the leader; for one forwarded, the hop
+     * to the leader and back), then until this node applied it
+     * (replication, commit and apply). */
+    if (w->t_received && w->t_verified && w->t_indexed) {
+        uint64_t now = now_us();
+        n->m.stage_us[0] += w->t_verified - w->t_received;
+        n->m.stage_us[1] += w->t_indexed - w->t_verified;
+        n->m.stage_us[2] += now - w->t_indexed;
+        n->m.stage_count++;
+    }
     static const uint64_t bounds[] = {1,   2,   5,    10,   20,   50,   100,
                                       200, 500, 1000, 2000, 5000, 10000};
     uint64_t ms = http_monotonic_ms() - w->started_ms;
@@ -603,6 +619,7 @@ static void api_flush(node *n)
             }
             x->index = index;
             x->term = term;
+            x->t_indexed = now_us();
             if (!x->req) {
                 send_answer(n, x, 0);
                 waiter_free(x);
@@ -657,6 +674,7 @@ static void admit_done(uv_work_t *work, int status)
     (void)status;
     waiter *w = work->data;
     node *n = w->node;
+    w->t_verified = now_us();
     list_remove(&n->admitting, w);
     free(w->input);
     w->input = NULL;
@@ -758,6 +776,7 @@ static void admit(node *n, waiter *w, uint8_t *body, size_t len, int msgpack)
     w->node = n;
     w->state = W_ADMIT;
     w->started_ms = http_monotonic_ms();
+    w->t_received = now_us();
     w->deadline_ms = w->started_ms + n->cfg.http_timeout_ms;
     w->input = body;
     w->input_len = len;
@@ -834,6 +853,7 @@ void api_on_answer(node *n, const uint8_t *msg, size_t len)
         w->state = W_INFLIGHT;
         w->index = index;
         w->term = term;
+        w->t_indexed = now_us();
         api_on_applied(n);
         return;
     }
@@ -1337,6 +1357,14 @@ static void get_metrics(node *n, http_request *req, const char *rest)
         (double)n->m.lat_sum_ms / 1000.0);
     PUT("origo_submit_commit_seconds_count %llu\n",
         (unsigned long long)n->m.lat_count);
+    static const char *const stage[] = {"verify", "index", "apply"};
+    PUT("# TYPE origo_submit_stage_seconds summary\n");
+    for (size_t i = 0; i < 3; i++)
+        PUT("origo_submit_stage_seconds_sum{stage=\"%s\"} %.6f\n", stage[i],
+            (double)n->m.stage_us[i] / 1e6);
+    for (size_t i = 0; i < 3; i++)
+        PUT("origo_submit_stage_seconds_count{stage=\"%s\"} %llu\n", stage[i],
+            (unsigned long long)n->m.stage_count);
 #undef PUT
     if (b.err) {
         origo_buf_close(&b);

@@ -66,6 +66,10 @@ typedef struct waiter {
     uint64_t index, term; /* the Raft entry that carries it */
     uint64_t deadline_ms;
     uint64_t started_ms; /* monotonic, for the latency histogram */
+    /* Monotonic us, for the stage metrics (api.c, observe_latency()):
+     * received, verified, its Raft index known (proposed here, or the
+     * leader's answer to a forwarded one). 0: not reached. */
+    uint64_t t_received, t_verified, t_indexed;
     /* Admission on the thread pool: parse, then verify each signature. */
     uv_work_t work;
     uint8_t *input; /* the body to parse (owned) */
@@ -91,6 +95,8 @@ typedef struct node_metrics {
     uint64_t checked_here;   /* events verified by the applier in those */
     uint64_t checked_seen;   /* events verified here at submission */
     uint64_t lat_buckets[16], lat_count, lat_sum_ms;
+    /* Committed submissions answered here, by stage (api.c). */
+    uint64_t stage_us[3], stage_count;
     uint64_t http_requests, http_429, lost;
 } node_metrics;
 

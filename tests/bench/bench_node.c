@@ -48,6 +48,7 @@
 static const char *node_bin, *cli_bin;
 static size_t n_events = 20000, n_clients = 16, batch = 1;
 static double soak_seconds, soak_rate, soak_interval = 60;
+static long batch_ms = -1; /* [submit] batch_ms of the validators, if set */
 
 static double now_s(void)
 {
@@ -407,6 +408,8 @@ static int cluster_up(const char *dir, char urls[3][64], pid_t pids[3])
                 "[http]\nlisten = 127.0.0.1:%d\nmax_per_client = 0\n"
                 "[raft]\ntick_ms = 50\n",
                 dir, i, dir, pport[i], hport[i]);
+        if (batch_ms >= 0)
+            fprintf(f, "[submit]\nbatch_ms = %ld\n", batch_ms);
         fclose(f);
         char *argv[] = {(char *)node_bin, "--config", conf, NULL};
         pids[i] = spawn(argv, log);
@@ -753,6 +756,8 @@ int main(int argc, char **argv)
             n_clients = v, clients_given = 1;
         else if (!strcmp(argv[i], "--batch"))
             batch = v;
+        else if (!strcmp(argv[i], "--batch-ms"))
+            batch_ms = (long)v;
     }
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
         !n_events || !n_clients || !batch || batch > 4096)

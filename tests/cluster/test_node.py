@@ -590,6 +590,16 @@ try:
     followers = [n for n in names if n != leader()]
     check(all(metric(n, "origo_blocks_checked_ahead_total") > 0 for n in followers),
           "followers check the signatures of arriving blocks on the thread pool, ahead of apply")
+    def stage(n, kind, which):
+        code, _, body = http("GET", f"{urls[n]}/metrics")
+        m = re.search(rb'(?m)^origo_submit_stage_seconds_' + kind.encode() +
+                      rb'\{stage="' + which.encode() + rb'"\} ([0-9.]+)$', body)
+        return float(m.group(1)) if code == 200 and m else -1.0
+
+    check(all(stage(n, "count", "apply") > 0 and
+              all(stage(n, "sum", s) > 0 for s in ("verify", "index", "apply"))
+              for n in names),
+          "every node says where its submissions' time went (verify, index, apply)")
     if leader() == lead:  # else who was a follower at submission is unclear
         check(all(metric(n, "origo_events_checked_at_submission_total") > 0
                   for n in names if n != lead),
