@@ -568,12 +568,14 @@ static void check_done(uv_work_t *w, int status)
     node *n = j->n;
     struct checked_entry *c = &n->checked[j->index % 4096];
     if (c->job == j) {
-        /* Cancelled at stop: nothing was checked, or only part of it. */
-        if (status == 0) {
+        /* Unless apply joined it already (on_checked()). Cancelled at
+         * stop: nothing was checked, or only part of it. */
+        if (c->state == 1 && status == 0) {
             c->state = sigcheck_finish(j->sc) ? 2 : 3;
             n->m.checked_seen += sigcheck_seen(j->sc);
-        } else if (c->state == 1)
+        } else if (c->state == 1) {
             c->state = 0;
+        }
         c->job = NULL;
     }
     n->checks_pending--;

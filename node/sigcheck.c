@@ -104,7 +104,8 @@ int sigcheck_new(const uint8_t *data, size_t len, const char *origin,
         free(s);
         return ORIGO_E_NOMEM;
     }
-    memcpy(s->data, data, len);
+    if (len)
+        memcpy(s->data, data, len);
     uint64_t time_ms;
     long count = replica_decode_proposal(s->data, len, &s->envs, &time_ms);
     if (count <= 0) {
@@ -140,9 +141,9 @@ static void take(sigcheck *s, int finishing)
         } else {
             ok = origo_envelope_verify(s->envs[i].data, s->envs[i].len,
                                        s->origin, n_origin, NULL, NULL) == 0;
+            if (finishing)
+                atomic_fetch_add(&s->here, 1);
         }
-        if (finishing)
-            atomic_fetch_add(&s->here, 1);
         pthread_mutex_lock(&s->mu);
         s->bad |= !ok;
         if (++s->done == s->count)

@@ -56,8 +56,9 @@ void sigcheck_work(sigcheck *s);
  * verified, 0 if one did not. May be called again (same answer). */
 int sigcheck_finish(sigcheck *s);
 
-/* How many events the threads that called sigcheck_finish() verified
- * themselves (for the node's metrics and the tests). */
+/* How many signatures the threads that called sigcheck_finish() verified
+ * themselves (events found in `seen` not counted; for the node's metrics
+ * and the tests). */
 size_t sigcheck_finished_here(const sigcheck *s);
 size_t sigcheck_count(const sigcheck *s);
 /* How many events were found in `seen` (not verified again). */
