@@ -172,6 +172,59 @@ static struct lleaf *lf_at(lotindex_mem *m, uint32_t ref)
     return (struct lleaf *)m->lf.items + ((ref & ~LEAF_BIT) - 1);
 }
 
+/* By key, and for one key by count. */
+static int place_cmp(const void *a, const void *b)
+{
+    const lotindex_place *x = a, *y = b;
+    int c = memcmp(x->key, y->key, 32);
+    return c ? c : (x->count > y->count) - (x->count < y->count);
+}
+
+void lotindex_places_sort(lotindex_place *pl, size_t n)
+{
+    if (n < 2)
+        return;
+    /* About 5 to 20 places a bucket; no more than 2^16 buckets. */
+    unsigned bits = n >= ((size_t)1 << 18) ? 16 : 8;
+    size_t nb = (size_t)1 << bits;
+    size_t *start = calloc(nb + 1, sizeof(*start));
+    size_t *next = malloc(nb * sizeof(*next));
+    if (!start || !next) {
+        free(start);
+        free(next);
+        qsort(pl, n, sizeof(*pl), place_cmp);
+        return;
+    }
+#define PLACE_BUCKET(p)                                                        \
+    (bits == 16 ? ((size_t)(p)->key[0] << 8 | (p)->key[1]) : (p)->key[0])
+    for (size_t i = 0; i < n; i++)
+        start[PLACE_BUCKET(&pl[i]) + 1]++;
+    for (size_t b = 0; b < nb; b++)
+        start[b + 1] += start[b];
+    memcpy(next, start, nb * sizeof(*next));
+    /* Each place is swapped into its bucket's next free slot: every swap
+     * settles one place for good. */
+    for (size_t b = 0; b < nb; b++) {
+        while (next[b] < start[b + 1]) {
+            size_t d = PLACE_BUCKET(&pl[next[b]]);
+            if (d == b) {
+                next[b]++;
+                continue;
+            }
+            lotindex_place t = pl[next[d]];
+            pl[next[d]++] = pl[next[b]];
+            pl[next[b]] = t;
+        }
+    }
+#undef PLACE_BUCKET
+    for (size_t b = 0; b < nb; b++)
+        if (start[b + 1] - start[b] > 1)
+            qsort(pl + start[b], start[b + 1] - start[b], sizeof(*pl),
+                  place_cmp);
+    free(start);
+    free(next);
+}
+
 static const uint8_t *ref_hash(lotindex_mem *m, uint32_t ref)
 {
     if (ref == 0)

@@ -122,14 +122,6 @@ int lotindex_add_event(ledger *led, MDB_txn *txn, lotindex_batch *b,
 
 /* ---- the tree ------------------------------------------------------------ */
 
-/* By key, and for one key by count: the last of a key is its value. */
-static int place_cmp(const void *a, const void *b)
-{
-    const lotindex_place *x = a, *y = b;
-    int c = memcmp(x->key, y->key, 32);
-    return c ? c : (x->count > y->count) - (x->count < y->count);
-}
-
 /* The root stored at `tree_size` (exact), or the one in force there
  * (the last at or below it; zeros before any), with its size. */
 static int root_get(ledger *led, MDB_txn *txn, uint64_t tree_size,
@@ -200,8 +192,8 @@ static int rebuild(ledger *led, MDB_txn *txn, uint64_t tree_size,
         n++;
     }
     mdb_cursor_close(cur);
-    if (rc == 0 && n > 1)
-        qsort(pl, n, sizeof(*pl), place_cmp);
+    if (rc == 0)
+        lotindex_places_sort(pl, n);
     if (rc == 0)
         rc = lotindex_mem_rebuild(led->lotidx, tree_size, pl, n, root);
     free(pl);
@@ -219,8 +211,7 @@ int lotindex_commit(ledger *led, MDB_txn *txn, lotindex_batch *b,
     /* Each key once, with its value after the block (the largest count). */
     size_t m = 0;
     lotindex_place *pl = b->places;
-    if (b->n > 1)
-        qsort(pl, b->n, sizeof(*pl), place_cmp);
+    lotindex_places_sort(pl, b->n); /* the last of a key: its value */
     for (size_t i = 0; i < b->n; i++) {
         if (m && !memcmp(pl[m - 1].key, pl[i].key, 32))
             m--;

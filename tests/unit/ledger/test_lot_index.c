@@ -395,6 +395,55 @@ static void test_apply_keeps_the_index(void **state)
     assert_int_equal(count, 0);
 }
 
+/* The places sort gives the order of a plain comparison sort (by key,
+ * then count) on both of its paths (one-byte buckets below 2^18 places,
+ * two-byte ones from there), with repeated keys whose counts differ,
+ * keys that share their first bytes, and the small cases. */
+static int cmp_ref(const void *a, const void *b)
+{
+    const lotindex_place *x = a, *y = b;
+    int c = memcmp(x->key, y->key, 32);
+    return c ? c : (x->count > y->count) - (x->count < y->count);
+}
+
+static void test_places_sort(void **state)
+{
+    (void)state;
+    size_t sizes[] = {0, 1, 2, 3, 17, 1000, 70000, 300000};
+    uint64_t x = 88172645463325252ull; /* xorshift64 */
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(*sizes); s++) {
+        size_t n = sizes[s];
+        lotindex_place *a = calloc(n + 1, sizeof(*a));
+        lotindex_place *b = calloc(n + 1, sizeof(*b));
+        assert_non_null(a);
+        assert_non_null(b);
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0 && i % 7 == 0) {
+                a[i] = a[i / 2]; /* the same key again, another count */
+                a[i].count = i;
+                continue;
+            }
+            for (int k = 0; k < 32; k += 8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                memcpy(a[i].key + k, &x, 8);
+            }
+            if (i % 5 == 0) /* first two bytes shared with many */
+                a[i].key[0] = a[i].key[1] = 0x42;
+            a[i].count = x % 1000;
+            memcpy(a[i].head, a[i].key, 32);
+        }
+        memcpy(b, a, n * sizeof(*a));
+        lotindex_places_sort(a, n);
+        if (n > 1)
+            qsort(b, n, sizeof(*b), cmp_ref);
+        assert_memory_equal(a, b, n * sizeof(*a) + (n == 0));
+        free(a);
+        free(b);
+    }
+}
+
 /* A reopened store has no tree in memory: ledger_lot_index_warm() builds it
  * from the chain records (the node does this before it serves), a second
  * call finds it there, and proofs then need no rebuild. A chain record
@@ -770,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_cheating_proofs),
         cmocka_unit_test(test_tree_versions),
         cmocka_unit_test(test_tree_at_scale),
+        cmocka_unit_test(test_places_sort),
         cmocka_unit_test_setup_teardown(test_warm_after_reopen,
                                         lt_fixture_setup, lt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_apply_keeps_the_index,
