@@ -1,7 +1,7 @@
 """What the cluster tests share: a free port, HTTP without exceptions on
 4xx/5xx, polling until a condition holds, one line per check, and RFC 9162
 inclusion and consistency proof verification of their own."""
-import hashlib, socket, sys, time, urllib.error, urllib.request
+import hashlib, random, socket, sys, time, urllib.error, urllib.request
 
 failures = 0
 
@@ -14,8 +14,36 @@ def check(ok, what):
         failures += 1
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    s = socket.socket()
+    """A port free now for a node to listen on, chosen outside the kernel's
+    ephemeral range: a port the kernel hands out (bind to 0) is free only
+    until the next outgoing connection takes it as its local port, and the
+    tests that run beside this one open thousands (CI once saw a node
+    refused its HTTP port that way). Random among the rest, so that tests
+    running at once rarely pick the same one."""
+    lo, hi = _ephemeral_range()
+    candidates = [p for p in range(10000, 65536) if not lo <= p <= hi]
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.choice(candidates)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue  # in use: another
+        finally:
+            s.close()
+    s = socket.socket()  # everything tried was taken: the kernel's choice
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()

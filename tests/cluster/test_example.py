@@ -4,14 +4,13 @@
 
 usage: test_example.py ORIGO_NODE ERP_QUALITY
 """
-import re, shutil, socket, subprocess, sys, tempfile
+import re, shutil, subprocess, sys, tempfile
+
+from clusterlib import free_port
 
 NODE, EXAMPLE = sys.argv[1], sys.argv[2]
 work = tempfile.mkdtemp(prefix="origo-example-")
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-port = s.getsockname()[1]
-s.close()
+port = free_port()
 node = subprocess.Popen([NODE, "--dev", "--data", work, "--http", f"127.0.0.1:{port}"],
                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 ok = False
