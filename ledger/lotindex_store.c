@@ -269,6 +269,34 @@ int ledger_lot_index_root(ledger *led, MDB_txn *txn, uint64_t tree_size,
     return rc;
 }
 
+/* The tree of (tree_size, root) in memory: found there, or rebuilt from
+ * the chains when tree_size is the store's own size (no other can be).
+ * Chains that do not give the root the store recorded are ORIGO_E_CORRUPT.
+ * *keys (may be NULL): the chains read, 0 when the tree was there. */
+static int tree_ready(ledger *led, MDB_txn *use, uint64_t tree_size,
+                      const uint8_t root[32], size_t *keys)
+{
+    ledger_state st;
+    uint8_t again[32];
+    MDB_stat ms;
+    if (keys)
+        *keys = 0;
+    if (lotindex_mem_has(led->lotidx, tree_size, root))
+        return 0;
+    int rc = ledger_get_state(led, use, &st);
+    if (rc == 0 && st.tree_size != tree_size)
+        rc = ORIGO_E_NOTFOUND;
+    if (rc == 0)
+        rc = store_err(mdb_stat(use, led->lotidx_chains, &ms));
+    if (rc == 0)
+        rc = rebuild(led, use, tree_size, again);
+    if (rc == 0 && memcmp(again, root, 32) != 0)
+        rc = ORIGO_E_CORRUPT;
+    if (rc == 0 && keys)
+        *keys = ms.ms_entries;
+    return rc;
+}
+
 int ledger_lot_index_prove(ledger *led, MDB_txn *txn, uint64_t tree_size,
                            const char *lot, size_t lot_len, int role,
                            lotindex_proof *proof)
@@ -283,16 +311,8 @@ int ledger_lot_index_prove(ledger *led, MDB_txn *txn, uint64_t tree_size,
     if ((rc = store_read_begin(led, txn, &use, &own)))
         return rc;
     rc = root_get(led, use, tree_size, root, 1, &at);
-    if (rc == 0 && !lotindex_mem_has(led->lotidx, tree_size, root)) {
-        /* Only the tree at the store's own size can be rebuilt. */
-        ledger_state st;
-        rc = ledger_get_state(led, use, &st);
-        if (rc == 0 && st.tree_size != tree_size)
-            rc = ORIGO_E_NOTFOUND;
-        uint8_t again[32];
-        if (rc == 0)
-            rc = rebuild(led, use, tree_size, again);
-    }
+    if (rc == 0)
+        rc = tree_ready(led, use, tree_size, root, NULL);
     if (rc == 0)
         rc = lotindex_mem_prove(led->lotidx, tree_size, root, key, proof);
     store_read_end(use, own);
@@ -304,7 +324,7 @@ int ledger_lot_index_warm(ledger *led, size_t *keys)
     MDB_txn *use;
     int own, rc;
     ledger_state st;
-    uint8_t root[32], again[32];
+    uint8_t root[32];
     uint64_t at;
     *keys = 0;
     if ((rc = store_read_begin(led, NULL, &use, &own)))
@@ -312,18 +332,10 @@ int ledger_lot_index_warm(ledger *led, size_t *keys)
     rc = ledger_get_state(led, use, &st);
     if (rc == 0)
         rc = root_get(led, use, st.tree_size, root, 1, &at);
-    if (rc == ORIGO_E_NOTFOUND)
+    if (rc == 0)
+        rc = tree_ready(led, use, st.tree_size, root, keys);
+    else if (rc == ORIGO_E_NOTFOUND)
         rc = 0; /* no block yet: nothing to build */
-    else if (rc == 0 && !lotindex_mem_has(led->lotidx, st.tree_size, root)) {
-        MDB_stat ms;
-        rc = store_err(mdb_stat(use, led->lotidx_chains, &ms));
-        if (rc == 0)
-            rc = rebuild(led, use, st.tree_size, again);
-        if (rc == 0 && memcmp(again, root, 32) != 0)
-            rc = ORIGO_E_CORRUPT; /* the chains do not give the stored root */
-        if (rc == 0)
-            *keys = ms.ms_entries;
-    }
     store_read_end(use, own);
     return rc;
 }

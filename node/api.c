@@ -180,8 +180,8 @@ static void observe_latency(node *n, const waiter *w)
      * index is known (the batch at the leader; for one forwarded, the hop
      * to the leader and back), then until this node applied it
      * (replication, commit and apply). */
-    if (w->t_received && w->t_verified && w->t_indexed) {
-        uint64_t now = now_us();
+    uint64_t now = now_us();
+    if (w->t_verified && w->t_indexed) {
         n->m.stage_us[0] += w->t_verified - w->t_received;
         n->m.stage_us[1] += w->t_indexed - w->t_verified;
         n->m.stage_us[2] += now - w->t_indexed;
@@ -189,7 +189,7 @@ static void observe_latency(node *n, const waiter *w)
     }
     static const uint64_t bounds[] = {1,   2,   5,    10,   20,   50,   100,
                                       200, 500, 1000, 2000, 5000, 10000};
-    uint64_t ms = http_monotonic_ms() - w->started_ms;
+    uint64_t ms = (now - w->t_received) / 1000u;
     size_t b = 0;
     while (b < sizeof(bounds) / sizeof(bounds[0]) && ms > bounds[b])
         b++;
@@ -775,9 +775,8 @@ static void admit(node *n, waiter *w, uint8_t *body, size_t len, int msgpack)
 {
     w->node = n;
     w->state = W_ADMIT;
-    w->started_ms = http_monotonic_ms();
     w->t_received = now_us();
-    w->deadline_ms = w->started_ms + n->cfg.http_timeout_ms;
+    w->deadline_ms = http_monotonic_ms() + n->cfg.http_timeout_ms;
     w->input = body;
     w->input_len = len;
     w->input_msgpack = msgpack;

@@ -65,8 +65,8 @@ typedef struct waiter {
     int state;            /* enum waiter_state (api.c) */
     uint64_t index, term; /* the Raft entry that carries it */
     uint64_t deadline_ms;
-    uint64_t started_ms; /* monotonic, for the latency histogram */
-    /* Monotonic us, for the stage metrics (api.c, observe_latency()):
+    /* Monotonic us, for the latency histogram and the stage metrics
+     * (api.c, observe_latency()):
      * received, verified, its Raft index known (proposed here, or the
      * leader's answer to a forwarded one). 0: not reached. */
     uint64_t t_received, t_verified, t_indexed;
