@@ -455,7 +455,9 @@ static void admit_work(uv_work_t *work)
         w->verdicts[i] =
             origo_envelope_verify(w->envs[i].data, w->envs[i].len, origin,
                                   strlen(origin), NULL, w->ids[i]);
-        if (w->verdicts[i] == 0)
+        /* Kept for when its entry comes back from the leader; one that a
+         * follower forwarded here is never forwarded again. */
+        if (w->verdicts[i] == 0 && !w->forwarded)
             sigseen_add(n->seen, w->envs[i].data, w->envs[i].len);
         origo_envelope env; /* a refused one is named by its ID if it has one */
         if (w->verdicts[i] &&
