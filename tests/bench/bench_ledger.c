@@ -462,9 +462,11 @@ static void bench_proofs(ledger *led)
  * BLOCK_EVENTS events, each appending to three chains as a transform does
  * (an input's out chain, a new output's in chain) plus a new lot's other
  * chain, in one aborted write transaction per block. */
+static int index_blocks = 20;
+
 static void bench_lot_index(ledger *led)
 {
-    enum { BLOCKS = 20 };
+    const int BLOCKS = index_blocks;
     double spent = 0, in_tree = 0;
     uint8_t id[32] = {1};
     char lot[64];
@@ -751,19 +753,87 @@ static ledger *open_ledger(const char *dir, const char *genesis)
     return led;
 }
 
+/* The lot count a full run leaves in DIR/bench.lots, for --index-only. */
+static void save_filler_lots(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/bench.lots", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%" PRIu64 "\n", filler_lots);
+        fclose(f);
+    }
+}
+
+/* Measures the lot index's cost again on a store a full run kept: its
+ * blocks are aborted, so the store stays as it was and runs repeat. */
+static int bench_index_only(const char *dir)
+{
+    char path[4096];
+    if (!dir) {
+        fprintf(stderr, "bench_ledger: --index-only needs --dir of a store a "
+                        "full run kept\n");
+        return 2;
+    }
+    snprintf(path, sizeof(path), "%s/bench.lots", dir);
+    FILE *f = fopen(path, "r");
+    if (!f || fscanf(f, "%" SCNu64, &filler_lots) != 1) {
+        fprintf(stderr,
+                "bench_ledger: %s: not found or unreadable; make the store "
+                "with a full run: bench_ledger --events N --dir %s\n",
+                path, dir);
+        if (f) {
+            fclose(f);
+        }
+        return 2;
+    }
+    fclose(f);
+    if (sodium_init() < 0) {
+        return 1;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    ledger *led = open_ledger(dir, NULL);
+    size_t keys = 0;
+    double t0 = now();
+    int rc = ledger_lot_index_warm(led, &keys);
+    if (rc != 0) {
+        die("lot index build", rc);
+    }
+    printf("lot index built from %zu chain records in %.0f ms\n", keys,
+           (now() - t0) * 1e3);
+    bench_lot_index(led);
+    ledger_close(led);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t target = 1000000;
     const char *keep_dir = NULL;
+    int index_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
             target = strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
             keep_dir = argv[++i];
+        } else if (strcmp(argv[i], "--index-only") == 0) {
+            index_only = 1;
+        } else if (strcmp(argv[i], "--index-blocks") == 0 && i + 1 < argc) {
+            index_blocks = atoi(argv[++i]);
         } else {
-            fprintf(stderr, "usage: bench_ledger [--events N] [--dir DIR]\n");
+            fprintf(stderr,
+                    "usage: bench_ledger [--events N] [--dir DIR] "
+                    "[--index-only] [--index-blocks N]\n"
+                    "  --index-only: only the lot index's apply cost, on the "
+                    "store a full run left in DIR\n");
             return 2;
         }
+    }
+    if (index_blocks < 1) {
+        index_blocks = 1;
+    }
+    if (index_only) {
+        return bench_index_only(keep_dir);
     }
     if (target < 20 * BLOCK_EVENTS) {
         target = 20 * BLOCK_EVENTS;
@@ -821,6 +891,7 @@ int main(int argc, char **argv)
     bench_lot_index(led);
     bench_disk(dir, led);
     bench_tables(led);
+    save_filler_lots(dir);
 
     ledger_close(led);
     double t0 = now();
