@@ -55,6 +55,32 @@ struct work {
     size_t n, cap;
 };
 
+/* A node made whose hash is not computed yet (hash_made()). `pre`: 0, or
+ * 1 + the index in `pre` of its one side's hash copied when it was made
+ * (an old subtree kept, whose node is not read again), the side in the
+ * top bit. */
+struct pend {
+    uint32_t ref, pre;
+};
+#define PRE_RIGHT 0x80000000u
+
+struct pends {
+    struct pend *at;
+    size_t n, cap;
+};
+
+/* Hash lists: nodes below the root's left side, below its right side,
+ * and the root. The two sides share nothing, so two threads hash them. */
+enum { SIDE_L, SIDE_R, TOP, LISTS };
+
+/* The second thread, started at the first large update. */
+struct hasher {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int started, job, done, stop;
+};
+
 struct version {
     uint64_t tree_size;
     uint32_t root;
@@ -77,7 +103,13 @@ struct lotindex_mem {
     size_t n_versions;
     struct refs made, retired; /* of the version being made */
     struct work work;          /* update()'s, kept between updates */
-    int broken; /* an allocation failed half-way: rebuild before use */
+    struct pends pend[LISTS];  /* nodes made, to hash (hash_made()) */
+    uint8_t (*pre)[32];        /* kept sides' hashes, for pend.pre */
+    size_t n_pre, cap_pre;
+    struct hasher hasher;
+    unsigned threads; /* 1 or 2: who hashes the nodes an update makes */
+    size_t splits;    /* hash_made() calls that used both */
+    int broken;       /* an allocation failed half-way: rebuild before use */
 };
 
 static const uint8_t ZERO[32];
@@ -315,7 +347,45 @@ static int retire(lotindex_mem *m, uint32_t ref)
     return ref ? refs_push(&m->retired, ref) : 0;
 }
 
-static int mk_leaf(lotindex_mem *m, const lotindex_place *p, uint32_t *out)
+/* Notes a node made at `depth` above `key` (any key below it) for
+ * hash_made(), with a kept side's hash if it has one. */
+static int pend_push(lotindex_mem *m, uint32_t ref, unsigned depth,
+                     const uint8_t key[32], int pre_side,
+                     const uint8_t pre_hash[32])
+{
+    struct pends *l = &m->pend[depth == 0                 ? TOP
+                               : lotindex_key_bit(key, 0) ? SIDE_R
+                                                          : SIDE_L];
+    uint32_t pre = 0;
+    if (pre_hash) {
+        if (m->n_pre == m->cap_pre) {
+            size_t cap = m->cap_pre ? 2 * m->cap_pre : 1024;
+            uint8_t(*at)[32] = realloc(m->pre, cap * sizeof(*at));
+            if (!at)
+                return ORIGO_E_NOMEM;
+            m->pre = at;
+            m->cap_pre = cap;
+        }
+        if (m->n_pre >= PRE_RIGHT - 1)
+            return ORIGO_E_NOMEM;
+        memcpy(m->pre[m->n_pre++], pre_hash, 32);
+        pre = (uint32_t)m->n_pre | (pre_side ? PRE_RIGHT : 0);
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 1024;
+        struct pend *at = realloc(l->at, cap * sizeof(*at));
+        if (!at)
+            return ORIGO_E_NOMEM;
+        l->at = at;
+        l->cap = cap;
+    }
+    l->at[l->n++] = (struct pend){.ref = ref, .pre = pre};
+    return 0;
+}
+
+/* A leaf for p at `depth`; its hash is made by hash_made(). */
+static int mk_leaf(lotindex_mem *m, const lotindex_place *p, unsigned depth,
+                   uint32_t *out)
 {
     uint32_t i;
     if (pool_take(&m->lf, &i))
@@ -324,15 +394,17 @@ static int mk_leaf(lotindex_mem *m, const lotindex_place *p, uint32_t *out)
     memcpy(l->key, p->key, 32);
     memcpy(l->head, p->head, 32);
     l->count = p->count;
-    leaf_hash(l->key, l->count, l->head, l->hash);
     *out = LEAF_BIT | (i + 1);
-    return refs_push(&m->made, *out);
+    int rc = refs_push(&m->made, *out);
+    return rc ? rc : pend_push(m, *out, depth, p->key, 0, NULL);
 }
 
-/* An internal node over a and b, whose hashes are ha and hb (not in a
- * pool: taking a node may move it). */
-static int mk_node(lotindex_mem *m, uint32_t a, const uint8_t ha[32],
-                   uint32_t b, const uint8_t hb[32], uint32_t *out)
+/* An internal node over a and b at `depth` above `key`. Its hash is made
+ * by hash_made(), after its new sides'; a side that is kept (neither new
+ * nor empty) has its hash in pre_hash (the other side is new). */
+static int mk_node(lotindex_mem *m, uint32_t a, uint32_t b, unsigned depth,
+                   const uint8_t key[32], int pre_side,
+                   const uint8_t pre_hash[32], uint32_t *out)
 {
     uint32_t i;
     if (pool_take(&m->in, &i))
@@ -340,17 +412,128 @@ static int mk_node(lotindex_mem *m, uint32_t a, const uint8_t ha[32],
     struct inode *n = (struct inode *)m->in.items + i;
     n->child[0] = a;
     n->child[1] = b;
-    node_hash(ha, hb, n->hash);
     *out = i + 1;
-    return refs_push(&m->made, *out);
+    int rc = refs_push(&m->made, *out);
+    return rc ? rc : pend_push(m, *out, depth, key, pre_side, pre_hash);
 }
 
-static int mk_internal(lotindex_mem *m, uint32_t a, uint32_t b, uint32_t *out)
+/* Hashes the nodes of one list, in the order they were made: each after
+ * its new sides, which were made before it. */
+static void hash_list(lotindex_mem *m, const struct pends *l)
 {
-    uint8_t ha[32], hb[32]; /* taking a node may move the pool */
-    memcpy(ha, ref_hash(m, a), 32);
-    memcpy(hb, ref_hash(m, b), 32);
-    return mk_node(m, a, ha, b, hb, out);
+    for (size_t i = 0; i < l->n; i++) {
+        const struct pend *p = &l->at[i];
+        if (p->ref & LEAF_BIT) {
+            struct lleaf *f = lf_at(m, p->ref);
+            leaf_hash(f->key, f->count, f->head, f->hash);
+            continue;
+        }
+        struct inode *n = in_at(m, p->ref);
+        const uint8_t *side[2] = {ref_hash(m, n->child[0]), NULL};
+        if (p->pre && (p->pre & PRE_RIGHT)) {
+            side[1] = m->pre[(p->pre & ~PRE_RIGHT) - 1];
+        } else {
+            if (p->pre)
+                side[0] = m->pre[p->pre - 1];
+            side[1] = ref_hash(m, n->child[1]);
+        }
+        node_hash(side[0], side[1], n->hash);
+    }
+}
+
+static void *hasher_main(void *arg)
+{
+    lotindex_mem *m = arg;
+    struct hasher *h = &m->hasher;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (!h->job && !h->stop)
+            pthread_cond_wait(&h->cv, &h->mu);
+        if (h->stop)
+            break;
+        pthread_mutex_unlock(&h->mu);
+        hash_list(m, &m->pend[SIDE_R]);
+        pthread_mutex_lock(&h->mu);
+        h->job = 0;
+        h->done = 1;
+        pthread_cond_broadcast(&h->cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+/* Below this many nodes one thread hashes them: waking the other costs
+ * more than it saves. */
+#define HASH_SPLIT_MIN 2048
+
+/* Computes the hash of every node made since the last call (the pend
+ * lists) and empties the lists. The two sides of the root share no node,
+ * so with two threads the second hashes the right side while this one
+ * hashes the left; then this one hashes the root. The hashes are the same
+ * whoever computes them; a second thread that cannot be started leaves
+ * the work to this one. Nothing is allocated here. */
+static void hash_made(lotindex_mem *m)
+{
+    struct hasher *h = &m->hasher;
+    int split = m->threads > 1 &&
+                m->pend[SIDE_L].n + m->pend[SIDE_R].n >= HASH_SPLIT_MIN;
+    if (split && !h->started) {
+        pthread_mutex_init(&h->mu, NULL);
+        pthread_cond_init(&h->cv, NULL);
+        h->started = pthread_create(&h->thread, NULL, hasher_main, m) == 0;
+        if (!h->started) {
+            pthread_mutex_destroy(&h->mu);
+            pthread_cond_destroy(&h->cv);
+            m->threads = 1;
+            split = 0;
+        }
+    }
+    if (split) {
+        m->splits++;
+        pthread_mutex_lock(&h->mu);
+        h->job = 1;
+        h->done = 0;
+        pthread_cond_broadcast(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+        hash_list(m, &m->pend[SIDE_L]);
+        pthread_mutex_lock(&h->mu);
+        while (!h->done)
+            pthread_cond_wait(&h->cv, &h->mu);
+        pthread_mutex_unlock(&h->mu);
+    } else {
+        hash_list(m, &m->pend[SIDE_L]);
+        hash_list(m, &m->pend[SIDE_R]);
+    }
+    hash_list(m, &m->pend[TOP]);
+    for (int i = 0; i < LISTS; i++)
+        m->pend[i].n = 0;
+    m->n_pre = 0;
+}
+
+static void hasher_stop(lotindex_mem *m)
+{
+    struct hasher *h = &m->hasher;
+    if (!h->started)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->stop = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->thread, NULL);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    memset(h, 0, sizeof(*h));
+}
+
+static void pends_clear(lotindex_mem *m)
+{
+    for (int i = 0; i < LISTS; i++) {
+        free(m->pend[i].at);
+        memset(&m->pend[i], 0, sizeof(m->pend[i]));
+    }
+    free(m->pre);
+    m->pre = NULL;
+    m->n_pre = m->cap_pre = 0;
 }
 
 /* ---- building and updating ------------------------------------------------
@@ -365,7 +548,7 @@ static int build(lotindex_mem *m, unsigned depth, const lotindex_place *pl,
         return 0;
     }
     if (n == 1)
-        return mk_leaf(m, pl, out);
+        return mk_leaf(m, pl, depth, out);
     if (depth >= LOTINDEX_MAX_DEPTH)
         return ORIGO_E_INTERNAL; /* two equal keys */
     size_t split = 0;
@@ -375,7 +558,7 @@ static int build(lotindex_mem *m, unsigned depth, const lotindex_place *pl,
     int rc = build(m, depth + 1, pl, split, &a);
     if (rc == 0)
         rc = build(m, depth + 1, pl + split, n - split, &b);
-    return rc ? rc : mk_internal(m, a, b, out);
+    return rc ? rc : mk_node(m, a, b, depth, pl[0].key, 0, NULL, out);
 }
 
 /* A lone leaf's subtree at `depth` with pl[0..n) put (keys are never
@@ -391,7 +574,7 @@ static int merge_leaf(lotindex_mem *m, uint32_t ref, unsigned depth,
     if (retire(m, ref))
         return ORIGO_E_NOMEM;
     if (n == 1 && !memcmp(pl[0].key, old.key, 32))
-        return mk_leaf(m, pl, out); /* a new value, the same key */
+        return mk_leaf(m, pl, depth, out); /* a new value, the same key */
     lotindex_place few[8];
     lotindex_place *all = n + 1 <= 8 ? few : malloc((n + 1) * sizeof(*all));
     if (!all)
@@ -454,7 +637,8 @@ static int update(lotindex_mem *m, uint32_t root, const lotindex_place *pl,
             const lotindex_place *p = pl + k->lo;
             size_t count = k->hi - k->lo;
             if (count == 0) {
-                k->out = k->old; /* kept */
+                k->out = k->old; /* kept: its hash, while it is in cache */
+                memcpy(k->hash, ref_hash(m, k->old), 32);
             } else if (k->old == 0) {
                 rc = build(m, k->depth, p, count, &k->out);
             } else if (k->old & LEAF_BIT) {
@@ -480,21 +664,22 @@ static int update(lotindex_mem *m, uint32_t root, const lotindex_place *pl,
                     rc = work_push(w, b, mid, hi, depth);
                 continue;
             }
-            if (rc == 0)
-                memcpy(k->hash, ref_hash(m, k->out), 32);
         }
     }
-    /* Bottom up: children are after their parent. Each task holds its
-     * hash, copied while its node was in cache (prefetched before its
-     * turn above), so this pass reads no old node. */
+    /* Bottom up: children are after their parent. A side kept has its
+     * hash in its task, copied while its node was in cache (prefetched
+     * before its turn above), so neither this pass nor hash_made() reads
+     * an old node; a new side is hashed before its parent. */
     for (size_t t = w->n; rc == 0 && t-- > 0;) {
         struct task *k = &w->at[t];
         if (!k->walk)
             continue;
         const struct task *a = &w->at[k->child], *b = a + 1;
-        rc = mk_node(m, a->out, a->hash, b->out, b->hash, &k->out);
-        if (rc == 0)
-            memcpy(k->hash, ref_hash(m, k->out), 32);
+        const struct task *kept = a->lo == a->hi && a->out   ? a
+                                  : b->lo == b->hi && b->out ? b
+                                                             : NULL;
+        rc = mk_node(m, a->out, b->out, k->depth, pl[k->lo].key, kept == b,
+                     kept ? kept->hash : NULL, &k->out);
     }
     if (rc == 0)
         *out = w->at[0].out;
@@ -514,6 +699,9 @@ static void reset(lotindex_mem *m)
     }
     refs_clear(&m->made);
     refs_clear(&m->retired);
+    for (int i = 0; i < LISTS; i++)
+        m->pend[i].n = 0;
+    m->n_pre = 0;
     m->n_versions = 0;
     m->broken = 0;
 }
@@ -578,6 +766,7 @@ int lotindex_mem_new(lotindex_mem **out)
         return ORIGO_E_NOMEM;
     m->in.size = sizeof(struct inode);
     m->lf.size = sizeof(struct lleaf);
+    m->threads = 2;
     pthread_mutex_init(&m->mu, NULL);
     *out = m;
     return 0;
@@ -587,10 +776,27 @@ void lotindex_mem_free(lotindex_mem *m)
 {
     if (!m)
         return;
+    hasher_stop(m);
     reset(m);
+    pends_clear(m);
     free(m->work.at);
     pthread_mutex_destroy(&m->mu);
     free(m);
+}
+
+void lotindex_mem_set_threads(lotindex_mem *m, unsigned threads)
+{
+    pthread_mutex_lock(&m->mu);
+    m->threads = threads > 1 ? 2 : 1;
+    pthread_mutex_unlock(&m->mu);
+}
+
+size_t lotindex_mem_hashed_split(lotindex_mem *m)
+{
+    pthread_mutex_lock(&m->mu);
+    size_t n = m->splits;
+    pthread_mutex_unlock(&m->mu);
+    return n;
 }
 
 int lotindex_mem_has(lotindex_mem *m, uint64_t tree_size,
@@ -610,6 +816,9 @@ int lotindex_mem_rebuild(lotindex_mem *m, uint64_t tree_size,
     reset(m);
     uint32_t ref;
     int rc = build(m, 0, places, n, &ref);
+    if (rc == 0)
+        hash_made(m);
+    pends_clear(m); /* a whole tree's lists: not kept for blocks */
     /* The only version: nothing it made is ever dropped on its own. */
     refs_clear(&m->made);
     if (rc == 0)
@@ -643,6 +852,8 @@ int lotindex_mem_update(lotindex_mem *m, uint64_t base_size,
     uint32_t ref = 0;
     if (rc == 0 && base >= 0)
         rc = update(m, m->versions[base].root, places, n, &ref);
+    if (rc == 0 && base >= 0)
+        hash_made(m);
     if (rc == 0 && base >= 0)
         rc = add_version(m, tree_size, ref);
     if (rc == 0 && base >= 0)

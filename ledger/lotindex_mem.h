@@ -45,6 +45,14 @@ void lotindex_places_sort(lotindex_place *places, size_t n);
 int lotindex_mem_new(lotindex_mem **out);
 void lotindex_mem_free(lotindex_mem *m);
 
+/* The threads that hash the nodes an update or a rebuild makes: 2 (the
+ * default; the second is started at the first update large enough to
+ * gain from it) or 1 (the caller alone). The hashes are the same. */
+void lotindex_mem_set_threads(lotindex_mem *m, unsigned threads);
+/* How many updates and rebuilds had their hashing split between the two
+ * threads, for tests. */
+size_t lotindex_mem_hashed_split(lotindex_mem *m);
+
 /* Whether a version with this size and root exists. */
 int lotindex_mem_has(lotindex_mem *m, uint64_t tree_size,
                      const uint8_t root[32]);

@@ -819,7 +819,7 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--index-only") == 0) {
             index_only = 1;
         } else if (strcmp(argv[i], "--index-blocks") == 0 && i + 1 < argc) {
-            index_blocks = atoi(argv[++i]);
+            index_blocks = (int)strtol(argv[++i], NULL, 10);
         } else {
             fprintf(stderr,
                     "usage: bench_ledger [--events N] [--dir DIR] "

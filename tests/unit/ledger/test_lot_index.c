@@ -735,9 +735,15 @@ static void test_tree_at_scale(void **state)
     assert_non_null(put);
     assert_non_null(roots);
     assert_non_null(proof);
-    lotindex_mem *m, *fresh;
+    /* m hashes on two threads (the default), serial on one: the same
+     * puts give the same roots; every from-scratch build is serial. */
+    lotindex_mem *m, *serial, *fresh;
+    uint8_t serial_root[32];
     assert_int_equal(lotindex_mem_new(&m), 0);
+    assert_int_equal(lotindex_mem_new(&serial), 0);
+    lotindex_mem_set_threads(serial, 1);
     assert_int_equal(lotindex_mem_rebuild(m, 0, NULL, 0, roots[0]), 0);
+    assert_int_equal(lotindex_mem_rebuild(serial, 0, NULL, 0, serial_root), 0);
     size_t have = 0;
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     for (size_t b = 1; b <= S_BLOCKS; b++) {
@@ -764,18 +770,29 @@ static void test_tree_at_scale(void **state)
         assert_int_equal(
             lotindex_mem_update(m, b - 1, roots[b - 1], b, put, n, roots[b]),
             0);
+        assert_int_equal(lotindex_mem_update(serial, b - 1, roots[b - 1], b,
+                                             put, n, serial_root),
+                         0);
+        assert_memory_equal(serial_root, roots[b], 32);
         lotindex_place *sorted = malloc(have * sizeof(*sorted));
         assert_non_null(sorted);
         memcpy(sorted, all, have * sizeof(*sorted));
         qsort(sorted, have, sizeof(*sorted), cmp_place);
         uint8_t scratch[32];
         assert_int_equal(lotindex_mem_new(&fresh), 0);
+        lotindex_mem_set_threads(fresh, 1);
         assert_int_equal(lotindex_mem_rebuild(fresh, 0, sorted, have, scratch),
                          0);
+        assert_int_equal(lotindex_mem_hashed_split(fresh), 0);
         lotindex_mem_free(fresh);
         free(sorted);
         assert_memory_equal(scratch, roots[b], 32);
     }
+    /* The blocks were large enough for the second thread to hash half of
+     * each, and the serial tree never split. */
+    assert_int_equal(lotindex_mem_hashed_split(m), S_BLOCKS);
+    assert_int_equal(lotindex_mem_hashed_split(serial), 0);
+    lotindex_mem_free(serial);
     size_t nodes, leaves, bytes;
     lotindex_mem_stats(m, &nodes, &leaves, &bytes);
     assert_true(bytes > (size_t)8 << 20); /* both pools grew */
