@@ -462,11 +462,12 @@ static void bench_proofs(ledger *led)
  * BLOCK_EVENTS events, each appending to three chains as a transform does
  * (an input's out chain, a new output's in chain) plus a new lot's other
  * chain, in one aborted write transaction per block. */
-static int index_blocks = 20;
+static int index_blocks = 100;
+static int index_block_events = BLOCK_EVENTS;
 
 static void bench_lot_index(ledger *led)
 {
-    const int BLOCKS = index_blocks;
+    const int BLOCKS = index_blocks, EVENTS = index_block_events;
     double spent = 0, in_tree = 0;
     uint8_t id[32] = {1};
     char lot[64];
@@ -479,8 +480,8 @@ static void bench_lot_index(ledger *led)
         lotindex_batch batch = {0};
         int rc = ledger_txn_begin(led, 0, &txn);
         double t0 = now();
-        for (int e = 0; rc == 0 && e < BLOCK_EVENTS; e++) {
-            uint64_t leaf = state.tree_size + (uint64_t)(b * BLOCK_EVENTS + e);
+        for (int e = 0; rc == 0 && e < EVENTS; e++) {
+            uint64_t leaf = state.tree_size + (uint64_t)(b * EVENTS + e);
             filler_name(lot, sizeof(lot), e % MEMBERS,
                         (leaf * 2654435761u) % (filler_lots ? filler_lots : 1));
             rc = lotindex_add(led, txn, &batch, leaf, 0, LOTINDEX_OUT, lot,
@@ -500,7 +501,7 @@ static void bench_lot_index(ledger *led)
         if (rc == 0) {
             rc = lotindex_commit(led, txn, &batch,
                                  state.tree_size +
-                                     (uint64_t)((b + 1) * BLOCK_EVENTS));
+                                     (uint64_t)((b + 1) * EVENTS));
         }
         in_tree += now() - t1;
         spent += now() - t0;
@@ -529,11 +530,11 @@ static void bench_lot_index(ledger *led)
     printf("lot index: %zu keys ((lot, role) chains); apply cost %.2f us per "
            "event (3 chain appends each, blocks of %d, no fsync: the block's "
            "own)\n",
-           keys, spent / (BLOCKS * BLOCK_EVENTS) * 1e6, BLOCK_EVENTS);
+           keys, spent / (BLOCKS * EVENTS) * 1e6, EVENTS);
     printf("lot index cost split: chain records in LMDB %.2f us, tree in "
            "memory %.2f us per event\n",
-           (spent - in_tree) / (BLOCKS * BLOCK_EVENTS) * 1e6,
-           in_tree / (BLOCKS * BLOCK_EVENTS) * 1e6);
+           (spent - in_tree) / (BLOCKS * EVENTS) * 1e6,
+           in_tree / (BLOCKS * EVENTS) * 1e6);
     /* Proofs of random present keys. */
     double times[2000];
     size_t depth_sum = 0, depth_max = 0;
@@ -818,12 +819,16 @@ int main(int argc, char **argv)
             keep_dir = argv[++i];
         } else if (strcmp(argv[i], "--index-only") == 0) {
             index_only = 1;
+        } else if (strcmp(argv[i], "--index-block-events") == 0 &&
+                   i + 1 < argc) {
+            index_block_events = (int)strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--index-blocks") == 0 && i + 1 < argc) {
             index_blocks = (int)strtol(argv[++i], NULL, 10);
         } else {
             fprintf(stderr,
                     "usage: bench_ledger [--events N] [--dir DIR] "
-                    "[--index-only] [--index-blocks N]\n"
+                    "[--index-only] [--index-blocks N] "
+                    "[--index-block-events N]\n"
                     "  --index-only: only the lot index's apply cost, on the "
                     "store a full run left in DIR\n");
             return 2;
@@ -831,6 +836,9 @@ int main(int argc, char **argv)
     }
     if (index_blocks < 1) {
         index_blocks = 1;
+    }
+    if (index_block_events < 1 || index_block_events > BLOCK_EVENTS) {
+        index_block_events = BLOCK_EVENTS;
     }
     if (index_only) {
         return bench_index_only(keep_dir);
