@@ -499,9 +499,9 @@ static void bench_lot_index(ledger *led)
         }
         double t1 = now();
         if (rc == 0) {
-            rc = lotindex_commit(led, txn, &batch,
-                                 state.tree_size +
-                                     (uint64_t)((b + 1) * EVENTS));
+            rc =
+                lotindex_commit(led, txn, &batch,
+                                state.tree_size + (uint64_t)((b + 1) * EVENTS));
         }
         in_tree += now() - t1;
         spent += now() - t0;
