@@ -1316,6 +1316,9 @@ static void get_metrics(node *n, http_request *req, const char *rest)
     PUT("# TYPE origo_committed_events_total counter\n"
         "origo_committed_events_total %llu\n",
         (unsigned long long)n->m.committed);
+    PUT("# TYPE origo_blocks_applied_total counter\n"
+        "origo_blocks_applied_total %llu\n",
+        (unsigned long long)n->m.blocks);
     PUT("# TYPE origo_rejected_total counter\n");
     for (int c = 1; c < 256; c++)
         if (n->m.rejected[c])

@@ -646,6 +646,7 @@ static void on_applied(void *ctx, uint64_t index, uint64_t term,
     (void)term;
     if (result) {
         n->m.committed += result->leaf_count;
+        n->m.blocks++;
         for (size_t i = 0;
              result->outcomes && i < result->leaf_count + result->rejected;
              i++) {

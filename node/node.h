@@ -86,7 +86,7 @@ typedef struct waiter_list {
 } waiter_list;
 
 typedef struct node_metrics {
-    uint64_t submitted, committed;
+    uint64_t submitted, committed, blocks;
     uint64_t rejected[256];  /* by -code */
     uint64_t refused[256];   /* by pre-validation, by -code */
     uint64_t verified;       /* envelope signatures checked at admission */

@@ -331,6 +331,11 @@ try:
               for e in (again_lot, foreign, good)),
           "refused events are unknown to the ledger (not recorded as rejections), and so is "
           "the good event submitted with a bad one")
+    check(1 <= metric_value("origo_blocks_applied_total") <=
+          metric_value("origo_committed_events_total") + metric_value(
+              'origo_rejected_total{code="ORIGO_E_LOT_EXISTS"}'),
+          "/metrics counts the blocks applied (at least the one that committed the first "
+          "event, at most one a recorded event)")
     check(jget(f"{url}/v1/status")[1]["tree_size"] == 1 and
           metric_value('origo_refused_total{code="ORIGO_E_NAMESPACE"}') == 2 and
           metric_value('origo_refused_total{code="ORIGO_E_LOT_EXISTS"}') == 1,
