@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,13 +60,18 @@ int datadir_lock(const char *dir, int *fd_out, char *msg, size_t msg_size)
 
 /* ---- the store's seal ---------------------------------------------------- */
 
-#define SEAL_HEAD "origo store seal v1\n"
-/* Signed as DOMAIN || body: no other Origo signature starts so. */
+#define SEAL_HEAD_V1 "origo store seal v1\n"
+#define SEAL_HEAD "origo store seal v2\n"
+/* Signed as DOMAIN || body: no other Origo signature starts so. The body's
+ * first line says which version it is. */
 static const char SEAL_DOMAIN[] = "origo/store-seal/v1"; /* and its NUL */
+/* v2's hash starts so (and its NUL). */
+static const char SEAL_V2_DOMAIN[] = "origo/store-seal/v2";
 
-/* Size and BLAKE2b-256 of a file, read whole. */
-static int hash_file(const char *path, uint64_t *size, uint8_t hash[32],
-                     char *msg, size_t msg_size)
+/* v1: size and BLAKE2b-256 of a file, read whole by one thread. Still
+ * checked, for a seal written by an older node; never written. */
+static int hash_file_v1(const char *path, uint64_t *size, uint8_t hash[32],
+                        char *msg, size_t msg_size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -97,13 +103,134 @@ static int hash_file(const char *path, uint64_t *size, uint8_t hash[32],
     return 0;
 }
 
+/* v2 (datadir_seal_hash()): the file's chunks hashed by several threads. */
+struct chunks {
+    int fd;
+    uint64_t size, chunk;
+    size_t n;
+    uint8_t (*hash)[32];
+    pthread_mutex_t mu;
+    size_t next;
+    int err; /* the first errno, or -1: the file ended early */
+};
+
+static void *hash_chunks(void *arg)
+{
+    struct chunks *c = arg;
+    size_t cap = 1u << 20;
+    uint8_t *buf = malloc(cap);
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        size_t i = c->next++;
+        int stop = c->err || i >= c->n || !buf;
+        if (!buf && i < c->n && !c->err)
+            c->err = ENOMEM;
+        pthread_mutex_unlock(&c->mu);
+        if (stop)
+            break;
+        crypto_generichash_state st;
+        crypto_generichash_init(&st, NULL, 0, 32);
+        uint64_t at = (uint64_t)i * c->chunk,
+                 end = at + c->chunk < c->size ? at + c->chunk : c->size;
+        int err = 0;
+        while (at < end) {
+            size_t want = end - at < cap ? (size_t)(end - at) : cap;
+            ssize_t got = pread(c->fd, buf, want, (off_t)at);
+            if (got <= 0) {
+                err = got < 0 ? errno : -1;
+                break;
+            }
+            crypto_generichash_update(&st, buf, (unsigned long long)got);
+            at += (uint64_t)got;
+        }
+        crypto_generichash_final(&st, c->hash[i], 32);
+        if (err) {
+            pthread_mutex_lock(&c->mu);
+            if (!c->err)
+                c->err = err;
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+int datadir_seal_hash(const char *path, uint64_t chunk, unsigned threads,
+                      uint64_t *size, uint8_t hash[32], char *msg,
+                      size_t msg_size)
+{
+    struct chunks c = {.chunk = chunk ? chunk : 1};
+    struct stat sb;
+    c.fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (c.fd < 0 || fstat(c.fd, &sb) != 0) {
+        snprintf(msg, msg_size, "%s: %s", path, strerror(errno));
+        if (c.fd >= 0)
+            close(c.fd);
+        return ORIGO_E_IO;
+    }
+    c.size = (uint64_t)sb.st_size;
+    c.n = (size_t)((c.size + c.chunk - 1) / c.chunk);
+    c.hash = calloc(c.n ? c.n : 1, 32);
+    if (!c.hash) {
+        close(c.fd);
+        return ORIGO_E_NOMEM;
+    }
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_t th[8];
+    unsigned started = 0;
+    if (threads > 8)
+        threads = 8;
+    for (unsigned t = 1; t < threads && (size_t)t < c.n; t++)
+        if (pthread_create(&th[started], NULL, hash_chunks, &c) == 0)
+            started++;
+    hash_chunks(&c); /* this thread too: alone, if none could start */
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&c.mu);
+    close(c.fd);
+    int rc = 0;
+    if (c.err == ENOMEM) {
+        rc = ORIGO_E_NOMEM;
+    } else if (c.err) {
+        snprintf(msg, msg_size, "%s: %s", path,
+                 c.err < 0 ? "shorter than it was when the seal began"
+                           : strerror(c.err));
+        rc = ORIGO_E_IO;
+    } else {
+        uint8_t be[16];
+        for (int i = 0; i < 8; i++) {
+            be[i] = (uint8_t)(c.size >> (56 - 8 * i));
+            be[8 + i] = (uint8_t)(c.chunk >> (56 - 8 * i));
+        }
+        crypto_generichash_state st;
+        crypto_generichash_init(&st, NULL, 0, 32);
+        crypto_generichash_update(&st, (const uint8_t *)SEAL_V2_DOMAIN,
+                                  sizeof(SEAL_V2_DOMAIN));
+        crypto_generichash_update(&st, be, sizeof(be));
+        crypto_generichash_update(&st, (const uint8_t *)c.hash,
+                                  (unsigned long long)c.n * 32);
+        crypto_generichash_final(&st, hash, 32);
+        *size = c.size;
+    }
+    free(c.hash);
+    return rc;
+}
+
+/* The threads that hash a store for its seal: the machine's cores, at
+ * most four (reading is the limit beyond that). */
+static unsigned seal_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
+}
+
 /* The signed part of a seal. */
-static int seal_body(uint64_t size, const uint8_t hash[32], char *out,
-                     size_t out_size)
+static int seal_body(const char *head, uint64_t size, const uint8_t hash[32],
+                     char *out, size_t out_size)
 {
     char hex[65];
     sodium_bin2hex(hex, sizeof(hex), hash, 32);
-    return snprintf(out, out_size, SEAL_HEAD "%" PRIu64 "\n%s\n", size, hex);
+    return snprintf(out, out_size, "%s%" PRIu64 "\n%s\n", head, size, hex);
 }
 
 static int fsync_dir(const char *dir)
@@ -127,10 +254,11 @@ int datadir_seal(const char *ledger_dir, const origo_key *key, char *msg,
     uint8_t hash[32], sig[64];
     char text[512],
         sig64[sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL)];
-    int rc = hash_file(store, &size, hash, msg, msg_size);
+    int rc = datadir_seal_hash(store, DATADIR_SEAL_CHUNK, seal_threads(), &size,
+                               hash, msg, msg_size);
     if (rc)
         return rc;
-    int len = seal_body(size, hash, text, sizeof(text));
+    int len = seal_body(SEAL_HEAD, size, hash, text, sizeof(text));
     if ((rc = origo_key_sign_prefixed(key, (const uint8_t *)SEAL_DOMAIN,
                                       sizeof(SEAL_DOMAIN),
                                       (const uint8_t *)text, (size_t)len, sig)))
@@ -184,7 +312,9 @@ int datadir_check_seal(const char *ledger_dir, const origo_key *key, char *msg,
         sodium_base642bin(sig, sizeof(sig), sig_line, (size_t)(end - sig_line),
                           NULL, &sig_len, NULL,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        sig_len != 64 || strncmp(text, SEAL_HEAD, strlen(SEAL_HEAD)) != 0) {
+        sig_len != 64 ||
+        (strncmp(text, SEAL_HEAD, strlen(SEAL_HEAD)) != 0 &&
+         strncmp(text, SEAL_HEAD_V1, strlen(SEAL_HEAD_V1)) != 0)) {
         snprintf(msg, msg_size,
                  "%s is damaged: the store's seal from the last clean stop "
                  "cannot be read, so the store cannot be checked. %s",
@@ -212,10 +342,14 @@ int datadir_check_seal(const char *ledger_dir, const origo_key *key, char *msg,
     uint64_t size;
     uint8_t hash[32];
     char expected[128];
-    int rc = hash_file(store, &size, hash, msg, msg_size);
+    int v1 = strncmp(text, SEAL_HEAD_V1, strlen(SEAL_HEAD_V1)) == 0;
+    int rc = v1 ? hash_file_v1(store, &size, hash, msg, msg_size)
+                : datadir_seal_hash(store, DATADIR_SEAL_CHUNK, seal_threads(),
+                                    &size, hash, msg, msg_size);
     if (rc)
         return rc;
-    seal_body(size, hash, expected, sizeof(expected));
+    seal_body(v1 ? SEAL_HEAD_V1 : SEAL_HEAD, size, hash, expected,
+              sizeof(expected));
     if (strlen(expected) != body_len || memcmp(expected, text, body_len)) {
         snprintf(msg, msg_size,
                  "%s changed while the node was stopped: its size or "
