@@ -184,6 +184,14 @@ static int validate(block_ctx *bc, const ledger_envelope *env, origo_event *ev,
 
 /* ---- effects ------------------------------------------------------------ */
 
+/* Whether this block appends to the lot index: not in a dry run, nor on a
+ * benchmark's ledger that leaves it out (testing.h). */
+static int index_kept(const block_ctx *bc)
+{
+    return !(bc->job->flags & LEDGER_APPLY_DRY_RUN) &&
+           !bc->led->testing_skip_index;
+}
+
 static int accept(block_ctx *bc, const ledger_envelope *env,
                   const origo_event *ev, ledger_outcome *out)
 {
@@ -203,7 +211,7 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
     if ((rc = trace_facts_from_event(ev, facts)) ||
         (rc = trace_index_facts(bc->txn, bc->led->trace, leaf, facts)))
         return rc;
-    if (!(bc->job->flags & LEDGER_APPLY_DRY_RUN) &&
+    if (index_kept(bc) &&
         (rc = lotindex_add_event(bc->led, bc->txn, &bc->touched, leaf,
                                  bc->job->block_time, facts, out->event_id)))
         return rc;
@@ -219,7 +227,7 @@ static int accept(block_ctx *bc, const ledger_envelope *env,
         return rc;
     /* The membership chain: every member event at which a change took
      * effect (lot-index.md, "The membership chain"). */
-    if (member_changed && !(bc->job->flags & LEDGER_APPLY_DRY_RUN) &&
+    if (member_changed && index_kept(bc) &&
         (rc = lotindex_add(bc->led, bc->txn, &bc->touched, leaf,
                            bc->job->block_time, LOTINDEX_MEMBERS, "", 0,
                            out->event_id)))
@@ -297,7 +305,7 @@ static int write_header(block_ctx *bc, uint64_t first_leaf,
     if ((rc = store_err(
              mdb_put(bc->txn, bc->led->block_raft, &k2, &v2, MDB_APPEND))))
         return rc;
-    if (!(bc->job->flags & LEDGER_APPLY_DRY_RUN) &&
+    if (index_kept(bc) &&
         (rc = lotindex_commit(bc->led, bc->txn, &bc->touched,
                               bc->head.state.tree_size)))
         return rc;
@@ -404,4 +412,9 @@ int ledger_apply_block(ledger *led, MDB_txn *txn, uint64_t raft_term,
 void ledger_testing_skip_rules(ledger *led, int on)
 {
     led->testing_skip_rules = on;
+}
+
+void ledger_testing_skip_index(ledger *led, int on)
+{
+    led->testing_skip_index = on;
 }

@@ -51,6 +51,7 @@ struct ledger {
     void *trace; /* the trace indexes' handle (ledger/trace.h), or NULL */
     struct lotindex_mem *lotidx; /* the lot index's tree (lotindex_mem.h) */
     int testing_skip_rules;      /* testing.h: tests only */
+    int testing_skip_index;      /* testing.h: benchmarks only */
 };
 
 /* The head record (meta "state") with the Merkle frontier, so that a block

@@ -16,4 +16,9 @@
  * nothing). */
 void ledger_testing_skip_rules(ledger *led, int on);
 
+/* For benchmarks: with `on`, apply leaves the lot index alone (no chain
+ * appended, no root stored), to measure what the index costs. The store's
+ * index is wrong afterwards: only for a store that is thrown away. */
+void ledger_testing_skip_index(ledger *led, int on);
+
 #endif
