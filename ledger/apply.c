@@ -305,9 +305,8 @@ static int write_header(block_ctx *bc, uint64_t first_leaf,
     if ((rc = store_err(
              mdb_put(bc->txn, bc->led->block_raft, &k2, &v2, MDB_APPEND))))
         return rc;
-    if (index_kept(bc) &&
-        (rc = lotindex_commit(bc->led, bc->txn, &bc->touched,
-                              bc->head.state.tree_size)))
+    if (index_kept(bc) && (rc = lotindex_commit(bc->led, bc->txn, &bc->touched,
+                                                bc->head.state.tree_size)))
         return rc;
     bc->head.state.height = h.height;
     memcpy(bc->head.state.root, h.root, 32);
