@@ -426,6 +426,9 @@ static int cluster_up(const char *dir, char urls[3][64], pid_t pids[3])
                 "[node]\ndata = %s/v%d\ngenesis = %s/genesis.json\n"
                 "[peer]\nlisten = 127.0.0.1:%d\nreconnect_min_ms = 10\n"
                 "[http]\nlisten = 127.0.0.1:%d\nmax_per_client = 0\n"
+                /* A soak's R / 4 senders each keep a connection to every
+                 * node: the default 1,024 refused some at R = 5,000. */
+                "max_connections = 8192\n"
                 "[raft]\ntick_ms = 50\n",
                 dir, i, dir, pport[i], hport[i]);
         if (batch_ms >= 0)
