@@ -435,14 +435,10 @@ static void hash_list(lotindex_mem *m, const struct pends *l)
             continue;
         }
         struct inode *n = in_at(m, p->ref);
-        const uint8_t *side[2] = {ref_hash(m, n->child[0]), NULL};
-        if (p->pre && (p->pre & PRE_RIGHT)) {
-            side[1] = m->pre[(p->pre & ~PRE_RIGHT) - 1];
-        } else {
-            if (p->pre)
-                side[0] = m->pre[p->pre - 1];
-            side[1] = ref_hash(m, n->child[1]);
-        }
+        const uint8_t *side[2] = {ref_hash(m, n->child[0]),
+                                  ref_hash(m, n->child[1])};
+        if (p->pre) /* a kept side: its hash, not its node */
+            side[p->pre >> 31] = m->pre[(p->pre & ~PRE_RIGHT) - 1];
         node_hash(side[0], side[1], n->hash);
     }
 }

@@ -68,42 +68,7 @@ static const char SEAL_DOMAIN[] = "origo/store-seal/v1"; /* and its NUL */
 /* v2's hash starts so (and its NUL). */
 static const char SEAL_V2_DOMAIN[] = "origo/store-seal/v2";
 
-/* v1: size and BLAKE2b-256 of a file, read whole by one thread. Still
- * checked, for a seal written by an older node; never written. */
-static int hash_file_v1(const char *path, uint64_t *size, uint8_t hash[32],
-                        char *msg, size_t msg_size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(msg, msg_size, "%s: %s", path, strerror(errno));
-        return ORIGO_E_IO;
-    }
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, 32);
-    size_t cap = 1u << 20;
-    uint8_t *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
-        return ORIGO_E_NOMEM;
-    }
-    *size = 0;
-    ssize_t got;
-    while ((got = read(fd, buf, cap)) > 0) {
-        crypto_generichash_update(&st, buf, (unsigned long long)got);
-        *size += (uint64_t)got;
-    }
-    int err = got < 0 ? errno : 0;
-    free(buf);
-    close(fd);
-    if (err) {
-        snprintf(msg, msg_size, "%s: %s", path, strerror(err));
-        return ORIGO_E_IO;
-    }
-    crypto_generichash_final(&st, hash, 32);
-    return 0;
-}
-
-/* v2 (datadir_seal_hash()): the file's chunks hashed by several threads. */
+/* A file's chunks, each hashed (BLAKE2b-256) by one of several threads. */
 struct chunks {
     int fd;
     uint64_t size, chunk;
@@ -131,7 +96,7 @@ static void *hash_chunks(void *arg)
         crypto_generichash_state st;
         crypto_generichash_init(&st, NULL, 0, 32);
         uint64_t at = (uint64_t)i * c->chunk,
-                 end = at + c->chunk < c->size ? at + c->chunk : c->size;
+                 end = c->size - at <= c->chunk ? c->size : at + c->chunk;
         int err = 0;
         while (at < end) {
             size_t want = end - at < cap ? (size_t)(end - at) : cap;
@@ -155,65 +120,91 @@ static void *hash_chunks(void *arg)
     return NULL;
 }
 
+/* Hashes the file at `path` in chunks of `chunk` bytes on `threads`
+ * threads (this one among them): c->size, c->n and c->hash (to free). */
+static int file_chunks(const char *path, uint64_t chunk, unsigned threads,
+                       struct chunks *c, char *msg, size_t msg_size)
+{
+    struct stat sb;
+    *c = (struct chunks){.chunk = chunk ? chunk : 1};
+    c->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (c->fd < 0 || fstat(c->fd, &sb) != 0) {
+        snprintf(msg, msg_size, "%s: %s", path, strerror(errno));
+        if (c->fd >= 0)
+            close(c->fd);
+        return ORIGO_E_IO;
+    }
+    c->size = (uint64_t)sb.st_size;
+    c->n = (size_t)(c->size / c->chunk + (c->size % c->chunk != 0));
+    c->hash = calloc(c->n ? c->n : 1, 32);
+    if (!c->hash) {
+        close(c->fd);
+        return ORIGO_E_NOMEM;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_t th[8];
+    unsigned started = 0;
+    for (unsigned t = 1; t < threads && t < 8 && (size_t)t < c->n; t++)
+        if (pthread_create(&th[started], NULL, hash_chunks, c) == 0)
+            started++;
+    hash_chunks(c); /* this thread too: alone, if none could start */
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&c->mu);
+    close(c->fd);
+    if (c->err == 0)
+        return 0;
+    free(c->hash);
+    if (c->err == ENOMEM)
+        return ORIGO_E_NOMEM;
+    snprintf(msg, msg_size, "%s: %s", path,
+             c->err < 0 ? "shorter than it was when the seal began"
+                        : strerror(c->err));
+    return ORIGO_E_IO;
+}
+
 int datadir_seal_hash(const char *path, uint64_t chunk, unsigned threads,
                       uint64_t *size, uint8_t hash[32], char *msg,
                       size_t msg_size)
 {
-    struct chunks c = {.chunk = chunk ? chunk : 1};
-    struct stat sb;
-    c.fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (c.fd < 0 || fstat(c.fd, &sb) != 0) {
-        snprintf(msg, msg_size, "%s: %s", path, strerror(errno));
-        if (c.fd >= 0)
-            close(c.fd);
-        return ORIGO_E_IO;
+    struct chunks c;
+    int rc = file_chunks(path, chunk, threads, &c, msg, msg_size);
+    if (rc)
+        return rc;
+    uint8_t be[16];
+    for (int i = 0; i < 8; i++) {
+        be[i] = (uint8_t)(c.size >> (56 - 8 * i));
+        be[8 + i] = (uint8_t)(c.chunk >> (56 - 8 * i));
     }
-    c.size = (uint64_t)sb.st_size;
-    c.n = (size_t)((c.size + c.chunk - 1) / c.chunk);
-    c.hash = calloc(c.n ? c.n : 1, 32);
-    if (!c.hash) {
-        close(c.fd);
-        return ORIGO_E_NOMEM;
-    }
-    pthread_mutex_init(&c.mu, NULL);
-    pthread_t th[8];
-    unsigned started = 0;
-    if (threads > 8)
-        threads = 8;
-    for (unsigned t = 1; t < threads && (size_t)t < c.n; t++)
-        if (pthread_create(&th[started], NULL, hash_chunks, &c) == 0)
-            started++;
-    hash_chunks(&c); /* this thread too: alone, if none could start */
-    for (unsigned t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
-    pthread_mutex_destroy(&c.mu);
-    close(c.fd);
-    int rc = 0;
-    if (c.err == ENOMEM) {
-        rc = ORIGO_E_NOMEM;
-    } else if (c.err) {
-        snprintf(msg, msg_size, "%s: %s", path,
-                 c.err < 0 ? "shorter than it was when the seal began"
-                           : strerror(c.err));
-        rc = ORIGO_E_IO;
-    } else {
-        uint8_t be[16];
-        for (int i = 0; i < 8; i++) {
-            be[i] = (uint8_t)(c.size >> (56 - 8 * i));
-            be[8 + i] = (uint8_t)(c.chunk >> (56 - 8 * i));
-        }
-        crypto_generichash_state st;
-        crypto_generichash_init(&st, NULL, 0, 32);
-        crypto_generichash_update(&st, (const uint8_t *)SEAL_V2_DOMAIN,
-                                  sizeof(SEAL_V2_DOMAIN));
-        crypto_generichash_update(&st, be, sizeof(be));
-        crypto_generichash_update(&st, (const uint8_t *)c.hash,
-                                  (unsigned long long)c.n * 32);
-        crypto_generichash_final(&st, hash, 32);
-        *size = c.size;
-    }
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, (const uint8_t *)SEAL_V2_DOMAIN,
+                              sizeof(SEAL_V2_DOMAIN));
+    crypto_generichash_update(&st, be, sizeof(be));
+    crypto_generichash_update(&st, (const uint8_t *)c.hash,
+                              (unsigned long long)c.n * 32);
+    crypto_generichash_final(&st, hash, 32);
+    *size = c.size;
     free(c.hash);
-    return rc;
+    return 0;
+}
+
+/* v1: the BLAKE2b-256 of the whole file, one chunk. Still checked, for a
+ * seal written by an older node; never written. */
+static int seal_hash_v1(const char *path, uint64_t *size, uint8_t hash[32],
+                        char *msg, size_t msg_size)
+{
+    struct chunks c;
+    int rc = file_chunks(path, UINT64_MAX, 1, &c, msg, msg_size);
+    if (rc)
+        return rc;
+    if (c.n)
+        memcpy(hash, c.hash[0], 32);
+    else
+        crypto_generichash(hash, 32, NULL, 0, NULL, 0);
+    *size = c.size;
+    free(c.hash);
+    return 0;
 }
 
 /* The threads that hash a store for its seal: the machine's cores, at
@@ -343,7 +334,7 @@ int datadir_check_seal(const char *ledger_dir, const origo_key *key, char *msg,
     uint8_t hash[32];
     char expected[128];
     int v1 = strncmp(text, SEAL_HEAD_V1, strlen(SEAL_HEAD_V1)) == 0;
-    int rc = v1 ? hash_file_v1(store, &size, hash, msg, msg_size)
+    int rc = v1 ? seal_hash_v1(store, &size, hash, msg, msg_size)
                 : datadir_seal_hash(store, DATADIR_SEAL_CHUNK, seal_threads(),
                                     &size, hash, msg, msg_size);
     if (rc)
